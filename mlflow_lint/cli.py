@@ -1,0 +1,190 @@
+"""The `mlflow-lint` command: check, fix, rules, rule."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import click
+
+from mlflow_lint import __version__, docs, engine
+from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
+from mlflow_lint.report import TextReporter
+from mlflow_lint.rules import ALL_RULES, lookup
+from mlflow_lint.runner import default_jobs, run_paths, with_write
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _codes(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -> Optional[list[str]]:
+    """`--select MLF101,MLF102 --select MLF2` -> ["MLF101", "MLF102", "MLF2"]."""
+    if not value:
+        return None
+    return [code.strip().upper() for item in value for code in item.split(",") if code.strip()]
+
+
+def common_options(command: F) -> F:
+    options = [
+        click.argument("paths", nargs=-1, type=click.Path()),
+        click.option("--select", multiple=True, callback=_codes, help="Rule codes or prefixes to enable (replaces the configured selection)."),
+        click.option("--extend-select", multiple=True, callback=_codes, help="Rule codes or prefixes to enable in addition."),
+        click.option("--ignore", multiple=True, callback=_codes, help="Rule codes or prefixes to disable."),
+        click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="pyproject.toml to use instead of the nearest one."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel processes (default: all cores; 1 under pre-commit)."),
+        click.option("--stdin-filename", default=None, help="Path to report (and configure) when reading `-` from standard input."),
+        click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply (or mark) fixes that could change behaviour."),
+        click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _settings(paths: Sequence[str], config_path: Optional[str], **kwargs: Any) -> Settings:
+    if config_path:
+        config = Path(config_path)
+    else:
+        real = [p for p in paths if p != "-"]
+        start = os.path.commonpath([os.path.abspath(p) for p in real]) if real else os.getcwd()
+        config = find_config(start)
+    return build_settings(config, **kwargs)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlflow-lint")
+def main() -> None:
+    """Find MLflow logging habits that overload the tracking server, and rewrite them."""
+
+
+@main.command()
+@common_options
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported.")
+@click.option("--statistics", is_flag=True, help="Show the number of findings per rule.")
+def check(
+    paths: tuple[str, ...],
+    select: Optional[list[str]],
+    extend_select: Optional[list[str]],
+    ignore: Optional[list[str]],
+    config_path: Optional[str],
+    jobs: Optional[int],
+    stdin_filename: Optional[str],
+    unsafe_fixes: Optional[bool],
+    quiet: bool,
+    exit_zero: bool,
+    statistics: bool,
+) -> None:
+    """Report findings in PATHS (default: the current directory; `-` reads standard input)."""
+    paths = paths or (".",)
+    settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes)
+    out = click.get_text_stream("stdout")
+    reporter = TextReporter(out, unsafe_fixes=settings.unsafe_fixes, quiet=quiet)
+    if paths == ("-",):
+        data = click.get_binary_stream("stdin").read()
+        reporter.file(engine.check_source(data, stdin_filename or "-", settings))
+    else:
+        for result in run_paths(paths, engine.check_file, settings, jobs or default_jobs()):
+            reporter.file(result)
+    if statistics:
+        reporter.statistics()
+    reporter.summary()
+    sys.exit(_exit_code(reporter, exit_zero))
+
+
+@main.command()
+@common_options
+@click.option("--diff", is_flag=True, help="Print the changes as a unified diff; write nothing.")
+def fix(
+    paths: tuple[str, ...],
+    select: Optional[list[str]],
+    extend_select: Optional[list[str]],
+    ignore: Optional[list[str]],
+    config_path: Optional[str],
+    jobs: Optional[int],
+    stdin_filename: Optional[str],
+    unsafe_fixes: Optional[bool],
+    quiet: bool,
+    diff: bool,
+) -> None:
+    """Apply safe fixes in PATHS (with --unsafe-fixes, unsafe ones too); report the rest.
+
+    With `-`, reads standard input and writes the fixed code to standard output."""
+    paths = paths or (".",)
+    settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes)
+    if paths == ("-",):
+        _fix_stdin(settings, stdin_filename or "-", diff)
+    out = click.get_text_stream("stdout")
+    reporter = TextReporter(out, unsafe_fixes=settings.unsafe_fixes, quiet=quiet)
+    worker = with_write(engine.fix_file, write=not diff)
+    for result in run_paths(paths, worker, settings, jobs or default_jobs()):
+        if diff and result.diff:
+            out.write(result.diff)
+        reporter.file(result)
+    reporter.summary(fixing=not diff)
+    if reporter.errors:
+        sys.exit(EXIT_ERROR)
+    # --diff: non-zero when something would change, as `ruff --diff` and `black --diff` do
+    sys.exit(EXIT_FINDINGS if reporter.findings or (diff and reporter.files_changed) else EXIT_CLEAN)
+
+
+def _fix_stdin(settings: Settings, path: str, diff: bool) -> None:
+    data = click.get_binary_stream("stdin").read()
+    result, new_data = engine.fix_source(data, path, settings)
+    reporter = TextReporter(click.get_text_stream("stderr"), unsafe_fixes=settings.unsafe_fixes)
+    reporter.file(result)
+    if diff:
+        click.get_text_stream("stdout").write(result.diff)
+    else:
+        click.get_binary_stream("stdout").write(new_data if new_data is not None else data)
+    sys.exit(EXIT_ERROR if result.error else EXIT_FINDINGS if result.violations else EXIT_CLEAN)
+
+
+@main.command(name="rules")
+def list_rules() -> None:
+    """List every rule: code, name, fix, default, summary."""
+    for rule in ALL_RULES:
+        fix = rule.fix_safety.value if rule.fix_safety else "-"
+        default = "on" if rule.default_enabled else "opt-in"
+        click.echo(f"{rule.code}  {rule.name:<32} fix: {fix:<7} {default:<7} {rule.summary}")
+
+
+@main.command()
+@click.argument("code")
+def rule(code: str) -> None:
+    """Explain one rule (by code or name): what it does, why, examples, fix safety."""
+    found = lookup(code)
+    if found is None:
+        raise click.UsageError(f"unknown rule {code!r}; `mlflow-lint rules` lists them")
+    click.echo(docs.render_rule(found))
+
+
+def _load(
+    paths: Sequence[str],
+    config_path: Optional[str],
+    select: Optional[list[str]],
+    extend_select: Optional[list[str]],
+    ignore: Optional[list[str]],
+    unsafe_fixes: Optional[bool],
+) -> Settings:
+    try:
+        return _settings(
+            paths,
+            config_path,
+            select=select,
+            extend_select=extend_select or (),
+            ignore=ignore,
+            unsafe_fixes=unsafe_fixes,
+        )
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _exit_code(reporter: TextReporter, exit_zero: bool) -> int:
+    if reporter.errors:
+        return EXIT_ERROR
+    if reporter.findings and not exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN

@@ -1,0 +1,252 @@
+"""Configuration: `[tool.mlflow-lint]` in the nearest pyproject.toml, overridden by the command
+line, resolved into the Settings every file is checked with."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+from mlflow_lint.rule import Rule
+from mlflow_lint.rules import ALL_RULES, RULES_BY_CODE, lookup
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+SECTION = "mlflow-lint"
+KEYS = frozenset({"select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "unsafe-fixes"})
+# Directories never searched when discovering files (explicitly named files are always checked).
+DEFAULT_EXCLUDE = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    ".eggs",
+    "*.egg-info",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mlflow-lint-cache",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "mlruns",
+)
+
+
+class ConfigError(Exception):
+    """Invalid configuration or options: reported as a usage error (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a worker needs to check a file; picklable."""
+
+    codes: tuple[str, ...]  # enabled rule codes
+    root: str = "."
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    unsafe_fixes: bool = False
+    respect_noqa: bool = True
+    rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def rules_for(self, path: str) -> tuple[type[Rule], ...]:
+        ignored = self._ignored_for(path)
+        return _rules(tuple(c for c in self.codes if not c.startswith(ignored)))
+
+    def _ignored_for(self, path: str) -> tuple[str, ...]:
+        if not self.per_file_ignores:
+            return ()
+        relative = _relative(path, self.root)
+        name = os.path.basename(path)
+        codes: list[str] = []
+        for pattern, pattern_codes in self.per_file_ignores:
+            if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(name, pattern):
+                codes.extend(pattern_codes)
+        return tuple(codes)
+
+    def options_for(self, rule: type[Rule]) -> dict[str, Any]:
+        values = {name: option.default for name, option in rule.options.items()}
+        values.update(self.rule_options.get(rule.code, {}))
+        return values
+
+    def is_excluded(self, path: str) -> bool:
+        relative = _relative(path, self.root)
+        name = os.path.basename(os.path.normpath(path))
+        return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(relative, p) for p in self.exclude)
+
+
+@lru_cache(maxsize=64)
+def _rules(codes: tuple[str, ...]) -> tuple[type[Rule], ...]:
+    return tuple(RULES_BY_CODE[c] for c in codes)
+
+
+def _relative(path: str, root: str) -> str:
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def select_rules(select: Optional[Sequence[str]], ignore: Sequence[str]) -> tuple[str, ...]:
+    """Codes enabled by select/ignore prefixes; the longest matching prefix wins, as in flake8.
+    With no `select`, the default rules are on; opt-in rules need an explicit select."""
+    _check_codes([*(select or ()), *ignore])
+    enabled = []
+    for rule in ALL_RULES:
+        code = rule.code
+        selected = [s for s in (select or ()) if _matches(code, s)]
+        if select is None:
+            chosen = len("MLF") if rule.default_enabled else -1
+        else:
+            chosen = max((len(s) for s in selected), default=-1)
+        ignored = max((len(i) for i in ignore if _matches(code, i)), default=-1)
+        if chosen >= 0 and chosen >= ignored:
+            enabled.append(code)
+    return tuple(enabled)
+
+
+def _matches(code: str, prefix: str) -> bool:
+    return prefix == "ALL" or code.startswith(prefix)
+
+
+def _check_codes(codes: Iterable[str]) -> None:
+    for code in codes:
+        if code == "ALL":
+            continue
+        if not code.startswith("MLF") or not any(c.startswith(code) for c in RULES_BY_CODE):
+            known = ", ".join(sorted(RULES_BY_CODE))
+            raise ConfigError(f"unknown rule code or prefix {code!r} (known rules: {known})")
+
+
+def find_config(start: str) -> Optional[Path]:
+    """The nearest pyproject.toml, from `start` upwards, that has a [tool.mlflow-lint] table."""
+    directory = Path(os.path.abspath(start))
+    if not directory.is_dir():
+        directory = directory.parent
+    for candidate in (directory, *directory.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file() and SECTION in _load_toml(pyproject).get("tool", {}):
+            return pyproject
+    return None
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read configuration: {error}") from None
+
+
+def load_table(path: Path) -> dict[str, Any]:
+    table = _load_toml(path).get("tool", {}).get(SECTION, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.{SECTION}] must be a table")
+    return table
+
+
+def build_settings(
+    config_path: Optional[Path],
+    *,
+    select: Optional[Sequence[str]] = None,
+    ignore: Optional[Sequence[str]] = None,
+    extend_select: Sequence[str] = (),
+    unsafe_fixes: Optional[bool] = None,
+    respect_noqa: bool = True,
+) -> Settings:
+    """Merge the config file (if any) with command-line values (which win)."""
+    table = load_table(config_path) if config_path else {}
+    where = str(config_path) if config_path else "configuration"
+    rule_options = _rule_options(table, where)
+    unknown = sorted(set(table) - KEYS - set(rule_options) - _option_table_names(table))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) in [tool.{SECTION}]: {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(KEYS))}, or a rule code/name table for rule options)"
+        )
+    file_select = _string_list(table, "select", where)
+    file_ignore = _string_list(table, "ignore", where) or []
+    chosen_select = list(select) if select is not None else file_select
+    if extend_select:
+        chosen_select = [*(chosen_select or _default_codes()), *extend_select]
+    codes = select_rules(chosen_select, [*file_ignore, *(ignore or ())])
+    per_file = table.get("per-file-ignores", {})
+    if not isinstance(per_file, dict):
+        raise ConfigError(f"{where}: per-file-ignores must be a table of pattern = [codes]")
+    per_file_ignores = []
+    for pattern, pattern_codes in per_file.items():
+        if not isinstance(pattern_codes, list) or not all(isinstance(c, str) for c in pattern_codes):
+            raise ConfigError(f"{where}: per-file-ignores.{pattern!r} must be a list of codes")
+        _check_codes(pattern_codes)
+        per_file_ignores.append((pattern, tuple(pattern_codes)))
+    exclude = _string_list(table, "exclude", where)
+    extend_exclude = _string_list(table, "extend-exclude", where) or []
+    file_unsafe = table.get("unsafe-fixes", False)
+    if not isinstance(file_unsafe, bool):
+        raise ConfigError(f"{where}: unsafe-fixes must be true or false")
+    return Settings(
+        codes=codes,
+        root=str(config_path.parent) if config_path else os.getcwd(),
+        per_file_ignores=tuple(per_file_ignores),
+        exclude=(*(DEFAULT_EXCLUDE if exclude is None else exclude), *extend_exclude),
+        unsafe_fixes=file_unsafe if unsafe_fixes is None else unsafe_fixes,
+        respect_noqa=respect_noqa,
+        rule_options=rule_options,
+    )
+
+
+def _default_codes() -> list[str]:
+    return [rule.code for rule in ALL_RULES if rule.default_enabled]
+
+
+def _string_list(table: Mapping[str, Any], key: str, where: str) -> Optional[list[str]]:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of strings")
+    return value
+
+
+def _option_table_names(table: Mapping[str, Any]) -> set[str]:
+    return {key for key, value in table.items() if isinstance(value, dict) and lookup(key)}
+
+
+def _rule_options(table: Mapping[str, Any], where: str) -> dict[str, dict[str, Any]]:
+    """`[tool.mlflow-lint.MLF102]` or `[tool.mlflow-lint.consecutive-log-metric]` tables."""
+    result: dict[str, dict[str, Any]] = {}
+    for key, value in table.items():
+        if key in KEYS or not isinstance(value, dict):
+            continue
+        rule = lookup(key)
+        if rule is None:
+            continue  # reported as an unknown key
+        for name, option_value in value.items():
+            option = rule.options.get(name)
+            if option is None:
+                known = ", ".join(sorted(rule.options)) or "none"
+                raise ConfigError(
+                    f"{where}: unknown option {name!r} for {rule.code} ({rule.name}); "
+                    f"its options: {known}"
+                )
+            if not isinstance(option_value, option.type) or isinstance(option_value, bool) != (
+                option.type is bool
+            ):
+                raise ConfigError(
+                    f"{where}: {rule.code}.{name} must be of type {option.type.__name__}"
+                )
+            result.setdefault(rule.code, {})[name] = option_value
+    return result

@@ -1,0 +1,487 @@
+"""The one tree walk that serves every rule, and the facts rules ask of it.
+
+libcst's own `visit` rebuilds every node it passes (that is why a plain visitor pass costs more
+than the parse); this walker only reads the fields that can hold code, iteratively, so deep trees
+never hit Python's recursion limit. While walking it keeps the ancestors stack and the resolver's
+scopes current, resolves every call once, and summarises each function's MLflow calls so loop
+rules can see logging done through helpers defined in the same module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+import libcst as cst
+
+from mlflow_lint import mlflow_api as api
+from mlflow_lint.names import Resolver, Scope
+
+# Fields that hold only whitespace, punctuation or comments: never walked.
+_SKIPPED_FIELDS = frozenset(
+    {
+        "lpar",
+        "rpar",
+        "comma",
+        "leading_lines",
+        "lines_after_decorators",
+        "header",
+        "footer",
+        "semicolon",
+        "trailing_whitespace",
+        "equal",
+        "colon",
+        "dot",
+        "newline",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "operator",
+        "asynchronous",
+        "star",
+        "walrus",
+        "first_colon",
+        "second_colon",
+        "relative",
+    }
+)
+_child_fields: dict[type, tuple[str, ...]] = {}
+
+LOOP_TYPES = (cst.For, cst.While)
+COMPREHENSION_TYPES = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+_CONDITIONAL_TYPES = (cst.If, cst.Else, cst.For, cst.While, cst.Try, cst.TryStar, cst.Match)
+_SCOPE_BOUNDARIES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_TERMINATORS = (cst.Return, cst.Raise)
+LOCAL_PREFIX = "local:"  # resolver values that name a function defined in this file
+
+Visitor = Callable[[Any], None]
+
+
+def child_fields(node_type: type) -> tuple[str, ...]:
+    fields = _child_fields.get(node_type)
+    if fields is None:
+        fields = tuple(
+            f.name
+            for f in dataclasses.fields(node_type)
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+        )
+        _child_fields[node_type] = fields
+    return fields
+
+
+def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    for name in child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif type(value) is tuple or type(value) is list:
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+@dataclass
+class FunctionSummary:
+    """What one function defined in this file does with MLflow (its own body, not nested defs)."""
+
+    node: cst.FunctionDef
+    api_calls: list[tuple[api.ApiCall, cst.Call]] = field(default_factory=list)
+    helper_calls: list[tuple[str, cst.Call]] = field(default_factory=list)  # local function keys
+
+    @property
+    def name(self) -> str:
+        return self.node.name.value
+
+
+@dataclass(frozen=True)
+class LoopFrame:
+    """A loop that executes the node being visited on each of its iterations."""
+
+    loop: cst.CSTNode  # For, While, or a comprehension
+    at_most_once: bool  # an unconditional break/return/raise follows: the body runs once
+    throttled: bool  # guarded by `if step % N == 0`: runs every N iterations, not each one
+
+    @property
+    def is_async(self) -> bool:
+        return isinstance(self.loop, cst.For) and self.loop.asynchronous is not None
+
+
+class FileContext:
+    """Per-file state shared by all rules during the single walk."""
+
+    def __init__(self, module: cst.Module, path: str) -> None:
+        self.module = module
+        self.path = path
+        self.resolver = Resolver()
+        self.ancestors: list[cst.CSTNode] = []
+        self.functions: dict[str, FunctionSummary] = {}  # keyed by resolver value "local:N"
+        self._function_stack: list[FunctionSummary] = []
+        self._calls: dict[int, Optional[api.ApiCall]] = {}
+        self._callees: dict[int, Optional[str]] = {}
+
+    # --- the walk -----------------------------------------------------------------------------
+    def walk(self, visits: dict[type, list[Visitor]], leaves: dict[type, list[Visitor]]) -> None:
+        """Walk the module once, calling the rules' visit_/leave_ methods by node type."""
+        self._prescan_module_bindings()
+        stack: list[tuple[cst.CSTNode, bool]] = [(self.module, False)]
+        ancestors = self.ancestors
+        while stack:
+            node, leaving = stack.pop()
+            node_type = type(node)
+            if leaving:
+                ancestors.pop()
+                for method in leaves.get(node_type, ()):
+                    method(node)
+                self._leave(node)
+                continue
+            self._enter(node)
+            for method in visits.get(node_type, ()):
+                method(node)
+            ancestors.append(node)
+            stack.append((node, True))
+            children = list(iter_children(node))
+            children.reverse()
+            stack.extend((child, False) for child in children)
+
+    def _enter(self, node: cst.CSTNode) -> None:
+        resolver = self.resolver
+        parent = self.ancestors[-1] if self.ancestors else None
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            resolver.bind_import(node)
+        elif isinstance(node, cst.Call):
+            self._record_call(node)
+        elif isinstance(node, cst.BaseSuite) and parent is not None:
+            self._enter_suite(node, parent)
+        elif isinstance(node, cst.Lambda):
+            resolver.push(Scope("lambda"))
+            for param in _all_params(node.params):
+                resolver.bind(param.name.value, None)
+        elif isinstance(node, COMPREHENSION_TYPES):
+            resolver.push(Scope("comprehension"))
+            comp: Optional[cst.CompFor] = node.for_in
+            while comp is not None:
+                resolver.bind_target(comp.target, None)
+                comp = comp.inner_for_in
+        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+            resolver.bind_target(node.name.name, None)
+        if isinstance(node, _CONDITIONAL_TYPES) or isinstance(node, cst.ExceptHandler):
+            resolver.conditional[-1] += 1
+
+    def _enter_suite(self, suite: cst.BaseSuite, parent: cst.CSTNode) -> None:
+        resolver = self.resolver
+        if isinstance(parent, cst.FunctionDef) and suite is parent.body:
+            owner = resolver.current if resolver.current.kind == "class" else None
+            params = _all_params(parent.params)
+            scope = Scope("function", owner=owner)
+            if owner is not None and params and not _is_staticmethod(parent):
+                scope.self_name = params[0].name.value
+            resolver.push(scope)
+            for param in params:
+                annotated = (
+                    resolver.resolve_annotation(param.annotation.annotation)
+                    if param.annotation is not None
+                    else None
+                )
+                resolver.bind(param.name.value, annotated)
+            summary = FunctionSummary(parent)
+            self.functions[self._function_key(parent)] = summary
+            self._function_stack.append(summary)
+        elif isinstance(parent, cst.ClassDef) and suite is parent.body:
+            resolver.push(Scope("class"))
+        elif isinstance(parent, cst.For) and suite is parent.body:
+            resolver.bind_target(parent.target, None)
+        elif isinstance(parent, cst.With) and suite is parent.body:
+            for item in parent.items:
+                if item.asname is not None:
+                    resolver.bind_target(item.asname.name, resolver.resolve(item.item))
+
+    def _leave(self, node: cst.CSTNode) -> None:
+        resolver = self.resolver
+        if isinstance(node, _CONDITIONAL_TYPES) or isinstance(node, cst.ExceptHandler):
+            resolver.conditional[-1] -= 1
+        parent = self.ancestors[-1] if self.ancestors else None
+        if isinstance(node, cst.BaseSuite) and parent is not None:
+            if isinstance(parent, cst.FunctionDef) and node is parent.body:
+                resolver.pop()
+                self._function_stack.pop()
+            elif isinstance(parent, cst.ClassDef) and node is parent.body:
+                resolver.pop()
+        elif isinstance(node, cst.FunctionDef):
+            key = self._function_key(node)
+            resolver.bind(node.name.value, key)
+            if resolver.current.kind == "class":
+                resolver.current.attrs[node.name.value] = key
+        elif isinstance(node, cst.ClassDef):
+            resolver.bind(node.name.value, None)
+        elif isinstance(node, (cst.Lambda, *COMPREHENSION_TYPES)):
+            resolver.pop()
+        elif isinstance(node, cst.Assign):
+            value = resolver.resolve(node.value)
+            for target in node.targets:
+                resolver.bind_target(target.target, value)
+        elif isinstance(node, cst.AnnAssign):
+            annotated = resolver.resolve_annotation(node.annotation.annotation)
+            value = node.value
+            resolver.bind_target(
+                node.target, annotated or (resolver.resolve(value) if value else None)
+            )
+        elif isinstance(node, cst.AugAssign):
+            resolver.bind_target(node.target, None)
+        elif isinstance(node, cst.NamedExpr):
+            resolver.bind_target(node.target, resolver.resolve(node.value))
+
+    def _prescan_module_bindings(self) -> None:
+        """Final module-level bindings, seen by function bodies (they run after the module)."""
+        pre = Resolver()
+
+        def scan(statements: Sequence[cst.BaseStatement], depth: int) -> None:
+            for statement in statements:
+                pre.conditional[-1] = depth
+                if isinstance(statement, cst.SimpleStatementLine):
+                    for small in statement.body:
+                        if isinstance(small, (cst.Import, cst.ImportFrom)):
+                            pre.bind_import(small)
+                        elif isinstance(small, cst.Assign):
+                            value = pre.resolve(small.value)
+                            for target in small.targets:
+                                pre.bind_target(target.target, value)
+                        elif isinstance(small, cst.AnnAssign):
+                            annotated = pre.resolve_annotation(small.annotation.annotation)
+                            val = pre.resolve(small.value) if small.value else None
+                            pre.bind_target(small.target, annotated or val)
+                        elif isinstance(small, cst.AugAssign):
+                            pre.bind_target(small.target, None)
+                elif isinstance(statement, cst.FunctionDef):
+                    pre.bind(statement.name.value, self._function_key(statement))
+                elif isinstance(statement, cst.ClassDef):
+                    pre.bind(statement.name.value, None)
+                else:
+                    if isinstance(statement, cst.For):
+                        pre.bind_target(statement.target, None)
+                    elif isinstance(statement, cst.With):
+                        for item in statement.items:
+                            if item.asname is not None:
+                                pre.bind_target(item.asname.name, pre.resolve(item.item))
+                    for block in _blocks(statement):
+                        scan(block, depth if isinstance(statement, cst.With) else depth + 1)
+
+        scan(self.module.body, 0)
+        self.resolver.module_final = pre.module_scope.names
+
+    @staticmethod
+    def _function_key(node: cst.FunctionDef) -> str:
+        return f"{LOCAL_PREFIX}{id(node)}"
+
+    def _record_call(self, call: cst.Call) -> None:
+        callee = self.resolver.resolve(call.func)
+        self._callees[id(call)] = callee
+        found = api.api_call_for(callee)
+        self._calls[id(call)] = found
+        if self._function_stack:
+            summary = self._function_stack[-1]
+            if found is not None:
+                summary.api_calls.append((found, call))
+            elif callee is not None and callee.startswith(LOCAL_PREFIX):
+                summary.helper_calls.append((callee, call))
+
+    # --- facts for rules ------------------------------------------------------------------------
+    def api_call(self, call: cst.Call) -> Optional[api.ApiCall]:
+        """The MLflow function or MlflowClient method this call invokes, if proven."""
+        return self._calls.get(id(call))
+
+    def local_function(self, call: cst.Call) -> Optional[FunctionSummary]:
+        """The function defined in this file that `call` invokes, if any."""
+        callee = self._callees.get(id(call))
+        if callee is None or not callee.startswith(LOCAL_PREFIX):
+            return None
+        return self.functions.get(callee)
+
+    def reachable_api_calls(
+        self, summary: FunctionSummary, max_depth: int = 3
+    ) -> list[tuple[api.ApiCall, cst.Call, tuple[str, ...]]]:
+        """MLflow calls made by a local function or the local helpers it calls (bounded depth),
+        each with the chain of function names that leads to it. Call only once the walk ended."""
+        found: list[tuple[api.ApiCall, cst.Call, tuple[str, ...]]] = []
+        seen: set[str] = set()
+
+        def visit(fn: FunctionSummary, chain: tuple[str, ...], depth: int) -> None:
+            key = self._function_key(fn.node)
+            if key in seen:
+                return
+            seen.add(key)
+            chain = (*chain, fn.name)
+            found.extend((call, node, chain) for call, node in fn.api_calls)
+            if depth < max_depth:
+                for helper_key, _ in fn.helper_calls:
+                    helper = self.functions.get(helper_key)
+                    if helper is not None:
+                        visit(helper, chain, depth + 1)
+
+        visit(summary, (), 1)
+        return found
+
+    def loops(self, node: Optional[cst.CSTNode] = None) -> list[LoopFrame]:
+        """Loops, innermost first, that run the current node (or `node`, an ancestor's child)
+        on every iteration. Stops at a function, lambda or class boundary, and at a run opened
+        per iteration (`for cfg in grid: with mlflow.start_run(): ...`): calls inside that run
+        are per-run, not per-iteration, as far as the outer loops are concerned."""
+        chain = [*self.ancestors, node] if node is not None else list(self.ancestors)
+        frames: list[LoopFrame] = []
+        terminated_by_return = False
+        breaks_inner = False  # a break seen below the next loop up exits that loop only
+        throttled = False
+        for index in range(len(chain) - 2, -1, -1):
+            parent, child = chain[index], chain[index + 1]
+            if isinstance(parent, _SCOPE_BOUNDARIES):
+                break
+            if isinstance(parent, cst.BaseSuite) or isinstance(parent, cst.Module):
+                terminated_by_return, breaks_inner = _scan_following(
+                    parent, child, terminated_by_return, breaks_inner
+                )
+            elif isinstance(parent, cst.SimpleStatementLine):
+                terminated_by_return, breaks_inner = _scan_following(
+                    parent, child, terminated_by_return, breaks_inner
+                )
+            elif isinstance(parent, cst.If) and child is parent.body and _has_modulo(parent.test):
+                throttled = True
+            elif isinstance(parent, cst.With) and child is parent.body and self._opens_run(parent):
+                break
+            if _runs_per_iteration(parent, child, chain, index):
+                frames.append(
+                    LoopFrame(parent, terminated_by_return or breaks_inner, throttled)
+                )
+                breaks_inner = False
+                if isinstance(parent, (cst.For, cst.While)) and self._body_starts_run(
+                    parent, child
+                ):
+                    break
+        return frames
+
+    def _opens_run(self, with_node: cst.With) -> bool:
+        return any(
+            isinstance(item.item, cst.Call) and self._is_start_run(item.item)
+            for item in with_node.items
+        )
+
+    def _is_start_run(self, call: cst.Call) -> bool:
+        found = self.api_call(call)
+        return found is not None and not found.is_client and found.name == "start_run"
+
+    def _body_starts_run(self, loop: cst.For | cst.While, child: cst.CSTNode) -> bool:
+        """`for x in xs: run = mlflow.start_run(); ...; mlflow.end_run()` opens a run per
+        iteration without `with`."""
+        if child is not loop.body or not isinstance(loop.body, cst.IndentedBlock):
+            return False
+        for statement in loop.body.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    value = getattr(small, "value", None)
+                    if isinstance(value, cst.Call) and self._is_start_run(value):
+                        return True
+        return False
+
+    def loop_label(self, loop: cst.CSTNode) -> str:
+        """A short name for a loop in messages: its target (`epoch`), or its kind."""
+        if isinstance(loop, cst.For):
+            label = self.code(loop.target)
+            return label if len(label) <= 24 else "for"
+        return "while" if isinstance(loop, cst.While) else "comprehension"
+
+    def enclosing(self, *types: type) -> Optional[cst.CSTNode]:
+        for node in reversed(self.ancestors):
+            if isinstance(node, types):
+                return node
+        return None
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+
+def _runs_per_iteration(
+    parent: cst.CSTNode, child: cst.CSTNode, chain: list[cst.CSTNode], index: int
+) -> bool:
+    if isinstance(parent, cst.For):
+        return child is parent.body or child is parent.target
+    if isinstance(parent, cst.While):
+        return child is parent.body or child is parent.test
+    if isinstance(parent, COMPREHENSION_TYPES):
+        if child is not parent.for_in:
+            return True  # elt / key / value
+        # inside the outermost CompFor: only its `iter` is evaluated once
+        grandchild = chain[index + 2] if index + 2 < len(chain) else None
+        return grandchild is not parent.for_in.iter
+    return False
+
+
+def _scan_following(
+    container: Union[cst.BaseSuite, cst.Module, cst.SimpleStatementLine],
+    child: cst.CSTNode,
+    returns: bool,
+    breaks: bool,
+) -> tuple[bool, bool]:
+    """Look at the statements after `child` in its block for an unconditional exit."""
+    body: Sequence[cst.CSTNode] = getattr(container, "body", ())
+    after = False
+    for statement in body:
+        if after:
+            for small in _small_statements(statement):
+                if isinstance(small, _TERMINATORS):
+                    returns = True
+                elif isinstance(small, cst.Break):
+                    breaks = True
+        elif statement is child:
+            after = True
+    return returns, breaks
+
+
+def _small_statements(statement: cst.CSTNode) -> Sequence[cst.CSTNode]:
+    if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+        return statement.body
+    return (statement,)
+
+
+def _has_modulo(expression: cst.BaseExpression) -> bool:
+    todo: list[cst.CSTNode] = [expression]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+            return True
+        todo.extend(iter_children(node))
+    return False
+
+
+def _all_params(params: cst.Parameters) -> list[cst.Param]:
+    result = [*params.posonly_params, *params.params, *params.kwonly_params]
+    if isinstance(params.star_arg, cst.Param):
+        result.append(params.star_arg)
+    if params.star_kwarg is not None:
+        result.append(params.star_kwarg)
+    return result
+
+
+def _is_staticmethod(node: cst.FunctionDef) -> bool:
+    return any(
+        isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+        for d in node.decorators
+    )
+
+
+def _blocks(statement: cst.BaseStatement) -> Iterator[Sequence[cst.BaseStatement]]:
+    """Statement lists nested directly in a compound statement (not in def/class)."""
+    for name in ("body", "orelse", "finalbody"):
+        part = getattr(statement, name, None)
+        if part is None:
+            continue
+        if isinstance(part, (cst.If, cst.Else, cst.Finally)):
+            if isinstance(part, cst.If):
+                yield from _blocks(part)
+                continue
+            part = part.body
+        if isinstance(part, cst.IndentedBlock):
+            yield part.body
+    for handler in getattr(statement, "handlers", ()):
+        if isinstance(handler.body, cst.IndentedBlock):
+            yield handler.body.body

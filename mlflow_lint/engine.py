@@ -1,0 +1,334 @@
+"""The data path for one file, top to bottom:
+
+bytes -> prefilter -> decode -> ast gate -> libcst parse -> one walk of all rules -> violations
+(-> noqa) -> report; or, for `fix`: -> apply fixes -> re-parse and re-check until stable ->
+atomic write.
+
+Every failure on the way (unreadable, undecodable, unparsable, too deeply nested) becomes one
+FileError for that file; nothing is written for a file that failed.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from mlflow_lint.config import Settings
+from mlflow_lint.context import FileContext, Visitor
+from mlflow_lint.noqa import NoqaFilter
+from mlflow_lint.rule import Edit, Fix, Report, Rule, Safety, Violation
+from mlflow_lint.sourcefile import (
+    SourceError,
+    SourceText,
+    atomic_write,
+    decode,
+    line_starts,
+    read_bytes,
+)
+
+MAX_FIX_PASSES = 10
+# libcst's native parser overflows the C stack (a segfault, not an exception) on expressions a
+# few thousand levels deep and is quadratic well before that; CPython's own parser stops at 200
+# nested brackets. Real code stays far below this bound on the ast depth.
+MAX_AST_DEPTH = 500
+
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))  # libcst's codegen recurses per node
+
+
+@dataclass(frozen=True)
+class FileError:
+    message: str
+    line: int = 1
+    column: int = 0  # 0-based
+
+
+@dataclass
+class FileResult:
+    path: str
+    violations: list[Violation] = field(default_factory=list)
+    error: Optional[FileError] = None
+    parsed: bool = False  # False when the prefilter proved the file cannot hold a finding
+    fixed: int = 0  # number of fixes applied (fix mode)
+    changed: bool = False  # fix mode: the file's contents changed (written unless --diff)
+    diff: str = ""
+
+
+# --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
+_MLFLOW = re.compile(rb"(?i)mlflow")
+
+
+@lru_cache(maxsize=64)
+def _trigger_pattern(rules: tuple[type[Rule], ...]) -> Optional[re.Pattern[bytes]]:
+    names = sorted({name for rule in rules for name in rule.triggers})
+    if not names:
+        return None
+    return re.compile(b"|".join(re.escape(name.encode()) for name in names))
+
+
+def may_hold_findings(data: bytes, rules: tuple[type[Rule], ...]) -> bool:
+    """A necessary condition for any finding: "mlflow" and one enabled rule's trigger name."""
+    pattern = _trigger_pattern(rules)
+    return pattern is not None and bool(_MLFLOW.search(data)) and bool(pattern.search(data))
+
+
+# --- 2. parse: CPython's ast first (clear errors, cheap depth bound), then libcst --------------
+def parse(text: str) -> cst.Module:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        column = max((error.offset or 1) - 1, 0)
+        raise SourceError(f"SyntaxError: {error.msg}", line, column) from None
+    except (RecursionError, MemoryError):
+        raise SourceError("too deeply nested to analyse (Python's parser gave up)") from None
+    except ValueError as error:  # e.g. NUL bytes in a str handed over by flake8
+        raise SourceError(f"cannot parse: {error}") from None
+    depth, line = _ast_depth(tree)
+    if depth > MAX_AST_DEPTH:
+        raise SourceError(f"expression too deeply nested to analyse (depth > {MAX_AST_DEPTH})", line)
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        message = str(error.message).splitlines()[0] if error.message else "syntax error"
+        raise SourceError(
+            f"libcst cannot parse this file: {message}", error.raw_line, error.raw_column
+        ) from None
+    except RecursionError:
+        raise SourceError("too deeply nested to analyse") from None
+
+
+def _ast_depth(tree: ast.AST) -> tuple[int, int]:
+    """The deepest nesting, counting `a and b and c` as libcst does (one level per operator)."""
+    deepest, where = 0, 1
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    children = ast.iter_child_nodes
+    while stack:
+        node, depth = stack.pop()
+        if type(node) is ast.BoolOp:
+            depth += len(node.values) - 2
+        if depth > deepest:
+            deepest, where = depth, getattr(node, "lineno", where)
+        stack.extend((child, depth + 1) for child in children(node))
+    return deepest, where
+
+
+# --- 3. one walk of every enabled rule ------------------------------------------------------------
+@lru_cache(maxsize=256)
+def _rule_methods(rule: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
+    """(method name, libcst node type, is_leave) for each visit_X / leave_X the rule defines."""
+    methods = []
+    for attribute in dir(rule):
+        for prefix, is_leave in (("visit_", False), ("leave_", True)):
+            if attribute.startswith(prefix):
+                node_type = getattr(cst, attribute[len(prefix) :], None)
+                if isinstance(node_type, type) and issubclass(node_type, cst.CSTNode):
+                    methods.append((attribute, node_type, is_leave))
+    return tuple(methods)
+
+
+def analyze(text: str, path: str, rules: Sequence[type[Rule]], settings: Settings) -> list[Violation]:
+    """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError."""
+    module = parse(text)
+    ctx = FileContext(module, path)
+    reports: list[Report] = []
+    instances = [rule(ctx, reports.append, settings.options_for(rule)) for rule in rules]
+    visits: dict[type, list[Visitor]] = {}
+    leaves: dict[type, list[Visitor]] = {}
+    for instance in instances:
+        for method_name, node_type, is_leave in _rule_methods(type(instance)):
+            table = leaves if is_leave else visits
+            table.setdefault(node_type, []).append(getattr(instance, method_name))
+    try:
+        ctx.walk(visits, leaves)
+        for instance in instances:
+            instance.finish()
+    except RecursionError:
+        raise SourceError("too deeply nested to analyse") from None
+    if not reports:
+        return []
+    return _to_violations(reports, module, text, settings)
+
+
+# --- 4. violations: positions only for files with findings, then noqa -------------------------
+def _to_violations(
+    reports: list[Report], module: cst.Module, text: str, settings: Settings
+) -> list[Violation]:
+    try:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except RecursionError:
+        raise SourceError("too deeply nested to analyse") from None
+    starts = line_starts(text)
+    noqa = NoqaFilter(text) if settings.respect_noqa else None
+    if noqa is not None and noqa.file_ignored():
+        return []
+    violations = []
+    for report in reports:
+        start = positions[report.node].start
+        end = positions[report.end_node or report.node].end
+        code = report.rule.code
+        if noqa is not None and noqa.suppressed(code, start.line):
+            continue
+        fix = None
+        if report.fix is not None:
+            edits = []
+            for node_edit in report.fix.edits:
+                first = positions[node_edit.first].start
+                last = positions[node_edit.last].end
+                begin = starts[first.line - 1] + first.column
+                indent = _indentation(text, starts[first.line - 1], begin)
+                content = node_edit.content.replace("\n", "\n" + indent)
+                edits.append(
+                    Edit(
+                        begin,
+                        starts[last.line - 1] + last.column,
+                        content,
+                        first.line,
+                        first.column,
+                        last.line,
+                        last.column,
+                    )
+                )
+            fix = Fix(report.fix.description, report.fix.safety, tuple(edits))
+        violations.append(
+            Violation(
+                code,
+                report.rule.name,
+                report.message,
+                start.line,
+                start.column,
+                end.line,
+                end.column,
+                fix,
+            )
+        )
+    violations.sort(key=lambda v: (v.line, v.column, v.code))
+    return violations
+
+
+def _indentation(text: str, line_start: int, column_offset: int) -> str:
+    prefix = text[line_start:column_offset]
+    return prefix if not prefix.strip() else prefix[: len(prefix) - len(prefix.lstrip())]
+
+
+# --- 5. check: the whole path for one file ------------------------------------------------------
+def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
+    rules = settings.rules_for(path)
+    if not may_hold_findings(data, rules):
+        return FileResult(path)
+    try:
+        source = decode(data)
+        violations = analyze(source.text, path, rules, settings)
+    except SourceError as error:
+        return FileResult(path, error=FileError(error.message, error.line, error.column), parsed=True)
+    return FileResult(path, violations, parsed=True)
+
+
+def check_file(path: str, settings: Settings) -> FileResult:
+    try:
+        data = read_bytes(path)
+    except SourceError as error:
+        return FileResult(path, error=FileError(error.message))
+    return check_source(data, path, settings)
+
+
+# --- 6. fix: apply, re-parse, re-check until stable; then write atomically ----------------------
+def applicable(violation: Violation, unsafe_fixes: bool) -> bool:
+    fix = violation.fix
+    return fix is not None and (fix.safety is Safety.SAFE or unsafe_fixes)
+
+
+def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
+    """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied)."""
+    taken: list[tuple[int, int]] = []
+    chosen: list[Edit] = []
+    applied = 0
+    for fix in sorted(fixes, key=lambda f: min(e.start for e in f.edits)):
+        spans = [(e.start, e.end) for e in fix.edits]
+        if any(_overlaps(span, other) for span in spans for other in taken):
+            continue  # the next pass sees this fix again, on the updated text
+        taken.extend(spans)
+        chosen.extend(fix.edits)
+        applied += 1
+    for edit in sorted(chosen, key=lambda e: e.start, reverse=True):
+        text = text[: edit.start] + edit.content + text[edit.end :]
+    return text, applied
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return (a[0] < b[1] and b[0] < a[1]) or a[0] == b[0]
+
+
+def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, Optional[bytes]]:
+    """Fix one file's bytes; returns the result (remaining violations) and the new bytes, or
+    None when nothing changed or anything failed."""
+    rules = settings.rules_for(path)
+    if not may_hold_findings(data, rules):
+        return FileResult(path), None
+    try:
+        source = decode(data)
+    except SourceError as error:
+        return FileResult(path, error=FileError(error.message, error.line, error.column)), None
+    text, fixed = source.text, 0
+    for attempt in range(MAX_FIX_PASSES + 1):
+        try:
+            violations = analyze(text, path, rules, settings)
+        except SourceError as error:
+            if attempt == 0:
+                err = FileError(error.message, error.line, error.column)
+            else:  # our own fix broke the file: report, never write
+                err = FileError(
+                    "internal error: a fix produced code that does not parse "
+                    f"({error.message}); file left untouched"
+                )
+            return FileResult(path, error=err, parsed=True), None
+        fixes = [v.fix for v in violations if applicable(v, settings.unsafe_fixes) and v.fix]
+        if not fixes:
+            break
+        if attempt == MAX_FIX_PASSES:
+            err = FileError(
+                f"internal error: fixes did not converge after {MAX_FIX_PASSES} passes; "
+                "file left untouched"
+            )
+            return FileResult(path, error=err, parsed=True), None
+        text, applied = apply_fixes(text, fixes)
+        fixed += applied
+    result = FileResult(path, violations, parsed=True, fixed=fixed)
+    if text == source.text:
+        return result, None
+    try:
+        new_data = source.encode(text)
+    except SourceError as error:
+        return FileResult(path, error=FileError(error.message), parsed=True), None
+    result.changed = True
+    result.diff = unified_diff(source, text, path)
+    return result, new_data
+
+
+def unified_diff(source: SourceText, new_text: str, path: str) -> str:
+    old_lines = source.text.splitlines(keepends=True)
+    new_lines = new_text.splitlines(keepends=True)
+    return "".join(difflib.unified_diff(old_lines, new_lines, f"a/{path}", f"b/{path}"))
+
+
+def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
+    try:
+        data = read_bytes(path)
+    except SourceError as error:
+        return FileResult(path, error=FileError(error.message))
+    result, new_data = fix_source(data, path, settings)
+    if new_data is not None and write:
+        try:
+            atomic_write(path, new_data, expected_on_disk=data)
+        except SourceError as error:
+            return FileResult(path, error=FileError(error.message), parsed=True)
+    return result
+

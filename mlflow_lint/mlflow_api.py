@@ -1,0 +1,190 @@
+"""Everything mlflow-lint knows about MLflow's tracking API, in one place.
+
+Rules never hard-code MLflow names, signatures or limits; they ask this module. The facts come
+from MLflow 3.18 (see ../shared/mlflow-api-facts.md in the workplace) and hold back to 2.16.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+# --- batch limits (mlflow/utils/validation.py) -------------------------------------------------
+MAX_METRICS_PER_BATCH = 1000
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_ENTITIES_PER_BATCH = 1000
+
+# --- types of values the resolver tracks ---------------------------------------------------------
+# A resolved expression is either a dotted path into the mlflow package ("mlflow.log_metric") or
+# the name of an instance type below ("MlflowClient").
+CLIENT = "MlflowClient"
+ACTIVE_RUN = "ActiveRun"
+INSTANCE_TYPES = frozenset({CLIENT, ACTIVE_RUN})
+
+CLIENT_CLASS = "mlflow.MlflowClient"
+_CLIENT_CLASS_ALIASES = frozenset(
+    {
+        "mlflow.MlflowClient",
+        "mlflow.tracking.MlflowClient",
+        "mlflow.client.MlflowClient",
+        "mlflow.tracking.client.MlflowClient",
+    }
+)
+# Modules whose public functions are the fluent API (re-exported as mlflow.<name>).
+_FLUENT_MODULES = ("mlflow.tracking.fluent.", "mlflow.")
+
+# What calling a resolved path returns, when the resolver should track it.
+_FACTORY_RESULTS = {CLIENT_CLASS: CLIENT, "mlflow.start_run": ACTIVE_RUN}
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Positional parameter order of one API function (keyword-only parameters are omitted)."""
+
+    params: tuple[str, ...]
+
+    def index(self, name: str) -> Optional[int]:
+        return self.params.index(name) if name in self.params else None
+
+
+# Fluent functions (mlflow/tracking/fluent.py, 3.18). Positional order matters for autofixes:
+# fluent log_metric is (key, value, step, synchronous, timestamp, run_id, ...).
+FLUENT_SIGNATURES: dict[str, Signature] = {
+    "log_metric": Signature(
+        ("key", "value", "step", "synchronous", "timestamp", "run_id", "model_id", "dataset")
+    ),
+    "log_metrics": Signature(
+        ("metrics", "step", "synchronous", "run_id", "timestamp", "model_id", "dataset")
+    ),
+    "log_param": Signature(("key", "value", "synchronous")),
+    "log_params": Signature(("params", "synchronous", "run_id")),
+    "set_tag": Signature(("key", "value", "synchronous")),
+    "set_tags": Signature(("tags", "synchronous")),
+    "log_artifact": Signature(("local_path", "artifact_path", "run_id")),
+    "log_artifacts": Signature(("local_dir", "artifact_path", "run_id")),
+    "log_text": Signature(("text", "artifact_file", "run_id")),
+    "log_dict": Signature(("dictionary", "artifact_file", "run_id")),
+    "log_figure": Signature(("figure", "artifact_file")),
+    "log_image": Signature(("image", "artifact_file", "key", "step", "timestamp", "synchronous")),
+    "log_table": Signature(("data", "artifact_file", "run_id")),
+    "start_run": Signature(
+        (
+            "run_id",
+            "experiment_id",
+            "run_name",
+            "nested",
+            "parent_run_id",
+            "tags",
+            "description",
+            "log_system_metrics",
+        )
+    ),
+    "end_run": Signature(("status",)),
+    "set_experiment": Signature(("experiment_name", "experiment_id", "trace_location")),
+    "get_run": Signature(("run_id",)),
+    "active_run": Signature(()),
+    "last_active_run": Signature(()),
+    "flush_async_logging": Signature(()),
+    "search_runs": Signature(("experiment_ids", "filter_string")),
+    "get_experiment_by_name": Signature(("name",)),
+}
+
+# MlflowClient methods (mlflow/tracking/client.py, 3.18). Note log_metric's order differs from
+# the fluent one: (run_id, key, value, timestamp, step, ...).
+CLIENT_SIGNATURES: dict[str, Signature] = {
+    "log_metric": Signature(
+        (
+            "run_id",
+            "key",
+            "value",
+            "timestamp",
+            "step",
+            "synchronous",
+            "dataset_name",
+            "dataset_digest",
+            "model_id",
+        )
+    ),
+    "log_param": Signature(("run_id", "key", "value", "synchronous")),
+    "set_tag": Signature(("run_id", "key", "value", "synchronous")),
+    "log_batch": Signature(("run_id", "metrics", "params", "tags", "synchronous")),
+    "log_artifact": Signature(("run_id", "local_path", "artifact_path")),
+    "log_artifacts": Signature(("run_id", "local_dir", "artifact_path")),
+    "log_text": Signature(("run_id", "text", "artifact_file")),
+    "log_dict": Signature(("run_id", "dictionary", "artifact_file")),
+    "log_figure": Signature(("run_id", "figure", "artifact_file")),
+    "log_image": Signature(
+        ("run_id", "image", "artifact_file", "key", "step", "timestamp", "synchronous")
+    ),
+    "log_table": Signature(("run_id", "data", "artifact_file")),
+    "get_run": Signature(("run_id",)),
+    "get_metric_history": Signature(("run_id", "key")),
+    "search_runs": Signature(("experiment_ids", "filter_string")),
+    "get_experiment_by_name": Signature(("name",)),
+}
+
+# One REST request per call, per item: the calls the write-path rules look for.
+UNBATCHED_METRIC = frozenset({"log_metric"})
+UNBATCHED_PARAM = frozenset({"log_param"})
+UNBATCHED_TAG = frozenset({"set_tag"})
+# One request per call for many items (the client chunks above the limits since MLflow 1.27).
+BATCHED = frozenset({"log_metrics", "log_params", "set_tags", "log_batch"})
+# Batched fluent form of each unbatched fluent call, with the dict parameter's name.
+FLUENT_BATCH_FORM = {
+    "log_metric": ("log_metrics", "metrics"),
+    "log_param": ("log_params", "params"),
+    "set_tag": ("set_tags", "tags"),
+}
+# Calls that accept a `step`.
+TAKES_STEP = frozenset({"log_metric", "log_metrics", "log_image"})
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """A call the resolver proved to be MLflow's: `mlflow.log_metric` or `MlflowClient.log_metric`."""
+
+    name: str  # bare function or method name: "log_metric"
+    is_client: bool  # True for MlflowClient methods, False for the fluent API
+
+    @property
+    def qualname(self) -> str:
+        return f"{CLIENT}.{self.name}" if self.is_client else f"mlflow.{self.name}"
+
+    @property
+    def signature(self) -> Optional[Signature]:
+        table = CLIENT_SIGNATURES if self.is_client else FLUENT_SIGNATURES
+        return table.get(self.name)
+
+
+def canonical(path: str) -> str:
+    """Map the many spellings of one MLflow object to a single dotted path."""
+    if path in _CLIENT_CLASS_ALIASES:
+        return CLIENT_CLASS
+    if path.startswith("mlflow.tracking.fluent."):
+        return "mlflow." + path[len("mlflow.tracking.fluent.") :]
+    if path.startswith("mlflow.entities."):
+        return "mlflow.entities." + path.rsplit(".", 1)[1]
+    return path
+
+
+def is_mlflow_path(value: Optional[str]) -> bool:
+    return value is not None and (value == "mlflow" or value.startswith("mlflow."))
+
+
+def factory_result(path: Optional[str]) -> Optional[str]:
+    """The instance type returned by calling `path` (MlflowClient(...) -> "MlflowClient")."""
+    return _FACTORY_RESULTS.get(path) if path else None
+
+
+def api_call_for(resolved_callee: Optional[str]) -> Optional[ApiCall]:
+    """Turn a resolved callee ("mlflow.log_metric", "MlflowClient.log_batch") into an ApiCall."""
+    if resolved_callee is None:
+        return None
+    if resolved_callee.startswith(CLIENT + "."):
+        return ApiCall(resolved_callee[len(CLIENT) + 1 :], is_client=True)
+    for prefix in _FLUENT_MODULES:
+        if resolved_callee.startswith(prefix):
+            rest = resolved_callee[len(prefix) :]
+            if rest and "." not in rest:
+                return ApiCall(rest, is_client=False)
+    return None

@@ -1,0 +1,135 @@
+"""What a rule is, and what it produces: violations with optional fixes."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Optional
+
+import libcst as cst
+
+from mlflow_lint.context import FileContext
+
+
+class Safety(str, enum.Enum):
+    SAFE = "safe"  # never changes what gets logged; applied by `mlflow-lint fix`
+    UNSAFE = "unsafe"  # could change behaviour; applied only with --unsafe-fixes
+
+
+@dataclass(frozen=True)
+class NodeEdit:
+    """Replace the source from the start of `first` to the end of `last` with `content`.
+
+    `content` is written as if the first line started at column 0; the engine indents the
+    following lines to the column where `first` starts, and uses the file's line ending."""
+
+    first: cst.CSTNode
+    last: cst.CSTNode
+    content: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A text edit on the file: replace characters [start, end) with content."""
+
+    start: int
+    end: int
+    content: str
+    start_line: int
+    start_column: int  # 0-based
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Fix:
+    description: str
+    safety: Safety
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class Violation:
+    code: str
+    name: str
+    message: str
+    line: int
+    column: int  # 0-based, as libcst and flake8's plugin API count
+    end_line: int
+    end_column: int
+    fix: Optional[Fix] = None
+
+
+@dataclass(frozen=True)
+class RuleOption:
+    type: type
+    default: Any
+    help: str
+
+
+@dataclass
+class PendingFix:
+    description: str
+    safety: Safety
+    edits: list[NodeEdit]
+
+
+@dataclass
+class Report:
+    """A finding as a rule makes it, positioned by nodes; the engine turns it into a Violation."""
+
+    rule: Rule
+    node: cst.CSTNode
+    message: str
+    fix: Optional[PendingFix] = None
+    end_node: Optional[cst.CSTNode] = None
+
+
+class Rule:
+    """Base class. Subclasses define `visit_<Node>` / `leave_<Node>` methods, called by the
+    engine's single walk, and report findings with `self.report`. The class docstring is the
+    rule's documentation (What it does / Why is this bad / Fix safety), in Markdown."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    # Names one of which must appear in a file (besides "mlflow") for this rule to fire there.
+    triggers: ClassVar[frozenset[str]]
+    fix_safety: ClassVar[Optional[Safety]] = None  # None: report only
+    default_enabled: ClassVar[bool] = True
+    options: ClassVar[Mapping[str, RuleOption]] = {}
+
+    def __init__(
+        self, ctx: FileContext, emit: Callable[[Report], None], options: Mapping[str, Any]
+    ) -> None:
+        self.ctx = ctx
+        self._emit = emit
+        self.option_values = options
+        self.setup()
+
+    def setup(self) -> None:
+        """Per-file state, set up before the walk."""
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        fix: Optional[PendingFix] = None,
+        end_node: Optional[cst.CSTNode] = None,
+    ) -> None:
+        self._emit(Report(self, node, message, fix, end_node))
+
+    def fix(self, description: str, *edits: NodeEdit) -> PendingFix:
+        """A fix with this rule's declared safety."""
+        assert self.fix_safety is not None, f"{self.code} declares no fix"
+        return PendingFix(description, self.fix_safety, list(edits))
+
+    def finish(self) -> None:
+        """Called once after the walk: for findings that need the whole file."""
+
+
+@dataclass
+class RuleSettings:
+    enabled: list[type[Rule]] = field(default_factory=list)
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  # by rule code

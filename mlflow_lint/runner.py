@@ -1,0 +1,90 @@
+"""Finding the files to check and running the engine over them in parallel, in a stable order."""
+
+from __future__ import annotations
+
+import heapq
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from itertools import repeat
+from typing import Callable
+
+from mlflow_lint.config import Settings
+from mlflow_lint.engine import FileError, FileResult
+
+SOURCE_SUFFIXES = (".py",)
+# Below this many files a process pool costs more than it saves.
+MIN_FILES_PER_WORKER = 8
+
+Worker = Callable[[str, Settings], FileResult]
+
+
+def discover(paths: Sequence[str], settings: Settings) -> tuple[list[str], list[FileResult]]:
+    """Files to check, sorted, and one error result per path that could not be listed.
+    Files named explicitly are always checked; directories are searched for Python files,
+    skipping excluded names and virtual environments, never following directory symlinks."""
+    files: set[str] = set()
+    errors: list[FileResult] = []
+    for path in paths:
+        if os.path.isdir(path):
+            _walk(path, settings, files, errors)
+        elif os.path.lexists(path):
+            files.add(os.path.normpath(path))
+        else:
+            errors.append(FileResult(path, error=FileError("no such file or directory")))
+    return sorted(files), errors
+
+
+def _walk(root: str, settings: Settings, files: set[str], errors: list[FileResult]) -> None:
+    def on_error(error: OSError) -> None:
+        where = error.filename or root
+        errors.append(FileResult(where, error=FileError(f"cannot list directory: {error.strerror}")))
+
+    for directory, subdirs, names in os.walk(root, onerror=on_error):
+        subdirs[:] = sorted(
+            d
+            for d in subdirs
+            if not settings.is_excluded(os.path.join(directory, d))
+            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
+        )
+        for name in names:
+            full = os.path.normpath(os.path.join(directory, name))
+            if name.endswith(SOURCE_SUFFIXES) and not settings.is_excluded(full):
+                files.add(full)
+
+
+def default_jobs() -> int:
+    # pre-commit already runs hooks in parallel across files: do not nest a pool inside it.
+    if os.environ.get("PRE_COMMIT") == "1":
+        return 1
+    return os.cpu_count() or 1
+
+
+def run(
+    files: Sequence[str], worker: Worker, settings: Settings, jobs: int
+) -> Iterator[FileResult]:
+    """Results in the order of `files`, whatever the parallelism, streamed as they complete."""
+    if jobs <= 1 or len(files) < MIN_FILES_PER_WORKER * 2:
+        yield from (worker(path, settings) for path in files)
+        return
+    jobs = min(jobs, len(files) // MIN_FILES_PER_WORKER)
+    chunksize = max(1, min(32, len(files) // (jobs * 8)))
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        yield from pool.map(worker, files, repeat(settings), chunksize=chunksize)
+
+
+def run_paths(
+    paths: Sequence[str], worker: Worker, settings: Settings, jobs: int
+) -> Iterator[FileResult]:
+    """Discover, then run; listing errors are merged into the stream in path order."""
+    files, errors = discover(paths, settings)
+    errors.sort(key=lambda r: r.path)
+    return heapq.merge(run(files, worker, settings, jobs), errors, key=lambda r: r.path)
+
+
+def with_write(worker: Callable[..., FileResult], write: bool) -> Worker:
+    return partial(worker, write=write)

@@ -1,0 +1,104 @@
+"""Bytes to text and back without losing anything: encoding, BOM, line endings, file mode."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+import tempfile
+import tokenize
+from dataclasses import dataclass
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class SourceError(Exception):
+    """A file that cannot be read, decoded or parsed; becomes one diagnostic."""
+
+    def __init__(self, message: str, line: int = 1, column: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column  # 0-based
+
+
+@dataclass(frozen=True)
+class SourceText:
+    text: str
+    encoding: str  # as tokenize names it; "utf-8-sig" when the file has a BOM
+    newline: str  # the file's first line ending, used for inserted lines
+
+    def encode(self, text: str) -> bytes:
+        try:
+            return text.encode(self.encoding)
+        except UnicodeEncodeError as error:
+            raise SourceError(f"fixed code cannot be encoded as {self.encoding}: {error}") from None
+
+
+def decode(data: bytes) -> SourceText:
+    if b"\0" in data:
+        line = data.count(b"\n", 0, data.index(b"\0")) + 1
+        raise SourceError("file contains NUL bytes (binary file?)", line)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        raise SourceError(f"invalid encoding declaration: {error}", error.lineno or 1) from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1)
+        raise SourceError(
+            f"cannot decode as {encoding}: invalid byte {data[error.start:error.start + 1]!r}",
+            line,
+            column,
+        ) from None
+    except LookupError:
+        raise SourceError(f"unknown encoding {encoding!r}") from None
+    match = _LINE_BREAK.search(text)
+    return SourceText(text, encoding, match.group() if match else "\n")
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets where each line starts, splitting only on Python's line breaks."""
+    return [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+
+
+def read_bytes(path: str) -> bytes:
+    try:
+        if os.path.isdir(path):
+            raise SourceError("is a directory")
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise SourceError(f"cannot read: {error.strerror or error}") from None
+
+
+def atomic_write(path: str, data: bytes, expected_on_disk: bytes) -> None:
+    """Replace the file's contents all at once, keeping its mode; refuse if the file changed
+    since it was read (another editor, a concurrent `fix`) or is read-only."""
+    real = os.path.realpath(path)  # write through symlinks, never replace them
+    try:
+        info = os.stat(real)
+        if not os.access(real, os.W_OK):
+            raise SourceError("file is read-only; not fixed")
+        fd, temp = tempfile.mkstemp(prefix=".mlflow-lint-", suffix=".tmp", dir=os.path.dirname(real))
+    except OSError as error:
+        raise SourceError(f"cannot write: {error.strerror or error}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, stat.S_IMODE(info.st_mode))
+        with open(real, "rb") as handle:
+            if handle.read() != expected_on_disk:
+                raise SourceError("file changed on disk while it was being fixed; not written")
+        os.replace(temp, real)
+    except OSError as error:
+        os.unlink(temp)
+        raise SourceError(f"cannot write: {error.strerror or error}") from None
+    except BaseException:
+        os.unlink(temp)
+        raise
