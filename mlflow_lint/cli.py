@@ -30,13 +30,44 @@ def _codes(ctx: click.Context, param: click.Parameter, value: Sequence[str]) -> 
 def common_options(command: F) -> F:
     options = [
         click.argument("paths", nargs=-1, type=click.Path()),
-        click.option("--select", multiple=True, callback=_codes, help="Rule codes or prefixes to enable (replaces the configured selection)."),
-        click.option("--extend-select", multiple=True, callback=_codes, help="Rule codes or prefixes to enable in addition."),
-        click.option("--ignore", multiple=True, callback=_codes, help="Rule codes or prefixes to disable."),
-        click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="pyproject.toml to use instead of the nearest one."),
-        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Parallel processes (default: all cores; 1 under pre-commit)."),
-        click.option("--stdin-filename", default=None, help="Path to report (and configure) when reading `-` from standard input."),
-        click.option("--unsafe-fixes/--no-unsafe-fixes", default=None, help="Also apply (or mark) fixes that could change behaviour."),
+        click.option(
+            "--select",
+            multiple=True,
+            callback=_codes,
+            help="Rule codes or prefixes to enable (replaces the configured selection).",
+        ),
+        click.option(
+            "--extend-select",
+            multiple=True,
+            callback=_codes,
+            help="Rule codes or prefixes to enable in addition.",
+        ),
+        click.option(
+            "--ignore", multiple=True, callback=_codes, help="Rule codes or prefixes to disable."
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(exists=True, dir_okay=False),
+            help="pyproject.toml to use instead of the nearest one.",
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Parallel processes (default: all cores; 1 under pre-commit).",
+        ),
+        click.option(
+            "--stdin-filename",
+            default=None,
+            help="Path to report (and configure) when reading `-` from standard input.",
+        ),
+        click.option(
+            "--unsafe-fixes/--no-unsafe-fixes",
+            default=None,
+            help="Also apply (or mark) fixes that could change behaviour.",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary."),
     ]
     for option in reversed(options):
@@ -45,6 +76,7 @@ def common_options(command: F) -> F:
 
 
 def _settings(paths: Sequence[str], config_path: Optional[str], **kwargs: Any) -> Settings:
+    config: Optional[Path]
     if config_path:
         config = Path(config_path)
     else:
@@ -80,10 +112,10 @@ def check(
     """Report findings in PATHS (default: the current directory; `-` reads standard input)."""
     paths = paths or (".",)
     settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     reporter = TextReporter(out, unsafe_fixes=settings.unsafe_fixes, quiet=quiet)
     if paths == ("-",):
-        data = click.get_binary_stream("stdin").read()
+        data = sys.stdin.buffer.read()
         reporter.file(engine.check_source(data, stdin_filename or "-", settings))
     else:
         for result in run_paths(paths, engine.check_file, settings, jobs or default_jobs()):
@@ -116,7 +148,7 @@ def fix(
     settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes)
     if paths == ("-",):
         _fix_stdin(settings, stdin_filename or "-", diff)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     reporter = TextReporter(out, unsafe_fixes=settings.unsafe_fixes, quiet=quiet)
     worker = with_write(engine.fix_file, write=not diff)
     for result in run_paths(paths, worker, settings, jobs or default_jobs()):
@@ -127,18 +159,20 @@ def fix(
     if reporter.errors:
         sys.exit(EXIT_ERROR)
     # --diff: non-zero when something would change, as `ruff --diff` and `black --diff` do
-    sys.exit(EXIT_FINDINGS if reporter.findings or (diff and reporter.files_changed) else EXIT_CLEAN)
+    sys.exit(
+        EXIT_FINDINGS if reporter.findings or (diff and reporter.files_changed) else EXIT_CLEAN
+    )
 
 
 def _fix_stdin(settings: Settings, path: str, diff: bool) -> None:
-    data = click.get_binary_stream("stdin").read()
+    data = sys.stdin.buffer.read()
     result, new_data = engine.fix_source(data, path, settings)
-    reporter = TextReporter(click.get_text_stream("stderr"), unsafe_fixes=settings.unsafe_fixes)
+    reporter = TextReporter(sys.stderr, unsafe_fixes=settings.unsafe_fixes)
     reporter.file(result)
     if diff:
-        click.get_text_stream("stdout").write(result.diff)
+        sys.stdout.write(result.diff)
     else:
-        click.get_binary_stream("stdout").write(new_data if new_data is not None else data)
+        sys.stdout.buffer.write(new_data if new_data is not None else data)
     sys.exit(EXIT_ERROR if result.error else EXIT_FINDINGS if result.violations else EXIT_CLEAN)
 
 

@@ -21,7 +21,9 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
 
 SECTION = "mlflow-lint"
-KEYS = frozenset({"select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "unsafe-fixes"})
+KEYS = frozenset(
+    {"select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "unsafe-fixes"}
+)
 # Directories never searched when discovering files (explicitly named files are always checked).
 DEFAULT_EXCLUDE = (
     ".git",
@@ -100,20 +102,27 @@ def _relative(path: str, root: str) -> str:
         return Path(path).as_posix()
 
 
-def select_rules(select: Optional[Sequence[str]], ignore: Sequence[str]) -> tuple[str, ...]:
-    """Codes enabled by select/ignore prefixes; the longest matching prefix wins, as in flake8.
-    With no `select`, the default rules are on; opt-in rules need an explicit select."""
+def select_rules(
+    select: Optional[Sequence[str]],
+    ignore: Sequence[str],
+    base: Optional[Sequence[str]] = None,
+) -> tuple[str, ...]:
+    """Codes enabled by one layer of select/ignore prefixes (the config file, then the command
+    line) on top of `base`, the previous layer's codes. A `select` replaces the selection; the
+    longest matching prefix between select and ignore wins, and a tie goes to ignore (flake8).
+    With no `select` at all, the default rules are on: opt-in rules need an explicit select."""
     _check_codes([*(select or ()), *ignore])
     enabled = []
     for rule in ALL_RULES:
         code = rule.code
-        selected = [s for s in (select or ()) if _matches(code, s)]
-        if select is None:
-            chosen = len("MLF") if rule.default_enabled else -1
+        if select is not None:
+            chosen = max((len(s) for s in select if _matches(code, s)), default=-1)
+        elif base is not None:
+            chosen = len("MLF") if code in base else -1
         else:
-            chosen = max((len(s) for s in selected), default=-1)
+            chosen = len("MLF") if rule.default_enabled else -1
         ignored = max((len(i) for i in ignore if _matches(code, i)), default=-1)
-        if chosen >= 0 and chosen >= ignored:
+        if chosen >= 0 and chosen > ignored:
             enabled.append(code)
     return tuple(enabled)
 
@@ -146,7 +155,8 @@ def find_config(start: str) -> Optional[Path]:
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path}: cannot read configuration: {error}") from None
 
@@ -177,18 +187,22 @@ def build_settings(
             f"{where}: unknown key(s) in [tool.{SECTION}]: {', '.join(unknown)} "
             f"(known: {', '.join(sorted(KEYS))}, or a rule code/name table for rule options)"
         )
-    file_select = _string_list(table, "select", where)
-    file_ignore = _string_list(table, "ignore", where) or []
-    chosen_select = list(select) if select is not None else file_select
-    if extend_select:
-        chosen_select = [*(chosen_select or _default_codes()), *extend_select]
-    codes = select_rules(chosen_select, [*file_ignore, *(ignore or ())])
+    codes = select_rules(
+        _string_list(table, "select", where), _string_list(table, "ignore", where) or []
+    )
+    if select is not None or ignore or extend_select:  # the command line, layered on top
+        cli_select = list(select) if select is not None else None
+        if extend_select:
+            cli_select = [*(cli_select if cli_select is not None else codes), *extend_select]
+        codes = select_rules(cli_select, ignore or [], base=codes)
     per_file = table.get("per-file-ignores", {})
     if not isinstance(per_file, dict):
         raise ConfigError(f"{where}: per-file-ignores must be a table of pattern = [codes]")
     per_file_ignores = []
     for pattern, pattern_codes in per_file.items():
-        if not isinstance(pattern_codes, list) or not all(isinstance(c, str) for c in pattern_codes):
+        if not isinstance(pattern_codes, list) or not all(
+            isinstance(c, str) for c in pattern_codes
+        ):
             raise ConfigError(f"{where}: per-file-ignores.{pattern!r} must be a list of codes")
         _check_codes(pattern_codes)
         per_file_ignores.append((pattern, tuple(pattern_codes)))
@@ -206,10 +220,6 @@ def build_settings(
         respect_noqa=respect_noqa,
         rule_options=rule_options,
     )
-
-
-def _default_codes() -> list[str]:
-    return [rule.code for rule in ALL_RULES if rule.default_enabled]
 
 
 def _string_list(table: Mapping[str, Any], key: str, where: str) -> Optional[list[str]]:

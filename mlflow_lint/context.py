@@ -52,7 +52,9 @@ _child_fields: dict[type, tuple[str, ...]] = {}
 
 LOOP_TYPES = (cst.For, cst.While)
 COMPREHENSION_TYPES = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-_CONDITIONAL_TYPES = (cst.If, cst.Else, cst.For, cst.While, cst.Try, cst.TryStar, cst.Match)
+# Bindings made under these may not happen: they do not erase an MLflow meaning of the name
+# (`try: import mlflow / except ImportError: mlflow = None`).
+_CONDITIONAL_TYPES = (cst.If, cst.Else, cst.Try, cst.TryStar, cst.Match, cst.ExceptHandler)
 _SCOPE_BOUNDARIES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 _TERMINATORS = (cst.Return, cst.Raise)
 LOCAL_PREFIX = "local:"  # resolver values that name a function defined in this file
@@ -167,7 +169,7 @@ class FileContext:
                 comp = comp.inner_for_in
         elif isinstance(node, cst.ExceptHandler) and node.name is not None:
             resolver.bind_target(node.name.name, None)
-        if isinstance(node, _CONDITIONAL_TYPES) or isinstance(node, cst.ExceptHandler):
+        if isinstance(node, _CONDITIONAL_TYPES):
             resolver.conditional[-1] += 1
 
     def _enter_suite(self, suite: cst.BaseSuite, parent: cst.CSTNode) -> None:
@@ -200,7 +202,7 @@ class FileContext:
 
     def _leave(self, node: cst.CSTNode) -> None:
         resolver = self.resolver
-        if isinstance(node, _CONDITIONAL_TYPES) or isinstance(node, cst.ExceptHandler):
+        if isinstance(node, _CONDITIONAL_TYPES):
             resolver.conditional[-1] -= 1
         parent = self.ancestors[-1] if self.ancestors else None
         if isinstance(node, cst.BaseSuite) and parent is not None:
@@ -224,10 +226,8 @@ class FileContext:
                 resolver.bind_target(target.target, value)
         elif isinstance(node, cst.AnnAssign):
             annotated = resolver.resolve_annotation(node.annotation.annotation)
-            value = node.value
-            resolver.bind_target(
-                node.target, annotated or (resolver.resolve(value) if value else None)
-            )
+            assigned = resolver.resolve(node.value) if node.value is not None else None
+            resolver.bind_target(node.target, annotated or assigned)
         elif isinstance(node, cst.AugAssign):
             resolver.bind_target(node.target, None)
         elif isinstance(node, cst.NamedExpr):
@@ -265,8 +265,9 @@ class FileContext:
                         for item in statement.items:
                             if item.asname is not None:
                                 pre.bind_target(item.asname.name, pre.resolve(item.item))
+                    nested = isinstance(statement, (cst.If, cst.Try, cst.TryStar))
                     for block in _blocks(statement):
-                        scan(block, depth if isinstance(statement, cst.With) else depth + 1)
+                        scan(block, depth + 1 if nested else depth)
 
         scan(self.module.body, 0)
         self.resolver.module_final = pre.module_scope.names
@@ -337,11 +338,7 @@ class FileContext:
             parent, child = chain[index], chain[index + 1]
             if isinstance(parent, _SCOPE_BOUNDARIES):
                 break
-            if isinstance(parent, cst.BaseSuite) or isinstance(parent, cst.Module):
-                terminated_by_return, breaks_inner = _scan_following(
-                    parent, child, terminated_by_return, breaks_inner
-                )
-            elif isinstance(parent, cst.SimpleStatementLine):
+            if isinstance(parent, (cst.BaseSuite, cst.Module, cst.SimpleStatementLine)):
                 terminated_by_return, breaks_inner = _scan_following(
                     parent, child, terminated_by_return, breaks_inner
                 )
@@ -350,9 +347,7 @@ class FileContext:
             elif isinstance(parent, cst.With) and child is parent.body and self._opens_run(parent):
                 break
             if _runs_per_iteration(parent, child, chain, index):
-                frames.append(
-                    LoopFrame(parent, terminated_by_return or breaks_inner, throttled)
-                )
+                frames.append(LoopFrame(parent, terminated_by_return or breaks_inner, throttled))
                 breaks_inner = False
                 if isinstance(parent, (cst.For, cst.While)) and self._body_starts_run(
                     parent, child

@@ -14,7 +14,7 @@ EXAMPLES_PACKAGE = "mlflow_lint.examples"
 def example(code: str, name: str) -> Optional[str]:
     """One file of a rule's examples (rules/<CODE>/<name>), as shipped in the package."""
     try:
-        path = resources.files(EXAMPLES_PACKAGE).joinpath(code, name)
+        path = resources.files(EXAMPLES_PACKAGE).joinpath(code).joinpath(name)
         return path.read_text(encoding="utf-8") if path.is_file() else None
     except (ModuleNotFoundError, FileNotFoundError):
         return None
@@ -40,7 +40,11 @@ def render_rule(rule: type[Rule]) -> str:
     if rule.options:
         parts += ["", "## Options", ""]
         for name, option in rule.options.items():
-            parts.append(f"- `{name}` ({option.type.__name__}, default `{option.default!r}`): {option.help}")
+            parts.append(
+                f"- `{name}` ({option.type.__name__}, default `{option.default!r}`): {option.help}"
+            )
     parts.append("")
-    parts.append(f"Off by default; enable with `--select {rule.code}`." if not rule.default_enabled else "")
+    parts.append(
+        f"Off by default; enable with `--select {rule.code}`." if not rule.default_enabled else ""
+    )
     return "\n".join(parts).rstrip() + "\n"

@@ -94,7 +94,9 @@ def parse(text: str) -> cst.Module:
         raise SourceError(f"cannot parse: {error}") from None
     depth, line = _ast_depth(tree)
     if depth > MAX_AST_DEPTH:
-        raise SourceError(f"expression too deeply nested to analyse (depth > {MAX_AST_DEPTH})", line)
+        raise SourceError(
+            f"expression too deeply nested to analyse (depth > {MAX_AST_DEPTH})", line
+        )
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -122,9 +124,13 @@ def _ast_depth(tree: ast.AST) -> tuple[int, int]:
 
 
 # --- 3. one walk of every enabled rule ------------------------------------------------------------
-@lru_cache(maxsize=256)
+_methods: dict[type[Rule], tuple[tuple[str, type, bool], ...]] = {}
+
+
 def _rule_methods(rule: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
     """(method name, libcst node type, is_leave) for each visit_X / leave_X the rule defines."""
+    if rule in _methods:
+        return _methods[rule]
     methods = []
     for attribute in dir(rule):
         for prefix, is_leave in (("visit_", False), ("leave_", True)):
@@ -132,10 +138,13 @@ def _rule_methods(rule: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
                 node_type = getattr(cst, attribute[len(prefix) :], None)
                 if isinstance(node_type, type) and issubclass(node_type, cst.CSTNode):
                     methods.append((attribute, node_type, is_leave))
-    return tuple(methods)
+    _methods[rule] = tuple(methods)
+    return _methods[rule]
 
 
-def analyze(text: str, path: str, rules: Sequence[type[Rule]], settings: Settings) -> list[Violation]:
+def analyze(
+    text: str, path: str, rules: Sequence[type[Rule]], settings: Settings
+) -> list[Violation]:
     """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError."""
     module = parse(text)
     ctx = FileContext(module, path)
@@ -228,7 +237,9 @@ def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
         source = decode(data)
         violations = analyze(source.text, path, rules, settings)
     except SourceError as error:
-        return FileResult(path, error=FileError(error.message, error.line, error.column), parsed=True)
+        return FileResult(
+            path, error=FileError(error.message, error.line, error.column), parsed=True
+        )
     return FileResult(path, violations, parsed=True)
 
 
@@ -331,4 +342,3 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
         except SourceError as error:
             return FileResult(path, error=FileError(error.message), parsed=True)
     return result
-

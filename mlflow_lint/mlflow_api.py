@@ -141,7 +141,7 @@ TAKES_STEP = frozenset({"log_metric", "log_metrics", "log_image"})
 
 @dataclass(frozen=True)
 class ApiCall:
-    """A call the resolver proved to be MLflow's: `mlflow.log_metric` or `MlflowClient.log_metric`."""
+    """A call proven to be MLflow's: `mlflow.log_metric` or `MlflowClient.log_metric`."""
 
     name: str  # bare function or method name: "log_metric"
     is_client: bool  # True for MlflowClient methods, False for the fluent API

@@ -114,6 +114,8 @@ class Resolver:
         """Bind an assignment target; tuples and starred targets bind to "not MLflow"."""
         if isinstance(target, cst.Name):
             self.bind(target.value, value)
+            if self.current.kind == "class":  # a class attribute is reachable as self.<name>
+                self.current.attrs[target.value] = value
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self.bind_target(element.value, None)
@@ -121,9 +123,9 @@ class Resolver:
             self.bind_target(target.value, None)
         elif isinstance(target, cst.Attribute):
             owner = self._self_class(target.value)
-            if owner is not None:
-                if value is not None or target.attr.value not in owner.attrs:
-                    owner.attrs[target.attr.value] = value
+            # a later `self.client = None` does not erase what __init__ set
+            if owner is not None and (value is not None or target.attr.value not in owner.attrs):
+                owner.attrs[target.attr.value] = value
 
     # --- lookup -----------------------------------------------------------------------------
     def lookup(self, name: str) -> Value:
@@ -163,12 +165,6 @@ class Resolver:
             return api.canonical(f"{base}.{node.attr.value}")
         if isinstance(node, cst.Call):
             return api.factory_result(self.resolve(node.func))
-        if isinstance(node, cst.SimpleString) and node.value[:1] in "\"'":
-            # string annotations: "MlflowClient"
-            text = node.evaluated_value
-            if isinstance(text, str) and text.replace(".", "").replace("_", "").isalnum():
-                path = self._resolve_dotted(text)
-                return path
         return None
 
     def resolve_annotation(self, annotation: cst.BaseExpression) -> Value:
@@ -184,17 +180,14 @@ class Resolver:
             if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
                 candidates.extend((node.left, node.right))
                 continue
-            value = self.resolve(node)
-            if value == api.CLIENT_CLASS:
+            if isinstance(node, cst.SimpleString):  # "MlflowClient | None"
+                parsed = _parse_string_annotation(node)
+                if parsed is not None:
+                    candidates.append(parsed)
+                continue
+            if self.resolve(node) == api.CLIENT_CLASS:
                 return api.CLIENT
         return None
-
-    def _resolve_dotted(self, text: str) -> Value:
-        head, _, rest = text.partition(".")
-        base = self.lookup(head)
-        if base is None or base in api.INSTANCE_TYPES:
-            return None
-        return api.canonical(f"{base}.{rest}") if rest else base
 
     def _self_class(self, node: cst.BaseExpression) -> Optional[Scope]:
         """The class scope when `node` is the `self` of the method being walked."""
@@ -211,3 +204,13 @@ class Resolver:
 
 def _is_mlflow(module: str) -> bool:
     return module == "mlflow" or module.startswith("mlflow.")
+
+
+def _parse_string_annotation(node: cst.SimpleString) -> Optional[cst.BaseExpression]:
+    text = node.evaluated_value
+    if not isinstance(text, str) or len(text) > 200:
+        return None
+    try:
+        return cst.parse_expression(text.strip())
+    except cst.ParserSyntaxError:
+        return None

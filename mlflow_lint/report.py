@@ -22,9 +22,13 @@ class TextReporter:
     errors: int = 0
     fixed: int = 0
     files_changed: int = 0
+    files_seen: int = 0
+    files_parsed: int = 0
     by_code: Counter[str] = field(default_factory=Counter)
 
     def file(self, result: FileResult) -> None:
+        self.files_seen += 1
+        self.files_parsed += result.parsed
         if result.error is not None:
             self.errors += 1
             e = result.error
@@ -47,13 +51,19 @@ class TextReporter:
             rule = RULES_BY_CODE[code]
             fixable = "[*]" if rule.fix_safety is not None else "   "
             self.out.write(f"{count:6d}  {code}  {fixable} {rule.name}\n")
+        self.out.write(
+            f"{self.files_seen} files checked, {self.files_parsed} parsed "
+            "(the others cannot hold a finding and were skipped unparsed)\n"
+        )
 
     def summary(self, fixing: bool = False) -> None:
         if self.quiet:
             return
         parts = []
         if fixing:
-            parts.append(f"Fixed {_plural(self.fixed, 'finding')} in {_plural(self.files_changed, 'file')}.")
+            parts.append(
+                f"Fixed {_plural(self.fixed, 'finding')} in {_plural(self.files_changed, 'file')}."
+            )
             if self.findings:
                 parts.append(f"{_plural(self.findings, 'finding')} remaining.")
         elif self.findings:

@@ -41,7 +41,9 @@ def discover(paths: Sequence[str], settings: Settings) -> tuple[list[str], list[
 def _walk(root: str, settings: Settings, files: set[str], errors: list[FileResult]) -> None:
     def on_error(error: OSError) -> None:
         where = error.filename or root
-        errors.append(FileResult(where, error=FileError(f"cannot list directory: {error.strerror}")))
+        errors.append(
+            FileResult(where, error=FileError(f"cannot list directory: {error.strerror}"))
+        )
 
     for directory, subdirs, names in os.walk(root, onerror=on_error):
         subdirs[:] = sorted(

@@ -50,7 +50,7 @@ def decode(data: bytes) -> SourceText:
         line = data.count(b"\n", 0, error.start) + 1
         column = error.start - (data.rfind(b"\n", 0, error.start) + 1)
         raise SourceError(
-            f"cannot decode as {encoding}: invalid byte {data[error.start:error.start + 1]!r}",
+            f"cannot decode as {encoding}: invalid byte {data[error.start : error.start + 1]!r}",
             line,
             column,
         ) from None
@@ -67,8 +67,11 @@ def line_starts(text: str) -> list[int]:
 
 def read_bytes(path: str) -> bytes:
     try:
-        if os.path.isdir(path):
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
             raise SourceError("is a directory")
+        if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
+            raise SourceError("not a regular file")
         with open(path, "rb") as handle:
             return handle.read()
     except OSError as error:
@@ -83,7 +86,9 @@ def atomic_write(path: str, data: bytes, expected_on_disk: bytes) -> None:
         info = os.stat(real)
         if not os.access(real, os.W_OK):
             raise SourceError("file is read-only; not fixed")
-        fd, temp = tempfile.mkstemp(prefix=".mlflow-lint-", suffix=".tmp", dir=os.path.dirname(real))
+        fd, temp = tempfile.mkstemp(
+            prefix=".mlflow-lint-", suffix=".tmp", dir=os.path.dirname(real)
+        )
     except OSError as error:
         raise SourceError(f"cannot write: {error.strerror or error}") from None
     try:

@@ -66,16 +66,15 @@ class MetricInLoop(Rule):
     def _message(self, found: ApiCall, frames: list[LoopFrame], via: str = "") -> str:
         what = f"`{via}`" if via else f"`{found.qualname}`"
         if len(frames) == 1:
-            where = "on every iteration of this loop: one tracking request per iteration"
+            where = "in a loop sends one tracking request per iteration"
         else:
             loops = " x ".join(self.ctx.loop_label(f.loop) for f in reversed(frames))
             where = (
-                f"on every iteration of {len(frames)} nested loops ({loops}): the tracking "
-                "requests multiply"
+                f"in {len(frames)} nested loops ({loops}) sends one tracking request per "
+                "inner iteration, multiplied by every outer one"
             )
-        instead = (
-            "collect the iteration's metrics into one `mlflow.log_metrics({...}, step=step)` "
-            "call, buffer them across iterations with `MlflowClient().log_batch(run_id, "
-            "metrics=[...])`, or log every N steps"
+        return (
+            f"{what} {where}; log each step's metrics together with "
+            "`mlflow.log_metrics({...}, step=step)`, buffer them for "
+            "`MlflowClient().log_batch()`, or log every N steps"
         )
-        return f"{what} runs {where}; {instead}"

@@ -1,0 +1,138 @@
+"""The installed `mlflow-lint` command, run as a subprocess."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import RULES_DIR, run_cli
+
+from mlflow_lint import __version__
+
+FLAGGED = "import mlflow\nfor step in range(3):\n    mlflow.log_metric('loss', 0.1, step=step)\n"
+CLEAN = "import mlflow\nmlflow.log_metric('loss', 0.1)\n"
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_exit_codes(tmp_path: Path) -> None:
+    write(tmp_path, "clean.py", CLEAN)
+    assert run_cli("check", "clean.py", cwd=tmp_path).returncode == 0
+    write(tmp_path, "flagged.py", FLAGGED)
+    result = run_cli("check", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0].startswith("flagged.py:3:5: MLF101 ")
+    assert "Found 1 finding." in result.stdout
+    assert run_cli("check", "--exit-zero", ".", cwd=tmp_path).returncode == 0
+    assert run_cli("check", "--select", "MLF999", ".", cwd=tmp_path).returncode == 2
+    assert run_cli("check", "--bogus", cwd=tmp_path).returncode == 2
+
+
+def test_output_format_and_summary(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", FLAGGED)
+    out = run_cli("check", "a.py", cwd=tmp_path).stdout
+    line = out.splitlines()[0]
+    assert re.fullmatch(r"a\.py:3:5: MLF101 `mlflow\.log_metric` in a loop .*", line)
+    quiet = run_cli("check", "-q", "a.py", cwd=tmp_path).stdout
+    assert quiet.splitlines() == [line]
+
+
+def test_default_path_is_current_directory(tmp_path: Path) -> None:
+    write(tmp_path, "pkg/mod.py", FLAGGED)
+    result = run_cli("check", cwd=tmp_path)
+    assert result.stdout.startswith("pkg/mod.py:3:5: MLF101")
+
+
+def test_select_and_ignore(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", FLAGGED)
+    assert run_cli("check", "--ignore", "MLF101", "a.py", cwd=tmp_path).returncode == 0
+    assert run_cli("check", "--ignore", "MLF1", "a.py", cwd=tmp_path).returncode == 0
+    assert run_cli("check", "--select", "MLF101", "a.py", cwd=tmp_path).returncode == 1
+    # longest prefix wins, as in flake8
+    assert (
+        run_cli("check", "--select", "MLF101", "--ignore", "MLF1", "a.py", cwd=tmp_path).returncode
+        == 1
+    )
+
+
+def test_statistics(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", FLAGGED + FLAGGED)
+    out = run_cli("check", "--statistics", "a.py", cwd=tmp_path).stdout
+    assert re.search(r"^\s+2\s+MLF101\s+.*metric-in-loop$", out, re.M)
+
+
+def test_stdin(tmp_path: Path) -> None:
+    result = run_cli(
+        "check", "-", "--stdin-filename", "train.py", input=FLAGGED.encode(), cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert result.stdout.startswith("train.py:3:5: MLF101")
+    result = run_cli("check", "-", input=CLEAN.encode(), cwd=tmp_path)
+    assert result.returncode == 0
+
+
+def test_version_rules_and_rule() -> None:
+    assert run_cli("--version").stdout.strip().endswith(__version__)
+    listing = run_cli("rules").stdout
+    assert re.search(r"^MLF101\s+metric-in-loop\s+", listing, re.M)
+    explanation = run_cli("rule", "MLF101")
+    assert explanation.returncode == 0
+    assert explanation.stdout.startswith("# MLF101: metric-in-loop")
+    assert "## Why is this bad" in explanation.stdout
+    # examples ship with the installed package
+    assert (RULES_DIR / "MLF101" / "flagged.py").read_text().strip() in explanation.stdout
+    assert run_cli("rule", "metric-in-loop").stdout == explanation.stdout
+    assert run_cli("rule", "MLF000").returncode == 2
+
+
+def test_discovery_skips_vcs_venvs_and_build_dirs(tmp_path: Path) -> None:
+    for skipped in [
+        ".git/hooks/x.py",
+        "build/lib/x.py",
+        "dist/x.py",
+        "__pycache__/x.py",
+        "node_modules/x.py",
+    ]:
+        write(tmp_path, skipped, FLAGGED)
+    write(tmp_path, "myenv/pyvenv.cfg", "home = /usr\n")
+    write(tmp_path, "myenv/lib/x.py", FLAGGED)
+    write(tmp_path, "src/train.py", FLAGGED)
+    write(tmp_path, "notes.txt", FLAGGED)
+    result = run_cli("check", ".", cwd=tmp_path)
+    paths = {line.split(":")[0] for line in result.stdout.splitlines() if ": MLF" in line}
+    assert paths == {"src/train.py"}
+    # an explicitly named file is checked even in an excluded directory
+    assert run_cli("check", "build/lib/x.py", cwd=tmp_path).returncode == 1
+
+
+def test_parallel_output_is_stable(tmp_path: Path) -> None:
+    for i in range(60):
+        write(tmp_path, f"pkg{i % 7}/mod{i}.py", FLAGGED + ("\n" * (i % 3)) + FLAGGED)
+        write(tmp_path, f"pkg{i % 5}/clean{i}.py", "x = 1\n")
+    serial = run_cli("check", "--jobs", "1", ".", cwd=tmp_path)
+    parallel = run_cli("check", "--jobs", "2", ".", cwd=tmp_path)
+    assert serial.returncode == parallel.returncode == 1
+    assert serial.stdout == parallel.stdout
+    lines = [line for line in serial.stdout.splitlines() if ": MLF" in line]
+    assert len(lines) == 120
+    keys = [
+        (line.split(":")[0], int(line.split(":")[1]), int(line.split(":")[2])) for line in lines
+    ]
+    assert keys == sorted(keys)
+
+
+def test_files_without_mlflow_are_never_parsed(tmp_path: Path) -> None:
+    body = "def f(x):\n    return [log_metric(i) for i in range(x)]\n" * 50
+    for i in range(1000):
+        write(tmp_path, f"pkg/m{i:04d}.py", body)
+    write(
+        tmp_path, "pkg/uses_mlflow_but_no_trigger.py", "import mlflow\nmlflow.set_experiment('x')\n"
+    )
+    result = run_cli("check", "--statistics", ".", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1001 files checked, 0 parsed" in result.stdout
