@@ -114,9 +114,10 @@ class LoopFrame:
 class FileContext:
     """Per-file state shared by all rules during the single walk."""
 
-    def __init__(self, module: cst.Module, path: str) -> None:
+    def __init__(self, module: cst.Module, path: str, text: str = "") -> None:
         self.module = module
         self.path = path
+        self.text = text  # the source, for rules that need to check what names it uses
         self.resolver = Resolver()
         self.ancestors: list[cst.CSTNode] = []
         self.functions: dict[str, FunctionSummary] = {}  # keyed by resolver value "local:N"
@@ -342,7 +343,7 @@ class FileContext:
                 terminated_by_return, breaks_inner = _scan_following(
                     parent, child, terminated_by_return, breaks_inner
                 )
-            elif isinstance(parent, cst.If) and child is parent.body and _has_modulo(parent.test):
+            elif isinstance(parent, cst.If) and child is parent.body and _is_throttle(parent.test):
                 throttled = True
             elif isinstance(parent, cst.With) and child is parent.body and self._opens_run(parent):
                 break
@@ -438,12 +439,24 @@ def _small_statements(statement: cst.CSTNode) -> Sequence[cst.CSTNode]:
     return (statement,)
 
 
-def _has_modulo(expression: cst.BaseExpression) -> bool:
-    todo: list[cst.CSTNode] = [expression]
+def _is_throttle(test: cst.BaseExpression) -> bool:
+    """`if step % 100 == 0`, `if len(buffer) >= 1000`, `if time.monotonic() - last > 5`: the
+    body runs every N iterations or seconds, not on each one."""
+    todo: list[cst.CSTNode] = [test]
     while todo:
         node = todo.pop()
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
             return True
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Name) and func.value == "len":
+                return True
+            if isinstance(func, cst.Attribute) and func.attr.value in (
+                "monotonic",
+                "time",
+                "perf_counter",
+            ):
+                return True
         todo.extend(iter_children(node))
     return False
 

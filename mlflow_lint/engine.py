@@ -31,6 +31,7 @@ from mlflow_lint.sourcefile import (
     SourceText,
     atomic_write,
     decode,
+    indent_following_lines,
     line_starts,
     read_bytes,
 )
@@ -147,7 +148,7 @@ def analyze(
 ) -> list[Violation]:
     """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError."""
     module = parse(text)
-    ctx = FileContext(module, path)
+    ctx = FileContext(module, path, text)
     reports: list[Report] = []
     instances = [rule(ctx, reports.append, settings.options_for(rule)) for rule in rules]
     visits: dict[type, list[Visitor]] = {}
@@ -194,7 +195,7 @@ def _to_violations(
                 last = positions[node_edit.last].end
                 begin = starts[first.line - 1] + first.column
                 indent = _indentation(text, starts[first.line - 1], begin)
-                content = node_edit.content.replace("\n", "\n" + indent)
+                content = indent_following_lines(node_edit.content, indent)
                 edits.append(
                     Edit(
                         begin,
@@ -262,7 +263,10 @@ def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
     taken: list[tuple[int, int]] = []
     chosen: list[Edit] = []
     applied = 0
-    for fix in sorted(fixes, key=lambda f: min(e.start for e in f.edits)):
+    # Safe fixes first: where a safe and an unsafe fix overlap, the safe one wins.
+    for fix in sorted(
+        fixes, key=lambda f: (f.safety is not Safety.SAFE, min(e.start for e in f.edits))
+    ):
         spans = [(e.start, e.end) for e in fix.edits]
         if any(_overlaps(span, other) for span in spans for other in taken):
             continue  # the next pass sees this fix again, on the updated text

@@ -188,3 +188,8 @@ def api_call_for(resolved_callee: Optional[str]) -> Optional[ApiCall]:
             if rest and "." not in rest:
                 return ApiCall(rest, is_client=False)
     return None
+
+
+# MLF101's buffering fix flushes when this many metrics wait, or this many seconds passed
+# (so live dashboards stay near-live).
+BUFFER_FLUSH_SECONDS = 5

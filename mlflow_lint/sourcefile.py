@@ -11,6 +11,7 @@ import tokenize
 from dataclasses import dataclass
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1)  # Python 3.12+ tokenizes f-strings
 
 
 class SourceError(Exception):
@@ -63,6 +64,25 @@ def decode(data: bytes) -> SourceText:
 def line_starts(text: str) -> list[int]:
     """Offsets where each line starts, splitting only on Python's line breaks."""
     return [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+
+
+def indent_following_lines(code: str, indent: str) -> str:
+    """Indent every line of `code` but the first, except lines inside a multi-line string
+    (their text is the string's value)."""
+    if "\n" not in code or not indent:
+        return code
+    inside_string: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.STRING or token.type == FSTRING_MIDDLE:
+                inside_string.update(range(token.start[0] + 1, token.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the re-parse after the fix reports anything wrong
+    lines = code.split("\n")
+    return "\n".join(
+        line if number == 1 or number in inside_string or not line else indent + line
+        for number, line in enumerate(lines, start=1)
+    )
 
 
 def read_bytes(path: str) -> bytes:

@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 from mlflow_lint.rule import Rule
+from mlflow_lint.rules.artifact_upload import PerFileArtifactUpload
+from mlflow_lint.rules.batched_inner_loop import BatchedLoggingInInnerLoop
+from mlflow_lint.rules.consecutive import (
+    ConsecutiveLogMetric,
+    ConsecutiveLogParam,
+    ConsecutiveSetTag,
+)
 from mlflow_lint.rules.metric_in_loop import MetricInLoop
+from mlflow_lint.rules.metric_without_step import MetricWithoutStep
+from mlflow_lint.rules.param_in_loop import ParamInLoop
+from mlflow_lint.rules.per_item_loop import PerItemLoggingLoop
+from mlflow_lint.rules.small_artifacts import SmallArtifactsInLoop
 
-ALL_RULES: tuple[type[Rule], ...] = (MetricInLoop,)
+ALL_RULES: tuple[type[Rule], ...] = (
+    MetricInLoop,
+    ConsecutiveLogMetric,
+    ConsecutiveLogParam,
+    ConsecutiveSetTag,
+    PerItemLoggingLoop,
+    ParamInLoop,
+    PerFileArtifactUpload,
+    MetricWithoutStep,
+    SmallArtifactsInLoop,
+    BatchedLoggingInInnerLoop,
+)
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}
 RULES_BY_NAME: dict[str, type[Rule]] = {rule.name: rule for rule in ALL_RULES}
 

@@ -1,13 +1,41 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional, Union
+
 import libcst as cst
 
-from mlflow_lint.context import FunctionSummary, LoopFrame
+from mlflow_lint import fixes
+from mlflow_lint import mlflow_api as api
+from mlflow_lint.context import LoopFrame, iter_children
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
-from mlflow_lint.rule import Rule
+from mlflow_lint.rule import NodeEdit, PendingFix, Safety
+from mlflow_lint.rules.loop_calls import LoopCallRule
+
+Loop = Union[cst.For, cst.While]
+# Names the buffering fix introduces; the fix is not offered when the file uses one for
+# something else (a file an earlier buffering fix wrote carries MARKER and may reuse them).
+BATCH, STARTED, CLIENT, RUN_ID = (
+    "_metric_batch",
+    "_metric_batch_started",
+    "_mlflow_client",
+    "_mlflow_run_id",
+)
+MARKER = "# mlflow-lint MLF101:"
 
 
-class MetricInLoop(Rule):
+@dataclass
+class _Finding:
+    call: cst.Call
+    message: str
+    frames: list[LoopFrame]
+    statement: Optional[cst.SimpleStatementLine]  # the call's own one-call statement line
+    mlflow_name: Optional[str]  # how the mlflow package is spelled at the call
+    in_run: bool  # inside `with mlflow.start_run():` in the same function
+    column: int  # indentation of the call's statement
+
+
+class MetricInLoop(LoopCallRule):
     """
     ## What it does
     Flags an un-batched `log_metric` call, fluent `mlflow.log_metric` or
@@ -33,48 +61,225 @@ class MetricInLoop(Rule):
 
     code = "MLF101"
     name = "metric-in-loop"
-    summary = "Un-batched `log_metric` on every iteration of a loop: one tracking request per iteration."
+    summary = (
+        "Un-batched `log_metric` on every iteration of a loop: one tracking request per iteration."
+    )
     triggers = frozenset(UNBATCHED_METRIC)
+    fix_safety = Safety.UNSAFE
 
     def setup(self) -> None:
-        self._helper_calls: list[tuple[cst.Call, FunctionSummary, list[LoopFrame]]] = []
-        self._in_loop: set[int] = set()  # ids of calls already flagged in their own loop
+        super().setup()
+        self._findings: list[_Finding] = []
 
-    def visit_Call(self, node: cst.Call) -> None:
-        found = self.ctx.api_call(node)
-        if found is not None and found.name not in UNBATCHED_METRIC:
-            return
-        frames = [f for f in self.ctx.loops(node) if not f.at_most_once and not f.throttled]
-        if not frames:
-            return
-        if found is not None:
-            self._in_loop.add(id(node))
-            self.report(node, self._message(found, frames))
-            return
-        helper = self.ctx.local_function(node)
-        if helper is not None:
-            self._helper_calls.append((node, helper, frames))
+    def wanted(self, found: ApiCall, call: cst.Call) -> bool:
+        return found.name in UNBATCHED_METRIC
 
-    def finish(self) -> None:
-        for node, helper, frames in self._helper_calls:
-            for found, call, chain in self.ctx.reachable_api_calls(helper):
-                if found.name in UNBATCHED_METRIC and id(call) not in self._in_loop:
-                    via = " -> ".join((*chain, found.qualname))
-                    self.report(node, self._message(found, frames, via))
-                    break
-
-    def _message(self, found: ApiCall, frames: list[LoopFrame], via: str = "") -> str:
+    def flag(
+        self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
+    ) -> None:
         what = f"`{via}`" if via else f"`{found.qualname}`"
         if len(frames) == 1:
-            where = "in a loop sends one tracking request per iteration"
+            cost = "sends one tracking request per iteration"
         else:
-            loops = " x ".join(self.ctx.loop_label(f.loop) for f in reversed(frames))
-            where = (
-                f"in {len(frames)} nested loops ({loops}) sends one tracking request per "
-                "inner iteration, multiplied by every outer one"
-            )
-        return (
-            f"{what} {where}; log each step's metrics together with "
+            cost = "sends one tracking request per inner iteration, multiplied by every outer one"
+        message = (
+            f"{what} {self.loops_phrase(frames)} {cost}; log each step's metrics together with "
             "`mlflow.log_metrics({...}, step=step)`, buffer them for "
             "`MlflowClient().log_batch()`, or log every N steps"
         )
+        if via:  # through a helper: report only
+            self.report(node, message)
+            return
+        parents = self.ctx.ancestors
+        statement = None
+        if len(parents) >= 2 and isinstance(parents[-1], cst.Expr):
+            line = parents[-2]
+            if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+                statement = line
+        self._findings.append(
+            _Finding(
+                node,
+                message,
+                frames,
+                statement,
+                fixes.mlflow_module_name(self.ctx),
+                fixes.inside_run_block(self.ctx),
+                fixes.column_of(self.ctx, node),
+            )
+        )
+
+    def finish(self) -> None:
+        super().finish()
+        built: dict[int, Optional[PendingFix]] = {}
+        for finding in self._findings:
+            loop = self._buffer_loop(finding)
+            fix = None
+            if loop is not None:
+                if id(loop) not in built:
+                    built[id(loop)] = self._buffer_fix(loop, finding.mlflow_name or "mlflow")
+                fix = built[id(loop)]
+            self.report(finding.call, finding.message, fix=fix)
+
+    # --- the buffering fix ----------------------------------------------------------------------
+    def _buffer_loop(self, finding: _Finding) -> Optional[Loop]:
+        """The outermost loop around the call whose only MLflow calls are plain
+        `mlflow.log_metric(key, value, step=...)` statements: buffering there is equivalent."""
+        if finding.mlflow_name is None or not finding.in_run or finding.statement is None:
+            return None
+        for frame in reversed(finding.frames):
+            if isinstance(frame.loop, (cst.For, cst.While)) and self._bufferable(frame.loop):
+                return frame.loop
+        return None
+
+    def _bufferable(self, loop: Loop) -> bool:
+        todo: list[cst.CSTNode] = [loop]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (cst.Yield, cst.Await)) or (
+                isinstance(node, cst.For) and node.asynchronous
+            ):
+                return False  # a suspended generator would hold the buffer
+            if isinstance(node, cst.Call):
+                found = self.ctx.api_call(node)
+                if found is not None and self._statement_of(node) is None:
+                    return False  # another MLflow call: ordering against the buffer matters
+                helper = self.ctx.local_function(node)
+                if helper is not None and self.ctx.reachable_api_calls(helper):
+                    return False
+            todo.extend(iter_children(node))
+        return True
+
+    def _statement_of(self, call: cst.Call) -> Optional[_Finding]:
+        for finding in self._findings:
+            if (
+                finding.call is call
+                and finding.statement is not None
+                and _plain_arguments(self.ctx, call)
+            ):
+                return finding
+        return None
+
+    def _buffer_fix(self, loop: Loop, mlflow: str) -> Optional[PendingFix]:
+        ours = MARKER in self.ctx.text
+        if not ours and any(name in self.ctx.text for name in (BATCH, STARTED, CLIENT, RUN_ID)):
+            return None
+        time_edit = self._time_import()
+        if time_edit is False:
+            return None
+        replaced: dict[int, list[cst.BaseStatement]] = {}
+        for finding in self._findings:
+            if finding.statement is None or not _contains(loop, finding.call):
+                continue
+            bound = _plain_arguments(self.ctx, finding.call)
+            if bound is None:
+                return None
+            key, value, step = (
+                self.ctx.code(bound[name].value) for name in ("key", "value", "step")
+            )
+            metric = fixes.call_code(
+                f"{mlflow}.entities.Metric",
+                fixes.keywords(
+                    [
+                        ("key", key),
+                        ("value", value),
+                        ("timestamp", "int(time.time() * 1000)"),
+                        ("step", step),
+                    ]
+                ),
+                finding.column + 4 + len(BATCH) + len(".append("),
+            )
+            append = fixes.call_code(f"{BATCH}.append", [metric], finding.column)
+            replaced[id(finding.statement)] = [
+                cst.parse_statement(append + "\n").with_changes(
+                    leading_lines=finding.statement.leading_lines
+                ),
+                cst.parse_statement(
+                    f"if len({BATCH}) >= {api.MAX_METRICS_PER_BATCH} or "
+                    f"time.monotonic() - {STARTED} >= {api.BUFFER_FLUSH_SECONDS}:\n"
+                    f"    {CLIENT}.log_batch({RUN_ID}, metrics={BATCH})\n"
+                    f"    {BATCH}, {STARTED} = [], time.monotonic()\n"
+                ),
+            ]
+        new_loop = loop.visit(_ReplaceStatements(replaced))
+        assert isinstance(new_loop, (cst.For, cst.While))
+        wrapped = cst.Try(
+            body=cst.IndentedBlock(body=[new_loop.with_changes(leading_lines=())]),
+            finalbody=cst.Finally(
+                body=cst.IndentedBlock(
+                    body=[
+                        cst.parse_statement(
+                            f"if {BATCH}:\n    {CLIENT}.log_batch({RUN_ID}, metrics={BATCH})\n"
+                        )
+                    ]
+                )
+            ),
+        )
+        setup = (
+            f"{MARKER} one log_batch per {api.MAX_METRICS_PER_BATCH} metrics or "
+            f"{api.BUFFER_FLUSH_SECONDS} s, flushed in `finally`\n"
+            f"{CLIENT} = {mlflow}.MlflowClient()\n"
+            f"{RUN_ID} = {mlflow}.active_run().info.run_id\n"
+            f"{BATCH} = []\n"
+            f"{STARTED} = time.monotonic()\n"
+        )
+        edits = [NodeEdit(loop, loop, setup + self.ctx.code(wrapped).rstrip("\n"))]
+        if isinstance(time_edit, NodeEdit):
+            edits.insert(0, time_edit)
+        return PendingFix(
+            f"Buffer the metrics and send them with `{mlflow}.MlflowClient().log_batch()`",
+            Safety.UNSAFE,
+            edits,
+        )
+
+    def _time_import(self) -> Union[NodeEdit, None, bool]:
+        """None when `import time` is there; an edit adding it; False when `time` means
+        something else in this file."""
+        first_import: Optional[cst.CSTNode] = None
+        for statement in self.ctx.module.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.Import):
+                    if any(
+                        a.asname is None and fixes.dotted(a.name) == "time" for a in small.names
+                    ):
+                        return None
+                    first_import = first_import or small
+                elif isinstance(small, cst.ImportFrom) and first_import is None:
+                    if not (
+                        isinstance(small.module, cst.Name) and small.module.value == "__future__"
+                    ):
+                        first_import = small
+        if first_import is None or fixes.uses_names(self.ctx.module, ["time"]):
+            return False
+        return NodeEdit(first_import, first_import, "import time\n" + self.ctx.code(first_import))
+
+
+def _plain_arguments(ctx: object, call: cst.Call) -> Optional[dict[str, cst.Arg]]:
+    """key, value and step, and nothing else (no timestamp, run_id, synchronous, ...)."""
+    bound = fixes.bind_arguments(call, api.FLUENT_SIGNATURES["log_metric"])
+    if bound is None or set(bound) != {"key", "value", "step"}:
+        return None
+    return bound
+
+
+def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
+    todo: list[cst.CSTNode] = [root]
+    while todo:
+        node = todo.pop()
+        if node is target:
+            return True
+        todo.extend(iter_children(node))
+    return False
+
+
+class _ReplaceStatements(cst.CSTTransformer):
+    def __init__(self, replaced: dict[int, list[cst.BaseStatement]]) -> None:
+        super().__init__()
+        self.replaced = replaced
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> Union[cst.BaseStatement, cst.FlattenSentinel[cst.BaseStatement]]:
+        new = self.replaced.get(id(original_node))
+        return cst.FlattenSentinel(new) if new is not None else updated_node

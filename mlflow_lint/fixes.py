@@ -1,0 +1,183 @@
+"""Helpers rules use to build fixes: argument binding, expression purity, callee spelling, code.
+
+A safe fix must not change what gets logged or the order in which things are evaluated, so
+rules merge calls only when every moved expression is free of side effects (no calls other
+than well-known pure conversions), and always emit keyword arguments (the fluent and client
+positional orders differ; see mlflow_api)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Optional
+
+import libcst as cst
+
+from mlflow_lint import mlflow_api as api
+from mlflow_lint.context import FileContext, iter_children
+from mlflow_lint.sourcefile import indent_following_lines
+
+# Calls that only convert or read a value: `float(x)`, `loss.item()`, `acc.mean()`.
+_PURE_FUNCTIONS = frozenset(
+    {"float", "int", "str", "bool", "round", "abs", "len", "min", "max", "sum"}
+)
+_PURE_METHODS = frozenset(
+    {"item", "mean", "sum", "min", "max", "detach", "cpu", "numpy", "tolist", "get", "std"}
+)
+LINE_LENGTH = 88
+INDENT = "    "
+
+
+def bind_arguments(
+    call: cst.Call, signature: Optional[api.Signature]
+) -> Optional[dict[str, cst.Arg]]:
+    """Parameter name -> argument, or None when `*args`/`**kwargs` make binding uncertain."""
+    if signature is None:
+        return None
+    bound: dict[str, cst.Arg] = {}
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            name = arg.keyword.value
+        elif index < len(signature.params):
+            name = signature.params[index]
+        else:
+            return None
+        if name in bound:
+            return None
+        bound[name] = arg
+    return bound
+
+
+def dotted(node: cst.BaseExpression) -> Optional[str]:
+    """`a.b.c` -> "a.b.c"."""
+    from mlflow_lint.names import dotted_name
+
+    return dotted_name(node)
+
+
+def is_pure(node: cst.CSTNode) -> bool:
+    """No side effects and no calls except pure conversions: safe to evaluate earlier or later
+    relative to other such expressions."""
+    todo: list[cst.CSTNode] = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, (cst.Await, cst.Yield, cst.NamedExpr, cst.Lambda)):
+            return False
+        if isinstance(current, cst.Call) and not _is_pure_call(current.func):
+            return False
+        todo.extend(iter_children(current))
+    return True
+
+
+def _is_pure_call(func: cst.BaseExpression) -> bool:
+    if isinstance(func, cst.Name):
+        return func.value in _PURE_FUNCTIONS
+    return isinstance(func, cst.Attribute) and func.attr.value in _PURE_METHODS
+
+
+def literal_string(node: cst.BaseExpression) -> Optional[str]:
+    """The value of a plain string literal (no f-string), else None."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def uses_names(node: cst.CSTNode, names: Iterable[str], skip: Optional[cst.CSTNode] = None) -> bool:
+    """Whether any of `names` occurs in `node` (outside `skip`)."""
+    wanted = set(names)
+    todo: list[cst.CSTNode] = [node]
+    while todo:
+        current = todo.pop()
+        if current is skip:
+            continue
+        if isinstance(current, cst.Name) and current.value in wanted:
+            return True
+        todo.extend(iter_children(current))
+    return False
+
+
+def target_names(target: cst.BaseExpression) -> list[str]:
+    """Names bound by a for-loop target."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for element in target.elements for n in target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return target_names(target.value)
+    return []
+
+
+def fluent_callee(ctx: FileContext, call: cst.Call, function: str) -> Optional[str]:
+    """How to spell fluent `function` next to `call`: `mlflow.log_params` when the call was
+    `mlflow.log_param`, `mf.log_params` for `mf.log_param`, `log_params` when that name is
+    imported from mlflow; None when there is no way without a new import."""
+    if isinstance(call.func, cst.Attribute):
+        return f"{ctx.code(call.func.value)}.{function}"
+    resolver = ctx.resolver
+    if resolver.lookup(function) == f"mlflow.{function}":
+        return function
+    for scope in reversed(resolver.scopes):
+        for name, value in scope.names.items():
+            if value in ("mlflow", "mlflow.tracking.fluent") and resolver.lookup(name) == value:
+                return f"{name}.{function}"
+    return None
+
+
+def mlflow_module_name(ctx: FileContext) -> Optional[str]:
+    """A name bound to the mlflow package where the walk is now (`mlflow`, or its alias)."""
+    resolver = ctx.resolver
+    for scope in reversed(resolver.scopes):
+        for name, value in scope.names.items():
+            if value == "mlflow" and resolver.lookup(name) == "mlflow":
+                return name
+    if resolver.lookup("mlflow") == "mlflow":
+        return "mlflow"
+    return None
+
+
+def call_code(callee: str, arguments: Sequence[str], indent: int) -> str:
+    """`callee(a, k=v)` on one line if it fits, else black-style over several lines."""
+    one_line = f"{callee}({', '.join(arguments)})"
+    if indent + len(one_line) <= LINE_LENGTH and "\n" not in one_line:
+        return one_line
+    inner = [INDENT + indent_following_lines(argument, INDENT) + "," for argument in arguments]
+    return "\n".join([f"{callee}(", *inner, ")"])
+
+
+def keywords(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    return [f"{name}={code}" for name, code in pairs]
+
+
+def dict_code(items: Sequence[tuple[str, str]], indent: int) -> str:
+    """A dict literal of (key code, value code) pairs, one line if it fits."""
+    one_line = "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
+    if indent + len(one_line) <= LINE_LENGTH - 20 and "\n" not in one_line:
+        return one_line
+    body = "".join(f"\n{INDENT}{indent_following_lines(f'{k}: {v}', INDENT)}," for k, v in items)
+    return "{" + body + "\n}"
+
+
+def chunks(items: Sequence[tuple[str, str]], size: int) -> list[Sequence[tuple[str, str]]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def inside_run_block(ctx: FileContext) -> bool:
+    """Whether the walk is lexically inside `with mlflow.start_run(...)` in the same function."""
+    for node in reversed(ctx.ancestors):
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        if isinstance(node, cst.With):
+            for item in node.items:
+                if isinstance(item.item, cst.Call):
+                    found = ctx.api_call(item.item)
+                    if found is not None and not found.is_client and found.name == "start_run":
+                        return True
+    return False
+
+
+def column_of(ctx: FileContext, node: cst.CSTNode) -> int:
+    """Indentation depth (in columns) of the block holding `node`, from the ancestors."""
+    depth = sum(1 for a in ctx.ancestors if isinstance(a, cst.IndentedBlock))
+    return depth * len(ctx.module.default_indent)

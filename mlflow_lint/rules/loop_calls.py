@@ -1,0 +1,70 @@
+"""Base for rules about MLflow calls made on every iteration of a loop: directly, or through
+functions defined in the same module that the loop calls (to a bounded depth)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import libcst as cst
+
+from mlflow_lint.context import FunctionSummary, LoopFrame
+from mlflow_lint.mlflow_api import ApiCall
+from mlflow_lint.rule import Rule
+from mlflow_lint.rules.per_item_loop import mapping_loop
+
+
+class LoopCallRule(Rule):
+    # Whether `if step % N == 0:` guards still count (they do for correctness rules).
+    include_throttled: ClassVar[bool] = False
+
+    def wanted(self, found: ApiCall, call: cst.Call) -> bool:
+        raise NotImplementedError
+
+    def flag(
+        self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
+    ) -> None:
+        """Report: `node` is the call in the loop; `call` the MLflow call (the same node, or
+        one inside a helper reached through `via`, e.g. "train_epoch -> log_stats")."""
+        raise NotImplementedError
+
+    def setup(self) -> None:
+        self._helper_calls: list[tuple[cst.Call, FunctionSummary, list[LoopFrame]]] = []
+        self._flagged: set[int] = set()
+
+    def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
+        return [
+            frame
+            for frame in self.ctx.loops(node)
+            if not frame.at_most_once
+            and (self.include_throttled or not frame.throttled)
+            and mapping_loop(self.ctx, frame.loop) is None  # MLF105's business
+        ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.ctx.api_call(node)
+        if found is not None and not self.wanted(found, node):
+            return
+        helper = self.ctx.local_function(node) if found is None else None
+        if found is None and helper is None:
+            return
+        frames = self.frames(node)
+        if not frames:
+            return
+        if found is not None:
+            self._flagged.add(id(node))
+            self.flag(node, found, node, frames, "")
+        elif helper is not None:
+            self._helper_calls.append((node, helper, frames))
+
+    def finish(self) -> None:
+        for node, helper, frames in self._helper_calls:
+            for found, call, chain in self.ctx.reachable_api_calls(helper):
+                if self.wanted(found, call) and id(call) not in self._flagged:
+                    self.flag(node, found, call, frames, " -> ".join((*chain, found.qualname)))
+                    break
+
+    def loops_phrase(self, frames: list[LoopFrame]) -> str:
+        if len(frames) == 1:
+            return "in a loop"
+        loops = " x ".join(self.ctx.loop_label(f.loop) for f in reversed(frames))
+        return f"in {len(frames)} nested loops ({loops})"

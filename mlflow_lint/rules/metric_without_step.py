@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from mlflow_lint import fixes
+from mlflow_lint.context import LoopFrame
+from mlflow_lint.mlflow_api import ApiCall
+from mlflow_lint.rule import NodeEdit, PendingFix, Safety
+from mlflow_lint.rules.loop_calls import LoopCallRule
+
+_METRIC_CALLS = frozenset({"log_metric", "log_metrics"})
+
+
+class MetricWithoutStep(LoopCallRule):
+    """
+    ## What it does
+    Flags `log_metric` / `log_metrics` (fluent or `MlflowClient`) in a loop without a `step`
+    (neither keyword nor positional, and no `**kwargs` that could hold one), when the same
+    key is logged on every iteration: a literal key, or a `log_metrics` dict literal with
+    literal keys. Not flagged when the key changes with each iteration (each key is logged
+    once), or in a run opened per iteration.
+
+    ## Why is this bad
+    Without a step MLflow records every point at step 0: the metric's history holds all the
+    values, but the chart plots them on top of each other at x = 0, and comparing runs by step
+    is impossible. Pass the loop counter as `step=`.
+
+    ## Fix safety
+    Unsafe: where the loop has an obvious counter (`for step, batch in enumerate(...)`, `for
+    epoch in range(...)`) and is not nested in another loop, the fix adds `step=<counter>`.
+    That changes what is stored (the steps), which is the point, so it is applied only with
+    `--unsafe-fixes`.
+    """
+
+    code = "MLF108"
+    name = "metric-without-step"
+    summary = (
+        "A metric logged on every iteration of a loop without `step`: every point lands on step 0."
+    )
+    triggers = frozenset(_METRIC_CALLS)
+    include_throttled = True
+    fix_safety = Safety.UNSAFE
+
+    def wanted(self, found: ApiCall, call: cst.Call) -> bool:
+        if found.name not in _METRIC_CALLS:
+            return False
+        bound = fixes.bind_arguments(call, found.signature)
+        if bound is None or "step" in bound:
+            return False  # a step, or **kwargs that may hold one
+        if found.name == "log_metric":
+            key = bound.get("key")
+            return key is not None and fixes.literal_string(key.value) is not None
+        metrics = bound.get("metrics")
+        return (
+            metrics is not None
+            and isinstance(metrics.value, cst.Dict)
+            and bool(metrics.value.elements)
+            and all(
+                isinstance(e, cst.DictElement) and fixes.literal_string(e.key) is not None
+                for e in metrics.value.elements
+            )
+        )
+
+    def flag(
+        self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
+    ) -> None:
+        counter = _counter(frames[0].loop) if len(frames) == 1 and not via else None
+        fix = None
+        if counter is not None:
+            no_space = cst.SimpleWhitespace("")
+            step = cst.Arg(
+                value=cst.Name(counter),
+                keyword=cst.Name("step"),
+                equal=cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space),
+            )
+            fixed = call.with_changes(args=[*call.args, step])
+            fix = PendingFix(
+                f"Add `step={counter}`", Safety.UNSAFE, [NodeEdit(call, call, self.ctx.code(fixed))]
+            )
+        what = f"`{via}`" if via else f"`{found.qualname}`"
+        hint = f"step={counter}" if counter else "step=<iteration counter>"
+        self.report(
+            node,
+            f"{what} logs the same key on every iteration without `step`: every point lands on "
+            f"step 0 and the history chart is useless; pass `{hint}`",
+            fix=fix,
+        )
+
+
+def _counter(loop: cst.CSTNode) -> Optional[str]:
+    """The loop's counter: `for epoch in range(...)` -> epoch; `for i, x in enumerate(...)` -> i."""
+    if not isinstance(loop, cst.For) or not isinstance(loop.iter, cst.Call):
+        return None
+    func = loop.iter.func
+    if not isinstance(func, cst.Name):
+        return None
+    target = loop.target
+    if func.value == "range" and isinstance(target, cst.Name):
+        return target.value
+    if (
+        func.value == "enumerate"
+        and isinstance(target, cst.Tuple)
+        and target.elements
+        and isinstance(target.elements[0].value, cst.Name)
+    ):
+        return target.elements[0].value.value
+    return None

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from mlflow_lint import fixes
+from mlflow_lint.context import LoopFrame
+from mlflow_lint.mlflow_api import UNBATCHED_PARAM, UNBATCHED_TAG, ApiCall
+from mlflow_lint.rules.loop_calls import LoopCallRule
+
+
+class ParamInLoop(LoopCallRule):
+    """
+    ## What it does
+    Flags an un-batched `log_param` or `set_tag` (fluent or `MlflowClient`) that runs on every
+    iteration of a loop. Not flagged: loops that open their own run per iteration (a
+    hyperparameter sweep), `log_params` / `set_tags` / `log_batch` over chunks (that is the
+    batching already), and the loop whose whole body logs one mapping item per iteration,
+    which MLF105 (per-item-logging-loop) reports with a fix.
+
+    ## Why is this bad
+    Params are immutable within a run: when the value changes between iterations, the second
+    iteration raises `MlflowException: Changing param values is not allowed`, hours into a
+    training job. When it does not change, every iteration after the first is a wasted
+    request and database transaction. Tags are mutable, so a tag set in a loop is rewritten
+    with one request per iteration and only the last value is kept. When the key changes with
+    each iteration, collect the items into a dict and log them with one `log_params` /
+    `set_tags` call after the loop.
+
+    ## Fix safety
+    No automatic fix: whether to log once before the loop, log a metric with a step instead,
+    or batch the items depends on intent.
+    """
+
+    code = "MLF106"
+    name = "param-in-loop"
+    summary = "`log_param` / `set_tag` on every iteration of a loop: raises on a changed value, or wastes requests."
+    triggers = frozenset(UNBATCHED_PARAM | UNBATCHED_TAG)
+
+    def wanted(self, found: ApiCall, call: cst.Call) -> bool:
+        return found.name in UNBATCHED_PARAM | UNBATCHED_TAG
+
+    def flag(
+        self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
+    ) -> None:
+        what = f"`{via}`" if via else f"`{found.qualname}`"
+        where = self.loops_phrase(frames)
+        bound = fixes.bind_arguments(call, found.signature) or {}
+        key = bound.get("key")
+        loop_names = [
+            name
+            for frame in frames
+            if isinstance(frame.loop, cst.For)
+            for name in fixes.target_names(frame.loop.target)
+        ]
+        varying_key = key is not None and fixes.uses_names(key.value, loop_names)
+        batch = "log_params" if found.name in UNBATCHED_PARAM else "set_tags"
+        if varying_key or key is None:
+            advice = (
+                f"one request per iteration; collect the items into a dict and log them once "
+                f"after the loop with `mlflow.{batch}(items)`"
+            )
+        elif found.name in UNBATCHED_PARAM:
+            advice = (
+                "params are immutable: if the value changes, the second iteration raises "
+                "'Changing param values is not allowed'; if it does not, every iteration wastes "
+                "a request. Log it once before the loop, or use `mlflow.log_metric(key, value, "
+                "step=step)` for a value that changes"
+            )
+        else:
+            advice = (
+                "every iteration overwrites the tag with one request and only the last value is "
+                "kept; set it once after the loop"
+            )
+        self.report(node, f"{what} {where}: {advice}")

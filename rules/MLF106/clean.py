@@ -1,0 +1,17 @@
+"""Parameters logged once per run, including in a hyperparameter sweep."""
+
+import mlflow
+
+grid = [0.1, 0.01]
+
+for learning_rate in grid:
+    with mlflow.start_run(run_name=f"mlf106-clean-lr={learning_rate}"):
+        mlflow.log_param("learning_rate", learning_rate)
+        for epoch in range(2):
+            mlflow.log_metrics({"loss": learning_rate / (epoch + 1)}, step=epoch)
+
+with mlflow.start_run(run_name="mlf106-clean"):
+    mlflow.log_param("optimizer", "sgd")
+    for epoch in range(2):
+        mlflow.log_metrics({"loss": 1.0 / (epoch + 1)}, step=epoch)
+    mlflow.set_tag("status", "done")
