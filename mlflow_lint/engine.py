@@ -31,6 +31,7 @@ from mlflow_lint.sourcefile import (
     SourceText,
     atomic_write,
     decode,
+    first_newline,
     indent_following_lines,
     line_starts,
     read_bytes,
@@ -177,6 +178,7 @@ def _to_violations(
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None
     starts = line_starts(text)
+    newline = first_newline(text)
     noqa = NoqaFilter(text) if settings.respect_noqa else None
     if noqa is not None and noqa.file_ignored():
         return []
@@ -195,7 +197,7 @@ def _to_violations(
                 last = positions[node_edit.last].end
                 begin = starts[first.line - 1] + first.column
                 indent = _indentation(text, starts[first.line - 1], begin)
-                content = indent_following_lines(node_edit.content, indent)
+                content = indent_following_lines(node_edit.content, indent, newline)
                 edits.append(
                     Edit(
                         begin,

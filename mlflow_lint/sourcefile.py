@@ -57,8 +57,13 @@ def decode(data: bytes) -> SourceText:
         ) from None
     except LookupError:
         raise SourceError(f"unknown encoding {encoding!r}") from None
+    return SourceText(text, encoding, first_newline(text))
+
+
+def first_newline(text: str) -> str:
+    """The file's line ending, as its first line has it; used for lines a fix inserts."""
     match = _LINE_BREAK.search(text)
-    return SourceText(text, encoding, match.group() if match else "\n")
+    return match.group() if match else "\n"
 
 
 def line_starts(text: str) -> list[int]:
@@ -66,12 +71,12 @@ def line_starts(text: str) -> list[int]:
     return [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
 
 
-def indent_following_lines(code: str, indent: str) -> str:
-    """Indent every line of `code` but the first, except lines inside a multi-line string
-    (their text is the string's value)."""
-    if "\n" not in code or not indent:
+def indent_following_lines(code: str, indent: str, newline: str = "\n") -> str:
+    """Indent every line of `code` but the first and end lines with `newline`, except where a
+    line break is inside a multi-line string: there the text is the string's value."""
+    if "\n" not in code:
         return code
-    inside_string: set[int] = set()
+    inside_string: set[int] = set()  # lines that start inside a string token
     try:
         for token in tokenize.generate_tokens(io.StringIO(code).readline):
             if token.type == tokenize.STRING or token.type == FSTRING_MIDDLE:
@@ -79,10 +84,15 @@ def indent_following_lines(code: str, indent: str) -> str:
     except (tokenize.TokenError, SyntaxError):
         pass  # the re-parse after the fix reports anything wrong
     lines = code.split("\n")
-    return "\n".join(
-        line if number == 1 or number in inside_string or not line else indent + line
-        for number, line in enumerate(lines, start=1)
-    )
+    out = [lines[0]]
+    for number, line in enumerate(lines[1:], start=2):
+        if number in inside_string:
+            out.append("\n" + line)
+            continue
+        if out[-1].endswith("\r"):
+            out[-1] = out[-1][:-1]
+        out.append(newline + (indent + line if line else line))
+    return "".join(out)
 
 
 def read_bytes(path: str) -> bytes:
