@@ -348,12 +348,12 @@ class FileContext:
             elif isinstance(parent, cst.With) and child is parent.body and self._opens_run(parent):
                 break
             if _runs_per_iteration(parent, child, chain, index):
-                frames.append(LoopFrame(parent, terminated_by_return or breaks_inner, throttled))
-                breaks_inner = False
                 if isinstance(parent, (cst.For, cst.While)) and self._body_starts_run(
                     parent, child
                 ):
-                    break
+                    break  # a run per iteration: its calls are per-run, not per-iteration
+                frames.append(LoopFrame(parent, terminated_by_return or breaks_inner, throttled))
+                breaks_inner = False
         return frames
 
     def _opens_run(self, with_node: cst.With) -> bool:

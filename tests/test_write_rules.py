@@ -1,0 +1,329 @@
+"""Edge cases of the write-path rules (MLF102-MLF109, MLF901) and their fixes, in-process."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Optional
+
+import pytest
+from conftest import lint, run_cli
+
+from mlflow_lint import engine
+from mlflow_lint.config import build_settings
+
+
+def fixed(source: str, code: str, unsafe: bool = False) -> Optional[str]:
+    """The fixed text when a fix of `code` applies (None when nothing changes)."""
+    settings = build_settings(None, select=[code], unsafe_fixes=unsafe)
+    result, new = engine.fix_source(textwrap.dedent(source).encode(), "t.py", settings)
+    assert result.error is None, result.error
+    return new.decode() if new is not None else None
+
+
+def codes(source: str, code: str) -> list[int]:
+    return [line for line, _, c in lint(source, select=[code])]
+
+
+HEAD = "import mlflow\n"
+
+
+# --- MLF102-MLF104: what is merged, and what is never merged ---------------------------------
+def test_merges_with_shared_step_and_synchronous() -> None:
+    source = (
+        HEAD
+        + 'mlflow.log_metric("a", x, step=s, synchronous=False)\nmlflow.log_metric("b", y, step=s, synchronous=False)\n'
+    )
+    assert (
+        fixed(source, "MLF102")
+        == HEAD + 'mlflow.log_metrics({"a": x, "b": y}, step=s, synchronous=False)\n'
+    )
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        'mlflow.log_metric("b", y, step=t)',  # different step
+        'mlflow.log_metric("b", y)',  # step vs no step
+        'mlflow.log_metric("b", y, step=s, timestamp=ts)',  # timestamp
+        'mlflow.log_metric("b", y, step=s, run_id=r)',  # another run
+        'mlflow.log_metric("b", y, step=s, synchronous=False)',  # synchronous differs
+        'z = mlflow.log_metric("b", y, step=s)',  # result used
+        "mlflow.log_metric(*args)",  # arguments unknown
+        'mlflow.log_metric("b", y, step=next(steps))',  # a step with side effects
+        "x = 1",  # another statement between
+    ],
+)
+def test_never_merged(second: str) -> None:
+    source = HEAD + f'mlflow.log_metric("a", x, step=s)\n{second}\n'
+    assert codes(source, "MLF102") == []
+
+
+def test_comments_between_calls_block_the_merge_and_survive() -> None:
+    source = HEAD + 'mlflow.log_param("a", 1)\n# why b\nmlflow.log_param("b", 2)\n'
+    assert codes(source, "MLF103") == []
+    trailing = HEAD + 'mlflow.log_param("a", 1)  # note\nmlflow.log_param("b", 2)\n'
+    assert codes(trailing, "MLF103") == []
+    last = HEAD + 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)  # note on the block\n'
+    assert (
+        fixed(last, "MLF103") == HEAD + 'mlflow.log_params({"a": 1, "b": 2})  # note on the block\n'
+    )
+
+
+def test_blank_lines_between_calls_do_not_block_the_merge() -> None:
+    source = HEAD + 'mlflow.set_tag("a", "1")\n\nmlflow.set_tag("b", "2")\n'
+    assert fixed(source, "MLF104") == HEAD + 'mlflow.set_tags({"a": "1", "b": "2"})\n'
+
+
+def test_duplicate_literal_keys_are_reported_without_a_fix() -> None:
+    source = HEAD + 'mlflow.log_param("lr", 1)\nmlflow.log_param("lr", 2)\n'
+    assert codes(source, "MLF103") == [2]
+    assert fixed(source, "MLF103", unsafe=True) is None
+    [violation] = engine.analyze(
+        source,
+        "t.py",
+        build_settings(None, select=["MLF103"]).rules_for("t.py"),
+        build_settings(None),
+    )
+    assert "repeat the key 'lr'" in violation.message
+
+
+def test_computed_keys_or_calls_make_the_fix_unsafe() -> None:
+    computed = HEAD + "mlflow.log_metric(name_a, 1)\nmlflow.log_metric(name_b, 2)\n"
+    assert fixed(computed, "MLF102") is None
+    assert (
+        fixed(computed, "MLF102", unsafe=True)
+        == HEAD + "mlflow.log_metrics({name_a: 1, name_b: 2})\n"
+    )
+    calls = HEAD + 'mlflow.log_param("a", compute_a())\nmlflow.log_param("b", 2)\n'
+    assert fixed(calls, "MLF103") is None
+    pure = (
+        HEAD
+        + 'mlflow.log_metric("a", loss.item(), step=s)\nmlflow.log_metric("b", float(acc), step=s)\n'
+    )
+    assert (
+        fixed(pure, "MLF102")
+        == HEAD + 'mlflow.log_metrics({"a": loss.item(), "b": float(acc)}, step=s)\n'
+    )
+
+
+def test_computed_tag_keys_stay_safe_because_the_last_write_wins() -> None:
+    source = HEAD + "mlflow.set_tag(key_a, 1)\nmlflow.set_tag(key_b, 2)\n"
+    assert fixed(source, "MLF104") == HEAD + "mlflow.set_tags({key_a: 1, key_b: 2})\n"
+
+
+def test_values_keep_their_expression_and_type() -> None:
+    source = (
+        HEAD
+        + 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 1.0)\nmlflow.log_param("c", True)\nmlflow.log_param("d", "1")\n'
+    )
+    assert (
+        fixed(source, "MLF103")
+        == HEAD + 'mlflow.log_params({"a": 1, "b": 1.0, "c": True, "d": "1"})\n'
+    )
+
+
+def test_keyword_and_positional_spellings_merge_and_emit_keywords() -> None:
+    # arguments are bound by name: `step=3` and a positional 3 are the same step
+    source = HEAD + 'mlflow.log_metric(key="a", value=1, step=3)\nmlflow.log_metric("b", 2, 3)\n'
+    assert fixed(source, "MLF102") == HEAD + 'mlflow.log_metrics({"a": 1, "b": 2}, step=3)\n'
+    different = HEAD + 'mlflow.log_metric("a", 1, 3)\nmlflow.log_metric("b", 2, 4)\n'
+    assert fixed(different, "MLF102") is None
+
+
+def test_aliases_and_module_spelling_are_kept() -> None:
+    source = "import mlflow as mf\nmf.log_param('a', 1)\nmf.log_param('b', 2)\n"
+    assert fixed(source, "MLF103") == "import mlflow as mf\nmf.log_params({'a': 1, 'b': 2})\n"
+    bare = "from mlflow import log_param, log_params\nlog_param('a', 1)\nlog_param('b', 2)\n"
+    assert (
+        fixed(bare, "MLF103")
+        == "from mlflow import log_param, log_params\nlog_params({'a': 1, 'b': 2})\n"
+    )
+    # the batched name is not imported and there is no module name: reported, not fixed
+    missing = "from mlflow import log_param\nlog_param('a', 1)\nlog_param('b', 2)\n"
+    assert codes(missing, "MLF103") == [2]
+    assert fixed(missing, "MLF103", unsafe=True) is None
+
+
+def test_batches_respect_mlflow_limits() -> None:
+    calls = "".join(f'mlflow.set_tag("t{i}", {i})\n' for i in range(150))
+    result = fixed(HEAD + calls, "MLF104")
+    assert result is not None
+    assert result.count("mlflow.set_tags(") == 2  # 100 + 50: the per-request limit for tags
+    assert result.count('"t') == 150
+
+
+def test_semicolon_separated_calls_are_left_alone() -> None:
+    assert codes(HEAD + 'mlflow.log_param("a", 1); mlflow.log_param("b", 2)\n', "MLF103") == []
+
+
+def test_min_calls_option_reaches_the_rule(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.mlflow-lint.MLF103]\nmin-calls = 3\n")
+    (tmp_path / "t.py").write_text(HEAD + 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)\n')
+    assert run_cli("check", "--select", "MLF103", ".", cwd=tmp_path).returncode == 0
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.mlflow-lint.consecutive-log-param]\nmin-calls = 2\n"
+    )
+    assert run_cli("check", "--select", "MLF103", ".", cwd=tmp_path).returncode == 1
+    (tmp_path / "pyproject.toml").write_text("[tool.mlflow-lint.MLF103]\nmin-call = 3\n")
+    bad = run_cli("check", ".", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown option 'min-call' for MLF103" in bad.stderr
+    (tmp_path / "pyproject.toml").write_text('[tool.mlflow-lint.MLF103]\nmin-calls = "3"\n')
+    assert "MLF103.min-calls must be of type int" in run_cli("check", ".", cwd=tmp_path).stderr
+
+
+# --- MLF105 ------------------------------------------------------------------------------------
+RUN = "with mlflow.start_run():\n"
+
+
+def test_mapping_loop_fix_is_safe_inside_a_run() -> None:
+    source = HEAD + RUN + "    for k, v in params.items():\n        mlflow.log_param(k, v)\n"
+    assert fixed(source, "MLF105") == HEAD + RUN + "    mlflow.log_params(params)\n"
+    metrics = (
+        HEAD
+        + RUN
+        + "    for k, v in scores.items():\n        mlflow.log_metric(k, v, step=epoch)\n"
+    )
+    assert fixed(metrics, "MLF105") == HEAD + RUN + "    mlflow.log_metrics(scores, step=epoch)\n"
+
+
+def test_mapping_loop_fix_is_unsafe_outside_a_run_or_when_the_names_are_reused() -> None:
+    outside = HEAD + "for k, v in params.items():\n    mlflow.log_param(k, v)\n"
+    assert codes(outside, "MLF105") == [2]
+    assert fixed(outside, "MLF105") is None
+    assert fixed(outside, "MLF105", unsafe=True) == HEAD + "mlflow.log_params(params)\n"
+    reused = (
+        HEAD
+        + RUN
+        + "    for k, v in params.items():\n        mlflow.log_param(k, v)\n    print(k)\n"
+    )
+    assert fixed(reused, "MLF105") is None
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "for k, v in params.items():\n    mlflow.log_param(v, k)\n",  # swapped
+        "for k, v in params.items():\n    mlflow.log_param(k, v)\n    print(k)\n",  # does more
+        "for k, v in params.items():\n    if v:\n        mlflow.log_param(k, v)\n",  # filtered
+        "for k, v in params.items():\n    mlflow.log_metric(k, v, step=v)\n",  # step varies
+        "for k in params:\n    mlflow.log_param(k, params[k])\n",
+        "for k, v in params.items():\n    mlflow.log_param(k, v)\nelse:\n    pass\n",
+    ],
+)
+def test_not_a_mapping_loop(loop: str) -> None:
+    assert codes(HEAD + loop, "MLF105") == []
+
+
+def test_mapping_loop_is_not_reported_again_by_the_loop_rules() -> None:
+    source = (
+        HEAD
+        + "for k, v in params.items():\n    mlflow.log_param(k, v)\nfor k, v in m.items():\n    mlflow.log_metric(k, v, step=1)\n"
+    )
+    assert codes(source, "MLF106") == [] and codes(source, "MLF101") == []
+
+
+# --- MLF106, MLF109, MLF901: report only ---------------------------------------------------------
+def test_param_in_loop_messages() -> None:
+    source = (
+        HEAD
+        + "for epoch in range(3):\n    mlflow.log_param('lr', lr)\n    mlflow.log_param(f'lr_{epoch}', lr)\n    mlflow.set_tag('status', 'x')\n"
+    )
+    violations = engine.analyze(
+        source,
+        "t.py",
+        build_settings(None, select=["MLF106"]).rules_for("t.py"),
+        build_settings(None),
+    )
+    messages = [v.message for v in violations]
+    assert "Changing param values is not allowed" in messages[0]
+    assert "collect the items into a dict" in messages[1]
+    assert "overwrites the tag" in messages[2]
+
+
+def test_sweeps_and_callbacks_are_not_param_in_loop() -> None:
+    sweep = (
+        HEAD + "for lr in grid:\n    with mlflow.start_run():\n        mlflow.log_param('lr', lr)\n"
+    )
+    run_per_iteration = (
+        HEAD
+        + "for lr in grid:\n    run = mlflow.start_run()\n    mlflow.log_param('lr', lr)\n    mlflow.end_run()\n"
+    )
+    callback = (
+        HEAD + "class CB:\n    def on_epoch_end(self, epoch):\n        mlflow.log_param('x', 1)\n"
+    )
+    for source in (sweep, run_per_iteration, callback):
+        assert codes(source, "MLF106") == []
+
+
+def test_log_image_with_step_is_the_stepped_api() -> None:
+    source = (
+        HEAD
+        + "for s in range(3):\n    mlflow.log_image(img, key='pred', step=s)\n    mlflow.log_image(img, f'img_{s}.png')\n"
+    )
+    assert codes(source, "MLF109") == [4]
+
+
+def test_log_table_same_file_gets_the_quadratic_message() -> None:
+    source = HEAD + "for s in range(3):\n    mlflow.log_table(rows, artifact_file='t.json')\n"
+    [violation] = engine.analyze(
+        source,
+        "t.py",
+        build_settings(None, select=["MLF109"]).rules_for("t.py"),
+        build_settings(None),
+    )
+    assert "quadratically" in violation.message
+
+
+def test_batched_inner_loop_is_opt_in() -> None:
+    source = (
+        HEAD
+        + "for e in range(2):\n    for b in range(3):\n        mlflow.log_metrics({'l': 1}, step=b)\n"
+    )
+    assert codes(source, "MLF901") == [4]
+    assert [c for _, _, c in lint(source, select=None)] == []
+
+
+# --- MLF107, MLF108 ------------------------------------------------------------------------------
+def test_artifact_loop_fix_only_when_provable() -> None:
+    plain = (
+        HEAD + "import os\nfor f in os.listdir(d):\n    mlflow.log_artifact(os.path.join(d, f))\n"
+    )
+    assert (
+        fixed(plain, "MLF107", unsafe=True)
+        == HEAD + "import os\nmlflow.log_artifacts(local_dir=d)\n"
+    )
+    for filtered in (
+        "import os\nfor f in os.listdir(d):\n    if f.endswith('.png'):\n        mlflow.log_artifact(os.path.join(d, f))\n",
+        "import glob\nfor f in glob.glob('out/*.png'):\n    mlflow.log_artifact(f)\n",
+        "import os\nfor f in os.listdir(d):\n    mlflow.log_artifact(os.path.join(other, f))\n",
+        "import os\nfor f in os.listdir(d):\n    mlflow.log_artifact(os.path.join(d, f), artifact_path=f)\n",
+    ):
+        assert codes(HEAD + filtered, "MLF107"), filtered
+        assert fixed(HEAD + filtered, "MLF107", unsafe=True) is None, filtered
+
+
+def test_checkpoint_per_epoch_is_not_a_listing() -> None:
+    source = HEAD + "for epoch in range(3):\n    mlflow.log_artifact(f'ckpt_{epoch}.pt')\n"
+    assert codes(source, "MLF107") == []
+
+
+def test_metric_without_step() -> None:
+    flagged = HEAD + "for epoch in range(3):\n    mlflow.log_metric('loss', loss)\n"
+    assert (
+        fixed(flagged, "MLF108", unsafe=True)
+        == HEAD + "for epoch in range(3):\n    mlflow.log_metric('loss', loss, step=epoch)\n"
+    )
+    for not_flagged in (
+        "for epoch in range(3):\n    mlflow.log_metric('loss', loss, epoch)\n",  # positional step
+        "for epoch in range(3):\n    mlflow.log_metric('loss', loss, **kw)\n",  # maybe in kwargs
+        "for fold in range(3):\n    mlflow.log_metric(f'auc_{fold}', auc)\n",  # key per iteration
+        "for cfg in grid:\n    with mlflow.start_run():\n        mlflow.log_metric('score', s)\n",
+    ):
+        assert codes(HEAD + not_flagged, "MLF108") == [], not_flagged
+    nested = (
+        HEAD
+        + "for e in range(3):\n    for b in range(3):\n        mlflow.log_metric('loss', loss)\n"
+    )
+    assert codes(nested, "MLF108") == [4]
+    assert fixed(nested, "MLF108", unsafe=True) is None  # no single obvious counter
