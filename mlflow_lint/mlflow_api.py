@@ -135,6 +135,46 @@ FLUENT_BATCH_FORM = {
     "log_param": ("log_params", "params"),
     "set_tag": ("set_tags", "tags"),
 }
+# Read-path calls: one request (and one database query) each.
+FLUENT_READS = frozenset(
+    {
+        "get_run",
+        "search_runs",
+        "get_experiment",
+        "get_experiment_by_name",
+        "search_experiments",
+        "set_experiment",
+        "get_parent_run",
+    }
+)
+CLIENT_READS = frozenset(
+    {"search_runs", "search_experiments", "search_registered_models", "search_model_versions"}
+)
+# `MlflowClient.get_*` are all reads too (get_run, get_metric_history, get_experiment, ...).
+CLIENT_READ_PREFIX = "get_"
+# Start and end of a fluent run.
+START_RUN, END_RUN = "start_run", "end_run"
+# Fluent calls that log to the active run, starting one when there is none.
+FLUENT_LOGGING = frozenset(
+    {
+        "log_metric",
+        "log_metrics",
+        "log_param",
+        "log_params",
+        "set_tag",
+        "set_tags",
+        "log_artifact",
+        "log_artifacts",
+        "log_text",
+        "log_dict",
+        "log_figure",
+        "log_image",
+        "log_table",
+        "log_input",
+    }
+)
+
+
 # Calls that accept a `step`.
 TAKES_STEP = frozenset({"log_metric", "log_metrics", "log_image"})
 
@@ -193,3 +233,10 @@ def api_call_for(resolved_callee: Optional[str]) -> Optional[ApiCall]:
 # MLF101's buffering fix flushes when this many metrics wait, or this many seconds passed
 # (so live dashboards stay near-live).
 BUFFER_FLUSH_SECONDS = 5
+
+
+def is_read(call: ApiCall) -> bool:
+    """One request per call on the read path (`get_run`, `search_runs`, `MlflowClient.get_*`)."""
+    if call.is_client:
+        return call.name in CLIENT_READS or call.name.startswith(CLIENT_READ_PREFIX)
+    return call.name in FLUENT_READS

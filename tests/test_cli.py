@@ -131,7 +131,7 @@ def test_files_without_mlflow_are_never_parsed(tmp_path: Path) -> None:
     for i in range(1000):
         write(tmp_path, f"pkg/m{i:04d}.py", body)
     write(
-        tmp_path, "pkg/uses_mlflow_but_no_trigger.py", "import mlflow\nmlflow.set_experiment('x')\n"
+        tmp_path, "pkg/uses_mlflow_but_no_trigger.py", "import mlflow\nmlflow.autolog()\n"
     )
     result = run_cli("check", "--statistics", ".", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

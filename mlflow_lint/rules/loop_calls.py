@@ -7,15 +7,36 @@ from typing import ClassVar
 
 import libcst as cst
 
+from mlflow_lint import fixes
 from mlflow_lint.context import FunctionSummary, LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules.per_item_loop import mapping_loop
 
 
+def _same_run_frames(found: ApiCall, call: cst.Call, frames: list[LoopFrame]) -> list[LoopFrame]:
+    """Frames up to the first loop that changes the client call's run: `for run_id in ids:
+    client.set_tag(run_id, ...)` logs to a different run on each iteration."""
+    bound = fixes.bind_arguments(call, found.signature) or {}
+    run_id = bound.get("run_id")
+    if run_id is None:
+        return frames
+    kept = []
+    for frame in frames:
+        if isinstance(frame.loop, cst.For) and fixes.uses_names(
+            run_id.value, fixes.target_names(frame.loop.target)
+        ):
+            break
+        kept.append(frame)
+    return kept
+
+
 class LoopCallRule(Rule):
     # Whether `if step % N == 0:` guards still count (they do for correctness rules).
     include_throttled: ClassVar[bool] = False
+    # Whether a client call whose run id comes from the loop counts only within one run (true
+    # for writes: each iteration logs to another run; false for reads: that is the N+1).
+    same_run_only: ClassVar[bool] = True
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         raise NotImplementedError
@@ -48,6 +69,8 @@ class LoopCallRule(Rule):
         if found is None and helper is None:
             return
         frames = self.frames(node)
+        if found is not None and found.is_client and self.same_run_only:
+            frames = _same_run_frames(found, node, frames)
         if not frames:
             return
         if found is not None:

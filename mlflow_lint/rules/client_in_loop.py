@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import libcst as cst
+
+from mlflow_lint import fixes
+from mlflow_lint import mlflow_api as api
+from mlflow_lint.context import iter_children
+from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
+
+Loop = Union[cst.For, cst.While]
+_URI_SETTERS = frozenset({"set_tracking_uri", "set_registry_uri"})
+
+
+class ClientInLoop(Rule):
+    """
+    ## What it does
+    Flags `MlflowClient(...)` constructed on every iteration of a loop.
+
+    ## Why is this bad
+    Construction sends no request by itself (MLflow caches stores per tracking URI; measured
+    at ~0.1 ms), but every construction re-resolves the tracking and registry URIs and looks
+    the store up again, and it usually signals per-item tracking calls nearby. Older MLflow
+    versions rebuilt the SQLAlchemy engine each time (reusing one client was measured ~5x
+    faster). Create the client once, before the loop.
+
+    ## Fix safety
+    Safe where the client is assigned to a name (`client = MlflowClient(uri)`) in a statement
+    of its own directly in the loop body, its arguments are loop-invariant names or literals,
+    the name is not assigned again in the loop, and the loop does not change the tracking
+    URI: the statement moves above the loop (and, fixed again, above enclosing loops). The
+    only difference: a loop that runs zero times now builds one client.
+    """
+
+    code = "MLF202"
+    name = "client-in-loop"
+    summary = "`MlflowClient()` constructed on every iteration of a loop."
+    triggers = frozenset({"MlflowClient"})
+    fix_safety = Safety.SAFE
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.ctx.api_call(node)
+        if found is None or found.is_client or found.name != "MlflowClient":
+            return
+        frames = [f for f in self.ctx.loops(node) if not f.at_most_once]
+        if not frames:
+            return
+        loop = frames[0].loop
+        fix = self._hoist(loop, node) if isinstance(loop, (cst.For, cst.While)) else None
+        self.report(
+            node,
+            "`MlflowClient()` is constructed on every iteration of this loop; create it once "
+            "before the loop and reuse it",
+            fix=fix,
+        )
+
+    def _hoist(self, loop: Loop, call: cst.Call) -> Optional[PendingFix]:
+        statement = _assignment_in_body(loop, call)
+        if statement is None:
+            return None
+        assign = statement.body[0]
+        assert isinstance(assign, cst.Assign)
+        target = assign.targets[0].target
+        assert isinstance(target, cst.Name)
+        bound_in_loop = _names_bound_in(loop)
+        if any(
+            fixes.uses_names(arg.value, bound_in_loop) or not _invariant(arg.value)
+            for arg in call.args
+        ):
+            return None
+        if _assignments_to(loop, target.value) > 1 or self._changes_uri(loop):
+            return None
+        remaining = [s for s in loop.body.body if s is not statement] or [
+            cst.SimpleStatementLine([cst.Pass()])
+        ]
+        new_loop = loop.with_changes(leading_lines=(), body=loop.body.with_changes(body=remaining))
+        content = (
+            self.ctx.code(statement).rstrip("\n") + "\n" + self.ctx.code(new_loop).rstrip("\n")
+        )
+        return PendingFix(
+            f"Move `{target.value} = MlflowClient(...)` above the loop",
+            Safety.SAFE,
+            [NodeEdit(loop, loop, _dedent_first(content))],
+        )
+
+    def _changes_uri(self, loop: Loop) -> bool:
+        todo: list[cst.CSTNode] = [loop]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, cst.Call):
+                found = self.ctx.api_call(node)
+                if found is not None and found.name in _URI_SETTERS:
+                    return True
+            todo.extend(iter_children(node))
+        return False
+
+
+def _assignment_in_body(loop: Loop, call: cst.Call) -> Optional[cst.SimpleStatementLine]:
+    if not isinstance(loop.body, cst.IndentedBlock):
+        return None
+    for statement in loop.body.body:
+        if (
+            isinstance(statement, cst.SimpleStatementLine)
+            and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Assign)
+            and statement.body[0].value is call
+            and len(statement.body[0].targets) == 1
+            and isinstance(statement.body[0].targets[0].target, cst.Name)
+        ):
+            return statement
+    return None
+
+
+def _invariant(node: cst.BaseExpression) -> bool:
+    """Names, attributes of names, and literals: what the issue calls loop-invariant arguments."""
+    if isinstance(
+        node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)
+    ):
+        return True
+    return isinstance(node, cst.Attribute) and _invariant(node.value)
+
+
+def _names_bound_in(loop: Loop) -> list[str]:
+    names = fixes.target_names(loop.target) if isinstance(loop, cst.For) else []
+    todo: list[cst.CSTNode] = [loop.body]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, cst.AssignTarget):
+            names += fixes.target_names(node.target)
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            names += fixes.target_names(node.target)
+        elif isinstance(node, cst.For):
+            names += fixes.target_names(node.target)
+        elif isinstance(node, cst.NamedExpr):
+            names += fixes.target_names(node.target)
+        todo.extend(iter_children(node))
+    return names
+
+
+def _assignments_to(loop: Loop, name: str) -> int:
+    return _names_bound_in(loop).count(name)
+
+
+def _dedent_first(content: str) -> str:
+    """The hoisted statement is rendered with its leading comment lines at column 0."""
+    return content.lstrip(" \t")

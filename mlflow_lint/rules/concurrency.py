@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Optional
+
+import libcst as cst
+
+from mlflow_lint import mlflow_api as api
+from mlflow_lint.context import iter_children
+from mlflow_lint.mlflow_api import ApiCall
+from mlflow_lint.rule import Rule
+from mlflow_lint.rules import workers
+from mlflow_lint.rules.lifecycle import calls_in, has_keyword, is_fluent
+
+
+def _worker_calls(rule: Rule, target: cst.BaseExpression) -> Iterator[tuple[ApiCall, str]]:
+    """MLflow calls the worker function makes (directly, or through local helpers), with the
+    chain of names that leads to each."""
+    ctx = rule.ctx
+    if isinstance(target, cst.Lambda):
+        for call in calls_in(target.body, enter_scopes=True):
+            found = ctx.api_call(call)
+            if found is not None:
+                yield found, "lambda"
+        return
+    if isinstance(target, (cst.Name, cst.Attribute)):
+        callee = ctx.resolver.resolve(target)  # after the walk: the module's final bindings
+        summary = ctx.functions.get(callee) if callee else None
+        if summary is not None:
+            for found, _, chain in ctx.reachable_api_calls(summary):
+                yield found, " -> ".join(chain)
+
+
+class FluentLoggingInThreads(Rule):
+    """
+    ## What it does
+    Flags fluent `mlflow.log_*` / `set_tag(s)` calls without `run_id=` inside a function that
+    this module hands to a thread: `threading.Thread(target=f)`, `ThreadPoolExecutor().submit(f)`
+    or `.map(f)` (directly, through helpers defined in the module, or in a lambda).
+
+    ## Why is this bad
+    Since MLflow 2.18 the active run is per thread. A worker thread has no active run, so
+    its first fluent logging call silently starts a new run: measured, 8 tasks on a 4-worker
+    pool produced 4 new runs and nothing in the parent run. Pass the parent's run id
+    explicitly: `MlflowClient().log_metric(run_id, key, value, step=step)` (or
+    `mlflow.log_metrics(..., run_id=run_id)`).
+
+    ## Fix safety
+    No automatic fix.
+    """
+
+    code = "MLF306"
+    name = "fluent-logging-in-threads"
+    summary = "Fluent logging in a thread worker: since MLflow 2.18 each thread silently starts its own run."
+    triggers = workers.TRIGGERS
+
+    def finish(self) -> None:
+        for submission in workers.submissions(self.ctx.module):
+            if submission.kind != workers.THREAD:
+                continue
+            for found, chain in _worker_calls(self, submission.target):
+                if not found.is_client and found.name in api.FLUENT_LOGGING:
+                    self.report(
+                        submission.call,
+                        f"this thread runs `{chain} -> mlflow.{found.name}`: the active run is "
+                        "per thread (MLflow 2.18+), so the worker starts its own run; pass the "
+                        "parent's run id: `MlflowClient().log_metric(run_id, key, value)`",
+                    )
+                    break
+
+
+class AsyncWithoutFlush(Rule):
+    """
+    ## What it does
+    Flags asynchronous logging (`synchronous=False` on a logging call, or
+    `mlflow.config.enable_async_logging()`) in a module where no run is ended: no `with
+    mlflow.start_run():`, no `mlflow.end_run()` and no `mlflow.flush_async_logging()`.
+
+    ## Why is this bad
+    Async logging queues points in a background thread; they are sent when the run ends or
+    the queue is flushed. Without that, the exit handler runs too late: Python refuses new
+    work at interpreter shutdown and MLflow logs "Failed to submit batch for logging: cannot
+    schedule new futures after interpreter shutdown". Measured on MLflow 3.18: with
+    `MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS=5`, 0 of 100 points were stored, and a crash lost
+    everything. Use `with mlflow.start_run():`, call `mlflow.end_run()`, or
+    `mlflow.flush_async_logging()` before exit.
+
+    ## Fix safety
+    No automatic fix.
+    """
+
+    code = "MLF305"
+    name = "async-without-flush"
+    summary = "Async logging in code whose run is never ended or flushed: points are lost at exit."
+    triggers = frozenset({"synchronous", "enable_async_logging"})
+
+    def setup(self) -> None:
+        self._async: list[cst.Call] = []
+        self._ended = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.ctx.api_call(node)
+        if found is not None and has_keyword(node, "synchronous", "False"):
+            self._async.append(node)
+        elif found is None and _is_enable_async(self, node):
+            self._async.append(node)
+        elif is_fluent(self.ctx, node, api.END_RUN, "flush_async_logging"):
+            self._ended = True
+
+    def leave_With(self, node: cst.With) -> None:  # after its start_run() call is resolved
+        if any(
+            is_fluent(self.ctx, item.item, api.START_RUN)
+            for item in node.items
+            if isinstance(item.item, cst.Call)
+        ):
+            self._ended = True
+
+    def finish(self) -> None:
+        if self._ended:
+            return
+        for call in self._async:
+            self.report(
+                call,
+                "asynchronous logging, but no run here is ever ended or flushed: buffered "
+                "points are lost at exit; use `with mlflow.start_run():`, `mlflow.end_run()` "
+                "or `mlflow.flush_async_logging()`",
+            )
+
+
+def _is_enable_async(rule: Rule, node: cst.Call) -> bool:
+    callee = rule.ctx.resolver.resolve(node.func)
+    if callee != "mlflow.config.enable_async_logging":
+        return False
+    return not node.args or not (
+        isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == "False"
+    )
+
+
+class SqliteWithWorkerProcesses(Rule):
+    """
+    ## What it does
+    Flags logging from worker processes (`multiprocessing.Process(target=f)`, `Pool().map(f)`,
+    `ProcessPoolExecutor().submit(f)`, `joblib.Parallel(...)(delayed(f)(...))`) when the
+    tracking URI is sqlite: set in code (`mlflow.set_tracking_uri("sqlite:///...")`), or left
+    at the default, which is `sqlite:///mlflow.db` since MLflow 3.7.
+
+    ## Why is this bad
+    SQLite allows one writer at a time. Concurrent workers wait on the database lock (a 20 s
+    busy timeout per session; measured 2-5 s per 100 calls per process against 0.3 s alone)
+    and fail with "database is locked"; workers that create a fresh database at the same
+    time race on the schema migrations (measured: 5 of 8 spawned processes failed with
+    "duplicate column name" / "table experiments already exists"). Run a tracking server
+    (`mlflow server --backend-store-uri sqlite:///mlflow.db`) and point the workers at it
+    with an `http://` tracking URI.
+
+    ## Fix safety
+    No automatic fix.
+    """
+
+    code = "MLF401"
+    name = "sqlite-with-worker-processes"
+    summary = (
+        "Logging from worker processes with a sqlite tracking URI (the default since MLflow 3.7)."
+    )
+    triggers = workers.TRIGGERS
+
+    def finish(self) -> None:
+        uri = self._tracking_uri()
+        if uri is not None and not uri.startswith("sqlite"):
+            return
+        where = f"`{uri}`" if uri else "the default `sqlite:///mlflow.db` (MLflow 3.7+)"
+        for submission in workers.submissions(self.ctx.module):
+            if submission.kind != workers.PROCESS:
+                continue
+            for found, chain in _worker_calls(self, submission.target):
+                if found.name in api.FLUENT_LOGGING or found.name in (
+                    "log_batch",
+                    "log_metric",
+                    "log_param",
+                    "set_tag",
+                ):
+                    self.report(
+                        submission.call,
+                        f"worker processes log through `{chain}` to {where}: concurrent sqlite "
+                        "writers fail with 'database is locked' and race on schema creation; "
+                        "run `mlflow server` and use an `http://` tracking URI",
+                    )
+                    break
+
+    def _tracking_uri(self) -> Optional[str]:
+        """The literal tracking URI the module sets, "" for a computed one, None for none."""
+        uri: Optional[str] = None
+        todo: list[cst.CSTNode] = [self.ctx.module]
+        while todo:
+            node = todo.pop()
+            if (
+                isinstance(node, cst.Call)
+                and is_fluent(self.ctx, node, "set_tracking_uri")
+                and node.args
+            ):
+                value = node.args[0].value
+                uri = (
+                    value.evaluated_value
+                    if isinstance(value, cst.SimpleString)
+                    and isinstance(value.evaluated_value, str)
+                    else "<computed>"
+                )
+            elif isinstance(node, cst.SimpleString) and "MLFLOW_TRACKING_URI" in node.value:
+                uri = uri or "<computed>"
+            todo.extend(iter_children(node))
+        return uri

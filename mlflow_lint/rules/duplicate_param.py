@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from mlflow_lint import fixes
+from mlflow_lint import mlflow_api as api
+from mlflow_lint.rule import Rule
+from mlflow_lint.rules.lifecycle import SCOPES, start_run_call
+
+_BRANCHES = (cst.If, cst.Try, cst.TryStar, cst.Match)
+
+
+class DuplicateParamKey(Rule):
+    """
+    ## What it does
+    Flags the same literal param key logged twice in one run: two `log_param` calls, a key
+    repeated across `log_params` dict literals, or `log_param` with a constant key and a
+    value that changes on every iteration of a loop. "One run" means the same `with
+    mlflow.start_run():` block, or the same function or module body when there is none; calls
+    in different branches of an `if` / `try` are not compared. Logging the same literal value
+    twice is allowed by MLflow and not flagged.
+
+    ## Why is this bad
+    Params are immutable: MLflow raises `MlflowException: Changing param values is not
+    allowed. Param with key='lr' was already logged with value='0.1' ...` at run time, often
+    hours into a training job. Values compare as strings, so even `1` then `1.0` raises.
+    Log a value that changes as a metric with a step, or give each value its own key.
+
+    ## Fix safety
+    No automatic fix: which value is meant is for you to decide.
+    """
+
+    code = "MLF301"
+    name = "duplicate-param-key"
+    summary = "The same param key logged twice in one run: MLflow raises 'Changing param values is not allowed'."
+    triggers = frozenset({"log_param", "log_params"})
+
+    def setup(self) -> None:
+        # (run scope, key) -> (value code, branch path of the first call)
+        self._seen: dict[tuple[tuple[int, str], str], tuple[str, tuple[tuple[int, int], ...]]] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.ctx.api_call(node)
+        if found is not None and not found.is_client and found.name in (api.START_RUN, api.END_RUN):
+            # a bare start_run()/end_run() begins another run in this scope
+            scope = self._run_scope(False, {})
+            self._seen = {k: v for k, v in self._seen.items() if k[0] != scope}
+            return
+        if found is None or found.name not in ("log_param", "log_params"):
+            return
+        bound = fixes.bind_arguments(node, found.signature)
+        if bound is None:
+            return
+        pairs: list[tuple[str, cst.BaseExpression]] = []
+        if found.name == "log_param" and "key" in bound and "value" in bound:
+            key = fixes.literal_string(bound["key"].value)
+            if key is not None:
+                pairs.append((key, bound["value"].value))
+        elif "params" in bound and isinstance(bound["params"].value, cst.Dict):
+            for element in bound["params"].value.elements:
+                if isinstance(element, cst.DictElement):
+                    key = fixes.literal_string(element.key)
+                    if key is not None:
+                        pairs.append((key, element.value))
+        if not pairs:
+            return
+        scope = self._run_scope(found.is_client, bound)
+        branches = self._branch_path()
+        loop_names = [
+            n
+            for f in self.ctx.loops(node)
+            if isinstance(f.loop, cst.For)
+            for n in fixes.target_names(f.loop.target)
+        ]
+        for key, value in pairs:
+            value_code = self.ctx.code(value)
+            if loop_names and fixes.uses_names(value, loop_names):
+                self.report(
+                    node,
+                    f"param {key!r} is logged on every iteration with a value that changes: the "
+                    "second iteration raises 'Changing param values is not allowed'; log it as "
+                    f"a metric with a step (`mlflow.log_metric({key!r}, value, step=step)`) or "
+                    "use a key per iteration",
+                )
+                continue
+            previous = self._seen.get((scope, key))
+            if previous is None:
+                self._seen[(scope, key)] = (value_code, branches)
+                continue
+            first_value, first_branches = previous
+            if _exclusive(first_branches, branches):
+                continue
+            if first_value == value_code and _literal(value):
+                continue  # the same literal again: an idempotent no-op
+            self.report(
+                node,
+                f"param {key!r} was already logged in this run (value `{first_value}`): "
+                "logging it again with another value raises 'Changing param values is not "
+                "allowed'; log it once, or use a different key",
+            )
+
+    def _run_scope(self, is_client: bool, bound: dict[str, cst.Arg]) -> tuple[int, str]:
+        """The run a call logs to: its `with mlflow.start_run()` block or its function, and
+        for `MlflowClient` calls the run id expression."""
+        run_id = self.ctx.code(bound["run_id"].value) if is_client and "run_id" in bound else ""
+        for node in reversed(self.ctx.ancestors):
+            if isinstance(node, cst.With) and start_run_call(self.ctx, node) is not None:
+                return id(node), run_id
+            if isinstance(node, SCOPES):
+                return id(node), run_id
+        return id(self.ctx.module), run_id
+
+    def _branch_path(self) -> tuple[tuple[int, int], ...]:
+        """For each if/try around the call: (id of the statement, index of the branch)."""
+        path = []
+        chain = self.ctx.ancestors
+        for index, node in enumerate(chain[:-1]):
+            if isinstance(node, _BRANCHES):
+                child = chain[index + 1]
+                path.append((id(node), _branch_index(node, child)))
+        return tuple(path)
+
+
+def _branch_index(node: cst.CSTNode, child: cst.CSTNode) -> int:
+    parts: list[Optional[cst.CSTNode]] = []
+    if isinstance(node, cst.If):
+        parts = [node.body, node.orelse]
+    elif isinstance(node, (cst.Try, cst.TryStar)):
+        parts = [node.body, *node.handlers, node.orelse, node.finalbody]
+    elif isinstance(node, cst.Match):
+        parts = list(node.cases)
+    for index, part in enumerate(parts):
+        if part is child:
+            return index
+    return -1
+
+
+def _exclusive(first: tuple[tuple[int, int], ...], second: tuple[tuple[int, int], ...]) -> bool:
+    branches = dict(first)
+    return any(node in branches and branches[node] != index for node, index in second)
+
+
+def _literal(node: cst.BaseExpression) -> bool:
+    return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)) or (
+        isinstance(node, cst.Name) and node.value in ("True", "False", "None")
+    )

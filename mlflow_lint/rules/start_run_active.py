@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from mlflow_lint import mlflow_api as api
+from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
+from mlflow_lint.rules.lifecycle import SCOPES, calls_in, has_keyword, is_fluent, start_run_call
+
+
+class StartRunWhileActive(Rule):
+    """
+    ## What it does
+    Flags `mlflow.start_run()` without `nested=True` where a run is already active: inside a
+    `with mlflow.start_run():` block of the same function, or in a loop whose body starts a
+    run without ending it (no `with`, no `mlflow.end_run()` in the loop).
+
+    ## Why is this bad
+    MLflow raises `Exception: Run with UUID ... is already active. To start a new run, first
+    end the current run with mlflow.end_run(). To start a nested run, call start_run with
+    nested=True` (a plain `Exception`, not an `MlflowException`, so `except MlflowException`
+    does not catch it). In a loop it happens on the second iteration, after the first one's
+    work is done.
+
+    ## Fix safety
+    Unsafe: inside an active run, where the intent is a child run, the fix adds `nested=True`.
+    It changes what is stored (a child run under the parent instead of a crash) and whether
+    the intent was a child run is yours to confirm. Loops get no fix: end the run in each
+    iteration (`with mlflow.start_run():`).
+    """
+
+    code = "MLF303"
+    name = "start-run-while-active"
+    summary = "`start_run()` while a run is active, without `nested=True`: raises 'Run ... is already active'."
+    triggers = frozenset({api.START_RUN})
+    fix_safety = Safety.UNSAFE
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not is_fluent(self.ctx, node, api.START_RUN) or has_keyword(node, "nested"):
+            return
+        if has_keyword(node, "parent_run_id"):
+            return  # an explicit parent: the caller manages the hierarchy
+        outer = self._active_run()
+        if outer is not None:
+            self.report(
+                node,
+                "`mlflow.start_run()` inside an active run raises 'Run ... is already active'; "
+                "pass `nested=True` for a child run, or end the outer run first",
+                fix=self._nested_fix(node),
+            )
+            return
+        loop = self._enclosing_loop()
+        if loop is not None:
+            self._in_loops.append((node, loop))
+
+    def setup(self) -> None:
+        self._in_loops: list[tuple[cst.Call, cst.For | cst.While]] = []
+
+    def finish(self) -> None:
+        # decided after the walk: the loop's end_run() comes after the start_run() call
+        for call, loop in self._in_loops:
+            if not any(is_fluent(self.ctx, c, api.END_RUN) for c in calls_in(loop.body)):
+                self.report(
+                    call,
+                    "`mlflow.start_run()` in a loop without ending the run: the second iteration "
+                    "raises 'Run ... is already active'; use `with mlflow.start_run():` inside the "
+                    "loop so each iteration's run ends",
+                )
+
+    def _active_run(self) -> Optional[cst.With]:
+        """The `with mlflow.start_run()` around the call, skipping the one it opens itself."""
+        chain = self.ctx.ancestors
+        for index in range(len(chain) - 1, -1, -1):
+            node = chain[index]
+            if isinstance(node, SCOPES):
+                return None
+            if isinstance(node, cst.With) and start_run_call(self.ctx, node) is not None:
+                child = chain[index + 1] if index + 1 < len(chain) else None
+                if child is node.body:  # the call is inside the block, not its header
+                    return node
+        return None
+
+    def _enclosing_loop(self) -> Optional[cst.For | cst.While]:
+        chain = self.ctx.ancestors
+        for index in range(len(chain) - 1, -1, -1):
+            node = chain[index]
+            if isinstance(node, SCOPES):
+                return None
+            if isinstance(node, cst.With) and start_run_call(self.ctx, node) is not None:
+                return None  # the call is the with's own start_run: ended each iteration
+            if isinstance(node, (cst.For, cst.While)) and chain[index + 1] is node.body:
+                return node
+        return None
+
+    def _nested_fix(self, call: cst.Call) -> PendingFix:
+        no_space = cst.SimpleWhitespace("")
+        nested = cst.Arg(
+            value=cst.Name("True"),
+            keyword=cst.Name("nested"),
+            equal=cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space),
+        )
+        new_call = call.with_changes(args=[*call.args, nested])
+        return PendingFix(
+            "Add `nested=True`", Safety.UNSAFE, [NodeEdit(call, call, self.ctx.code(new_call))]
+        )

@@ -1,0 +1,114 @@
+"""Finding the functions a module hands to threads and worker processes.
+
+Thread workers: `threading.Thread(target=f)`, `ThreadPoolExecutor().submit(f)` / `.map(f)`.
+Process workers: `multiprocessing.Process(target=f)`, `Pool().map(f)` / `apply_async(f)` /
+`starmap(f)` / `imap(f)`, `ProcessPoolExecutor().submit(f)` / `.map(f)`,
+`joblib.Parallel(...)(delayed(f)(x) for x in xs)` (its default backend uses processes).
+Executors are recognised by the name of the class they were created from, when bound with
+`x = ...` or `with ... as x:` in the same file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from mlflow_lint.context import iter_children
+
+THREAD, PROCESS = "thread", "process"
+_EXECUTOR_KINDS = {
+    "ThreadPoolExecutor": THREAD,
+    "ThreadPool": THREAD,
+    "ProcessPoolExecutor": PROCESS,
+    "Pool": PROCESS,
+}
+_SUBMIT_METHODS = frozenset(
+    {
+        "submit",
+        "map",
+        "apply",
+        "apply_async",
+        "starmap",
+        "starmap_async",
+        "imap",
+        "imap_unordered",
+        "map_async",
+    }
+)
+_TARGET_CLASSES = {"Thread": THREAD, "Process": PROCESS}
+TRIGGERS = frozenset({*_EXECUTOR_KINDS, *_TARGET_CLASSES, "Parallel"})
+
+
+@dataclass(frozen=True)
+class Submission:
+    call: cst.Call  # where the work is handed over
+    kind: str  # THREAD or PROCESS
+    target: cst.BaseExpression  # the function (a name, attribute or lambda)
+
+
+def _class_name(func: cst.BaseExpression) -> Optional[str]:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def _executor_kind(expr: cst.BaseExpression, executors: dict[str, str]) -> Optional[str]:
+    if isinstance(expr, cst.Call):
+        return _EXECUTOR_KINDS.get(_class_name(expr.func) or "")
+    if isinstance(expr, cst.Name):
+        return executors.get(expr.value)
+    return None
+
+
+def submissions(module: cst.Module) -> Iterator[Submission]:
+    """Every place in the module that hands a function to a thread or a process."""
+    executors: dict[str, str] = {}
+    nodes: list[cst.CSTNode] = []
+    todo: list[cst.CSTNode] = [module]
+    while todo:  # first pass: executor names (order-insensitive, as names are per file)
+        node = todo.pop()
+        nodes.append(node)
+        if (
+            isinstance(node, cst.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0].target, cst.Name)
+        ):
+            kind = _executor_kind(node.value, {})
+            if kind:
+                executors[node.targets[0].target.value] = kind
+        elif (
+            isinstance(node, cst.WithItem)
+            and node.asname is not None
+            and isinstance(node.asname.name, cst.Name)
+        ):
+            kind = _executor_kind(node.item, {})
+            if kind:
+                executors[node.asname.name.value] = kind
+        todo.extend(iter_children(node))
+    for node in nodes:
+        if not isinstance(node, cst.Call):
+            continue
+        func = node.func
+        name = _class_name(func)
+        if name in _TARGET_CLASSES:
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "target":
+                    yield Submission(node, _TARGET_CLASSES[name], arg.value)
+        elif isinstance(func, cst.Attribute) and func.attr.value in _SUBMIT_METHODS and node.args:
+            kind = _executor_kind(func.value, executors)
+            if kind and not node.args[0].keyword:
+                yield Submission(node, kind, node.args[0].value)
+        elif isinstance(func, cst.Call) and _class_name(func.func) == "Parallel" and node.args:
+            # Parallel(n_jobs=4)(delayed(f)(x) for x in xs)
+            generator = node.args[0].value
+            element = (
+                generator.elt if isinstance(generator, (cst.GeneratorExp, cst.ListComp)) else None
+            )
+            if isinstance(element, cst.Call) and isinstance(element.func, cst.Call):
+                inner = element.func
+                if _class_name(inner.func) == "delayed" and inner.args:
+                    yield Submission(node, PROCESS, inner.args[0].value)

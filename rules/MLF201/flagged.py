@@ -1,0 +1,18 @@
+"""Compare the final loss of a list of runs, one request per run."""
+
+import mlflow
+from mlflow import MlflowClient
+
+with mlflow.start_run(run_name="mlf201-a") as run_a:
+    mlflow.log_metric("loss", 0.3)
+with mlflow.start_run(run_name="mlf201-b") as run_b:
+    mlflow.log_metric("loss", 0.2)
+
+run_ids = [run_a.info.run_id, run_b.info.run_id]
+client = MlflowClient()
+losses = {}
+for run_id in run_ids:
+    run = mlflow.get_run(run_id)
+    losses[run.info.run_name] = run.data.metrics["loss"]
+    history = client.get_metric_history(run_id, "loss")
+print(sorted(losses.items()))

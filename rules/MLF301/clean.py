@@ -1,0 +1,16 @@
+"""Each param once per run; a changing value as a metric."""
+
+import mlflow
+
+with mlflow.start_run(run_name="mlf301-clean"):
+    mlflow.log_params({"learning_rate": 0.1, "optimizer": "sgd"})
+    for epoch, lr in enumerate([0.1, 0.05, 0.01]):
+        mlflow.log_metrics({"learning_rate": lr}, step=epoch)
+    if epoch > 1:
+        mlflow.log_param("schedule", "step")
+    else:
+        mlflow.log_param("schedule", "constant")
+
+for lr in [0.1, 0.01]:  # a sweep: one run per value
+    with mlflow.start_run(run_name=f"mlf301-clean-{lr}"):
+        mlflow.log_param("learning_rate", lr)
