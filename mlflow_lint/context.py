@@ -124,6 +124,7 @@ class FileContext:
         self._function_stack: list[FunctionSummary] = []
         self._calls: dict[int, Optional[api.ApiCall]] = {}
         self._callees: dict[int, Optional[str]] = {}
+        self._memo: dict[str, Any] = {}
 
     # --- the walk -----------------------------------------------------------------------------
     def walk(self, visits: dict[type, list[Visitor]], leaves: dict[type, list[Visitor]]) -> None:
@@ -131,6 +132,7 @@ class FileContext:
         self._prescan_module_bindings()
         stack: list[tuple[cst.CSTNode, bool]] = [(self.module, False)]
         ancestors = self.ancestors
+        enter_hooks, leave_hooks = _ENTER_HOOKS, _LEAVE_HOOKS
         while stack:
             node, leaving = stack.pop()
             node_type = type(node)
@@ -138,42 +140,63 @@ class FileContext:
                 ancestors.pop()
                 for method in leaves.get(node_type, ()):
                     method(node)
-                self._leave(node)
+                if node_type in leave_hooks:
+                    hook = leave_hooks[node_type]
+                else:
+                    hook = _hook_for(node_type, leaving=True)
+                if hook is not None:
+                    hook(self, node)
                 continue
-            self._enter(node)
+            if node_type in enter_hooks:
+                hook = enter_hooks[node_type]
+            else:
+                hook = _hook_for(node_type, leaving=False)
+            if hook is not None:
+                hook(self, node)
             for method in visits.get(node_type, ()):
                 method(node)
             ancestors.append(node)
             stack.append((node, True))
-            children = list(iter_children(node))
-            children.reverse()
-            stack.extend((child, False) for child in children)
+            fields = _child_fields.get(node_type) or child_fields(node_type)
+            for name in reversed(fields):
+                value = getattr(node, name)
+                if isinstance(value, cst.CSTNode):
+                    stack.append((value, False))
+                elif type(value) is tuple or type(value) is list:
+                    stack.extend(
+                        (item, False) for item in reversed(value) if isinstance(item, cst.CSTNode)
+                    )
 
-    def _enter(self, node: cst.CSTNode) -> None:
-        resolver = self.resolver
-        parent = self.ancestors[-1] if self.ancestors else None
-        if isinstance(node, (cst.Import, cst.ImportFrom)):
-            resolver.bind_import(node)
-        elif isinstance(node, cst.Call):
-            self._record_call(node)
-        elif isinstance(node, cst.BaseSuite) and parent is not None:
-            self._enter_suite(node, parent)
-        elif isinstance(node, cst.Lambda):
-            resolver.push(Scope("lambda"))
-            for param in _all_params(node.params):
-                resolver.bind(param.name.value, None)
-        elif isinstance(node, COMPREHENSION_TYPES):
-            resolver.push(Scope("comprehension"))
-            comp: Optional[cst.CompFor] = node.for_in
-            while comp is not None:
-                resolver.bind_target(comp.target, None)
-                comp = comp.inner_for_in
-        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
-            resolver.bind_target(node.name.name, None)
-        if isinstance(node, _CONDITIONAL_TYPES):
-            resolver.conditional[-1] += 1
+    # Enter/leave hooks keep the resolver's scopes current; chosen once per node type.
+    def _enter_import(self, node: cst.Import | cst.ImportFrom) -> None:
+        self.resolver.bind_import(node)
 
-    def _enter_suite(self, suite: cst.BaseSuite, parent: cst.CSTNode) -> None:
+    def _enter_lambda(self, node: cst.Lambda) -> None:
+        self.resolver.push(Scope("lambda"))
+        for param in _all_params(node.params):
+            self.resolver.bind(param.name.value, None)
+
+    def _enter_comprehension(
+        self, node: cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
+    ) -> None:
+        self.resolver.push(Scope("comprehension"))
+        comp: Optional[cst.CompFor] = node.for_in
+        while comp is not None:
+            self.resolver.bind_target(comp.target, None)
+            comp = comp.inner_for_in
+
+    def _enter_conditional(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.ExceptHandler) and node.name is not None:
+            self.resolver.bind_target(node.name.name, None)
+        self.resolver.conditional[-1] += 1
+
+    def _leave_conditional(self, node: cst.CSTNode) -> None:
+        self.resolver.conditional[-1] -= 1
+
+    def _enter_suite(self, suite: cst.BaseSuite) -> None:
+        if not self.ancestors:
+            return
+        parent = self.ancestors[-1]
         resolver = self.resolver
         if isinstance(parent, cst.FunctionDef) and suite is parent.body:
             owner = resolver.current if resolver.current.kind == "class" else None
@@ -201,38 +224,42 @@ class FileContext:
                 if item.asname is not None:
                     resolver.bind_target(item.asname.name, resolver.resolve(item.item))
 
-    def _leave(self, node: cst.CSTNode) -> None:
-        resolver = self.resolver
-        if isinstance(node, _CONDITIONAL_TYPES):
-            resolver.conditional[-1] -= 1
+    def _leave_suite(self, node: cst.BaseSuite) -> None:
         parent = self.ancestors[-1] if self.ancestors else None
-        if isinstance(node, cst.BaseSuite) and parent is not None:
-            if isinstance(parent, cst.FunctionDef) and node is parent.body:
-                resolver.pop()
-                self._function_stack.pop()
-            elif isinstance(parent, cst.ClassDef) and node is parent.body:
-                resolver.pop()
-        elif isinstance(node, cst.FunctionDef):
-            key = self._function_key(node)
-            resolver.bind(node.name.value, key)
-            if resolver.current.kind == "class":
-                resolver.current.attrs[node.name.value] = key
-        elif isinstance(node, cst.ClassDef):
-            resolver.bind(node.name.value, None)
-        elif isinstance(node, (cst.Lambda, *COMPREHENSION_TYPES)):
-            resolver.pop()
-        elif isinstance(node, cst.Assign):
-            value = resolver.resolve(node.value)
-            for target in node.targets:
-                resolver.bind_target(target.target, value)
-        elif isinstance(node, cst.AnnAssign):
-            annotated = resolver.resolve_annotation(node.annotation.annotation)
-            assigned = resolver.resolve(node.value) if node.value is not None else None
-            resolver.bind_target(node.target, annotated or assigned)
-        elif isinstance(node, cst.AugAssign):
-            resolver.bind_target(node.target, None)
-        elif isinstance(node, cst.NamedExpr):
-            resolver.bind_target(node.target, resolver.resolve(node.value))
+        if isinstance(parent, cst.FunctionDef) and node is parent.body:
+            self.resolver.pop()
+            self._function_stack.pop()
+        elif isinstance(parent, cst.ClassDef) and node is parent.body:
+            self.resolver.pop()
+
+    def _leave_function(self, node: cst.FunctionDef) -> None:
+        key = self._function_key(node)
+        self.resolver.bind(node.name.value, key)
+        if self.resolver.current.kind == "class":
+            self.resolver.current.attrs[node.name.value] = key
+
+    def _leave_class(self, node: cst.ClassDef) -> None:
+        self.resolver.bind(node.name.value, None)
+
+    def _leave_scope(self, node: cst.CSTNode) -> None:
+        self.resolver.pop()
+
+    def _leave_assign(self, node: cst.Assign) -> None:
+        value = self.resolver.resolve(node.value)
+        for target in node.targets:
+            self.resolver.bind_target(target.target, value)
+
+    def _leave_ann_assign(self, node: cst.AnnAssign) -> None:
+        resolver = self.resolver
+        annotated = resolver.resolve_annotation(node.annotation.annotation)
+        assigned = resolver.resolve(node.value) if node.value is not None else None
+        resolver.bind_target(node.target, annotated or assigned)
+
+    def _leave_aug_assign(self, node: cst.AugAssign) -> None:
+        self.resolver.bind_target(node.target, None)
+
+    def _leave_named_expr(self, node: cst.NamedExpr) -> None:
+        self.resolver.bind_target(node.target, self.resolver.resolve(node.value))
 
     def _prescan_module_bindings(self) -> None:
         """Final module-level bindings, seen by function bodies (they run after the module)."""
@@ -290,6 +317,12 @@ class FileContext:
                 summary.helper_calls.append((callee, call))
 
     # --- facts for rules ------------------------------------------------------------------------
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A per-file result several rules share (computed by the first that asks)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     def api_call(self, call: cst.Call) -> Optional[api.ApiCall]:
         """The MLflow function or MlflowClient method this call invokes, if proven."""
         return self._calls.get(id(call))
@@ -394,6 +427,51 @@ class FileContext:
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+
+Hook = Callable[[FileContext, Any], None]
+_ENTER_HOOKS: dict[type, Optional[Hook]] = {}
+_LEAVE_HOOKS: dict[type, Optional[Hook]] = {}
+
+
+def _hook_for(node_type: type, leaving: bool) -> Optional[Hook]:
+    """The context hook for a node type (most types have none), computed once per type."""
+    hook: Optional[Hook] = None
+    if not leaving:
+        if issubclass(node_type, (cst.Import, cst.ImportFrom)):
+            hook = FileContext._enter_import
+        elif issubclass(node_type, cst.Call):
+            hook = FileContext._record_call
+        elif issubclass(node_type, cst.BaseSuite):
+            hook = FileContext._enter_suite
+        elif issubclass(node_type, cst.Lambda):
+            hook = FileContext._enter_lambda
+        elif issubclass(node_type, COMPREHENSION_TYPES):
+            hook = FileContext._enter_comprehension
+        elif issubclass(node_type, _CONDITIONAL_TYPES):
+            hook = FileContext._enter_conditional
+        _ENTER_HOOKS[node_type] = hook
+        return hook
+    if issubclass(node_type, _CONDITIONAL_TYPES):
+        hook = FileContext._leave_conditional
+    elif issubclass(node_type, cst.BaseSuite):
+        hook = FileContext._leave_suite
+    elif issubclass(node_type, cst.FunctionDef):
+        hook = FileContext._leave_function
+    elif issubclass(node_type, cst.ClassDef):
+        hook = FileContext._leave_class
+    elif issubclass(node_type, (cst.Lambda, *COMPREHENSION_TYPES)):
+        hook = FileContext._leave_scope
+    elif issubclass(node_type, cst.Assign):
+        hook = FileContext._leave_assign
+    elif issubclass(node_type, cst.AnnAssign):
+        hook = FileContext._leave_ann_assign
+    elif issubclass(node_type, cst.AugAssign):
+        hook = FileContext._leave_aug_assign
+    elif issubclass(node_type, cst.NamedExpr):
+        hook = FileContext._leave_named_expr
+    _LEAVE_HOOKS[node_type] = hook
+    return hook
 
 
 def _runs_per_iteration(

@@ -148,9 +148,27 @@ FLUENT_READS = frozenset(
     }
 )
 CLIENT_READS = frozenset(
-    {"search_runs", "search_experiments", "search_registered_models", "search_model_versions"}
+    {
+        "get_run",
+        "get_parent_run",
+        "get_metric_history",
+        "get_experiment",
+        "get_experiment_by_name",
+        "get_registered_model",
+        "get_model_version",
+        "get_model_version_by_alias",
+        "get_latest_versions",
+        "get_logged_model",
+        "get_dataset",
+        "get_trace",
+        "search_runs",
+        "search_experiments",
+        "search_registered_models",
+        "search_model_versions",
+        "search_logged_models",
+        "search_traces",
+    }
 )
-# `MlflowClient.get_*` are all reads too (get_run, get_metric_history, get_experiment, ...).
 CLIENT_READ_PREFIX = "get_"
 # Start and end of a fluent run.
 START_RUN, END_RUN = "start_run", "end_run"

@@ -5,12 +5,12 @@ from typing import Optional, Union
 import libcst as cst
 
 from mlflow_lint import fixes
-from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import iter_children
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 
 Loop = Union[cst.For, cst.While]
 _URI_SETTERS = frozenset({"set_tracking_uri", "set_registry_uri"})
+_BINDERS = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)
 
 
 class ClientInLoop(Rule):
@@ -126,13 +126,7 @@ def _names_bound_in(loop: Loop) -> list[str]:
     todo: list[cst.CSTNode] = [loop.body]
     while todo:
         node = todo.pop()
-        if isinstance(node, cst.AssignTarget):
-            names += fixes.target_names(node.target)
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
-            names += fixes.target_names(node.target)
-        elif isinstance(node, cst.For):
-            names += fixes.target_names(node.target)
-        elif isinstance(node, cst.NamedExpr):
+        if isinstance(node, _BINDERS):
             names += fixes.target_names(node.target)
         todo.extend(iter_children(node))
     return names

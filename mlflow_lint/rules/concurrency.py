@@ -51,11 +51,15 @@ class FluentLoggingInThreads(Rule):
 
     code = "MLF306"
     name = "fluent-logging-in-threads"
-    summary = "Fluent logging in a thread worker: since MLflow 2.18 each thread silently starts its own run."
-    triggers = workers.TRIGGERS
+    summary = (
+        "Fluent logging in a thread worker: since MLflow 2.18 each thread"
+        " silently starts its own run."
+    )
+    triggers = api.FLUENT_LOGGING
+    requires = workers.THREAD_WORDS
 
     def finish(self) -> None:
-        for submission in workers.submissions(self.ctx.module):
+        for submission in workers.shared_submissions(self.ctx):
             if submission.kind != workers.THREAD:
                 continue
             for found, chain in _worker_calls(self, submission.target):
@@ -93,6 +97,8 @@ class AsyncWithoutFlush(Rule):
     name = "async-without-flush"
     summary = "Async logging in code whose run is never ended or flushed: points are lost at exit."
     triggers = frozenset({"synchronous", "enable_async_logging"})
+    # (end_run, flush_async_logging and start_run, which clear the finding, need no trigger: a
+    # file with async logging is analysed whole)
 
     def setup(self) -> None:
         self._async: list[cst.Call] = []
@@ -100,9 +106,9 @@ class AsyncWithoutFlush(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
-        if found is not None and has_keyword(node, "synchronous", "False"):
-            self._async.append(node)
-        elif found is None and _is_enable_async(self, node):
+        if (found is not None and has_keyword(node, "synchronous", "False")) or (
+            found is None and _is_enable_async(self, node)
+        ):
             self._async.append(node)
         elif is_fluent(self.ctx, node, api.END_RUN, "flush_async_logging"):
             self._ended = True
@@ -162,14 +168,16 @@ class SqliteWithWorkerProcesses(Rule):
     summary = (
         "Logging from worker processes with a sqlite tracking URI (the default since MLflow 3.7)."
     )
-    triggers = workers.TRIGGERS
+    # set_tracking_uri decides whether the URI is sqlite: it must be seen too
+    triggers = api.FLUENT_LOGGING | {"log_batch", "set_tracking_uri"}
+    requires = workers.PROCESS_WORDS
 
     def finish(self) -> None:
         uri = self._tracking_uri()
         if uri is not None and not uri.startswith("sqlite"):
             return
         where = f"`{uri}`" if uri else "the default `sqlite:///mlflow.db` (MLflow 3.7+)"
-        for submission in workers.submissions(self.ctx.module):
+        for submission in workers.shared_submissions(self.ctx):
             if submission.kind != workers.PROCESS:
                 continue
             for found, chain in _worker_calls(self, submission.target):

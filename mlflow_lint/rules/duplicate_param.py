@@ -34,7 +34,10 @@ class DuplicateParamKey(Rule):
 
     code = "MLF301"
     name = "duplicate-param-key"
-    summary = "The same param key logged twice in one run: MLflow raises 'Changing param values is not allowed'."
+    summary = (
+        "The same param key logged twice in one run: MLflow raises 'Changing"
+        " param values is not allowed'."
+    )
     triggers = frozenset({"log_param", "log_params"})
 
     def setup(self) -> None:

@@ -36,7 +36,10 @@ class LogAfterRunEnded(Rule):
 
     code = "MLF304"
     name = "log-after-run-ended"
-    summary = "Fluent logging after the `with mlflow.start_run()` block closed: silently creates a new run."
+    summary = (
+        "Fluent logging after the `with mlflow.start_run()` block closed:"
+        " silently creates a new run."
+    )
     triggers = frozenset({api.START_RUN})
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:

@@ -231,7 +231,7 @@ class MetricInLoop(LoopCallRule):
             edits,
         )
 
-    def _time_import(self) -> Union[NodeEdit, None, bool]:
+    def _time_import(self) -> Union[NodeEdit, bool, None]:
         """None when `import time` is there; an edit adding it; False when `time` means
         something else in this file."""
         first_import: Optional[cst.CSTNode] = None
@@ -245,11 +245,14 @@ class MetricInLoop(LoopCallRule):
                     ):
                         return None
                     first_import = first_import or small
-                elif isinstance(small, cst.ImportFrom) and first_import is None:
-                    if not (
+                elif (
+                    isinstance(small, cst.ImportFrom)
+                    and first_import is None
+                    and not (
                         isinstance(small.module, cst.Name) and small.module.value == "__future__"
-                    ):
-                        first_import = small
+                    )
+                ):
+                    first_import = small
         if first_import is None or fixes.uses_names(self.ctx.module, ["time"]):
             return False
         return NodeEdit(first_import, first_import, "import time\n" + self.ctx.code(first_import))

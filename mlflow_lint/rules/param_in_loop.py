@@ -33,7 +33,10 @@ class ParamInLoop(LoopCallRule):
 
     code = "MLF106"
     name = "param-in-loop"
-    summary = "`log_param` / `set_tag` on every iteration of a loop: raises on a changed value, or wastes requests."
+    summary = (
+        "`log_param` / `set_tag` on every iteration of a loop: raises on a"
+        " changed value, or wastes requests."
+    )
     triggers = frozenset(UNBATCHED_PARAM | UNBATCHED_TAG)
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:

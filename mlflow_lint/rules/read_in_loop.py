@@ -34,8 +34,11 @@ class TrackingReadInLoop(LoopCallRule):
 
     code = "MLF201"
     name = "tracking-read-in-loop"
-    summary = "A tracking read (`get_run`, `search_runs`, `MlflowClient.get_*`) per loop iteration: N+1 requests."
-    triggers = api.FLUENT_READS | api.CLIENT_READS | {api.CLIENT_READ_PREFIX}
+    summary = (
+        "A tracking read (`get_run`, `search_runs`, `MlflowClient.get_*`) per"
+        " loop iteration: N+1 requests."
+    )
+    triggers = api.FLUENT_READS | api.CLIENT_READS
     same_run_only = False
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:

@@ -41,7 +41,10 @@ class RunNotContextManaged(Rule):
 
     code = "MLF302"
     name = "run-not-context-managed"
-    summary = "`mlflow.start_run()` outside a `with` and not ended in `finally`: an exception leaves the run RUNNING."
+    summary = (
+        "`mlflow.start_run()` outside a `with` and not ended in `finally`: an"
+        " exception leaves the run RUNNING."
+    )
     triggers = frozenset({api.START_RUN})
     fix_safety = Safety.SAFE
 
@@ -98,14 +101,20 @@ class RunNotContextManaged(Rule):
 
     def _managed(self, following: Sequence[cst.BaseStatement], name: Optional[str]) -> bool:
         for statement in following:
-            if isinstance(statement, (cst.Try, cst.TryStar)) and statement.finalbody is not None:
-                if any(is_fluent(self.ctx, c, api.END_RUN) for c in calls_in(statement.finalbody)):
-                    return True
-            if name is not None and isinstance(statement, cst.With):
-                if any(
+            if (
+                isinstance(statement, (cst.Try, cst.TryStar))
+                and statement.finalbody is not None
+                and any(is_fluent(self.ctx, c, api.END_RUN) for c in calls_in(statement.finalbody))
+            ):
+                return True
+            if (
+                name is not None
+                and isinstance(statement, cst.With)
+                and any(
                     isinstance(i.item, cst.Name) and i.item.value == name for i in statement.items
-                ):
-                    return True
+                )
+            ):
+                return True
         return False
 
     def _object_lifecycle(self, owner: Optional[cst.ClassDef]) -> bool:

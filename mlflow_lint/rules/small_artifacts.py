@@ -31,7 +31,10 @@ class SmallArtifactsInLoop(LoopCallRule):
 
     code = "MLF109"
     name = "small-artifacts-in-loop"
-    summary = "`log_text` / `log_dict` / `log_figure` / `log_table` / `log_image` on every iteration of a loop."
+    summary = (
+        "`log_text` / `log_dict` / `log_figure` / `log_table` / `log_image` on"
+        " every iteration of a loop."
+    )
     triggers = _SMALL_ARTIFACTS
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:

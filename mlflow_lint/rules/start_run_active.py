@@ -32,7 +32,10 @@ class StartRunWhileActive(Rule):
 
     code = "MLF303"
     name = "start-run-while-active"
-    summary = "`start_run()` while a run is active, without `nested=True`: raises 'Run ... is already active'."
+    summary = (
+        "`start_run()` while a run is active, without `nested=True`: raises"
+        " 'Run ... is already active'."
+    )
     triggers = frozenset({api.START_RUN})
     fix_safety = Safety.UNSAFE
 

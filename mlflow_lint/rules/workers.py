@@ -15,7 +15,7 @@ from typing import Optional
 
 import libcst as cst
 
-from mlflow_lint.context import iter_children
+from mlflow_lint.context import FileContext, iter_children
 
 THREAD, PROCESS = "thread", "process"
 _EXECUTOR_KINDS = {
@@ -38,7 +38,8 @@ _SUBMIT_METHODS = frozenset(
     }
 )
 _TARGET_CLASSES = {"Thread": THREAD, "Process": PROCESS}
-TRIGGERS = frozenset({*_EXECUTOR_KINDS, *_TARGET_CLASSES, "Parallel"})
+THREAD_WORDS = frozenset({"Thread", "ThreadPool", "ThreadPoolExecutor"})
+PROCESS_WORDS = frozenset({"Process", "Pool", "ProcessPoolExecutor", "Parallel"})
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ def _executor_kind(expr: cst.BaseExpression, executors: dict[str, str]) -> Optio
     if isinstance(expr, cst.Name):
         return executors.get(expr.value)
     return None
+
+
+def shared_submissions(ctx: FileContext) -> list[Submission]:
+    """submissions() of the file, computed once for all the rules that ask."""
+    return ctx.memo("workers.submissions", lambda: list(submissions(ctx.module)))  # type: ignore[no-any-return]
 
 
 def submissions(module: cst.Module) -> Iterator[Submission]:
