@@ -10,9 +10,9 @@ from typing import Any, Callable, Optional, TypeVar
 
 import click
 
-from mlflow_lint import __version__, docs, engine
+from mlflow_lint import __version__, docs, engine, formats
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
-from mlflow_lint.report import TextReporter
+from mlflow_lint.report import Reporter
 from mlflow_lint.rules import ALL_RULES, lookup
 from mlflow_lint.runner import default_jobs, run_paths, with_write
 
@@ -94,6 +94,7 @@ def main() -> None:
 
 @main.command()
 @common_options
+@formats.output_options
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported.")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per rule.")
 def check(
@@ -106,14 +107,21 @@ def check(
     stdin_filename: Optional[str],
     unsafe_fixes: Optional[bool],
     quiet: bool,
+    output_format: str,
+    output_file: Optional[str],
     exit_zero: bool,
     statistics: bool,
 ) -> None:
     """Report findings in PATHS (default: the current directory; `-` reads standard input)."""
     paths = paths or (".",)
     settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes)
-    out = sys.stdout
-    reporter = TextReporter(out, unsafe_fixes=settings.unsafe_fixes, quiet=quiet)
+    reporter = formats.make_reporter(
+        output_format,
+        output_file,
+        unsafe_fixes=settings.unsafe_fixes,
+        codes=settings.codes,
+        quiet=quiet,
+    )
     if paths == ("-",):
         data = sys.stdin.buffer.read()
         reporter.file(engine.check_source(data, stdin_filename or "-", settings))
@@ -128,6 +136,7 @@ def check(
 
 @main.command()
 @common_options
+@formats.output_options
 @click.option("--diff", is_flag=True, help="Print the changes as a unified diff; write nothing.")
 def fix(
     paths: tuple[str, ...],
@@ -139,6 +148,8 @@ def fix(
     stdin_filename: Optional[str],
     unsafe_fixes: Optional[bool],
     quiet: bool,
+    output_format: str,
+    output_file: Optional[str],
     diff: bool,
 ) -> None:
     """Apply safe fixes in PATHS (with --unsafe-fixes, unsafe ones too); report the rest.
@@ -146,10 +157,17 @@ def fix(
     With `-`, reads standard input and writes the fixed code to standard output."""
     paths = paths or (".",)
     settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes)
+    report = (output_format, output_file)
     if paths == ("-",):
-        _fix_stdin(settings, stdin_filename or "-", diff)
+        _fix_stdin(settings, stdin_filename or "-", diff, report)
     out = sys.stdout
-    reporter = TextReporter(out, unsafe_fixes=settings.unsafe_fixes, quiet=quiet)
+    reporter = formats.make_reporter(
+        *report,
+        unsafe_fixes=settings.unsafe_fixes,
+        codes=settings.codes,
+        quiet=quiet,
+        stream_busy=diff,
+    )
     worker = with_write(engine.fix_file, write=not diff)
     for result in run_paths(paths, worker, settings, jobs or default_jobs()):
         if diff and result.diff:
@@ -164,11 +182,16 @@ def fix(
     )
 
 
-def _fix_stdin(settings: Settings, path: str, diff: bool) -> None:
+def _fix_stdin(
+    settings: Settings, path: str, diff: bool, report: tuple[str, Optional[str]]
+) -> None:
     data = sys.stdin.buffer.read()
     result, new_data = engine.fix_source(data, path, settings)
-    reporter = TextReporter(sys.stderr, unsafe_fixes=settings.unsafe_fixes)
+    reporter = formats.make_reporter(
+        *report, unsafe_fixes=settings.unsafe_fixes, codes=settings.codes, stream=sys.stderr
+    )
     reporter.file(result)
+    reporter.close()  # the report (to standard error) has no summary line here
     if diff:
         sys.stdout.write(result.diff)
     else:
@@ -195,6 +218,22 @@ def rule(code: str) -> None:
     click.echo(docs.render_rule(found))
 
 
+@main.command()
+@click.option("--stdio", is_flag=True, help="Use standard input/output (the default and only way).")
+def server(stdio: bool) -> None:
+    """Run the language server for editors (LSP over stdio; needs `mlflow-lint[lsp]`)."""
+    try:
+        from mlflow_lint.server import serve
+    except ImportError as error:
+        if (error.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs", "attrs"):
+            raise
+        click.echo(
+            f"mlflow-lint server needs pygls ({error}): pip install 'mlflow-lint[lsp]'", err=True
+        )
+        sys.exit(EXIT_ERROR)
+    serve()
+
+
 def _load(
     paths: Sequence[str],
     config_path: Optional[str],
@@ -216,7 +255,7 @@ def _load(
         raise click.UsageError(str(error)) from None
 
 
-def _exit_code(reporter: TextReporter, exit_zero: bool) -> int:
+def _exit_code(reporter: Reporter, exit_zero: bool) -> int:
     if reporter.errors:
         return EXIT_ERROR
     if reporter.findings and not exit_zero:

@@ -36,6 +36,7 @@ DEFAULT_EXCLUDE = (
     ".eggs",
     "*.egg-info",
     "__pycache__",
+    ".ipynb_checkpoints",
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",

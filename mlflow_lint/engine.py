@@ -51,6 +51,7 @@ class FileError:
     message: str
     line: int = 1
     column: int = 0  # 0-based
+    cell: Optional[int] = None  # notebooks: 1-based cell index; line is then within the cell
 
 
 @dataclass
@@ -76,14 +77,52 @@ def _trigger_pattern(rules: tuple[type[Rule], ...]) -> Optional[re.Pattern[bytes
     return re.compile(b"|".join(re.escape(name.encode()) for name in names))
 
 
+@lru_cache(maxsize=64)
+def _word_pattern(rules: tuple[type[Rule], ...]) -> re.Pattern[str]:
+    words = {word for rule in rules for word in rule.triggers | rule.requires}
+    words = sorted(words, key=len, reverse=True)  # type: ignore[assignment]
+    return re.compile("|".join(re.escape(word) for word in words) or "(?!)")
+
+
 def may_hold_findings(data: bytes, rules: tuple[type[Rule], ...]) -> bool:
     """A necessary condition for any finding: "mlflow" and one enabled rule's trigger name."""
     pattern = _trigger_pattern(rules)
     return pattern is not None and bool(_MLFLOW.search(data)) and bool(pattern.search(data))
 
 
+def applicable_rules(text: str, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+    """The rules whose trigger names (and required names) occur in `text`: only those run."""
+    rules = tuple(rules)
+    found = set(_word_pattern(rules).findall(text))
+    # findall reports the longest alternative at each position; a shorter trigger inside a
+    # longer one ("log_metric" in "log_metrics") still counts
+    found |= {
+        word
+        for rule in rules
+        for word in rule.triggers | rule.requires
+        if word not in found and any(word in longer for longer in found)
+    }
+    return [
+        rule
+        for rule in rules
+        if found & rule.triggers and (not rule.requires or found & rule.requires)
+    ]
+
+
 # --- 2. parse: CPython's ast first (clear errors, cheap depth bound), then libcst --------------
 def parse(text: str) -> cst.Module:
+    """The gate, then libcst: the whole file as a libcst Module. Raises SourceError."""
+    called_names(text)
+    return parse_cst(text)
+
+
+def called_names(text: str) -> set[str]:
+    """CPython's ast as a gate (its syntax errors, a bound on nesting that protects libcst's
+    native parser) that also reports the names the file calls: callee names (`f()`,
+    `x.f()`), keyword argument names, and the names they alias (`from m import f as g`,
+    `g = x.f`). A rule can only fire where one of its trigger names is called, so a rule whose
+    triggers are not among them is not run, and a file with no such rule is never handed to
+    libcst."""
     try:
         tree = ast.parse(text)
     except SyntaxError as error:
@@ -94,11 +133,48 @@ def parse(text: str) -> cst.Module:
         raise SourceError("too deeply nested to analyse (Python's parser gave up)") from None
     except ValueError as error:  # e.g. NUL bytes in a str handed over by flake8
         raise SourceError(f"cannot parse: {error}") from None
-    depth, line = _ast_depth(tree)
-    if depth > MAX_AST_DEPTH:
+    names: set[str] = set()
+    aliases: dict[str, set[str]] = {}
+    deepest, where = 0, 1
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    children = ast.iter_child_nodes
+    while stack:
+        node, depth = stack.pop()
+        kind = type(node)
+        if kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is ast.Name:
+                names.add(func.id)
+            elif type(func) is ast.Attribute:
+                names.add(func.attr)
+            names.update(k.arg for k in node.keywords if k.arg)  # type: ignore[attr-defined]
+        elif kind is ast.BoolOp:  # libcst nests `a and b and c`: one level per operator
+            depth += len(node.values) - 2  # type: ignore[attr-defined]
+        elif kind is ast.ImportFrom:
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.asname:
+                    aliases.setdefault(alias.asname, set()).add(alias.name)
+        elif kind is ast.Assign:
+            value = node.value  # type: ignore[attr-defined]
+            source = value.id if type(value) is ast.Name else getattr(value, "attr", None)
+            if source:
+                for target in node.targets:  # type: ignore[attr-defined]
+                    if type(target) is ast.Name:
+                        aliases.setdefault(target.id, set()).add(source)
+        if depth > deepest:
+            deepest, where = depth, getattr(node, "lineno", where)
+        stack.extend((child, depth + 1) for child in children(node))
+    if deepest > MAX_AST_DEPTH:
         raise SourceError(
-            f"expression too deeply nested to analyse (depth > {MAX_AST_DEPTH})", line
+            f"expression too deeply nested to analyse (depth > {MAX_AST_DEPTH})", where
         )
+    for alias, sources in aliases.items():
+        if alias in names:
+            names |= sources
+    return names
+
+
+def parse_cst(text: str) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -108,21 +184,6 @@ def parse(text: str) -> cst.Module:
         ) from None
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None
-
-
-def _ast_depth(tree: ast.AST) -> tuple[int, int]:
-    """The deepest nesting, counting `a and b and c` as libcst does (one level per operator)."""
-    deepest, where = 0, 1
-    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
-    children = ast.iter_child_nodes
-    while stack:
-        node, depth = stack.pop()
-        if type(node) is ast.BoolOp:
-            depth += len(node.values) - 2
-        if depth > deepest:
-            deepest, where = depth, getattr(node, "lineno", where)
-        stack.extend((child, depth + 1) for child in children(node))
-    return deepest, where
 
 
 # --- 3. one walk of every enabled rule ------------------------------------------------------------
@@ -148,7 +209,14 @@ def analyze(
     text: str, path: str, rules: Sequence[type[Rule]], settings: Settings
 ) -> list[Violation]:
     """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError."""
-    module = parse(text)
+    rules = applicable_rules(text, rules)
+    if not rules:
+        return []
+    called = called_names(text)
+    rules = [r for r in rules if r.triggers & called and (not r.requires or r.requires & called)]
+    if not rules:
+        return []
+    module = parse_cst(text)
     ctx = FileContext(module, path, text)
     reports: list[Report] = []
     instances = [rule(ctx, reports.append, settings.options_for(rule)) for rule in rules]
@@ -233,6 +301,10 @@ def _indentation(text: str, line_start: int, column_offset: int) -> str:
 
 # --- 5. check: the whole path for one file ------------------------------------------------------
 def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
+    if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
+        from mlflow_lint import notebook
+
+        return notebook.check_source(data, path, settings)
     rules = settings.rules_for(path)
     if not may_hold_findings(data, rules):
         return FileResult(path)
@@ -287,6 +359,10 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, Optional[bytes]]:
     """Fix one file's bytes; returns the result (remaining violations) and the new bytes, or
     None when nothing changed or anything failed."""
+    if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
+        from mlflow_lint import notebook
+
+        return notebook.fix_source(data, path, settings)
     rules = settings.rules_for(path)
     if not may_hold_findings(data, rules):
         return FileResult(path), None

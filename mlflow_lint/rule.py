@@ -40,6 +40,9 @@ class Edit:
     start_column: int  # 0-based
     end_line: int
     end_column: int
+    # Notebooks: the 1-based index of the cell (among all cells) the edit is in; then start and
+    # end are offsets in that cell's source, lines and columns relative to it.
+    cell: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class Violation:
     end_line: int
     end_column: int
     fix: Optional[Fix] = None
+    # Notebooks: the 1-based index of the cell (among all cells, markdown included) holding the
+    # finding; line and column (start and end) are then relative to that cell's source.
+    cell: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,8 @@ class Rule:
     summary: ClassVar[str]
     # Names one of which must appear in a file (besides "mlflow") for this rule to fire there.
     triggers: ClassVar[frozenset[str]]
+    # When set, one of these must appear as well (for example a thread pool's class name).
+    requires: ClassVar[frozenset[str]] = frozenset()
     fix_safety: ClassVar[Optional[Safety]] = None  # None: report only
     default_enabled: ClassVar[bool] = True
     options: ClassVar[Mapping[str, RuleOption]] = {}

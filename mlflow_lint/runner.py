@@ -15,7 +15,7 @@ from typing import Callable
 from mlflow_lint.config import Settings
 from mlflow_lint.engine import FileError, FileResult
 
-SOURCE_SUFFIXES = (".py",)
+SOURCE_SUFFIXES = (".py", ".ipynb")  # .ipynb: Jupyter notebooks, see mlflow_lint.notebook
 # Below this many files a process pool costs more than it saves.
 MIN_FILES_PER_WORKER = 8
 
@@ -24,8 +24,9 @@ Worker = Callable[[str, Settings], FileResult]
 
 def discover(paths: Sequence[str], settings: Settings) -> tuple[list[str], list[FileResult]]:
     """Files to check, sorted, and one error result per path that could not be listed.
-    Files named explicitly are always checked; directories are searched for Python files,
-    skipping excluded names and virtual environments, never following directory symlinks."""
+    Files named explicitly are always checked; directories are searched for Python files and
+    notebooks, skipping excluded names and virtual environments, never following directory
+    symlinks."""
     files: set[str] = set()
     errors: list[FileResult] = []
     for path in paths:

@@ -1,0 +1,1081 @@
+"""Mutations: MLflow logging code inserted into programs, so fuzzing reaches the fix paths.
+
+A generated or real program rarely logs anything to MLflow, so the linter's rules and fixes
+never run on it. The strategies here insert *snippets* of MLflow logging code at random
+statement positions of a base program (module bodies, function bodies, loop bodies,
+with-blocks, if/else/try blocks), built from pieces the rules care about:
+
+* how mlflow is imported: `import mlflow`, `import mlflow as mf`, `from mlflow import
+  log_metric as lm, ...`, `from mlflow import *`, an `MlflowClient` (`client = MlflowClient()`),
+  and sometimes an extra import *after* the calls (harmless for the original program);
+* runs of adjacent `log_metric` / `log_param` / `set_tag` calls (same or different steps,
+  literal, concatenated, f-string and computed keys, duplicate keys, pure and impure values);
+* loops (for / while / comprehension, nested), `with mlflow.start_run():` blocks, `if` guards,
+  `for k, v in d.items(): mlflow.log_param(k, v)` loops, `os.listdir` / `Path.iterdir` +
+  `log_artifact` loops, helper functions called from loops;
+* formatting: comments between calls, `# noqa` comments, trailing commas, semicolons, backslash
+  continuations, parenthesised multi-line calls with comments inside, a multi-line
+  triple-quoted string argument, tabs / 2 / 4 spaces, LF / CRLF / mixed line endings.
+
+Everything is drawn from hypothesis strategies, so a failure shrinks to a small program.
+
+`executable_programs()` builds self-contained programs (a preamble defining every name the
+snippets use, loops that terminate) that `run_recorded` executes against `FakeMlflow`, a
+recording stand-in for the `mlflow` package: each call's arguments are bound with the real
+MLflow signature (so a fix that passes a wrong keyword raises TypeError as it would on
+MLflow) and normalised into what gets logged: metric (run, key, value, step) and param (run,
+key, value) multisets, each run's final tags, uploaded artifacts, runs started (explicitly or
+by a fluent call without an active run) and the exception the program ended with. Comparing
+that record before and after a safe fix is the "never changes what gets logged" property.
+The stub stands in for nothing we claim about MLflow itself; tests/test_logged_data.py
+checks equivalence against a real MLflow server.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import io
+import os
+import tempfile
+import tokenize
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import hypothesmith
+import libcst as cst
+from hypothesis import strategies as st
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from mlflow_lint import engine
+from mlflow_lint.config import Settings
+from mlflow_lint.engine import FileError
+from mlflow_lint.sourcefile import SourceError, decode, line_starts
+
+ROOT = Path(__file__).resolve().parent.parent
+NL = "\x00"  # in snippet text, "\n" + NL is a line break continued at the statement's indentation
+
+FLUENT = (
+    "log_metric",
+    "log_param",
+    "set_tag",
+    "log_metrics",
+    "log_params",
+    "set_tags",
+    "log_artifact",
+    "log_artifacts",
+    "start_run",
+    "end_run",
+)
+SHORT = {
+    "log_metric": "lm",
+    "log_param": "lp",
+    "set_tag": "stag",
+    "log_metrics": "lms",
+    "log_params": "lps",
+    "set_tags": "stags",
+    "log_artifact": "la",
+    "log_artifacts": "las",
+    "start_run": "run_ctx",
+    "end_run": "run_end",
+}
+# Every call name a logging intent can hide behind, for the statement oracle.
+LOGGING_NAMES = frozenset(
+    {*FLUENT, *SHORT.values(), "log_batch", "log_text", "log_dict", "MlflowClient"}
+)
+# Whether snippets may import mlflow again after their calls (off to look past that bug).
+LATE_IMPORTS = True
+KEY_POOL = ("loss", "acc", "lr", "a", "b", "val loss", "x/y")
+
+
+# --- the snippet model ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Line:
+    """One statement line at `depth` indentation units below the insertion point. In `text`,
+    "\\n" + NL continues the statement on a new line at the same indentation (inside brackets or
+    after a backslash); a bare "\\n" is a line break inside a string literal, never indented."""
+
+    depth: int
+    text: str
+
+
+def render(lines: Sequence[Line], prefix: str, unit: str) -> str:
+    out = []
+    for line in lines:
+        indent = prefix + unit * line.depth
+        out.append(indent + line.text.replace("\n" + NL, "\n" + indent) + "\n")
+    return "".join(out)
+
+
+@dataclass
+class Alias:
+    """How the snippet imports mlflow: setup lines, how to spell each fluent function, the
+    MlflowClient variable if any, and imports placed after the calls."""
+
+    setup: list[str]
+    spell: dict[str, list[str]]
+    client: Optional[str]
+    late: list[str]
+
+
+@dataclass
+class Gen:
+    """State while one snippet is drawn."""
+
+    alias: Alias
+    executable: bool
+    keys: set[str] = field(default_factory=set)  # literal logging keys used
+    names: int = 0
+    needs: set[str] = field(default_factory=set)  # "os", "Path"
+
+    def fresh(self, stem: str) -> str:
+        self.names += 1
+        return f"{stem}{self.names}"
+
+
+@st.composite
+def aliases(draw: st.DrawFn) -> Alias:
+    spell: dict[str, list[str]] = {name: [] for name in FLUENT}
+    setup: list[str] = []
+    module = draw(st.sampled_from([None, "mlflow", "mlflow", "mf"]))
+    if module == "mlflow":
+        setup.append("import mlflow")
+    elif module:
+        setup.append(f"import mlflow as {module}")
+    if module:
+        for name in FLUENT:
+            spell[name].append(f"{module}.{name}")
+    style = draw(st.sampled_from(["none", "none", "from", "from-as", "star"]))
+    if style == "star":
+        setup.append("from mlflow import *")
+        for name in FLUENT:
+            spell[name].append(name)
+    elif style != "none":
+        names = draw(st.lists(st.sampled_from(FLUENT), min_size=1, max_size=5, unique=True))
+        parts = []
+        for name in names:
+            bound = SHORT[name] if style == "from-as" else name
+            parts.append(name if bound == name else f"{name} as {bound}")
+            spell[name].append(bound)
+        setup.append(f"from mlflow import {', '.join(parts)}")
+    client = None
+    if draw(st.integers(0, 3)) == 0:
+        client = "client"
+        if module:
+            setup.append(f"client = {module}.MlflowClient()")
+        else:
+            setup += ["from mlflow import MlflowClient", "client = MlflowClient()"]
+    if client is None and not any(spell[n] for n in ("log_metric", "log_param", "set_tag")):
+        setup.insert(0, "import mlflow")
+        for name in FLUENT:
+            spell[name].append(f"mlflow.{name}")
+    late = []
+    if LATE_IMPORTS and draw(st.integers(0, 3)) == 0:
+        late.append(
+            draw(
+                st.sampled_from(
+                    [
+                        "import mlflow",
+                        "import mlflow as mf",
+                        "from mlflow import log_metrics, log_params, set_tags",
+                        "mlflow = None",
+                    ]
+                )
+            )
+        )
+    return Alias(setup, spell, client, late)
+
+
+# --- expressions ----------------------------------------------------------------------------------
+def _key(draw: st.DrawFn, g: Gen, loop_vars: Sequence[str]) -> str:
+    kinds = ["literal"] * 6 + ["concat", "name", "pure-call", "impure"]
+    if loop_vars:
+        kinds += ["fstring", "fstring"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "literal":
+        key = draw(st.sampled_from(KEY_POOL))
+        g.keys.add(key)
+        return repr(key) if draw(st.integers(0, 4)) else f"'''{key}'''"
+    if kind == "concat":
+        g.keys.add("train_loss")
+        return '"train" "_loss"'
+    if kind == "fstring":
+        return f'f"m{{{draw(st.sampled_from(loop_vars))}}}"'
+    if kind == "name":
+        return "key"
+    if kind == "pure-call":
+        return "str(x)"
+    return '"k" + str(f())'
+
+
+def _value(draw: st.DrawFn, loop_vars: Sequence[str], text: bool) -> str:
+    options = ["0.5", "1", "-2", "loss", "loss * 2", "float(x)", "t.item()", "f()", "acc"]
+    options += ["x if flag else 0", "abs(-x)"]
+    options += list(loop_vars)
+    if text:
+        options += ['"""two\nlines"""', "'txt'", '"""one"""']
+    return draw(st.sampled_from(options))
+
+
+def _step(draw: st.DrawFn, loop_vars: Sequence[str]) -> Optional[str]:
+    options: list[Optional[str]] = [None, None, "0", "1", "step"]
+    options += list(loop_vars)
+    options += [f"{v} * 10 + 1" for v in loop_vars]
+    return draw(st.sampled_from(options))
+
+
+def _format_call(draw: st.DrawFn, callee: str, args: Sequence[str]) -> str:
+    style = draw(
+        st.sampled_from(["plain"] * 4 + ["comma", "multiline", "commented", "backslash", "split"])
+    )
+    if style == "plain" or not args:
+        return f"{callee}({', '.join(args)})"
+    if style == "comma":
+        return f"{callee}({', '.join(args)},)"
+    if style == "multiline":
+        inner = "".join(f"\n{NL}    {a}," for a in args)
+        return f"{callee}({inner}\n{NL})"
+    if style == "commented":
+        inner = "".join(f"\n{NL}    {a},  # arg {i}" for i, a in enumerate(args))
+        return f"{callee}({inner}\n{NL})"
+    if style == "backslash":
+        return f"{callee} \\\n{NL}    ({', '.join(args)})"
+    head, *rest = args
+    return f"{callee}({head}, \\\n{NL}        {', '.join(rest)})" if rest else f"{callee}({head})"
+
+
+_SUFFIXES = [""] * 12 + [";", "  # note", "  # noqa", "  # noqa: MLF102", "  # noqa:MLF1"]
+
+
+def _call(draw: st.DrawFn, g: Gen, kind: str, loop_vars: Sequence[str], step: Any) -> str:
+    """One logging call statement: kind is "metric", "param" or "tag"."""
+    names = {"metric": "log_metric", "param": "log_param", "tag": "set_tag"}
+    if g.alias.client is None and not g.alias.spell[names[kind]]:
+        kind = next(k for k, name in names.items() if g.alias.spell[name])
+    fluent_name = names[kind]
+    spellings = g.alias.spell[fluent_name]
+    use_client = g.alias.client is not None and (not spellings or draw(st.integers(0, 3)) == 0)
+    key = _key(draw, g, loop_vars)
+    value = _value(draw, loop_vars, text=kind != "metric")
+    if step == "draw":
+        step = _step(draw, loop_vars)
+    args: list[str]
+    if use_client:
+        callee = f"{g.alias.client}.{fluent_name}"
+        run = draw(st.sampled_from(["run_id", "run_id", "'r-9'"]))
+        args = [run, key, value]
+        if kind == "metric" and step is not None:
+            args.append(f"step={step}")
+    else:
+        callee = draw(st.sampled_from(spellings))
+        keyword = draw(st.integers(0, 5)) == 0
+        args = [f"key={key}", f"value={value}"] if keyword else [key, value]
+        if kind == "metric" and step is not None:
+            args.append(step if not keyword and draw(st.booleans()) else f"step={step}")
+        extra = draw(st.sampled_from([None] * 8 + ["synchronous=None", "timestamp=5"]))
+        if extra and (kind == "metric" or extra.startswith("synchronous")):
+            args.append(extra)
+    return _format_call(draw, callee, args) + draw(st.sampled_from(_SUFFIXES))
+
+
+def _call_run(draw: st.DrawFn, g: Gen, depth: int, loop_vars: Sequence[str]) -> list[Line]:
+    """Adjacent logging calls, the raw material of MLF102-MLF104 (and MLF101/106/108 in loops)."""
+    n = draw(st.integers(1, 5))
+    same_kind = draw(st.integers(0, 3)) > 0
+    kind = draw(st.sampled_from(["metric", "metric", "param", "tag"]))
+    shared_step = _step(draw, loop_vars) if draw(st.booleans()) else "draw"
+    lines: list[Line] = []
+    for index in range(n):
+        if index:
+            between = draw(st.sampled_from(["", "", "", "", "blank", "comment", "statement"]))
+            if between == "blank":
+                lines.append(Line(0, ""))
+            elif between == "comment":
+                lines.append(Line(depth, "# between the calls"))
+            elif between == "statement":
+                lines.append(Line(depth, "y = x + 0"))
+        this_kind = kind if same_kind else draw(st.sampled_from(["metric", "param", "tag"]))
+        lines.append(Line(depth, _call(draw, g, this_kind, loop_vars, shared_step)))
+    return lines
+
+
+# --- statements -----------------------------------------------------------------------------------
+def _block(
+    draw: st.DrawFn, g: Gen, depth: int, loop_vars: Sequence[str], nesting: int
+) -> list[Line]:
+    """A non-empty list of statements at `depth`."""
+    kinds = ["calls", "calls", "calls"]
+    if nesting < 3:
+        kinds += ["for", "for", "while", "with-run", "if", "items", "helper", "run-pair"]
+    kinds += ["comprehension", "listdir", "client"]
+    lines: list[Line] = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(kinds))
+        lines += _statement(draw, g, kind, depth, loop_vars, nesting)
+    return lines
+
+
+def _statement(
+    draw: st.DrawFn, g: Gen, kind: str, depth: int, loop_vars: Sequence[str], nesting: int
+) -> list[Line]:
+    spell = g.alias.spell
+    if kind == "for":
+        var = g.fresh("i")
+        header = draw(
+            st.sampled_from(
+                [
+                    f"for {var} in range(3):",
+                    f"for {var}, _item in enumerate([4, 5]):",
+                    f"for {var} in [1, 2]:",
+                    f"for {var} in range(2):  # loop",
+                ]
+            )
+        )
+        body = _block(draw, g, depth + 1, [*loop_vars, var], nesting + 1)
+        if draw(st.integers(0, 7)) == 0:
+            body.append(Line(depth + 1, "break"))
+        lines = [Line(depth, header), *body]
+        if draw(st.integers(0, 7)) == 0:
+            lines += [Line(depth, "else:"), Line(depth + 1, "x = x + 1")]
+        return lines
+    if kind == "while":
+        var = g.fresh("w")
+        body = _block(draw, g, depth + 1, [*loop_vars, var], nesting + 1)
+        return [
+            Line(depth, f"{var} = 0"),
+            Line(depth, f"while {var} < 2:"),
+            *body,
+            Line(depth + 1, f"{var} += 1"),
+        ]
+    if kind == "with-run" and spell["start_run"]:
+        callee = draw(st.sampled_from(spell["start_run"]))
+        args = draw(st.sampled_from(["", "", "run_name='r'", "nested=True"]))
+        target = draw(st.sampled_from(["", "", " as run"]))
+        body = _block(draw, g, depth + 1, loop_vars, nesting + 1)
+        return [Line(depth, f"with {callee}({args}){target}:"), *body]
+    if kind == "if":
+        test = draw(
+            st.sampled_from(
+                ["flag", "not flag", *(f"{v} % 2 == 0" for v in loop_vars), "len(d) > 1"]
+            )
+        )
+        body = _block(draw, g, depth + 1, loop_vars, nesting + 1)
+        lines = [Line(depth, f"if {test}:"), *body]
+        if draw(st.booleans()):
+            lines += [Line(depth, "else:"), *_block(draw, g, depth + 1, loop_vars, nesting + 1)]
+        return lines
+    if kind == "items":
+        return _items_loop(draw, g, depth, loop_vars)
+    if kind == "helper":
+        name = g.fresh("helper")
+        param = g.fresh("v")
+        body = _call_run(draw, g, depth + 1, [param])
+        loop = g.fresh("i")
+        use = draw(
+            st.sampled_from(
+                [
+                    [Line(depth, f"{name}(1)")],
+                    [Line(depth, f"for {loop} in range(2):"), Line(depth + 1, f"{name}({loop})")],
+                ]
+            )
+        )
+        return [Line(depth, f"def {name}({param}):"), *body, *use]
+    if kind == "comprehension":
+        var = g.fresh("c")
+        fluent = g.alias.spell["log_metric"]
+        if not fluent:
+            return _call_run(draw, g, depth, loop_vars)
+        callee = draw(st.sampled_from(fluent))
+        key = _key(draw, g, [var])
+        return [Line(depth, f"[{callee}({key}, {var}, step={var}) for {var} in range(2)]")]
+    if kind == "listdir":
+        return _listdir_loop(draw, g, depth)
+    if kind == "run-pair" and spell["start_run"] and spell["end_run"]:
+        return _run_pair(draw, g, depth, loop_vars, nesting)
+    if kind == "client" and spell["log_metric"]:
+        return _client_in_block(draw, g, depth, loop_vars)
+    return _call_run(draw, g, depth, loop_vars)
+
+
+def _run_pair(
+    draw: st.DrawFn, g: Gen, depth: int, loop_vars: Sequence[str], nesting: int
+) -> list[Line]:
+    """`run = mlflow.start_run()` ... `mlflow.end_run()` without `with`: MLF302."""
+    start = draw(st.sampled_from(g.alias.spell["start_run"]))
+    end = draw(st.sampled_from(g.alias.spell["end_run"]))
+    args = draw(st.sampled_from(["", "", "run_name='r'", "nested=True"]))
+    target = draw(st.sampled_from(["", "run = ", "active = "]))
+    body = _block(draw, g, depth, loop_vars, nesting + 1)
+    return [Line(depth, f"{target}{start}({args})"), *body, Line(depth, f"{end}()")]
+
+
+def _client_in_block(draw: st.DrawFn, g: Gen, depth: int, loop_vars: Sequence[str]) -> list[Line]:
+    """`client = MlflowClient()` and its calls, often in a loop body: MLF202 (and MLF101)."""
+    spelling = draw(st.sampled_from(g.alias.spell["log_metric"]))
+    factory = spelling.rsplit(".", 1)[0] + ".MlflowClient" if "." in spelling else None
+    if factory is None:
+        g.needs.add("MlflowClient")
+        factory = "MlflowClient"
+    name = draw(st.sampled_from(["client", "c"]))
+    args = draw(st.sampled_from(["", "", "uri", "tracking_uri=uri", "f()"]))
+    lines = [Line(depth, f"{name} = {factory}({args})")]
+    for _ in range(draw(st.integers(1, 2))):
+        key = _key(draw, g, loop_vars)
+        step = _step(draw, loop_vars)
+        call = f"{name}.log_metric(run_id, {key}, {_value(draw, loop_vars, False)}"
+        lines.append(Line(depth, call + (f", step={step})" if step else ")")))
+    return lines
+
+
+def _items_loop(draw: st.DrawFn, g: Gen, depth: int, loop_vars: Sequence[str]) -> list[Line]:
+    """`for k, v in D.items(): mlflow.log_param(k, v)`: MLF105's pattern, and near misses."""
+    fluent_name = draw(st.sampled_from(["log_param", "log_metric", "set_tag"]))
+    spellings = g.alias.spell[fluent_name]
+    if not spellings:
+        return _call_run(draw, g, depth, loop_vars)
+    callee = draw(st.sampled_from(spellings))
+    key, value = g.fresh("k"), g.fresh("v")
+    mapping = draw(st.sampled_from(["d", "params", '{"p": 1, "q": 2}', "dict(d)", "empty"]))
+    if mapping.startswith("{"):
+        g.keys.update({"p", "q"})
+    extra = ""
+    if fluent_name == "log_metric":
+        extra = draw(st.sampled_from(["", ", step=step", ", step=1", f", step={key}"]))
+    call = f"{callee}({key}, {value}{extra})"
+    header = f"for {key}, {value} in {mapping}.items():"
+    if draw(st.integers(0, 3)) == 0:
+        lines = [Line(depth, f"{header} {call}")]
+    else:
+        lines = [Line(depth, header), Line(depth + 1, call + draw(st.sampled_from(_SUFFIXES)))]
+    if draw(st.integers(0, 4)) == 0:
+        # the loop variable read after the loop: the fix must not remove its binding (safely)
+        lines.append(Line(depth, f"last_key = {key} if {mapping} else None"))
+    return lines
+
+
+def _listdir_loop(draw: st.DrawFn, g: Gen, depth: int) -> list[Line]:
+    """`for f in os.listdir(d): mlflow.log_artifact(os.path.join(d, f), ...)`: MLF107."""
+    spellings = g.alias.spell["log_artifact"]
+    if not spellings and g.alias.client is None:
+        return _call_run(draw, g, depth, [])
+    var = g.fresh("f")
+    artifact_path = draw(st.sampled_from(["", ", 'plots'", ", artifact_path='out'"]))
+    if spellings and (g.alias.client is None or draw(st.booleans())):
+        callee, run = draw(st.sampled_from(spellings)), ""
+    else:
+        callee, run = f"{g.alias.client}.log_artifact", "run_id, "
+    if draw(st.booleans()):
+        g.needs.add("os")
+        header = draw(
+            st.sampled_from(
+                [f"for {var} in os.listdir(dirname):", f"for {var} in sorted(os.listdir(dirname)):"]
+            )
+        )
+        path = f"os.path.join(dirname, {var})"
+    else:
+        g.needs.add("Path")
+        header = f"for {var} in Path(dirname).iterdir():"
+        path = draw(st.sampled_from([var, f"str({var})"]))
+    return [Line(depth, header), Line(depth + 1, f"{callee}({run}{path}{artifact_path})")]
+
+
+@dataclass(frozen=True)
+class Snippet:
+    setup: list[Line]  # imports and the client
+    body: list[Line]
+    late: list[Line]  # imports after the calls
+    keys: frozenset[str]
+
+
+@st.composite
+def snippets(draw: st.DrawFn, executable: bool = False) -> Snippet:
+    g = Gen(draw(aliases()), executable)
+    body = _block(draw, g, 0, [], 0)
+    setup = [Line(0, s) for s in g.alias.setup]
+    if "os" in g.needs:
+        setup.insert(0, Line(0, "import os"))
+    if "Path" in g.needs:
+        setup.insert(0, Line(0, "from pathlib import Path"))
+    if "MlflowClient" in g.needs:
+        setup.append(Line(0, "from mlflow import MlflowClient"))
+    return Snippet(setup, body, [Line(0, s) for s in g.alias.late], frozenset(g.keys))
+
+
+# --- self-contained programs that can run against the recording stub -----------------------------
+PREAMBLE = """\
+import os
+loss = 0.25
+acc = 0.75
+x = 3
+step = 5
+flag = True
+key = "dynamic"
+d = {"p": 1, "q": 2}
+params = {"alpha": 0.1, "beta": "b"}
+empty = {}
+run_id = "r-0"
+uri = "file:///tmp/unused"
+dirname = DIRNAME
+_count = [0]
+
+
+def f():
+    _count[0] += 1
+    return _count[0]
+
+
+class _Tensor:
+    def item(self):
+        return 0.5
+
+
+t = _Tensor()
+"""
+
+
+@dataclass(frozen=True)
+class Program:
+    text: str
+    keys: frozenset[str]
+
+    @property
+    def data(self) -> bytes:
+        return self.text.encode("utf-8")
+
+
+@st.composite
+def executable_programs(draw: st.DrawFn) -> Program:
+    snippet = draw(snippets(executable=True))
+    unit = draw(st.sampled_from(["    ", "  ", "\t"]))
+    preamble = PREAMBLE.replace("DIRNAME", repr(artifact_dir()))
+    text = preamble + render([*snippet.setup, *snippet.body, *snippet.late], "", unit)
+    newline = draw(st.sampled_from(["\n", "\n", "\r\n"]))
+    return Program(text.replace("\n", newline), snippet.keys)
+
+
+@lru_cache(maxsize=1)
+def artifact_dir() -> str:
+    """A directory with three small files, for the listdir / iterdir loops."""
+    directory = tempfile.mkdtemp(prefix="mlflow-lint-mutations-")
+    for name in ("a.txt", "b.txt", "c.md"):
+        Path(directory, name).write_text(name)
+    return directory
+
+
+# --- base programs --------------------------------------------------------------------------------
+def _skeleton_block(depth: int) -> st.SearchStrategy[list[Line]]:
+    leaf = st.sampled_from(["pass", "x = 1", "y = x + 1", "print(x)", "..."])
+    statement: st.SearchStrategy[list[Line]] = leaf.map(lambda s: [Line(depth, s)])
+    if depth < 3:
+        inner = st.deferred(lambda: _skeleton_block(depth + 1))
+        headers = st.sampled_from(
+            [
+                "def fn(a, b=1):",
+                "async def afn():",
+                "class K:",
+                "for item in items:",
+                "while x < 3:",
+                "with open(path) as handle:",
+                "if x:",
+                "try:",
+            ]
+        )
+        compound = st.tuples(headers, inner, inner).map(
+            lambda t: _compound(depth, t[0], t[1], t[2])
+        )
+        statement = st.one_of(statement, compound)
+    return st.lists(statement, min_size=1, max_size=3).map(lambda ls: [x for s in ls for x in s])
+
+
+def _compound(depth: int, header: str, body: list[Line], other: list[Line]) -> list[Line]:
+    lines = [Line(depth, header), *body]
+    if header == "try:":
+        lines += [Line(depth, "except Exception:"), *other, Line(depth, "finally:"), *other]
+    elif header == "if x:":
+        lines += [Line(depth, "elif y:"), *other, Line(depth, "else:"), *other]
+    elif header.startswith("class"):
+        lines = [Line(depth, "@decorator"), *lines]
+    return lines
+
+
+def skeletons() -> st.SearchStrategy[str]:
+    """Small programs made of nested blocks: many insertion points of every kind."""
+    header = st.sampled_from(["", '"""Docstring."""\n', "from __future__ import annotations\n"])
+    unit = st.sampled_from(["    ", "\t", "  "])
+    return st.builds(lambda h, b, u: h + render(b, "", u), header, _skeleton_block(0), unit)
+
+
+@lru_cache(maxsize=1)
+def real_files() -> tuple[Path, ...]:
+    """Real Python files to mutate: the rules' examples, the end-to-end scripts, and a fixed
+    sample of MLflow's own package and of other installed packages (small files only)."""
+    import sysconfig
+
+    files = sorted(ROOT.glob("rules/*/*.py")) + sorted(ROOT.glob("tests/scripts/*.py"))
+    site = Path(sysconfig.get_paths()["purelib"])
+    mlflow_files = sorted(p for p in (site / "mlflow").rglob("*.py") if _small(p))
+    files += mlflow_files[:: max(1, len(mlflow_files) // 40)]
+    for package in ("click", "libcst", "hypothesis", "flake8", "requests", "yaml"):
+        found = sorted(p for p in (site / package).rglob("*.py") if _small(p))
+        files += found[:: max(1, len(found) // 5)]
+    return tuple(files)
+
+
+def _small(path: Path) -> bool:
+    try:
+        return 200 < path.stat().st_size < 12_000
+    except OSError:
+        return False
+
+
+@lru_cache(maxsize=256)
+def read_source(path: Path) -> Optional[tuple[str, str]]:
+    """(text, encoding) of a real file, or None when it cannot be decoded or parsed."""
+    try:
+        source = decode(path.read_bytes())
+        ast.parse(source.text)
+    except (OSError, SourceError, SyntaxError, ValueError):
+        return None
+    return source.text, source.encoding
+
+
+# --- insertion ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Point:
+    """Where a snippet can go: before a statement, or after the last one of a block."""
+
+    offset: int
+    indent: str
+    top: bool  # in the module body
+
+
+@lru_cache(maxsize=256)
+def insertion_points(text: str) -> tuple[Point, ...]:
+    try:
+        module = cst.parse_module(text)
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    except Exception:  # libcst cannot parse some generated programs: insert at the top only
+        return (Point(0, "", True),)
+    starts = line_starts(text)
+    points: list[Point] = []
+
+    def first_line(statement: cst.CSTNode) -> int:
+        decorators = getattr(statement, "decorators", ())
+        node = decorators[0] if decorators else statement
+        return positions[node].start.line
+
+    def add_block(statements: Sequence[cst.CSTNode], top: bool) -> None:
+        skip = 0
+        if top:  # never before `from __future__ import ...`
+            for index, statement in enumerate(statements):
+                if _is_future_import(statement):
+                    skip = index + 1
+        indent = ""
+        for statement in statements[skip:]:
+            line = first_line(statement)
+            begin = starts[line - 1]
+            indent = text[begin : begin + positions[statement].start.column]
+            if indent.strip(" \t"):
+                return  # a statement after a form feed or `;`: leave this block alone
+            points.append(Point(begin, indent, top))
+        if statements:
+            last_line = positions[statements[-1]].end.line
+            if last_line < len(starts):
+                points.append(Point(starts[last_line], indent, top))
+            else:
+                points.append(Point(len(text), indent, top))
+        elif top:
+            points.append(Point(len(text), "", True))
+
+    add_block(module.body, True)
+    for node in _blocks(module):
+        add_block(node.body, False)
+    return tuple(points)
+
+
+def _is_future_import(statement: cst.CSTNode) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(s, cst.ImportFrom)
+        and isinstance(s.module, cst.Name)
+        and s.module.value == "__future__"
+        for s in statement.body
+    )
+
+
+def _blocks(root: cst.CSTNode) -> Iterable[cst.IndentedBlock]:
+    todo: list[cst.CSTNode] = [root]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, cst.IndentedBlock):
+            yield node
+        todo.extend(node.children)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    text: str
+    encoding: str
+    keys: frozenset[str]
+    base: str
+
+    @property
+    def data(self) -> bytes:
+        return self.text.encode(self.encoding)
+
+
+def insert(text: str, point: Point, code: str) -> str:
+    before = text[: point.offset]
+    if before and not before.endswith(("\n", "\r")):
+        before += "\n"  # the last line has no line break
+    return before + code + text[point.offset :]
+
+
+@st.composite
+def mutants(draw: st.DrawFn, bases: st.SearchStrategy[tuple[str, str, str]]) -> Mutant:
+    """Snippets inserted into a base program: `bases` yields (text, encoding, label)."""
+    text, encoding, label = draw(bases)
+    points = insertion_points(text)
+    unit = draw(st.sampled_from(["    ", "\t", "  "]))
+    edits: list[tuple[Point, str]] = []
+    keys: set[str] = set()
+    for _ in range(draw(st.integers(1, 3))):
+        snippet = draw(snippets())
+        keys |= snippet.keys
+        point = draw(st.sampled_from(points))
+        top_points = [p for p in points if p.top]
+        if top_points and not point.top and draw(st.booleans()):
+            # imports at the top of the module, calls inside a block
+            edits.append((top_points[0], render(snippet.setup, "", unit)))
+            lines = [*snippet.body, *snippet.late]
+        else:
+            lines = [*snippet.setup, *snippet.body, *snippet.late]
+        edits.append((point, render(lines, point.indent, unit)))
+    # apply from the end so earlier offsets stay valid; equal offsets keep drawing order
+    for point, code in sorted(edits, key=lambda e: e[0].offset, reverse=True):
+        text = insert(text, point, code)
+    newline = draw(st.sampled_from(["keep", "keep", "crlf", "lf"]))
+    if newline == "crlf":
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    elif newline == "lf":
+        text = text.replace("\r\n", "\n")
+    return Mutant(text, encoding, frozenset(keys), label)
+
+
+def real_bases() -> st.SearchStrategy[tuple[str, str, str]]:
+    readable = [p for p in real_files() if read_source(p) is not None]
+
+    def load(path: Path) -> tuple[str, str, str]:
+        found = read_source(path)
+        assert found is not None
+        return found[0], found[1], str(path)
+
+    return st.sampled_from(readable).map(load)
+
+
+def generated_bases() -> st.SearchStrategy[tuple[str, str, str]]:
+    return st.one_of(
+        skeletons().map(lambda s: (s, "utf-8", "skeleton")),
+        hypothesmith.from_grammar().map(lambda s: (s, "utf-8", "hypothesmith.from_grammar")),
+        st.just(("", "utf-8", "empty")),
+    )
+
+
+# --- oracles --------------------------------------------------------------------------------------
+def string_constants(text: str) -> Counter[str]:
+    """Every str constant in the module (implicit concatenations folded, as ast does)."""
+    return Counter(
+        node.value
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    )
+
+
+def comments(text: str) -> Counter[str]:
+    found: Counter[str] = Counter()
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.COMMENT:
+            found[token.string.rstrip()] += 1
+    return found
+
+
+def _mentions_logging(node: ast.AST) -> bool:
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Call):
+            func = inner.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in LOGGING_NAMES:
+                return True
+    return False
+
+
+def other_top_level_statements(text: str) -> list[str]:
+    """The module's top-level statements that make no logging call, as ast dumps: a safe fix
+    rewrites logging statements only, so this list must not change."""
+    return [
+        ast.dump(statement)
+        for statement in ast.parse(text).body
+        if not _mentions_logging(statement)
+    ]
+
+
+# --- the recording stand-in for mlflow ------------------------------------------------------------
+class _Info:
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+
+
+class FakeRun:
+    def __init__(self, fake: FakeMlflow, run_id: str) -> None:
+        self.info = _Info(run_id)
+        self._fake = fake
+
+    def __enter__(self) -> FakeRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fake.end_run()
+
+
+@lru_cache(maxsize=1)
+def _signatures() -> dict[str, inspect.Signature]:
+    import mlflow
+
+    found = {name: inspect.signature(getattr(mlflow, name)) for name in (*FLUENT, "end_run")}
+    for name in (
+        "log_metric",
+        "log_param",
+        "set_tag",
+        "log_batch",
+        "log_artifact",
+        "log_artifacts",
+    ):
+        signature = inspect.signature(getattr(mlflow.MlflowClient, name))
+        found["client." + name] = signature.replace(
+            parameters=list(signature.parameters.values())[1:]
+        )
+    return found
+
+
+class FakeMlflow:
+    """Records what a program logs; fluent calls without an active run start one, as MLflow's
+    do, and `start_run` with a run already active raises, as MLflow's does (unless nested)."""
+
+    def __init__(self) -> None:
+        self.metrics: Counter[tuple[str, str, Any, int]] = Counter()
+        self.params: Counter[tuple[str, str, str]] = Counter()
+        self.tags: dict[tuple[str, str], Any] = {}
+        self.artifacts: Counter[tuple[str, str, Optional[str]]] = Counter()
+        self.runs: list[tuple[str, bool]] = []  # (run id, started implicitly)
+        self.stack: list[FakeRun] = []
+
+    # bookkeeping
+    def _bind(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        bound = _signatures()[name].bind(*args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    def _run(self) -> str:
+        if not self.stack:
+            self._start(implicit=True)
+        return self.stack[-1].info.run_id
+
+    def _start(self, implicit: bool) -> FakeRun:
+        run = FakeRun(self, f"run-{len(self.runs) + 1}")
+        self.runs.append((run.info.run_id, implicit))
+        self.stack.append(run)
+        return run
+
+    def _metric(self, run: str, key: str, value: Any, step: Optional[int]) -> None:
+        self.metrics[(run, key, value, step or 0)] += 1
+
+    def _artifacts_of(self, run: str, local_dir: Any, artifact_path: Optional[str]) -> None:
+        for name in sorted(os.listdir(local_dir)):
+            self.artifacts[(run, name, artifact_path)] += 1
+
+    # the fluent API
+    def log_metric(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("log_metric", args, kwargs)
+        self._metric(a["run_id"] or self._run(), a["key"], a["value"], a["step"])
+
+    def log_metrics(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("log_metrics", args, kwargs)
+        run = a["run_id"] or self._run()
+        for key, value in a["metrics"].items():
+            self._metric(run, key, value, a["step"])
+
+    def log_param(self, *args: Any, **kwargs: Any) -> Any:
+        a = self._bind("log_param", args, kwargs)
+        self.params[(self._run(), a["key"], str(a["value"]))] += 1
+        return a["value"]
+
+    def log_params(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("log_params", args, kwargs)
+        run = a["run_id"] or self._run()
+        for key, value in a["params"].items():
+            self.params[(run, key, str(value))] += 1
+
+    def set_tag(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("set_tag", args, kwargs)
+        self.tags[(self._run(), a["key"])] = a["value"]
+
+    def set_tags(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("set_tags", args, kwargs)
+        run = self._run()
+        for key, value in a["tags"].items():
+            self.tags[(run, key)] = value
+
+    def log_artifact(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("log_artifact", args, kwargs)
+        name = os.path.basename(os.fspath(a["local_path"]))
+        self.artifacts[(a["run_id"] or self._run(), name, a["artifact_path"])] += 1
+
+    def log_artifacts(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("log_artifacts", args, kwargs)
+        self._artifacts_of(a["run_id"] or self._run(), a["local_dir"], a["artifact_path"])
+
+    def start_run(self, *args: Any, **kwargs: Any) -> FakeRun:
+        a = self._bind("start_run", args, kwargs)
+        if self.stack and not a["nested"]:
+            raise RuntimeError("Run is already active; use nested=True")
+        return self._start(implicit=False)
+
+    def end_run(self, *args: Any, **kwargs: Any) -> None:
+        self._bind("end_run", args, kwargs)
+        if self.stack:
+            self.stack.pop()
+
+    def active_run(self) -> Optional[FakeRun]:
+        return self.stack[-1] if self.stack else None
+
+    def MlflowClient(self, *args: Any, **kwargs: Any) -> FakeClient:
+        return FakeClient(self)
+
+    def module(self) -> Any:
+        import types
+
+        import mlflow.entities
+
+        module = types.ModuleType("mlflow")
+        names = [*FLUENT, "end_run", "active_run", "MlflowClient"]
+        for name in names:
+            setattr(module, name, getattr(self, name))
+        module.entities = mlflow.entities  # type: ignore[attr-defined]
+        module.__all__ = names  # type: ignore[attr-defined]
+        return module
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "metrics": self.metrics,
+            "params": self.params,
+            "tags": self.tags,
+            "artifacts": self.artifacts,
+            "runs": self.runs,
+        }
+
+
+class FakeClient:
+    def __init__(self, fake: FakeMlflow) -> None:
+        self._fake = fake
+
+    def _bind(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        return self._fake._bind("client." + name, args, kwargs)
+
+    def log_metric(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("log_metric", args, kwargs)
+        self._fake._metric(a["run_id"], a["key"], a["value"], a["step"])
+
+    def log_param(self, *args: Any, **kwargs: Any) -> Any:
+        a = self._bind("log_param", args, kwargs)
+        self._fake.params[(a["run_id"], a["key"], str(a["value"]))] += 1
+        return a["value"]
+
+    def set_tag(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("set_tag", args, kwargs)
+        self._fake.tags[(a["run_id"], a["key"])] = a["value"]
+
+    def log_batch(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("log_batch", args, kwargs)
+        for metric in a["metrics"]:
+            self._fake._metric(a["run_id"], metric.key, metric.value, metric.step)
+        for param in a["params"]:
+            self._fake.params[(a["run_id"], param.key, str(param.value))] += 1
+        for tag in a["tags"]:
+            self._fake.tags[(a["run_id"], tag.key)] = tag.value
+
+    def log_artifact(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("log_artifact", args, kwargs)
+        name = os.path.basename(os.fspath(a["local_path"]))
+        self._fake.artifacts[(a["run_id"], name, a["artifact_path"])] += 1
+
+    def log_artifacts(self, *args: Any, **kwargs: Any) -> None:
+        a = self._bind("log_artifacts", args, kwargs)
+        self._fake._artifacts_of(a["run_id"], a["local_dir"], a["artifact_path"])
+
+
+def run_recorded(text: str) -> dict[str, Any]:
+    """Execute a program with `mlflow` replaced by a FakeMlflow; what it logged, and the
+    exception it ended with (type and message) if any."""
+    fake = FakeMlflow()
+    module = fake.module()
+    real_import: Callable[..., Any] = builtins.__import__
+
+    def fake_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "mlflow":
+            return module
+        return real_import(name, *args, **kwargs)
+
+    namespace: dict[str, Any] = {
+        "__builtins__": {**vars(builtins), "__import__": fake_import},
+        "__name__": "__mutant__",
+    }
+    error: Optional[str] = None
+    try:
+        exec(compile(text, "<mutant>", "exec"), namespace)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    return {**fake.record(), "error": error}
+
+
+# --- the engine-level properties, shared by the property and mutation tests ----------------------
+PATH = "mutant.py"
+
+
+def is_internal(error: Optional[FileError]) -> bool:
+    return error is not None and error.message.startswith("internal error")
+
+
+def fix_and_verify(data: bytes, settings: Settings) -> Optional[str]:
+    """Check and fix `data` with `settings` and assert what must hold for any input: neither
+    raises, an error is never an internal one and comes from both or neither, a fix re-parses
+    with libcst and ast, and fixing is idempotent (fixing again changes nothing, checking the
+    fixed code finds nothing the fixer would still fix). Returns the fixed text, or None when
+    nothing changed or the input itself could not be checked."""
+    checked = engine.check_source(data, PATH, settings)
+    result, new_data = engine.fix_source(data, PATH, settings)
+    assert not is_internal(checked.error), checked.error
+    assert not is_internal(result.error), result.error
+    assert (checked.error is None) == (result.error is None), (checked.error, result.error)
+    fixable = [v for v in checked.violations if engine.applicable(v, settings.unsafe_fixes)]
+    if new_data is None:
+        assert result.error is not None or not fixable, (
+            "check offers fixes that fix did not apply",
+            fixable,
+        )
+        return None
+    assert result.changed and result.fixed > 0 and fixable
+    text = decode(new_data).text
+    cst.parse_module(text)
+    ast.parse(text)
+    again, newer = engine.fix_source(new_data, PATH, settings)
+    assert again.error is None, again.error
+    assert newer is None, "fixing the fixed code changed it again:\n" + again.diff
+    rechecked = engine.check_source(new_data, PATH, settings)
+    assert rechecked.error is None, rechecked.error
+    left = [v for v in rechecked.violations if engine.applicable(v, settings.unsafe_fixes)]
+    assert not left, left
+    return text
