@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 import click
 
-from mlflow_lint import __version__, docs, engine, formats
+from mlflow_lint import __version__, cache, docs, engine, formats
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
 from mlflow_lint.report import Reporter
 from mlflow_lint.rules import ALL_RULES, lookup
@@ -69,6 +69,11 @@ def common_options(command: F) -> F:
             help="Also apply (or mark) fixes that could change behaviour.",
         ),
         click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary."),
+        click.option(
+            "--force-exclude",
+            is_flag=True,
+            help="Apply `exclude` to files named on the command line (pre-commit names them all).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -97,6 +102,11 @@ def main() -> None:
 @formats.output_options
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported.")
 @click.option("--statistics", is_flag=True, help="Show the number of findings per rule.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Analyse every file again; do not read or write .mlflow-lint-cache.",
+)
 def check(
     paths: tuple[str, ...],
     select: Optional[list[str]],
@@ -107,14 +117,16 @@ def check(
     stdin_filename: Optional[str],
     unsafe_fixes: Optional[bool],
     quiet: bool,
+    force_exclude: bool,
     output_format: str,
     output_file: Optional[str],
     exit_zero: bool,
     statistics: bool,
+    no_cache: bool,
 ) -> None:
     """Report findings in PATHS (default: the current directory; `-` reads standard input)."""
     paths = paths or (".",)
-    settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes)
+    settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes, force_exclude)
     reporter = formats.make_reporter(
         output_format,
         output_file,
@@ -126,7 +138,8 @@ def check(
         data = sys.stdin.buffer.read()
         reporter.file(engine.check_source(data, stdin_filename or "-", settings))
     else:
-        for result in run_paths(paths, engine.check_file, settings, jobs or default_jobs()):
+        worker = engine.check_file if no_cache else cache.check_file
+        for result in run_paths(paths, worker, settings, jobs or default_jobs()):
             reporter.file(result)
     if statistics:
         reporter.statistics()
@@ -148,6 +161,7 @@ def fix(
     stdin_filename: Optional[str],
     unsafe_fixes: Optional[bool],
     quiet: bool,
+    force_exclude: bool,
     output_format: str,
     output_file: Optional[str],
     diff: bool,
@@ -156,7 +170,7 @@ def fix(
 
     With `-`, reads standard input and writes the fixed code to standard output."""
     paths = paths or (".",)
-    settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes)
+    settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes, force_exclude)
     report = (output_format, output_file)
     if paths == ("-",):
         _fix_stdin(settings, stdin_filename or "-", diff, report)
@@ -173,7 +187,8 @@ def fix(
         if diff and result.diff:
             out.write(result.diff)
         reporter.file(result)
-    reporter.summary(fixing=not diff)
+    reporter.dry_run = diff
+    reporter.summary(fixing=True)
     if reporter.errors:
         sys.exit(EXIT_ERROR)
     # --diff: non-zero when something would change, as `ruff --diff` and `black --diff` do
@@ -241,6 +256,7 @@ def _load(
     extend_select: Optional[list[str]],
     ignore: Optional[list[str]],
     unsafe_fixes: Optional[bool],
+    force_exclude: bool = False,
 ) -> Settings:
     try:
         return _settings(
@@ -250,6 +266,7 @@ def _load(
             extend_select=extend_select or (),
             ignore=ignore,
             unsafe_fixes=unsafe_fixes,
+            force_exclude=force_exclude,
         )
     except ConfigError as error:
         raise click.UsageError(str(error)) from None

@@ -63,6 +63,7 @@ class Settings:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     unsafe_fixes: bool = False
     respect_noqa: bool = True
+    force_exclude: bool = False  # apply `exclude` to explicitly named files too (pre-commit)
     rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def rules_for(self, path: str) -> tuple[type[Rule], ...]:
@@ -84,6 +85,16 @@ class Settings:
         values = {name: option.default for name, option in rule.options.items()}
         values.update(self.rule_options.get(rule.code, {}))
         return values
+
+    def excludes_named_file(self, path: str) -> bool:
+        """With force_exclude: whether a file named on the command line is excluded, by its
+        own name or a directory on its way from the project root."""
+        if not self.force_exclude:
+            return False
+        parts = Path(_relative(path, self.root)).parts
+        return any(
+            self.is_excluded(os.path.join(self.root, *parts[: i + 1])) for i in range(len(parts))
+        )
 
     def is_excluded(self, path: str) -> bool:
         relative = _relative(path, self.root)
@@ -177,6 +188,7 @@ def build_settings(
     extend_select: Sequence[str] = (),
     unsafe_fixes: Optional[bool] = None,
     respect_noqa: bool = True,
+    force_exclude: bool = False,
 ) -> Settings:
     """Merge the config file (if any) with command-line values (which win)."""
     table = load_table(config_path) if config_path else {}
@@ -219,6 +231,7 @@ def build_settings(
         exclude=(*(DEFAULT_EXCLUDE if exclude is None else exclude), *extend_exclude),
         unsafe_fixes=file_unsafe if unsafe_fixes is None else unsafe_fixes,
         respect_noqa=respect_noqa,
+        force_exclude=force_exclude,
         rule_options=rule_options,
     )
 

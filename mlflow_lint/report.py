@@ -30,6 +30,7 @@ class Reporter:
     quiet: bool = False
     console: Optional[TextIO] = None
     owns_out: bool = False
+    dry_run: bool = False  # `fix --diff`: nothing was written
     findings: int = 0
     fixable: int = 0
     hidden_unsafe: int = 0
@@ -89,8 +90,9 @@ class Reporter:
     def summary_line(self, fixing: bool = False, errors_at: str = "see errors above") -> str:
         parts = []
         if fixing:
+            verb = "Would fix" if self.dry_run else "Fixed"
             parts.append(
-                f"Fixed {_plural(self.fixed, 'finding')} in {_plural(self.files_changed, 'file')}."
+                f"{verb} {_plural(self.fixed, 'finding')} in {_plural(self.files_changed, 'file')}."
             )
             if self.findings:
                 parts.append(f"{_plural(self.findings, 'finding')} remaining.")

@@ -24,16 +24,17 @@ Worker = Callable[[str, Settings], FileResult]
 
 def discover(paths: Sequence[str], settings: Settings) -> tuple[list[str], list[FileResult]]:
     """Files to check, sorted, and one error result per path that could not be listed.
-    Files named explicitly are always checked; directories are searched for Python files and
-    notebooks, skipping excluded names and virtual environments, never following directory
-    symlinks."""
+    Files named explicitly are checked unless --force-exclude excludes them; directories are
+    searched for Python files and notebooks, skipping excluded names and virtual environments,
+    never following directory symlinks."""
     files: set[str] = set()
     errors: list[FileResult] = []
     for path in paths:
         if os.path.isdir(path):
             _walk(path, settings, files, errors)
         elif os.path.lexists(path):
-            files.add(os.path.normpath(path))
+            if not settings.excludes_named_file(path):
+                files.add(os.path.normpath(path))
         else:
             errors.append(FileResult(path, error=FileError("no such file or directory")))
     return sorted(files), errors

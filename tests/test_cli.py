@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from conftest import RULES_DIR, run_cli
 
 from mlflow_lint import __version__
@@ -130,9 +131,53 @@ def test_files_without_mlflow_are_never_parsed(tmp_path: Path) -> None:
     body = "def f(x):\n    return [log_metric(i) for i in range(x)]\n" * 50
     for i in range(1000):
         write(tmp_path, f"pkg/m{i:04d}.py", body)
-    write(
-        tmp_path, "pkg/uses_mlflow_but_no_trigger.py", "import mlflow\nmlflow.autolog()\n"
-    )
+    write(tmp_path, "pkg/uses_mlflow_but_no_trigger.py", "import mlflow\nmlflow.autolog()\n")
     result = run_cli("check", "--statistics", ".", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1001 files checked, 0 parsed" in result.stdout
+
+
+def test_cache_serves_unchanged_files_and_never_stale_ones(tmp_path: Path) -> None:
+    path = write(tmp_path, "train.py", FLAGGED)
+    first = run_cli("check", "train.py", cwd=tmp_path)
+    assert (tmp_path / ".mlflow-lint-cache" / ".gitignore").read_text().endswith("*\n")
+    entries = [
+        p
+        for p in (tmp_path / ".mlflow-lint-cache").rglob("*")
+        if p.is_file() and p.name != ".gitignore"
+    ]
+    assert len(entries) == 1
+    assert run_cli("check", "train.py", cwd=tmp_path).stdout == first.stdout  # served warm
+    path.write_text(FLAGGED.replace("0.1", "0.2") + CLEAN)  # a changed file is analysed again
+    assert run_cli("check", "train.py", cwd=tmp_path).stdout == first.stdout
+    path.write_text(CLEAN)
+    assert run_cli("check", "train.py", cwd=tmp_path).returncode == 0
+    path.write_text(FLAGGED)
+    write(tmp_path, "pyproject.toml", '[tool.mlflow-lint]\nignore = ["MLF101"]\n')  # new config
+    ignored = run_cli("check", "train.py", cwd=tmp_path)
+    assert "MLF101" not in ignored.stdout
+    assert (
+        run_cli("check", "--no-cache", "--select", "MLF101", "train.py", cwd=tmp_path).stdout
+        == first.stdout
+    )
+
+
+def test_cache_key_covers_the_tool_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow_lint import cache
+    from mlflow_lint.config import build_settings
+    from mlflow_lint.engine import FileResult
+
+    settings = build_settings(None)
+    data = FLAGGED.encode()
+    store = cache.Cache(str(tmp_path), settings)
+    store.put(data, FileResult("t.py", [], parsed=True))
+    assert store.get(data, "t.py") is not None
+    monkeypatch.setattr(cache, "__version__", "999.0")
+    assert cache.Cache(str(tmp_path), settings).get(data, "t.py") is None
+
+
+def test_force_exclude_applies_to_named_files(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.mlflow-lint]\nextend-exclude = ["generated"]\n')
+    write(tmp_path, "generated/train.py", FLAGGED)
+    assert run_cli("check", "generated/train.py", cwd=tmp_path).returncode == 1
+    assert run_cli("check", "--force-exclude", "generated/train.py", cwd=tmp_path).returncode == 0

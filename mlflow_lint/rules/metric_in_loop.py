@@ -57,6 +57,20 @@ class MetricInLoop(LoopCallRule):
     server`: 1,000 `log_metric` calls took ~55 s and 1,000 requests; one `log_batch` with the
     same 1,000 metrics took ~0.14 s and one request. In nested loops (epochs x batches) the
     requests multiply. One `log_metrics({...}, step=...)` call carries up to 1,000 metrics.
+
+    ## Fix safety
+    Unsafe, and offered only where the loop's shape makes it equivalent: a `for` or `while`
+    loop inside `with mlflow.start_run():` (same function) whose only MLflow calls are plain
+    `mlflow.log_metric(key, value, step=...)` statements. Each call becomes an
+    `mlflow.entities.Metric(key, value, timestamp, step)` appended to a buffer, with the
+    timestamp taken at the original call site; `MlflowClient().log_batch()` sends the buffer
+    when it holds 1,000 metrics or 5 seconds have passed (so live dashboards stay near-live),
+    and a `finally` sends the rest when the loop ends or raises. For a run that completes
+    normally the stored keys, values, steps and timestamps are the same. What differs: points
+    reach the server up to 5 s later; a value that is a mutable object (a tensor, an array)
+    changed in place before the flush is logged with its later value; an invalid value raises
+    at the flush instead of at the call; and if the process is killed (not an exception) the
+    unflushed points are lost, where the original had sent them one by one.
     """
 
     code = "MLF101"

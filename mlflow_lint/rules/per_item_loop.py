@@ -123,7 +123,11 @@ class PerItemLoggingLoop(Rule):
             mapping,
             *fixes.keywords((n, self.ctx.code(a.value)) for n, a in found.extra.items()),
         ]
-        suggestion = fixes.call_code(shown, arguments, 0)
+        suggestion = f"{shown}({', '.join(arguments)})"
+        if "\n" in suggestion or len(suggestion) > 80:  # messages are one short line
+            shown_mapping = mapping if "\n" not in mapping and len(mapping) <= 40 else "..."
+            more = ", ..." if len(arguments) > 1 else ""
+            suggestion = f"{shown}({shown_mapping}{more})"
         fix = None
         if callee is not None:
             loop_names = fixes.target_names(node.target)
