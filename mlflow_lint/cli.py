@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 import click
 
-from mlflow_lint import __version__, cache, docs, engine, formats
+from mlflow_lint import __version__, cache, docs, engine, estimate, formats
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
 from mlflow_lint.report import Reporter
 from mlflow_lint.rules import ALL_RULES, lookup
@@ -142,6 +142,8 @@ def check(
         for result in run_paths(paths, worker, settings, jobs or default_jobs()):
             reporter.file(result)
     if statistics:
+        found = [e for path in reporter.loop_files for e in estimate.estimate_file(path, settings)]
+        reporter.loop_estimates = estimate.report_lines(found)
         reporter.statistics()
     reporter.summary()
     sys.exit(_exit_code(reporter, exit_zero))

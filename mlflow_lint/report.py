@@ -39,6 +39,9 @@ class Reporter:
     files_changed: int = 0
     files_seen: int = 0
     files_parsed: int = 0
+    # Python files with loop findings (for the requests-per-iteration estimate), and its lines
+    loop_files: list[str] = field(default_factory=list)
+    loop_estimates: list[str] = field(default_factory=list)
     by_code: Counter[str] = field(default_factory=Counter)
     closed: bool = False
 
@@ -59,6 +62,8 @@ class Reporter:
             self.violation(result.path, v, fixable)
         self.fixed += result.fixed
         self.files_changed += result.changed
+        if any(v.code in LOOP_CODES for v in result.violations) and result.path.endswith(".py"):
+            self.loop_files.append(result.path)
 
     def error(self, path: str, error: FileError) -> None:
         """One file that could not be checked."""
@@ -123,6 +128,7 @@ class Reporter:
             f"{self.files_seen} files checked, {self.files_parsed} parsed "
             "(the others cannot hold a finding and were skipped unparsed)\n"
         )
+        lines.extend(self.loop_estimates)
         return "".join(lines)
 
     def echo_summary(self, fixing: bool) -> None:
@@ -130,6 +136,12 @@ class Reporter:
         if self.console is not None and not self.quiet:
             self.console.write(self.summary_line(fixing, errors_at="see the report"))
             self.console.flush()
+
+
+# Rules about calls made on every iteration of a loop.
+LOOP_CODES = frozenset(
+    {"MLF101", "MLF105", "MLF106", "MLF108", "MLF109", "MLF201", "MLF202", "MLF901"}
+)
 
 
 @dataclass

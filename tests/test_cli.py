@@ -181,3 +181,23 @@ def test_force_exclude_applies_to_named_files(tmp_path: Path) -> None:
     write(tmp_path, "generated/train.py", FLAGGED)
     assert run_cli("check", "generated/train.py", cwd=tmp_path).returncode == 1
     assert run_cli("check", "--force-exclude", "generated/train.py", cwd=tmp_path).returncode == 0
+
+
+def test_statistics_estimate_requests_per_iteration(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "train.py",
+        "import mlflow\n"
+        "with mlflow.start_run():\n"
+        "    for epoch in range(3):\n"
+        "        for batch in range(4):\n"
+        "            mlflow.log_metric('loss', 0.1, step=batch)\n"
+        "        mlflow.log_metric('a', 1, step=epoch)\n"
+        "        mlflow.log_metric('b', 2, step=epoch)\n",
+    )
+    out = run_cli("check", "--statistics", "train.py", cwd=tmp_path).stdout
+    assert "Tracking requests per loop iteration (an estimate from the code):" in out
+    # now: 1 per batch of every epoch, 2 per epoch; after the fixes: the batch loop is buffered
+    # (flushed once per epoch) and the two epoch metrics merge into one log_metrics
+    assert "train.py:3: now epoch x batch x 1 + epoch x 2; after fixes epoch x 2" in out
+    assert "Total: 3 tracking calls per innermost iteration in 1 loops now, 2 after" in out

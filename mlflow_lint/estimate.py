@@ -1,0 +1,143 @@
+"""`check --statistics`: how many tracking requests one iteration of each flagged loop makes,
+now and after the available fixes. An estimate read from the code: every MLflow call that
+talks to the tracking server counts as one request (a batch too), calls through helpers
+defined in the file count where the helper is called, and calls guarded by `if step % N`,
+a buffer-size or a time check count as none per iteration.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from mlflow_lint import engine
+from mlflow_lint.config import Settings
+from mlflow_lint.context import FileContext, LoopFrame
+from mlflow_lint.sourcefile import SourceError, decode, read_bytes
+
+# Calls that build objects or read local state: no request.
+_NO_REQUEST = frozenset({"MlflowClient", "active_run", "last_active_run", "get_tracking_uri"})
+
+Terms = dict[tuple[str, ...], int]  # loop labels, outer to inner -> calls per innermost iteration
+
+
+@dataclass
+class LoopEstimate:
+    path: str
+    line: int
+    now: Terms
+    after: Optional[Terms] = None  # None: the fixed code has no matching loop left
+
+
+@dataclass
+class _Counter:
+    ctx: FileContext
+    loops: dict[int, Terms] = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
+    nodes: dict[int, cst.CSTNode] = field(default_factory=dict)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.ctx.api_call(node)
+        calls = 0
+        if found is not None:
+            calls = 0 if found.name in _NO_REQUEST or found.name.startswith("_") else 1
+        else:
+            helper = self.ctx.local_function(node)
+            if helper is not None:
+                calls = len(self.ctx.reachable_api_calls(helper))
+        if not calls:
+            return
+        frames = [f for f in self.ctx.loops(node) if not f.at_most_once]
+        if not frames or any(f.throttled for f in frames):
+            return
+        self._add(frames, calls)
+
+    def _add(self, frames: list[LoopFrame], calls: int) -> None:
+        outermost = frames[-1].loop
+        labels = tuple(self.ctx.loop_label(f.loop) for f in reversed(frames))
+        self.loops[id(outermost)][labels] += calls
+        self.nodes[id(outermost)] = outermost
+
+
+def _estimate_text(text: str, path: str) -> list[tuple[int, Terms]]:
+    module = engine.parse(text)
+    ctx = FileContext(module, path, text)
+    counter = _Counter(ctx)
+    ctx.walk({cst.Call: [counter.visit_Call]}, {})
+    # helpers are resolved after the walk: their summaries are complete only now
+    if not counter.loops:
+        return []
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    found = [
+        (positions[counter.nodes[key]].start.line, {k: v for k, v in terms.items()})
+        for key, terms in counter.loops.items()
+    ]
+    return sorted(found, key=lambda item: item[0])
+
+
+def estimate_file(path: str, settings: Settings) -> list[LoopEstimate]:
+    """Per loop with tracking calls: requests per iteration now, and after all fixes."""
+    try:
+        data = read_bytes(path)
+        text = decode(data).text
+        before = _estimate_text(text, path)
+    except SourceError:
+        return []
+    if not before:
+        return []
+    fixing = Settings(**{**settings.__dict__, "unsafe_fixes": True})
+    _, fixed = engine.fix_source(data, path, fixing)
+    after_by_labels: dict[tuple[tuple[str, ...], ...], list[Terms]] = defaultdict(list)
+    if fixed is not None:
+        try:
+            for _, terms in _estimate_text(decode(fixed).text, path):
+                after_by_labels[_shape(terms)].append(terms)
+        except SourceError:
+            pass
+    estimates = []
+    for line, terms in before:
+        if fixed is None:
+            after: Optional[Terms] = terms
+        else:
+            same_shape = after_by_labels.get(_shape(terms))
+            after = same_shape.pop(0) if same_shape else {}
+        estimates.append(LoopEstimate(path, line, terms, after))
+    return estimates
+
+
+def _shape(terms: Terms) -> tuple[tuple[str, ...], ...]:
+    """The outermost loop's label, to match a loop with its fixed self."""
+    return tuple(sorted({labels[:1] for labels in terms}))
+
+
+def render(terms: Optional[Terms]) -> str:
+    if not terms:
+        return "0"
+    parts = []
+    for labels, calls in sorted(terms.items(), key=lambda item: (-len(item[0]), item[0])):
+        parts.append(" x ".join((*labels, str(calls))))
+    return " + ".join(parts)
+
+
+def total(terms: Optional[Terms]) -> int:
+    return sum(terms.values()) if terms else 0
+
+
+def report_lines(estimates: list[LoopEstimate]) -> list[str]:
+    if not estimates:
+        return []
+    lines = ["Tracking requests per loop iteration (an estimate from the code):"]
+    for item in estimates:
+        lines.append(
+            f"  {item.path}:{item.line}: now {render(item.now)}; after fixes {render(item.after)}"
+        )
+    now = sum(total(e.now) for e in estimates)
+    after = sum(total(e.after) for e in estimates)
+    lines.append(
+        f"Total: {now} tracking calls per innermost iteration in {len(estimates)} loops now, "
+        f"{after} after the available fixes (`mlflow-lint fix --unsafe-fixes`)."
+    )
+    return [line + "\n" for line in lines]
