@@ -92,6 +92,9 @@ class FunctionSummary:
     node: cst.FunctionDef
     api_calls: list[tuple[api.ApiCall, cst.Call]] = field(default_factory=list)
     helper_calls: list[tuple[str, cst.Call]] = field(default_factory=list)  # local function keys
+    # ids of the calls above made inside a run this function opens itself (`with
+    # mlflow.start_run():`): per run, not per call of the function
+    in_own_run: set[int] = field(default_factory=set)
 
     @property
     def name(self) -> str:
@@ -315,6 +318,14 @@ class FileContext:
                 summary.api_calls.append((found, call))
             elif callee is not None and callee.startswith(LOCAL_PREFIX):
                 summary.helper_calls.append((callee, call))
+            else:
+                return
+            for node in reversed(self.ancestors):
+                if node is summary.node:
+                    break
+                if isinstance(node, cst.With) and self._opens_run(node):
+                    summary.in_own_run.add(id(call))
+                    break
 
     # --- facts for rules ------------------------------------------------------------------------
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:
@@ -335,10 +346,12 @@ class FileContext:
         return self.functions.get(callee)
 
     def reachable_api_calls(
-        self, summary: FunctionSummary, max_depth: int = 3
+        self, summary: FunctionSummary, max_depth: int = 3, own_runs: bool = False
     ) -> list[tuple[api.ApiCall, cst.Call, tuple[str, ...]]]:
         """MLflow calls made by a local function or the local helpers it calls (bounded depth),
-        each with the chain of function names that leads to it. Call only once the walk ended."""
+        each with the chain of function names that leads to it. Calls inside a run the
+        function opens itself are left out unless `own_runs`: calling such a function in a
+        loop logs once per run, not per iteration of one run. Call only once the walk ended."""
         found: list[tuple[api.ApiCall, cst.Call, tuple[str, ...]]] = []
         seen: set[str] = set()
 
@@ -348,9 +361,15 @@ class FileContext:
                 return
             seen.add(key)
             chain = (*chain, fn.name)
-            found.extend((call, node, chain) for call, node in fn.api_calls)
+            found.extend(
+                (call, node, chain)
+                for call, node in fn.api_calls
+                if own_runs or id(node) not in fn.in_own_run
+            )
             if depth < max_depth:
-                for helper_key, _ in fn.helper_calls:
+                for helper_key, helper_call in fn.helper_calls:
+                    if not own_runs and id(helper_call) in fn.in_own_run:
+                        continue
                     helper = self.functions.get(helper_key)
                     if helper is not None:
                         visit(helper, chain, depth + 1)

@@ -116,6 +116,7 @@ def _edit_json(edit: Edit) -> dict[str, Any]:
         "end_line": edit.end_line,
         "end_column": edit.end_column + 1,
         "content": edit.content,
+        "cell": edit.cell,  # notebooks: 1-based cell index; lines are then within the cell
     }
 
 
@@ -130,6 +131,7 @@ def violation_json(path: str, v: Violation, fixable: bool) -> dict[str, Any]:
         "column": v.column + 1,
         "end_line": v.end_line,
         "end_column": v.end_column + 1,
+        "cell": v.cell,  # notebooks: 1-based cell index (among all cells); lines within it
         "fixable": fixable,
         "fix_safety": v.fix.safety.value if v.fix else None,
         "fix": (
@@ -151,6 +153,7 @@ def error_json(path: str, error: FileError) -> dict[str, Any]:
         "column": error.column + 1,
         "end_line": None,
         "end_column": None,
+        "cell": error.cell,
         "fixable": False,
         "fix_safety": None,
         "fix": None,
@@ -221,7 +224,12 @@ class GithubReporter(Reporter):
     finding spanning several lines gets `line` and `endLine` only."""
 
     def error(self, path: str, error: FileError) -> None:
-        properties: dict[str, object] = {
+        if error.cell is not None:
+            message = f"cell {error.cell}, line {error.line}: {error.message}"
+            properties: dict[str, object] = {"file": path, "title": "mlflow-lint error"}
+            self.out.write(workflow_command("error", properties, message))
+            return
+        properties = {
             "file": path,
             "line": error.line,
             "col": error.column + 1,
@@ -230,6 +238,11 @@ class GithubReporter(Reporter):
         self.out.write(workflow_command("error", properties, error.message))
 
     def violation(self, path: str, v: Violation, fixable: bool) -> None:
+        if v.cell is not None:  # a notebook: cell lines would point into the JSON file
+            title = f"{v.code} ({v.name})"
+            message = f"cell {v.cell}, line {v.line}: {v.message}"
+            self.out.write(workflow_command("warning", {"file": path, "title": title}, message))
+            return
         properties: dict[str, object] = {"file": path, "line": v.line}
         if v.end_line == v.line:
             properties["col"] = v.column + 1
@@ -364,21 +377,22 @@ class SarifReporter(Reporter):
     @staticmethod
     def _result(path: str, v: Violation, fixable: bool, rule_index: int) -> dict[str, Any]:
         location = artifact_location(path)
+        physical: dict[str, Any] = {"artifactLocation": location}
+        message = v.message
+        if v.cell is None:
+            physical["region"] = _region(v.line, v.column, v.end_line, v.end_column)
+        else:  # a notebook cell has no region in the .ipynb file: name the cell instead
+            message = f"cell {v.cell}, line {v.line}: {v.message}"
         result: dict[str, Any] = {
             "ruleId": v.code,
             "ruleIndex": rule_index,
             "level": "warning",
-            "message": {"text": v.message},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": location,
-                        "region": _region(v.line, v.column, v.end_line, v.end_column),
-                    }
-                }
-            ],
+            "message": {"text": message},
+            "locations": [{"physicalLocation": physical}],
         }
-        if fixable and v.fix is not None:
+        if v.cell is not None:
+            result["properties"] = {"cell": v.cell, "line": v.line, "column": v.column + 1}
+        if fixable and v.fix is not None and v.cell is None:
             result["fixes"] = [
                 {
                     "description": {"text": v.fix.description},

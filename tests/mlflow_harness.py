@@ -21,9 +21,10 @@ Counting requests
       (mlflow/server/uvicorn_log_config.yaml) that writes one `uvicorn.access` line per request
       to stdout, and uvicorn writes it when the response starts, i.e. before the client can
       see the response. stdout goes to an append-only file; the lines added while the script
-      ran are its requests (scripts run one at a time per server, the test process's own
-      read-back happens afterwards). This is what the server actually served, whatever client
-      code path sent it, retries included.
+      ran are its requests (scripts run one at a time per server, even when `compare_all`
+      runs the backends concurrently; the test process's own read-back happens afterwards).
+      This is what the server actually served, whatever client code path sent it, retries
+      included, so it is the count reported for the server backend.
     * Both backends, in the script's process: a generated `sitecustomize.py` (first on
       PYTHONPATH) installs an import hook that patches classes as soon as their module is
       imported, so the script itself is untouched:
@@ -37,6 +38,10 @@ Counting requests
       variable, so counts survive crashes and include subprocesses. HTTP requests to any
       other host are reported separately (the scripts must not use the network otherwise;
       MLflow's usage telemetry, which fetches a config from the internet, is switched off).
+      (A sitecustomize.py of the environment itself, if there were one, would be shadowed.)
+    Parsing the access log needs no change to the server; wrapping
+    `mlflow.utils.rest_utils.http_request` instead would miss modules that imported the name
+    before the wrapper was installed, which is why the lowest shared layer is patched.
 
 Snapshots
     `snapshot(tracking_uri, experiment_name)` reads back, through `MlflowClient`, every run of
@@ -66,7 +71,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -336,7 +340,7 @@ def _wait_until_up(proc: subprocess.Popen[bytes], url: str, stderr: Path, timeou
             with urllib.request.urlopen(url + "/health", timeout=2) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+        except OSError:  # URLError, refused, reset, timed out: not up yet
             pass
         time.sleep(0.1)
     raise HarnessError(f"mlflow server at {url} did not answer /health within {timeout:.0f} s")

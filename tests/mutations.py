@@ -175,7 +175,8 @@ def aliases(draw: st.DrawFn) -> Alias:
         for name in FLUENT:
             spell[name].append(f"mlflow.{name}")
     late = []
-    if LATE_IMPORTS and draw(st.integers(0, 3)) == 0:
+    # an import after the calls, likelier when the calls use names imported from mlflow
+    if LATE_IMPORTS and draw(st.integers(0, 1 if module is None else 4)) == 0:
         late.append(
             draw(
                 st.sampled_from(
@@ -628,7 +629,7 @@ def real_files() -> tuple[Path, ...]:
 
 def _small(path: Path) -> bool:
     try:
-        return 200 < path.stat().st_size < 12_000
+        return 200 < path.stat().st_size < 8_000
     except OSError:
         return False
 
@@ -748,7 +749,8 @@ def mutants(draw: st.DrawFn, bases: st.SearchStrategy[tuple[str, str, str]]) -> 
         keys |= snippet.keys
         point = draw(st.sampled_from(points))
         top_points = [p for p in points if p.top]
-        if top_points and not point.top and draw(st.booleans()):
+        star = any(line.text.endswith("import *") for line in snippet.setup)
+        if top_points and not point.top and (star or draw(st.booleans())):
             # imports at the top of the module, calls inside a block
             edits.append((top_points[0], render(snippet.setup, "", unit)))
             lines = [*snippet.body, *snippet.late]
@@ -803,24 +805,52 @@ def comments(text: str) -> Counter[str]:
     return found
 
 
+def _call_name(node: ast.AST) -> Optional[str]:
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+
+
 def _mentions_logging(node: ast.AST) -> bool:
-    for inner in ast.walk(node):
-        if isinstance(inner, ast.Call):
-            func = inner.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name in LOGGING_NAMES:
-                return True
-    return False
+    return any(_call_name(inner) in LOGGING_NAMES for inner in ast.walk(node))
+
+
+class _RunsAndClients(ast.NodeTransformer):
+    """Undo what the safe lifecycle fixes move around: `with mlflow.start_run():` blocks are
+    replaced by their body, and `start_run()` / `end_run()` / `MlflowClient()` statements are
+    dropped (MLF302 turns a start/end pair into a with block, MLF202 hoists a client)."""
+
+    RUN_NAMES = frozenset({"start_run", "end_run", SHORT["start_run"], SHORT["end_run"]})
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        super().generic_visit(node)
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                flat = [s for statement in block for s in self._flatten(statement)]
+                setattr(node, name, flat or [ast.Pass()])
+        return node
+
+    def _flatten(self, statement: ast.stmt) -> list[ast.stmt]:
+        if isinstance(statement, ast.With) and any(
+            _call_name(item.context_expr) in self.RUN_NAMES for item in statement.items
+        ):
+            return statement.body
+        value = getattr(statement, "value", None)
+        if isinstance(statement, (ast.Expr, ast.Assign)) and (
+            _call_name(value) in self.RUN_NAMES or _call_name(value) == "MlflowClient"
+        ):
+            return []
+        return [statement]
 
 
 def other_top_level_statements(text: str) -> list[str]:
-    """The module's top-level statements that make no logging call, as ast dumps: a safe fix
-    rewrites logging statements only, so this list must not change."""
-    return [
-        ast.dump(statement)
-        for statement in ast.parse(text).body
-        if not _mentions_logging(statement)
-    ]
+    """The module's top-level statements that make no logging call, as ast dumps, once runs
+    and client constructions are normalised away: a safe fix rewrites logging statements
+    only, so this list must not change."""
+    module = _RunsAndClients().visit(ast.parse(text))
+    return [ast.dump(s) for s in module.body if not _mentions_logging(s)]
 
 
 # --- the recording stand-in for mlflow ------------------------------------------------------------

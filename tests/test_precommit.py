@@ -180,7 +180,7 @@ def test_hooks_file_and_documented_config_agree() -> None:
     }
     for hook in hooks:
         assert hook["language"] == "python"
-        assert hook["types"] == ["python"]
+        assert hook["types_or"] == ["python", "jupyter"]
         assert hook["require_serial"] is False
     (documented,) = yaml.safe_load(documented_config())["repos"]
     assert {hook["id"] for hook in documented["hooks"]} == set(HOOK_IDS)

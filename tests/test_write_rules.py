@@ -327,3 +327,21 @@ def test_metric_without_step() -> None:
     )
     assert codes(nested, "MLF108") == [4]
     assert fixed(nested, "MLF108", unsafe=True) is None  # no single obvious counter
+
+
+def test_a_helper_that_opens_its_own_run_is_per_run_not_per_iteration() -> None:
+    # found by the real-MLflow harness: a seed loop calling a helper that starts a run
+    source = (
+        HEAD
+        + "def train_one(seed):\n"
+        + "    with mlflow.start_run():\n"
+        + "        mlflow.log_param('seed', seed)\n"
+        + "        mlflow.log_metric('loss', 1.0)\n"
+        + "def log_stats(x):\n"
+        + "    mlflow.log_metric('x', x)\n"
+        + "for seed in range(3):\n"
+        + "    train_one(seed)\n"
+        + "    log_stats(seed)\n"
+    )
+    assert codes(source, "MLF101") == [11]
+    assert codes(source, "MLF106") == []

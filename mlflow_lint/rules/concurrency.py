@@ -13,9 +13,11 @@ from mlflow_lint.rules import workers
 from mlflow_lint.rules.lifecycle import calls_in, has_keyword, is_fluent
 
 
-def _worker_calls(rule: Rule, target: cst.BaseExpression) -> Iterator[tuple[ApiCall, str]]:
+def _worker_calls(
+    rule: Rule, target: cst.BaseExpression, own_runs: bool
+) -> Iterator[tuple[ApiCall, str]]:
     """MLflow calls the worker function makes (directly, or through local helpers), with the
-    chain of names that leads to each."""
+    chain of names that leads to each; `own_runs`: also those inside runs it opens itself."""
     ctx = rule.ctx
     if isinstance(target, cst.Lambda):
         for call in calls_in(target.body, enter_scopes=True):
@@ -27,7 +29,7 @@ def _worker_calls(rule: Rule, target: cst.BaseExpression) -> Iterator[tuple[ApiC
         callee = ctx.resolver.resolve(target)  # after the walk: the module's final bindings
         summary = ctx.functions.get(callee) if callee else None
         if summary is not None:
-            for found, _, chain in ctx.reachable_api_calls(summary):
+            for found, _, chain in ctx.reachable_api_calls(summary, own_runs=own_runs):
                 yield found, " -> ".join(chain)
 
 
@@ -62,7 +64,8 @@ class FluentLoggingInThreads(Rule):
         for submission in workers.shared_submissions(self.ctx):
             if submission.kind != workers.THREAD:
                 continue
-            for found, chain in _worker_calls(self, submission.target):
+            # a worker that opens its own run logs to it on purpose
+            for found, chain in _worker_calls(self, submission.target, own_runs=False):
                 if not found.is_client and found.name in api.FLUENT_LOGGING:
                     self.report(
                         submission.call,
@@ -180,7 +183,8 @@ class SqliteWithWorkerProcesses(Rule):
         for submission in workers.shared_submissions(self.ctx):
             if submission.kind != workers.PROCESS:
                 continue
-            for found, chain in _worker_calls(self, submission.target):
+            # its own run or not, every worker writes to the same sqlite file
+            for found, chain in _worker_calls(self, submission.target, own_runs=True):
                 if found.name in api.FLUENT_LOGGING or found.name in (
                     "log_batch",
                     "log_metric",
