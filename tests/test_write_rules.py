@@ -343,5 +343,5 @@ def test_a_helper_that_opens_its_own_run_is_per_run_not_per_iteration() -> None:
         + "    train_one(seed)\n"
         + "    log_stats(seed)\n"
     )
-    assert codes(source, "MLF101") == [11]
+    assert codes(source, "MLF101") == [10]
     assert codes(source, "MLF106") == []
