@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ast
 import difflib
+import os
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -230,11 +232,19 @@ def analyze(
         ctx.walk(visits, leaves)
         for instance in instances:
             instance.finish()
+        if not reports:
+            return []
+        return _to_violations(reports, module, text, settings)
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None
-    if not reports:
-        return []
-    return _to_violations(reports, module, text, settings)
+    except SourceError:
+        raise
+    except Exception as error:  # a bug in a rule: report it for this file, go on with the rest
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        raise SourceError(
+            f"internal error: {type(error).__name__}: {error} "
+            f"({os.path.basename(where.filename)}:{where.lineno}); please report it"
+        ) from None
 
 
 # --- 4. violations: positions only for files with findings, then noqa -------------------------
@@ -266,10 +276,15 @@ def _to_violations(
                 begin = starts[first.line - 1] + first.column
                 indent = _indentation(text, starts[first.line - 1], begin)
                 content = indent_following_lines(node_edit.content, indent, newline)
+                stop = starts[last.line - 1] + last.column
+                if text[stop : stop + 1] == ";" and content.rstrip().endswith(";"):
+                    # libcst's ranges stop before a statement's trailing `;`, which the
+                    # re-rendered code repeats: keep the one in the file
+                    content = content.rstrip()[:-1].rstrip()
                 edits.append(
                     Edit(
                         begin,
-                        starts[last.line - 1] + last.column,
+                        stop,
                         content,
                         first.line,
                         first.column,

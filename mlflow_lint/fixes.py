@@ -70,6 +70,18 @@ def is_pure(node: cst.CSTNode) -> bool:
     return True
 
 
+def has_comment(node: cst.CSTNode) -> bool:
+    """Whether a comment sits anywhere inside `node` (leading lines included): a fix that
+    rebuilds the code from parts of it would lose the comment."""
+    todo: list[cst.CSTNode] = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, cst.Comment):
+            return True
+        todo.extend(current.children)
+    return False
+
+
 def _is_pure_call(func: cst.BaseExpression) -> bool:
     if isinstance(func, cst.Name):
         return func.value in _PURE_FUNCTIONS

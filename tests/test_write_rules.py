@@ -345,3 +345,43 @@ def test_a_helper_that_opens_its_own_run_is_per_run_not_per_iteration() -> None:
     )
     assert codes(source, "MLF101") == [10]
     assert codes(source, "MLF106") == []
+
+
+def test_comments_inside_call_arguments_block_the_merge() -> None:
+    # found by the mutation fuzzer: the merge rebuilt the calls from their keys and values
+    source = HEAD + "mlflow.log_metric('a', 1)\nmlflow.log_metric(\n    'b',  # why b\n    2,\n)\n"
+    assert fixed(source, "MLF102", unsafe=True) is None
+    loop = (
+        HEAD
+        + RUN
+        + "    for k, v in params.items():  # all of them\n        mlflow.log_param(k, v)\n"
+    )
+    assert codes(loop, "MLF105") == [3]
+    assert fixed(loop, "MLF105", unsafe=True) is None
+
+
+def test_trailing_semicolons_survive_rewrites() -> None:
+    # found by the mutation fuzzer: libcst's ranges stop before a trailing `;`
+    source = (
+        HEAD
+        + "for i in range(3):\n    client = mlflow.MlflowClient()\n    mlflow.log_metric('x', 1, step=i);\n"
+    )
+    result = fixed(source, "MLF202")
+    assert (
+        result
+        == HEAD
+        + "client = mlflow.MlflowClient()\nfor i in range(3):\n    mlflow.log_metric('x', 1, step=i);\n"
+    )
+    with_run = HEAD + "run = mlflow.start_run()\nx = 1;\nmlflow.end_run();\n"
+    assert fixed(with_run, "MLF302") == HEAD + "with mlflow.start_run() as run:\n    x = 1;\n"
+
+
+def test_buffering_keeps_the_calls_trailing_comment() -> None:
+    source = (
+        HEAD
+        + RUN
+        + "    for s in range(3):\n        mlflow.log_metric('loss', 0.1, step=s)  # per batch\n"
+    )
+    result = fixed(source, "MLF101", unsafe=True)
+    assert result is not None and "_metric_batch.append(" in result
+    assert "# per batch\n" in result.split("_metric_batch.append(", 1)[1].split("if len(", 1)[0]

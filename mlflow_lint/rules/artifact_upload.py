@@ -96,6 +96,8 @@ class PerFileArtifactUpload(Rule):
         self, loop: cst.For, found_listing: tuple[str, cst.Call], call: cst.Call, is_client: bool
     ) -> Optional[PendingFix]:
         kind, listing_call = found_listing
+        if fixes.has_comment(loop.with_changes(leading_lines=())):
+            return None  # the loop is replaced: its comments would be lost
         body = loop.body.body
         if loop.orelse is not None or len(body) != 1 or not isinstance(loop.target, cst.Name):
             return None

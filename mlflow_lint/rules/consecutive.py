@@ -69,6 +69,8 @@ class ConsecutiveCalls(Rule):
         found = self.ctx.api_call(call)
         if found is None or found.is_client or found.name != self.single:
             return None
+        if fixes.has_comment(expr):
+            return None  # a comment among the arguments would not survive the merge
         bound = fixes.bind_arguments(call, found.signature)
         if bound is None or "key" not in bound or "value" not in bound:
             return None

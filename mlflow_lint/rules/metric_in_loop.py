@@ -169,6 +169,7 @@ class MetricInLoop(LoopCallRule):
                 finding.call is call
                 and finding.statement is not None
                 and _plain_arguments(self.ctx, call)
+                and not fixes.has_comment(finding.statement.body[0])  # kept only around it
             ):
                 return finding
         return None
@@ -205,7 +206,8 @@ class MetricInLoop(LoopCallRule):
             append = fixes.call_code(f"{BATCH}.append", [metric], finding.column)
             replaced[id(finding.statement)] = [
                 cst.parse_statement(append + "\n").with_changes(
-                    leading_lines=finding.statement.leading_lines
+                    leading_lines=finding.statement.leading_lines,
+                    trailing_whitespace=finding.statement.trailing_whitespace,  # its comment
                 ),
                 cst.parse_statement(
                     f"if len({BATCH}) >= {api.MAX_METRICS_PER_BATCH} or "

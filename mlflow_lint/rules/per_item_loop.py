@@ -129,7 +129,7 @@ class PerItemLoggingLoop(Rule):
             more = ", ..." if len(arguments) > 1 else ""
             suggestion = f"{shown}({shown_mapping}{more})"
         fix = None
-        if callee is not None:
+        if callee is not None and not fixes.has_comment(node.with_changes(leading_lines=())):
             loop_names = fixes.target_names(node.target)
             scope = self.ctx.enclosing(cst.FunctionDef) or self.ctx.module
             reused = fixes.uses_names(scope, loop_names, skip=node)
