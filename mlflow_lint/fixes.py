@@ -13,7 +13,7 @@ from typing import Optional
 import libcst as cst
 
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext, iter_children
+from mlflow_lint.context import FileContext, LoopFrame, iter_children
 from mlflow_lint.sourcefile import indent_following_lines
 
 # Calls that only convert or read a value: `float(x)`, `loss.item()`, `acc.mean()`.
@@ -119,6 +119,16 @@ def target_names(target: cst.BaseExpression) -> list[str]:
     if isinstance(target, cst.StarredElement):
         return target_names(target.value)
     return []
+
+
+def loop_target_names(frames: Iterable[LoopFrame]) -> list[str]:
+    """Names the `for` loops among `frames` bind on each iteration."""
+    return [
+        name
+        for frame in frames
+        if isinstance(frame.loop, cst.For)
+        for name in target_names(frame.loop.target)
+    ]
 
 
 def fluent_callee(ctx: FileContext, call: cst.Call, function: str) -> Optional[str]:

@@ -216,7 +216,7 @@ def workflow_command(command: str, properties: dict[str, object], message: str) 
     return f"::{command} {props}::{escape_data(message)}\n"
 
 
-class GithubReporter(Reporter):
+class GithubReporter(TextReporter):
     """`::warning file=P,line=L,col=C,endLine=L2,endColumn=C2,title=CODE (name)::message` per
     finding and `::error file=P,line=L,col=C,title=mlflow-lint error::message` per file that
     could not be checked, streamed; then `--statistics` and the summary line, which the
@@ -251,15 +251,6 @@ class GithubReporter(Reporter):
             properties["endColumn"] = v.end_column + 1
         properties["title"] = f"{v.code} ({v.name})"
         self.out.write(workflow_command("warning", properties, v.message))
-
-    def statistics(self) -> None:
-        self.out.write(self.statistics_text())
-
-    def summary(self, fixing: bool = False) -> None:
-        if not self.quiet:
-            self.out.write(self.summary_line(fixing))
-        self.echo_summary(fixing)
-        self.close(fixing)
 
 
 # --- sarif ---------------------------------------------------------------------------------------

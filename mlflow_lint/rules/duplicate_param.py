@@ -71,12 +71,7 @@ class DuplicateParamKey(Rule):
             return
         scope = self._run_scope(found.is_client, bound)
         branches = self._branch_path()
-        loop_names = [
-            n
-            for f in self.ctx.loops(node)
-            if isinstance(f.loop, cst.For)
-            for n in fixes.target_names(f.loop.target)
-        ]
+        loop_names = fixes.loop_target_names(self.ctx.loops(node))
         for key, value in pairs:
             value_code = self.ctx.code(value)
             if loop_names and fixes.uses_names(value, loop_names):

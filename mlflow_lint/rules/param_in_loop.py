@@ -49,12 +49,7 @@ class ParamInLoop(LoopCallRule):
         where = self.loops_phrase(frames)
         bound = fixes.bind_arguments(call, found.signature) or {}
         key = bound.get("key")
-        loop_names = [
-            name
-            for frame in frames
-            if isinstance(frame.loop, cst.For)
-            for name in fixes.target_names(frame.loop.target)
-        ]
+        loop_names = fixes.loop_target_names(frames)
         varying_key = key is not None and fixes.uses_names(key.value, loop_names)
         batch = "log_params" if found.name in UNBATCHED_PARAM else "set_tags"
         if varying_key or key is None:

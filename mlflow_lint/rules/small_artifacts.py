@@ -52,12 +52,7 @@ class SmallArtifactsInLoop(LoopCallRule):
         where = self.loops_phrase(frames)
         bound = fixes.bind_arguments(call, found.signature) or {}
         artifact_file = bound.get("artifact_file")
-        loop_names = [
-            n
-            for f in frames
-            if isinstance(f.loop, cst.For)
-            for n in fixes.target_names(f.loop.target)
-        ]
+        loop_names = fixes.loop_target_names(frames)
         same_file = artifact_file is not None and not fixes.uses_names(
             artifact_file.value, loop_names
         )
