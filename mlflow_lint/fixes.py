@@ -49,13 +49,6 @@ def bind_arguments(
     return bound
 
 
-def dotted(node: cst.BaseExpression) -> Optional[str]:
-    """`a.b.c` -> "a.b.c"."""
-    from mlflow_lint.names import dotted_name
-
-    return dotted_name(node)
-
-
 def is_pure(node: cst.CSTNode) -> bool:
     """No side effects and no calls except pure conversions: safe to evaluate earlier or later
     relative to other such expressions."""
@@ -172,13 +165,22 @@ def keywords(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return [f"{name}={code}" for name, code in pairs]
 
 
-def dict_code(items: Sequence[tuple[str, str]], indent: int) -> str:
-    """A dict literal of (key code, value code) pairs, one line if it fits."""
-    one_line = "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
-    if indent + len(one_line) <= LINE_LENGTH - 20 and "\n" not in one_line:
-        return one_line
+def dict_code(items: Sequence[tuple[str, str]], one_line: bool) -> str:
+    """A dict literal of (key code, value code) pairs, on one line or one item per line."""
+    if one_line:
+        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
     body = "".join(f"\n{INDENT}{indent_following_lines(f'{k}: {v}', INDENT)}," for k, v in items)
     return "{" + body + "\n}"
+
+
+def dict_call_code(
+    callee: str, items: Sequence[tuple[str, str]], rest: Sequence[str], indent: int
+) -> str:
+    """`callee({k: v, ...}, *rest)`: on one line when it fits, else the dict one item a line."""
+    code = call_code(callee, [dict_code(items, one_line=True), *rest], indent)
+    if "\n" not in code:
+        return code
+    return call_code(callee, [dict_code(items, one_line=False), *rest], indent)
 
 
 def chunks(items: Sequence[tuple[str, str]], size: int) -> list[Sequence[tuple[str, str]]]:
@@ -199,7 +201,8 @@ def inside_run_block(ctx: FileContext) -> bool:
     return False
 
 
-def column_of(ctx: FileContext, node: cst.CSTNode) -> int:
-    """Indentation depth (in columns) of the block holding `node`, from the ancestors."""
-    depth = sum(1 for a in ctx.ancestors if isinstance(a, cst.IndentedBlock))
+def current_indent(ctx: FileContext, extra_levels: int = 0) -> int:
+    """Columns of indentation where the walk is now (the blocks among the ancestors, plus
+    `extra_levels`): used to decide whether generated code fits on one line."""
+    depth = sum(1 for a in ctx.ancestors if isinstance(a, cst.IndentedBlock)) + extra_levels
     return depth * len(ctx.module.default_indent)

@@ -138,7 +138,7 @@ class PerFileArtifactUpload(Rule):
             for name in sorted(rest, key=lambda n: n != "run_id")
         ]
         pairs.insert(1 if is_client else 0, ("local_dir", directory))
-        code = fixes.call_code(callee, fixes.keywords(pairs), fixes.column_of(self.ctx, loop))
+        code = fixes.call_code(callee, fixes.keywords(pairs), fixes.current_indent(self.ctx))
         return PendingFix(
             f"Upload the directory with one `{callee}` call",
             Safety.UNSAFE,

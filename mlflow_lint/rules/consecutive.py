@@ -43,12 +43,13 @@ class ConsecutiveCalls(Rule):
         return api.FLUENT_BATCH_FORM[self.single][0]
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self._scan(node.body)
+        self._scan(node.body, levels=1)  # the block itself is no longer among the ancestors
 
     def leave_Module(self, node: cst.Module) -> None:
-        self._scan(node.body)
+        self._scan(node.body, levels=0)
 
-    def _scan(self, statements: Sequence[cst.BaseStatement]) -> None:
+    def _scan(self, statements: Sequence[cst.BaseStatement], levels: int) -> None:
+        self._levels = levels
         group: list[_Item] = []
         for statement in statements:
             item = self._item(statement)
@@ -132,10 +133,10 @@ class ConsecutiveCalls(Rule):
         if callee is None:
             return None
         pairs = [(self.ctx.code(item.key), self.ctx.code(item.value)) for item in group]
-        indent = fixes.column_of(self.ctx, group[0].statement)
+        indent = fixes.current_indent(self.ctx, self._levels)
         shared = fixes.keywords(group[0].shared.items())
         calls = [
-            fixes.call_code(callee, [fixes.dict_code(chunk, indent), *shared], indent)
+            fixes.dict_call_code(callee, chunk, shared, indent)
             for chunk in fixes.chunks(pairs, self.limit)
         ]
         pure = all(fixes.is_pure(item.key) and fixes.is_pure(item.value) for item in group)

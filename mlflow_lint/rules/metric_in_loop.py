@@ -9,6 +9,7 @@ from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import LoopFrame, iter_children
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
+from mlflow_lint.names import dotted_name
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
 from mlflow_lint.rules.loop_calls import LoopCallRule
 
@@ -118,7 +119,7 @@ class MetricInLoop(LoopCallRule):
                 statement,
                 fixes.mlflow_module_name(self.ctx),
                 fixes.inside_run_block(self.ctx),
-                fixes.column_of(self.ctx, node),
+                fixes.current_indent(self.ctx),
             )
         )
 
@@ -257,7 +258,7 @@ class MetricInLoop(LoopCallRule):
             for small in statement.body:
                 if isinstance(small, cst.Import):
                     if any(
-                        a.asname is None and fixes.dotted(a.name) == "time" for a in small.names
+                        a.asname is None and dotted_name(a.name) == "time" for a in small.names
                     ):
                         return None
                     first_import = first_import or small

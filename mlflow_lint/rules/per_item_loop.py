@@ -134,7 +134,7 @@ class PerItemLoggingLoop(Rule):
             scope = self.ctx.enclosing(cst.FunctionDef) or self.ctx.module
             reused = fixes.uses_names(scope, loop_names, skip=node)
             safe = fixes.inside_run_block(self.ctx) and not reused
-            code = fixes.call_code(callee, arguments, fixes.column_of(self.ctx, node))
+            code = fixes.call_code(callee, arguments, fixes.current_indent(self.ctx))
             fix = PendingFix(
                 f"Replace the loop with `{suggestion}`",
                 Safety.SAFE if safe else Safety.UNSAFE,
