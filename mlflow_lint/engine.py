@@ -276,11 +276,7 @@ def _to_violations(
                 begin = starts[first.line - 1] + first.column
                 indent = _indentation(text, starts[first.line - 1], begin)
                 content = indent_following_lines(node_edit.content, indent, newline)
-                stop = starts[last.line - 1] + last.column
-                if text[stop : stop + 1] == ";" and content.rstrip().endswith(";"):
-                    # libcst's ranges stop before a statement's trailing `;`, which the
-                    # re-rendered code repeats: keep the one in the file
-                    content = content.rstrip()[:-1].rstrip()
+                stop = _past_repeated_tail(content, text, starts[last.line - 1] + last.column)
                 edits.append(
                     Edit(
                         begin,
@@ -307,6 +303,19 @@ def _to_violations(
         )
     violations.sort(key=lambda v: (v.line, v.column, v.code))
     return violations
+
+
+def _past_repeated_tail(content: str, text: str, stop: int) -> int:
+    """Where an edit ends. libcst's ranges stop before the `;` and the comment ending a
+    statement's last line, while code re-rendered from the node carries them: when it does,
+    the edit covers the file's copy too, so each stays once, where the new code puts it."""
+    line_end = text.find("\n", stop)
+    if line_end < 0:
+        line_end = len(text)
+    tail = text[stop:line_end].rstrip("\r")
+    if tail.strip()[:1] in (";", "#") and tail.strip() in content:
+        return stop + len(tail)
+    return stop
 
 
 def _indentation(text: str, line_start: int, column_offset: int) -> str:

@@ -42,6 +42,22 @@ class ConsecutiveCalls(Rule):
     def batch(self) -> str:
         return api.FLUENT_BATCH_FORM[self.single][0]
 
+    def setup(self) -> None:
+        # the batched call's spelling, decided where each call is: the names bound by then
+        self._callees: dict[int, tuple[Optional[str], bool]] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = self.ctx.api_call(node)
+        if found is not None and not found.is_client and found.name == self.single:
+            self._callees[id(node)] = (
+                fixes.fluent_callee(self.ctx, node, self.batch),
+                self._bound_here(),
+            )
+
+    def _bound_here(self) -> bool:
+        """Whether the batched name is bound in the innermost scope at this point."""
+        return self.batch in self.ctx.resolver.current.names
+
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._scan(node.body, levels=1)  # the block itself is no longer among the ancestors
 
@@ -104,7 +120,9 @@ class ConsecutiveCalls(Rule):
         literal = [k for k in keys if k is not None]
         duplicates = sorted({k for k in literal if literal.count(k) > 1})
         count = len(group)
-        callee = fixes.fluent_callee(self.ctx, first.call, self.batch)
+        callee, bound_at_call = self._callees.get(id(first.call), (None, False))
+        if callee == self.batch and self._bound_here() != bound_at_call:
+            callee = None  # bound later in this scope: a local name, unbound at the call
         shown = callee or f"mlflow.{self.batch}"
         if duplicates:
             self.report(
