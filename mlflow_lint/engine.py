@@ -1,11 +1,14 @@
 """The data path for one file, top to bottom:
 
-bytes -> prefilter -> decode -> ast gate -> libcst parse -> one walk of all rules -> violations
-(-> noqa) -> report; or, for `fix`: -> apply fixes -> re-parse and re-check until stable ->
-atomic write.
+bytes -> prefilter ("mlflow" and an enabled rule's name in the bytes) -> decode -> the rules
+whose names occur in the text -> ast gate (CPython's syntax errors, a nesting bound, and the
+names the file really calls: only rules that can fire stay) -> libcst parse -> one walk of
+those rules -> violations -> noqa -> report; or, for `fix`: -> apply fixes -> re-parse and
+re-check until stable -> atomic write.
 
-Every failure on the way (unreadable, undecodable, unparsable, too deeply nested) becomes one
-FileError for that file; nothing is written for a file that failed.
+Every failure on the way (unreadable, undecodable, unparsable, too deeply nested, a bug in a
+rule) becomes one FileError for that file; nothing is written for a file that failed. The
+content cache (cache.py) and notebooks (notebook.py) wrap this path; they do not change it.
 """
 
 from __future__ import annotations

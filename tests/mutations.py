@@ -37,6 +37,7 @@ import ast
 import builtins
 import inspect
 import io
+import json
 import os
 import tempfile
 import tokenize
@@ -135,6 +136,7 @@ class Gen:
     keys: set[str] = field(default_factory=set)  # literal logging keys used
     names: int = 0
     needs: set[str] = field(default_factory=set)  # "os", "Path"
+    focus: tuple[str, ...] = ()  # statement kinds to favour in the outer blocks
 
     def fresh(self, stem: str) -> str:
         self.names += 1
@@ -142,7 +144,8 @@ class Gen:
 
 
 @st.composite
-def aliases(draw: st.DrawFn) -> Alias:
+def aliases(draw: st.DrawFn, client_odds: int = 4) -> Alias:
+    """One way of importing mlflow; an MlflowClient one time in `client_odds`."""
     spell: dict[str, list[str]] = {name: [] for name in FLUENT}
     setup: list[str] = []
     module = draw(st.sampled_from([None, "mlflow", "mlflow", "mf"]))
@@ -167,7 +170,7 @@ def aliases(draw: st.DrawFn) -> Alias:
             spell[name].append(bound)
         setup.append(f"from mlflow import {', '.join(parts)}")
     client = None
-    if draw(st.integers(0, 3)) == 0:
+    if draw(st.integers(1, client_odds)) == 1:
         client = "client"
         if module:
             setup.append(f"client = {module}.MlflowClient()")
@@ -178,8 +181,14 @@ def aliases(draw: st.DrawFn) -> Alias:
         for name in FLUENT:
             spell[name].append(f"mlflow.{name}")
     late = []
-    # an import after the calls, likelier when the calls use names imported from mlflow
-    if LATE_IMPORTS and draw(st.integers(0, 1 if module is None else 4)) == 0:
+    calls = ("log_metric", "log_param", "set_tag")
+    from_names = any(spell[n] and "." not in spell[n][-1] for n in calls)
+    if LATE_IMPORTS and module and client is None and from_names and draw(st.integers(0, 2)) == 0:
+        # the calls use names imported from mlflow; `import mlflow` comes after them
+        late.append(setup.pop(0))
+        for name in FLUENT:
+            spell[name] = [s for s in spell[name] if not s.startswith(f"{module}.")]
+    elif LATE_IMPORTS and draw(st.integers(0, 1 if module is None else 4)) == 0:
         late.append(
             draw(
                 st.sampled_from(
@@ -319,7 +328,10 @@ def _block(
     kinds = ["calls", "calls", "calls"]
     if nesting < 3:
         kinds += ["for", "for", "while", "with-run", "if", "items", "helper", "run-pair"]
-    kinds += ["comprehension", "listdir", "client"]
+        kinds += ["metric-loop", "metric-loop"]
+    kinds += ["comprehension", "listdir", "client", "client"]
+    if nesting <= 1:
+        kinds += list(g.focus) * 4
     lines: list[Line] = []
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(kinds))
@@ -346,6 +358,7 @@ def _statement(
         body = _block(draw, g, depth + 1, [*loop_vars, var], nesting + 1)
         if draw(st.integers(0, 7)) == 0:
             body.append(Line(depth + 1, "break"))
+        body = _end_comment(draw, body)
         lines = [Line(depth, header), *body]
         if draw(st.integers(0, 7)) == 0:
             lines += [Line(depth, "else:"), Line(depth + 1, "x = x + 1")]
@@ -353,12 +366,8 @@ def _statement(
     if kind == "while":
         var = g.fresh("w")
         body = _block(draw, g, depth + 1, [*loop_vars, var], nesting + 1)
-        return [
-            Line(depth, f"{var} = 0"),
-            Line(depth, f"while {var} < 2:"),
-            *body,
-            Line(depth + 1, f"{var} += 1"),
-        ]
+        body = _end_comment(draw, [*body, Line(depth + 1, f"{var} += 1")])
+        return [Line(depth, f"{var} = 0"), Line(depth, f"while {var} < 2:"), *body]
     if kind == "with-run" and spell["start_run"]:
         callee = draw(st.sampled_from(spell["start_run"]))
         args = draw(st.sampled_from(["", "", "run_name='r'", "nested=True"]))
@@ -404,6 +413,8 @@ def _statement(
         return _listdir_loop(draw, g, depth)
     if kind == "run-pair" and spell["start_run"] and spell["end_run"]:
         return _run_pair(draw, g, depth, loop_vars, nesting)
+    if kind == "metric-loop":
+        return _metric_loop(draw, g, depth, loop_vars)
     if kind == "client" and spell["log_metric"]:
         return _client_in_block(draw, g, depth, loop_vars)
     return _call_run(draw, g, depth, loop_vars)
@@ -435,8 +446,41 @@ def _client_in_block(draw: st.DrawFn, g: Gen, depth: int, loop_vars: Sequence[st
         key = _key(draw, g, loop_vars)
         step = _step(draw, loop_vars)
         call = f"{name}.log_metric(run_id, {key}, {_value(draw, loop_vars, False)}"
-        lines.append(Line(depth, call + (f", step={step})" if step else ")")))
+        call += (f", step={step})" if step else ")") + draw(st.sampled_from(_SUFFIXES))
+        lines.append(Line(depth, call if SEMICOLONS else call.replace(";", "")))
     return lines
+
+
+def _metric_loop(draw: st.DrawFn, g: Gen, depth: int, loop_vars: Sequence[str]) -> list[Line]:
+    """A training loop whose body only logs metrics, all fluent or all through the client:
+    MLF101's buffering fix (inside a run) and MLF108's step fix."""
+    if g.alias.client is None and not g.alias.spell["log_metric"]:
+        return _call_run(draw, g, depth, loop_vars)
+    var = g.fresh("step")
+    header = draw(st.sampled_from([f"for {var} in range(3):", f"for {var} in range(2):"]))
+    client = g.alias.client is not None and (not g.alias.spell["log_metric"] or draw(st.booleans()))
+    lines = [Line(depth, header)]
+    for _ in range(draw(st.integers(1, 3))):
+        key = _key(draw, g, [var])
+        value = _value(draw, [var], text=False)
+        step = draw(st.sampled_from([None, None, None, var, f"{var} * 10", "step"]))
+        if client:  # a positional fourth argument is the timestamp here
+            args = [str(g.alias.client) + ".log_metric(run_id", key, value]
+        else:
+            args = [draw(st.sampled_from(g.alias.spell["log_metric"])) + "(" + key, value]
+        if step is not None:
+            args.append(draw(st.sampled_from([step, f"step={step}"])))
+        lines.append(Line(depth + 1, ", ".join(args) + ")"))
+    return _end_comment(draw, lines)
+
+
+def _end_comment(draw: st.DrawFn, body: list[Line]) -> list[Line]:
+    """Sometimes a comment at the end of a loop's last line: fixes that rewrite the loop
+    must keep it, once."""
+    if draw(st.integers(0, 2)):
+        return body
+    last = body[-1]
+    return [*body[:-1], Line(last.depth, last.text + "  # end of loop")]
 
 
 def _items_loop(draw: st.DrawFn, g: Gen, depth: int, loop_vars: Sequence[str]) -> list[Line]:
@@ -503,9 +547,16 @@ class Snippet:
 
 
 @st.composite
-def snippets(draw: st.DrawFn, executable: bool = False) -> Snippet:
-    g = Gen(draw(aliases()), executable)
-    body = _block(draw, g, 0, [], 0)
+def snippets(
+    draw: st.DrawFn, executable: bool = False, focus: tuple[str, ...] = (), client_odds: int = 4
+) -> Snippet:
+    g = Gen(draw(aliases(client_odds)), executable, focus=focus)
+    starts = g.alias.spell["start_run"]
+    if starts and draw(st.booleans()):  # a training script: everything in one run
+        body = [Line(0, f"with {draw(st.sampled_from(starts))}() as run:")]
+        body += _block(draw, g, 1, [], 1)
+    else:
+        body = _block(draw, g, 0, [], 0)
     setup = [Line(0, s) for s in g.alias.setup]
     if "os" in g.needs:
         setup.insert(0, Line(0, "import os"))
@@ -559,8 +610,12 @@ class Program:
 
 
 @st.composite
-def executable_programs(draw: st.DrawFn) -> Program:
-    snippet = draw(snippets(executable=True))
+def executable_programs(
+    draw: st.DrawFn, focus: tuple[str, ...] = (), client_odds: int = 4
+) -> Program:
+    """A preamble defining every name snippets use, then a snippet; `focus` favours some
+    statement kinds ("metric-loop", "listdir", ...)."""
+    snippet = draw(snippets(executable=True, focus=focus, client_odds=client_odds))
     unit = draw(st.sampled_from(["    ", "  ", "\t"]))
     preamble = PREAMBLE.replace("DIRNAME", repr(artifact_dir()))
     text = preamble + render([*snippet.setup, *snippet.body, *snippet.late], "", unit)
@@ -796,6 +851,66 @@ def generated_bases() -> st.SearchStrategy[tuple[str, str, str]]:
         hypothesmith.from_grammar().map(lambda s: (s, "utf-8", "hypothesmith.from_grammar")),
         st.just(("", "utf-8", "empty")),
     )
+
+
+# --- notebooks -------------------------------------------------------------------------------
+MAGICS = (
+    "%matplotlib inline",
+    "!pip install mlflow",
+    "x = %time f()",
+    "files = !ls",
+    "?mlflow",
+    "mlflow.log_metric?",
+    "%load_ext autoreload",
+    "%%time",
+    "%%bash",
+)
+
+
+@st.composite
+def notebook_cells(draw: st.DrawFn) -> str:
+    """A code cell: a logging snippet, or only its imports or only its calls (so names come
+    from other cells), sometimes with a magic."""
+    snippet = draw(snippets())
+    unit = draw(st.sampled_from(["    ", "\t"]))
+    part = draw(st.sampled_from(["all", "all", "setup", "body"]))
+    lines = {
+        "all": [*snippet.setup, *snippet.body, *snippet.late],
+        "setup": snippet.setup,
+        "body": snippet.body,
+    }[part]
+    code = render(lines, "", unit)
+    if draw(st.integers(0, 2)) == 0:
+        lines = code.split("\n")
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(MAGICS)))
+        code = "\n".join(lines)
+    return code.rstrip("\n") if draw(st.booleans()) else code
+
+
+@st.composite
+def notebooks(draw: st.DrawFn) -> bytes:
+    """A Jupyter notebook (nbformat 4) of such cells, serialised in one of several styles."""
+    cells = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["code", "code", "code", "markdown", "raw"]))
+        code = draw(notebook_cells())
+        cell: dict[str, Any] = {
+            "cell_type": kind,
+            "metadata": {},
+            "source": code.splitlines(keepends=True) if draw(st.booleans()) else code,
+        }
+        if kind == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = draw(st.none() | st.integers(0, 5))
+        cells.append(cell)
+    metadata = draw(
+        st.sampled_from(
+            [{}, {"language_info": {"name": "python"}}, {"kernelspec": {"language": "R"}}]
+        )
+    )
+    document = {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+    indent = draw(st.sampled_from([None, 1, 2]))
+    return json.dumps(document, indent=indent, ensure_ascii=draw(st.booleans())).encode()
 
 
 # --- oracles --------------------------------------------------------------------------------------
@@ -1090,33 +1205,39 @@ def is_internal(error: Optional[FileError]) -> bool:
     return error is not None and error.message.startswith("internal error")
 
 
-def fix_and_verify(data: bytes, settings: Settings) -> Optional[str]:
+def fix_and_verify(data: bytes, settings: Settings, path: str = PATH) -> Optional[str]:
     """Check and fix `data` with `settings` and assert what must hold for any input: neither
     raises, an error is never an internal one and comes from both or neither, a fix re-parses
     with libcst and ast, and fixing is idempotent (fixing again changes nothing, checking the
-    fixed code finds nothing the fixer would still fix). Returns the fixed text, or None when
-    nothing changed or the input itself could not be checked."""
-    checked = engine.check_source(data, PATH, settings)
-    result, new_data = engine.fix_source(data, PATH, settings)
+    fixed code finds nothing the fixer would still fix). For a notebook (`path` ending in
+    .ipynb) the fixed file must be JSON and fixing it again must change nothing (check may
+    offer fixes that fix refuses in a notebook: across cells, or touching a magic). Returns
+    the fixed text, or None when nothing changed or the input itself could not be checked."""
+    notebook = path.endswith(".ipynb")
+    checked = engine.check_source(data, path, settings)
+    result, new_data = engine.fix_source(data, path, settings)
     assert not is_internal(checked.error), checked.error
     assert not is_internal(result.error), result.error
     assert (checked.error is None) == (result.error is None), (checked.error, result.error)
     fixable = [v for v in checked.violations if engine.applicable(v, settings.unsafe_fixes)]
     if new_data is None:
-        assert result.error is not None or not fixable, (
+        assert notebook or result.error is not None or not fixable, (
             "check offers fixes that fix did not apply",
             fixable,
         )
         return None
     assert result.changed and result.fixed > 0 and fixable
-    text = decode(new_data).text
-    cst.parse_module(text)
-    ast.parse(text)
-    again, newer = engine.fix_source(new_data, PATH, settings)
+    text = decode(new_data).text if not notebook else new_data.decode("utf-8")
+    if notebook:
+        json.loads(text)
+    else:
+        cst.parse_module(text)
+        ast.parse(text)
+    again, newer = engine.fix_source(new_data, path, settings)
     assert again.error is None, again.error
     assert newer is None, "fixing the fixed code changed it again:\n" + again.diff
-    rechecked = engine.check_source(new_data, PATH, settings)
+    rechecked = engine.check_source(new_data, path, settings)
     assert rechecked.error is None, rechecked.error
     left = [v for v in rechecked.violations if engine.applicable(v, settings.unsafe_fixes)]
-    assert not left, left
+    assert notebook or not left, left
     return text

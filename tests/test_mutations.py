@@ -10,14 +10,17 @@ packages' files, MLflow's own among them) and builds self-contained logging prog
 * safe fixes keep the logging intents: every literal metric/param/tag key of the original is
   still in the fixed code, the multiset of string constants is unchanged (a safe fix only
   moves keys and values around), and so are the top-level statements that do not log;
-* safe fixes keep the comments (a safe fix that would drop one is not made: see MLF102's
-  `_joins`);
+* fixes, safe and unsafe, keep every comment once (a fix that would drop one is not made),
+  and add none but MLF101's marker comment;
 * safe fixes never change what gets logged: self-contained programs run before and after the
   safe fix against a recording stand-in for the `mlflow` module (`mutations.run_recorded`), and
   the metrics (run, key, value, step), params, final tags, artifacts, runs started and the
   exception the program ends with must be the same;
 * unsafe fixes may change behaviour, but never so that the program stops running with a
-  TypeError, AttributeError or ImportError (a fix that calls MLflow wrongly).
+  TypeError, AttributeError or ImportError (a fix that calls MLflow wrongly);
+* the two unsafe fixes that document an unchanged outcome for a run that completes normally,
+  MLF101's metric buffering and MLF107's directory upload, log the same metrics and store the
+  same artifacts in the recording stand-in.
 """
 
 from __future__ import annotations
@@ -40,12 +43,16 @@ from mutations import (
 )
 
 from mlflow_lint.config import Settings, build_settings
+from mlflow_lint.rules.metric_in_loop import MARKER
 
 SAFE = build_settings(None, select=["ALL"])
 UNSAFE = build_settings(None, select=["ALL"], unsafe_fixes=True)
+# One failure per test is shrunk and reported (not one per distinct error): shrinking reruns
+# the fixer hundreds of times, and tests/test_regressions.py lists the known bugs anyway.
 CI = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    report_multiple_bugs=False,
 )
 
 
@@ -77,7 +84,7 @@ def test_mutants_of_generated_programs(mutant: Mutant) -> None:
     verify_mutant(mutant)
 
 
-@settings(CI, max_examples=100)
+@settings(CI, max_examples=80)
 @given(mutants(real_bases()))
 def test_mutants_of_real_files(mutant: Mutant) -> None:
     verify_mutant(mutant)
@@ -85,12 +92,16 @@ def test_mutants_of_real_files(mutant: Mutant) -> None:
 
 @settings(CI, max_examples=150)
 @given(mutants(generated_bases()))
-def test_safe_fixes_keep_comments(mutant: Mutant) -> None:
+def test_fixes_keep_comments(mutant: Mutant) -> None:
+    """No fix loses or repeats a comment; only MLF101's marker comment may be added."""
     note(f"mutant:\n{mutant.text}")
-    safe = fixed(mutant.data, SAFE)
-    if safe is not None:
-        before, after = comments(mutant.text), comments(safe)
-        assert before == after, f"lost: {before - after}, added: {after - before}"
+    before = comments(mutant.text)
+    for config in (SAFE, UNSAFE):
+        text = fixed(mutant.data, config)
+        if text is not None:
+            after = comments(text)
+            added = [c for c in after - before if not c.startswith(MARKER)]
+            assert not before - after and not added, f"lost {before - after}, added {added}"
 
 
 def differences(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -120,3 +131,22 @@ def test_unsafe_fixes_keep_programs_running(program: Program) -> None:
     if before["error"] is None and after["error"] is not None:
         kind = after["error"].split(":", 1)[0]
         assert kind not in ("TypeError", "AttributeError", "ImportError"), after["error"]
+
+
+# MLF101's buffering fix and MLF107's directory upload are unsafe, but each documents that what
+# is stored stays the same for a run that completes normally: the same metric keys, values and
+# steps (MLF101), the same files under the same artifact path (MLF107).
+BUFFER_AND_DIRECTORY = build_settings(None, select=["MLF101", "MLF107"], unsafe_fixes=True)
+
+
+@settings(CI, max_examples=200)
+@given(executable_programs(focus=("metric-loop", "listdir"), client_odds=2))
+def test_buffering_and_directory_fixes_store_the_same(program: Program) -> None:
+    note(f"program:\n{program.text}")
+    unsafe = fixed(program.data, BUFFER_AND_DIRECTORY)
+    if unsafe is None:
+        return
+    before = run_recorded(program.text)
+    if before["error"] is None:
+        after = run_recorded(unsafe)
+        assert before == after, differences(before, after)

@@ -11,19 +11,23 @@ For every program and both settings (all rules, safe fixes; all rules, unsafe fi
 checks of `mutations.fix_and_verify` hold: check_source and fix_source never raise, errors
 come back as FileResult.error and never as an "internal error", the fixed code parses with
 libcst and ast, fixing the fixed code changes nothing, and checking it finds nothing fixable.
-tests/test_mutations.py does the same with MLflow logging code mixed *into* programs.
+tests/test_mutations.py does the same with MLflow logging code mixed *into* programs. The
+notebook path (`*.ipynb`) gets the same treatment with generated notebooks and arbitrary bytes.
 """
 
 from __future__ import annotations
 
 import hypothesmith
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from mutations import PATH, fix_and_verify
+from mutations import PATH, fix_and_verify, notebooks
 
 from mlflow_lint import engine
 from mlflow_lint.config import Settings, build_settings
 
+# generated programs like `1()` make CPython's compiler warn
+pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")
 SETTINGS: dict[str, Settings] = {
     "safe": build_settings(None, select=["ALL"]),
     "unsafe": build_settings(None, select=["ALL"], unsafe_fixes=True),
@@ -73,7 +77,7 @@ def verify(program: str, frame: str, before: bool) -> None:
         fix_and_verify(data, config)
 
 
-@settings(CI, max_examples=200)
+@settings(CI, max_examples=400)
 @given(hypothesmith.from_grammar(), st.sampled_from(FRAMES), st.booleans())
 @example("", FRAMES[1], True)
 @example("def f():\n\tpass\n", FRAMES[4], False)
@@ -82,21 +86,32 @@ def test_grammar_programs(program: str, frame: str, before: bool) -> None:
     verify(program, frame, before)
 
 
-@settings(CI, max_examples=60)
+@settings(CI, max_examples=120)
 @given(hypothesmith.from_node(), st.sampled_from(FRAMES), st.booleans())
 def test_node_programs(program: str, frame: str, before: bool) -> None:
     verify(program, frame, before)
 
 
-@settings(CI, max_examples=300)
+@settings(CI, max_examples=1000)
 @given(
     st.sampled_from([b"", b"\xef\xbb\xbf", b"# -*- coding: latin-1 -*-\n"]),
     st.sampled_from([f.encode() for f in FRAMES]),
     st.binary(max_size=200) | st.text(max_size=200).map(lambda t: t.encode("utf-8", "replace")),
+    st.sampled_from([PATH, "notebook.ipynb"]),
 )
-def test_arbitrary_bytes_never_raise(head: bytes, frame: bytes, tail: bytes) -> None:
+def test_arbitrary_bytes_never_raise(head: bytes, frame: bytes, tail: bytes, path: str) -> None:
     """Undecodable, binary, truncated or odd-encoded input is an error result, never an
-    exception, whatever is appended to valid MLflow code."""
+    exception, whatever is appended to valid MLflow code; as a .py file or a notebook."""
     data = head + frame + tail
     for config in SETTINGS.values():
-        fix_and_verify(data, config)
+        fix_and_verify(data, config, path)
+
+
+@settings(CI, max_examples=200)
+@given(notebooks())
+def test_notebooks(data: bytes) -> None:
+    """Notebooks whose code cells hold logging snippets or generated programs, with magics,
+    markdown and raw cells, in several JSON styles: the same properties (the fixed notebook
+    must be JSON), through engine.check_source / fix_source's notebook path."""
+    for config in SETTINGS.values():
+        fix_and_verify(data, config, "notebook.ipynb")

@@ -1,7 +1,7 @@
 """Minimal reproducers of bugs found by the property, mutation and sweep tests (issue #5).
 
-Each test states the input, what happens, and what is expected; each fails until its bug is
-fixed in mlflow_lint/ (tests/test_mutations.py finds them again, in random programs).
+Each group states the input, what happened, and what is expected; tests/test_mutations.py
+finds the same bugs again in random programs. They stay as regression tests once fixed.
 """
 
 from __future__ import annotations
@@ -81,11 +81,15 @@ def test_safe_fix_keeps_comments(source: str) -> None:
         assert not lost, f"lost {dict(lost)}:\n{fixed}"
 
 
-# --- 3. A statement ending with `;` makes a fix produce invalid code ---------------------------
-# A node's position range ends before the `;` that ends its last line, but the replacement
-# text, generated from the node with libcst, ends with that `;` again: `...;;`, a SyntaxError.
-# fix_source catches it (nothing is written) and reports "internal error: a fix produced code
-# that does not parse". Expected: a valid fix (or none), never an internal error.
+# --- 3. A fix that rewrites a compound statement repeats the `;` or comment ending its last line
+# The position range of a compound statement (a loop) ends before the `;` and the comment that
+# end its last line, but the replacement, generated from the node with libcst, contains them
+# again, and the originals stay after the edited range. With `;` the result is `...;;`, a
+# SyntaxError: fix_source catches it (nothing is written) and reports "internal error: a fix
+# produced code that does not parse". With a comment the comment is doubled, once more per
+# fix pass (MLF202 hoisting out of 3 nested loops writes it 8 times), or copied onto the
+# `log_batch` line MLF101 appends. MLF302 has the same problem where `end_run();` follows a
+# body line that ends with `;`. Expected: a valid fix (or none) that keeps each comment once.
 @pytest.mark.parametrize(
     "source",
     [
@@ -103,3 +107,60 @@ def test_fix_of_code_with_semicolons_parses(source: str, settings: Settings) -> 
     assert result.error is None, result.error.message
     if fixed is not None:
         compile(fixed, "example.py", "exec")
+
+
+@pytest.mark.parametrize(
+    "source, settings",
+    [
+        # MLF202 (safe): -> `client.log_metric('r', 'a', i)  # note  # note`
+        (
+            "import mlflow\nfor i in range(2):\n    client = mlflow.MlflowClient()\n"
+            "    client.log_metric('r', 'a', i)  # note\n",
+            SAFE,
+        ),
+        # MLF202 (safe), two loops: the comment is written 4 times
+        (
+            "import mlflow\nfor i in range(2):\n    for j in range(2):\n"
+            "        client = mlflow.MlflowClient()\n        client.log_metric('r', 'a', i)  # note\n",
+            SAFE,
+        ),
+        # MLF101 (unsafe): `# note` stays on `x = 1` and is copied onto the flushing
+        # `_mlflow_client.log_batch(...)` line of the `finally` block
+        (
+            "import time\nimport mlflow\nwith mlflow.start_run():\n    for i in range(3):\n"
+            "        mlflow.log_metric('a', i, step=i)\n        x = 1  # note\n",
+            UNSAFE,
+        ),
+    ],
+    ids=["MLF202", "MLF202-nested", "MLF101"],
+)
+def test_fix_of_loop_does_not_repeat_its_last_comment(source: str, settings: Settings) -> None:
+    result, fixed = fix(source, settings)
+    assert result.error is None
+    assert fixed is not None
+    assert comments(fixed)["# note"] == 1, fixed
+
+
+# --- 4. MLF101's buffering fix rewrites MlflowClient.log_metric with the fluent argument order ---
+# `client.log_metric(run_id, key, value)` in a loop inside `with mlflow.start_run():` is taken
+# for a plain fluent `mlflow.log_metric(key, value, step)` (metric_in_loop._plain_arguments
+# binds every call with the fluent signature, and _bufferable accepts the client call), so
+# the unsafe fix buffers `Metric(key=run_id, value=key, step=value)` and sends it to the
+# active run instead of `run_id`. The rule's documentation promises the same keys, values and
+# steps, for plain `mlflow.log_metric` statements only. Expected: no buffering fix for a loop
+# with client calls (or one that keeps the key, value, step and run).
+def test_buffering_fix_leaves_client_calls_alone() -> None:
+    source = (
+        "import mlflow\n"
+        'run_id = "r-0"\n'
+        "with mlflow.start_run():\n"
+        "    client = mlflow.MlflowClient()\n"
+        "    for i in range(3):\n"
+        '        client.log_metric(run_id, "loss", i)\n'
+    )
+    result, fixed = fix(source, UNSAFE)
+    assert result.error is None
+    if fixed is not None:
+        before, after = run_recorded(source), run_recorded(fixed)
+        # before: ("r-0", "loss", 0..2, step 0); after: (active run, key "r-0", value "loss", step i)
+        assert after["metrics"] == before["metrics"], fixed

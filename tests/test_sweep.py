@@ -1,4 +1,4 @@
-"""Sweep: every .py file installed in this environment's site-packages (issue #5).
+"""Sweep: every .py file (and notebook) installed in this environment's site-packages (#5).
 
 The installed `mlflow-lint` runs over the whole of site-packages (purelib, and platlib when it
 differs) twice, as a user would run it:
@@ -14,8 +14,9 @@ checked; for `fix --diff`, 1 when something would change or findings remain, 2 o
 Which error diagnostics are acceptable: files that are not valid Python for this interpreter
 (Python 2 files, templates and test data shipped inside packages) legitimately give "error:
 SyntaxError: ...", and undecodable or binary files, unknown encodings, or code nested deeper
-than the engine's bound give their own one-line diagnostic. Those are counted per kind and
-printed (run with `-s`), never failed on. Only files that pass the prefilter (they contain
+than the engine's bound, or a notebook that is not valid nbformat JSON, give their own
+one-line diagnostic. Those are counted per kind and printed (run with `-s`), never failed on;
+any other diagnostic fails the test. Only files that pass the prefilter (they contain
 "mlflow" and a rule's call name) are ever decoded and parsed, so in practice only MLflow's own
 files and the few others that mention it can produce any.
 
@@ -23,18 +24,18 @@ Discovery skips directories named in DEFAULT_EXCLUDE (`build`, `dist`, `site-pac
 *below* a path given on the command line, but not the path itself: passing the site-packages
 directory works. It does skip package subdirectories named `build` (pip's
 `pip/_internal/operations/build/`, for one); the sweep passes the files it skips by name
-(explicitly named files are always checked), so every .py file is covered, and asserts that
-the summary counts them all. The sweep uses a config file with an empty `[tool.mlflow-lint]`
+(explicitly named files are always checked), so every .py and .ipynb file is covered, and
+asserts that the summary counts them all. The sweep uses a config file with an empty `[tool.mlflow-lint]`
 table so that no pyproject.toml above site-packages (the project's own, when the virtual
 environment lives in the checkout as in .ci/run) changes the rules or the exclusions.
 
-`fix --diff` must write nothing: every .py file's size, mtime and inode are compared before
-and after, and no temporary file of the atomic writer may be left behind.
+`fix --diff` must write nothing: every checked file's size, mtime and inode are compared
+before and after, and no temporary file of the atomic writer may be left behind.
 
-Finally, in-process, every file the prefilter lets through (these are the only ones any fix can
-touch, a few hundred at most; the diff itself is a handful of files in a typical environment)
-is fixed with unsafe and with safe fixes through `mutations.fix_and_verify`: the fixed bytes
-parse with this interpreter's ast and libcst, and fixing is idempotent.
+Finally, in-process, every .py file the prefilter lets through (the only ones any fix can
+touch: a few hundred, of which `fix --diff` changes a handful in a typical environment) is
+fixed with unsafe fixes through `mutations.fix_and_verify`: the fixed bytes parse with this
+interpreter's ast (and libcst), and fixing them again changes nothing.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ pytestmark = pytest.mark.slow
 JOBS = "2"
 ERROR_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<message>.*)$")
 FINDING_LINE = re.compile(r"^(?P<path>.+?):\d+:\d+: (?P<code>MLF\d+) ")
+WOULD_FIX_LINE = re.compile(r"Would fix (?P<fixes>\d+) findings? in (?P<files>\d+) files?")
 CHECKED_LINE = re.compile(r"^(?P<seen>\d+) files? checked, (?P<parsed>\d+) parsed")
 # Diagnostics for files that are not (this interpreter's) Python, or not text.
 ACCEPTABLE = (
@@ -74,7 +76,10 @@ ACCEPTABLE = (
     "too deeply nested",
     "expression too deeply nested",
     "libcst cannot parse this file",
+    "cannot parse: ",
     "cannot read: ",
+    "not a regular file",
+    "not a valid notebook",
 )
 UNSAFE = build_settings(None, select=["ALL"], unsafe_fixes=True)
 IN_PROCESS_LIMIT = 400
@@ -148,9 +153,10 @@ def run(*args: str) -> Run:
     result = run_cli(*args)
     seconds, cpu = time.monotonic() - start, children_cpu() - cpu
     errors, findings, files, diffs = [], Counter[str](), set(), []
-    for line in result.stdout.splitlines():
+    for line in report_lines(result.stdout):
         if line.startswith("--- a/"):
-            diffs.append(line[len("--- a/") :])
+            path = line[len("--- a/") :]
+            diffs.append(re.sub(r":cell \d+$", "", path))  # a notebook's diff is per cell
             continue
         error = ERROR_LINE.match(line)
         if error:
@@ -171,6 +177,16 @@ def run(*args: str) -> Run:
         result.stdout,
         result.stderr,
     )
+
+
+def report_lines(stdout: str) -> list[str]:
+    """The output without the diffs' content lines (source text: it may say anything), but
+    with the `--- a/<path>` header of each diff."""
+    return [
+        line
+        for line in stdout.splitlines()
+        if line.startswith("--- a/") or not line.startswith((" ", "+", "-", "@@"))
+    ]
 
 
 def error_kind(message: str) -> str:
@@ -219,10 +235,12 @@ def report(name: str, result: Run) -> None:
     )
     for path, message in result.errors:
         print(f"  {path}: {message}")
+    for path in result.diffs:
+        print(f"  diff: {path}")
 
 
 def assert_no_internal_errors(result: Run) -> None:
-    output = result.stdout + result.stderr
+    output = "\n".join(report_lines(result.stdout)) + result.stderr
     assert "Traceback" not in output, output[-5000:]
     internal = [(p, m) for p, m in result.errors if "internal error" in m]
     assert not internal, internal
@@ -243,7 +261,7 @@ def test_check_every_installed_file(sweep: dict[str, object]) -> None:
     assert found, check.stdout[-2000:]
     seen, parsed = int(found[0]["seen"]), int(found[0]["parsed"])
     print(f"  {seen} files checked, {parsed} parsed")
-    assert seen == len(files), "every .py file in site-packages must be checked"
+    assert seen == len(files), "every .py and .ipynb file in site-packages must be checked"
     assert check.returncode == (2 if check.errors else 0), check.stdout[-2000:]
 
 
@@ -259,7 +277,10 @@ def test_fix_diff_every_installed_file_writes_nothing(sweep: dict[str, object]) 
     assert fix.returncode == expected, fix.stdout[-2000:]
     check = sweep["check"]
     assert isinstance(check, Run)
-    assert set(fix.diffs) <= check.finding_files, "a diff for a file check found nothing in"
+    assert set(fix.diffs) <= check.finding_files, "a diff of a file check found nothing in"
+    would_fix = WOULD_FIX_LINE.search(fix.stdout)
+    if would_fix:  # the dry-run summary counts the files the diffs show
+        assert int(would_fix["files"]) == len(set(fix.diffs)), would_fix.group()
 
 
 def test_fixes_of_prefiltered_files_parse_and_are_idempotent(sweep: dict[str, object]) -> None:
