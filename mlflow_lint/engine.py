@@ -316,7 +316,11 @@ def _past_repeated_tail(content: str, text: str, stop: int) -> int:
     if line_end < 0:
         line_end = len(text)
     tail = text[stop:line_end].rstrip("\r")
-    if tail.strip()[:1] in (";", "#") and tail.strip() in content:
+    stripped = tail.strip()
+    if stripped[:1] not in (";", "#"):
+        return stop
+    comment = stripped[stripped.index("#") :] if "#" in stripped else ""
+    if (comment and comment in content) or (not comment and content.rstrip().endswith(";")):
         return stop + len(tail)
     return stop
 

@@ -125,15 +125,20 @@ def loop_target_names(frames: Iterable[LoopFrame]) -> list[str]:
 
 
 def fluent_callee(ctx: FileContext, call: cst.Call, function: str) -> Optional[str]:
-    """How to spell fluent `function` where `call` is, in the call's own spelling:
-    `mlflow.log_params` for `mlflow.log_param`, `mf.log_params` for `mf.log_param`, and
-    `log_params` for a bare `log_param` when that name is imported from mlflow at this point
-    of the walk. None otherwise: borrowing another name (an `import mlflow` further down)
-    could run before that name is bound."""
+    """How to spell fluent `function` where the walk is now (call this at the call, so only
+    names bound by then count): `mlflow.log_params` for `mlflow.log_param`, `mf.log_params`
+    for `mf.log_param`; for a bare `log_param`, `log_params` when that name is imported from
+    mlflow, else through a name bound to the mlflow module (`mf.log_params`). None when there
+    is no way without a new import."""
     if isinstance(call.func, cst.Attribute):
         return f"{ctx.code(call.func.value)}.{function}"
-    if ctx.resolver.lookup(function) == f"mlflow.{function}":
+    resolver = ctx.resolver
+    if resolver.lookup(function) == f"mlflow.{function}":
         return function
+    for scope in reversed(resolver.scopes):
+        for name, value in scope.names.items():
+            if value in ("mlflow", "mlflow.tracking.fluent") and resolver.lookup(name) == value:
+                return f"{name}.{function}"
     return None
 
 

@@ -131,8 +131,16 @@ def test_fix_of_code_with_semicolons_parses(source: str, settings: Settings) -> 
             "        mlflow.log_metric('a', i, step=i)\n        x = 1  # note\n",
             UNSAFE,
         ),
+        # MLF101 (unsafe), the buffered call itself ends with `;  # note`: the rebuilt
+        # append keeps the comment (`)# note`) and `;  # note` lands after the `finally`
+        # block's `log_batch(...)`, after the fix of the first shape above
+        (
+            "import time\nimport mlflow\nwith mlflow.start_run():\n    for i in range(3):\n"
+            "        mlflow.log_metric('a', i, step=i);  # note\n",
+            UNSAFE,
+        ),
     ],
-    ids=["MLF202", "MLF202-nested", "MLF101"],
+    ids=["MLF202", "MLF202-nested", "MLF101", "MLF101-semicolon"],
 )
 def test_fix_of_loop_does_not_repeat_its_last_comment(source: str, settings: Settings) -> None:
     result, fixed = fix(source, settings)
@@ -158,9 +166,63 @@ def test_buffering_fix_leaves_client_calls_alone() -> None:
         "    for i in range(3):\n"
         '        client.log_metric(run_id, "loss", i)\n'
     )
-    result, fixed = fix(source, UNSAFE)
+    # MLF108 adds `step=i` here on purpose (its unsafe fix changes the steps): leave it out
+    result, fixed = fix(
+        source, build_settings(None, select=["ALL"], ignore=["MLF108"], unsafe_fixes=True)
+    )
     assert result.error is None
     if fixed is not None:
         before, after = run_recorded(source), run_recorded(fixed)
         # before: ("r-0", "loss", 0..2, step 0); after: (active run, key "r-0", value "loss", step i)
         assert after["metrics"] == before["metrics"], fixed
+
+
+# --- 5. Fixes in CRLF files leave a stray carriage return ---------------------------------------
+# MLF202 and MLF302 build their replacement with `ctx.code(node).rstrip("\n")`, which leaves the
+# `\r` of a CRLF file's last line: the result ends in `\r\r\n`, a lone CR that Python (and
+# editors) read as one more line break, so the file gets mixed line endings. Where the lone
+# `\r` comes before a `;` or in a loop MLF101 then rewrites, it breaks the code: MLF101 on
+# `mlflow.log_metric(...);` in a CRLF file gives `...log_batch(...)\r;` ("internal error: a
+# fix produced code that does not parse (SyntaxError: invalid syntax)"), and MLF101 after
+# MLF302 moves a line out of its block or gives "unindent does not match any outer
+# indentation level" / "expected 'except' or 'finally' block" (the internal errors the
+# mutation fuzzer kept finding in CRLF mutants). Expected: every line still ends with `\r\n`.
+@pytest.mark.parametrize(
+    "source, settings",
+    [
+        # MLF302 (safe) -> `    mlflow.log_param('a', 1)\r\r\n`
+        (
+            "import mlflow\r\nrun = mlflow.start_run()\r\nmlflow.log_param('a', 1)\r\n"
+            "mlflow.end_run()\r\n",
+            SAFE,
+        ),
+        # MLF202 (safe) -> `    client.log_metric('r', 'a', i)\r\r\n`
+        (
+            "import mlflow\r\nfor i in range(2):\r\n    client = mlflow.MlflowClient()\r\n"
+            "    client.log_metric('r', 'a', i)\r\n",
+            SAFE,
+        ),
+        # MLF101 (unsafe): internal error, `\r;` after the finally block's log_batch(...)
+        (
+            "import time\r\nimport mlflow\r\nwith mlflow.start_run():\r\n"
+            "    for i in range(3):\r\n        mlflow.log_metric('a', i, step=i);\r\n",
+            UNSAFE,
+        ),
+        # MLF302 then MLF101 (unsafe): `)\r    if len(_metric_batch) >= 1000 ...`: after the
+        # lone CR the flushing `if` starts a line of its own, dedented out of the loop body
+        # (here it still parses, and flushes once after the loop; with other indentation the
+        # result does not parse: "unindent does not match any outer indentation level")
+        (
+            "import mlflow as mf\r\nrun = mf.start_run()\r\nfor step in range(2):\r\n"
+            "  mf.log_metric('b', 1.0, step=step)\r\nmf.end_run()\r\n",
+            UNSAFE,
+        ),
+    ],
+    ids=["MLF302", "MLF202", "MLF101-semicolon", "MLF302-then-MLF101"],
+)
+def test_fix_keeps_crlf_line_endings(source: str, settings: Settings) -> None:
+    result, fixed = fix(source, settings)
+    assert result.error is None, result.error.message
+    assert fixed is not None
+    compile(fixed, "example.py", "exec")
+    assert fixed.count("\r") == fixed.count("\r\n") == fixed.count("\n"), repr(fixed)

@@ -76,7 +76,7 @@ class ClientInLoop(Rule):
         ]
         new_loop = loop.with_changes(leading_lines=(), body=loop.body.with_changes(body=remaining))
         content = (
-            self.ctx.code(statement).rstrip("\n") + "\n" + self.ctx.code(new_loop).rstrip("\n")
+            self.ctx.code(statement).rstrip("\r\n") + "\n" + self.ctx.code(new_loop).rstrip("\r\n")
         )
         return PendingFix(
             f"Move `{target.value} = MlflowClient(...)` above the loop",

@@ -43,20 +43,19 @@ class ConsecutiveCalls(Rule):
         return api.FLUENT_BATCH_FORM[self.single][0]
 
     def setup(self) -> None:
-        # the batched call's spelling, decided where each call is: the names bound by then
+        # the batched call's spelling, decided where each call is (the names bound by then),
+        # and whether its first name was bound in the innermost scope there
         self._callees: dict[int, tuple[Optional[str], bool]] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
         if found is not None and not found.is_client and found.name == self.single:
-            self._callees[id(node)] = (
-                fixes.fluent_callee(self.ctx, node, self.batch),
-                self._bound_here(),
-            )
+            callee = fixes.fluent_callee(self.ctx, node, self.batch)
+            self._callees[id(node)] = (callee, self._bound_here(callee))
 
-    def _bound_here(self) -> bool:
-        """Whether the batched name is bound in the innermost scope at this point."""
-        return self.batch in self.ctx.resolver.current.names
+    def _bound_here(self, callee: Optional[str]) -> bool:
+        """Whether the callee's first name is bound in the innermost scope at this point."""
+        return callee is not None and callee.split(".", 1)[0] in self.ctx.resolver.current.names
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._scan(node.body, levels=1)  # the block itself is no longer among the ancestors
@@ -121,8 +120,8 @@ class ConsecutiveCalls(Rule):
         duplicates = sorted({k for k in literal if literal.count(k) > 1})
         count = len(group)
         callee, bound_at_call = self._callees.get(id(first.call), (None, False))
-        if callee == self.batch and self._bound_here() != bound_at_call:
-            callee = None  # bound later in this scope: a local name, unbound at the call
+        if self._bound_here(callee) != bound_at_call:
+            callee = None  # bound later in this scope: a local name, still unbound at the call
         shown = callee or f"mlflow.{self.batch}"
         if duplicates:
             self.report(

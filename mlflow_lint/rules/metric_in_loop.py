@@ -166,8 +166,11 @@ class MetricInLoop(LoopCallRule):
 
     def _statement_of(self, call: cst.Call) -> Optional[_Finding]:
         for finding in self._findings:
+            found = self.ctx.api_call(call)
             if (
                 finding.call is call
+                and found is not None
+                and not found.is_client  # a client call names its run: it is not buffered
                 and finding.statement is not None
                 and _plain_arguments(self.ctx, call)
                 and not fixes.has_comment(finding.statement.body[0])  # kept only around it
@@ -208,7 +211,7 @@ class MetricInLoop(LoopCallRule):
             replaced[id(finding.statement)] = [
                 cst.parse_statement(append + "\n").with_changes(
                     leading_lines=finding.statement.leading_lines,
-                    trailing_whitespace=finding.statement.trailing_whitespace,  # its comment
+                    trailing_whitespace=_comment_of(finding.statement),
                 ),
                 cst.parse_statement(
                     f"if len({BATCH}) >= {api.MAX_METRICS_PER_BATCH} or "
@@ -239,7 +242,7 @@ class MetricInLoop(LoopCallRule):
             f"{BATCH} = []\n"
             f"{STARTED} = time.monotonic()\n"
         )
-        edits = [NodeEdit(loop, loop, setup + self.ctx.code(wrapped).rstrip("\n"))]
+        edits = [NodeEdit(loop, loop, setup + self.ctx.code(wrapped).rstrip("\r\n"))]
         if isinstance(time_edit, NodeEdit):
             edits.insert(0, time_edit)
         return PendingFix(
@@ -273,6 +276,15 @@ class MetricInLoop(LoopCallRule):
         if first_import is None or fixes.uses_names(self.ctx.module, ["time"]):
             return False
         return NodeEdit(first_import, first_import, "import time\n" + self.ctx.code(first_import))
+
+
+def _comment_of(statement: cst.SimpleStatementLine) -> cst.TrailingWhitespace:
+    """The line's end, comment included, with the spaces before the comment (after a `;`,
+    libcst keeps them on the semicolon)."""
+    trailing = statement.trailing_whitespace
+    if trailing.comment is not None and not trailing.whitespace.value:
+        return trailing.with_changes(whitespace=cst.SimpleWhitespace("  "))
+    return trailing
 
 
 def _plain_arguments(ctx: object, call: cst.Call) -> Optional[dict[str, cst.Arg]]:

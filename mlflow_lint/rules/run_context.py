@@ -146,7 +146,7 @@ class RunNotContextManaged(Rule):
                     ],
                     body=block,
                 )
-                code = self.ctx.code(wrapped).rstrip("\n")
+                code = self.ctx.code(wrapped).rstrip("\r\n")
                 assert code.startswith(header)
                 first, last = statements[index], statement
                 return PendingFix(
