@@ -10,14 +10,20 @@ with-blocks, if/else/try blocks), built from pieces the rules care about:
   and sometimes an extra import *after* the calls (harmless for the original program);
 * runs of adjacent `log_metric` / `log_param` / `set_tag` calls (same or different steps,
   literal, concatenated, f-string and computed keys, duplicate keys, pure and impure values);
-* loops (for / while / comprehension, nested), `with mlflow.start_run():` blocks, `if` guards,
-  `for k, v in d.items(): mlflow.log_param(k, v)` loops, `os.listdir` / `Path.iterdir` +
-  `log_artifact` loops, helper functions called from loops;
+* loops (for / while / comprehension, nested), training loops that only log metrics (fluent
+  or through the client), `with mlflow.start_run():` blocks, `run = mlflow.start_run()` ...
+  `mlflow.end_run()` pairs, `MlflowClient()` built inside loops, `if` guards, `for k, v in
+  d.items(): mlflow.log_param(k, v)` loops, `os.listdir` / `Path.iterdir` + `log_artifact`
+  loops, helper functions called from loops;
 * formatting: comments between calls, `# noqa` comments, trailing commas, semicolons, backslash
   continuations, parenthesised multi-line calls with comments inside, a multi-line
-  triple-quoted string argument, tabs / 2 / 4 spaces, LF / CRLF / mixed line endings.
+  triple-quoted string argument, a comment ending a loop's last line, tabs / 2 / 4 spaces,
+  LF / CRLF / mixed line endings.
 
-Everything is drawn from hypothesis strategies, so a failure shrinks to a small program.
+Base programs: hypothesmith output, small generated skeletons of nested blocks, and real files
+(the rules' examples, the end-to-end scripts, a fixed sample of MLflow's and other installed
+packages' small files). `notebooks()` puts snippets into Jupyter notebooks. Everything is
+drawn from hypothesis strategies, so a failure shrinks to a small program.
 
 `executable_programs()` builds self-contained programs (a preamble defining every name the
 snippets use, loops that terminate) that `run_recorded` executes against `FakeMlflow`, a
@@ -39,6 +45,7 @@ import inspect
 import io
 import json
 import os
+import re
 import tempfile
 import tokenize
 from collections import Counter
@@ -132,7 +139,6 @@ class Gen:
     """State while one snippet is drawn."""
 
     alias: Alias
-    executable: bool
     keys: set[str] = field(default_factory=set)  # literal logging keys used
     names: int = 0
     needs: set[str] = field(default_factory=set)  # "os", "Path"
@@ -328,7 +334,7 @@ def _block(
     kinds = ["calls", "calls", "calls"]
     if nesting < 3:
         kinds += ["for", "for", "while", "with-run", "if", "items", "helper", "run-pair"]
-        kinds += ["metric-loop", "metric-loop"]
+        kinds += ["metric-loop", "metric-loop", "try", "class", "async-helper"]
     kinds += ["comprehension", "listdir", "client", "client"]
     if nesting <= 1:
         kinds += list(g.focus) * 4
@@ -417,7 +423,53 @@ def _statement(
         return _metric_loop(draw, g, depth, loop_vars)
     if kind == "client" and spell["log_metric"]:
         return _client_in_block(draw, g, depth, loop_vars)
+    if kind == "try":
+        body = _block(draw, g, depth + 1, loop_vars, nesting + 1)
+        handler = _block(draw, g, depth + 1, loop_vars, nesting + 1)
+        lines = [Line(depth, "try:"), *body, Line(depth, "except Exception:"), *handler]
+        if draw(st.booleans()):
+            final = [Line(depth + 1, "y = x")]
+            if spell["end_run"] and draw(st.booleans()):
+                final = [Line(depth + 1, f"{draw(st.sampled_from(spell['end_run']))}()")]
+            lines += [Line(depth, "finally:"), *final]
+        return lines
+    if kind == "class" and spell["log_metric"]:
+        return _trainer_class(draw, g, depth, nesting)
+    if kind == "async-helper" and spell["log_metric"]:
+        # defined, never called: for the static analysis only (async loops are not buffered)
+        name, var = g.fresh("ahelper"), g.fresh("a")
+        callee = draw(st.sampled_from(spell["log_metric"]))
+        key = _key(draw, g, [var])
+        return [
+            Line(depth, f"async def {name}(items):"),
+            Line(depth + 1, f"async for {var} in items:"),
+            Line(depth + 2, f"{callee}({key}, {var}, step={var})"),
+            Line(depth + 2, f"{callee}({_key(draw, g, [var])}, 1.0)"),
+        ]
     return _call_run(draw, g, depth, loop_vars)
+
+
+def _trainer_class(draw: st.DrawFn, g: Gen, depth: int, nesting: int) -> list[Line]:
+    """A class that keeps a client in `self.client` and logs from a method's loop."""
+    name, var = g.fresh("Trainer"), g.fresh("i")
+    spelling = draw(st.sampled_from(g.alias.spell["log_metric"]))
+    if "." in spelling:
+        factory = spelling.rsplit(".", 1)[0] + ".MlflowClient"
+    else:
+        g.needs.add("MlflowClient")
+        factory = "MlflowClient"
+    key = _key(draw, g, [var])
+    step = draw(st.sampled_from(["", f", step={var}"]))
+    return [
+        Line(depth, f"class {name}:"),
+        Line(depth + 1, "def __init__(self):"),
+        Line(depth + 2, f"self.client = {factory}()"),
+        Line(depth + 1, "def fit(self, v):"),
+        Line(depth + 2, f"for {var} in range(2):"),
+        Line(depth + 3, f"self.client.log_metric(run_id, {key}, v{step})"),
+        *_block(draw, g, depth + 3, [var, "v"], nesting + 2),
+        Line(depth, f"{name}().fit(1)"),
+    ]
 
 
 def _run_pair(
@@ -547,10 +599,10 @@ class Snippet:
 
 
 @st.composite
-def snippets(
-    draw: st.DrawFn, executable: bool = False, focus: tuple[str, ...] = (), client_odds: int = 4
-) -> Snippet:
-    g = Gen(draw(aliases(client_odds)), executable, focus=focus)
+def snippets(draw: st.DrawFn, focus: tuple[str, ...] = (), client_odds: int = 4) -> Snippet:
+    """MLflow logging code: imports (`setup`), statements (`body`), late imports; half the
+    time the whole body runs inside `with mlflow.start_run():`, as a training script's does."""
+    g = Gen(draw(aliases(client_odds)), focus=focus)
     starts = g.alias.spell["start_run"]
     if starts and draw(st.booleans()):  # a training script: everything in one run
         body = [Line(0, f"with {draw(st.sampled_from(starts))}() as run:")]
@@ -615,7 +667,7 @@ def executable_programs(
 ) -> Program:
     """A preamble defining every name snippets use, then a snippet; `focus` favours some
     statement kinds ("metric-loop", "listdir", ...)."""
-    snippet = draw(snippets(executable=True, focus=focus, client_odds=client_odds))
+    snippet = draw(snippets(focus=focus, client_odds=client_odds))
     unit = draw(st.sampled_from(["    ", "  ", "\t"]))
     preamble = PREAMBLE.replace("DIRNAME", repr(artifact_dir()))
     text = preamble + render([*snippet.setup, *snippet.body, *snippet.late], "", unit)
@@ -1056,13 +1108,13 @@ class FakeMlflow:
     # the fluent API
     def log_metric(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_metric", args, kwargs)
-        self._metric(a["run_id"] or self._run(), a["key"], a["value"], a["step"])
+        self._metric(a.get("run_id") or self._run(), a["key"], a["value"], a.get("step"))
 
     def log_metrics(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_metrics", args, kwargs)
-        run = a["run_id"] or self._run()
+        run = a.get("run_id") or self._run()
         for key, value in a["metrics"].items():
-            self._metric(run, key, value, a["step"])
+            self._metric(run, key, value, a.get("step"))
 
     def log_param(self, *args: Any, **kwargs: Any) -> Any:
         a = self._bind("log_param", args, kwargs)
@@ -1071,7 +1123,7 @@ class FakeMlflow:
 
     def log_params(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_params", args, kwargs)
-        run = a["run_id"] or self._run()
+        run = a.get("run_id") or self._run()
         for key, value in a["params"].items():
             self.params[(run, key, str(value))] += 1
 
@@ -1088,15 +1140,15 @@ class FakeMlflow:
     def log_artifact(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_artifact", args, kwargs)
         name = os.path.basename(os.fspath(a["local_path"]))
-        self.artifacts[(a["run_id"] or self._run(), name, a["artifact_path"])] += 1
+        self.artifacts[(a.get("run_id") or self._run(), name, a.get("artifact_path"))] += 1
 
     def log_artifacts(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_artifacts", args, kwargs)
-        self._artifacts_of(a["run_id"] or self._run(), a["local_dir"], a["artifact_path"])
+        self._artifacts_of(a.get("run_id") or self._run(), a["local_dir"], a.get("artifact_path"))
 
     def start_run(self, *args: Any, **kwargs: Any) -> FakeRun:
         a = self._bind("start_run", args, kwargs)
-        if self.stack and not a["nested"]:
+        if self.stack and not a.get("nested"):
             raise RuntimeError("Run is already active; use nested=True")
         return self._start(implicit=False)
 
@@ -1143,34 +1195,34 @@ class FakeClient:
 
     def log_metric(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_metric", args, kwargs)
-        self._fake._metric(a["run_id"], a["key"], a["value"], a["step"])
+        self._fake._metric(a.get("run_id"), a["key"], a["value"], a.get("step"))
 
     def log_param(self, *args: Any, **kwargs: Any) -> Any:
         a = self._bind("log_param", args, kwargs)
-        self._fake.params[(a["run_id"], a["key"], str(a["value"]))] += 1
+        self._fake.params[(a.get("run_id"), a["key"], str(a["value"]))] += 1
         return a["value"]
 
     def set_tag(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("set_tag", args, kwargs)
-        self._fake.tags[(a["run_id"], a["key"])] = a["value"]
+        self._fake.tags[(a.get("run_id"), a["key"])] = a["value"]
 
     def log_batch(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_batch", args, kwargs)
         for metric in a["metrics"]:
-            self._fake._metric(a["run_id"], metric.key, metric.value, metric.step)
+            self._fake._metric(a.get("run_id"), metric.key, metric.value, metric.step)
         for param in a["params"]:
-            self._fake.params[(a["run_id"], param.key, str(param.value))] += 1
+            self._fake.params[(a.get("run_id"), param.key, str(param.value))] += 1
         for tag in a["tags"]:
-            self._fake.tags[(a["run_id"], tag.key)] = tag.value
+            self._fake.tags[(a.get("run_id"), tag.key)] = tag.value
 
     def log_artifact(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_artifact", args, kwargs)
         name = os.path.basename(os.fspath(a["local_path"]))
-        self._fake.artifacts[(a["run_id"], name, a["artifact_path"])] += 1
+        self._fake.artifacts[(a.get("run_id"), name, a.get("artifact_path"))] += 1
 
     def log_artifacts(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_artifacts", args, kwargs)
-        self._fake._artifacts_of(a["run_id"], a["local_dir"], a["artifact_path"])
+        self._fake._artifacts_of(a.get("run_id"), a["local_dir"], a.get("artifact_path"))
 
 
 def run_recorded(text: str) -> dict[str, Any]:
@@ -1199,6 +1251,12 @@ def run_recorded(text: str) -> dict[str, Any]:
 
 # --- the engine-level properties, shared by the property and mutation tests ----------------------
 PATH = "mutant.py"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def line_breaks(text: str) -> set[str]:
+    """The kinds of line break in `text` ("\\r\\n", "\\r", "\\n"), as Python splits lines."""
+    return set(_LINE_BREAK.findall(text))
 
 
 def is_internal(error: Optional[FileError]) -> bool:
@@ -1208,8 +1266,9 @@ def is_internal(error: Optional[FileError]) -> bool:
 def fix_and_verify(data: bytes, settings: Settings, path: str = PATH) -> Optional[str]:
     """Check and fix `data` with `settings` and assert what must hold for any input: neither
     raises, an error is never an internal one and comes from both or neither, a fix re-parses
-    with libcst and ast, and fixing is idempotent (fixing again changes nothing, checking the
-    fixed code finds nothing the fixer would still fix). For a notebook (`path` ending in
+    with libcst and ast, keeps the line breaks of a file that uses one kind throughout, and
+    fixing is idempotent (fixing again changes nothing, checking the fixed code finds nothing
+    the fixer would still fix). For a notebook (`path` ending in
     .ipynb) the fixed file must be JSON and fixing it again must change nothing (check may
     offer fixes that fix refuses in a notebook: across cells, or touching a magic). Returns
     the fixed text, or None when nothing changed or the input itself could not be checked."""
@@ -1233,6 +1292,9 @@ def fix_and_verify(data: bytes, settings: Settings, path: str = PATH) -> Optiona
     else:
         cst.parse_module(text)
         ast.parse(text)
+        breaks = line_breaks(decode(data).text)
+        if len(breaks) == 1:
+            assert line_breaks(text) <= breaks, f"line breaks {breaks} became {line_breaks(text)}"
     again, newer = engine.fix_source(new_data, path, settings)
     assert again.error is None, again.error
     assert newer is None, "fixing the fixed code changed it again:\n" + again.diff

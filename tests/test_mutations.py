@@ -5,11 +5,13 @@ generated skeletons, the rules' examples, the end-to-end scripts and a sample of
 packages' files, MLflow's own among them) and builds self-contained logging programs. On those:
 
 * every mutant, both settings (all rules, safe fixes; all rules, unsafe fixes): check and fix
-  never raise, report no internal error, the fixed code parses with libcst and ast, and fixing
-  is idempotent (`mutations.fix_and_verify`);
+  never raise, report no internal error, the fixed code parses with libcst and ast and keeps
+  the file's line breaks, and fixing is idempotent (`mutations.fix_and_verify`);
 * safe fixes keep the logging intents: every literal metric/param/tag key of the original is
   still in the fixed code, the multiset of string constants is unchanged (a safe fix only
-  moves keys and values around), and so are the top-level statements that do not log;
+  moves keys and values around), and so are the top-level statements that do not log (once
+  `with mlflow.start_run():` blocks are flattened and run/client statements set aside, which
+  MLF302 and MLF202 legitimately move);
 * fixes, safe and unsafe, keep every comment once (a fix that would drop one is not made),
   and add none but MLF101's marker comment;
 * safe fixes never change what gets logged: self-contained programs run before and after the
@@ -17,7 +19,9 @@ packages' files, MLflow's own among them) and builds self-contained logging prog
   the metrics (run, key, value, step), params, final tags, artifacts, runs started and the
   exception the program ends with must be the same;
 * unsafe fixes may change behaviour, but never so that the program stops running with a
-  TypeError, AttributeError or ImportError (a fix that calls MLflow wrongly);
+  TypeError, AttributeError or ImportError (a fix that calls MLflow wrongly): an unsafe fix
+  may change what is logged (MLF303's `nested=True` stops a `start_run` from raising, so an
+  `except` branch that logged no longer runs);
 * the two unsafe fixes that document an unchanged outcome for a run that completes normally,
   MLF101's metric buffering and MLF107's directory upload, log the same metrics and store the
   same artifacts in the recording stand-in.
@@ -128,6 +132,7 @@ def test_unsafe_fixes_keep_programs_running(program: Program) -> None:
     if unsafe is None:
         return
     before, after = run_recorded(program.text), run_recorded(unsafe)
+    note(f"original ended with {before['error']}, fixed with {after['error']}")
     if before["error"] is None and after["error"] is not None:
         kind = after["error"].split(":", 1)[0]
         assert kind not in ("TypeError", "AttributeError", "ImportError"), after["error"]
