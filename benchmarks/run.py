@@ -677,7 +677,8 @@ def summarize_output(tool: Tool, out_dir: Path) -> str:
     if tool.id.startswith("flake8"):
         return f"{len(lines)} findings"
     if tool.id == "ruff-perf":
-        return lines[-1] if lines else ""
+        found = [line for line in lines if line.startswith(("Found", "All checks"))]
+        return found[-1] if found else ""
     if tool.id == "torchfix":
         done = [line for line in err.splitlines() if line.startswith("Finished checking")]
         return (done[-1] + " (the ones mentioning torch)") if done else err.strip()[-120:]
@@ -910,6 +911,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     started = time.time()
     load_at_start = load_average()
+    git_at_start = git_info()  # what the mlflow-lint rows (which run first) measure
     lint_version = check_installation()
     cache: Path = args.cache_dir.resolve()
     cache.mkdir(parents=True, exist_ok=True)
@@ -952,12 +954,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     check = correctness(by_id)
     goals = [] if args.quick else targets(by_id, jobs)
 
-    git = git_info()
+    git = git_at_start
+    git_at_end = git_info()
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": git["commit"],
         "dirty": git["dirty"],
-        "uncommitted_changes": git["changed"],  # tracked files that differ from the commit
+        "uncommitted_changes": git["changed"],  # files that differ from the commit
+        # Others may commit in a shared checkout while the benchmark runs:
+        "commit_at_end": git_at_end["commit"],
+        "uncommitted_changes_at_end": git_at_end["changed"],
         "nproc": jobs,
         "cpu": cpu_model(),
         "python": platform.python_version(),
@@ -979,6 +985,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         f"{jobs} cores ({meta['cpu']}), Python {meta['python']}, "
         f"corpus {meta['corpus_files']['big']:,} files ({meta['corpus_files']['dense']:,} dense)"
     )
+    if git_at_end["commit"] != git["commit"]:
+        header += f" (the checkout moved to {str(git_at_end['commit'])[:12]} during the run)"
     print(f"\n## mlflow-lint benchmark ({meta['mode']})\n\n{header}\n")
     print(rows_table(rows))
     if goals:
@@ -1006,9 +1014,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"Versions: {', '.join(f'{k} {v}' for k, v in meta['versions'].items())}")
 
     json_path = args.json
-    if json_path is None:
-        name = "quick.json" if args.quick else "partial.json" if args.only else "latest.json"
-        json_path = RESULTS / name
+    if json_path is None:  # only a complete run replaces the committed results
+        if args.quick or args.only:
+            json_path = cache / "results" / ("quick.json" if args.quick else "partial.json")
+        else:
+            json_path = RESULTS / "latest.json"
     json_path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "meta": meta,

@@ -1,123 +1,127 @@
-"""Where mlflow-lint's time goes: each stage of the engine timed separately, in one process.
+"""Where mlflow-lint's time goes on the corpus: the engine's stages, timed in one process.
 
-    python benchmarks/stages.py [DIR]        (default: benchmarks/.corpus/big)
+    python benchmarks/stages.py [DIR] [--cprofile N]    (default DIR: benchmarks/.corpus/big)
 
-Replays the engine's data path for every file, serially, without the CLI: read, prefilter,
-decode, then for the files that pass the prefilter ast.parse, the ast depth bound,
-libcst.parse_module, and the rest of engine.analyze (the walk of all rules, plus positions and
-noqa for files with findings). Parsing is therefore done twice for those files (once per stage
-here, once inside analyze, which is timed as a whole and reported minus the parse), which is
-fine for proportions. Uses the engine's internals (`_ast_depth`); adapt when they change.
+Runs `engine.check_file` on every file of DIR, serially and in-process (no CLI, no process
+pool, no cache), with a thin timing wrapper around each stage function (read, prefilter,
+ast.parse, libcst.parse_module, the rules' walk, positions, ...): exact times, unlike
+cProfile, which inflates pure-Python code (the walk) against native code (libcst's parser).
+Stages nest (analyze contains the parse and the walk); each line says what it includes. Stages
+the engine does not have (any more) are left out, so this survives refactors of the engine.
+With --cprofile N it then profiles the same loop and prints the top N functions by own time.
 """
 
 from __future__ import annotations
 
-import ast
-import os
+import argparse
+import cProfile
+import importlib
+import io
+import pstats
 import sys
 import time
-from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-
-import libcst as cst
+from typing import Any
 
 from mlflow_lint import engine
-from mlflow_lint.config import build_settings
-from mlflow_lint.sourcefile import SourceError, decode
+from mlflow_lint.config import build_settings, find_config
+from mlflow_lint.runner import discover
 
 DEFAULT = Path(__file__).resolve().parent / ".corpus" / "big"
 
+# (label, "module[.Class]", attribute): patched where the engine looks them up at call time.
+STAGES = [
+    ("check_file (everything below)", "mlflow_lint.engine", "check_file"),
+    ("  read the file", "mlflow_lint.engine", "read_bytes"),
+    ("  settings.rules_for", "mlflow_lint.config.Settings", "rules_for"),
+    ("  byte prefilter (may_hold_findings)", "mlflow_lint.engine", "may_hold_findings"),
+    ("  decode", "mlflow_lint.engine", "decode"),
+    ("  analyze (everything below)", "mlflow_lint.engine", "analyze"),
+    ("    applicable_rules (trigger words)", "mlflow_lint.engine", "applicable_rules"),
+    ("    ast gate: called_names (incl. ast.parse)", "mlflow_lint.engine", "called_names"),
+    ("    ast gate: _ast_depth", "mlflow_lint.engine", "_ast_depth"),
+    ("      ast.parse", "ast", "parse"),
+    ("    libcst.parse_module", "libcst", "parse_module"),
+    ("    FileContext (resolver setup)", "mlflow_lint.context.FileContext", "__init__"),
+    ("    walk of the rules (FileContext.walk)", "mlflow_lint.context.FileContext", "walk"),
+    ("    positions (MetadataWrapper.resolve)", "libcst.metadata.MetadataWrapper", "resolve"),
+]
 
-def main(root: Path) -> None:
-    settings = build_settings(None)
-    spent: dict[str, float] = defaultdict(float)
-    counts: dict[str, int] = defaultdict(int)
-    clock = time.perf_counter
-    paths = sorted(
-        os.path.join(d, n) for d, _, names in os.walk(root) for n in names if n.endswith(".py")
+
+def resolve_owner(dotted: str) -> Any:
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            owner: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            owner = getattr(owner, name)
+        return owner
+    raise ImportError(dotted)
+
+
+def instrument() -> dict[str, list[float]]:
+    """Wrap every stage that exists; returns label -> [seconds, calls]."""
+    totals: dict[str, list[float]] = {}
+    for label, owner_name, attribute in STAGES:
+        try:
+            owner = resolve_owner(owner_name)
+        except (ImportError, AttributeError):
+            continue
+        original = owner.__dict__.get(attribute) if isinstance(owner, type) else None
+        original = original or getattr(owner, attribute, None)
+        if original is None:
+            continue
+        slot = totals.setdefault(label, [0.0, 0])
+
+        def timed(
+            *args: Any, __f: Callable[..., Any] = original, __s: list[float] = slot, **kw: Any
+        ) -> Any:
+            start = time.perf_counter()
+            try:
+                return __f(*args, **kw)
+            finally:
+                __s[0] += time.perf_counter() - start
+                __s[1] += 1
+
+        setattr(owner, attribute, timed)
+    return totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("root", nargs="?", type=Path, default=DEFAULT)
+    parser.add_argument("--cprofile", type=int, default=0, metavar="N")
+    args = parser.parse_args()
+    root: Path = args.root
+    settings = build_settings(find_config(str(root)))
+    files, _ = discover([str(root)], settings)
+
+    totals = instrument()
+    start = time.perf_counter()
+    results = [engine.check_file(path, settings) for path in files]
+    total = time.perf_counter() - start
+    findings = sum(len(r.violations) for r in results)
+    print(
+        f"{len(files)} files, {sum(r.parsed for r in results)} past the byte prefilter, "
+        f"{findings} findings, {sum(r.error is not None for r in results)} file errors; "
+        f"{total:.2f} s in check_file (serial, in-process, no cache, plus the wrappers' cost)"
     )
-    biggest: list[tuple[float, str]] = []
-    start_all = clock()
-    for path in paths:
-        t = clock()
-        with open(path, "rb") as handle:
-            data = handle.read()
-        spent["read"] += clock() - t
-        t = clock()
-        rules = settings.rules_for(path)
-        keep = engine.may_hold_findings(data, rules)
-        spent["prefilter (rules_for + may_hold_findings)"] += clock() - t
-        counts["files"] += 1
-        if not keep:
-            continue
-        counts["parsed"] += 1
-        t = clock()
-        try:
-            text = decode(data).text
-        except SourceError:
-            counts["undecodable"] += 1
-            continue
-        spent["decode"] += clock() - t
-        t = clock()
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            counts["ast errors"] += 1
-            continue
-        spent["ast.parse"] += clock() - t
-        t = clock()
-        engine._ast_depth(tree)
-        spent["ast depth bound"] += clock() - t
-        t = clock()
-        try:
-            cst.parse_module(text)
-        except Exception:
-            counts["libcst errors"] += 1
-            continue
-        parse_time = clock() - t
-        spent["libcst.parse_module"] += parse_time
-        t = clock()
-        try:
-            violations = engine.analyze(text, path, rules, settings)
-        except SourceError:
-            counts["analyze errors"] += 1
-            continue
-        whole = clock() - t
-        spent["analyze (whole, includes its own parse)"] += whole
-        counts["findings"] += len(violations)
-        counts["files with findings"] += bool(violations)
-        biggest.append((whole, path))
-    total = clock() - start_all
-    parse = (
-        spent["ast.parse"] + spent["ast depth bound"] + spent["libcst.parse_module"]
-    )  # what engine.parse does
-    walk = spent["analyze (whole, includes its own parse)"] - parse
-    print(f"{counts['files']} files, {counts['parsed']} pass the prefilter, ", end="")
-    print(f"{counts['findings']} findings in {counts['files with findings']} files")
-    print(f"{'stage':45s} {'seconds':>8s} {'share':>6s}")
-    real = total - spent["analyze (whole, includes its own parse)"] + walk
-    rows = [
-        ("read", spent["read"]),
-        (
-            "prefilter (rules_for + may_hold_findings)",
-            spent["prefilter (rules_for + may_hold_findings)"],
-        ),
-        ("decode", spent["decode"]),
-        ("ast.parse", spent["ast.parse"]),
-        ("ast depth bound", spent["ast depth bound"]),
-        ("libcst.parse_module", spent["libcst.parse_module"]),
-        ("walk of all rules + positions + noqa", walk),
-    ]
-    for name, seconds in rows:
-        print(f"{name:45s} {seconds:8.2f} {seconds / real:6.1%}")
-    print(f"{'total (one parse per file, as the engine does)':45s} {real:8.2f}")
-    for key in ("undecodable", "ast errors", "libcst errors", "analyze errors"):
-        if counts[key]:
-            print(f"{key}: {counts[key]}")
-    print("slowest files in analyze:")
-    for seconds, path in sorted(biggest, reverse=True)[:8]:
-        print(f"  {seconds:6.2f} s  {os.path.relpath(path, root)}")
+    print(f"{'stage':52s} {'seconds':>8s} {'share':>6s} {'calls':>7s}")
+    for label, _, _ in STAGES:
+        if label in totals:
+            seconds, calls = totals[label]
+            print(f"{label:52s} {seconds:8.2f} {seconds / total:6.1%} {int(calls):7d}")
+
+    if args.cprofile:
+        profile = cProfile.Profile()
+        profile.runcall(lambda: [engine.check_file(path, settings) for path in files])
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.cprofile)
+        print(out.getvalue())
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT)
+    sys.exit(main())
