@@ -10,7 +10,7 @@ rules can see logging done through helpers defined in the same module.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
@@ -117,10 +117,20 @@ class LoopFrame:
 class FileContext:
     """Per-file state shared by all rules during the single walk."""
 
-    def __init__(self, module: cst.Module, path: str, text: str = "") -> None:
-        self.module = module
+    def __init__(
+        self,
+        module: cst.Module,
+        path: str,
+        text: str = "",
+        elided_names: frozenset[str] = frozenset(),
+    ) -> None:
+        self.module = module  # definitions that cannot matter may be stubs (elision.py)
+        self._render = (
+            module if module.default_newline == "\n" else module.with_changes(default_newline="\n")
+        )
         self.path = path
-        self.text = text  # the source, for rules that need to check what names it uses
+        self.text = text  # the whole source, for rules that need to check what names it uses
+        self.elided_names = elided_names  # names used in the definitions replaced by stubs
         self.resolver = Resolver()
         self.ancestors: list[cst.CSTNode] = []
         self.functions: dict[str, FunctionSummary] = {}  # keyed by resolver value "local:N"
@@ -445,7 +455,15 @@ class FileContext:
         return None
 
     def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        """The source of `node`, lines ending with "\n" (fix contents are written so; the
+        engine gives them the file's own line ending)."""
+        return self._render.code_for_node(node)
+
+    def module_uses_names(self, names: Iterable[str], skip: Optional[cst.CSTNode] = None) -> bool:
+        """Whether any of `names` occurs anywhere in the file (outside `skip`), stubbed
+        definitions included."""
+        names = list(names)
+        return not self.elided_names.isdisjoint(names) or uses_names(self.module, names, skip)
 
 
 Hook = Callable[[FileContext, Any], None]
@@ -534,6 +552,20 @@ def _small_statements(statement: cst.CSTNode) -> Sequence[cst.CSTNode]:
     if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
         return statement.body
     return (statement,)
+
+
+def uses_names(node: cst.CSTNode, names: Iterable[str], skip: Optional[cst.CSTNode] = None) -> bool:
+    """Whether any of `names` occurs in `node` (outside `skip`)."""
+    wanted = set(names)
+    todo: list[cst.CSTNode] = [node]
+    while todo:
+        current = todo.pop()
+        if current is skip:
+            continue
+        if isinstance(current, cst.Name) and current.value in wanted:
+            return True
+        todo.extend(iter_children(current))
+    return False
 
 
 def _is_throttle(test: cst.BaseExpression) -> bool:

@@ -22,11 +22,12 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Optional
+from typing import Optional, Union
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from mlflow_lint import elision
 from mlflow_lint.config import Settings
 from mlflow_lint.context import FileContext, Visitor
 from mlflow_lint.noqa import NoqaFilter
@@ -117,17 +118,28 @@ def applicable_rules(text: str, rules: Sequence[type[Rule]]) -> list[type[Rule]]
 # --- 2. parse: CPython's ast first (clear errors, cheap depth bound), then libcst --------------
 def parse(text: str) -> cst.Module:
     """The gate, then libcst: the whole file as a libcst Module. Raises SourceError."""
-    called_names(text)
+    gate(text)
     return parse_cst(text)
 
 
 def called_names(text: str) -> set[str]:
+    return gate(text).called
+
+
+@dataclass(frozen=True)
+class Gate:
+    tree: ast.Module
+    called: set[str]  # names the file calls, with the names they alias
+    imports: list[Union[ast.Import, ast.ImportFrom]]  # every import statement, at any depth
+
+
+def gate(text: str) -> Gate:
     """CPython's ast as a gate (its syntax errors, a bound on nesting that protects libcst's
     native parser) that also reports the names the file calls: callee names (`f()`,
     `x.f()`), keyword argument names, and the names they alias (`from m import f as g`,
     `g = x.f`). A rule can only fire where one of its trigger names is called, so a rule whose
     triggers are not among them is not run, and a file with no such rule is never handed to
-    libcst."""
+    libcst. The tree and its imports also decide what libcst can skip (elision.py)."""
     try:
         tree = ast.parse(text)
     except SyntaxError as error:
@@ -140,6 +152,7 @@ def called_names(text: str) -> set[str]:
         raise SourceError(f"cannot parse: {error}") from None
     names: set[str] = set()
     aliases: dict[str, set[str]] = {}
+    imports: list[Union[ast.Import, ast.ImportFrom]] = []
     deepest, where = 0, 1
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
     children = ast.iter_child_nodes
@@ -156,9 +169,12 @@ def called_names(text: str) -> set[str]:
         elif kind is ast.BoolOp:  # libcst nests `a and b and c`: one level per operator
             depth += len(node.values) - 2  # type: ignore[attr-defined]
         elif kind is ast.ImportFrom:
+            imports.append(node)  # type: ignore[arg-type]
             for alias in node.names:  # type: ignore[attr-defined]
                 if alias.asname:
                     aliases.setdefault(alias.asname, set()).add(alias.name)
+        elif kind is ast.Import:
+            imports.append(node)  # type: ignore[arg-type]
         elif kind is ast.Assign:
             value = node.value  # type: ignore[attr-defined]
             source = value.id if type(value) is ast.Name else getattr(value, "attr", None)
@@ -176,7 +192,7 @@ def called_names(text: str) -> set[str]:
     for alias, sources in aliases.items():
         if alias in names:
             names |= sources
-    return names
+    return Gate(tree, names, imports)
 
 
 def parse_cst(text: str) -> cst.Module:
@@ -211,18 +227,59 @@ def _rule_methods(rule: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
 
 
 def analyze(
-    text: str, path: str, rules: Sequence[type[Rule]], settings: Settings
+    text: str, path: str, rules: Sequence[type[Rule]], settings: Settings, elide: bool = True
 ) -> list[Violation]:
-    """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError."""
+    """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError.
+
+    Definitions that cannot take part in a finding are replaced by stubs before libcst parses
+    the file (elision.py); when a finding or a fix touches a stub after all, the whole file is
+    analysed instead (`elide=False`), so the result never depends on the elision."""
     rules = applicable_rules(text, rules)
     if not rules:
         return []
-    called = called_names(text)
+    checked = gate(text)
+    called = checked.called
     rules = [r for r in rules if r.triggers & called and (not r.requires or r.requires & called)]
     if not rules:
         return []
-    module = parse_cst(text)
-    ctx = FileContext(module, path, text)
+    skipped = None
+    if elide:
+        skipped = elision.plan(checked.tree, checked.imports, text, _context_words(tuple(rules)))
+    del checked  # the ast is not needed during the walk: free it
+    if skipped is None:
+        return _walk_rules(text, text, path, rules, settings, None)
+    violations = _walk_rules(skipped.apply(text), text, path, rules, settings, skipped)
+    if any(_touches(skipped, v) for v in violations):
+        return analyze(text, path, rules, settings, elide=False)
+    return violations
+
+
+@lru_cache(maxsize=64)
+def _context_words(rules: tuple[type[Rule], ...]) -> frozenset[str]:
+    """Words the rules read anywhere in a file besides MLflow calls: code that mentions one is
+    never elided."""
+    return frozenset(word for rule in rules for word in rule.requires | rule.context)
+
+
+def _touches(skipped: elision.Elision, violation: Violation) -> bool:
+    if skipped.touches(violation.line, violation.end_line):
+        return True
+    edits = violation.fix.edits if violation.fix else ()
+    return any(skipped.touches(e.start_line, e.end_line) for e in edits)
+
+
+def _walk_rules(
+    parsed_text: str,
+    text: str,
+    path: str,
+    rules: Sequence[type[Rule]],
+    settings: Settings,
+    skipped: Optional[elision.Elision],
+) -> list[Violation]:
+    """Parse `parsed_text` (`text`, or `text` with stubs: same lines and columns) with libcst
+    and walk it once with every rule; positions and offsets refer to `text`."""
+    module = parse_cst(parsed_text)
+    ctx = FileContext(module, path, text, skipped.names if skipped else frozenset())
     reports: list[Report] = []
     instances = [rule(ctx, reports.append, settings.options_for(rule)) for rule in rules]
     visits: dict[type, list[Visitor]] = {}

@@ -15,12 +15,12 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mlflow_lint import engine
+from mlflow_lint import mlflow_api as api
 from mlflow_lint.config import Settings
 from mlflow_lint.context import FileContext, LoopFrame
 from mlflow_lint.sourcefile import SourceError, decode, read_bytes
 
 # Calls that build objects or read local state: no request.
-_NO_REQUEST = frozenset({"MlflowClient", "active_run", "last_active_run", "get_tracking_uri"})
 
 Terms = dict[tuple[str, ...], int]  # loop labels, outer to inner -> calls per innermost iteration
 
@@ -43,7 +43,7 @@ class _Counter:
         found = self.ctx.api_call(node)
         calls = 0
         if found is not None:
-            calls = 0 if found.name in _NO_REQUEST or found.name.startswith("_") else 1
+            calls = 0 if found.name in api.NO_REQUEST or found.name.startswith("_") else 1
         else:
             helper = self.ctx.local_function(node)
             if helper is not None:

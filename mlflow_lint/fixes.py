@@ -14,6 +14,7 @@ import libcst as cst
 
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import FileContext, LoopFrame, iter_children
+from mlflow_lint.context import uses_names as uses_names  # re-exported: rules use fixes.uses_names
 from mlflow_lint.sourcefile import indent_following_lines
 
 # Calls that only convert or read a value: `float(x)`, `loss.item()`, `acc.mean()`.
@@ -87,20 +88,6 @@ def literal_string(node: cst.BaseExpression) -> Optional[str]:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
-
-
-def uses_names(node: cst.CSTNode, names: Iterable[str], skip: Optional[cst.CSTNode] = None) -> bool:
-    """Whether any of `names` occurs in `node` (outside `skip`)."""
-    wanted = set(names)
-    todo: list[cst.CSTNode] = [node]
-    while todo:
-        current = todo.pop()
-        if current is skip:
-            continue
-        if isinstance(current, cst.Name) and current.value in wanted:
-            return True
-        todo.extend(iter_children(current))
-    return False
 
 
 def target_names(target: cst.BaseExpression) -> list[str]:
@@ -201,6 +188,48 @@ def inside_run_block(ctx: FileContext) -> bool:
                     if found is not None and not found.is_client and found.name == "start_run":
                         return True
     return False
+
+
+def indent_unit(module: cst.Module, block: Optional[cst.CSTNode]) -> str:
+    """One more level of indentation inside `block` (an IndentedBlock, or anything else for
+    module level): the block's own unit, so a new block mixes tabs and spaces no more than
+    the file does (a file's default unit comes from its first block and may differ)."""
+    if isinstance(block, cst.IndentedBlock) and block.indent is not None:
+        return block.indent
+    return module.default_indent
+
+
+def enclosing_units(ctx: FileContext) -> dict[int, str]:
+    """For each node among the ancestors: the indentation unit of the block that holds it."""
+    units: dict[int, str] = {}
+    block: Optional[cst.CSTNode] = None
+    for node in ctx.ancestors:
+        units[id(node)] = indent_unit(ctx.module, block)
+        if isinstance(node, cst.IndentedBlock):
+            block = node
+    return units
+
+
+class _NewBlocksIndent(cst.CSTTransformer):
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        return (
+            updated_node
+            if updated_node.indent is not None
+            else updated_node.with_changes(indent=self.unit)
+        )
+
+
+def indented(statement: cst.BaseStatement, unit: str) -> cst.BaseStatement:
+    """A generated statement whose blocks indent by `unit` instead of the module's default."""
+    result = statement.visit(_NewBlocksIndent(unit))
+    assert isinstance(result, cst.BaseStatement)
+    return result
 
 
 def current_indent(ctx: FileContext, extra_levels: int = 0) -> int:

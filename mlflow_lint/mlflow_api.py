@@ -195,6 +195,38 @@ FLUENT_LOGGING = frozenset(
 
 # Calls that accept a `step`.
 TAKES_STEP = frozenset({"log_metric", "log_metrics", "log_image"})
+# Metric calls whose points land on step 0 without one.
+METRIC_CALLS = frozenset({"log_metric", "log_metrics"})
+# Batched metric calls: one request per call.
+BATCHED_METRICS = frozenset({"log_metrics", "log_batch"})
+# Small artifacts: one upload (a temporary file) per call.
+SMALL_ARTIFACTS = frozenset({"log_text", "log_dict", "log_figure", "log_table", "log_image"})
+ARTIFACT_UPLOADS = frozenset({"log_artifact", "log_artifacts"})
+# Calls that change which server a new MlflowClient() talks to.
+URI_SETTERS = frozenset({"set_tracking_uri", "set_registry_uri"})
+# Calls that make no request.
+NO_REQUEST = frozenset({CLIENT, "active_run", "last_active_run", "get_tracking_uri"})
+ASYNC_FLUSHES = frozenset({END_RUN, "flush_async_logging"})
+ENABLE_ASYNC = "mlflow.config.enable_async_logging"
+
+# Every fluent name the rules act on (`mlflow.<name>`): a name outside this set is no finding's
+# business, which lets elision.py skip code that only uses other parts of mlflow.
+KNOWN_FLUENT_NAMES = frozenset(
+    {
+        *FLUENT_SIGNATURES,
+        *FLUENT_READS,
+        *FLUENT_LOGGING,
+        *BATCHED,
+        *TAKES_STEP,
+        *SMALL_ARTIFACTS,
+        *ARTIFACT_UPLOADS,
+        *URI_SETTERS,
+        *NO_REQUEST,
+        *ASYNC_FLUSHES,
+        START_RUN,
+        END_RUN,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -227,6 +259,27 @@ def canonical(path: str) -> str:
 
 def is_mlflow_path(value: Optional[str]) -> bool:
     return value is not None and (value == "mlflow" or value.startswith("mlflow."))
+
+
+# Modules through which an attribute chain can still reach an API function or MlflowClient
+# (`mlflow.tracking.fluent.log_metric`, `mlflow.tracking.client.MlflowClient`).
+_API_MODULES = frozenset(
+    ".".join(parts[:n])
+    for path in (*_CLIENT_CLASS_ALIASES, *(m + "x" for m in _FLUENT_MODULES))
+    for parts in [path.split(".")]
+    for n in range(1, len(parts))
+)
+
+
+def may_reach_api(path: str) -> bool:
+    """Whether a name bound to `path` ("mlflow.tracking", "mlflow.log_metric") can lead to an
+    MLflow call a rule acts on: calling it, or an attribute of it. `mlflow.entities.Metric`,
+    `mlflow.MlflowException` or `mlflow.store.tracking.rest_store` cannot."""
+    path = canonical(path)
+    if path in _API_MODULES or path == CLIENT_CLASS or ENABLE_ASYNC.startswith(path):
+        return True
+    found = api_call_for(path)
+    return found is not None and found.name in KNOWN_FLUENT_NAMES
 
 
 def factory_result(path: Optional[str]) -> Optional[str]:

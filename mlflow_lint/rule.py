@@ -104,6 +104,9 @@ class Rule:
     triggers: ClassVar[frozenset[str]]
     # When set, one of these must appear as well (for example a thread pool's class name).
     requires: ClassVar[frozenset[str]] = frozenset()
+    # Words the rule reads anywhere in a file besides MLflow calls (and `requires`), such as an
+    # environment variable's name: a definition that mentions one is never elided.
+    context: ClassVar[frozenset[str]] = frozenset()
     fix_safety: ClassVar[Optional[Safety]] = None  # None: report only
     default_enabled: ClassVar[bool] = True
     options: ClassVar[Mapping[str, RuleOption]] = {}

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
+from mlflow_lint import mlflow_api as api
+
 from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rules.loop_calls import LoopCallRule
 
-_BATCHED_METRICS = frozenset({"log_metrics", "log_batch"})
 
 
 class BatchedLoggingInInnerLoop(LoopCallRule):
@@ -32,11 +33,11 @@ class BatchedLoggingInInnerLoop(LoopCallRule):
     code = "MLF901"
     name = "batched-logging-in-inner-loop"
     summary = "`log_metrics` / `log_batch` per inner iteration of nested loops (opt-in)."
-    triggers = _BATCHED_METRICS
+    triggers = api.BATCHED_METRICS
     default_enabled = False
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
-        return found.name in _BATCHED_METRICS
+        return found.name in api.BATCHED_METRICS
 
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str

@@ -4,12 +4,13 @@ from typing import Optional, Union
 
 import libcst as cst
 
+from mlflow_lint import mlflow_api as api
+
 from mlflow_lint import fixes
 from mlflow_lint.context import iter_children
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 
 Loop = Union[cst.For, cst.While]
-_URI_SETTERS = frozenset({"set_tracking_uri", "set_registry_uri"})
 _BINDERS = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)
 
 
@@ -90,7 +91,7 @@ class ClientInLoop(Rule):
             node = todo.pop()
             if isinstance(node, cst.Call):
                 found = self.ctx.api_call(node)
-                if found is not None and found.name in _URI_SETTERS:
+                if found is not None and found.name in api.URI_SETTERS:
                     return True
             todo.extend(iter_children(node))
         return False

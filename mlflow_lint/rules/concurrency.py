@@ -113,7 +113,7 @@ class AsyncWithoutFlush(Rule):
             found is None and _is_enable_async(self, node)
         ):
             self._async.append(node)
-        elif is_fluent(self.ctx, node, api.END_RUN, "flush_async_logging"):
+        elif is_fluent(self.ctx, node, *api.ASYNC_FLUSHES):
             self._ended = True
 
     def leave_With(self, node: cst.With) -> None:  # after its start_run() call is resolved
@@ -138,7 +138,7 @@ class AsyncWithoutFlush(Rule):
 
 def _is_enable_async(rule: Rule, node: cst.Call) -> bool:
     callee = rule.ctx.resolver.resolve(node.func)
-    if callee != "mlflow.config.enable_async_logging":
+    if callee != api.ENABLE_ASYNC:
         return False
     return not node.args or not (
         isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == "False"
@@ -174,6 +174,7 @@ class SqliteWithWorkerProcesses(Rule):
     # set_tracking_uri decides whether the URI is sqlite: it must be seen too
     triggers = api.FLUENT_LOGGING | {"log_batch", "set_tracking_uri"}
     requires = workers.PROCESS_WORDS
+    context = frozenset({"MLFLOW_TRACKING_URI"})  # see _tracking_uri
 
     def finish(self) -> None:
         uri = self._tracking_uri()

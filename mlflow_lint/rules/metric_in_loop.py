@@ -34,6 +34,7 @@ class _Finding:
     mlflow_name: Optional[str]  # how the mlflow package is spelled at the call
     in_run: bool  # inside `with mlflow.start_run():` in the same function
     column: int  # indentation of the call's statement
+    units: dict[int, str]  # the indentation unit of the block around each ancestor, by id
 
 
 class MetricInLoop(LoopCallRule):
@@ -120,6 +121,7 @@ class MetricInLoop(LoopCallRule):
                 fixes.mlflow_module_name(self.ctx),
                 fixes.inside_run_block(self.ctx),
                 fixes.current_indent(self.ctx),
+                fixes.enclosing_units(self.ctx),
             )
         )
 
@@ -131,7 +133,8 @@ class MetricInLoop(LoopCallRule):
             fix = None
             if loop is not None:
                 if id(loop) not in built:
-                    built[id(loop)] = self._buffer_fix(loop, finding.mlflow_name or "mlflow")
+                    unit = finding.units[id(loop)]
+                    built[id(loop)] = self._buffer_fix(loop, finding.mlflow_name or "mlflow", unit)
                 fix = built[id(loop)]
             self.report(finding.call, finding.message, fix=fix)
 
@@ -178,7 +181,7 @@ class MetricInLoop(LoopCallRule):
                 return finding
         return None
 
-    def _buffer_fix(self, loop: Loop, mlflow: str) -> Optional[PendingFix]:
+    def _buffer_fix(self, loop: Loop, mlflow: str, unit: str) -> Optional[PendingFix]:
         ours = MARKER in self.ctx.text
         if not ours and any(name in self.ctx.text for name in (BATCH, STARTED, CLIENT, RUN_ID)):
             return None
@@ -213,25 +216,23 @@ class MetricInLoop(LoopCallRule):
                     leading_lines=finding.statement.leading_lines,
                     trailing_whitespace=_comment_of(finding.statement),
                 ),
-                cst.parse_statement(
-                    f"if len({BATCH}) >= {api.MAX_METRICS_PER_BATCH} or "
-                    f"time.monotonic() - {STARTED} >= {api.BUFFER_FLUSH_SECONDS}:\n"
-                    f"    {CLIENT}.log_batch({RUN_ID}, metrics={BATCH})\n"
-                    f"    {BATCH}, {STARTED} = [], time.monotonic()\n"
+                fixes.indented(
+                    cst.parse_statement(
+                        f"if len({BATCH}) >= {api.MAX_METRICS_PER_BATCH} or "
+                        f"time.monotonic() - {STARTED} >= {api.BUFFER_FLUSH_SECONDS}:\n"
+                        f"    {CLIENT}.log_batch({RUN_ID}, metrics={BATCH})\n"
+                        f"    {BATCH}, {STARTED} = [], time.monotonic()\n"
+                    ),
+                    unit,
                 ),
             ]
         new_loop = loop.visit(_ReplaceStatements(replaced))
         assert isinstance(new_loop, (cst.For, cst.While))
+        flush = cst.parse_statement(f"if {BATCH}:\n    {CLIENT}.log_batch({RUN_ID}, metrics={BATCH})\n")
         wrapped = cst.Try(
-            body=cst.IndentedBlock(body=[new_loop.with_changes(leading_lines=())]),
+            body=cst.IndentedBlock(body=[new_loop.with_changes(leading_lines=())], indent=unit),
             finalbody=cst.Finally(
-                body=cst.IndentedBlock(
-                    body=[
-                        cst.parse_statement(
-                            f"if {BATCH}:\n    {CLIENT}.log_batch({RUN_ID}, metrics={BATCH})\n"
-                        )
-                    ]
-                )
+                body=cst.IndentedBlock(body=[fixes.indented(flush, unit)], indent=unit)
             ),
         )
         setup = (
@@ -273,7 +274,7 @@ class MetricInLoop(LoopCallRule):
                     )
                 ):
                     first_import = small
-        if first_import is None or fixes.uses_names(self.ctx.module, ["time"]):
+        if first_import is None or self.ctx.module_uses_names(["time"]):
             return False
         return NodeEdit(first_import, first_import, "import time\n" + self.ctx.code(first_import))
 

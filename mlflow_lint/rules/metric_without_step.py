@@ -4,13 +4,14 @@ from typing import Optional
 
 import libcst as cst
 
+from mlflow_lint import mlflow_api as api
+
 from mlflow_lint import fixes
 from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
 from mlflow_lint.rules.loop_calls import LoopCallRule
 
-_METRIC_CALLS = frozenset({"log_metric", "log_metrics"})
 
 
 class MetricWithoutStep(LoopCallRule):
@@ -39,12 +40,12 @@ class MetricWithoutStep(LoopCallRule):
     summary = (
         "A metric logged on every iteration of a loop without `step`: every point lands on step 0."
     )
-    triggers = frozenset(_METRIC_CALLS)
+    triggers = api.METRIC_CALLS
     include_throttled = True
     fix_safety = Safety.UNSAFE
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
-        if found.name not in _METRIC_CALLS:
+        if found.name not in api.METRIC_CALLS:
             return False
         bound = fixes.bind_arguments(call, found.signature)
         if bound is None or "step" in bound:

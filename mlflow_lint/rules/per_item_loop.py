@@ -131,8 +131,12 @@ class PerItemLoggingLoop(Rule):
         fix = None
         if callee is not None and not fixes.has_comment(node.with_changes(leading_lines=())):
             loop_names = fixes.target_names(node.target)
-            scope = self.ctx.enclosing(cst.FunctionDef) or self.ctx.module
-            reused = fixes.uses_names(scope, loop_names, skip=node)
+            function = self.ctx.enclosing(cst.FunctionDef)
+            reused = (
+                fixes.uses_names(function, loop_names, skip=node)
+                if function is not None
+                else self.ctx.module_uses_names(loop_names, skip=node)
+            )
             safe = fixes.inside_run_block(self.ctx) and not reused
             code = fixes.call_code(callee, arguments, fixes.current_indent(self.ctx))
             fix = PendingFix(

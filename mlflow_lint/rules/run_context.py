@@ -5,6 +5,7 @@ from typing import Optional, Union
 
 import libcst as cst
 
+from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import iter_children
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
@@ -49,29 +50,31 @@ class RunNotContextManaged(Rule):
     fix_safety = Safety.SAFE
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self._scan(node.body)
+        self._scan(node.body, fixes.indent_unit(self.ctx.module, node))
 
     def leave_Module(self, node: cst.Module) -> None:
-        self._scan(node.body)
+        self._scan(node.body, fixes.indent_unit(node, None))
 
     def setup(self) -> None:
         # decided in finish(): a class's other methods (which may end the run) come later
-        self._candidates: list[tuple[Sequence[cst.BaseStatement], int, Optional[cst.ClassDef]]] = []
+        self._candidates: list[
+            tuple[Sequence[cst.BaseStatement], int, Optional[cst.ClassDef], str]
+        ] = []
 
-    def _scan(self, statements: Sequence[cst.BaseStatement]) -> None:
+    def _scan(self, statements: Sequence[cst.BaseStatement], unit: str) -> None:
         owner = next((a for a in reversed(self.ctx.ancestors) if isinstance(a, cst.ClassDef)), None)
         for index, statement in enumerate(statements):
             if self._start_statement(statement) is not None:
-                self._candidates.append((statements, index, owner))
+                self._candidates.append((statements, index, owner, unit))
 
     def finish(self) -> None:
-        for statements, index, owner in self._candidates:
+        for statements, index, owner, unit in self._candidates:
             start = self._start_statement(statements[index])
             assert start is not None
             call, name = start
             if self._managed(statements[index + 1 :], name) or self._object_lifecycle(owner):
                 continue
-            fix = self._with_fix(statements, index, call, name)
+            fix = self._with_fix(statements, index, call, name, unit)
             self.report(
                 call,
                 "`mlflow.start_run()` outside a `with` block: if anything raises before "
@@ -129,6 +132,7 @@ class RunNotContextManaged(Rule):
         index: int,
         call: cst.Call,
         name: Optional[str],
+        unit: str,
     ) -> Optional[PendingFix]:
         for end in range(index + 1, len(statements)):
             statement = statements[end]
@@ -139,7 +143,7 @@ class RunNotContextManaged(Rule):
                 if _comment_would_move(statements[index], statement):
                     return None
                 header = f"with {self.ctx.code(call)}{f' as {name}' if name else ''}:"
-                block = cst.IndentedBlock(body=body)
+                block = cst.IndentedBlock(body=body, indent=unit)
                 wrapped = cst.With(
                     items=[
                         cst.WithItem(item=call, asname=cst.AsName(cst.Name(name)) if name else None)

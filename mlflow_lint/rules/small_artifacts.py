@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from mlflow_lint import mlflow_api as api
+
 from mlflow_lint import fixes
 from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rules.loop_calls import LoopCallRule
 
-_SMALL_ARTIFACTS = frozenset({"log_text", "log_dict", "log_figure", "log_table", "log_image"})
 
 
 class SmallArtifactsInLoop(LoopCallRule):
@@ -35,10 +36,10 @@ class SmallArtifactsInLoop(LoopCallRule):
         "`log_text` / `log_dict` / `log_figure` / `log_table` / `log_image` on"
         " every iteration of a loop."
     )
-    triggers = _SMALL_ARTIFACTS
+    triggers = api.SMALL_ARTIFACTS
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
-        if found.name not in _SMALL_ARTIFACTS:
+        if found.name not in api.SMALL_ARTIFACTS:
             return False
         if found.name == "log_image":
             bound = fixes.bind_arguments(call, found.signature)

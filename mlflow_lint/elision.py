@@ -1,0 +1,440 @@
+"""The definitions the rules can skip: libcst parses only the parts of a file that can matter.
+
+libcst's parse costs ~10x CPython's and its tree costs more to walk than to build, while most of
+a big module never touches the tracking API (a store, a web handler, a model flavour). CPython's
+ast tree, which the engine builds anyway as its gate, tells which function and class definitions
+cannot take part in any finding. Each is replaced by a stub of the same name (`def train():` +
+`pass`) padded with empty lines, so every line keeps its number and every kept line its text:
+positions, offsets and noqa comments map back unchanged. The engine walks the rest, and analyses
+the whole file after all when a finding or a fix touches a stub (engine.analyze).
+
+A module-level definition, or a method of a class that can matter, can matter when its text
+mentions:
+- a name imported from a module on the way to the tracking API (`mlflow`, `mlflow.tracking`,
+  `mlflow.log_metric`, `MlflowClient`), used so that it may still reach it: `mlflow.log_metric`
+  or `mf` can, `mlflow.entities.Metric` or `mlflow.store.db.utils` cannot;
+- a name or attribute bound, outside the definitions that cannot matter, from an expression
+  that mentions one of these (`client = MlflowClient()`, `self.client = ...`, `run: ActiveRun`);
+- a definition that can matter (a helper a loop calls, a worker handed to a pool);
+- or a word an enabled rule reads anywhere besides MLflow calls (`Rule.requires`,
+  `Rule.context`: a pool's class name, `MLFLOW_TRACKING_URI`).
+
+Mentions are read from the text (docstrings and comments included), and bindings without regard
+to order or scope: a superset of what the engine's resolver (names.py) can prove. The rules act
+only on calls the resolver proves to be MLflow's and on the words above, so eliding never hides
+a finding. Names used in the elided code stay known (`Elision.names`) for fixes that must not
+reuse a name the file uses.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Optional, Union
+
+from mlflow_lint import mlflow_api as api
+
+Definition = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef]
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
+# A dotted name not preceded by a dot or a name character: `mlflow.tracking.MlflowClient`.
+_CHAIN = re.compile(r"(?<![\w.])[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+# Eliding a definition shorter than this saves less than it costs.
+MIN_LINES = 3
+
+
+@dataclass(frozen=True)
+class Stub:
+    """A definition replaced by `header` + `pass`: lines `first`..`last` (1-based)."""
+
+    first: int
+    last: int
+    header: str  # "def name():", "async def name():", "class Name:"
+    indent: str  # the definition's indentation
+    body_indent: str  # its body's, so libcst infers the file's indentation unit as before
+
+
+@dataclass(frozen=True)
+class Elision:
+    stubs: tuple[Stub, ...]
+    names: frozenset[str]  # every identifier in the elided code
+
+    def apply(self, text: str) -> str:
+        """`text` with every stub in place: same lines, same line endings."""
+        lines = split_lines(text)
+        for stub in self.stubs:
+            for number in range(stub.first, stub.last + 1):
+                line = lines[number - 1]
+                ending = line[len(line.rstrip("\r\n")) :]
+                if number == stub.first:
+                    content = stub.indent + stub.header
+                elif number == stub.first + 1:
+                    content = stub.body_indent + "pass"
+                elif ending.startswith("\n") and lines[number - 2].endswith("\r"):
+                    content = " "  # "\r" + "\n" would be one line break, not two
+                else:
+                    content = ""
+                lines[number - 1] = content + ending
+        return "".join(lines)
+
+    def touches(self, first_line: int, last_line: int) -> bool:
+        """Whether lines first_line..last_line overlap a stub."""
+        return any(s.first <= last_line and first_line <= s.last for s in self.stubs)
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text` with their endings, split only where Python ends a line."""
+    lines = _LINE.findall(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def plan(
+    tree: ast.Module,
+    imports: Sequence[Union[ast.Import, ast.ImportFrom]],
+    text: str,
+    words: Iterable[str],
+) -> Optional[Elision]:
+    """What of `text` (whose ast is `tree`, with `imports` all its import statements) cannot
+    matter to rules that read `words`; None when nothing is worth eliding."""
+    lines = split_lines(text)
+    candidates = [_Candidate(node) for node in tree.body if isinstance(node, _DEFINITIONS)]
+    if not any(c.worth_eliding(lines) for c in candidates):
+        return None
+    roots = _import_paths(imports)
+    if roots is None:
+        return None  # `from mlflow import *`: any name may be MLflow's
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    ordered = sorted(set(words), key=len, reverse=True)
+    word_pattern = (
+        re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, ordered)) + r")(?!\w)")
+        if ordered
+        else None
+    )
+    state = _Relevance(roots, text, starts, word_pattern)
+    state.learn(_bindings([s for s in tree.body if not isinstance(s, _DEFINITIONS)]))
+    pending = candidates
+    changed = True
+    while changed:  # to a fixpoint: a kept definition can make others matter
+        changed = state.learn()
+        still = []
+        for candidate in pending:
+            if not state.matters(candidate):
+                still.append(candidate)
+                continue
+            changed = True
+            body = candidate.node.body
+            if isinstance(candidate.node, ast.ClassDef):
+                # a class that matters is looked into: its methods are judged one by one
+                state.learn(_bindings([s for s in body if not isinstance(s, _DEFINITIONS)]))
+                still.extend(_Candidate(s) for s in body if isinstance(s, _DEFINITIONS))
+            else:
+                state.plain.add(candidate.node.name)  # a helper: code that calls it matters
+                state.learn(_bindings([candidate.node]), function=True)
+        pending = still
+    stubs = [c.stub(lines) for c in pending if c.worth_eliding(lines)]
+    if not stubs:
+        return None
+    names: set[str] = set()
+    for stub in stubs:
+        names.update(_IDENTIFIER.findall(text, starts[stub.first - 1], starts[stub.last]))
+    return Elision(tuple(sorted(stubs, key=lambda s: s.first)), frozenset(names))
+
+
+@dataclass
+class _Candidate:
+    node: Definition
+    first: int = field(init=False)  # first line, decorators included
+    last: int = field(init=False)
+    identifiers: Optional[frozenset[str]] = field(default=None, init=False)
+    reaches_mlflow: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        self.first = min([self.node.lineno, *(d.lineno for d in self.node.decorator_list)])
+        self.last = self.node.end_lineno or self.node.lineno
+
+    def spans(self) -> list[tuple[int, int]]:
+        """Its lines (first, last), without a function's docstring: a docstring that shows
+        `mlflow.log_metric(...)` does not make the function log."""
+        body = self.node.body
+        docstring = (
+            not isinstance(self.node, ast.ClassDef)
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        )
+        if not docstring:
+            return [(self.first, self.last)]
+        doc_first, doc_last = body[0].lineno, body[0].end_lineno or body[0].lineno
+        return [(self.first, doc_first - 1), (doc_last + 1, self.last)]
+
+    def worth_eliding(self, lines: list[str]) -> bool:
+        """A body that starts on a line of its own, indented deeper than the definition, and
+        long enough to be worth a stub."""
+        node, body = self.node, self.node.body[0]
+        if body.lineno <= node.lineno or self.last - node.lineno + 1 < MIN_LINES:
+            return False
+        body_line, def_line = lines[body.lineno - 1], lines[node.lineno - 1]
+        # col_offset counts UTF-8 bytes; whitespace is ASCII, so an all-blank prefix is exact
+        if body_line[: body.col_offset].strip(" \t\f"):
+            return False  # `def f(a,\n      b): return a`: the body shares a header line
+        if lines[body.lineno - 2].rstrip("\r\n").endswith("\\"):
+            return False  # `class A: \` + `pass`: one logical line, no indented block
+        indent, body_indent = _indentation(def_line), _indentation(body_line)
+        return body_indent.startswith(indent) and len(body_indent) > len(indent)
+
+    def stub(self, lines: list[str]) -> Stub:
+        node = self.node
+        if isinstance(node, ast.ClassDef):
+            header = f"class {node.name}:"
+        elif isinstance(node, ast.AsyncFunctionDef):
+            header = f"async def {node.name}():"
+        else:
+            header = f"def {node.name}():"
+        indent = _indentation(lines[self.first - 1])
+        body_indent = _indentation(lines[node.body[0].lineno - 1])
+        return Stub(self.first, self.last, header, indent, body_indent)
+
+
+def _indentation(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t\f"))]
+
+
+def _import_paths(
+    imports: Sequence[Union[ast.Import, ast.ImportFrom]],
+) -> Optional[dict[str, set[str]]]:
+    """Name -> the MLflow paths imports bind it to (`import mlflow as mf`: mf -> {"mlflow"}),
+    anywhere in the file; None for a star import from mlflow."""
+    roots: dict[str, set[str]] = {}
+    for node in imports:
+        for alias in node.names:
+            if isinstance(node, ast.Import):
+                if not api.is_mlflow_path(alias.name):
+                    continue
+                if alias.asname is None:  # `import mlflow.tracking` binds mlflow
+                    roots.setdefault("mlflow", set()).add("mlflow")
+                else:
+                    roots.setdefault(alias.asname, set()).add(alias.name)
+            elif node.level == 0 and api.is_mlflow_path(node.module):
+                if alias.name == "*":
+                    return None
+                path = f"{node.module}.{alias.name}"
+                roots.setdefault(alias.asname or alias.name, set()).add(path)
+    return roots
+
+
+class _Relevance:
+    """The names that may hold something of MLflow's, and the test of a definition."""
+
+    def __init__(
+        self,
+        roots: dict[str, set[str]],
+        text: str,
+        starts: list[int],
+        words: Optional[re.Pattern[str]],
+    ) -> None:
+        self.roots = roots  # imported names, by the paths they are bound to
+        self.plain: set[str] = set()  # names and attributes that matter however they are used
+        # the ones bound to a value of MLflow's (not helpers): calling one may build a client
+        self.values: set[str] = set()
+        self.pending: list[_Binding] = []  # bindings whose value does not matter (yet)
+        self.functions: list[list[_Binding]] = []  # the bindings of each function that matters
+        self.text = text
+        self.starts = starts
+        self.words = words
+
+    def matters(self, candidate: _Candidate) -> bool:
+        if candidate.identifiers is None:
+            self._read(candidate)
+        assert candidate.identifiers is not None
+        return candidate.reaches_mlflow or not self.plain.isdisjoint(candidate.identifiers)
+
+    def _read(self, candidate: _Candidate) -> None:
+        """What a definition mentions, once: first from its text (cheap, but strings and
+        comments count too); where the text says it may matter, from its ast (exact)."""
+        identifiers: set[str] = set()
+        reaches = False
+        for first, last in candidate.spans():
+            if first > last:
+                continue
+            begin, end = self.starts[first - 1], self.starts[last]
+            if self.words is not None and self.words.search(self.text, begin, end):
+                candidate.identifiers, candidate.reaches_mlflow = frozenset(), True
+                return
+            identifiers.update(_IDENTIFIER.findall(self.text, begin, end))
+            reaches = reaches or self.reaches(_CHAIN.findall(self.text, begin, end))
+        if not reaches and not any(name in self.roots for name in identifiers):
+            # names only; the ones that matter can still grow (helpers, bindings)
+            candidate.identifiers = frozenset(identifiers)
+            return
+        chains = _code_mentions(candidate.node)
+        candidate.reaches_mlflow = self.reaches(chains)
+        candidate.identifiers = frozenset(name for chain in chains for name in chain.split("."))
+
+    def reaches(self, chains: Iterable[str]) -> bool:
+        """Whether a dotted name, rooted at an imported one, may lead to the tracking API."""
+        roots = self.roots
+        for chain in chains:
+            root, _, rest = chain.partition(".")
+            if root in roots and any(_may_reach(path, rest) for path in roots[root]):
+                return True
+        return False
+
+    def learn(self, bindings: Iterable[_Binding] = (), function: bool = False) -> bool:
+        """Take in `bindings` (of a function's body when `function`: its names are local, only
+        its attributes reach further), and add the names bound from values that matter, to a
+        fixpoint, for these and every binding taken in before; whether any name was added."""
+        if function:
+            self.functions.append(list(bindings))
+        else:
+            self.pending.extend(bindings)
+        added, changed = False, True
+        while changed:
+            changed = False
+            still = []
+            for binding in self.pending:
+                if self._bound_value(binding, frozenset()):
+                    fresh = {name for name, _ in binding[0]} - self.values
+                    self.plain |= fresh
+                    self.values |= fresh
+                    changed = changed or bool(fresh)
+                else:
+                    still.append(binding)
+            self.pending = still
+            for scope in self.functions:
+                local: set[str] = set()
+                grew = True
+                while grew:
+                    grew = False
+                    for binding in scope:
+                        if not self._bound_value(binding, local):
+                            continue
+                        for name, is_attribute in binding[0]:
+                            if not is_attribute and name not in local:
+                                local.add(name)
+                                grew = True
+                            elif is_attribute and name not in self.values:
+                                self.plain.add(name)
+                                self.values.add(name)
+                                changed = True
+            added = added or changed
+        return added
+
+    def _bound_value(self, binding: _Binding, local: Collection[str]) -> bool:
+        """Whether a binding's value may be something of MLflow's."""
+        _, chains, called = binding
+        if self.reaches(chains):
+            return True
+        known = self.values if called else self.plain
+        return any(name in known or name in local for chain in chains for name in chain.split("."))
+
+
+@lru_cache(maxsize=4096)
+def _may_reach(path: str, rest: str) -> bool:
+    return api.may_reach_api(f"{path}.{rest}" if rest else path)
+
+
+# ((name, whether an attribute) bound, dotted names the value is read from, whether only by
+# calling them)
+_Binding = tuple[list[tuple[str, bool]], list[str], bool]
+
+
+def _bindings(statements: Sequence[ast.stmt]) -> Iterator[_Binding]:
+    """What the resolver binds from a value: assignments, `with ... as`, walrus, annotated
+    targets and parameters. Like the resolver, only a name, an attribute or a call carries a
+    value (`client = MlflowClient()`, `log = mlflow.log_metric`, `self.client = client`);
+    `x = [MlflowClient()]` binds nothing of MLflow's."""
+    for statement in statements:
+        for node in ast.walk(statement):
+            targets: list[ast.expr]
+            value: Optional[ast.expr] = None
+            annotation: Optional[ast.expr] = None
+            if isinstance(node, ast.Assign):
+                targets, value = list(node.targets), node.value
+            elif isinstance(node, ast.AnnAssign):
+                targets, value, annotation = [node.target], node.value, node.annotation
+            elif isinstance(node, ast.NamedExpr):
+                targets, value = [node.target], node.value
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                targets, value = [node.optional_vars], node.context_expr
+            elif isinstance(node, ast.arg) and node.annotation is not None:
+                yield [(node.arg, False)], _dotted_mentions([node.annotation]), True
+                continue
+            else:
+                continue
+            names = [bound for target in targets for bound in _bound_names(target)]
+            if not names:
+                continue
+            if annotation is not None:  # `client: MlflowClient`, `"Optional[MlflowClient]"`
+                yield names, _dotted_mentions([annotation]), True
+            if isinstance(value, ast.Call):
+                yield names, _dotted_mentions([value.func]), True
+            elif isinstance(value, (ast.Name, ast.Attribute)):
+                yield names, _dotted_mentions([value]), False
+
+
+def _bound_names(target: ast.expr) -> Iterator[tuple[str, bool]]:
+    """`x` -> x, `self.x` -> x (an attribute the resolver tracks), tuples element-wise."""
+    if isinstance(target, ast.Name):
+        yield target.id, False
+    elif isinstance(target, ast.Attribute):
+        yield target.attr, True
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _bound_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _bound_names(target.value)
+
+
+def _code_mentions(definition: Definition) -> list[str]:
+    """The dotted names a definition's code mentions (not its strings or comments, but its
+    string annotations), and the names its imports bind."""
+    return _dotted_mentions([definition], strings=False)
+
+
+def _dotted_mentions(nodes: Iterable[ast.AST], strings: bool = True) -> list[str]:
+    """The names in `nodes` as dotted chains (`mlflow.tracking.MlflowClient`, `client`, an
+    attribute of anything else on its own), the names imports bind, and the dotted names
+    inside short string constants: all of them when `strings`, else only in annotations
+    (`"MlflowClient | None"`)."""
+    found: list[str] = []
+    annotations: list[ast.AST] = []
+    todo: list[ast.AST] = list(nodes)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Attribute):
+            parts = []
+            inner: ast.AST = node
+            while isinstance(inner, ast.Attribute):
+                parts.append(inner.attr)
+                inner = inner.value
+            if isinstance(inner, ast.Name):
+                found.append(".".join([inner.id, *reversed(parts)]))
+                continue
+            found.extend(parts)
+            todo.append(inner)
+            continue
+        if isinstance(node, ast.Name):
+            found.append(node.id)
+            continue
+        if isinstance(node, ast.Constant):
+            if strings and isinstance(node.value, str) and len(node.value) <= 200:
+                found.extend(_CHAIN.findall(node.value))
+            continue
+        if isinstance(node, ast.alias):
+            found.append(node.asname or node.name.split(".", 1)[0])
+        elif not strings and isinstance(node, (ast.arg, ast.AnnAssign)) and node.annotation:
+            annotations.append(node.annotation)
+        elif not strings and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            annotations.extend([node.returns] if node.returns else [])
+        todo.extend(ast.iter_child_nodes(node))
+    if annotations:
+        found.extend(_dotted_mentions(annotations))  # again, with their strings
+    return found
