@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -97,9 +98,12 @@ class Settings:
         )
 
     def is_excluded(self, path: str) -> bool:
-        relative = _relative(path, self.root)
+        """Whether `path`'s name, or its path relative to the project root, matches an
+        `exclude` pattern (fnmatch patterns, as `fnmatch.fnmatch` compares them)."""
+        matches = _matcher(self.exclude)
         name = os.path.basename(os.path.normpath(path))
-        return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(relative, p) for p in self.exclude)
+        normcase = os.path.normcase
+        return bool(matches(normcase(name)) or matches(normcase(_relative(path, self.root))))
 
 
 @lru_cache(maxsize=64)
@@ -107,11 +111,27 @@ def _rules(codes: tuple[str, ...]) -> tuple[type[Rule], ...]:
     return tuple(RULES_BY_CODE[c] for c in codes)
 
 
+@lru_cache(maxsize=16)
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], Optional[re.Match[str]]]:
+    """One regex for all the patterns (discovery asks for every file and directory)."""
+    joined = "|".join(f"(?:{fnmatch.translate(os.path.normcase(p))})" for p in patterns)
+    return re.compile(joined or "(?!)").match
+
+
+@lru_cache(maxsize=16)
+def _absolute(root: str) -> str:
+    return os.path.abspath(root)
+
+
 def _relative(path: str, root: str) -> str:
-    try:
-        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
-    except ValueError:
-        return Path(path).as_posix()
+    """`path` relative to `root`, with forward slashes; as given when it is outside `root`."""
+    absolute, base = os.path.abspath(path), _absolute(root)
+    if absolute == base:
+        return "."
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if absolute.startswith(prefix):
+        return absolute[len(prefix) :].replace(os.sep, "/")
+    return Path(path).as_posix()
 
 
 def select_rules(

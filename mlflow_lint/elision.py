@@ -3,10 +3,11 @@
 libcst's parse costs ~10x CPython's and its tree costs more to walk than to build, while most of
 a big module never touches the tracking API (a store, a web handler, a model flavour). CPython's
 ast tree, which the engine builds anyway as its gate, tells which function and class definitions
-cannot take part in any finding. Each is replaced by a stub of the same name (`def train():` +
-`pass`) padded with empty lines, so every line keeps its number and every kept line its text:
-positions, offsets and noqa comments map back unchanged. The engine walks the rest, and analyses
-the whole file after all when a finding or a fix touches a stub (engine.analyze).
+cannot take part in any finding. Each is replaced by a stub of the same name (`def train():`
+and a docstring as long as the body was), so every line keeps its number and every kept line
+its text: positions, offsets and noqa comments map back unchanged. The engine walks the rest,
+and analyses the whole file after all when a finding or a fix touches a stub
+(engine.analyze).
 
 A module-level definition, or a method of a class that can matter, can matter when its text
 mentions:
@@ -46,10 +47,33 @@ _CHAIN = re.compile(r"(?<![\w.])[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 # Eliding a definition shorter than this saves less than it costs.
 MIN_LINES = 3
 
+# The fields of each ast node type that can hold nodes worth visiting (the engine's gate uses
+# them too): `ast.iter_child_nodes` is twice as slow, and visits `ctx` and operator leaves.
+AST_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAF_FIELDS = frozenset({"ctx", "op", "type_comment"})
+
+
+def ast_fields(kind: type) -> tuple[str, ...]:
+    fields = AST_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(f for f in getattr(kind, "_fields", ()) if f not in _LEAF_FIELDS)
+        AST_FIELDS[kind] = fields
+    return fields
+
+
+def ast_children(node: ast.AST) -> Iterator[ast.AST]:
+    for name in AST_FIELDS.get(type(node)) or ast_fields(type(node)):
+        value = getattr(node, name)
+        if type(value) is list:
+            yield from (item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            yield value
+
 
 @dataclass(frozen=True)
 class Stub:
-    """A definition replaced by `header` + `pass`: lines `first`..`last` (1-based)."""
+    """A definition replaced by `header` and a docstring that spans the rest of its lines
+    `first`..`last` (1-based): one token for libcst, where empty lines would be a node each."""
 
     first: int
     last: int
@@ -73,7 +97,9 @@ class Elision:
                 if number == stub.first:
                     content = stub.indent + stub.header
                 elif number == stub.first + 1:
-                    content = stub.body_indent + "pass"
+                    content = stub.body_indent + '"""'
+                elif number == stub.last:
+                    content = '"""'
                 elif ending.startswith("\n") and lines[number - 2].endswith("\r"):
                     content = " "  # "\r" + "\n" would be one line break, not two
                 else:
@@ -118,8 +144,15 @@ def plan(
         if ordered
         else None
     )
-    state = _Relevance(roots, text, starts, word_pattern)
-    state.learn(_bindings([s for s in tree.body if not isinstance(s, _DEFINITIONS)]))
+    module_bindings = list(_bindings([s for s in tree.body if not isinstance(s, _DEFINITIONS)]))
+    # the names a string annotation can resolve through to MlflowClient
+    annotation_names = {
+        api.CLIENT,
+        *roots,
+        *(n for names, _, _ in module_bindings for n, _ in names),
+    }
+    state = _Relevance(roots, text, starts, word_pattern, frozenset(annotation_names))
+    state.learn(module_bindings)
     pending = candidates
     changed = True
     while changed:  # to a fixpoint: a kept definition can make others matter
@@ -239,6 +272,7 @@ class _Relevance:
         text: str,
         starts: list[int],
         words: Optional[re.Pattern[str]],
+        annotation_names: frozenset[str],
     ) -> None:
         self.roots = roots  # imported names, by the paths they are bound to
         self.plain: set[str] = set()  # names and attributes that matter however they are used
@@ -249,6 +283,7 @@ class _Relevance:
         self.text = text
         self.starts = starts
         self.words = words
+        self.annotation_names = annotation_names
 
     def matters(self, candidate: _Candidate) -> bool:
         if candidate.identifiers is None:
@@ -257,8 +292,7 @@ class _Relevance:
         return candidate.reaches_mlflow or not self.plain.isdisjoint(candidate.identifiers)
 
     def _read(self, candidate: _Candidate) -> None:
-        """What a definition mentions, once: first from its text (cheap, but strings and
-        comments count too); where the text says it may matter, from its ast (exact)."""
+        """What a definition's code mentions (its text without comments and strings), once."""
         identifiers: set[str] = set()
         reaches = False
         for first, last in candidate.spans():
@@ -268,15 +302,13 @@ class _Relevance:
             if self.words is not None and self.words.search(self.text, begin, end):
                 candidate.identifiers, candidate.reaches_mlflow = frozenset(), True
                 return
-            identifiers.update(_IDENTIFIER.findall(self.text, begin, end))
-            reaches = reaches or self.reaches(_CHAIN.findall(self.text, begin, end))
-        if not reaches and not any(name in self.roots for name in identifiers):
-            # names only; the ones that matter can still grow (helpers, bindings)
-            candidate.identifiers = frozenset(identifiers)
-            return
-        chains = _code_mentions(candidate.node)
-        candidate.reaches_mlflow = self.reaches(chains)
-        candidate.identifiers = frozenset(name for chain in chains for name in chain.split("."))
+            chains = set(_CHAIN.findall(code_text(self.text[begin:end], self.annotation_names)))
+            # an attribute of anything but a name (`f().x`) resolves only through a call of an
+            # MLflow factory, a chain of its own: the chains' names are all the names needed
+            identifiers.update(name for chain in chains for name in chain.split("."))
+            reaches = reaches or self.reaches(chains)
+        candidate.identifiers = frozenset(identifiers)
+        candidate.reaches_mlflow = reaches
 
     def reaches(self, chains: Iterable[str]) -> bool:
         """Whether a dotted name, rooted at an imported one, may lead to the tracking API."""
@@ -341,6 +373,8 @@ def _may_reach(path: str, rest: str) -> bool:
     return api.may_reach_api(f"{path}.{rest}" if rest else path)
 
 
+# Leaves: no binding below them.
+_SCALAR_NODES = frozenset({ast.Name, ast.Constant})
 # ((name, whether an attribute) bound, dotted names the value is read from, whether only by
 # calling them)
 _Binding = tuple[list[tuple[str, bool]], list[str], bool]
@@ -351,33 +385,37 @@ def _bindings(statements: Sequence[ast.stmt]) -> Iterator[_Binding]:
     targets and parameters. Like the resolver, only a name, an attribute or a call carries a
     value (`client = MlflowClient()`, `log = mlflow.log_metric`, `self.client = client`);
     `x = [MlflowClient()]` binds nothing of MLflow's."""
-    for statement in statements:
-        for node in ast.walk(statement):
-            targets: list[ast.expr]
-            value: Optional[ast.expr] = None
-            annotation: Optional[ast.expr] = None
-            if isinstance(node, ast.Assign):
-                targets, value = list(node.targets), node.value
-            elif isinstance(node, ast.AnnAssign):
-                targets, value, annotation = [node.target], node.value, node.annotation
-            elif isinstance(node, ast.NamedExpr):
-                targets, value = [node.target], node.value
-            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-                targets, value = [node.optional_vars], node.context_expr
-            elif isinstance(node, ast.arg) and node.annotation is not None:
-                yield [(node.arg, False)], _dotted_mentions([node.annotation]), True
-                continue
-            else:
-                continue
-            names = [bound for target in targets for bound in _bound_names(target)]
-            if not names:
-                continue
-            if annotation is not None:  # `client: MlflowClient`, `"Optional[MlflowClient]"`
-                yield names, _dotted_mentions([annotation]), True
-            if isinstance(value, ast.Call):
-                yield names, _dotted_mentions([value.func]), True
-            elif isinstance(value, (ast.Name, ast.Attribute)):
-                yield names, _dotted_mentions([value]), False
+    todo: list[ast.AST] = list(statements)
+    while todo:
+        node = todo.pop()
+        if type(node) in _SCALAR_NODES:
+            continue
+        todo.extend(ast_children(node))
+        targets: list[ast.expr]
+        value: Optional[ast.expr] = None
+        annotation: Optional[ast.expr] = None
+        if isinstance(node, ast.Assign):
+            targets, value = list(node.targets), node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value, annotation = [node.target], node.value, node.annotation
+        elif isinstance(node, ast.NamedExpr):
+            targets, value = [node.target], node.value
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            targets, value = [node.optional_vars], node.context_expr
+        elif isinstance(node, ast.arg) and node.annotation is not None:
+            yield [(node.arg, False)], _dotted_mentions([node.annotation]), True
+            continue
+        else:
+            continue
+        names = [bound for target in targets for bound in _bound_names(target)]
+        if not names:
+            continue
+        if annotation is not None:  # `client: MlflowClient`, `"Optional[MlflowClient]"`
+            yield names, _dotted_mentions([annotation]), True
+        if isinstance(value, ast.Call):
+            yield names, _dotted_mentions([value.func]), True
+        elif isinstance(value, (ast.Name, ast.Attribute)):
+            yield names, _dotted_mentions([value]), False
 
 
 def _bound_names(target: ast.expr) -> Iterator[tuple[str, bool]]:
@@ -393,19 +431,11 @@ def _bound_names(target: ast.expr) -> Iterator[tuple[str, bool]]:
         yield from _bound_names(target.value)
 
 
-def _code_mentions(definition: Definition) -> list[str]:
-    """The dotted names a definition's code mentions (not its strings or comments, but its
-    string annotations), and the names its imports bind."""
-    return _dotted_mentions([definition], strings=False)
-
-
-def _dotted_mentions(nodes: Iterable[ast.AST], strings: bool = True) -> list[str]:
+def _dotted_mentions(nodes: Iterable[ast.AST]) -> list[str]:
     """The names in `nodes` as dotted chains (`mlflow.tracking.MlflowClient`, `client`, an
-    attribute of anything else on its own), the names imports bind, and the dotted names
-    inside short string constants: all of them when `strings`, else only in annotations
-    (`"MlflowClient | None"`)."""
+    attribute of anything else on its own), and the dotted names inside short string
+    constants (string annotations: `"MlflowClient | None"`)."""
     found: list[str] = []
-    annotations: list[ast.AST] = []
     todo: list[ast.AST] = list(nodes)
     while todo:
         node = todo.pop()
@@ -425,16 +455,61 @@ def _dotted_mentions(nodes: Iterable[ast.AST], strings: bool = True) -> list[str
             found.append(node.id)
             continue
         if isinstance(node, ast.Constant):
-            if strings and isinstance(node.value, str) and len(node.value) <= 200:
+            if isinstance(node.value, str) and len(node.value) <= 200:
                 found.extend(_CHAIN.findall(node.value))
             continue
-        if isinstance(node, ast.alias):
-            found.append(node.asname or node.name.split(".", 1)[0])
-        elif not strings and isinstance(node, (ast.arg, ast.AnnAssign)) and node.annotation:
-            annotations.append(node.annotation)
-        elif not strings and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            annotations.extend([node.returns] if node.returns else [])
-        todo.extend(ast.iter_child_nodes(node))
-    if annotations:
-        found.extend(_dotted_mentions(annotations))  # again, with their strings
+        todo.extend(ast_children(node))
     return found
+
+
+# Comments and string literals: what code_text blanks.
+_NON_CODE = re.compile(
+    r"#[^\r\n]*"
+    r"|(?P<prefix>[rRbBuUfF]{0,2})(?P<quote>\'\'\'|\"\"\"|\'|\")(?P<body>(?:\\.|[^\\])*?)(?P=quote)",
+    re.DOTALL,
+)
+_TYPE_LIKE = re.compile(r"[\w.\[\], |]{0,200}")
+
+
+def code_text(source: str, annotation_names: Collection[str] = (api.CLIENT,)) -> str:
+    """`source` (whole statements of a file that parses) without its comments and strings,
+    but the replacement fields of f-strings (code) and the strings that read like a type
+    naming one of `annotation_names` (a string annotation: "MlflowClient | None")."""
+
+    def blank(match: re.Match[str]) -> str:
+        prefix = match.group("prefix")
+        if prefix is None:
+            return ""  # a comment
+        body = match.group("body")
+        if "f" in prefix or "F" in prefix:
+            return f" {_fields(body)} "
+        if _TYPE_LIKE.fullmatch(body) and any(
+            name in annotation_names for name in _IDENTIFIER.findall(body)
+        ):
+            return match.group()
+        return " "
+
+    return _NON_CODE.sub(blank, source)
+
+
+def _fields(body: str) -> str:
+    """The replacement fields of an f-string's body (`{mlflow.active_run().info}`), the rest
+    blanked; `{{` and `}}` are literal braces."""
+    kept: list[str] = []
+    depth = 0
+    index = 0
+    while index < len(body):
+        char = body[index]
+        if depth == 0 and char in "{}" and body[index + 1 : index + 2] == char:
+            index += 2
+            continue
+        if char == "{":
+            depth += 1
+            kept.append(" " if depth == 1 else char)
+        elif char == "}" and depth:
+            depth -= 1
+            kept.append(" " if depth == 0 else char)
+        elif depth:
+            kept.append(char)
+        index += 1
+    return "".join(kept)

@@ -19,17 +19,17 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional, Union
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from mlflow_lint import elision
 from mlflow_lint.config import Settings
-from mlflow_lint.context import FileContext, Visitor
+from mlflow_lint.context import FileContext, Visitor, iter_children
 from mlflow_lint.noqa import NoqaFilter
 from mlflow_lint.rule import Edit, Fix, Report, Rule, Safety, Violation
 from mlflow_lint.sourcefile import (
@@ -72,9 +72,6 @@ class FileResult:
 
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
-_MLFLOW = re.compile(rb"(?i)mlflow")
-
-
 @lru_cache(maxsize=64)
 def _trigger_pattern(rules: tuple[type[Rule], ...]) -> Optional[re.Pattern[bytes]]:
     names = sorted({name for rule in rules for name in rule.triggers})
@@ -83,35 +80,47 @@ def _trigger_pattern(rules: tuple[type[Rule], ...]) -> Optional[re.Pattern[bytes
     return re.compile(b"|".join(re.escape(name.encode()) for name in names))
 
 
+def may_hold_findings(data: bytes, rules: tuple[type[Rule], ...]) -> bool:
+    """A necessary condition for any finding: "mlflow" (any case) and one enabled rule's
+    trigger name."""
+    pattern = _trigger_pattern(rules)
+    return pattern is not None and b"mlflow" in data.lower() and bool(pattern.search(data))
+
+
+@lru_cache(maxsize=64)
+def _call_pattern(rules: tuple[type[Rule], ...]) -> re.Pattern[str]:
+    """A trigger name where code can call it, pass it as a keyword or alias it: followed by
+    `(`, `=`, `as`, or the end of a value (`g = x.log_metric`). Strings and comments may
+    match too: this only has to be a superset of what the ast gate counts as called."""
+    words = sorted({word for rule in rules for word in rule.triggers}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(word) for word in words) or "(?!)"
+    return re.compile(rf"(?<!\w)({alternatives})(?=[ \t]*(?:[(=,;#)\\\r\n]|as\b|$))")
+
+
 @lru_cache(maxsize=64)
 def _word_pattern(rules: tuple[type[Rule], ...]) -> re.Pattern[str]:
-    words = {word for rule in rules for word in rule.triggers | rule.requires}
-    words = sorted(words, key=len, reverse=True)  # type: ignore[assignment]
+    words = sorted({word for rule in rules for word in rule.requires}, key=len, reverse=True)
     return re.compile("|".join(re.escape(word) for word in words) or "(?!)")
 
 
-def may_hold_findings(data: bytes, rules: tuple[type[Rule], ...]) -> bool:
-    """A necessary condition for any finding: "mlflow" and one enabled rule's trigger name."""
-    pattern = _trigger_pattern(rules)
-    return pattern is not None and bool(_MLFLOW.search(data)) and bool(pattern.search(data))
-
-
 def applicable_rules(text: str, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
-    """The rules whose trigger names (and required names) occur in `text`: only those run."""
+    """The rules one of whose trigger names the text may call (and that find one of their
+    required names): only those run."""
     rules = tuple(rules)
-    found = set(_word_pattern(rules).findall(text))
-    # findall reports the longest alternative at each position; a shorter trigger inside a
-    # longer one ("log_metric" in "log_metrics") still counts
-    found |= {
+    called = set(_call_pattern(rules).findall(text))
+    required = set(_word_pattern(rules).findall(text)) if any(r.requires for r in rules) else set()
+    # findall reports the longest alternative at each position; a shorter word inside a
+    # longer one ("Pool" in "ProcessPoolExecutor") still counts
+    required |= {
         word
         for rule in rules
-        for word in rule.triggers | rule.requires
-        if word not in found and any(word in longer for longer in found)
+        for word in rule.requires
+        if word not in required and any(word in longer for longer in required)
     }
     return [
         rule
         for rule in rules
-        if found & rule.triggers and (not rule.requires or found & rule.requires)
+        if called & rule.triggers and (not rule.requires or required & rule.requires)
     ]
 
 
@@ -155,7 +164,8 @@ def gate(text: str) -> Gate:
     imports: list[Union[ast.Import, ast.ImportFrom]] = []
     deepest, where = 0, 1
     stack: list[tuple[ast.AST, int]] = [(tree, 1)]
-    children = ast.iter_child_nodes
+    push = stack.append
+    fields_of = elision.AST_FIELDS
     while stack:
         node, depth = stack.pop()
         kind = type(node)
@@ -184,7 +194,15 @@ def gate(text: str) -> Gate:
                         aliases.setdefault(target.id, set()).add(source)
         if depth > deepest:
             deepest, where = depth, getattr(node, "lineno", where)
-        stack.extend((child, depth + 1) for child in children(node))
+        depth += 1
+        for field_name in fields_of.get(kind) or elision.ast_fields(kind):
+            value = getattr(node, field_name)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        push((item, depth))
+            elif isinstance(value, ast.AST):
+                push((value, depth))
     if deepest > MAX_AST_DEPTH:
         raise SourceError(
             f"expression too deeply nested to analyse (depth > {MAX_AST_DEPTH})", where
@@ -245,13 +263,46 @@ def analyze(
     skipped = None
     if elide:
         skipped = elision.plan(checked.tree, checked.imports, text, _context_words(tuple(rules)))
+    # the whole-file run (elide=False, the reference) computes positions the plain way
+    starts = _statement_lines(checked.tree) if elide else None
     del checked  # the ast is not needed during the walk: free it
     if skipped is None:
-        return _walk_rules(text, text, path, rules, settings, None)
-    violations = _walk_rules(skipped.apply(text), text, path, rules, settings, skipped)
+        return _walk_rules(text, text, path, rules, settings, None, starts)
+    violations = _walk_rules(skipped.apply(text), text, path, rules, settings, skipped, starts)
     if any(_touches(skipped, v) for v in violations):
         return analyze(text, path, rules, settings, elide=False)
     return violations
+
+
+def _statement_lines(tree: ast.Module) -> list[int]:
+    """The line where each top-level statement of libcst's tree starts (the first decorator's
+    for a definition; `a = 1; b = 2` is one libcst statement)."""
+    lines: list[int] = []
+    previous_end = -1
+    for statement in tree.body:
+        if statement.lineno == previous_end:
+            continue  # after a `;` on the line where the last one ends
+        decorators = getattr(statement, "decorator_list", ())
+        lines.append(min([statement.lineno, *(d.lineno for d in decorators)]))
+        simple = not isinstance(statement, _COMPOUND)
+        previous_end = (statement.end_lineno or statement.lineno) if simple else -1
+    return lines
+
+
+_COMPOUND = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
+    *((ast.Match,) if hasattr(ast, "Match") else ()),
+)
 
 
 @lru_cache(maxsize=64)
@@ -275,9 +326,11 @@ def _walk_rules(
     rules: Sequence[type[Rule]],
     settings: Settings,
     skipped: Optional[elision.Elision],
+    statement_lines: Optional[list[int]],
 ) -> list[Violation]:
     """Parse `parsed_text` (`text`, or `text` with stubs: same lines and columns) with libcst
-    and walk it once with every rule; positions and offsets refer to `text`."""
+    and walk it once with every rule; positions and offsets refer to `text`, whose top-level
+    statements start on `statement_lines`."""
     module = parse_cst(parsed_text)
     ctx = FileContext(module, path, text, skipped.names if skipped else frozenset())
     reports: list[Report] = []
@@ -294,7 +347,7 @@ def _walk_rules(
             instance.finish()
         if not reports:
             return []
-        return _to_violations(reports, module, text, settings)
+        return _to_violations(reports, module, text, settings, statement_lines)
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None
     except SourceError:
@@ -309,10 +362,17 @@ def _walk_rules(
 
 # --- 4. violations: positions only for files with findings, then noqa -------------------------
 def _to_violations(
-    reports: list[Report], module: cst.Module, text: str, settings: Settings
+    reports: list[Report],
+    module: cst.Module,
+    text: str,
+    settings: Settings,
+    statement_lines: Optional[list[int]],
 ) -> list[Violation]:
+    needed = [report.node for report in reports]
+    needed += [r.end_node for r in reports if r.end_node is not None]
+    needed += [n for r in reports if r.fix for e in r.fix.edits for n in (e.first, e.last)]
     try:
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        positions = _positions(module, needed, statement_lines)
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None
     starts = line_starts(text)
@@ -363,6 +423,48 @@ def _to_violations(
         )
     violations.sort(key=lambda v: (v.line, v.column, v.code))
     return violations
+
+
+def _positions(
+    module: cst.Module, nodes: list[cst.CSTNode], statement_lines: Optional[list[int]]
+) -> Mapping[cst.CSTNode, CodeRange]:
+    """The positions of `nodes`. libcst computes positions by generating the code of the whole
+    module; only the top-level statements that hold `nodes` are generated here, each on its
+    own, and moved to the line where it starts. Without `statement_lines` (or when they do not
+    match the module's statements), the whole module."""
+    if statement_lines is None or len(statement_lines) != len(module.body):
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    remaining = {id(node) for node in nodes}
+    holders: list[int] = []
+    for index, statement in enumerate(module.body):
+        if not remaining:
+            break
+        found = False
+        todo: list[cst.CSTNode] = [statement]
+        while todo:
+            node = todo.pop()
+            if id(node) in remaining:
+                remaining.discard(id(node))
+                found = True
+            todo.extend(iter_children(node))
+        if found:
+            holders.append(index)
+    if remaining:  # a node outside the statements (the module itself)
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    positions: dict[cst.CSTNode, CodeRange] = {}
+    for index in holders:
+        statement = module.body[index]
+        alone = statement.with_changes(leading_lines=())
+        part = module.with_changes(body=[alone], header=(), footer=())
+        shift = statement_lines[index] - 1
+        found_positions = MetadataWrapper(part, unsafe_skip_copy=True).resolve(PositionProvider)
+        for node, where in found_positions.items():
+            key = statement if node is alone else node
+            positions[key] = CodeRange(
+                CodePosition(where.start.line + shift, where.start.column),
+                CodePosition(where.end.line + shift, where.end.column),
+            )
+    return positions
 
 
 def _past_repeated_tail(content: str, text: str, stop: int) -> int:

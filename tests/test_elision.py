@@ -117,7 +117,8 @@ def test_stub_keeps_lines_columns_and_line_endings() -> None:
     assert (stub.first, stub.last) == (3, 8)
     stubbed = plan.apply(text)
     assert stubbed.count("\r\n") == text.count("\r\n") and not stubbed.endswith("\n")
-    assert stubbed.splitlines()[2:4] == ["def unrelated():", "    pass"]
+    assert stubbed.splitlines()[2:4] == ["def unrelated():", '    """']
+    assert stubbed.splitlines()[7] == '"""'
     assert stubbed.splitlines()[8:] == text.splitlines()[8:]
     assert {"a", "b", "x", "decorator"} <= plan.names
 
