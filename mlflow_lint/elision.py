@@ -188,6 +188,7 @@ class _Candidate:
     last: int = field(init=False)
     identifiers: Optional[frozenset[str]] = field(default=None, init=False)
     reaches_mlflow: bool = field(default=False, init=False)
+    precise: bool = field(default=False, init=False)  # read from its code, not its text
 
     def __post_init__(self) -> None:
         self.first = min([self.node.lineno, *(d.lineno for d in self.node.decorator_list)])
@@ -287,12 +288,20 @@ class _Relevance:
 
     def matters(self, candidate: _Candidate) -> bool:
         if candidate.identifiers is None:
-            self._read(candidate)
+            self._read(candidate, precise=False)
         assert candidate.identifiers is not None
+        if candidate.reaches_mlflow:
+            return True
+        if self.plain.isdisjoint(candidate.identifiers):
+            return False
+        if not candidate.precise:  # its text mentions a name that matters: does its code?
+            self._read(candidate, precise=True)
         return candidate.reaches_mlflow or not self.plain.isdisjoint(candidate.identifiers)
 
-    def _read(self, candidate: _Candidate) -> None:
-        """What a definition's code mentions (its text without comments and strings), once."""
+    def _read(self, candidate: _Candidate, precise: bool) -> None:
+        """What a definition mentions: from its text (cheap, a superset: its strings and
+        comments count too), or `precise`ly, from its code (comments and strings blanked).
+        Text that mentions nothing that may reach MLflow needs no closer reading."""
         identifiers: set[str] = set()
         reaches = False
         for first, last in candidate.spans():
@@ -302,13 +311,20 @@ class _Relevance:
             if self.words is not None and self.words.search(self.text, begin, end):
                 candidate.identifiers, candidate.reaches_mlflow = frozenset(), True
                 return
-            chains = set(_CHAIN.findall(code_text(self.text[begin:end], self.annotation_names)))
+            source = self.text[begin:end]
+            if precise:
+                source = code_text(source, self.annotation_names)
+            chains = set(_CHAIN.findall(source))
             # an attribute of anything but a name (`f().x`) resolves only through a call of an
             # MLflow factory, a chain of its own: the chains' names are all the names needed
             identifiers.update(name for chain in chains for name in chain.split("."))
             reaches = reaches or self.reaches(chains)
+        if reaches and not precise:
+            self._read(candidate, precise=True)
+            return
         candidate.identifiers = frozenset(identifiers)
         candidate.reaches_mlflow = reaches
+        candidate.precise = precise
 
     def reaches(self, chains: Iterable[str]) -> bool:
         """Whether a dotted name, rooted at an imported one, may lead to the tracking API."""
@@ -471,10 +487,16 @@ _NON_CODE = re.compile(
 _TYPE_LIKE = re.compile(r"[\w.\[\], |]{0,200}")
 
 
+# A one-line import: the names it binds are known from the file's imports (every later use of
+# them is read on its own), so `import mlflow` alone does not make a definition matter.
+_IMPORT_LINE = re.compile(r"(?m)^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+[\w., \t]*$")
+
+
 def code_text(source: str, annotation_names: Collection[str] = (api.CLIENT,)) -> str:
-    """`source` (whole statements of a file that parses) without its comments and strings,
-    but the replacement fields of f-strings (code) and the strings that read like a type
-    naming one of `annotation_names` (a string annotation: "MlflowClient | None")."""
+    """`source` (whole statements of a file that parses) without its comments, strings and
+    one-line imports, but the replacement fields of f-strings (code) and the strings that
+    read like a type naming one of `annotation_names` (a string annotation: "MlflowClient |
+    None")."""
 
     def blank(match: re.Match[str]) -> str:
         prefix = match.group("prefix")
@@ -489,7 +511,7 @@ def code_text(source: str, annotation_names: Collection[str] = (api.CLIENT,)) ->
             return match.group()
         return " "
 
-    return _NON_CODE.sub(blank, source)
+    return _IMPORT_LINE.sub("", _NON_CODE.sub(blank, source))
 
 
 def _fields(body: str) -> str:

@@ -72,29 +72,36 @@ class FileResult:
 
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
+# A trigger name where code can call it, pass it as a keyword or alias it: followed by `(`,
+# `=`, `as`, or the end of a value (`g = x.log_metric`). Strings and comments may match too:
+# this only has to be a superset of what the ast gate counts as called.
+_CALL_SHAPE = r"(?<!\w)({})(?=[ \t]*(?:[(=,;#)\\\r\n]|as\b|$))"
+
+
+def _trigger_words(rules: tuple[type[Rule], ...]) -> list[str]:
+    return sorted({word for rule in rules for word in rule.triggers}, key=len, reverse=True)
+
+
 @lru_cache(maxsize=64)
 def _trigger_pattern(rules: tuple[type[Rule], ...]) -> Optional[re.Pattern[bytes]]:
-    names = sorted({name for rule in rules for name in rule.triggers})
-    if not names:
+    words = _trigger_words(rules)
+    if not words:
         return None
-    return re.compile(b"|".join(re.escape(name.encode()) for name in names))
+    alternatives = "|".join(re.escape(word) for word in words)
+    return re.compile(_CALL_SHAPE.format(alternatives).encode())
 
 
 def may_hold_findings(data: bytes, rules: tuple[type[Rule], ...]) -> bool:
     """A necessary condition for any finding: "mlflow" (any case) and one enabled rule's
-    trigger name."""
+    trigger name where code could call it."""
     pattern = _trigger_pattern(rules)
     return pattern is not None and b"mlflow" in data.lower() and bool(pattern.search(data))
 
 
 @lru_cache(maxsize=64)
 def _call_pattern(rules: tuple[type[Rule], ...]) -> re.Pattern[str]:
-    """A trigger name where code can call it, pass it as a keyword or alias it: followed by
-    `(`, `=`, `as`, or the end of a value (`g = x.log_metric`). Strings and comments may
-    match too: this only has to be a superset of what the ast gate counts as called."""
-    words = sorted({word for rule in rules for word in rule.triggers}, key=len, reverse=True)
-    alternatives = "|".join(re.escape(word) for word in words) or "(?!)"
-    return re.compile(rf"(?<!\w)({alternatives})(?=[ \t]*(?:[(=,;#)\\\r\n]|as\b|$))")
+    alternatives = "|".join(re.escape(word) for word in _trigger_words(rules)) or "(?!)"
+    return re.compile(_CALL_SHAPE.format(alternatives))
 
 
 @lru_cache(maxsize=64)
