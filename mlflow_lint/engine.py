@@ -73,9 +73,10 @@ class FileResult:
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
 # A trigger name where code can call it, pass it as a keyword or alias it: followed by `(`,
-# `=`, `as`, or the end of a value (`g = x.log_metric`). Strings and comments may match too:
-# this only has to be a superset of what the ast gate counts as called.
-_CALL_SHAPE = r"(?<!\w)({})(?=[ \t]*(?:[(=,;#)\\\r\n]|as\b|$))"
+# `=`, `as`, or the end of a value (`g = x.log_metric`; a quote ends a cell's last line in a
+# notebook's JSON). Strings and comments may match too: this only has to be a superset of
+# what the ast gate counts as called.
+_CALL_SHAPE = r"(?<!\w)({})(?=[ \t]*(?:[(=,;#)\\\r\n\"']|as\b|$))"
 
 
 def _trigger_words(rules: tuple[type[Rule], ...]) -> list[str]:

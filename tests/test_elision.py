@@ -370,3 +370,55 @@ def test_rules_only_name_fluent_functions_elision_knows() -> None:
         and node.value not in api.KNOWN_FLUENT_NAMES
     }
     assert not unknown
+
+
+def gate_rules(text: str) -> set[str]:
+    """The rules the ast gate keeps: a trigger name really called (or aliased, or passed as a
+    keyword) and the required names present."""
+    called = engine.gate(text).called
+    return {
+        r.code for r in ALL_RULES if r.triggers & called and (not r.requires or r.requires & called)
+    }
+
+
+def assert_prefilter_keeps(text: str) -> None:
+    """The byte prefilter and the call-shaped trigger test skip nothing the gate would keep."""
+    kept = gate_rules(text)
+    if not kept or "mlflow" not in text.lower():
+        return
+    assert engine.may_hold_findings(text.encode(), ALL_RULES)
+    required = {r.code for r in ALL_RULES if r.requires}  # their words are tested as text
+    assert kept - required <= {r.code for r in engine.applicable_rules(text, ALL_RULES)}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_prefilter_keeps_every_example(path: Path) -> None:
+    text = path.read_text()
+    if path.name == "flagged.py":
+        assert gate_rules(text), "a flagged example calls a trigger"
+    assert_prefilter_keeps(text)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import mlflow\nlm = mlflow.log_metric\nfor i in range(3):\n    lm('a', i)\n",
+        "from mlflow import log_metric as lm\nfor i in range(3):\n    lm('a', i)\n",
+        "import mlflow\nfor i in range(3):\n    mlflow.log_metric  (\n 'a', i)\n",
+        "import mlflow\nmlflow.log_metric('a', 1, synchronous = False)\n",
+        "import mlflow\nf = (mlflow.log_metric)\nf('a', 1)\n",
+        "import mlflow\nf = mlflow.log_metric  # an alias\nf('a', 1)\n",
+        "import mlflow\nf = mlflow.log_metric; f('a', 1)\n",
+    ],
+)
+def test_prefilter_keeps_each_way_of_calling(source: str) -> None:
+    assert gate_rules(source)
+    assert_prefilter_keeps(source)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+)
+@given(program=executable_programs())
+def test_prefilter_keeps_generated_programs(program) -> None:
+    assert_prefilter_keeps(program.text)

@@ -357,7 +357,7 @@ def test_invalid_json_is_one_clear_error(tmp_path: Path) -> None:
 def test_old_nbformat_is_refused(tmp_path: Path) -> None:
     old = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]}
     (tmp_path / "v3.ipynb").write_text(
-        json.dumps({**old, "metadata": {"name": "mlflow log_metric"}}, indent=1)
+        json.dumps({**old, "metadata": {"name": "mlflow.log_metric()"}}, indent=1)
     )
     result = run_cli("check", "v3.ipynb", cwd=tmp_path)
     assert result.returncode == 2
