@@ -1,12 +1,20 @@
-"""A content cache for `check`: a warm re-run of an unchanged tree costs little more than reading
-the files.
+"""The caches of `check`: a warm re-run of an unchanged tree costs less than reading the files.
 
-An entry is keyed by the file's bytes, its path (findings carry no path, but per-file-ignores
-depend on it), the tool version and the effective configuration, so a changed file, version or
-configuration is never served from the cache. Only files that were actually analysed are
-cached: the others are skipped by the byte prefilter, which is cheaper than a lookup. Entries
-live under `.mlflow-lint-cache/` in the project root, which carries its own `.gitignore`.
-Writes are atomic (temp file + rename), so concurrent runs never read half an entry.
+Two layers, under `.mlflow-lint-cache/` in the project root (with its own `.gitignore`):
+
+- the content cache: one entry per analysed file, keyed by the file's bytes, its path
+  (findings carry no path, but per-file-ignores depend on it), the tool version and the
+  effective configuration, so a changed file, version or configuration is never served from
+  it. Files the byte prefilter skips are not stored: the prefilter is cheaper than a lookup.
+- the stat index (`StatIndex`), one per configuration and version: every file's result (or
+  "skipped by the prefilter") with the file's size, mtime, ctime, inode and device when it was
+  read. A file whose `os.stat` still says the same is not read at all. ctime changes with
+  every write and cannot be set back, so a changed file never matches; a file written less
+  than two seconds before the run started is not recorded (its next write could fall in the
+  same clock tick, as git's "racily clean" entries), and is read again next time.
+
+Writes are atomic (temp file + rename), so concurrent runs never read half an entry; the last
+run to finish writes the index.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -73,7 +82,7 @@ class Cache:
         target = self._path(data, result.path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            self._ensure_gitignore()
+            _ensure_gitignore(self.directory)
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(_result_to_json(result), handle)
@@ -81,10 +90,11 @@ class Cache:
         except OSError:
             pass  # a read-only tree still gets checked, just not cached
 
-    def _ensure_gitignore(self) -> None:
-        ignore = self.directory / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# created by mlflow-lint\n*\n")
+
+def _ensure_gitignore(directory: Path) -> None:
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# created by mlflow-lint\n*\n")
 
 
 def _result_to_json(result: FileResult) -> dict[str, Any]:
@@ -97,6 +107,7 @@ def _result_to_json(result: FileResult) -> dict[str, Any]:
 def _result_from_json(stored: dict[str, Any], path: str) -> FileResult:
     violations = []
     for item in stored["violations"]:
+        item = dict(item)
         fix = item.pop("fix")
         if fix is not None:
             edits = tuple(Edit(**edit) for edit in fix["edits"])
@@ -104,6 +115,80 @@ def _result_from_json(stored: dict[str, Any], path: str) -> FileResult:
         violations.append(Violation(**item, fix=fix))
     error = FileError(**stored["error"]) if stored["error"] else None
     return FileResult(path, violations, error, parsed=True)
+
+
+Signature = tuple[int, int, int, int, int]
+RACY_NANOSECONDS = 2_000_000_000
+
+
+def _signature(info: os.stat_result) -> Signature:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+class StatIndex:
+    """Results by path and `os.stat` signature, for one configuration (see the module doc)."""
+
+    def __init__(self, root: str, settings: Settings) -> None:
+        self.fingerprint = fingerprint = settings_fingerprint(settings)
+        self.path = Path(root) / DIRECTORY / f"index-{fingerprint[:24]}.json"
+        self.started = time.time_ns()
+        self.entries: dict[str, list[Any]] = {}
+        self.seen: dict[str, Signature] = {}  # signatures of this run's lookups
+        self.changed = False
+        try:
+            stored = json.loads(self.path.read_text(encoding="utf-8"))
+            if stored.get("format") == _FORMAT and stored.get("fingerprint") == fingerprint:
+                self.entries = stored["entries"]
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            pass  # no index yet, or another layout: start a new one
+
+    def get(self, path: str) -> Optional[FileResult]:
+        """The stored result, when the file has the signature it had when it was checked."""
+        key = os.path.abspath(path)
+        try:
+            signature = _signature(os.stat(key))
+        except OSError:
+            return None  # let the engine report it
+        self.seen[key] = signature
+        entry = self.entries.get(key)
+        if entry is None or tuple(entry[:5]) != signature:
+            return None
+        try:
+            stored = entry[5]
+            return FileResult(path) if stored is None else _result_from_json(stored, path)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, path: str, result: FileResult) -> None:
+        """Record a fresh result under the signature `get` saw before the file was read."""
+        key = os.path.abspath(path)
+        signature = self.seen.get(key)
+        if signature is None or (result.error is not None and not result.parsed):
+            return  # never seen, or not read (the next run reports it again)
+        if signature[1] >= self.started - RACY_NANOSECONDS:
+            self.entries.pop(key, None)  # racily new: its content decides next time
+        else:
+            stored = _result_to_json(result) if result.parsed else None
+            self.entries[key] = [*signature, stored]
+        self.changed = True
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _ensure_gitignore(self.path.parent)
+            payload = {
+                "format": _FORMAT,
+                "fingerprint": self.fingerprint,
+                "entries": self.entries,
+            }
+            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(payload, handle, separators=(",", ":"))
+            os.replace(temp, self.path)
+        except OSError:
+            pass  # a read-only tree still gets checked, just not indexed
 
 
 _caches: dict[str, Cache] = {}

@@ -139,7 +139,8 @@ def check(
         reporter.file(engine.check_source(data, stdin_filename or "-", settings))
     else:
         worker = engine.check_file if no_cache else cache.check_file
-        for result in run_paths(paths, worker, settings, jobs or default_jobs()):
+        index = None if no_cache else cache.StatIndex(settings.root, settings)
+        for result in run_paths(paths, worker, settings, jobs or default_jobs(), index):
             reporter.file(result)
     if statistics:
         found = [e for path in reporter.loop_files for e in estimate.estimate_file(path, settings)]

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from itertools import repeat
-from typing import Callable
+from typing import Callable, Optional, Protocol
 
 from mlflow_lint.config import Settings
 from mlflow_lint.engine import FileError, FileResult
@@ -67,10 +67,41 @@ def default_jobs() -> int:
     return os.cpu_count() or 1
 
 
+class Index(Protocol):
+    """Results known from an earlier run (cache.StatIndex)."""
+
+    def get(self, path: str) -> Optional[FileResult]: ...
+    def put(self, path: str, result: FileResult) -> None: ...
+    def save(self) -> None: ...
+
+
 def run(
+    files: Sequence[str],
+    worker: Worker,
+    settings: Settings,
+    jobs: int,
+    index: Optional[Index] = None,
+) -> Iterator[FileResult]:
+    """Results in the order of `files`, whatever the parallelism, streamed as they complete.
+    With an `index`, files it knows are not handed to the worker, and the others' results
+    are recorded in it (saved once all are done)."""
+    if index is None:
+        yield from _run(files, worker, settings, jobs)
+        return
+    known = {path: index.get(path) for path in files}
+    fresh = _run([p for p, r in known.items() if r is None], worker, settings, jobs)
+    for path in files:
+        result = known[path]
+        if result is None:
+            result = next(fresh)
+            index.put(path, result)
+        yield result
+    index.save()
+
+
+def _run(
     files: Sequence[str], worker: Worker, settings: Settings, jobs: int
 ) -> Iterator[FileResult]:
-    """Results in the order of `files`, whatever the parallelism, streamed as they complete."""
     if jobs <= 1 or len(files) < MIN_FILES_PER_WORKER * 2:
         yield from (worker(path, settings) for path in files)
         return
@@ -82,12 +113,17 @@ def run(
 
 
 def run_paths(
-    paths: Sequence[str], worker: Worker, settings: Settings, jobs: int
+    paths: Sequence[str],
+    worker: Worker,
+    settings: Settings,
+    jobs: int,
+    index: Optional[Index] = None,
 ) -> Iterator[FileResult]:
     """Discover, then run; listing errors are merged into the stream in path order."""
     files, errors = discover(paths, settings)
     errors.sort(key=lambda r: r.path)
-    return heapq.merge(run(files, worker, settings, jobs), errors, key=lambda r: r.path)
+    results = run(files, worker, settings, jobs, index)
+    return heapq.merge(results, errors, key=lambda r: r.path)
 
 
 def with_write(worker: Callable[..., FileResult], write: bool) -> Worker:

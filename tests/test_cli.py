@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -144,7 +147,7 @@ def test_cache_serves_unchanged_files_and_never_stale_ones(tmp_path: Path) -> No
     entries = [
         p
         for p in (tmp_path / ".mlflow-lint-cache").rglob("*")
-        if p.is_file() and p.name != ".gitignore"
+        if p.is_file() and p.name != ".gitignore" and not p.name.startswith("index-")
     ]
     assert len(entries) == 1
     assert run_cli("check", "train.py", cwd=tmp_path).stdout == first.stdout  # served warm
@@ -160,6 +163,38 @@ def test_cache_serves_unchanged_files_and_never_stale_ones(tmp_path: Path) -> No
         run_cli("check", "--no-cache", "--select", "MLF101", "train.py", cwd=tmp_path).stdout
         == first.stdout
     )
+
+
+def index_entries(root: Path) -> dict[str, list[object]]:
+    (index,) = (root / ".mlflow-lint-cache").glob("index-*.json")
+    entries: dict[str, list[object]] = json.loads(index.read_text())["entries"]
+    return entries
+
+
+def test_stat_index_serves_unchanged_files_without_reading_them(tmp_path: Path) -> None:
+    """A warm run stats files instead of reading them; a file whose contents changed is read
+    again even when its size and mtime were put back (its ctime moved), and a file written
+    just before a run is not indexed (it could change again within the same clock tick)."""
+    old = time.time() - 60
+    flagged = write(tmp_path, "train.py", FLAGGED)
+    other = write(tmp_path, "other.py", "print('no tracking here')\n")
+    for path in (flagged, other):
+        os.utime(path, (old, old))
+    first = run_cli("check", ".", cwd=tmp_path)
+    assert first.returncode == 1 and "train.py:3:5: MLF101" in first.stdout
+    entries = index_entries(tmp_path)
+    assert entries[str(other)][5] is None  # skipped by the prefilter, and remembered so
+    assert entries[str(flagged)][5]["violations"][0]["code"] == "MLF101"
+    # the same size and mtime, other contents: the ctime tells
+    flagged.write_text(FLAGGED.replace("log_metric", "log_metrix"))
+    assert flagged.stat().st_size == len(FLAGGED)
+    os.utime(flagged, (old, old))
+    second = run_cli("check", ".", cwd=tmp_path)
+    assert second.returncode == 0, second.stdout
+    # written just now: not indexed, so the next edit is seen whatever the clock says
+    write(tmp_path, "new.py", FLAGGED)
+    assert run_cli("check", ".", cwd=tmp_path).returncode == 1
+    assert str(tmp_path / "new.py") not in index_entries(tmp_path)
 
 
 def test_cache_key_covers_the_tool_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
