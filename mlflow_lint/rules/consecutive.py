@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Optional
@@ -10,6 +11,7 @@ import libcst as cst
 
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
+from mlflow_lint.context import FileContext
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, RuleOption, Safety
 
 
@@ -21,6 +23,24 @@ class _Item:
     key: cst.BaseExpression
     value: cst.BaseExpression
     shared: dict[str, str]  # parameter -> code, for the parameters that must match
+    # Whether merging would evaluate this call's arguments in another order that matters:
+    # the merged call evaluates key, value, then (once, at the end) the shared arguments,
+    # while `log_metric(value=v(), key=k())` evaluated v() first.
+    reorders: bool
+
+
+def key_identity(ctx: FileContext, key: cst.BaseExpression) -> str:
+    """What makes two key expressions "the same": the same string literal (`"a"` is `'a'`), or
+    the same code up to spacing and redundant parentheses (`name+"_x"` is `name + "_x"`),
+    compared as Python ASTs."""
+    literal = fixes.literal_string(key)
+    if literal is not None:
+        return f"literal {literal!r}"
+    code = ctx.code(key)
+    try:
+        return ast.dump(ast.parse(f"(\n{code}\n)", mode="eval"))
+    except (SyntaxError, ValueError, RecursionError):  # not expected: it parsed as Python
+        return "".join(code.split())
 
 
 class ConsecutiveCalls(Rule):
@@ -99,7 +119,11 @@ class ConsecutiveCalls(Rule):
         }
         if not all(fixes.is_pure(bound[name].value) for name in shared):
             return None
-        return _Item(statement, expr, call, bound["key"].value, bound["value"].value, shared)
+        key, value = bound["key"].value, bound["value"].value
+        # `bound` is in the order the arguments are written; the rest are pure shared ones
+        in_order = list(bound)[:2] == ["key", "value"]
+        reorders = not in_order and not (fixes.is_pure(key) and fixes.is_pure(value))
+        return _Item(statement, expr, call, key, value, shared, reorders)
 
     def _joins(self, previous: _Item, item: _Item) -> bool:
         """Adjacent for our purpose: nothing but blank lines between, same shared arguments."""
@@ -116,23 +140,23 @@ class ConsecutiveCalls(Rule):
             return
         first, last = group[0], group[-1]
         keys = [fixes.literal_string(item.key) for item in group]
-        literal = [k for k in keys if k is not None]
-        duplicates = sorted({k for k in literal if literal.count(k) > 1})
+        all_literal = all(k is not None for k in keys)
+        repeated = self._repeated_key(group)
         count = len(group)
         callee, bound_at_call = self._callees.get(id(first.call), (None, False))
         if self._bound_here(callee) != bound_at_call:
             callee = None  # bound later in this scope: a local name, still unbound at the call
         shown = callee or f"mlflow.{self.batch}"
-        if duplicates:
+        if repeated is not None:
             self.report(
                 first.expr,
                 f"{count} consecutive `mlflow.{self.single}` calls send {count} tracking "
-                f"requests, but they repeat the key {duplicates[0]!r}: a batched "
+                f"requests, but they repeat the key {repeated}: a batched "
                 f"`{shown}` would reject or drop it; log each key once, then batch them",
                 end_node=last.expr,
             )
             return
-        fix = self._fix(group, callee, all_literal=len(literal) == count)
+        fix = self._fix(group, callee, all_literal)
         self.report(
             first.expr,
             f"{count} consecutive `mlflow.{self.single}` calls send {count} tracking requests; "
@@ -141,13 +165,26 @@ class ConsecutiveCalls(Rule):
             end_node=last.expr,
         )
 
+    def _repeated_key(self, group: list[_Item]) -> Optional[str]:
+        """The first key written twice in the group (the same literal, or the same code,
+        whatever it evaluates to), as the message shows it; None when every key differs."""
+        seen: dict[str, cst.BaseExpression] = {}
+        for item in group:
+            identity = key_identity(self.ctx, item.key)
+            if identity in seen:
+                key = seen[identity]
+                literal = fixes.literal_string(key)
+                return repr(literal) if literal is not None else f"`{self.ctx.code(key)}`"
+            seen[identity] = item.key
+        return None
+
     def _shared_hint(self, item: _Item) -> str:
         return "".join(f", {name}={code}" for name, code in item.shared.items())
 
     def _fix(
         self, group: list[_Item], callee: Optional[str], all_literal: bool
     ) -> Optional[PendingFix]:
-        if callee is None:
+        if callee is None or any(item.reorders for item in group):
             return None
         pairs = [(self.ctx.code(item.key), self.ctx.code(item.value)) for item in group]
         indent = fixes.current_indent(self.ctx, self._levels)
@@ -177,10 +214,10 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     against a local `mlflow server`: 100 `log_metric` calls took 5.4 s, one `log_metrics` with
     100 keys took 72 ms.
 
-    Calls with different steps, a `timestamp=`, `run_id=`, `model_id=` or `dataset=`, calls
-    whose result is used, calls separated by comments or other statements, and calls that
-    repeat a key (a batch with a duplicate key is rejected, or a dict silently keeps the last
-    value) are left alone; the last case is reported without a fix.
+    Calls with different steps, a `timestamp=`, `run_id=`, `model_id=` or `dataset=`, a
+    `step` or `synchronous` with side effects (`step=next(counter)`), calls whose result is
+    used, and calls separated by comments or other statements are left alone. Calls that
+    repeat a key are reported, without a fix.
 
     ## Fix safety
     The fix is safe when the keys are distinct string literals and the keys and values are
@@ -189,7 +226,19 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     order. One thing differs: `log_metrics` stamps one timestamp on the whole batch, where the
     separate calls were milliseconds apart. Otherwise (a key computed at run time could repeat,
     a value that calls a function could fail after earlier metrics were sent) the fix is
-    unsafe.
+    unsafe. Either way each key and value is evaluated once, in its original order wherever
+    the order could matter; the `step` (the same code in every call, and free of side effects)
+    is evaluated once, after them.
+
+    No fix is offered, and the finding is only reported, when:
+
+    - two of the calls repeat a key: the same string literal, or the same code whatever it
+      evaluates to (`log_metric(name, a)` twice, `name + "_x"` twice). A batch with a
+      duplicate key is rejected, and a dict keeps only the last value, so a metric point
+      would be lost;
+    - a call writes its value before its key, or its `step` or `synchronous` before them
+      (`log_metric(value=v(), key=k())`), and its key or value has side effects: the merged
+      call evaluates each key, then its value, and the step last.
     """
 
     code = "MLF102"
@@ -217,10 +266,22 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     ## Fix safety
     Safe when the keys are distinct string literals and keys and values are free of side
     effects: the same params with the same values (value expressions are kept as written, so
-    `1` stays `1`: params compare as strings) are logged in one request. Unsafe otherwise. On
-    a failure the outcome differs: separate calls store every param up to the failing one,
-    while the server validates a batch before storing any of it. Calls that repeat a key are
-    reported without a fix: changing a param raises at run time, and a dict would hide that.
+    `1` stays `1`: params compare as strings) are logged in one request. Unsafe otherwise (a
+    key computed at run time could repeat; a value that calls a function could fail after
+    earlier params were stored); each key and value is still evaluated once, in its original
+    order wherever the order could matter. On a failure the outcome differs: separate calls
+    store every param up to the failing one, while the server validates a batch before
+    storing any of it.
+
+    No fix is offered, and the finding is only reported, when:
+
+    - two of the calls repeat a key: the same string literal, or the same code whatever it
+      evaluates to (`log_param(k, 1); log_param(k, 2)`). Changing a param raises at run time
+      ("Changing param values is not allowed"), a batch with a duplicate key is rejected even
+      when the values match, and a dict would keep the last value and hide both;
+    - a call writes its value (or `synchronous`) before its key (`log_param(value=v(),
+      key=k())`), and its key or value has side effects: the merged dict evaluates each key
+      before its value.
     """
 
     code = "MLF103"
@@ -243,9 +304,24 @@ class ConsecutiveSetTag(ConsecutiveCalls):
     `mlflow.set_tags({...})` sends up to 100 tags in one `runs/log-batch` request.
 
     ## Fix safety
-    Safe when keys and values are free of side effects: tags are mutable and the last write
-    wins, also within one batch, so even keys computed at run time that turn out equal end
-    with the same value. Calls that repeat a literal key are reported without a fix.
+    Safe when keys and values are free of side effects, even when the keys are computed at
+    run time: tags are mutable and the last write wins, also within one batch, and a dict
+    keeps the last value for a key, so two different key expressions that turn out equal
+    (`set_tag(a, "x"); set_tag(b, "y")` with `a == b`) end with the same tag value either way.
+    Unsafe when a key or value has side effects; each is still evaluated once, in its original
+    order wherever the order could matter.
+
+    No fix is offered, and the finding is only reported, when:
+
+    - two of the calls repeat a key in the code: the same string literal, or the same code
+      (`set_tag(k, "x"); set_tag(k, "y")`). MLflow would accept the merged batch and store
+      the last value, which is what the separate calls leave behind; but the dict would hold
+      the key twice with its first value silently dropped (dead code that other linters
+      report as a repeated dict key), and a key set twice in a few lines is most likely a
+      mistake, reported for you to remove, as MLF102 and MLF103 do;
+    - a call writes its value (or `synchronous`) before its key (`set_tag(value=v(),
+      key=k())`), and its key or value has side effects: the merged dict evaluates each key
+      before its value.
     """
 
     code = "MLF104"

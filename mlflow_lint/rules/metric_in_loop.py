@@ -65,14 +65,18 @@ class MetricInLoop(LoopCallRule):
     loop inside `with mlflow.start_run():` (same function) whose only MLflow calls are plain
     `mlflow.log_metric(key, value, step=...)` statements. Each call becomes an
     `mlflow.entities.Metric(key, value, timestamp, step)` appended to a buffer, with the
-    timestamp taken at the original call site; `MlflowClient().log_batch()` sends the buffer
-    when it holds 1,000 metrics or 5 seconds have passed (so live dashboards stay near-live),
-    and a `finally` sends the rest when the loop ends or raises. For a run that completes
-    normally the stored keys, values, steps and timestamps are the same. What differs: points
-    reach the server up to 5 s later; a value that is a mutable object (a tensor, an array)
-    changed in place before the flush is logged with its later value; an invalid value raises
-    at the flush instead of at the call; and if the process is killed (not an exception) the
-    unflushed points are lost, where the original had sent them one by one.
+    timestamp taken at the original call site. The `Metric` evaluates the key, the value and
+    the step in that order, so a call that writes them in another order (`log_metric(step=s,
+    key=k, value=compute())`) while one of them has side effects (calls a function other than
+    `float()`, `.item()` and similar) gets no fix: the finding is only reported.
+    `MlflowClient().log_batch()` sends the buffer when it holds 1,000 metrics or 5 seconds
+    have passed (so live dashboards stay near-live), and a `finally` sends the rest when the
+    loop ends or raises. For a run that completes normally the stored keys, values, steps and
+    timestamps are the same. What differs: points reach the server up to 5 s later; a value
+    that is a mutable object (a tensor, an array) changed in place before the flush is logged
+    with its later value; an invalid value raises at the flush instead of at the call; and if
+    the process is killed (not an exception) the unflushed points are lost, where the original
+    had sent them one by one.
     """
 
     code = "MLF101"
@@ -289,9 +293,16 @@ def _comment_of(statement: cst.SimpleStatementLine) -> cst.TrailingWhitespace:
 
 
 def _plain_arguments(ctx: object, call: cst.Call) -> Optional[dict[str, cst.Arg]]:
-    """key, value and step, and nothing else (no timestamp, run_id, synchronous, ...)."""
+    """key, value and step, and nothing else (no timestamp, run_id, synchronous, ...); None
+    as well when they are written in another order (`log_metric(step=next(c), key=k,
+    value=v)`) and one has side effects: the rebuilt `Metric(key=..., value=...,
+    timestamp=..., step=...)` evaluates them as key, value, step."""
     bound = fixes.bind_arguments(call, api.FLUENT_SIGNATURES["log_metric"])
     if bound is None or set(bound) != {"key", "value", "step"}:
+        return None
+    if list(bound) != ["key", "value", "step"] and not all(
+        fixes.is_pure(arg.value) for arg in bound.values()
+    ):
         return None
     return bound
 
