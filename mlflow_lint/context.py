@@ -391,7 +391,9 @@ class FileContext:
         """Loops, innermost first, that run the current node (or `node`, an ancestor's child)
         on every iteration. Stops at a function, lambda or class boundary, and at a run opened
         per iteration (`for cfg in grid: with mlflow.start_run(): ...`): calls inside that run
-        are per-run, not per-iteration, as far as the outer loops are concerned."""
+        are per-run, not per-iteration, as far as the outer loops are concerned. A frame is
+        `at_most_once` when the node is in, or followed by, an unconditional `return`/`raise`
+        (or a `break` of that loop) in the blocks between it and the loop."""
         chain = [*self.ancestors, node] if node is not None else list(self.ancestors)
         frames: list[LoopFrame] = []
         terminated_by_return = False
@@ -533,18 +535,19 @@ def _scan_following(
     returns: bool,
     breaks: bool,
 ) -> tuple[bool, bool]:
-    """Look at the statements after `child` in its block for an unconditional exit."""
+    """Look at `child` and the statements after it in its block for an unconditional exit:
+    `return client.get_run(rid)` ends the loop as surely as a `return` on the next line."""
     body: Sequence[cst.CSTNode] = getattr(container, "body", ())
     after = False
     for statement in body:
+        if statement is child:
+            after = True
         if after:
             for small in _small_statements(statement):
                 if isinstance(small, _TERMINATORS):
                     returns = True
                 elif isinstance(small, cst.Break):
                     breaks = True
-        elif statement is child:
-            after = True
     return returns, breaks
 
 

@@ -5,6 +5,7 @@ from typing import Optional
 
 import libcst as cst
 
+from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import iter_children
 from mlflow_lint.mlflow_api import ApiCall
@@ -15,37 +16,78 @@ from mlflow_lint.rules.lifecycle import calls_in, has_keyword, is_fluent
 
 def _worker_calls(
     rule: Rule, target: cst.BaseExpression, own_runs: bool
-) -> Iterator[tuple[ApiCall, str]]:
-    """MLflow calls the worker function makes (directly, or through local helpers), with the
-    chain of names that leads to each; `own_runs`: also those inside runs it opens itself."""
+) -> Iterator[tuple[ApiCall, cst.Call, str]]:
+    """MLflow calls the worker function makes (directly, or through local helpers), each with
+    its call node and the chain of names that leads to it; `own_runs`: also those inside runs
+    it opens itself."""
     ctx = rule.ctx
     if isinstance(target, cst.Lambda):
         for call in calls_in(target.body, enter_scopes=True):
             found = ctx.api_call(call)
             if found is not None:
-                yield found, "lambda"
+                yield found, call, "lambda"
         return
     if isinstance(target, (cst.Name, cst.Attribute)):
         callee = ctx.resolver.resolve(target)  # after the walk: the module's final bindings
         summary = ctx.functions.get(callee) if callee else None
         if summary is not None:
-            for found, _, chain in ctx.reachable_api_calls(summary, own_runs=own_runs):
-                yield found, " -> ".join(chain)
+            for found, call, chain in ctx.reachable_api_calls(summary, own_runs=own_runs):
+                yield found, call, " -> ".join(chain)
+
+
+def _passes_run_id(found: ApiCall, call: cst.Call) -> bool:
+    """A fluent call given `run_id=` (by keyword or position, not `None`) logs to that run;
+    only the functions whose signature has `run_id` can take one."""
+    signature = found.signature
+    if signature is None or "run_id" not in signature.params:
+        return False
+    bound = fixes.bind_arguments(call, signature)
+    if bound is None:  # `*args` / `**kwargs`: only an explicit keyword counts
+        bound = {arg.keyword.value: arg for arg in call.args if arg.keyword is not None}
+    run_id = bound.get("run_id")
+    return run_id is not None and not (
+        isinstance(run_id.value, cst.Name) and run_id.value.value == "None"
+    )
+
+
+def _explicit_run_advice(name: str) -> str:
+    """How to log what fluent `name` logs to the parent run from a worker thread."""
+    if name in ("log_metric", "log_param", "set_tag"):
+        return f"`MlflowClient().{name}(run_id, key, value)`"
+    if name in api.BATCHED:
+        signature = api.FLUENT_SIGNATURES.get(name)
+        if signature is not None and "run_id" in signature.params:
+            return f"`mlflow.{name}(..., run_id=run_id)`"
+        entities = {"log_metrics": "metrics", "log_params": "params", "set_tags": "tags"}
+        return f"`MlflowClient().log_batch(run_id, {entities.get(name, 'metrics')}=[...])`"
+    if name == "log_input":
+        return "`MlflowClient().log_inputs(run_id, datasets=[...])`"
+    return f"`MlflowClient().{name}(run_id, ...)`"
 
 
 class FluentLoggingInThreads(Rule):
     """
     ## What it does
-    Flags fluent `mlflow.log_*` / `set_tag(s)` calls without `run_id=` inside a function that
-    this module hands to a thread: `threading.Thread(target=f)`, `ThreadPoolExecutor().submit(f)`
-    or `.map(f)` (directly, through helpers defined in the module, or in a lambda).
+    Flags handing a function to a thread (`threading.Thread(target=f)`,
+    `ThreadPoolExecutor().submit(f)` or `.map(f)`) when the function makes a fluent
+    `mlflow.log_*` / `set_tag(s)` call that logs to the active run: directly, through helpers
+    defined in the module, or in a lambda. Reported once per hand-over, naming the first such
+    call. Not flagged: calls that pass `run_id=` (by keyword or position, and not `None`),
+    which log to that run; and calls inside a run the worker opens itself (`with
+    mlflow.start_run():`). Only `log_metric`, `log_metrics`, `log_params`, `log_artifact(s)`,
+    `log_text`, `log_dict` and `log_table` take a `run_id`; `log_param`, `set_tag`,
+    `set_tags`, `log_figure`, `log_image` and `log_input` cannot name the run and are always
+    flagged.
 
     ## Why is this bad
     Since MLflow 2.18 the active run is per thread. A worker thread has no active run, so
     its first fluent logging call silently starts a new run: measured, 8 tasks on a 4-worker
     pool produced 4 new runs and nothing in the parent run. Pass the parent's run id
-    explicitly: `MlflowClient().log_metric(run_id, key, value, step=step)` (or
-    `mlflow.log_metrics(..., run_id=run_id)`).
+    explicitly; the message names the call to use: `MlflowClient().log_metric(run_id, key,
+    value)` (likewise `log_param` and `set_tag`), `mlflow.log_metrics(..., run_id=run_id)` or
+    `mlflow.log_params(..., run_id=run_id)`, `MlflowClient().log_batch(run_id, tags=[...])`
+    for `set_tags`, and `MlflowClient().log_artifact(run_id, ...)` (or the client method of
+    the same name) for artifacts.
 
     ## Fix safety
     No automatic fix.
@@ -65,13 +107,17 @@ class FluentLoggingInThreads(Rule):
             if submission.kind != workers.THREAD:
                 continue
             # a worker that opens its own run logs to it on purpose
-            for found, chain in _worker_calls(self, submission.target, own_runs=False):
-                if not found.is_client and found.name in api.FLUENT_LOGGING:
+            for found, call, chain in _worker_calls(self, submission.target, own_runs=False):
+                if (
+                    not found.is_client
+                    and found.name in api.FLUENT_LOGGING
+                    and not _passes_run_id(found, call)
+                ):
                     self.report(
                         submission.call,
                         f"this thread runs `{chain} -> mlflow.{found.name}`: the active run is "
                         "per thread (MLflow 2.18+), so the worker starts its own run; pass the "
-                        "parent's run id: `MlflowClient().log_metric(run_id, key, value)`",
+                        f"parent's run id: {_explicit_run_advice(found.name)}",
                     )
                     break
 
@@ -185,7 +231,7 @@ class SqliteWithWorkerProcesses(Rule):
             if submission.kind != workers.PROCESS:
                 continue
             # its own run or not, every worker writes to the same sqlite file
-            for found, chain in _worker_calls(self, submission.target, own_runs=True):
+            for found, _, chain in _worker_calls(self, submission.target, own_runs=True):
                 if found.name in api.FLUENT_LOGGING or found.name in (
                     "log_batch",
                     "log_metric",

@@ -1,4 +1,4 @@
-"""One query for all runs; pagination and polling loops are fine."""
+"""One query for all runs, one for all experiments; pagination and polling loops are fine."""
 
 import time
 
@@ -27,3 +27,6 @@ for _ in range(3):  # polling: waits between requests
     if status == "FINISHED":
         break
     time.sleep(1)
+
+by_name = {experiment.name: experiment for experiment in mlflow.search_experiments()}
+experiments = [by_name.get(name) for name in ["Default", "mlf201"]]

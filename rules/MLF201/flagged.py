@@ -16,3 +16,9 @@ for run_id in run_ids:
     losses[run.info.run_name] = run.data.metrics["loss"]
     history = client.get_metric_history(run_id, "loss")
 print(sorted(losses.items()))
+
+pending = list(run_ids)
+while pending:  # a work queue: still one request per run
+    print(client.get_run(pending.pop()).info.status)
+
+experiments = [mlflow.get_experiment_by_name(name) for name in ["Default", "mlf201"]]

@@ -1,0 +1,360 @@
+"""MLF201 (tracking-read-in-loop) and MLF306 (fluent-logging-in-threads): what they flag, what
+they leave alone, and what their messages advise."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import lint, run_cli
+
+from mlflow_lint import engine
+from mlflow_lint.config import build_settings
+
+HEAD = """\
+import time
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import mlflow
+from mlflow import MlflowClient
+
+client = MlflowClient()
+"""
+
+
+def lines(source: str, code: str) -> list[int]:
+    return [line for line, _, c in lint(HEAD + textwrap.dedent(source), select=[code]) if c == code]
+
+
+def messages(source: str, code: str) -> list[str]:
+    settings = build_settings(None, select=[code])
+    text = HEAD + textwrap.dedent(source)
+    violations = engine.analyze(text, "t.py", settings.rules_for("t.py"), settings)
+    return [v.message for v in violations if v.code == code]
+
+
+# --- MLF306: fluent calls given run_id= log to that run ------------------------------------------
+@pytest.mark.parametrize(
+    "call",
+    [
+        'mlflow.log_metric("m", i, run_id=rid)',
+        'mlflow.log_metric("m", i, None, None, None, rid)',  # run_id by position
+        'mlflow.log_metrics({"m": i}, run_id=rid)',
+        'mlflow.log_params({"p": i}, run_id=rid)',
+        'mlflow.log_artifact("model.pkl", run_id=rid)',
+        'mlflow.log_text("hello", "notes.txt", run_id=rid)',
+    ],
+)
+def test_mlf306_a_fluent_call_with_run_id_is_not_flagged(call: str) -> None:
+    source = f"""
+        def work(rid, i):
+            {call}
+
+        with mlflow.start_run() as run:
+            with ThreadPoolExecutor() as pool:
+                pool.submit(work, run.info.run_id, 1)
+            threading.Thread(target=work, args=(run.info.run_id, 2)).start()
+    """
+    assert lines(source, "MLF306") == []
+
+
+def test_mlf306_run_id_in_a_lambda_worker_is_not_flagged() -> None:
+    source = """
+        with mlflow.start_run() as run:
+            rid = run.info.run_id
+            with ThreadPoolExecutor() as pool:
+                pool.map(lambda i: mlflow.log_metrics({"m": i}, run_id=rid), range(3))
+    """
+    assert lines(source, "MLF306") == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'mlflow.log_param("p", i)',
+        'mlflow.set_tag("t", i)',
+        'mlflow.set_tags({"t": i})',
+        'mlflow.log_metric("m", i, run_id=None)',  # None: the active run, i.e. none here
+        'mlflow.log_metric("m", i)',
+    ],
+)
+def test_mlf306_calls_that_cannot_name_the_run_stay_flagged(call: str) -> None:
+    source = f"""
+        def work(rid, i):
+            {call}
+
+        with ThreadPoolExecutor() as pool:
+            pool.submit(work, "r", 1)
+    """
+    assert lines(source, "MLF306") == [14]
+
+
+def test_mlf306_a_later_call_without_run_id_is_still_flagged() -> None:
+    source = """
+        def work(rid, i):
+            mlflow.log_metric("m", i, run_id=rid)
+            mlflow.set_tag("done", "yes")
+
+        with ThreadPoolExecutor() as pool:
+            pool.submit(work, "r", 1)
+    """
+    [message] = messages(source, "MLF306")
+    assert "`work -> mlflow.set_tag`" in message
+
+
+@pytest.mark.parametrize(
+    ("call", "advice"),
+    [
+        ('mlflow.log_metric("m", i)', "`MlflowClient().log_metric(run_id, key, value)`"),
+        ('mlflow.log_param("p", i)', "`MlflowClient().log_param(run_id, key, value)`"),
+        ('mlflow.set_tag("t", i)', "`MlflowClient().set_tag(run_id, key, value)`"),
+        ('mlflow.log_metrics({"m": i})', "`mlflow.log_metrics(..., run_id=run_id)`"),
+        ('mlflow.log_params({"p": i})', "`mlflow.log_params(..., run_id=run_id)`"),
+        ('mlflow.set_tags({"t": i})', "`MlflowClient().log_batch(run_id, tags=[...])`"),
+        ('mlflow.log_artifact("f.txt")', "`MlflowClient().log_artifact(run_id, ...)`"),
+        ('mlflow.log_artifacts("out")', "`MlflowClient().log_artifacts(run_id, ...)`"),
+        ('mlflow.log_figure(fig, "f.png")', "`MlflowClient().log_figure(run_id, ...)`"),
+    ],
+)
+def test_mlf306_message_names_the_matching_explicit_run_call(call: str, advice: str) -> None:
+    source = f"""
+        def work(i, fig=None):
+            {call}
+
+        threading.Thread(target=work, args=(1,)).start()
+    """
+    [message] = messages(source, "MLF306")
+    assert message.endswith(f"pass the parent's run id: {advice}")
+    assert "\n" not in message
+
+
+# --- MLF201: a loop body that runs at most once ---------------------------------------------------
+@pytest.mark.parametrize(
+    "body",
+    [
+        "for rid in ids:\n        return client.get_run(rid)",
+        "for rid in ids:\n        raise ValueError(client.get_run(rid).info.status)",
+        "for rid in ids: return client.get_run(rid)",
+        "for rid in ids:\n        x = 1; return client.get_run(rid)",
+        "for group in groups:\n        for rid in group:\n            return client.get_run(rid)",
+        "for rid in ids:\n        if rid.startswith('a'):\n            return mlflow.get_run(rid)",
+        "while ids:\n        return client.get_run(ids.pop())",
+    ],
+)
+def test_mlf201_a_read_in_a_return_or_raise_that_ends_the_loop_is_not_flagged(body: str) -> None:
+    source = f"""
+def first(ids, groups):
+    {body}
+"""
+    assert lines(source, "MLF201") == []
+
+
+def test_mlf201_a_comprehension_inside_the_return_is_still_a_loop() -> None:
+    source = """
+        def first(groups):
+            for group in groups:
+                return [client.get_run(rid) for rid in group]
+    """
+    assert lines(source, "MLF201") == [12]
+
+
+def test_mlf201_a_return_of_something_else_does_not_exempt_the_read() -> None:
+    source = """
+        def find(ids):
+            for rid in ids:
+                run = client.get_run(rid)
+                if run.info.status == "FAILED":
+                    return run
+    """
+    assert lines(source, "MLF201") == [12]
+
+
+@pytest.mark.parametrize(
+    ("code", "call"),
+    [
+        ("MLF101", 'mlflow.log_metric("loss", x)'),
+        ("MLF106", 'mlflow.log_param("lr", x)'),
+        ("MLF109", 'mlflow.log_dict({"x": x}, "x.json")'),
+    ],
+)
+def test_other_loop_rules_skip_a_call_in_a_return_that_ends_the_loop(code: str, call: str) -> None:
+    ended = f"""
+        def first(xs):
+            with mlflow.start_run():
+                for x in xs:
+                    return {call}
+    """
+    assert lines(ended, code) == []
+    repeated = ended.replace("return ", "")
+    assert lines(repeated, code) == [13]
+
+
+# --- MLF201: pagination only when the loop advances the token -----------------------------------
+def test_mlf201_page_token_none_is_not_pagination() -> None:
+    source = """
+        for experiment_id in experiment_ids:
+            client.search_runs([experiment_id], page_token=None)
+    """
+    assert lines(source, "MLF201") == [11]
+
+
+def test_mlf201_a_page_token_the_loop_never_assigns_is_not_pagination() -> None:
+    source = """
+        token = start_token
+        for experiment_id in experiment_ids:
+            client.search_runs([experiment_id], page_token=token)
+    """
+    assert lines(source, "MLF201") == [12]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        """
+        token = None
+        while True:
+            page = client.search_runs(ids, max_results=100, page_token=token)
+            token = page.token
+            if not token:
+                break
+        """,
+        """
+        page = client.search_runs(ids)
+        while page.token:
+            page = client.search_runs(ids, page_token=page.token)
+        """,
+        """
+        class Pager:
+            def all(self, ids):
+                self.token = None
+                for _ in range(100):
+                    page = client.search_runs(ids, page_token=self.token)
+                    self.token = page.token
+        """,
+        """
+        def fetch(ids, token):
+            return client.search_runs(ids, page_token=token)
+
+        token = None
+        while True:
+            page = fetch(ids, token)
+            token = page.token
+        """,
+    ],
+    ids=["name", "attribute-of-reassigned", "self-attribute", "helper-parameter"],
+)
+def test_mlf201_a_loop_that_advances_the_page_token_is_pagination(source: str) -> None:
+    assert lines(source, "MLF201") == []
+
+
+# --- MLF201: while loops -----------------------------------------------------------------------
+def test_mlf201_flags_a_while_loop_draining_a_queue() -> None:
+    source = """
+        while queue:
+            client.get_run(queue.pop())
+    """
+    assert lines(source, "MLF201") == [11]
+
+
+def test_mlf201_flags_a_read_through_a_helper_in_a_while_loop() -> None:
+    source = """
+        def status(rid):
+            return mlflow.get_run(rid).info.status
+
+        while pending:
+            status(pending.pop())
+    """
+    [message] = messages(source, "MLF201")
+    assert message.startswith("`status -> mlflow.get_run` in a loop")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        """
+        while client.get_run(rid).info.status != "FINISHED":
+            time.sleep(1)
+        """,
+        """
+        while True:
+            run = client.get_run(rid)
+            if run.info.status == "FINISHED":
+                break
+            time.sleep(5)
+        """,
+        """
+        while True:
+            run = client.get_run(rid)
+            break
+        """,
+    ],
+    ids=["polling-test", "polling-body", "runs-once"],
+)
+def test_mlf201_while_loops_that_poll_or_run_once_are_not_flagged(source: str) -> None:
+    assert lines(source, "MLF201") == []
+
+
+# --- MLF201: advice for experiment lookups --------------------------------------------------------
+def test_mlf201_experiment_lookup_by_loop_variable_suggests_search_experiments() -> None:
+    source = """
+        for name in names:
+            mlflow.get_experiment_by_name(name)
+        experiments = [client.get_experiment_by_name(n) for n in names]
+        for cfg in configs:
+            experiment_name = cfg["experiment"]
+            mlflow.set_experiment(experiment_name)
+    """
+    fluent, in_client, set_exp = messages(source, "MLF201")
+    assert "call it once before the loop" not in fluent + in_client + set_exp
+    assert fluent.endswith(
+        "fetch the experiments with one `mlflow.search_experiments()` call before the loop and "
+        "pick them by name (its filter_string has no `name IN (...)`)"
+    )
+    assert "`MlflowClient().search_experiments()`" in in_client
+    assert set_exp.endswith(", then pass `experiment_id=` to `mlflow.start_run`")
+
+
+def test_mlf201_loop_invariant_experiment_lookup_keeps_the_hoisting_advice() -> None:
+    source = """
+        for epoch in range(10):
+            mlflow.set_experiment("training")
+            mlflow.get_experiment_by_name(EXPERIMENT)
+    """
+    found = messages(source, "MLF201")
+    assert len(found) == 2
+    assert all(m.endswith("; call it once before the loop") for m in found)
+
+
+# --- end to end ---------------------------------------------------------------------------------
+def test_cli_reports_the_fixed_behaviour(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text(
+        HEAD
+        + textwrap.dedent(
+            """
+            def first(ids):
+                for rid in ids:
+                    return client.get_run(rid)
+
+            def drain(queue):
+                while queue:
+                    client.get_run(queue.pop())
+
+            def work(rid, i):
+                mlflow.log_metric("m", i, run_id=rid)
+
+            def tag(i):
+                mlflow.set_tag("t", i)
+
+            with ThreadPoolExecutor() as pool:
+                pool.submit(work, "r", 1)
+                pool.submit(tag, 1)
+            """
+        )
+    )
+    result = run_cli("check", "--no-cache", "--select", "MLF201,MLF306", "train.py", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    found = [line.split(" ", 2)[:2] for line in result.stdout.splitlines() if ": MLF" in line]
+    assert found == [["train.py:16:9:", "MLF201"], ["train.py:26:5:", "MLF306"]]
+    assert "`MlflowClient().set_tag(run_id, key, value)`" in result.stdout
