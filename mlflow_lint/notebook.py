@@ -28,15 +28,22 @@ What is checked, and how it is reported:
   body is checked. `%%python`/`%%script python` cells are skipped too: they run in a separate
   process, where the notebook's names are not defined. A cell whose VS Code language
   (`metadata.vscode.languageId`) is not Python is skipped.
+- A cell whose first non-blank line is indented is dedented first, as IPython's
+  `leading_indent` input transformer does before it runs the cell: that line's indentation is
+  removed from every line that starts with it. Findings in such a cell are reported at their
+  positions in the cell as written (columns include the removed indentation); `fix` never
+  edits such a cell (a fix would have to be re-indented), so they are reported without `[*]`.
 - A syntax error in a cell is one error for the notebook, positioned in that cell; nothing
-  else is reported for that notebook (as for a Python file), and `fix` writes nothing.
+  else is reported for that notebook (as for a Python file), and `fix` writes nothing. (Leaving
+  the cell out and checking the others would miss the names it defines in the cells after it.)
 - `# noqa` works on cell lines; `# flake8: noqa` in any code cell turns off the notebook.
 
 What `fix` writes: only the `source` values of the cells it changed, in place in the JSON
 text, as the notebook had them (a list of lines or one string, with the file's own
 indentation and separators, `\\uXXXX` escapes when the file uses them); every other byte of
 the file (outputs, metadata, ids, execution counts, key order, the trailing newline) is kept.
-A fix is applied only when each of its edits lies inside one cell and touches no magic line:
+A fix is applied only when each of its edits lies inside one cell, touches no magic line and
+no dedented (indented) cell:
 statements of different cells are never merged (the boundary statement between cells also
 keeps rules from grouping them). The unsafe MLF101 buffering fix may add `import time` next
 to the first import of the notebook, in the cell that holds it.
@@ -76,6 +83,7 @@ _BOM = "\ufeff"
 _ESCAPED_NAME_CHARACTER = re.compile(rb"\\u00[3-7][0-9a-fA-F]")
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _CELL_MAGIC = re.compile(r"[ \t]*%%([\w.-]*)")
+_INDENT = re.compile(r"[ \t]+")
 _MAGIC_START = frozenset("%!?/,;")
 
 
@@ -484,11 +492,21 @@ class _Cell:
     index: int  # 0-based, among all cells of the notebook
     text: str  # the cell in the module: magic lines replaced by placeholders, ends with "\n"
     added_newline: bool  # the cell's source does not end with a line break: one was added
+    # A dedented cell (IPython's leading_indent): the columns removed from each of its lines,
+    # and its source as the notebook has it. No fix may edit such a cell.
+    shifts: tuple[int, ...] = ()
+    original: Optional[str] = None
 
     def source(self, magics: Sequence[str], placeholder: re.Pattern[str]) -> str:
         """The cell's source: placeholders back to the magic lines they stand for."""
+        if self.original is not None:
+            return self.original
         text = placeholder.sub(lambda m: magics[int(m.group(1))], self.text)
         return text[:-1] if self.added_newline else text
+
+    def shift(self, line: int) -> int:
+        """The columns the dedent removed from this (1-based) line of the cell."""
+        return self.shifts[line - 1] if 0 < line <= len(self.shifts) else 0
 
 
 def _placeholder(indent: str, nonce: str, number: int) -> str:
@@ -500,6 +518,11 @@ def _placeholder(indent: str, nonce: str, number: int) -> str:
 def _virtual_cell(index: int, source: str, nonce: str, magics: list[str]) -> Optional[_Cell]:
     """The cell as Python for the module, or None when it is not Python (a cell magic)."""
     lines: list[str] = _LINES.findall(source)
+    common = _leading_indent(lines)  # IPython removes it before anything else
+    shifts: tuple[int, ...] = ()
+    if common:
+        shifts = tuple(len(common) if line.startswith(common) else 0 for line in lines)
+        lines = [line[shift:] for line, shift in zip(lines, shifts)]
     out: list[str] = []
     number = 0
     first = next((n for n, line in enumerate(lines) if line.strip()), None)
@@ -536,7 +559,19 @@ def _virtual_cell(index: int, source: str, nonce: str, magics: list[str]) -> Opt
         out.append(line)
     text = "".join(out)
     added = bool(text) and not text.endswith(("\n", "\r"))
-    return _Cell(index, text + "\n" if added else text, added)
+    text = text + "\n" if added else text
+    if common:
+        return _Cell(index, text, added, shifts, source)
+    return _Cell(index, text, added)
+
+
+def _leading_indent(lines: Sequence[str]) -> str:
+    """What IPython's `leading_indent` input transformer removes from the lines of a cell (it
+    runs after `leading_empty_lines`): the indentation of the first non-blank line, taken off
+    every line that starts with it ("" when that line is not indented)."""
+    first = next((line for line in lines if not line.isspace()), "")
+    match = _INDENT.match(first)
+    return match.group() if match else ""
 
 
 def _ends_with_backslash(line: str) -> bool:
@@ -604,10 +639,9 @@ def _check_syntax(cell: _Cell) -> None:
             warnings.simplefilter("ignore")  # SyntaxWarnings: the module's parse shows them
             ast.parse(cell.text)
     except SyntaxError as error:
-        column = max((error.offset or 1) - 1, 0)
-        raise CellError(
-            f"SyntaxError: {error.msg}", cell.index + 1, error.lineno or 1, column
-        ) from None
+        line = error.lineno or 1
+        column = max((error.offset or 1) - 1, 0) + cell.shift(line)
+        raise CellError(f"SyntaxError: {error.msg}", cell.index + 1, line, column) from None
     except (RecursionError, MemoryError):
         raise CellError(
             "too deeply nested to analyse (Python's parser gave up)", cell.index + 1
@@ -641,6 +675,8 @@ class VirtualModule:
             )
             if cell.added_newline:
                 self.protected.append((offset + len(cell.text) - 1, offset + len(cell.text)))
+            if cell.original is not None:  # dedented: all of it, an insertion at its end too
+                self.protected.append((offset, offset + len(cell.text) + 1))
             count = len(line_starts(cell.text)) - 1
             self.line_counts.append(count)
             offset += len(cell.text)
@@ -658,6 +694,10 @@ class VirtualModule:
         for cell, part in zip(self.cells, parts):
             if cell.added_newline and not part.endswith("\n"):
                 raise SourceError("internal error: a fix moved a cell's end; file left untouched")
+            if cell.original is not None and part != cell.text:
+                raise SourceError(
+                    "internal error: a fix edited a dedented cell; file left untouched"
+                )
             cells.append(replace(cell, text=part))
         return VirtualModule(cells, self.magics, self.nonce)
 
@@ -670,7 +710,8 @@ class VirtualModule:
 
     def locate_error(self, error: SourceError) -> CellError:
         number, line = self._cell_at(error.line)
-        return CellError(error.message, self.cells[number].index + 1, line, error.column)
+        cell = self.cells[number]
+        return CellError(error.message, cell.index + 1, line, error.column + cell.shift(line))
 
     def allows(self, fix: Fix) -> bool:
         """Every edit inside one cell, away from magic lines and the ends of cells."""
@@ -686,7 +727,8 @@ class VirtualModule:
         for violation in violations:
             number, line = self._cell_at(violation.line)
             end_number, end_line = self._cell_at(violation.end_line)
-            end_column = violation.end_column
+            cell = self.cells[number]
+            end_column = violation.end_column + cell.shift(end_line)
             if end_number != number:  # never seen; clamp to the end of the start's cell
                 end_line = self.line_counts[number]
                 end_column = len(self._line(number, end_line).rstrip("\r\n"))
@@ -697,10 +739,11 @@ class VirtualModule:
                 replace(
                     violation,
                     line=line,
+                    column=violation.column + cell.shift(line),
                     end_line=end_line,
                     end_column=end_column,
                     fix=fix,
-                    cell=self.cells[number].index + 1,
+                    cell=cell.index + 1,
                 )
             )
         mapped.sort(key=lambda v: (v.cell or 0, v.line, v.column, v.code))

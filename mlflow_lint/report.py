@@ -107,6 +107,8 @@ class Reporter:
                 line += f" ({self.fixable} fixable with `mlflow-lint fix`"
                 line += " --unsafe-fixes)" if self.unsafe_fixes else ")"
             parts.append(line + ".")
+        elif self.errors:  # nothing found, but not everything was checked
+            parts.append("No findings.")
         else:
             parts.append("All checks passed!")
         if self.hidden_unsafe:
