@@ -302,15 +302,20 @@ class _Relevance:
         """What a definition mentions: from its text (cheap, a superset: its strings and
         comments count too), or `precise`ly, from its code (comments and strings blanked).
         Text that mentions nothing that may reach MLflow needs no closer reading."""
+        # a rule's word counts anywhere, docstrings included (MLF401 reads strings)
+        whole = (
+            self.starts[candidate.first - 1],
+            self.starts[min(candidate.last, len(self.starts) - 1)],
+        )
+        if self.words is not None and self.words.search(self.text, *whole):
+            candidate.identifiers, candidate.reaches_mlflow = frozenset(), True
+            return
         identifiers: set[str] = set()
         reaches = False
         for first, last in candidate.spans():
             if first > last:
                 continue
             begin, end = self.starts[first - 1], self.starts[last]
-            if self.words is not None and self.words.search(self.text, begin, end):
-                candidate.identifiers, candidate.reaches_mlflow = frozenset(), True
-                return
             source = self.text[begin:end]
             if precise:
                 source = code_text(source, self.annotation_names)

@@ -44,6 +44,9 @@ from mlflow_lint.sourcefile import (
 )
 
 MAX_FIX_PASSES = 10
+# Source longer than this is generated code (data, protobuf): one diagnostic, not minutes of
+# libcst. Notebooks count their code cells only, not their outputs.
+MAX_SOURCE_CHARS = 10_000_000
 # libcst's native parser overflows the C stack (a segfault, not an exception) on expressions a
 # few thousand levels deep and is quadratic well before that; CPython's own parser stops at 200
 # nested brackets. Real code stays far below this bound on the ast depth.
@@ -69,6 +72,9 @@ class FileResult:
     fixed: int = 0  # number of fixes applied (fix mode)
     changed: bool = False  # fix mode: the file's contents changed (written unless --diff)
     diff: str = ""
+    # fix mode: the first pass's findings that no applicable fix addresses, where they are in
+    # the file as it was read (what `fix --diff`, which writes nothing, reports)
+    unfixable: list[Violation] = field(default_factory=list)
 
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
@@ -260,6 +266,11 @@ def analyze(
     Definitions that cannot take part in a finding are replaced by stubs before libcst parses
     the file (elision.py); when a finding or a fix touches a stub after all, the whole file is
     analysed instead (`elide=False`), so the result never depends on the elision."""
+    if len(text) > MAX_SOURCE_CHARS:
+        raise SourceError(
+            f"file too large to analyse ({len(text) / 1e6:.1f} million characters; "
+            f"the limit is {MAX_SOURCE_CHARS / 1e6:.0f} million)"
+        )
     rules = applicable_rules(text, rules)
     if not rules:
         return []
@@ -569,6 +580,7 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
     except SourceError as error:
         return FileResult(path, error=FileError(error.message, error.line, error.column)), None
     text, fixed = source.text, 0
+    unfixable: list[Violation] = []
     for attempt in range(MAX_FIX_PASSES + 1):
         try:
             violations = analyze(text, path, rules, settings)
@@ -582,6 +594,8 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
                 )
             return FileResult(path, error=err, parsed=True), None
         fixes = [v.fix for v in violations if applicable(v, settings.unsafe_fixes) and v.fix]
+        if attempt == 0:
+            unfixable = [v for v in violations if not applicable(v, settings.unsafe_fixes)]
         if not fixes:
             break
         if attempt == MAX_FIX_PASSES:
@@ -592,7 +606,7 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
             return FileResult(path, error=err, parsed=True), None
         text, applied = apply_fixes(text, fixes)
         fixed += applied
-    result = FileResult(path, violations, parsed=True, fixed=fixed)
+    result = FileResult(path, violations, parsed=True, fixed=fixed, unfixable=unfixable)
     if text == source.text:
         return result, None
     try:
@@ -616,6 +630,9 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
     result, new_data = fix_source(data, path, settings)
+    if new_data is not None and not write and not path.endswith(".ipynb"):
+        # nothing is written: report what would remain where it is now, in the file on disk
+        result.violations = result.unfixable
     if new_data is not None and write:
         try:
             atomic_write(path, new_data, expected_on_disk=data)

@@ -136,8 +136,10 @@ def report_lines(estimates: list[LoopEstimate]) -> list[str]:
         )
     now = sum(total(e.now) for e in estimates)
     after = sum(total(e.after) for e in estimates)
+    nests = f"{len(estimates)} loop nest{'s' if len(estimates) != 1 else ''}"
     lines.append(
-        f"Total: {now} tracking calls per innermost iteration in {len(estimates)} loops now, "
-        f"{after} after the available fixes (`mlflow-lint fix --unsafe-fixes`)."
+        f"Total: {now} tracking calls in the bodies of {nests} now (each made once per "
+        f"iteration of the loops around it, as above), {after} after the available fixes "
+        "(`mlflow-lint fix --unsafe-fixes`)."
     )
     return [line + "\n" for line in lines]

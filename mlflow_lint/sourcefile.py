@@ -108,13 +108,17 @@ def read_bytes(path: str) -> bytes:
         raise SourceError(f"cannot read: {error.strerror or error}") from None
 
 
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
 def atomic_write(path: str, data: bytes, expected_on_disk: bytes) -> None:
     """Replace the file's contents all at once, keeping its mode; refuse if the file changed
     since it was read (another editor, a concurrent `fix`) or is read-only."""
     real = os.path.realpath(path)  # write through symlinks, never replace them
     try:
         info = os.stat(real)
-        if not os.access(real, os.W_OK):
+        # no write bit at all: read-only on purpose, even for root (who may write anyway)
+        if not os.access(real, os.W_OK) or not info.st_mode & _WRITE_BITS:
             raise SourceError("file is read-only; not fixed")
         fd, temp = tempfile.mkstemp(
             prefix=".mlflow-lint-", suffix=".tmp", dir=os.path.dirname(real)

@@ -104,3 +104,34 @@ def test_unreadable_file(tmp_path: Path) -> None:
         pytest.skip("running as root: permissions do not stop reads")
     errors = check_with_good_file(tmp_path)
     assert errors == ["secret.py:1:1: error: cannot read: Permission denied"]
+
+
+def test_huge_file_gets_one_diagnostic(tmp_path: Path) -> None:
+    """A 20 MB generated module is reported, not analysed for minutes; the others are."""
+    row = b"DATA.append(" + b"1.0, " * 20 + b")\n"
+    (tmp_path / "huge.py").write_bytes(
+        MLFLOW_HEAD + b"DATA = []\n" + row * (20_000_000 // len(row))
+    )
+    errors = check_with_good_file(tmp_path)
+    assert len(errors) == 1
+    assert errors[0].startswith("huge.py:1:1: error: file too large to analyse (20.0 million"), (
+        errors
+    )
+
+
+def test_file_deleted_between_discovery_and_read(tmp_path: Path) -> None:
+    from mlflow_lint import engine
+    from mlflow_lint.config import build_settings
+    from mlflow_lint.runner import discover, run
+
+    write(tmp_path, "a.py", FLAGGED)
+    write(tmp_path, "b.py", FLAGGED)
+    settings = build_settings(None)
+    files, _ = discover([str(tmp_path)], settings)
+    (tmp_path / "a.py").unlink()
+    results = list(run(files, engine.check_file, settings, jobs=1))
+    assert [r.error.message if r.error else None for r in results] == [
+        "cannot read: No such file or directory",
+        None,
+    ]
+    assert [v.code for v in results[1].violations] == ["MLF101"]

@@ -235,4 +235,5 @@ def test_statistics_estimate_requests_per_iteration(tmp_path: Path) -> None:
     # now: 1 per batch of every epoch, 2 per epoch; after the fixes: the batch loop is buffered
     # (flushed once per epoch) and the two epoch metrics merge into one log_metrics
     assert "train.py:3: now epoch x batch x 1 + epoch x 2; after fixes epoch x 2" in out
-    assert "Total: 3 tracking calls per innermost iteration in 1 loops now, 2 after" in out
+    assert "Total: 3 tracking calls in the bodies of 1 loop nest now" in out
+    assert "as above), 2 after the available fixes" in out

@@ -223,6 +223,22 @@ def test_stub_keeps_lines_columns_and_line_endings() -> None:
                 pool.map(work, range(4))
             return pool
         """,
+        # the same, in a docstring (MLF401 reads every string)
+        """
+        # no finding
+        import mlflow
+        from multiprocessing import Pool
+        def configure():
+            '''Set MLFLOW_TRACKING_URI before calling this.'''
+            return None
+        def work(i):
+            mlflow.log_metric("x", i)
+            return i
+        def main():
+            with Pool(2) as pool:
+                pool.map(work, range(4))
+            return pool
+        """,
         # a loop variable a stubbed function reads: the MLF105 fix must stay unsafe
         """
         import mlflow

@@ -57,7 +57,14 @@ EXERCISES: dict[str, dict[str, bool]] = {
     "aliases.py": {"MLF102": True, "MLF103": True, "MLF104": True},
     "artifacts_loop.py": {"MLF107": True},
     "metric_no_step.py": {"MLF108": True},
+    "eval_suites.py": {"MLF202": True},
+    "manual_run.py": {"MLF302": True},
+    "child_runs.py": {"MLF303": True},
 }
+
+# Fixes whose point is fewer tracking requests: where one applied, the fixed script must make
+# strictly fewer (the others, such as MLF202's hoisted client or MLF302's `with`, make the same).
+FEWER_REQUESTS = frozenset({"MLF101", "MLF102", "MLF103", "MLF104", "MLF105"})
 
 
 # Fixes that deliberately change what is stored, and how. Only these differences are accepted,
@@ -167,7 +174,10 @@ class Fixed:
             "original",
             f"fixed ({self.mode})",
         )
-        return "".join(lines) or "(the fixer changed nothing)\n"
+        return "".join(lines) or UNCHANGED
+
+
+UNCHANGED = "(the fixer changed nothing)\n"
 
 
 def unsafe_flag(mode: str) -> str:
@@ -285,9 +295,19 @@ def check_same_data(
     changes = [DATA_CHANGES[c] for c in sorted(applied & DATA_CHANGES.keys())]
     changes = [change for change in changes if change.applies(original)]
     repairs = [change for change in changes if change.original_fails_with]
-    if not repairs:
-        assert original.run.returncode == 0, original.run.failure()
-    assert fixed.run.returncode == 0, f"the fixed script fails\n{context}\n{fixed.run.failure()}"
+    if code_diff == UNCHANGED:  # nothing to fix in this mode: the same script, the same end
+        assert fixed.run.returncode == original.run.returncode, context
+        if original.run.returncode != 0:  # only a failure some fix exists to repair
+            assert any(
+                c.original_fails_with and c.original_fails_with in original.run.stderr
+                for c in DATA_CHANGES.values()
+            ), original.run.failure()
+    else:
+        if not repairs:
+            assert original.run.returncode == 0, original.run.failure()
+        assert fixed.run.returncode == 0, (
+            f"the fixed script fails\n{context}\n{fixed.run.failure()}"
+        )
     for outcome in (original, fixed):
         assert not outcome.run.foreign_requests, (
             f"network access besides the tracking server: {outcome.run.foreign_requests}"
@@ -311,6 +331,10 @@ def check_same_data(
         assert comparison.fixed_requests <= comparison.original_requests, (
             f"the fixed script makes more tracking requests\n{context}"
         )
+        if applied & FEWER_REQUESTS:
+            assert comparison.fixed_requests < comparison.original_requests, (
+                f"a batching fix ({sorted(applied & FEWER_REQUESTS)}) saved no request\n{context}"
+            )
 
 
 @pytest.mark.server
@@ -372,6 +396,19 @@ def test_rule_example_fix_logs_the_same(
     diff = Fixed(original, fixed, "unsafe", applied, "").diff()
     comparisons = compare_all(original, fixed, backends)
     check_everywhere(f"rules/{flagged.parent.name}/{flagged.name}", comparisons, applied, diff)
+
+
+@pytest.mark.server
+@pytest.mark.parametrize(("flagged", "twin"), twins())
+def test_rule_example_fixed_with_every_rule_logs_the_same(
+    flagged: Path, twin: Path, backends: list[Backend], tmp_path: Path
+) -> None:
+    """The same examples, fixed by `mlflow-lint fix --select ALL --unsafe-fixes` (every rule's
+    fix at once, as a user would run it, not only the folder's own rule)."""
+    fixed = fix_copy(flagged, "unsafe", tmp_path)
+    comparisons = compare_all(fixed.original, fixed.fixed, backends)
+    label = f"rules/{flagged.parent.name}/{flagged.name} [ALL]"
+    check_everywhere(label, comparisons, fixed.applied, fixed.diff())
 
 
 @pytest.mark.server
