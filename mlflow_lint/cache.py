@@ -25,6 +25,7 @@ import json
 import os
 import tempfile
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
@@ -38,8 +39,24 @@ DIRECTORY = ".mlflow-lint-cache"
 _FORMAT = 1  # bump when the stored layout changes
 
 
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The linter's own code, by file size and mtime: an edited rule (a development checkout,
+    an editable install) never serves results the old code computed, whatever the version."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(package.rglob("*.py")):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path.relative_to(package)}:{info.st_size}:{info.st_mtime_ns};".encode())
+    return digest.hexdigest()
+
+
 def settings_fingerprint(settings: Settings) -> str:
-    """Everything in the configuration that can change what a file's analysis returns."""
+    """Everything in the configuration (and the code) that can change what a file's analysis
+    returns."""
     relevant = {
         "codes": settings.codes,
         "root": os.path.abspath(settings.root),
@@ -49,6 +66,7 @@ def settings_fingerprint(settings: Settings) -> str:
             code: dict(sorted(o.items())) for code, o in sorted(settings.rule_options.items())
         },
         "version": __version__,
+        "code": code_fingerprint(),
         "format": _FORMAT,
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=list).encode()).hexdigest()

@@ -211,6 +211,19 @@ def test_cache_key_covers_the_tool_version(tmp_path: Path, monkeypatch: pytest.M
     assert cache.Cache(str(tmp_path), settings).get(data, "t.py") is None
 
 
+def test_cache_key_covers_the_linters_own_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edited rule (an editable install) never serves results its old code computed."""
+    from mlflow_lint import cache
+    from mlflow_lint.config import build_settings
+
+    settings = build_settings(None)
+    before = cache.settings_fingerprint(settings)
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "edited")
+    assert cache.settings_fingerprint(settings) != before
+
+
 def test_force_exclude_applies_to_named_files(tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", '[tool.mlflow-lint]\nextend-exclude = ["generated"]\n')
     write(tmp_path, "generated/train.py", FLAGGED)
