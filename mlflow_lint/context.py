@@ -348,6 +348,12 @@ class FileContext:
         """The MLflow function or MlflowClient method this call invokes, if proven."""
         return self._calls.get(id(call))
 
+    def callee_is_local(self, call: cst.Call) -> bool:
+        """Whether `call` invokes a function defined in this file (its summary may still be
+        incomplete during the walk: ask local_function() once it ended)."""
+        callee = self._callees.get(id(call))
+        return callee is not None and callee.startswith(LOCAL_PREFIX)
+
     def local_function(self, call: cst.Call) -> Optional[FunctionSummary]:
         """The function defined in this file that `call` invokes, if any."""
         callee = self._callees.get(id(call))

@@ -47,8 +47,10 @@ class PerFileArtifactUpload(Rule):
     ## What it does
     Flags `log_artifact` (fluent or `MlflowClient`) called on each file of a directory
     listing: a loop over `os.listdir`, `os.scandir`, `glob.glob`, `Path.iterdir`,
-    `Path.glob` / `rglob` or `os.walk`. A per-epoch checkpoint upload in a training loop is
-    not this rule.
+    `Path.glob` / `rglob` or `os.walk`, directly or through a function defined in the same
+    module that the loop calls (reported at that call, naming the chain: `upload ->
+    mlflow.log_artifact`; no fix). A per-epoch checkpoint upload in a training loop is not
+    this rule.
 
     ## Why is this bad
     One `log_artifact` call per file: one client round trip, and on a plain `mlflow server`
@@ -74,13 +76,19 @@ class PerFileArtifactUpload(Rule):
     triggers = frozenset({"log_artifact"})
     fix_safety = Safety.UNSAFE
 
+    def setup(self) -> None:
+        self._helper_calls: list[cst.Call] = []  # calls of local functions in listing loops
+
     def leave_For(self, node: cst.For) -> None:  # after the calls inside are resolved
         found_listing = listing(node.iter)
         if found_listing is None:
             return
         for call in _calls_in(node.body):
             found = self.ctx.api_call(call)
-            if found is None or found.name != "log_artifact":
+            if found is None:
+                self._helper_calls.append(call)  # a helper may upload: decided in finish()
+                continue
+            if found.name != "log_artifact":
                 continue
             fix = self._fix(node, found_listing, call, found.is_client)
             self.report(
@@ -91,6 +99,23 @@ class PerFileArtifactUpload(Rule):
                 "archive or one combined artifact to really cut uploads",
                 fix=fix,
             )
+
+    def finish(self) -> None:
+        """Uploads made by helpers defined in this module, called once per listed file."""
+        for call in self._helper_calls:
+            helper = self.ctx.local_function(call)
+            if helper is None:
+                continue
+            for found, _, chain in self.ctx.reachable_api_calls(helper, own_runs=True):
+                if found.name == "log_artifact":
+                    self.report(
+                        call,
+                        f"`{' -> '.join((*chain, found.qualname))}` uploads each file of this "
+                        "directory listing with its own call; upload the directory with one "
+                        "`mlflow.log_artifacts(dir, artifact_path)`, or bundle the files into "
+                        "one archive",
+                    )
+                    break
 
     def _fix(
         self, loop: cst.For, found_listing: tuple[str, cst.Call], call: cst.Call, is_client: bool

@@ -7,7 +7,7 @@ import libcst as cst
 from mlflow_lint import mlflow_api as api
 
 from mlflow_lint import fixes
-from mlflow_lint.context import iter_children
+from mlflow_lint.context import LoopFrame, iter_children
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 
 Loop = Union[cst.For, cst.While]
@@ -17,7 +17,9 @@ _BINDERS = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedEx
 class ClientInLoop(Rule):
     """
     ## What it does
-    Flags `MlflowClient(...)` constructed on every iteration of a loop.
+    Flags `MlflowClient(...)` constructed on every iteration of a loop, directly or by a
+    function defined in the same module that the loop calls (reported at that call, naming
+    the chain; no fix: create the client once and pass it in).
 
     ## Why is this bad
     Construction sends no request by itself (MLflow caches stores per tracking URI; measured
@@ -40,11 +42,18 @@ class ClientInLoop(Rule):
     triggers = frozenset({"MlflowClient"})
     fix_safety = Safety.SAFE
 
+    def setup(self) -> None:
+        self._helper_calls: list[cst.Call] = []  # local functions called on every iteration
+
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
-        if found is None or found.is_client or found.name != "MlflowClient":
+        if found is None:
+            if self.ctx.callee_is_local(node) and self._per_iteration(node):
+                self._helper_calls.append(node)  # decided in finish(), once helpers are known
             return
-        frames = [f for f in self.ctx.loops(node) if not f.at_most_once]
+        if found.is_client or found.name != api.CLIENT:
+            return
+        frames = self._per_iteration(node)
         if not frames:
             return
         loop = frames[0].loop
@@ -55,6 +64,24 @@ class ClientInLoop(Rule):
             "before the loop and reuse it",
             fix=fix,
         )
+
+    def _per_iteration(self, node: cst.Call) -> list[LoopFrame]:
+        return [f for f in self.ctx.loops(node) if not f.at_most_once]
+
+    def finish(self) -> None:
+        """Clients built by helpers defined in this module, called on every iteration."""
+        for call in self._helper_calls:
+            helper = self.ctx.local_function(call)
+            if helper is None:
+                continue
+            for found, _, chain in self.ctx.reachable_api_calls(helper, own_runs=True):
+                if not found.is_client and found.name == api.CLIENT:
+                    self.report(
+                        call,
+                        f"`{' -> '.join(chain)}` constructs an `MlflowClient()` on every "
+                        "iteration of this loop; create it once before the loop and pass it in",
+                    )
+                    break
 
     def _hoist(self, loop: Loop, call: cst.Call) -> Optional[PendingFix]:
         statement = _assignment_in_body(loop, call)

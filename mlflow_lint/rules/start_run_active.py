@@ -14,7 +14,9 @@ class StartRunWhileActive(Rule):
     ## What it does
     Flags `mlflow.start_run()` without `nested=True` where a run is already active: inside a
     `with mlflow.start_run():` block of the same function, or in a loop whose body starts a
-    run without ending it (no `with`, no `mlflow.end_run()` in the loop).
+    run without ending it (no `with`, no `mlflow.end_run()` in the loop), directly or through
+    a function defined in the same module (reported at the loop's call of it, naming the
+    chain).
 
     ## Why is this bad
     MLflow raises `Exception: Run with UUID ... is already active. To start a new run, first
@@ -40,6 +42,11 @@ class StartRunWhileActive(Rule):
     fix_safety = Safety.UNSAFE
 
     def visit_Call(self, node: cst.Call) -> None:
+        if self.ctx.callee_is_local(node):
+            loop = self._enclosing_loop()
+            if loop is not None:  # a helper that may start a run: decided in finish()
+                self._helper_calls.append((node, loop))
+            return
         if not is_fluent(self.ctx, node, api.START_RUN) or has_keyword(node, "nested"):
             return
         if has_keyword(node, "parent_run_id"):
@@ -59,17 +66,56 @@ class StartRunWhileActive(Rule):
 
     def setup(self) -> None:
         self._in_loops: list[tuple[cst.Call, cst.For | cst.While]] = []
+        self._helper_calls: list[tuple[cst.Call, cst.For | cst.While]] = []
 
     def finish(self) -> None:
         # decided after the walk: the loop's end_run() comes after the start_run() call
         for call, loop in self._in_loops:
-            if not any(is_fluent(self.ctx, c, api.END_RUN) for c in calls_in(loop.body)):
+            if not self._ends_runs(loop):
                 self.report(
                     call,
                     "`mlflow.start_run()` in a loop without ending the run: the second iteration "
                     "raises 'Run ... is already active'; use `with mlflow.start_run():` inside the "
                     "loop so each iteration's run ends",
                 )
+        for call, loop in self._helper_calls:
+            chain = self._starts_run_unended(call)
+            if chain and not self._ends_runs(loop):
+                self.report(
+                    call,
+                    f"`{chain} -> mlflow.start_run()` in a loop without ending the run: the "
+                    "second iteration raises 'Run ... is already active'; use `with "
+                    "mlflow.start_run():` in the helper so each call's run ends",
+                )
+
+    def _ends_runs(self, loop: cst.For | cst.While) -> bool:
+        """The loop body ends the run: `mlflow.end_run()`, directly or through a helper."""
+        for call in calls_in(loop.body):
+            if is_fluent(self.ctx, call, api.END_RUN):
+                return True
+            helper = self.ctx.local_function(call)
+            if helper is not None and any(
+                not found.is_client and found.name == api.END_RUN
+                for found, _, _ in self.ctx.reachable_api_calls(helper, own_runs=True)
+            ):
+                return True
+        return False
+
+    def _starts_run_unended(self, call: cst.Call) -> str:
+        """The helper chain to a `start_run()` outside `with` (no `nested=True`, no parent),
+        when the helper calls one; "" otherwise."""
+        helper = self.ctx.local_function(call)
+        if helper is None:
+            return ""
+        for found, start, chain in self.ctx.reachable_api_calls(helper):  # `with` ones left out
+            if (
+                not found.is_client
+                and found.name == api.START_RUN
+                and not has_keyword(start, "nested")
+                and not has_keyword(start, "parent_run_id")
+            ):
+                return " -> ".join(chain)
+        return ""
 
     def _active_run(self) -> Optional[cst.With]:
         """The `with mlflow.start_run()` around the call, skipping the one it opens itself."""

@@ -1,0 +1,153 @@
+"""Loop rules see MLflow calls made by functions defined in the same module and called from
+the loop body, and their messages name the chain (issue #7): the LoopCallRule rules (MLF101,
+MLF106, MLF108, MLF109, MLF201, MLF901), MLF107, MLF202 and MLF303."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from mlflow_lint import engine
+from mlflow_lint.config import build_settings
+
+
+def findings(source: str, code: str) -> list[tuple[int, str]]:
+    settings = build_settings(None, select=[code])
+    text = textwrap.dedent(source)
+    return [
+        (v.line, v.message)
+        for v in engine.analyze(text, "t.py", settings.rules_for("t.py"), settings)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "call", "chain"),
+    [
+        ("MLF101", 'mlflow.log_metric("loss", v)', "train_epoch -> log_stats -> mlflow.log_metric"),
+        ("MLF106", 'mlflow.log_param("p", v)', "train_epoch -> log_stats -> mlflow.log_param"),
+        ("MLF201", 'mlflow.get_run("r")', "train_epoch -> log_stats -> mlflow.get_run"),
+    ],
+)
+def test_loop_rules_name_the_chain(code: str, call: str, chain: str) -> None:
+    source = f"""
+    import mlflow
+    def log_stats(v):
+        {call}
+    def train_epoch(v):
+        log_stats(v)
+    for epoch in range(3):
+        train_epoch(epoch)
+    """
+    (found,) = findings(source, code)
+    assert found[0] == 8 and f"`{chain}`" in found[1], found
+
+
+def test_upload_through_a_helper_in_a_listing_loop() -> None:
+    source = """
+    import os
+    import mlflow
+    def main():
+        for name in os.listdir("plots"):
+            upload(os.path.join("plots", name))
+    def upload(path):  # defined after its caller: main() runs later
+        mlflow.log_artifact(path, "plots")
+    """
+    (found,) = findings(source, "MLF107")
+    assert found[0] == 6 and "`upload -> mlflow.log_artifact`" in found[1], found
+
+
+def test_upload_through_a_helper_outside_a_listing_loop_is_fine() -> None:
+    source = """
+    import mlflow
+    def upload(path):
+        mlflow.log_artifact(path)
+    for path in ["a.txt", "b.txt"]:
+        upload(path)
+    """
+    assert findings(source, "MLF107") == []
+
+
+def test_client_built_by_a_helper_on_every_iteration() -> None:
+    source = """
+    import mlflow
+    def tag(run_id, key):
+        client = mlflow.MlflowClient()
+        client.set_tag(run_id, key, "done")
+    for run_id in ["a", "b"]:
+        tag(run_id, "checked")
+    """
+    (found,) = findings(source, "MLF202")
+    assert found[0] == 7 and "`tag` constructs an `MlflowClient()`" in found[1], found
+
+
+def test_helper_given_a_client_is_fine() -> None:
+    source = """
+    import mlflow
+    def tag(client, run_id):
+        client.set_tag(run_id, "k", "done")
+    client = mlflow.MlflowClient()
+    for run_id in ["a", "b"]:
+        tag(client, run_id)
+    """
+    assert findings(source, "MLF202") == []
+
+
+def test_helper_that_starts_a_run_per_iteration_without_ending_it() -> None:
+    source = """
+    import mlflow
+    def train_fold(fold):
+        mlflow.start_run(run_name=f"fold-{fold}")
+        mlflow.log_metric("fold", fold)
+    for fold in range(5):
+        train_fold(fold)
+    """
+    (found,) = findings(source, "MLF303")
+    assert found[0] == 7 and "`train_fold -> mlflow.start_run()` in a loop" in found[1], found
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # the helper's run is context-managed
+        """
+        import mlflow
+        def train_fold(fold):
+            with mlflow.start_run(run_name=f"fold-{fold}"):
+                mlflow.log_metric("fold", fold)
+        for fold in range(5):
+            train_fold(fold)
+        """,
+        # the helper ends its run
+        """
+        import mlflow
+        def train_fold(fold):
+            mlflow.start_run()
+            mlflow.log_metric("fold", fold)
+            mlflow.end_run()
+        for fold in range(5):
+            train_fold(fold)
+        """,
+        # the loop ends it
+        """
+        import mlflow
+        def train_fold(fold):
+            mlflow.start_run()
+        for fold in range(5):
+            train_fold(fold)
+            mlflow.end_run()
+        """,
+        # a child run on purpose
+        """
+        import mlflow
+        def train_fold(fold):
+            mlflow.start_run(nested=True)
+        with mlflow.start_run():
+            for fold in range(5):
+                train_fold(fold)
+                mlflow.end_run()
+        """,
+    ],
+)
+def test_helpers_whose_runs_end_are_fine(source: str) -> None:
+    assert findings(source, "MLF303") == []
