@@ -393,6 +393,24 @@ class FileContext:
         visit(summary, (), 1)
         return found
 
+    def helper_call(
+        self,
+        call: cst.Call,
+        wanted: Callable[[api.ApiCall, cst.Call], bool],
+        own_runs: bool = False,
+    ) -> Optional[tuple[api.ApiCall, cst.Call, str]]:
+        """The first `wanted` MLflow call reachable through the local function that `call`
+        invokes (see reachable_api_calls), with the chain that leads to it ("train_epoch ->
+        log_stats"); None when `call` calls no local function or it makes no such call. Call
+        only once the walk ended."""
+        helper = self.local_function(call)
+        if helper is None:
+            return None
+        for found, node, chain in self.reachable_api_calls(helper, own_runs=own_runs):
+            if wanted(found, node):
+                return found, node, " -> ".join(chain)
+        return None
+
     def loops(self, node: Optional[cst.CSTNode] = None) -> list[LoopFrame]:
         """Loops, innermost first, that run the current node (or `node`, an ancestor's child)
         on every iteration. Stops at a function, lambda or class boundary, and at a run opened

@@ -43,6 +43,19 @@ def test_loop_rules_name_the_chain(code: str, call: str, chain: str) -> None:
     assert found[0] == 8 and f"`{chain}`" in found[1], found
 
 
+def test_a_helper_defined_after_its_caller_is_seen() -> None:
+    source = """
+    import mlflow
+    def train():
+        for epoch in range(3):
+            log_stats(epoch)
+    def log_stats(v):
+        mlflow.log_metric("loss", v)
+    """
+    (found,) = findings(source, "MLF101")
+    assert found[0] == 5 and "`log_stats -> mlflow.log_metric`" in found[1], found
+
+
 def test_upload_through_a_helper_in_a_listing_loop() -> None:
     source = """
     import os

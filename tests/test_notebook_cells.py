@@ -12,37 +12,16 @@ import nbformat
 import pytest
 import yaml
 from conftest import ROOT, run_cli
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from test_notebooks import findings, sources, write
+from test_notebooks import notebook as notebook_of
 
 from mlflow_lint import notebook as nb_module
-
-METADATA = {
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-}
 
 
 def notebook(*sources: str) -> Any:
     """Code cells with these sources, exactly as given (no dedent: indentation is the point)."""
-    nb = new_notebook(metadata=dict(METADATA))
-    nb.cells = [new_code_cell(source) for source in sources]
-    nbformat.validate(nb)
-    return nb
-
-
-def write(path: Path, nb: Any) -> bytes:
-    nbformat.write(nb, str(path))
-    return path.read_bytes()
-
-
-def sources(path: Path) -> list[str]:
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells]
-
-
-def findings(output: str) -> list[str]:
-    """`path:cell N:line:col: CODE` of each finding line."""
-    return [m.group(1) for m in re.finditer(r"^(\S+:cell \d+:\d+:\d+: MLF\d+) ", output, re.M)]
+    return notebook_of(*(new_code_cell(source) for source in sources))
 
 
 def errors(output: str) -> list[str]:

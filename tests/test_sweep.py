@@ -283,16 +283,11 @@ def test_fix_diff_every_installed_file_writes_nothing(sweep: dict[str, object]) 
         assert int(would_fix["files"]) == len(set(fix.diffs)), would_fix.group()
 
 
-def test_fixes_of_prefiltered_files_parse_and_are_idempotent(sweep: dict[str, object]) -> None:
-    """In-process, with unsafe fixes, on every .py file the prefilter lets through (at most
-    IN_PROCESS_LIMIT of them, evenly spread, and always every file `fix --diff` changed):
-    the fixed bytes parse with this interpreter's ast (and libcst), and fixing them again
-    changes nothing."""
-    files = sweep["files"]
-    fix = sweep["fix"]
-    assert isinstance(files, list) and isinstance(fix, Run)
+def prefiltered(files: list[str]) -> dict[str, bytes]:
+    """The .py files among `files` that the prefilter lets through (every rule), with their
+    bytes: the only ones any rule can analyse."""
     rules = UNSAFE.rules_for("x.py")
-    candidates: dict[str, bytes] = {}
+    found: dict[str, bytes] = {}
     for path in files:
         if not path.endswith(".py"):
             continue
@@ -301,7 +296,19 @@ def test_fixes_of_prefiltered_files_parse_and_are_idempotent(sweep: dict[str, ob
         except SourceError:
             continue
         if engine.may_hold_findings(data, rules):
-            candidates[path] = data
+            found[path] = data
+    return found
+
+
+def test_fixes_of_prefiltered_files_parse_and_are_idempotent(sweep: dict[str, object]) -> None:
+    """In-process, with unsafe fixes, on every .py file the prefilter lets through (at most
+    IN_PROCESS_LIMIT of them, evenly spread, and always every file `fix --diff` changed):
+    the fixed bytes parse with this interpreter's ast (and libcst), and fixing them again
+    changes nothing."""
+    files = sweep["files"]
+    fix = sweep["fix"]
+    assert isinstance(files, list) and isinstance(fix, Run)
+    candidates = prefiltered(files)
     py_diffs = [p for p in fix.diffs if p.endswith(".py")]
     assert set(py_diffs) <= set(candidates)
     chosen = list(candidates)[:: max(1, -(-len(candidates) // IN_PROCESS_LIMIT))]
@@ -330,15 +337,7 @@ def test_elision_changes_no_result_on_installed_files(sweep: dict[str, object]) 
     rules = UNSAFE.rules_for("x.py")
     compared = stubbed = 0
     failures = []
-    for path in files:
-        if not path.endswith(".py"):
-            continue
-        try:
-            data = read_bytes(path)
-        except SourceError:
-            continue
-        if not engine.may_hold_findings(data, rules):
-            continue
+    for path, data in prefiltered(files).items():
         try:
             text = decode(data).text
             whole = engine.analyze(text, path, rules, UNSAFE, elide=False)

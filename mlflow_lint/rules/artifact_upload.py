@@ -103,19 +103,16 @@ class PerFileArtifactUpload(Rule):
     def finish(self) -> None:
         """Uploads made by helpers defined in this module, called once per listed file."""
         for call in self._helper_calls:
-            helper = self.ctx.local_function(call)
-            if helper is None:
-                continue
-            for found, _, chain in self.ctx.reachable_api_calls(helper, own_runs=True):
-                if found.name == "log_artifact":
-                    self.report(
-                        call,
-                        f"`{' -> '.join((*chain, found.qualname))}` uploads each file of this "
-                        "directory listing with its own call; upload the directory with one "
-                        "`mlflow.log_artifacts(dir, artifact_path)`, or bundle the files into "
-                        "one archive",
-                    )
-                    break
+            reached = self.ctx.helper_call(call, lambda f, _: f.name == "log_artifact", True)
+            if reached is not None:
+                found, _, chain = reached
+                self.report(
+                    call,
+                    f"`{chain} -> {found.qualname}` uploads each file of this directory listing "
+                    "with its own call; upload the directory with one "
+                    "`mlflow.log_artifacts(dir, artifact_path)`, or bundle the files into one "
+                    "archive",
+                )
 
     def _fix(
         self, loop: cst.For, found_listing: tuple[str, cst.Call], call: cst.Call, is_client: bool

@@ -8,6 +8,7 @@ from mlflow_lint import mlflow_api as api
 
 from mlflow_lint import fixes
 from mlflow_lint.context import LoopFrame, iter_children
+from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 
 Loop = Union[cst.For, cst.While]
@@ -71,17 +72,13 @@ class ClientInLoop(Rule):
     def finish(self) -> None:
         """Clients built by helpers defined in this module, called on every iteration."""
         for call in self._helper_calls:
-            helper = self.ctx.local_function(call)
-            if helper is None:
-                continue
-            for found, _, chain in self.ctx.reachable_api_calls(helper, own_runs=True):
-                if not found.is_client and found.name == api.CLIENT:
-                    self.report(
-                        call,
-                        f"`{' -> '.join(chain)}` constructs an `MlflowClient()` on every "
-                        "iteration of this loop; create it once before the loop and pass it in",
-                    )
-                    break
+            reached = self.ctx.helper_call(call, _builds_client, own_runs=True)
+            if reached is not None:
+                self.report(
+                    call,
+                    f"`{reached[2]}` constructs an `MlflowClient()` on every iteration of this "
+                    "loop; create it once before the loop and pass it in",
+                )
 
     def _hoist(self, loop: Loop, call: cst.Call) -> Optional[PendingFix]:
         statement = _assignment_in_body(loop, call)
@@ -122,6 +119,10 @@ class ClientInLoop(Rule):
                     return True
             todo.extend(iter_children(node))
         return False
+
+
+def _builds_client(found: ApiCall, call: cst.Call) -> bool:
+    return not found.is_client and found.name == api.CLIENT
 
 
 def _assignment_in_body(loop: Loop, call: cst.Call) -> Optional[cst.SimpleStatementLine]:

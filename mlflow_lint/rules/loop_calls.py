@@ -49,7 +49,9 @@ class LoopCallRule(Rule):
         raise NotImplementedError
 
     def setup(self) -> None:
-        self._helper_calls: list[tuple[cst.Call, FunctionSummary, list[LoopFrame]]] = []
+        # calls of local functions, decided in finish(): a helper defined further down the
+        # file is summarised only once the walk reaches it
+        self._helper_calls: list[tuple[cst.Call, list[LoopFrame]]] = []
         self._flagged: set[int] = set()
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
@@ -65,8 +67,7 @@ class LoopCallRule(Rule):
         found = self.ctx.api_call(node)
         if found is not None and not self.wanted(found, node):
             return
-        helper = self.ctx.local_function(node) if found is None else None
-        if found is None and helper is None:
+        if found is None and not self.ctx.callee_is_local(node):
             return
         frames = self.frames(node)
         if found is not None and found.is_client and self.same_run_only:
@@ -76,15 +77,17 @@ class LoopCallRule(Rule):
         if found is not None:
             self._flagged.add(id(node))
             self.flag(node, found, node, frames, "")
-        elif helper is not None:
-            self._helper_calls.append((node, helper, frames))
+        else:
+            self._helper_calls.append((node, frames))
 
     def finish(self) -> None:
-        for node, helper, frames in self._helper_calls:
-            for found, call, chain in self.ctx.reachable_api_calls(helper):
-                if self.wanted(found, call) and id(call) not in self._flagged:
-                    self.flag(node, found, call, frames, " -> ".join((*chain, found.qualname)))
-                    break
+        for node, frames in self._helper_calls:
+            reached = self.ctx.helper_call(
+                node, lambda found, call: self.wanted(found, call) and id(call) not in self._flagged
+            )
+            if reached is not None:
+                found, call, chain = reached
+                self.flag(node, found, call, frames, f"{chain} -> {found.qualname}")
 
     def loops_phrase(self, frames: list[LoopFrame]) -> str:
         if len(frames) == 1:

@@ -5,6 +5,7 @@ from typing import Optional
 import libcst as cst
 
 from mlflow_lint import mlflow_api as api
+from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 from mlflow_lint.rules.lifecycle import SCOPES, calls_in, has_keyword, is_fluent, start_run_call
 
@@ -79,8 +80,9 @@ class StartRunWhileActive(Rule):
                     "loop so each iteration's run ends",
                 )
         for call, loop in self._helper_calls:
-            chain = self._starts_run_unended(call)
-            if chain and not self._ends_runs(loop):
+            reached = self.ctx.helper_call(call, _bare_start_run)  # `with` ones are left out
+            if reached is not None and not self._ends_runs(loop):
+                chain = reached[2]
                 self.report(
                     call,
                     f"`{chain} -> mlflow.start_run()` in a loop without ending the run: the "
@@ -90,32 +92,11 @@ class StartRunWhileActive(Rule):
 
     def _ends_runs(self, loop: cst.For | cst.While) -> bool:
         """The loop body ends the run: `mlflow.end_run()`, directly or through a helper."""
-        for call in calls_in(loop.body):
-            if is_fluent(self.ctx, call, api.END_RUN):
-                return True
-            helper = self.ctx.local_function(call)
-            if helper is not None and any(
-                not found.is_client and found.name == api.END_RUN
-                for found, _, _ in self.ctx.reachable_api_calls(helper, own_runs=True)
-            ):
-                return True
-        return False
-
-    def _starts_run_unended(self, call: cst.Call) -> str:
-        """The helper chain to a `start_run()` outside `with` (no `nested=True`, no parent),
-        when the helper calls one; "" otherwise."""
-        helper = self.ctx.local_function(call)
-        if helper is None:
-            return ""
-        for found, start, chain in self.ctx.reachable_api_calls(helper):  # `with` ones left out
-            if (
-                not found.is_client
-                and found.name == api.START_RUN
-                and not has_keyword(start, "nested")
-                and not has_keyword(start, "parent_run_id")
-            ):
-                return " -> ".join(chain)
-        return ""
+        return any(
+            is_fluent(self.ctx, call, api.END_RUN)
+            or self.ctx.helper_call(call, _end_run, own_runs=True) is not None
+            for call in calls_in(loop.body)
+        )
 
     def _active_run(self) -> Optional[cst.With]:
         """The `with mlflow.start_run()` around the call, skipping the one it opens itself."""
@@ -153,3 +134,17 @@ class StartRunWhileActive(Rule):
         return PendingFix(
             "Add `nested=True`", Safety.UNSAFE, [NodeEdit(call, call, self.ctx.code(new_call))]
         )
+
+
+def _end_run(found: ApiCall, call: cst.Call) -> bool:
+    return not found.is_client and found.name == api.END_RUN
+
+
+def _bare_start_run(found: ApiCall, call: cst.Call) -> bool:
+    """A `start_run()` that is no child run (no `nested=True`, no `parent_run_id=`)."""
+    return (
+        not found.is_client
+        and found.name == api.START_RUN
+        and not has_keyword(call, "nested")
+        and not has_keyword(call, "parent_run_id")
+    )
