@@ -20,11 +20,14 @@ mentions:
 - or a word an enabled rule reads anywhere besides MLflow calls (`Rule.requires`,
   `Rule.context`: a pool's class name, `MLFLOW_TRACKING_URI`).
 
-Mentions are read from the text (docstrings and comments included), and bindings without regard
-to order or scope: a superset of what the engine's resolver (names.py) can prove. The rules act
-only on calls the resolver proves to be MLflow's and on the words above, so eliding never hides
-a finding. Names used in the elided code stay known (`Elision.names`) for fixes that must not
-reuse a name the file uses.
+Mentions are read from a definition's code: its text with comments, its docstring and its
+strings blanked, but for the fields of f-strings (code) and strings that read like a type
+naming MlflowClient or an imported name (string annotations); a rule's word counts anywhere,
+strings included. Bindings are taken without regard to order or scope. The result is a
+superset of what the engine's resolver (names.py) can prove, and the rules act only on calls
+the resolver proves to be MLflow's (with a name in mlflow_api.KNOWN_FLUENT_NAMES, for the
+fluent API) and on the words above, so eliding never hides a finding. Names used in the
+elided code stay known (`Elision.names`) for fixes that must not reuse a name the file uses.
 """
 
 from __future__ import annotations

@@ -145,10 +145,6 @@ def parse(text: str) -> cst.Module:
     return parse_cst(text)
 
 
-def called_names(text: str) -> set[str]:
-    return gate(text).called
-
-
 @dataclass(frozen=True)
 class Gate:
     tree: ast.Module
