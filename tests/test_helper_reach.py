@@ -164,3 +164,33 @@ def test_helper_that_starts_a_run_per_iteration_without_ending_it() -> None:
 )
 def test_helpers_whose_runs_end_are_fine(source: str) -> None:
     assert findings(source, "MLF303") == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # read in the body before the assignment: the first iteration sees the outer client
+        """
+        import mlflow
+        client = mlflow.MlflowClient()
+        for i in range(2):
+            client.log_metric("r", "a", i)
+            client = mlflow.MlflowClient()
+        """,
+        # read by the loop's header
+        """
+        import mlflow
+        client = mlflow.MlflowClient()
+        for run in client.search_runs(["0"]):
+            client = mlflow.MlflowClient()
+            client.set_tag(run.info.run_id, "k", "v")
+        """,
+    ],
+)
+def test_client_read_before_its_assignment_is_not_hoisted(source: str) -> None:
+    """Found by the mutation fuzzer: hoisting would change which client the first iteration
+    uses (or make an UnboundLocalError disappear)."""
+    settings = build_settings(None, select=["MLF202"])
+    text = textwrap.dedent(source)
+    (found,) = engine.analyze(text, "t.py", settings.rules_for("t.py"), settings)
+    assert found.code == "MLF202" and found.fix is None

@@ -96,6 +96,8 @@ class ClientInLoop(Rule):
             return None
         if _assignments_to(loop, target.value) > 1 or self._changes_uri(loop):
             return None
+        if _used_before(loop, statement, target.value):
+            return None  # the first iteration would see another client (or none) there
         remaining = [s for s in loop.body.body if s is not statement] or [
             cst.SimpleStatementLine([cst.Pass()])
         ]
@@ -119,6 +121,22 @@ class ClientInLoop(Rule):
                     return True
             todo.extend(iter_children(node))
         return False
+
+
+def _used_before(loop: Loop, statement: cst.BaseStatement, name: str) -> bool:
+    """Whether `name` is read in the loop before the assignment `statement` runs: in the
+    loop's header (`for r in client.search_runs(...)`, a while test) or an earlier statement
+    of its body."""
+    header = loop.iter if isinstance(loop, cst.For) else loop.test
+    if fixes.uses_names(header, [name]):
+        return True
+    assert isinstance(loop.body, cst.IndentedBlock)
+    for earlier in loop.body.body:
+        if earlier is statement:
+            return False
+        if fixes.uses_names(earlier, [name]):
+            return True
+    return False
 
 
 def _builds_client(found: ApiCall, call: cst.Call) -> bool:
