@@ -9,9 +9,16 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+from hypothesis import settings
 
 from mlflow_lint import engine
 from mlflow_lint.config import build_settings
+
+# The property and mutation tests explore new programs on every local run. CI (.ci/run sets
+# HYPOTHESIS_PROFILE=ci) replays the same ones: a submission must not fail on the luck of the
+# draw; the bugs the fuzzers find locally go into test_regressions.py.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_DIR = ROOT / "rules"
