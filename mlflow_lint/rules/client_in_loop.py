@@ -32,8 +32,9 @@ class ClientInLoop(Rule):
     ## Fix safety
     Safe where the client is assigned to a name (`client = MlflowClient(uri)`) in a statement
     of its own directly in the loop body, its arguments are loop-invariant names or literals,
-    the name is not assigned again in the loop, and the loop does not change the tracking
-    URI: the statement moves above the loop (and, fixed again, above enclosing loops). The
+    the name is neither assigned again in the loop nor read in it before the assignment (the
+    loop's header, an earlier statement), and the loop does not change the tracking URI: the
+    statement moves above the loop (and, fixed again, above enclosing loops). The
     only difference: a loop that runs zero times now builds one client.
     """
 
