@@ -358,3 +358,23 @@ def test_cli_reports_the_fixed_behaviour(tmp_path: Path) -> None:
     found = [line.split(" ", 2)[:2] for line in result.stdout.splitlines() if ": MLF" in line]
     assert found == [["train.py:16:9:", "MLF201"], ["train.py:26:5:", "MLF306"]]
     assert "`MlflowClient().set_tag(run_id, key, value)`" in result.stdout
+
+
+def test_mlf305_async_logging_in_a_framework_callback_is_not_flagged() -> None:
+    """A Keras/Lightning/transformers callback logs inside a run its caller owns (found on
+    mlflow/keras/callback.py); the same call in a plain function of a module that never
+    ends a run is still flagged."""
+    callback = """
+    import keras
+    from mlflow import log_metrics
+    class MlflowCallback(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            log_metrics(logs, step=epoch, synchronous=False)
+    """
+    assert lint(callback, select=["MLF305"]) == []
+    plain = """
+    from mlflow import log_metrics
+    def on_epoch_end(epoch, logs):
+        log_metrics(logs, step=epoch, synchronous=False)
+    """
+    assert [code for _, _, code in lint(plain, select=["MLF305"])] == ["MLF305"]

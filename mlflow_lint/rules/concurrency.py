@@ -8,6 +8,7 @@ import libcst as cst
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import iter_children
+from mlflow_lint.names import dotted_name
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules import workers
@@ -127,7 +128,10 @@ class AsyncWithoutFlush(Rule):
     ## What it does
     Flags asynchronous logging (`synchronous=False` on a logging call, or
     `mlflow.config.enable_async_logging()`) in a module where no run is ended: no `with
-    mlflow.start_run():`, no `mlflow.end_run()` and no `mlflow.flush_async_logging()`.
+    mlflow.start_run():`, no `mlflow.end_run()` and no `mlflow.flush_async_logging()`. Not
+    flagged: async logging in the methods of a framework callback (a class deriving from
+    `...Callback`, as Keras, Lightning and transformers callbacks do), which runs inside a
+    run its caller owns.
 
     ## Why is this bad
     Async logging queues points in a background thread; they are sent when the run ends or
@@ -158,9 +162,20 @@ class AsyncWithoutFlush(Rule):
         if (found is not None and has_keyword(node, "synchronous", "False")) or (
             found is None and _is_enable_async(self, node)
         ):
-            self._async.append(node)
+            if not self._in_callback():
+                self._async.append(node)
         elif is_fluent(self.ctx, node, *api.ASYNC_FLUSHES):
             self._ended = True
+
+    def _in_callback(self) -> bool:
+        """Inside a method of a framework callback (`class C(keras.callbacks.Callback)`,
+        `TrainerCallback`, `pl.Callback`): the framework calls it within a run its caller
+        owns and ends."""
+        owner = self.ctx.enclosing(cst.ClassDef)
+        return isinstance(owner, cst.ClassDef) and any(
+            (dotted_name(base.value) or "").rsplit(".", 1)[-1].endswith("Callback")
+            for base in owner.bases
+        )
 
     def leave_With(self, node: cst.With) -> None:  # after its start_run() call is resolved
         if any(
