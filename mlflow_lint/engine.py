@@ -434,6 +434,7 @@ def _to_violations(
                 end.line,
                 end.column,
                 fix,
+                help=report.help,
             )
         )
     violations.sort(key=lambda v: (v.line, v.column, v.code))

@@ -65,6 +65,9 @@ class Violation:
     # Notebooks: the 1-based index of the cell (among all cells, markdown included) holding the
     # finding; line and column (start and end) are then relative to that cell's source.
     cell: Optional[int] = None
+    # The remedy, on its own line ("help: ..."): `message` says what is wrong, in one short
+    # sentence; `help` says what to do instead. Empty when the message needs no remedy.
+    help: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class Report:
     message: str
     fix: Optional[PendingFix] = None
     end_node: Optional[cst.CSTNode] = None
+    help: str = ""
 
 
 class Rule:
@@ -128,8 +132,10 @@ class Rule:
         message: str,
         fix: Optional[PendingFix] = None,
         end_node: Optional[cst.CSTNode] = None,
+        help: str = "",
     ) -> None:
-        self._emit(Report(self, node, message, fix, end_node))
+        """`message`: what is wrong, one short sentence; `help`: the remedy."""
+        self._emit(Report(self, node, message, fix, end_node, help))
 
     def fix(self, description: str, *edits: NodeEdit) -> PendingFix:
         """A fix with this rule's declared safety."""
