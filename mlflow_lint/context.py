@@ -124,6 +124,7 @@ class FileContext:
         path: str,
         text: str = "",
         elided_names: frozenset[str] = frozenset(),
+        boundary: Optional[str] = None,
     ) -> None:
         self.module = module  # definitions that cannot matter may be stubs (elision.py)
         self._render = (
@@ -132,6 +133,12 @@ class FileContext:
         self.path = path
         self.text = text  # the whole source, for rules that need to check what names it uses
         self.elided_names = elided_names  # names used in the definitions replaced by stubs
+        # The comment (`# nbcell:cell`) of the statements that separate parts run one by one
+        # (a notebook's cells): a fix's new import goes into the part it changes.
+        self.boundary = boundary
+        self.enabled: frozenset[str] = frozenset()  # the codes of the rules in this walk
+        # ids of calls a batching finding (MLF102-MLF105) covers: one problem, one finding
+        self.covered: set[int] = set()
         self.resolver = Resolver()
         self.ancestors: list[cst.CSTNode] = []
         self.functions: dict[str, FunctionSummary] = {}  # keyed by resolver value "local:N"
@@ -577,11 +584,18 @@ class FileContext:
         return False
 
     def loop_label(self, loop: cst.CSTNode) -> str:
-        """A short name for a loop in messages: its target (`epoch`), or its kind."""
+        """A short name for a loop in messages: its variable (`epoch`; the first of a tuple,
+        `batch_idx` for `for batch_idx, (x, y) in enumerate(loader)`), or its kind."""
         if isinstance(loop, cst.For):
-            label = self.code(loop.target)
-            return label if len(label) <= 24 else "for"
+            names = _target_names(loop.target)
+            if names and len(names[0]) <= 24:
+                return names[0]
+            return "for"
         return "while" if isinstance(loop, cst.While) else "comprehension"
+
+    def top_statement(self) -> Optional[cst.CSTNode]:
+        """The top-level statement of the module that holds the node being visited."""
+        return self.ancestors[1] if len(self.ancestors) > 1 else None
 
     def enclosing(self, *types: type) -> Optional[cst.CSTNode]:
         for node in reversed(self.ancestors):
@@ -733,6 +747,16 @@ def _all_params(params: cst.Parameters) -> list[cst.Param]:
     if params.star_kwarg is not None:
         result.append(params.star_kwarg)
     return result
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
 
 
 def _statements(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:

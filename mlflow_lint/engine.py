@@ -255,9 +255,16 @@ def _rule_methods(rule: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
 
 
 def analyze(
-    text: str, path: str, rules: Sequence[type[Rule]], settings: Settings, elide: bool = True
+    text: str,
+    path: str,
+    rules: Sequence[type[Rule]],
+    settings: Settings,
+    elide: bool = True,
+    boundary: Optional[str] = None,
 ) -> list[Violation]:
     """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError.
+    `boundary`: the comment of the statements that separate a notebook's cells (fixes put
+    the imports they add into the cell they change).
 
     Definitions that cannot take part in a finding are replaced by stubs before libcst parses
     the file (elision.py); when a finding or a fix touches a stub after all, the whole file is
@@ -282,10 +289,12 @@ def analyze(
     starts = _statement_lines(checked.tree) if elide else None
     del checked  # the ast is not needed during the walk: free it
     if skipped is None:
-        return _walk_rules(text, text, path, rules, settings, None, starts)
-    violations = _walk_rules(skipped.apply(text), text, path, rules, settings, skipped, starts)
+        return _walk_rules(text, text, path, rules, settings, None, starts, boundary)
+    violations = _walk_rules(
+        skipped.apply(text), text, path, rules, settings, skipped, starts, boundary
+    )
     if any(_touches(skipped, v) for v in violations):
-        return analyze(text, path, rules, settings, elide=False)
+        return analyze(text, path, rules, settings, elide=False, boundary=boundary)
     return violations
 
 
@@ -342,12 +351,14 @@ def _walk_rules(
     settings: Settings,
     skipped: Optional[elision.Elision],
     statement_lines: Optional[list[int]],
+    boundary: Optional[str] = None,
 ) -> list[Violation]:
     """Parse `parsed_text` (`text`, or `text` with stubs: same lines and columns) with libcst
     and walk it once with every rule; positions and offsets refer to `text`, whose top-level
     statements start on `statement_lines`."""
     module = parse_cst(parsed_text)
-    ctx = FileContext(module, path, text, skipped.names if skipped else frozenset())
+    ctx = FileContext(module, path, text, skipped.names if skipped else frozenset(), boundary)
+    ctx.enabled = frozenset(rule.code for rule in rules)
     reports: list[Report] = []
     instances = [rule(ctx, reports.append, settings.options_for(rule)) for rule in rules]
     visits: dict[type, list[Visitor]] = {}
@@ -411,7 +422,10 @@ def _to_violations(
                 begin = starts[first.line - 1] + first.column
                 indent = _indentation(text, starts[first.line - 1], begin)
                 content = indent_following_lines(node_edit.content, indent, newline)
-                stop = _past_repeated_tail(content, text, starts[last.line - 1] + last.column)
+                if node_edit.insert:  # before `first`, replacing nothing
+                    last, stop = first, begin
+                else:
+                    stop = _past_repeated_tail(content, text, starts[last.line - 1] + last.column)
                 edits.append(
                     Edit(
                         begin,

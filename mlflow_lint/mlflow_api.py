@@ -6,6 +6,8 @@ from MLflow 3.18 (see ../shared/mlflow-api-facts.md in the workplace) and hold b
 
 from __future__ import annotations
 
+import posixpath
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -13,6 +15,23 @@ from typing import Optional
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
+
+# --- key validation (mlflow/utils/validation.py: validate_param_and_metric_name) ------------
+MAX_ENTITY_KEY_LENGTH = 250
+_KEY_CHARACTERS = re.compile(r"^[/\w.\- :]*$")  # non-Windows; colon allowed since 2.16.0
+
+
+def valid_key(key: str) -> bool:
+    """Whether MLflow accepts `key` as a metric, param or tag name: its characters, its
+    length, and a path that normalises to itself (no "", "a/", "a//b", "../x", "/x")."""
+    return (
+        bool(_KEY_CHARACTERS.match(key))
+        and 0 < len(key) <= MAX_ENTITY_KEY_LENGTH
+        and posixpath.normpath(key) == key
+        and key != "."
+        and not key.startswith(("..", "/"))
+    )
+
 
 # --- types of values the resolver tracks ---------------------------------------------------------
 # A resolved expression is either a dotted path into the mlflow package ("mlflow.log_metric") or

@@ -111,7 +111,7 @@ def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
         if module is None:
             return FileResult(path)
         try:
-            violations = analyze(module.text, path, rules, settings)
+            violations = analyze(module.text, path, rules, settings, boundary=module.boundary)
         except SourceError as error:
             raise module.locate_error(error) from None
     except SourceError as error:
@@ -135,7 +135,7 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
     module, fixed = original, 0
     for attempt in range(MAX_FIX_PASSES + 1):
         try:
-            violations = analyze(module.text, path, rules, settings)
+            violations = analyze(module.text, path, rules, settings, boundary=module.boundary)
         except SourceError as error:
             if attempt == 0:
                 err = _file_error(module.locate_error(error))
@@ -658,6 +658,7 @@ class VirtualModule:
         self.magics = magics
         self.nonce = nonce
         self.separator = f"pass  # {nonce}:cell\n"
+        self.boundary = f"# {nonce}:cell"  # the separator's comment (engine.analyze)
         self.placeholder = re.compile(rf"^[ \t]*pass  # {re.escape(nonce)}:magic:(\d+)\n", re.M)
         self.text = self.separator.join(cell.text for cell in cells)
         self.first_lines: list[int] = []  # the module line where each cell starts

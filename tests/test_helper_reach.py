@@ -36,8 +36,8 @@ def test_loop_rules_name_the_chain(code: str, call: str, chain: str) -> None:
         {call}
     def train_epoch(v):
         log_stats(v)
-    for epoch in range(3):
-        train_epoch(epoch)
+    for step in range(3):
+        train_epoch(step)
     """
     (found,) = findings(source, code)
     assert found[0] == 8 and f"`{chain}`" in found[1], found
@@ -47,8 +47,8 @@ def test_a_helper_defined_after_its_caller_is_seen() -> None:
     source = """
     import mlflow
     def train():
-        for epoch in range(3):
-            log_stats(epoch)
+        for step in range(3):
+            log_stats(step)
     def log_stats(v):
         mlflow.log_metric("loss", v)
     """
