@@ -575,6 +575,106 @@ PINS: tuple[Pin, ...] = (
     ),
 )
 
+# What each distribution is, for the README (every pin appears once).
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "integrations and plugins (orchestrators, clouds, stores, frameworks)": (
+        "airflow-provider-mlflow",
+        "azure-ai-ml",
+        "azureml-mlflow",
+        "dagster-mlflow",
+        "dbnd-mlflow",
+        "flytekitplugins-mlflow",
+        "flyteplugins-mlflow",
+        "fromconfig-mlflow",
+        "getml-mlflow",
+        "gluepy-mlflow",
+        "google-cloud-mlflow",
+        "hydra-optuna-mlflow-sweeper",
+        "hydraflow",
+        "hydronaut",
+        "inspect-mlflow",
+        "langchain-community",
+        "mlflow-autogluon",
+        "mlflow-drift-plugin",
+        "mlflow-mcp",
+        "mlflow-shap",
+        "mlflow-sysmetrics",
+        "mlflow-vizmod",
+        "mlpype-mlflow",
+        "mlserver-mlflow",
+        "oci-mlflow",
+        "pipelinex",
+        "sagemaker-mlflow",
+        "tango-mlflow",
+        "zendag",
+        "bentoml",
+        "whylogs",
+        "mlforecast",
+        "sktime",
+        "darts",
+        "setfit",
+        "trl",
+        "evidently",
+        "giskard",
+        "rag-sentinel",
+    ),
+    "trainer libraries with MLflow callbacks or loggers": (
+        "accelerate",
+        "autogluon.tabular",
+        "autogluon.timeseries",
+        "bertuner",
+        "flaml",
+        "keynet-train",
+        "lit-mlflow",
+        "ludwig",
+        "mmengine",
+        "mosaicml",
+        "llm-foundry",
+        "nemo-toolkit",
+        "optuna-integration",
+        "poutyne",
+        "pycaret",
+        "pytorch-ignite",
+        "ray",
+        "skorch",
+        "torchtune",
+        "iapytoo",
+        "deep-learning-mlflow",
+        "hpoflow",
+    ),
+    "trackers and wrappers over MLflow (often with other backends)": (
+        "ahsi",
+        "aim",
+        "atlogger",
+        "auto-mlflow",
+        "ct-mlflow-lib",
+        "dgtw-mlflow-utils",
+        "laco-logging",
+        "matrainer",
+        "mlf-core",
+        "mlflow-emissions-sdk",
+        "mlflow-extend",
+        "mlflow-extensions",
+        "mlflow-logger-ext",
+        "mlflow-polylog",
+        "mlflow-toolkit",
+        "mlops-wrapper",
+        "trieye",
+        "umlaut",
+    ),
+    "export, import, migration and converters": (
+        "aim-mlflow",
+        "comet-for-mlflow",
+        "mlflow-export-import",
+        "mlflow-langsmith",
+        "mlflow-migration",
+        "mlflow-rest-client",
+        "neptune-mlflow",
+        "wandb-to-mlflow",
+    ),
+    "tutorials and templates": ("mlflow-for-ml-dev", "mlflow-pytorch-exp"),
+}
+
 # Tried and left out: no `.py` or `.ipynb` file of theirs mentions mlflow (checked on these
 # versions), or no archive of theirs could be had with this pip.
 NOTHING_MENTIONS_MLFLOW = [
@@ -605,6 +705,7 @@ NOTHING_MENTIONS_MLFLOW = [
     "synapseml==1.1.3",
     "ydata-profiling==4.18.4",
 ]
+NEWER_PYTHON = ("hydraflow", "laco-logging", "ludwig", "matrainer", "mlflow-migration")
 UNAVAILABLE = {
     "catalyst": "its metadata has an invalid requirement that pip >= 24.1 rejects",
     "mlflowhelper": "no archive this pip can use",
@@ -737,6 +838,13 @@ def readme(root: Path, results: dict[Pin, dict[str, int]]) -> str:
     for pin, counts in sorted(results.items(), key=lambda item: item[0].name.lower()):
         row = f"| {pin.name} | {pin.version} | {pin.kind} | {counts['py']} | {counts['ipynb']} |"
         lines.append(f"{row} {counts['lines']:,} |")
+    notebooks = [f"{p.name} ({c['ipynb']})" for p, c in results.items() if c["ipynb"]]
+    lines += ["", "Notebooks: " + ", ".join(sorted(notebooks)) + "."]
+    lines += ["", "Need a newer Python than 3.11 (downloaded with `--ignore-requires-python`; some"]
+    lines += ["files use 3.12 syntax): " + ", ".join(NEWER_PYTHON) + "."]
+    lines += ["", "By kind:", ""]
+    for kind, names in CATEGORIES.items():
+        lines.append(f"- {kind} ({len(names)}): " + ", ".join(sorted(names)) + ".")
     lines += [
         "",
         "Tried and left out because no `.py`/`.ipynb` file of theirs mentions mlflow: "
@@ -761,6 +869,9 @@ def main(argv: list[str] | None = None) -> int:
         for pin in PINS:
             print(f"{pin.name}=={pin.version}\t{pin.kind}")
         return 0
+    categorized = sorted(name for names in CATEGORIES.values() for name in names)
+    if categorized != sorted(pin.name for pin in PINS):  # keep the README's grouping complete
+        raise SystemExit("CATEGORIES must name every pin exactly once")
     root: Path = (args.dir or default_dir()).resolve()
     for sub in (".archives", ".stamps"):
         (root / sub).mkdir(parents=True, exist_ok=True)
