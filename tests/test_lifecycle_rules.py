@@ -6,9 +6,14 @@ leaves out of its walk)."""
 
 from __future__ import annotations
 
+import json
 import textwrap
+from pathlib import Path
 
+import nbformat
 import pytest
+from conftest import run_cli
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from mlflow_lint import engine
 from mlflow_lint.config import build_settings
@@ -481,3 +486,60 @@ def test_mlf305_a_plain_function_that_never_flushes_is_flagged() -> None:
         "asynchronous logging, but nothing here ends the run or flushes the queue"
     )
     assert "`mlflow.flush_async_logging()`" in finding.help
+
+
+# --- MLF302 in notebooks, through the installed command ---------------------------------------------
+def _notebook(path: Path, *cells: str) -> None:
+    nb = new_notebook(
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        }
+    )
+    nb.cells = [new_markdown_cell("# Training")] + [
+        new_code_cell(textwrap.dedent(c).strip("\n")) for c in cells
+    ]
+    nbformat.write(nb, str(path))
+
+
+def _check(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    result = run_cli("check", "--no-cache", "--select", "MLF302", "--format", "json", str(path))
+    assert result.returncode in (0, 1), result.stderr
+    return [f for f in json.loads(result.stdout)["findings"] if f.get("code") == "MLF302"]
+
+
+def test_mlf302_runs_spanning_notebook_cells(tmp_path: Path) -> None:
+    spanning = tmp_path / "spanning.ipynb"
+    _notebook(
+        spanning,
+        "import mlflow\nmlflow.set_experiment('notebook')",
+        "run = mlflow.start_run(run_name='exploration')",
+        "for epoch in range(3):\n    mlflow.log_metric('loss', 1 / (epoch + 1), step=epoch)",
+        "mlflow.end_run()",
+    )
+    assert _check(spanning) == []
+
+    never = tmp_path / "never.ipynb"
+    _notebook(
+        never,
+        "import mlflow",
+        "run = mlflow.start_run()",
+        "mlflow.log_metric('loss', 0.1)",
+    )
+    [finding] = _check(never)
+    assert (finding["cell"], finding["line"]) == (3, 1)
+    assert finding["message"] == "nothing in this notebook ends the run `start_run()` starts"
+    assert not finding["fixable"]
+
+    same = tmp_path / "same.ipynb"
+    _notebook(
+        same,
+        "import mlflow",
+        "run = mlflow.start_run()\nmlflow.log_metric('loss', 0.1)\nmlflow.end_run()",
+    )
+    [finding] = _check(same)
+    assert finding["cell"] == 3 and finding["fixable"]
+    fixed = run_cli("fix", "--select", "MLF302", str(same), cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    cell = nbformat.read(str(same), as_version=4).cells[2].source
+    assert cell == "with mlflow.start_run() as run:\n    mlflow.log_metric('loss', 0.1)"
