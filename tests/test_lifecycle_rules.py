@@ -543,3 +543,26 @@ def test_mlf302_runs_spanning_notebook_cells(tmp_path: Path) -> None:
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     cell = nbformat.read(str(same), as_version=4).cells[2].source
     assert cell == "with mlflow.start_run() as run:\n    mlflow.log_metric('loss', 0.1)"
+
+
+def test_mlf302_a_helper_that_ends_its_own_run_does_not_end_the_callers() -> None:
+    """`log_model()` starts a run and ends it: calling it does not end the caller's run."""
+    source = """
+        import mlflow
+
+        class Integration:
+            def log_model(self, model, run_id):
+                mlflow.start_run(run_id=run_id, nested=True)
+                mlflow.sklearn.log_model(model, "model")
+                mlflow.end_run()
+
+            def log_best(self, model):
+                mlflow.start_run(run_id=self.parent_run_id)
+                mlflow.log_metric("best", 1.0)
+                self.log_model(model, self.best_run_id)
+    """
+    messages = sorted(v.message for v in found(source, "MLF302"))
+    assert messages == [
+        "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
+        "nothing in this class ends the run `start_run()` starts",
+    ]

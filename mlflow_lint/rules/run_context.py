@@ -183,9 +183,9 @@ class RunNotContextManaged(Rule):
     def setup(self) -> None:
         # decided in finish(): the code that ends a run may come later in the file
         self._starts: list[_Start] = []
-        # fluent end_run() / MlflowClient.set_terminated() calls, with the ids of the
-        # functions around each
-        self._endings: list[frozenset[int]] = []
+        # fluent end_run() / MlflowClient.set_terminated() calls: the ids of the functions
+        # around each, and of the innermost (0 at module level)
+        self._endings: list[tuple[frozenset[int], int]] = []
         self._text_counts: dict[int, int] = {}
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
@@ -198,9 +198,8 @@ class RunNotContextManaged(Rule):
         if is_fluent(self.ctx, node, api.END_RUN) or is_client_call(
             self.ctx, node, "set_terminated"
         ):
-            self._endings.append(
-                frozenset(id(a) for a in self.ctx.ancestors if isinstance(a, _FUNCTIONS))
-            )
+            functions = [id(a) for a in self.ctx.ancestors if isinstance(a, _FUNCTIONS)]
+            self._endings.append((frozenset(functions), functions[-1] if functions else 0))
 
     def _scan(self, block: Block, statements: Sequence[cst.BaseStatement], unit: str) -> None:
         chain: Optional[tuple[cst.CSTNode, ...]] = None
@@ -253,7 +252,7 @@ class RunNotContextManaged(Rule):
     # --- what ends a run ------------------------------------------------------------------
     def _ends_run(self, call: cst.Call) -> bool:
         """`mlflow.end_run()`, `MlflowClient.set_terminated()`, a helper of this module that
-        calls either, or a helper whose name says so."""
+        calls either (and starts no run of its own), or a helper whose name says so."""
         if is_fluent(self.ctx, call, api.END_RUN) or is_client_call(
             self.ctx, call, "set_terminated"
         ):
@@ -261,7 +260,11 @@ class RunNotContextManaged(Rule):
         name = callee_name(call)
         if name is not None and says_end(name):
             return True
-        return self.ctx.helper_call(call, _ending, own_runs=True) is not None
+        # a helper that starts a run of its own (without `with`) ends that one, not ours
+        return (
+            self.ctx.helper_call(call, _ending, own_runs=True) is not None
+            and self.ctx.helper_call(call, _starting) is None
+        )
 
     def _ends_in(self, node: cst.CSTNode) -> bool:
         return any(self._ends_run(call) for call in calls_in(node))
@@ -279,24 +282,29 @@ class RunNotContextManaged(Rule):
 
     def _ended_elsewhere(self, start: _Start) -> bool:
         """Something outside the start's scope ends a run: a call of `end_run()` or
-        `set_terminated()`, or a helper whose name says it ends the run, defined or used."""
+        `set_terminated()` (not in a function that starts a run of its own: that one ends its
+        own), or a helper whose name says it ends the run, defined or used."""
         scope = start.scope
-        if isinstance(scope, cst.Module):
-            if any(self._endings_scopes()):
+        own = {id(s.scope): s.scope for s in self._starts if not isinstance(s.scope, cst.Module)}
+        starters = set(own)
+        for functions, innermost in self._endings:
+            if innermost in starters:
+                continue
+            if isinstance(scope, cst.Module) and functions:
                 return True
+            if not isinstance(scope, cst.Module) and id(scope) not in functions:
+                return True
+        if isinstance(scope, cst.Module):
             inside = sum(
                 self._count_end_names(s)
                 for s in scope.body
                 if not isinstance(s, (cst.FunctionDef, cst.ClassDef))
             )
         else:
-            if any(id(scope) not in scopes for scopes in self._endings_scopes()):
-                return True
             inside = self._count_end_names(scope)
+        # names in the functions that start a run end that run (never left out of the walk)
+        inside += sum(self._count_end_names(f) for key, f in own.items() if key != id(scope))
         return self._count_end_names(None) > inside
-
-    def _endings_scopes(self) -> list[frozenset[int]]:
-        return self._endings
 
     def _count_end_names(self, node: Optional[cst.CSTNode]) -> int:
         """Identifiers that say they end the run, in the code (not comments or strings) of
@@ -525,6 +533,10 @@ class RunNotContextManaged(Rule):
 
 def _ending(found: ApiCall, call: cst.Call) -> bool:
     return found.name == "set_terminated" if found.is_client else found.name == api.END_RUN
+
+
+def _starting(found: ApiCall, call: cst.Call) -> bool:
+    return not found.is_client and found.name == api.START_RUN
 
 
 def _is_fixture(scope: cst.CSTNode) -> bool:
