@@ -225,7 +225,9 @@ ARTIFACT_UPLOADS = frozenset({"log_artifact", "log_artifacts"})
 URI_SETTERS = frozenset({"set_tracking_uri", "set_registry_uri"})
 # Calls that make no request.
 NO_REQUEST = frozenset({CLIENT, "active_run", "last_active_run", "get_tracking_uri"})
-ASYNC_FLUSHES = frozenset({END_RUN, "flush_async_logging"})
+# Calls that drain the async logging queue (`_shut_down_async_logging` is private, used by
+# MLflow's own autologging; `MlflowClient.set_terminated` does it too, see concurrency.py)
+ASYNC_FLUSHES = frozenset({END_RUN, "flush_async_logging", "_shut_down_async_logging"})
 ENABLE_ASYNC = "mlflow.config.enable_async_logging"
 
 # Every fluent name the rules act on (`mlflow.<name>`): a name outside this set is no finding's
