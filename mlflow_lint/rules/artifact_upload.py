@@ -143,10 +143,9 @@ def _derive(loop: cst.For, roots: set[str]) -> frozenset[str]:
         if isinstance(node, cst.Assign):
             targets = [n for t in node.targets for n in fixes.target_names(t.target)]
             bindings.append((targets, node.value))
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and node.value is not None:
-            bindings.append((fixes.target_names(node.target), node.value))
-        elif isinstance(node, cst.NamedExpr):
-            bindings.append((fixes.target_names(node.target), node.value))
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
+            if node.value is not None:
+                bindings.append((fixes.target_names(node.target), node.value))
         elif isinstance(node, cst.For):
             bindings.append((fixes.target_names(node.target), node.iter))
         elif isinstance(node, cst.WithItem) and node.asname is not None:
@@ -203,9 +202,12 @@ def picked_once(ctx: FileContext, node: cst.CSTNode, loop: cst.CSTNode) -> bool:
         parent = chain[index]
         if parent is loop:
             return False
-        if isinstance(parent, cst.If) and chain[index + 1] is parent.body:
-            if picks_one(parent.test, names):
-                return True
+        if (
+            isinstance(parent, cst.If)
+            and chain[index + 1] is parent.body
+            and picks_one(parent.test, names)
+        ):
+            return True
     return False
 
 
@@ -216,6 +218,7 @@ class _FileLoop:
     listing: Optional[tuple[str, cst.Call]]  # when the loop iterates a directory listing
     listing_statement: Optional[cst.CSTNode]  # `files = os.listdir(d)` kept in a variable
     directories: bool  # the listing's entries may be directories where they are uploaded
+    folder: Optional[str]  # the folder the loop writes the files into, when it is one
 
 
 @dataclass
@@ -242,16 +245,16 @@ class PerFileArtifactUpload(Rule):
     - three or more adjacent `log_artifact` statements to the same run (option `min-calls`).
 
     ## Why is this bad
-    Each `log_artifact` call uploads its file on its own: one request per file on a plain
-    `mlflow server` (proxied artifacts), and on Databricks one more request per file for its
-    write credentials. Written into one folder and uploaded with one
-    `mlflow.log_artifacts(folder, artifact_path)` call, the files go up in parallel, with
-    credentials fetched 50 files at a time, on Databricks and the other cloud stores built on
-    MLflow's `CloudArtifactRepository` (presigned URLs, S3-compatible stores with
-    `MLFLOW_ENABLE_...` optimized uploads, ADLS). A plain `mlflow server`, S3, GCS and Azure
-    Blob still take one request per file, so to cut requests everywhere bundle the files into
-    one archive (`shutil.make_archive`) and log that one file. A listing entry that is a
-    directory is uploaded by `log_artifact` as a whole tree, one request per file in it.
+    Each `log_artifact` call uploads its file on its own, one after the other: one request
+    per file on an `mlflow server` with proxied artifacts, S3, GCS or Azure Blob. One
+    `mlflow.log_artifacts(folder, artifact_path)` call uploads a whole folder in parallel on
+    Databricks and on the stores built on MLflow's `CloudArtifactRepository` (ADLS Gen2
+    `abfss://`, Cloudflare R2 `r2://`, Backblaze B2 `b2://`, which also fetch write
+    credentials 50 files at a time), and copies it in one go into a local artifact store; an
+    `mlflow server`, S3, GCS and Azure Blob still take one request per file. To cut requests
+    on every store, bundle the files into one archive (`shutil.make_archive`) and log that
+    one file. A listing entry that is a directory is uploaded by `log_artifact` as a whole
+    tree, one request per file in it.
 
     ## Fix safety
     Unsafe, and only where provable: a loop whose whole body uploads every entry of one
@@ -408,7 +411,10 @@ class PerFileArtifactUpload(Rule):
                 continue
             found_listing, statement = self._listing_of(loop)
             directories = _may_upload_directories(self.ctx, node, loop, found_listing)
-            return _FileLoop(loop, found_listing, statement, directories)
+            folder = None
+            if found_listing is None and len(paths) == 1:
+                folder = _written_into(self.ctx, loop, paths[0].value, items)
+            return _FileLoop(loop, found_listing, statement, directories, folder)
         return None
 
     def finish(self) -> None:
@@ -431,10 +437,17 @@ class PerFileArtifactUpload(Rule):
         self, node: cst.Call, found: ApiCall, file_loop: _FileLoop, upload: Optional[str]
     ) -> str:
         if upload is not None:  # the fix's own call
-            first = f"Upload the directory with one `{upload}`"
+            first = f"Upload the directory with one `{upload}` call."
         else:
-            upload = _directory_upload(self.ctx, node, found)
-            first = f"Write the files into one folder and upload it with one `{upload}`"
+            folder = file_loop.folder
+            upload = _directory_upload(self.ctx, node, found, folder or "folder")
+            if folder is not None:
+                first = (
+                    f"Upload `{folder}`, where the files are written, once after the loop with"
+                    f" one `{upload}` call."
+                )
+            else:
+                first = f"Write the files into one folder and upload it with one `{upload}` call."
         entries = ""
         if file_loop.directories:
             entries = " An entry that is a directory is uploaded as a whole tree."
@@ -545,15 +558,16 @@ class PerFileArtifactUpload(Rule):
         self.report(
             first.call,
             f"{len(group)} adjacent `{first.found.qualname}` calls upload one file each",
-            help=f"Write the files into one folder and upload it with one `{upload}`{_WHY_FOLDER}",
+            help=f"Write the files into one folder and upload it with one `{upload}` call."
+            + _WHY_FOLDER,
             end_node=last.call,
         )
 
 
 _WHY_FOLDER = (
-    ": Databricks and other cloud stores upload it in parallel, but an `mlflow server`, S3, GCS"
-    " and Azure Blob still take one request per file. To cut requests everywhere, log one"
-    " archive of them (`shutil.make_archive`)."
+    " Databricks and other cloud stores then upload in parallel; an `mlflow server`, S3, GCS"
+    " and Azure Blob still take one request per file, so to cut requests everywhere log one"
+    " archive (`shutil.make_archive`)."
 )
 
 
@@ -590,16 +604,70 @@ def _tests_for_files(test: cst.BaseExpression) -> bool:
     return False
 
 
-def _directory_upload(ctx: FileContext, call: cst.Call, found: ApiCall) -> str:
+def _directory_upload(
+    ctx: FileContext, call: cst.Call, found: ApiCall, folder: str = "folder"
+) -> str:
     """The directory upload in the call's own spelling: `self.client.log_artifacts(run_id,
-    folder)`, `mlflow.log_artifacts(folder)`."""
-    if isinstance(call.func, cst.Attribute):
-        receiver = ctx.code(call.func.value)
-    else:
-        receiver = "mlflow"
+    folder, artifact_path)`, `mlflow.log_artifacts(folder, artifact_path)`."""
+    receiver = ctx.code(call.func.value) if isinstance(call.func, cst.Attribute) else "mlflow"
     if found.is_client:
-        return f"{receiver}.{api.DIRECTORY_UPLOAD}(run_id, folder, artifact_path)"
-    return f"{receiver}.{api.DIRECTORY_UPLOAD}(folder, artifact_path)"
+        return f"{receiver}.{api.DIRECTORY_UPLOAD}(run_id, {folder}, artifact_path)"
+    return f"{receiver}.{api.DIRECTORY_UPLOAD}({folder}, artifact_path)"
+
+
+def _written_into(
+    ctx: FileContext, loop: cst.For, path: cst.BaseExpression, items: frozenset[str]
+) -> Optional[str]:
+    """The loop-invariant folder each uploaded file is named in (`os.path.join(tmp, name)`,
+    `tmp / name`, `f"{tmp}/{name}"`), directly or through a name the loop body assigns."""
+    if (
+        isinstance(path, cst.Call)
+        and len(path.args) == 1
+        and ctx.code(path.func)
+        in (
+            "str",
+            "os.fspath",
+        )
+    ):
+        path = path.args[0].value
+    if isinstance(path, cst.Name):
+        assigned = _assigned_in(loop, path.value)
+        if assigned is None:
+            return None
+        path = assigned
+    folder: Optional[cst.BaseExpression] = None
+    if isinstance(path, cst.Call) and ctx.code(path.func) in ("os.path.join", "join"):
+        if len(path.args) == 2 and not any(a.star or a.keyword for a in path.args):
+            folder = path.args[0].value
+    elif isinstance(path, cst.BinaryOperation) and isinstance(path.operator, cst.Divide):
+        folder = path.left
+    elif isinstance(path, cst.FormattedString) and len(path.parts) >= 2:
+        head, second = path.parts[0], path.parts[1]
+        if (
+            isinstance(head, cst.FormattedStringExpression)
+            and isinstance(second, cst.FormattedStringText)
+            and second.value.startswith("/")
+        ):
+            folder = head.expression
+    if folder is None or uses_names(folder, items) or not fixes.is_pure(folder):
+        return None
+    return ctx.code(folder)
+
+
+def _assigned_in(loop: cst.For, name: str) -> Optional[cst.BaseExpression]:
+    """The value of the one plain assignment to `name` in the loop body, if there is one."""
+    values: list[cst.BaseExpression] = []
+    todo: list[cst.CSTNode] = [loop.body]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.Assign) and any(
+            name in fixes.target_names(t.target) for t in node.targets
+        ):
+            values.append(node.value)
+        todo.extend(iter_children(node))
+    return values[0] if len(values) == 1 else None
 
 
 def _uploads_a_computed_path(found: ApiCall, call: cst.Call) -> bool:

@@ -19,19 +19,19 @@ from mlflow_lint.rules.loop_calls import LoopCallRule
 
 # What to do instead, by call: `{call}` is the call in the code's own spelling.
 _REMEDIES = {
-    "log_dict": "Collect the values in one dict and log it once after the loop with one `{call}`",
+    "log_dict": "Collect the values in one dict and log it once after the loop with `{call}`.",
     "log_text": (
-        "Collect the texts and log them once after the loop: one `{call}`, or the rows of one"
-        " `log_table`"
+        "Collect the texts and log them once after the loop, as one `{call}` or as the rows"
+        " of one `{table}`."
     ),
-    "log_table": "Collect the rows in one table and log it once after the loop with `{call}`",
+    "log_table": "Collect the rows in one table and log it once after the loop with `{call}`.",
     "log_figure": (
-        "Save the figures into one folder and upload it once after the loop with"
-        " `log_artifacts`, or log a figure every N iterations"
+        "Save the figures into one folder and upload it once after the loop with `{folder}`,"
+        " or log a figure every N iterations."
     ),
     "log_image": (
-        "Save the images into one folder and upload it once after the loop with"
-        " `log_artifacts`, or log an image every N iterations"
+        "Save the images into one folder and upload it once after the loop with `{folder}`,"
+        " or log an image every N iterations."
     ),
 }
 
@@ -105,11 +105,8 @@ class SmallArtifactsInLoop(LoopCallRule):
         ):
             self.report(
                 node,
-                f"{what} {where} appends to one table file: each call uploads all of it again",
-                help=(
-                    f"Collect the rows in a list and log the table once after the loop with one"
-                    f" `{spelled}`"
-                ),
+                f"{what} {where} appends to one file: each call downloads and re-uploads it",
+                help=f"Collect the rows and log the table once after the loop with `{spelled}`.",
             )
             return
         if not self._new_artifact_per_iteration(node, artifact.value, frames, via):
@@ -117,7 +114,11 @@ class SmallArtifactsInLoop(LoopCallRule):
         self.report(
             node,
             f"{what} {where} uploads one small artifact per iteration",
-            help=_REMEDIES[found.name].format(call=spelled),
+            help=_REMEDIES[found.name].format(
+                call=spelled,
+                table=_spelled(self.ctx.code, call, found, "log_table"),
+                folder=_spelled(self.ctx.code, call, found, api.DIRECTORY_UPLOAD),
+            ),
         )
 
     def _same_file(
@@ -174,9 +175,11 @@ def _is_template(node: cst.BaseExpression) -> bool:
     )
 
 
-def _spelled(code: Callable[[cst.CSTNode], str], call: cst.Call, found: ApiCall) -> str:
-    """The call as the code spells its receiver: `mlflow.log_dict(...)`,
-    `self.client.log_dict(run_id, ...)`."""
-    receiver = code(call.func.value) if isinstance(call.func, cst.Attribute) else ""
-    name = f"{receiver}.{found.name}" if receiver else found.name
-    return f"{name}(run_id, ...)" if found.is_client else f"{name}(...)"
+def _spelled(
+    code: Callable[[cst.CSTNode], str], call: cst.Call, found: ApiCall, name: str = ""
+) -> str:
+    """A call of `name` (default: the call's own) as the code spells its receiver:
+    `mlflow.log_dict(...)`, `self.client.log_dict(run_id, ...)`."""
+    receiver = code(call.func.value) if isinstance(call.func, cst.Attribute) else "mlflow"
+    function = f"{receiver}.{name or found.name}"
+    return f"{function}(run_id, ...)" if found.is_client else f"{function}(...)"
