@@ -581,7 +581,7 @@ def _may_upload_directories(
         return False
     kind, call = found
     if kind in ("glob", "iglob", "rglob"):
-        patterns = [fixes.literal_string(arg.value) for arg in call.args if not arg.keyword]
+        patterns = [_literal_tail(arg.value) for arg in call.args if not arg.keyword]
         if any(p is not None and "." in p.rsplit("/", 1)[-1] for p in patterns):
             return False
     chain = [*ctx.ancestors, node]
@@ -589,6 +589,14 @@ def _may_upload_directories(
     return not any(
         isinstance(parent, cst.If) and _tests_for_files(parent.test) for parent in chain[start:]
     )
+
+
+def _literal_tail(node: cst.BaseExpression) -> Optional[str]:
+    """The literal end of a string (`"out/*.png"`, `f"{d}/*.png"`), where a glob's suffix is."""
+    if isinstance(node, cst.FormattedString) and node.parts:
+        last = node.parts[-1]
+        return last.value if isinstance(last, cst.FormattedStringText) else None
+    return fixes.literal_string(node)
 
 
 def _tests_for_files(test: cst.BaseExpression) -> bool:
