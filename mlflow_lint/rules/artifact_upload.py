@@ -12,7 +12,7 @@ import libcst as cst
 
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext, LoopFrame, iter_children, uses_names
+from mlflow_lint.context import FileContext, iter_children, uses_names
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, RuleOption, Safety
 
@@ -278,7 +278,8 @@ class PerFileArtifactUpload(Rule):
     - The same file uploaded again on each iteration (a path that does not change with the
       loop), a `while` loop, and a client call whose run changes with the loop
       (`client.log_artifact(run.info.run_id, ...)` over runs): one file per run.
-    - A loop that opens a run per iteration (`with mlflow.start_run():` inside it).
+    - A loop that opens a run per iteration (`with mlflow.start_run():` inside it), and a
+      helper called in a loop that uploads one fixed file (`mlflow.log_artifact("model.pt")`).
     """
 
     code = "MLF107"
@@ -728,8 +729,3 @@ def _listed_directory(
         if isinstance(entry, cst.Name) and entry.value == target:
             return code(listing_call.func.value)
     return None
-
-
-def loop_frames_for(ctx: FileContext, node: cst.CSTNode) -> list[LoopFrame]:
-    """The loops that run `node` on each iteration, minus those where it runs once."""
-    return [f for f in ctx.loops(node) if not f.at_most_once and not picked_once(ctx, node, f.loop)]
