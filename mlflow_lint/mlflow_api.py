@@ -221,6 +221,13 @@ BATCHED_METRICS = frozenset({"log_metrics", "log_batch"})
 # Small artifacts: one upload (a temporary file) per call.
 SMALL_ARTIFACTS = frozenset({"log_text", "log_dict", "log_figure", "log_table", "log_image"})
 ARTIFACT_UPLOADS = frozenset({"log_artifact", "log_artifacts"})
+# One file per call (a directory given to it is uploaded as a tree, file by file); the
+# directory form uploads a folder in one call: file by file too on an `mlflow server`
+# (HttpArtifactRepository), S3, GCS and Azure Blob, in parallel with credentials fetched in
+# batches on the CloudArtifactRepository stores (Databricks, presigned URLs, ADLS).
+FILE_UPLOAD, DIRECTORY_UPLOAD = "log_artifact", "log_artifacts"
+# Small artifacts that read the stored file and upload it again with the new rows appended.
+APPENDING_ARTIFACTS = frozenset({"log_table"})
 # Calls that change which server a new MlflowClient() talks to.
 URI_SETTERS = frozenset({"set_tracking_uri", "set_registry_uri"})
 # Calls that make no request.

@@ -178,7 +178,7 @@ def test_mlf201_a_return_of_something_else_does_not_exempt_the_read() -> None:
     [
         ("MLF101", 'mlflow.log_metric("loss", x)'),
         ("MLF106", 'mlflow.log_param("lr", x)'),
-        ("MLF109", 'mlflow.log_dict({"x": x}, "x.json")'),
+        ("MLF109", 'mlflow.log_dict({"x": x}, f"x_{x}.json")'),
     ],
 )
 def test_other_loop_rules_skip_a_call_in_a_return_that_ends_the_loop(code: str, call: str) -> None:

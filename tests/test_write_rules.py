@@ -300,7 +300,7 @@ def test_log_table_same_file_gets_the_quadratic_message() -> None:
         build_settings(None, select=["MLF109"]).rules_for("t.py"),
         build_settings(None),
     )
-    assert "quadratically" in violation.message
+    assert "downloads and re-uploads it" in violation.message
 
 
 def test_batched_inner_loop_is_opt_in() -> None:
