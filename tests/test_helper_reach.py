@@ -87,7 +87,7 @@ def test_client_built_by_a_helper_on_every_iteration() -> None:
     def tag(run_id, key):
         client = mlflow.MlflowClient()
         client.set_tag(run_id, key, "done")
-    for run_id in ["a", "b"]:
+    for run_id in finished_run_ids():
         tag(run_id, "checked")
     """
     (found,) = findings(source, "MLF202")

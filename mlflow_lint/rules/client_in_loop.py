@@ -4,12 +4,17 @@ from typing import Optional, Union
 
 import libcst as cst
 
-from mlflow_lint import mlflow_api as api
-
 from mlflow_lint import fixes
+from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import LoopFrame, iter_children
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
+from mlflow_lint.rules.read_in_loop import (
+    RULE_KEY,
+    TrackingReadInLoop,
+    fixed_handful,
+    public_mlflow_function,
+)
 
 Loop = Union[cst.For, cst.While]
 _BINDERS = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)
@@ -29,6 +34,20 @@ class ClientInLoop(Rule):
     versions rebuilt the SQLAlchemy engine each time (reusing one client was measured ~5x
     faster). Create the client once, before the loop.
 
+    ## Example
+    ```python
+    for run_id in run_ids:
+        client = MlflowClient(tracking_uri)
+        client.set_tag(run_id, "reviewed", "yes")
+    ```
+
+    ## Use instead
+    ```python
+    client = MlflowClient(tracking_uri)
+    for run_id in run_ids:
+        client.set_tag(run_id, "reviewed", "yes")
+    ```
+
     ## Fix safety
     Safe where the client is assigned to a name (`client = MlflowClient(uri)`) in a statement
     of its own directly in the loop body, its arguments are loop-invariant names or literals,
@@ -36,6 +55,25 @@ class ClientInLoop(Rule):
     loop's header, an earlier statement), and the loop does not change the tracking URI: the
     statement moves above the loop (and, fixed again, above enclosing loops). The
     only difference: a loop that runs zero times now builds one client.
+
+    ## Not flagged
+    Loops where the construction is incidental:
+    - loops over a written-out iterable of three items or fewer (`for tag in (A, B):`,
+      `range(3)`): a fixed handful of constructions;
+    - polling and interactive loops, which wait on each iteration (`time.sleep`,
+      `event.wait(...)`, `queue.get(timeout=...)`, `input()`, `click.prompt(...)`);
+    - loops over size-capped chunks of one collection (`for i in range(0, len(items),
+      1000)` slicing `items[i : i + 1000]`, `for part in chunked(items, 100)`): a handful
+      of iterations, each sending a whole batch;
+    - a client built only on one iteration (after it the loop ends, or under `if i ==
+      best:` or a first-time guard such as `if self._client is None:`);
+    - a helper that builds a client only when the caller passes none (`if client is None:
+      client = MlflowClient()`), called with one;
+    - inside the `mlflow` package's own source, calls of its public functions: their users
+      cannot pass a client into `mlflow.get_experiment_by_name`;
+    - a helper that also reads in the loop where MLF201 reports it: that finding names the
+      client too (one problem, one finding); and a client already reported inside a loop of
+      the helper itself is not reported again at the loops that call the helper.
     """
 
     code = "MLF202"
@@ -46,6 +84,7 @@ class ClientInLoop(Rule):
 
     def setup(self) -> None:
         self._helper_calls: list[cst.Call] = []  # local functions called on every iteration
+        self._reported: set[int] = set()  # constructions reported where they are
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
@@ -60,26 +99,45 @@ class ClientInLoop(Rule):
             return
         loop = frames[0].loop
         fix = self._hoist(loop, node) if isinstance(loop, (cst.For, cst.While)) else None
+        self._reported.add(id(node))
         self.report(
             node,
-            "`MlflowClient()` is constructed on every iteration of this loop; create it once "
-            "before the loop and reuse it",
+            "`MlflowClient()` is constructed on every iteration of this loop",
+            help="Create the client once before the loop and reuse it",
             fix=fix,
         )
 
     def _per_iteration(self, node: cst.Call) -> list[LoopFrame]:
-        return [f for f in self.ctx.loops(node) if not f.at_most_once]
+        ctx = self.ctx
+        return [
+            frame
+            for frame in ctx.loops(node)
+            if not frame.at_most_once
+            and not ctx.paced(frame.loop)
+            and not fixed_handful(ctx, frame.loop)
+            and not ctx.iterates_chunks(frame.loop)
+        ]
 
     def finish(self) -> None:
         """Clients built by helpers defined in this module, called on every iteration."""
+        reads: Optional[TrackingReadInLoop] = self.ctx.memo(RULE_KEY, lambda: None)
         for call in self._helper_calls:
-            reached = self.ctx.helper_call(call, _builds_client, own_runs=True)
-            if reached is not None:
-                self.report(
-                    call,
-                    f"`{reached[2]}` constructs an `MlflowClient()` on every iteration of this "
-                    "loop; create it once before the loop and pass it in",
-                )
+            if public_mlflow_function(self.ctx, call, reads=True):
+                continue  # its callers cannot pass it a client
+            reached = self.ctx.helper_call(
+                call,
+                lambda found, node: _builds_client(found, node) and id(node) not in self._reported,
+                own_runs=True,
+            )
+            if reached is None:
+                continue
+            if reads is not None and reads.helper_finding(call) is not None:
+                continue  # MLF201 reports this call, and names the client
+            self.report(
+                call,
+                f"`{reached[2]}` constructs an `MlflowClient()` on every iteration of this loop",
+                help="Create the client once before the loop and pass it in",
+            )
 
     def _hoist(self, loop: Loop, call: cst.Call) -> Optional[PendingFix]:
         statement = _assignment_in_body(loop, call)
