@@ -330,7 +330,9 @@ def test_mlf201_loop_invariant_experiment_lookup_keeps_the_hoisting_advice() -> 
     """
     found = advice(source, "MLF201")
     assert len(found) == 2
-    assert all(m.endswith("in a loop repeats the same request on every iteration") for m, _ in found)
+    assert all(
+        m.endswith("in a loop repeats the same request on every iteration") for m, _ in found
+    )
     assert all(h.endswith(": call it once before the loop and reuse the result") for _, h in found)
 
 
