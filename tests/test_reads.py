@@ -537,3 +537,22 @@ def test_mlf901_message_and_help() -> None:
     assert message.startswith("`mlflow.log_metrics` in ")
     assert message.endswith(" sends one request per inner iteration")
     assert "`MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS`" in help and help.startswith("Log every N")
+
+
+NESTED_HELPERS = """
+def read_version(version):
+    version_client = MlflowClient()
+    return version_client.get_logged_model(version.model_id)
+
+def versions_of(model):
+    return [read_version(version) for version in model.versions]
+
+for model in models:
+    versions_of(model)
+"""
+
+
+@pytest.mark.parametrize("code", ["MLF201", "MLF202"])
+def test_a_loop_inside_a_helper_is_reported_there_not_again_at_its_callers(code: str) -> None:
+    """`for model in models: versions_of(model)` only echoes the loop inside `versions_of`."""
+    assert [(line, found) for line, found, *_ in findings(NESTED_HELPERS, code)] == [(7, code)]

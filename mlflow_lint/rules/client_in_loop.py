@@ -12,6 +12,7 @@ from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 from mlflow_lint.rules.read_in_loop import (
     RULE_KEY,
     TrackingReadInLoop,
+    echo_sites,
     fixed_handful,
     public_mlflow_function,
 )
@@ -121,6 +122,8 @@ class ClientInLoop(Rule):
     def finish(self) -> None:
         """Clients built by helpers defined in this module, called on every iteration."""
         reads: Optional[TrackingReadInLoop] = self.ctx.memo(RULE_KEY, lambda: None)
+        sites: dict[int, tuple[cst.Call, int]] = {}
+        chains: dict[int, str] = {}
         for call in self._helper_calls:
             if public_mlflow_function(self.ctx, call, reads=True):
                 continue  # its callers cannot pass it a client
@@ -133,11 +136,17 @@ class ClientInLoop(Rule):
                 continue
             if reads is not None and reads.helper_finding(call) is not None:
                 continue  # MLF201 reports this call, and names the client
-            self.report(
-                call,
-                f"`{reached[2]}` constructs an `MlflowClient()` on every iteration of this loop",
-                help="Create the client once before the loop and pass it in",
-            )
+            sites[id(call)] = (call, id(reached[1]))
+            chains[id(call)] = reached[2]
+        echoes = echo_sites(self.ctx, sites)
+        for key, (call, _) in sites.items():
+            if key not in echoes:
+                self.report(
+                    call,
+                    f"`{chains[key]}` constructs an `MlflowClient()` on every iteration of this "
+                    "loop",
+                    help="Create the client once before the loop and pass it in",
+                )
 
     def _hoist(self, loop: Loop, call: cst.Call) -> Optional[PendingFix]:
         statement = _assignment_in_body(loop, call)

@@ -7,7 +7,14 @@ from typing import Optional
 import libcst as cst
 
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext, LoopFrame, contains, iter_children, spelling
+from mlflow_lint.context import (
+    FileContext,
+    FunctionSummary,
+    LoopFrame,
+    contains,
+    iter_children,
+    spelling,
+)
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rules.loop_calls import LoopCallRule
 
@@ -115,8 +122,10 @@ class TrackingReadInLoop(LoopCallRule):
         # id(call) -> whether a loop advances its page_token, decided during the walk (calls in
         # helpers are checked again after it, when their ancestors are gone)
         self._paginated: dict[int, bool] = {}
-        # id(helper call in a loop) -> what this rule reports there (MLF202 asks, in finish)
+        # id(helper call in a loop) -> what this rule finds there (MLF202 asks, in finish),
+        # and the id of the read the finding is about
         self._helper_findings: dict[int, Optional[ReadFinding]] = {}
+        self._reads: dict[int, int] = {}
         # history reads whose result the loop uses only for its last item (seen in the walk)
         self._latest_only: set[int] = set()
         self.ctx.memo(RULE_KEY, lambda: self)
@@ -150,8 +159,6 @@ class TrackingReadInLoop(LoopCallRule):
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
     ) -> None:
         finding = self._finding(node, found, frames, via)
-        if via:
-            self._helper_findings[id(node)] = finding
         if finding is not None:
             self.report(node, finding.message, help=finding.help)
 
@@ -159,10 +166,21 @@ class TrackingReadInLoop(LoopCallRule):
         for node, frames in self._helper_calls:
             if id(node) not in self._helper_findings:
                 self._decide_helper_call(node, frames)
+        found = {
+            id(node): (node, self._helper_findings[id(node)])
+            for node, _ in self._helper_calls
+            if self._helper_findings.get(id(node)) is not None
+        }
+        sites = {key: (node, self._reads[key]) for key, (node, _) in found.items()}
+        echoes = echo_sites(self.ctx, sites)
+        for key, (node, finding) in found.items():
+            if key not in echoes and finding is not None:
+                self.report(node, finding.message, help=finding.help)
 
     def helper_finding(self, node: cst.Call) -> Optional[ReadFinding]:
-        """What this rule reports (or will report) at `node`, a call in a loop of a function
-        defined in this file; None when nothing. Call only once the walk ended."""
+        """What this rule finds at `node`, a call in a loop of a function defined in this file
+        (reported there, or deeper in the chain when `node` only echoes a loop inside the
+        helper); None when nothing. Call only once the walk ended."""
         if id(node) not in self._helper_findings:
             for candidate, frames in self._helper_calls:
                 if candidate is node:
@@ -174,12 +192,18 @@ class TrackingReadInLoop(LoopCallRule):
         self._helper_findings[id(node)] = None
         if public_mlflow_function(self.ctx, node, reads=False):
             return  # like a user's call of that API: not a read
-        reached = self.ctx.helper_call(
-            node, lambda found, call: self.wanted(found, call) and id(call) not in self._flagged
-        )
-        if reached is not None:
-            found, call, chain = reached
-            self.flag(node, found, call, frames, f"{chain} -> {found.qualname}")
+        helper = self.ctx.local_function(node)
+        if helper is None:
+            return
+        for found, call, chain in self.ctx.reachable_api_calls(helper, site=node):
+            if not self.wanted(found, call) or id(call) in self._flagged:
+                continue
+            via = " -> ".join((*chain, found.qualname))
+            finding = self._finding(node, found, frames, via)
+            if finding is not None:
+                self._helper_findings[id(node)] = finding
+                self._reads[id(node)] = id(call)
+                return
 
     def _finding(
         self, node: cst.Call, found: ApiCall, frames: list[LoopFrame], via: str
@@ -274,6 +298,44 @@ class TrackingReadInLoop(LoopCallRule):
     def _client_builder(self, node: cst.Call) -> Optional[str]:
         built = self.ctx.helper_call(node, _builds_client, own_runs=True)
         return built[2] if built is not None else None
+
+
+def echo_sites(ctx: FileContext, sites: dict[int, tuple[cst.Call, int]]) -> set[int]:
+    """Of the helper calls in loops that reach the same MLflow call (`sites`: id(site) ->
+    (site, id(MLflow call))), those that only echo another: the other site is in a loop
+    inside a function the first one calls (`for m in models: versions_of(m)` where
+    `versions_of` loops over `read_version(v)`). One finding, at the loop that matters: the
+    innermost. Call only once the walk ended."""
+    by_target: dict[int, list[cst.Call]] = {}
+    for site, target in sites.values():
+        by_target.setdefault(target, []).append(site)
+    echoes: set[int] = set()
+    for group in by_target.values():
+        if len(group) < 2:
+            continue
+        for site in group:
+            reached = _functions_reached(ctx, site)
+            if any(
+                other is not site and any(contains(fn.node, other) for fn in reached)
+                for other in group
+            ):
+                echoes.add(id(site))
+    return echoes
+
+
+def _functions_reached(ctx: FileContext, site: cst.Call, depth: int = 3) -> list[FunctionSummary]:
+    found: list[FunctionSummary] = []
+    seen: set[int] = set()
+    todo = [(ctx.local_function(site), 1)]
+    while todo:
+        fn, level = todo.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        found.append(fn)
+        if level < depth:
+            todo.extend((ctx.functions.get(key), level + 1) for key, _ in fn.helper_calls)
+    return found
 
 
 def _builds_client(found: ApiCall, call: cst.Call) -> bool:
