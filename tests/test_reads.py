@@ -4,6 +4,7 @@ same code without the shape that exempts it, which is still flagged."""
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 
 import pytest
@@ -28,8 +29,12 @@ client = MlflowClient()
 def findings(
     source: str, *codes: str, path: str = "t.py", head: str = HEAD
 ) -> list[tuple[int, str, str, str]]:
-    """(line, code, message, help) of each finding of `codes`, lines counted in `source`."""
-    settings = build_settings(None, select=list(codes))
+    """(line, code, message, help) of each finding of `codes`, lines counted in `source`;
+    MLF202 reports clients built by helpers too (its `through-helpers` option)."""
+    settings = dataclasses.replace(
+        build_settings(None, select=list(codes)),
+        rule_options={"MLF202": {"through-helpers": True}},
+    )
     text = head + textwrap.dedent(source)
     offset = head.count("\n")
     return [
@@ -422,6 +427,20 @@ def test_a_client_reported_inside_a_helper_is_not_reported_again_at_its_callers(
         tag_all(group)
     """
     assert lines(source, "MLF202") == [4]
+
+
+def test_clients_built_by_helpers_are_reported_only_with_the_option() -> None:
+    source = """
+    def archive(run_id):
+        MlflowClient().set_terminated(run_id)
+
+    for run_id in run_ids:
+        archive(run_id)
+    """
+    assert lines(source, "MLF202") == [6]
+    settings = build_settings(None, select=["MLF202"])
+    text = HEAD + textwrap.dedent(source)
+    assert engine.analyze(text, "t.py", settings.rules_for("t.py"), settings) == []
 
 
 # --- the mlflow package's own public functions --------------------------------------------------

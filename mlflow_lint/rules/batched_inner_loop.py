@@ -25,21 +25,6 @@ class BatchedLoggingInInnerLoop(LoopCallRule):
     call), ending the run with `with mlflow.start_run():` or `mlflow.end_run()` so the buffer
     is flushed.
 
-    ## Example
-    ```python
-    for epoch in range(epochs):
-        for step, batch in enumerate(loader):
-            mlflow.log_metrics({"loss": loss, "lr": lr}, step=step)
-    ```
-
-    ## Use instead
-    ```python
-    for epoch in range(epochs):
-        for step, batch in enumerate(loader):
-            if step % 100 == 0:
-                mlflow.log_metrics({"loss": loss, "lr": lr}, step=step)
-    ```
-
     ## Fix safety
     No automatic fix: how often to log is a choice.
 

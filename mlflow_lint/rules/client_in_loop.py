@@ -8,7 +8,7 @@ from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import LoopFrame, iter_children
 from mlflow_lint.mlflow_api import ApiCall
-from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
+from mlflow_lint.rule import NodeEdit, PendingFix, Rule, RuleOption, Safety
 from mlflow_lint.rules.read_in_loop import (
     RULE_KEY,
     TrackingReadInLoop,
@@ -24,9 +24,10 @@ _BINDERS = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedEx
 class ClientInLoop(Rule):
     """
     ## What it does
-    Flags `MlflowClient(...)` constructed on every iteration of a loop, directly or by a
-    function defined in the same module that the loop calls (reported at that call, naming
-    the chain; no fix: create the client once and pass it in).
+    Flags `MlflowClient(...)` constructed on every iteration of a loop. With the option
+    `through-helpers = true`, also a function defined in the same module that builds one and
+    that the loop calls (reported at that call, naming the chain; no fix: create the client
+    once and pass it in).
 
     ## Why is this bad
     Construction sends no request by itself (MLflow caches stores per tracking URI; measured
@@ -34,20 +35,6 @@ class ClientInLoop(Rule):
     the store up again, and it usually signals per-item tracking calls nearby. Older MLflow
     versions rebuilt the SQLAlchemy engine each time (reusing one client was measured ~5x
     faster). Create the client once, before the loop.
-
-    ## Example
-    ```python
-    for run_id in run_ids:
-        client = MlflowClient(tracking_uri)
-        client.set_tag(run_id, "reviewed", "yes")
-    ```
-
-    ## Use instead
-    ```python
-    client = MlflowClient(tracking_uri)
-    for run_id in run_ids:
-        client.set_tag(run_id, "reviewed", "yes")
-    ```
 
     ## Fix safety
     Safe where the client is assigned to a name (`client = MlflowClient(uri)`) in a statement
@@ -72,9 +59,14 @@ class ClientInLoop(Rule):
       client = MlflowClient()`), called with one;
     - inside the `mlflow` package's own source, calls of its public functions: their users
       cannot pass a client into `mlflow.get_experiment_by_name`;
-    - a helper that also reads in the loop where MLF201 reports it: that finding names the
-      client too (one problem, one finding); and a client already reported inside a loop of
-      the helper itself is not reported again at the loops that call the helper.
+    - by default, clients built by helper functions the loop calls: such a helper sends
+      tracking requests of its own on every call (downloads, searches, writes), next to which
+      building the client (0 requests, ~0.1 ms) is incidental, and the remedy, giving the
+      helper a client parameter, changes its signature. On real code none of these findings
+      was worth that change; `through-helpers = true` reports them. Even then: a helper that
+      also reads in the loop where MLF201 reports it is left to MLF201, whose finding names
+      the client too (one problem, one finding); and a client already reported inside a loop
+      of the helper is not reported again at the loops that call the helper.
     """
 
     code = "MLF202"
@@ -82,6 +74,14 @@ class ClientInLoop(Rule):
     summary = "`MlflowClient()` constructed on every iteration of a loop."
     triggers = frozenset({"MlflowClient"})
     fix_safety = Safety.SAFE
+    options = {
+        "through-helpers": RuleOption(
+            bool,
+            False,
+            "Also report clients built by functions of the same module that a loop calls on "
+            "every iteration.",
+        )
+    }
 
     def setup(self) -> None:
         self._helper_calls: list[cst.Call] = []  # local functions called on every iteration
@@ -90,7 +90,11 @@ class ClientInLoop(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
         if found is None:
-            if self.ctx.callee_is_local(node) and self._per_iteration(node):
+            if (
+                self.option_values["through-helpers"]
+                and self.ctx.callee_is_local(node)
+                and self._per_iteration(node)
+            ):
                 self._helper_calls.append(node)  # decided in finish(), once helpers are known
             return
         if found.is_client or found.name != api.CLIENT:

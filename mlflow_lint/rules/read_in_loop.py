@@ -62,20 +62,6 @@ class TrackingReadInLoop(LoopCallRule):
     `set_experiment` does a lookup on every call. Read load like this is what makes tracking
     databases need read replicas.
 
-    ## Example
-    ```python
-    for run_id in run_ids:
-        run = client.get_run(run_id)
-    ```
-
-    ## Use instead
-    ```python
-    quoted = ", ".join(f"'{run_id}'" for run_id in run_ids)
-    runs = mlflow.search_runs(
-        filter_string=f"attributes.run_id IN ({quoted})", search_all_experiments=True
-    )
-    ```
-
     ## Fix safety
     No automatic fix: the single query returns a different shape (a DataFrame or a list of
     runs) that the loop body has to be adapted to.

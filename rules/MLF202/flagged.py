@@ -12,12 +12,3 @@ for name in ("mlf202-a", "mlf202-b"):
 for run_id in run_ids:
     client = MlflowClient(tracking_uri)
     client.set_tag(run_id, "reviewed", "yes")
-
-
-def mark_finished(run_id):
-    run_client = MlflowClient(tracking_uri)
-    run_client.set_terminated(run_id, status="FINISHED")
-
-
-for run_id in run_ids:
-    mark_finished(run_id)
