@@ -575,3 +575,34 @@ for model in models:
 def test_a_loop_inside_a_helper_is_reported_there_not_again_at_its_callers(code: str) -> None:
     """`for model in models: versions_of(model)` only echoes the loop inside `versions_of`."""
     assert [(line, found) for line, found, *_ in findings(NESTED_HELPERS, code)] == [(7, code)]
+
+
+@pytest.mark.parametrize(
+    ("lookup", "store"),
+    [
+        (
+            """
+            if experiment_id not in cache:
+                cache[experiment_id] = client.get_experiment(experiment_id).tags
+            """,
+            "cache[experiment_id] = ",
+        ),
+        (
+            """
+            if experiment_id in self.cache:
+                tags = self.cache[experiment_id]
+            else:
+                tags = client.get_experiment(experiment_id).tags
+                self.cache[experiment_id] = tags
+            """,
+            "self.cache[experiment_id] = ",
+        ),
+    ],
+)
+def test_a_read_on_a_cache_miss_that_fills_the_cache_is_not_flagged(
+    lookup: str, store: str
+) -> None:
+    body = textwrap.indent(textwrap.dedent(lookup).strip(), "    ")
+    source = f"for experiment_id in experiment_ids:\n{body}\n"
+    assert findings(source, "MLF201") == []
+    assert len(findings(source.replace(store, "found = "), "MLF201")) == 1  # no cache filled

@@ -46,8 +46,9 @@ class ClientInLoop(Rule):
 
     ## Not flagged
     Loops where the construction is incidental:
-    - loops over a written-out iterable of three items or fewer (`for tag in (A, B):`,
-      `range(3)`): a fixed handful of constructions;
+    - loops over a written-out list, tuple, set or dict of three items or fewer (`for key
+      in ("team", "owner"):`): a fixed handful of constructions (`range(3)` is flagged: in
+      real code a range's bound is rarely that small, in examples it stands for any);
     - polling and interactive loops, which wait on each iteration (`time.sleep`,
       `event.wait(...)`, `queue.get(timeout=...)`, `input()`, `click.prompt(...)`);
     - loops over size-capped chunks of one collection (`for i in range(0, len(items),

@@ -80,8 +80,11 @@ class TrackingReadInLoop(LoopCallRule):
     - A `while` loop that stops on what the read returns and reads something different each
       time (`while name_taken(name): name = new_name()`): it retries until it succeeds,
       usually once.
-    - Loops over a written-out iterable of three items or fewer (`for split in ("train",
-      "test")`, `range(2)`): a fixed handful of requests.
+    - Loops over a written-out list, tuple, set or dict of three items or fewer (`for
+      split in ("train", "test")`): a fixed handful of requests.
+    - Reads on a cache miss that fill the cache (`if key not in cache: cache[key] =
+      client.get_experiment(key)`, or the `else` of `if key in cache:`): one request per
+      distinct item, already the remedy for repeated lookups.
     - Calls that run on one iteration at most: an unconditional `break`, `return` or `raise`
       follows the call, or the call is in it; or it is under `if i == best:` (the loop's
       variable, or a counter it steps, against something the loop does not change) or a
@@ -131,6 +134,8 @@ class TrackingReadInLoop(LoopCallRule):
             if not self.ctx.paced(frame.loop)
             and not _fixed_handful(self.ctx.literal_length(frame.loop))
         ]
+        if frames and _fills_cache_on_miss(self.ctx, frames[0].loop):
+            return []
         if frames and isinstance(node, cst.Call):
             found = self.ctx.api_call(node)
             if (  # decided while the ancestors are known
@@ -357,6 +362,45 @@ def public_mlflow_function(ctx: FileContext, node: cst.Call, reads: bool) -> boo
         return True
     as_api = (ApiCall(helper.name, is_client=False), ApiCall(helper.name, is_client=True))
     return not any(api.is_read(call) for call in as_api)
+
+
+def _fills_cache_on_miss(ctx: FileContext, loop: cst.CSTNode) -> bool:
+    """Whether the node being visited is on the miss branch of a cache test inside `loop`:
+    the body of `if key not in cache:` or the `else` of `if key in cache:`, a branch that
+    stores into that cache (`cache[key] = ...`). Call during the walk."""
+    chain = ctx.ancestors
+    for index in range(len(chain) - 1, 0, -1):
+        parent, child = chain[index - 1], chain[index]
+        if parent is loop:
+            return False
+        if not isinstance(parent, cst.If):
+            continue
+        test = parent.test
+        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+            continue
+        operator = test.comparisons[0].operator
+        branch: Optional[cst.CSTNode] = None
+        if isinstance(operator, cst.NotIn) and child is parent.body:
+            branch = parent.body
+        elif isinstance(operator, cst.In) and child is parent.orelse:
+            branch = parent.orelse
+        cache = spelling(test.comparisons[0].comparator)
+        if branch is not None and cache is not None and _stores_into(branch, cache):
+            return True
+    return False
+
+
+def _stores_into(branch: cst.CSTNode, cache: str) -> bool:
+    todo = [branch]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                value = target.target
+                if isinstance(value, cst.Subscript) and spelling(value.value) == cache:
+                    return True
+        todo.extend(iter_children(current))
+    return False
 
 
 def _decides_exit(loop: cst.CSTNode, node: cst.CSTNode) -> bool:
