@@ -207,6 +207,12 @@ READ_BATCH_FORMS: dict[str, str] = {
     ),
 }
 SEARCH_PREFIX = "search_"
+# Calls that change what later reads return (listings, lookups by name): a loop making one
+# re-reads to see its own change, not to repeat a request. Logging calls are not among them.
+STATE_CHANGE_PREFIXES = ("delete_", "transition_", "rename_", "restore_", "update_")
+STATE_CHANGES = frozenset(
+    {"create_experiment", "create_registered_model", "create_model_version", "register_model"}
+)
 # Lookups by name: a loop over names needs one `search_experiments()` and a pick by name.
 EXPERIMENT_LOOKUPS = frozenset({"set_experiment", "get_experiment_by_name"})
 # Start and end of a fluent run.
@@ -352,6 +358,11 @@ def is_read(call: ApiCall) -> bool:
             return False
         return call.name in CLIENT_READS or call.name.startswith(CLIENT_READ_PREFIX)
     return call.name in FLUENT_READS
+
+
+def changes_state(call: ApiCall) -> bool:
+    """Whether `call` creates, deletes, renames or moves what reads list or look up."""
+    return call.name in STATE_CHANGES or call.name.startswith(STATE_CHANGE_PREFIXES)
 
 
 def read_batch_form(call: ApiCall) -> Optional[str]:

@@ -606,3 +606,15 @@ def test_a_read_on_a_cache_miss_that_fills_the_cache_is_not_flagged(
     source = f"for experiment_id in experiment_ids:\n{body}\n"
     assert findings(source, "MLF201") == []
     assert len(findings(source.replace(store, "found = "), "MLF201")) == 1  # no cache filled
+
+
+def test_a_loop_that_changes_what_it_reads_may_read_it_again() -> None:
+    source = """
+    def purge():
+        while client.search_registered_models():
+            for model in client.search_registered_models():
+                client.delete_registered_model(model.name)
+    """
+    assert findings(source, "MLF201") == []
+    logging_only = source.replace("client.delete_registered_model(model.name)", "print(model)")
+    assert len(findings(logging_only, "MLF201")) == 2

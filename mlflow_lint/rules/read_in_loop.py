@@ -90,6 +90,9 @@ class TrackingReadInLoop(LoopCallRule):
       variable, or a counter it steps, against something the loop does not change) or a
       first-time guard (`if self._run is None:` whose body sets `self._run`).
     - Calls under `if step % N == 0:` and other throttles.
+    - The same read repeated in a loop that creates, deletes or moves what it reads (`while
+      client.search_registered_models(): ... client.delete_registered_model(name)`): it
+      re-reads to see its own changes.
     - Reads a helper makes only when a parameter is None (`if experiment_id is None:
       experiment_id = lookup()`, `experiment_id or lookup()`) where the loop passes it.
     - Inside the `mlflow` package's own source, a call of one of its public functions that
@@ -115,6 +118,7 @@ class TrackingReadInLoop(LoopCallRule):
         # and the id of the read the finding is about
         self._helper_findings: dict[int, Optional[ReadFinding]] = {}
         self._reads: dict[int, int] = {}
+        self._direct: list[tuple[cst.Call, ApiCall, list[LoopFrame], str]] = []
         # history reads whose result the loop uses only for its last item (seen in the walk)
         self._latest_only: set[int] = set()
         self.ctx.memo(RULE_KEY, lambda: self)
@@ -149,22 +153,26 @@ class TrackingReadInLoop(LoopCallRule):
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
     ) -> None:
-        finding = self._finding(node, found, frames, via)
-        if finding is not None:
-            self.report(node, finding.message, help=finding.help)
+        # decided in finish(): whether the loop changes what it reads needs every call of the
+        # loop resolved, and the walk has not reached those after this one yet
+        self._direct.append((node, found, frames, via))
 
     def finish(self) -> None:
+        for node, found, frames, via in self._direct:
+            finding = self._finding(node, found, frames, via)
+            if finding is not None:
+                self.report(node, finding.message, help=finding.help)
         for node, frames in self._helper_calls:
             if id(node) not in self._helper_findings:
                 self._decide_helper_call(node, frames)
-        found = {
+        decided = {
             id(node): (node, self._helper_findings[id(node)])
             for node, _ in self._helper_calls
             if self._helper_findings.get(id(node)) is not None
         }
-        sites = {key: (node, self._reads[key]) for key, (node, _) in found.items()}
+        sites = {key: (node, self._reads[key]) for key, (node, _) in decided.items()}
         echoes = echo_sites(self.ctx, sites)
-        for key, (node, finding) in found.items():
+        for key, (node, finding) in decided.items():
             if key not in echoes and finding is not None:
                 self.report(node, finding.message, help=finding.help)
 
@@ -207,6 +215,8 @@ class TrackingReadInLoop(LoopCallRule):
             if not self._same_request(node, frame.loop):
                 break
             same += 1
+        if same and any(self._changes_state(frame.loop) for frame in frames[:same]):
+            return None  # re-reads to see what the loop itself changed
         if same and stops:
             return ReadFinding(
                 f"{what} polls in a loop without waiting between requests",
@@ -285,6 +295,26 @@ class TrackingReadInLoop(LoopCallRule):
         """Whether `node`'s arguments have the same value on every iteration of `loop`."""
         varying = self.ctx.loop_varying(loop)
         return all(self.ctx.invariant(arg.value, varying) for arg in node.args)
+
+    def _changes_state(self, loop: cst.CSTNode) -> bool:
+        """Whether an iteration of `loop` creates, deletes or moves what reads return
+        (`client.delete_registered_model(...)`, `transition_model_version_stage`)."""
+
+        def compute() -> bool:
+            todo: list[cst.CSTNode] = [loop]
+            while todo:
+                current = todo.pop()
+                if isinstance(current, _SCOPES):
+                    continue
+                if isinstance(current, cst.Call):
+                    found = self.ctx.api_call(current)
+                    if found is not None and api.changes_state(found):
+                        return True
+                todo.extend(iter_children(current))
+            return False
+
+        changes: bool = self.ctx.memo(f"changes-state:{id(loop)}", compute)
+        return changes
 
     def _client_builder(self, node: cst.Call) -> Optional[str]:
         built = self.ctx.helper_call(node, _builds_client, own_runs=True)
