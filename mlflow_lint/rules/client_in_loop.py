@@ -24,7 +24,8 @@ _BINDERS = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedEx
 class ClientInLoop(Rule):
     """
     ## What it does
-    Flags `MlflowClient(...)` constructed on every iteration of a loop. With the option
+    Off by default (a style hint); enable it with `--select MLF202`. Flags `MlflowClient(...)`
+    constructed on every iteration of a loop. With the option
     `through-helpers = true`, also a function defined in the same module that builds one and
     that the loop calls (reported at that call, naming the chain; no fix: create the client
     once and pass it in).
@@ -35,6 +36,12 @@ class ClientInLoop(Rule):
     the store up again, and it usually signals per-item tracking calls nearby. Older MLflow
     versions rebuilt the SQLAlchemy engine each time (reusing one client was measured ~5x
     faster). Create the client once, before the loop.
+
+    Why it is off by default: with MLflow's store cache (up to 100 tracking URIs) a
+    construction sends no request, and on real code every loop that built a client also
+    sent a tracking request of its own on each iteration, next to which the construction is
+    incidental: none of those findings was worth acting on. The rules about those requests
+    (MLF101-MLF109, MLF201) are on by default.
 
     ## Fix safety
     Safe where the client is assigned to a name (`client = MlflowClient(uri)`) in a statement
@@ -72,9 +79,10 @@ class ClientInLoop(Rule):
 
     code = "MLF202"
     name = "client-in-loop"
-    summary = "`MlflowClient()` constructed on every iteration of a loop."
+    summary = "`MlflowClient()` constructed on every iteration of a loop (opt-in)."
     triggers = frozenset({"MlflowClient"})
     fix_safety = Safety.SAFE
+    default_enabled = False
     options = {
         "through-helpers": RuleOption(
             bool,
