@@ -210,6 +210,22 @@ SEARCH_PREFIX = "search_"
 # Calls that change what later reads return (listings, lookups by name): a loop making one
 # re-reads to see its own change, not to repeat a request. Logging calls are not among them.
 STATE_CHANGE_PREFIXES = ("delete_", "transition_", "rename_", "restore_", "update_")
+# Reads of runs, and the writes that change what they return.
+RUN_READS = frozenset({"get_run", "get_parent_run", "search_runs"})
+RUN_WRITES = frozenset(
+    {
+        "log_metric",
+        "log_metrics",
+        "log_param",
+        "log_params",
+        "set_tag",
+        "set_tags",
+        "delete_tag",
+        "log_batch",
+        "set_terminated",
+        "end_run",
+    }
+)
 STATE_CHANGES = frozenset(
     {"create_experiment", "create_registered_model", "create_model_version", "register_model"}
 )

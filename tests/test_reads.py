@@ -475,8 +475,13 @@ def test_inside_mlflow_public_functions_are_treated_as_the_api() -> None:
             for v in engine.analyze(OWN_SOURCE, path, settings.rules_for(path), settings)
         ]
 
-    # in mlflow itself: a write API called in a loop is not a read; a read API still is
+    # in mlflow itself: a write API called in a loop is not a read; a read API still is (and
+    # its help does not ask to pass it a client: its callers cannot)
     assert found("src/mlflow/tracking/fluent.py") == [(19, "MLF201")]
+    settings = build_settings(None, select=["MLF201"])
+    path = "src/mlflow/tracking/fluent.py"
+    (read,) = engine.analyze(OWN_SOURCE, path, settings.rules_for(path), settings)
+    assert "MlflowClient()" not in read.help
     # the same code in a user's project: both chains are the user's own helpers
     assert found("project/tracking/fluent.py") == [(15, "MLF201"), (19, "MLF201")]
 
@@ -618,3 +623,29 @@ def test_a_loop_that_changes_what_it_reads_may_read_it_again() -> None:
     assert findings(source, "MLF201") == []
     logging_only = source.replace("client.delete_registered_model(model.name)", "print(model)")
     assert len(findings(logging_only, "MLF201")) == 2
+
+
+def test_a_helper_read_depends_only_on_the_arguments_it_reads() -> None:
+    source = """
+    class Tables:
+        def __init__(self):
+            self.client = MlflowClient()
+
+        def add_table(self, run_id, rows, name):
+            logged = self.client.get_run(run_id).data.tags.get("tables", "")
+            self.client.set_tag(run_id, "tables", logged + name)
+
+        def add_all(self, run_id, tables):
+            for name, rows in tables.items():
+                self.add_table(run_id, list(rows), name)
+    """
+    head = HEAD
+    # a read-modify-write of the run the loop also writes to: reading again is the point
+    assert findings(source, "MLF201", head=head) == []
+    # without the write, the read repeats: the varying arguments are not the ones it reads
+    read_only = source.replace('self.client.set_tag(run_id, "tables", logged + name)', "pass")
+    ((_, _, message, _),) = findings(read_only, "MLF201", head=head)
+    assert message.endswith("repeats the same request on every iteration"), message
+    by_run = read_only.replace("self.add_table(run_id,", "self.add_table(name,")
+    ((_, _, message, _),) = findings(by_run, "MLF201", head=head)
+    assert message.endswith("sends one tracking request per iteration (N+1)")

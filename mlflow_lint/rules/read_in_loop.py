@@ -159,7 +159,7 @@ class TrackingReadInLoop(LoopCallRule):
 
     def finish(self) -> None:
         for node, found, frames, via in self._direct:
-            finding = self._finding(node, found, frames, via)
+            finding = self._finding(node, found, node, frames, via)
             if finding is not None:
                 self.report(node, finding.message, help=finding.help)
         for node, frames in self._helper_calls:
@@ -198,24 +198,34 @@ class TrackingReadInLoop(LoopCallRule):
             if not self.wanted(found, call) or id(call) in self._flagged:
                 continue
             via = " -> ".join((*chain, found.qualname))
-            finding = self._finding(node, found, frames, via)
+            finding = self._finding(node, found, call, frames, via)
             if finding is not None:
                 self._helper_findings[id(node)] = finding
                 self._reads[id(node)] = id(call)
                 return
 
     def _finding(
-        self, node: cst.Call, found: ApiCall, frames: list[LoopFrame], via: str
+        self,
+        node: cst.Call,
+        found: ApiCall,
+        read: cst.Call,
+        frames: list[LoopFrame],
+        via: str,
     ) -> Optional[ReadFinding]:
+        """`node` is the call in the loop; `read` the MLflow read (the same node, or one in
+        the helper that `node` calls, reached through `via`)."""
         what = f"`{via}`" if via else f"`{found.qualname}`"
         stops = _decides_exit(frames[0].loop, node)
+        # the arguments at the loop that the read depends on
+        arguments = self._arguments_read(node, read) if via else list(node.args)
         # how many loops, innermost first, repeat exactly the same request
         same = 0
         for frame in frames:
-            if not self._same_request(node, frame.loop):
+            varying = self.ctx.loop_varying(frame.loop)
+            if not all(self.ctx.invariant(arg.value, varying) for arg in arguments):
                 break
             same += 1
-        if same and any(self._changes_state(frame.loop) for frame in frames[:same]):
+        if same and any(self._rewrites(found, node, frame.loop, via) for frame in frames[:same]):
             return None  # re-reads to see what the loop itself changed
         if same and stops:
             return ReadFinding(
@@ -291,32 +301,71 @@ class TrackingReadInLoop(LoopCallRule):
             return None
         return f"Fetch them all in one request before the loop: `{batch}`"
 
-    def _same_request(self, node: cst.Call, loop: cst.CSTNode) -> bool:
-        """Whether `node`'s arguments have the same value on every iteration of `loop`."""
-        varying = self.ctx.loop_varying(loop)
-        return all(self.ctx.invariant(arg.value, varying) for arg in node.args)
+    def _arguments_read(self, node: cst.Call, read: cst.Call) -> list[cst.Arg]:
+        """The arguments of `node` (a call of a local function) that `read` depends on, when
+        `read` is made by that function itself and reads only its parameters, attributes of
+        `self` and names from outside; all of them otherwise."""
+        helper = self.ctx.local_function(node)
+        if helper is None or not any(call is read for _, call in helper.api_calls):
+            return list(node.args)
+        params = [*helper.node.params.posonly_params, *helper.node.params.params]
+        if isinstance(helper.node.params.star_arg, cst.Param) or helper.node.params.star_kwarg:
+            return list(node.args)
+        if isinstance(node.func, cst.Attribute) and params and params[0].name.value == "self":
+            params = params[1:]
+        names = {param.name.value for param in params}
+        names |= {param.name.value for param in helper.node.params.kwonly_params}
+        used = _names_read(read)
+        if used & _assigned_in_function(helper.node):
+            return list(node.args)  # a local that may hold anything derived from the arguments
+        wanted: list[cst.Arg] = []
+        for index, arg in enumerate(node.args):
+            if arg.star:
+                return list(node.args)
+            name = (
+                arg.keyword.value
+                if arg.keyword is not None
+                else (params[index].name.value if index < len(params) else None)
+            )
+            if name is None or (name in names and name in used):
+                wanted.append(arg)
+        return wanted
 
-    def _changes_state(self, loop: cst.CSTNode) -> bool:
-        """Whether an iteration of `loop` creates, deletes or moves what reads return
-        (`client.delete_registered_model(...)`, `transition_model_version_stage`)."""
+    def _rewrites(self, read: ApiCall, node: cst.Call, loop: cst.CSTNode, via: str) -> bool:
+        """Whether an iteration of `loop` (or the helper that `node` calls) changes what `read`
+        returns: it creates, deletes or moves what reads list or look up, or, for a run read,
+        logs to runs (a read-modify-write of a tag, say)."""
+        calls = list(self._loop_api_calls(loop))
+        if via:
+            helper = self.ctx.local_function(node)
+            if helper is not None:
+                calls += [found for found, _, _ in self.ctx.reachable_api_calls(helper, site=node)]
+        run_read = read.name in api.RUN_READS
+        return any(
+            api.changes_state(call) or (run_read and call.name in api.RUN_WRITES) for call in calls
+        )
 
-        def compute() -> bool:
+    def _loop_api_calls(self, loop: cst.CSTNode) -> list[ApiCall]:
+        def compute() -> list[ApiCall]:
+            found: list[ApiCall] = []
             todo: list[cst.CSTNode] = [loop]
             while todo:
                 current = todo.pop()
                 if isinstance(current, _SCOPES):
                     continue
                 if isinstance(current, cst.Call):
-                    found = self.ctx.api_call(current)
-                    if found is not None and api.changes_state(found):
-                        return True
+                    call = self.ctx.api_call(current)
+                    if call is not None:
+                        found.append(call)
                 todo.extend(iter_children(current))
-            return False
+            return found
 
-        changes: bool = self.ctx.memo(f"changes-state:{id(loop)}", compute)
-        return changes
+        calls: list[ApiCall] = self.ctx.memo(f"loop-api-calls:{id(loop)}", compute)
+        return calls
 
     def _client_builder(self, node: cst.Call) -> Optional[str]:
+        if public_mlflow_function(self.ctx, node, reads=True):
+            return None  # its callers cannot pass it a client
         built = self.ctx.helper_call(node, _builds_client, own_runs=True)
         return built[2] if built is not None else None
 
@@ -462,6 +511,38 @@ def _decides_exit(loop: cst.CSTNode, node: cst.CSTNode) -> bool:
                 return True
             todo.extend(iter_children(current))
     return False
+
+
+def _names_read(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, cst.Name):
+            names.add(current.value)
+        todo.extend(iter_children(current))
+    return names
+
+
+def _assigned_in_function(function: cst.FunctionDef) -> set[str]:
+    """Names the function's own body binds (nested definitions excluded)."""
+    names: set[str] = set()
+    todo: list[cst.CSTNode] = [function.body]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, _SCOPES):
+            continue
+        targets: list[cst.CSTNode] = []
+        if isinstance(current, cst.Assign):
+            targets = [target.target for target in current.targets]
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For)):
+            targets = [current.target]
+        elif isinstance(current, cst.With):
+            targets = [item.asname.name for item in current.items if item.asname is not None]
+        for target in targets:
+            names.update(name.split(".")[0] for name in _names_in(target))
+        todo.extend(iter_children(current))
+    return names
 
 
 def _assigned_names(statement: cst.CSTNode) -> set[str]:
