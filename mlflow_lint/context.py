@@ -707,14 +707,26 @@ class FileContext:
         if spelled is None:
             return False
         inside = outside = 0
-        for current in _loop_nodes(loop):
-            for target in _assignment_targets(current):
-                if spelled in _bound_names(target):
-                    if contains(guard.body, current):
-                        inside += 1
-                    else:
-                        outside += 1
+        for current in self._assignments_in(loop).get(spelled, ()):
+            if contains(guard.body, current):
+                inside += 1
+            else:
+                outside += 1
         return inside > 0 and outside == 0
+
+    def _assignments_in(self, loop: cst.CSTNode) -> dict[str, list[cst.CSTNode]]:
+        """What `loop`'s iterations assign, by name or dotted attribute: the assignments."""
+
+        def compute() -> dict[str, list[cst.CSTNode]]:
+            found: dict[str, list[cst.CSTNode]] = {}
+            for current in _loop_nodes(loop):
+                for target in _assignment_targets(current):
+                    for name in _bound_names(target):
+                        found.setdefault(name, []).append(current)
+            return found
+
+        assignments: dict[str, list[cst.CSTNode]] = self.memo(f"assigned:{id(loop)}", compute)
+        return assignments
 
     def loop_varying(self, loop: cst.CSTNode) -> frozenset[str]:
         """Names and dotted attributes (`page.token`, `self.n`) that can change from one
