@@ -189,6 +189,67 @@ CLIENT_READS = frozenset(
     }
 )
 CLIENT_READ_PREFIX = "get_"
+# `MlflowClient.get_*` methods that return a constant or a setting: no request.
+CLIENT_LOCAL_GETTERS = frozenset({"get_model_version_stages", "get_workspace_store_uri"})
+# The one call that fetches in a single request what a loop reads item by item, for the reads
+# that have one (each checked against real MLflow in tests/test_reads_mlflow.py). A read
+# missing here (`get_metric_history`, `get_model_version_by_alias`, `get_dataset`, ...) has
+# no batched form; `search_*` calls are batched forms themselves (one broader search).
+READ_BATCH_FORMS: dict[str, str] = {
+    "get_run": (
+        "mlflow.search_runs(filter_string=\"attributes.run_id IN ('id1', 'id2')\","
+        " search_all_experiments=True)"
+    ),
+    "get_parent_run": (
+        "mlflow.search_runs(filter_string=\"attributes.run_id IN ('id1', 'id2')\","
+        " search_all_experiments=True)"
+    ),
+    "get_experiment": "mlflow.search_experiments(filter_string=\"experiment_id IN ('1', '2')\")",
+    # no `name IN (...)` and no OR in search_experiments' filter: fetch them all, pick by name
+    "get_experiment_by_name": "mlflow.search_experiments()",
+    "set_experiment": "mlflow.search_experiments()",
+    "get_registered_model": (
+        "MlflowClient().search_registered_models(filter_string=\"name IN ('a', 'b')\")"
+    ),
+    "get_model_version": (
+        "MlflowClient().search_model_versions(filter_string=\"name IN ('a', 'b')\")"
+    ),
+    "get_latest_versions": (
+        "MlflowClient().search_model_versions(filter_string=\"name IN ('a', 'b')\")"
+    ),
+    "get_logged_model": (
+        "MlflowClient().search_logged_models(experiment_ids,"
+        " filter_string=\"model_id IN ('m-1', 'm-2')\")"
+    ),
+    "get_trace": (
+        "MlflowClient().search_traces(filter_string=\"trace.request_id IN ('tr-1', 'tr-2')\")"
+    ),
+}
+SEARCH_PREFIX = "search_"
+# Calls that change what later reads return (listings, lookups by name): a loop making one
+# re-reads to see its own change, not to repeat a request. Logging calls are not among them.
+STATE_CHANGE_PREFIXES = ("delete_", "transition_", "rename_", "restore_", "update_")
+# Reads of runs, and the writes that change what they return.
+RUN_READS = frozenset({"get_run", "get_parent_run", "search_runs"})
+RUN_WRITES = frozenset(
+    {
+        "log_metric",
+        "log_metrics",
+        "log_param",
+        "log_params",
+        "set_tag",
+        "set_tags",
+        "delete_tag",
+        "log_batch",
+        "set_terminated",
+        "end_run",
+    }
+)
+STATE_CHANGES = frozenset(
+    {"create_experiment", "create_registered_model", "create_model_version", "register_model"}
+)
+# Lookups by name: a loop over names needs one `search_experiments()` and a pick by name.
+EXPERIMENT_LOOKUPS = frozenset({"set_experiment", "get_experiment_by_name"})
 # Start and end of a fluent run.
 START_RUN, END_RUN = "start_run", "end_run"
 # Fluent calls that log to the active run, starting one when there is none.
@@ -337,5 +398,20 @@ BUFFER_FLUSH_SECONDS = 5
 def is_read(call: ApiCall) -> bool:
     """One request per call on the read path (`get_run`, `search_runs`, `MlflowClient.get_*`)."""
     if call.is_client:
+        if call.name in CLIENT_LOCAL_GETTERS:
+            return False
         return call.name in CLIENT_READS or call.name.startswith(CLIENT_READ_PREFIX)
     return call.name in FLUENT_READS
+
+
+def changes_state(call: ApiCall) -> bool:
+    """Whether `call` creates, deletes, renames or moves what reads list or look up."""
+    return call.name in STATE_CHANGES or call.name.startswith(STATE_CHANGE_PREFIXES)
+
+
+def read_batch_form(call: ApiCall) -> Optional[str]:
+    """The call that fetches many items in one request, for a read made item by item; None
+    when MLflow has none. A search is its own batched form (one broader search)."""
+    if call.name.startswith(SEARCH_PREFIX):
+        return call.name
+    return READ_BATCH_FORMS.get(call.name)

@@ -29,10 +29,15 @@ def lines(source: str, code: str) -> list[int]:
 
 
 def messages(source: str, code: str) -> list[str]:
+    return [message for message, _ in advice(source, code)]
+
+
+def advice(source: str, code: str) -> list[tuple[str, str]]:
+    """(message, help) of each finding of `code`."""
     settings = build_settings(None, select=[code])
     text = HEAD + textwrap.dedent(source)
     violations = engine.analyze(text, "t.py", settings.rules_for("t.py"), settings)
-    return [v.message for v in violations if v.code == code]
+    return [(v.message, v.help) for v in violations if v.code == code]
 
 
 # --- MLF306: fluent calls given run_id= log to that run ------------------------------------------
@@ -308,14 +313,15 @@ def test_mlf201_experiment_lookup_by_loop_variable_suggests_search_experiments()
             experiment_name = cfg["experiment"]
             mlflow.set_experiment(experiment_name)
     """
-    fluent, in_client, set_exp = messages(source, "MLF201")
-    assert "call it once before the loop" not in fluent + in_client + set_exp
-    assert fluent.endswith(
-        "fetch the experiments with one `mlflow.search_experiments()` call before the loop and "
-        "pick them by name (its filter_string has no `name IN (...)`)"
+    fluent, in_client, set_exp = advice(source, "MLF201")
+    assert all("call it once before the loop" not in help for _, help in advice(source, "MLF201"))
+    assert fluent == (
+        "`mlflow.get_experiment_by_name` in a loop sends one tracking request per iteration (N+1)",
+        "Fetch the experiments with one `mlflow.search_experiments()` call before the loop and "
+        "pick them by name: its filter_string has no `name IN (...)`",
     )
-    assert "`MlflowClient().search_experiments()`" in in_client
-    assert set_exp.endswith(", then pass `experiment_id=` to `mlflow.start_run`")
+    assert "`MlflowClient().search_experiments()`" in in_client[1]
+    assert set_exp[1].endswith(", then pass `experiment_id=` to `mlflow.start_run`")
 
 
 def test_mlf201_loop_invariant_experiment_lookup_keeps_the_hoisting_advice() -> None:
@@ -324,9 +330,12 @@ def test_mlf201_loop_invariant_experiment_lookup_keeps_the_hoisting_advice() -> 
             mlflow.set_experiment("training")
             mlflow.get_experiment_by_name(EXPERIMENT)
     """
-    found = messages(source, "MLF201")
+    found = advice(source, "MLF201")
     assert len(found) == 2
-    assert all(m.endswith("; call it once before the loop") for m in found)
+    assert all(
+        m.endswith("in a loop repeats the same request on every iteration") for m, _ in found
+    )
+    assert all(h.endswith(": call it once before the loop and reuse the result") for _, h in found)
 
 
 # --- end to end ---------------------------------------------------------------------------------
