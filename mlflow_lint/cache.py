@@ -213,14 +213,16 @@ _caches: dict[str, Cache] = {}
 
 
 def check_file(path: str, settings: Settings) -> FileResult:
-    """`engine.check_file` through the cache (one Cache per process and configuration)."""
-    from mlflow_lint import engine  # the engine module stays free of cache concerns
+    """`dispatch.check_file` through the cache (one Cache per process and configuration)."""
+    from mlflow_lint import dispatch, engine  # the engine module stays free of cache concerns
 
     try:
         data = read_bytes(path)
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
-    if not engine.may_hold_findings(data, settings.rules_for(path)):
+    # a notebook is read (one JSON parse) before its own prefilter: corrupt ones are errors
+    notebook = dispatch.is_notebook(path)
+    if not notebook and not engine.may_hold_findings(data, settings.rules_for(path)):
         return FileResult(path)
     key = settings_fingerprint(settings)
     cache = _caches.get(key)
@@ -229,6 +231,6 @@ def check_file(path: str, settings: Settings) -> FileResult:
     cached = cache.get(data, path)
     if cached is not None:
         return cached
-    result = engine.check_source(data, path, settings)
+    result = dispatch.check_source(data, path, settings)
     cache.put(data, result)
     return result

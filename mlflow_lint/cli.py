@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 import click
 
-from mlflow_lint import __version__, cache, docs, engine, estimate, formats
+from mlflow_lint import __version__, cache, dispatch, docs, estimate, formats
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
 from mlflow_lint.report import Reporter
 from mlflow_lint.rules import ALL_RULES, lookup
@@ -136,9 +136,9 @@ def check(
     )
     if paths == ("-",):
         data = sys.stdin.buffer.read()
-        reporter.file(engine.check_source(data, stdin_filename or "-", settings))
+        reporter.file(dispatch.check_source(data, stdin_filename or "-", settings))
     else:
-        worker = engine.check_file if no_cache else cache.check_file
+        worker = dispatch.check_file if no_cache else cache.check_file
         index = None if no_cache else cache.StatIndex(settings.root, settings)
         for result in run_paths(paths, worker, settings, jobs or default_jobs(), index):
             reporter.file(result)
@@ -185,7 +185,7 @@ def fix(
         quiet=quiet,
         stream_busy=diff,
     )
-    worker = with_write(engine.fix_file, write=not diff)
+    worker = with_write(dispatch.fix_file, write=not diff)
     for result in run_paths(paths, worker, settings, jobs or default_jobs()):
         if diff and result.diff:
             out.write(result.diff)
@@ -204,7 +204,7 @@ def _fix_stdin(
     settings: Settings, path: str, diff: bool, report: tuple[str, Optional[str]]
 ) -> None:
     data = sys.stdin.buffer.read()
-    result, new_data = engine.fix_source(data, path, settings)
+    result, new_data = dispatch.fix_source(data, path, settings)
     reporter = formats.make_reporter(
         *report, unsafe_fixes=settings.unsafe_fixes, codes=settings.codes, stream=sys.stderr
     )

@@ -8,7 +8,8 @@ re-check until stable -> atomic write.
 
 Every failure on the way (unreadable, undecodable, unparsable, too deeply nested, a bug in a
 rule) becomes one FileError for that file; nothing is written for a file that failed. The
-content cache (cache.py) and notebooks (notebook.py) wrap this path; they do not change it.
+content cache (cache.py) and notebooks (notebook.py, reached through dispatch.py) wrap this
+path; they do not change it.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class FileResult:
     # fix mode: the first pass's findings that no applicable fix addresses, where they are in
     # the file as it was read (what `fix --diff`, which writes nothing, reports)
     unfixable: list[Violation] = field(default_factory=list)
+    # not checked, and why (a notebook in another language): not an error, not a pass
+    skipped: str = ""
+    notes: list[str] = field(default_factory=list)  # parts left unchecked, and why (--verbose)
 
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
@@ -507,10 +511,6 @@ def _indentation(text: str, line_start: int, column_offset: int) -> str:
 
 # --- 5. check: the whole path for one file ------------------------------------------------------
 def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
-    if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
-        from mlflow_lint import notebook
-
-        return notebook.check_source(data, path, settings)
     rules = settings.rules_for(path)
     if not may_hold_findings(data, rules):
         return FileResult(path)
@@ -565,10 +565,6 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, Optional[bytes]]:
     """Fix one file's bytes; returns the result (remaining violations) and the new bytes, or
     None when nothing changed or anything failed."""
-    if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
-        from mlflow_lint import notebook
-
-        return notebook.fix_source(data, path, settings)
     rules = settings.rules_for(path)
     if not may_hold_findings(data, rules):
         return FileResult(path), None
@@ -627,7 +623,7 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
     result, new_data = fix_source(data, path, settings)
-    if new_data is not None and not write and not path.endswith(".ipynb"):
+    if new_data is not None and not write:
         # nothing is written: report what would remain where it is now, in the file on disk
         result.violations = result.unfixable
     if new_data is not None and write:

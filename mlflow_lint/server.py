@@ -35,7 +35,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from mlflow_lint import __version__, engine
+from mlflow_lint import __version__, dispatch, engine
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
 from mlflow_lint.rule import Fix, Safety, Violation
 from mlflow_lint.rules import ALL_RULES
@@ -397,7 +397,7 @@ class MlflowLintServer(LanguageServer):
                 data = document.text.encode(encoding)
         except (SyntaxError, LookupError, UnicodeError):
             return None
-        result, new_data = engine.fix_source(data, path, settings)
+        result, new_data = dispatch.fix_source(data, path, settings)
         if result.error is not None:
             self.log(f"{document.uri}: not fixed: {result.error.message}", types.MessageType.Info)
         if new_data is None:
