@@ -36,7 +36,7 @@ from mlflow_lint.rule import Edit, Fix, Safety, Violation
 from mlflow_lint.sourcefile import SourceError, read_bytes
 
 DIRECTORY = ".mlflow-lint-cache"
-_FORMAT = 1  # bump when the stored layout changes
+_FORMAT = 2  # bump when the stored layout changes
 
 
 @lru_cache(maxsize=1)
@@ -119,6 +119,8 @@ def _result_to_json(result: FileResult) -> dict[str, Any]:
     return {
         "violations": [dataclasses.asdict(v) for v in result.violations],
         "error": dataclasses.asdict(result.error) if result.error else None,
+        "skipped": result.skipped,
+        "notes": result.notes,
     }
 
 
@@ -132,7 +134,14 @@ def _result_from_json(stored: dict[str, Any], path: str) -> FileResult:
             fix = Fix(fix["description"], Safety(fix["safety"]), edits)
         violations.append(Violation(**item, fix=fix))
     error = FileError(**stored["error"]) if stored["error"] else None
-    return FileResult(path, violations, error, parsed=True)
+    return FileResult(
+        path,
+        violations,
+        error,
+        parsed=True,
+        skipped=stored.get("skipped", ""),
+        notes=list(stored.get("notes", ())),
+    )
 
 
 Signature = tuple[int, int, int, int, int]

@@ -195,6 +195,11 @@ def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
         notebook = Notebook.parse(data)
     except SourceError as error:
         return FileResult(path, error=_file_error(error))
+    return check_notebook(notebook, path, settings)
+
+
+def check_notebook(notebook: Notebook, path: str, settings: Settings) -> FileResult:
+    """The findings of a notebook already read (a file, or an editor's notebook document)."""
     skipped = notebook.skipped
     if skipped:
         return FileResult(path, parsed=True, skipped=skipped)
@@ -336,6 +341,24 @@ class Notebook:
                 self.sources[index] = source
 
     @classmethod
+    def of_cells(cls, cells: Sequence[tuple[str, str, str]], metadata: Any = None) -> Notebook:
+        """A notebook from (cell_type, source, language) triples, as an editor has it."""
+        document: dict[str, Any] = {
+            "nbformat": NBFORMAT,
+            "nbformat_minor": 5,
+            "metadata": metadata if isinstance(metadata, dict) else {},
+            "cells": [
+                {
+                    "cell_type": kind,
+                    "source": source,
+                    "metadata": {"vscode": {"languageId": language}} if language else {},
+                }
+                for kind, source, language in cells
+            ],
+        }
+        return cls(json.dumps(document), False, document)
+
+    @classmethod
     def parse(cls, data: bytes) -> Notebook:
         """The notebook, validated as far as this module reads it. Raises SourceError."""
         try:
@@ -402,7 +425,7 @@ class Notebook:
         language = self.language
         if language is None or _is_python(language):
             return ""
-        return f"not a Python notebook (its language is {language}); nothing checked"
+        return f"not a Python notebook (its language is {language})"
 
     @property
     def is_databricks(self) -> bool:
