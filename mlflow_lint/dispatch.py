@@ -54,6 +54,8 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
     result, new_data = notebook.fix_source(data, path, settings)
     if new_data is not None and not write:
         # nothing is written: report what would remain where it is now, in the file on disk
+        # (and count as moot only what these do not list: the counts still add up)
+        result.moot = max(result.moot + len(result.violations) - len(result.unfixable), 0)
         result.violations = result.unfixable
     if new_data is not None and write:
         try:

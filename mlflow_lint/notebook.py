@@ -247,6 +247,7 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
         fixed=fixed,
         unfixable=unfixable,
         notes=checked.notes,
+        moot=max(len(first) - fixed - len(remaining), 0),
     )
     if not changed:
         return result, None

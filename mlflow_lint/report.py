@@ -36,6 +36,7 @@ class Reporter:
     hidden_unsafe: int = 0
     errors: int = 0
     fixed: int = 0
+    moot: int = 0  # fix: findings gone with another finding's fix
     files_changed: int = 0
     files_seen: int = 0
     files_parsed: int = 0
@@ -64,6 +65,7 @@ class Reporter:
                 self.hidden_unsafe += 1
             self.violation(result.path, v, fixable)
         self.fixed += result.fixed
+        self.moot += result.moot
         self.files_changed += result.changed
         if any(v.code in LOOP_CODES for v in result.violations) and result.path.endswith(".py"):
             self.loop_files.append(result.path)
@@ -102,6 +104,9 @@ class Reporter:
             parts.append(
                 f"{verb} {_plural(self.fixed, 'finding')} in {_plural(self.files_changed, 'file')}."
             )
+            if self.moot:  # every finding is fixed, made moot, or remaining: the counts add up
+                made = "would be made" if self.dry_run else "made"
+                parts.append(f"{_plural(self.moot, 'finding')} {made} moot by another fix.")
             if self.findings:
                 parts.append(f"{_plural(self.findings, 'finding')} remaining.")
         elif self.findings:

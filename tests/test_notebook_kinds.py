@@ -5,6 +5,7 @@ notebooks in other languages; through the installed command, flake8 and the lang
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -422,3 +423,49 @@ def test_flake8_checks_a_notebook_it_is_given(tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert [line.split(": ")[1][:6] for line in lines] == ["MLF103", "MLF101"], result.stdout
     assert lines[0].startswith("train.ipynb:1:1: MLF103 cell 7:2:1: 2 consecutive")
+
+
+LOOPS = """\
+with mlflow.start_run():
+    for epoch in range(3):
+        mlflow.log_metric("loss", 1.0 / (epoch + 1), step=epoch)
+        mlflow.log_metric("acc", 0.5, step=epoch)
+"""
+
+
+@pytest.mark.parametrize("unsafe", [[], ["--unsafe-fixes"]])
+@pytest.mark.parametrize("diff", [[], ["--diff"]])
+def test_fix_accounts_for_every_finding(tmp_path: Path, unsafe: list[str], diff: list[str]) -> None:
+    """Every finding `check` reports is fixed, made moot by another fix (two calls merged into
+    one `log_metrics` leave no call to buffer), or remaining: the counts add up, in a notebook
+    as in a Python file."""
+    nb = new_notebook(metadata=PYTHON_METADATA)
+    nb.cells = [
+        new_code_cell("%matplotlib inline\nimport mlflow"),
+        new_code_cell(LOOPS),
+        new_code_cell(
+            "for i in range(3):\n    mlflow.log_metric('x', i)\nmlflow.set_tag('a', 1)\nmlflow.set_tag('b', 2)"
+        ),
+    ]
+    write(tmp_path / "train.ipynb", nb)
+    (tmp_path / "train.py").write_text("import mlflow\n" + LOOPS)
+    for name in ("train.ipynb", "train.py"):
+        check = run_cli("check", "--select", "ALL", *unsafe, name, cwd=tmp_path)
+        found = len(check.stdout.splitlines()) - 1
+        fixed = run_cli("fix", "--select", "ALL", *unsafe, *diff, name, cwd=tmp_path)
+        summary = fixed.stdout.splitlines()[-1]
+        counts = _counts(summary)
+        assert sum(counts.values()) == found, (name, check.stdout, summary)
+        if not diff:  # `--diff` lists the findings where they are now, moot ones included
+            assert counts["moot"] >= 1, summary  # the merged calls' MLF101 findings
+
+
+def _counts(summary: str) -> dict[str, int]:
+    """fixed, moot and remaining findings of a `fix` summary line."""
+    patterns = {
+        "fixed": r"(?:Fixed|Would fix) (\d+) findings?",
+        "moot": r"(\d+) findings? (?:would be )?made moot",
+        "remaining": r"(\d+) findings? remaining",
+    }
+    found = {kind: re.search(pattern, summary) for kind, pattern in patterns.items()}
+    return {kind: int(match.group(1)) if match else 0 for kind, match in found.items()}
