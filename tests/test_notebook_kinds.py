@@ -469,3 +469,47 @@ def _counts(summary: str) -> dict[str, int]:
     }
     found = {kind: re.search(pattern, summary) for kind, pattern in patterns.items()}
     return {kind: int(match.group(1)) if match else 0 for kind, match in found.items()}
+
+
+# --- IPython's own input transformers as the oracle ------------------------------------------------
+IPYTHON_CELLS = [
+    "%matplotlib inline\nimport mlflow",
+    "%pip install -q mlflow\nimport mlflow",
+    "x = %time f()\ny = !ls\nz?\n?w\nq??",
+    "%%time\nx = 1\n%time y = 2",
+    "%%capture out\nimport mlflow\n!echo hi",
+    "for i in range(3):\n    !echo {i}\n    %time f(i)\n",
+    "s = '''\n%not a magic\n!nor this\n'''\n!but this",
+    "f(a,\n  b)\n%magic \\\n  continued \\\n  lines",
+    "x = 1  # a comment?\ny = 'what?'\nhelp?",
+    "a = b \\\n  + c\n%x",
+    "  %time x\n  y = 1",
+    "\n\n%%time\nx = 1",
+    "print(1) ; !ls",
+    "def f():\n    !ls\n    x = %who_ls\n    return x",
+    "%run ./setup\n%load_ext autoreload",
+    "/print x\n,print y\n;print a b",
+    "x = 1\ny = (2 +\n     3) \\\n    % 4",
+    "d = {'a': 1}\nd['a'] %= 2",
+    "%sql SELECT 1\nx = 1",
+    "x = 1\ndef f(:\n    pass",
+]
+
+
+@pytest.mark.parametrize("source", IPYTHON_CELLS)
+def test_cells_parse_as_ipython_transforms_them(source: str) -> None:
+    """A cell in the notebook's namespace parses after our placeholders exactly when it parses
+    after IPython's input transformers (TransformerManager, what Jupyter runs)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from mlflow_lint import notebook as nb_module
+
+    def parses(text: str) -> bool:
+        try:
+            compile(text, "cell", "exec", dont_inherit=True)
+        except SyntaxError:
+            return False
+        return True
+
+    cell = nb_module._virtual_cell(0, source, "NONCE", [])
+    assert parses(cell.text) == parses(TransformerManager().transform_cell(source)), cell.text
