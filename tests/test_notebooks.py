@@ -306,7 +306,9 @@ def test_notebooks_in_other_languages_are_skipped(tmp_path: Path) -> None:
     write(tmp_path / "r.ipynb", notebook(cell, metadata=r_kernel))
     result = run_cli("check", "--select", "ALL", "r.ipynb", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
-    assert "All checks passed!" in result.stdout
+    # skipped, and said so: not "All checks passed!"
+    assert result.stdout == "No findings. 1 file skipped (not Python).\n"
+    assert "r.ipynb: skipped: not a Python notebook (its language is R)" in result.stderr
 
 
 def test_syntax_error_is_reported_in_its_cell(tmp_path: Path) -> None:
