@@ -8,7 +8,8 @@ re-check until stable -> atomic write.
 
 Every failure on the way (unreadable, undecodable, unparsable, too deeply nested, a bug in a
 rule) becomes one FileError for that file; nothing is written for a file that failed. The
-content cache (cache.py) and notebooks (notebook.py) wrap this path; they do not change it.
+content cache (cache.py) and notebooks (notebook.py, reached through dispatch.py) wrap this
+path; they do not change it.
 """
 
 from __future__ import annotations
@@ -69,12 +70,18 @@ class FileResult:
     violations: list[Violation] = field(default_factory=list)
     error: Optional[FileError] = None
     parsed: bool = False  # False when the prefilter proved the file cannot hold a finding
-    fixed: int = 0  # number of fixes applied (fix mode)
+    fixed: int = 0  # fix mode: findings whose fix was applied
+    # fix mode: findings of the first pass neither fixed nor remaining: another fix rewrote
+    # their code (two calls merged into one `log_metrics` leave no call in a loop to buffer)
+    moot: int = 0
     changed: bool = False  # fix mode: the file's contents changed (written unless --diff)
     diff: str = ""
     # fix mode: the first pass's findings that no applicable fix addresses, where they are in
     # the file as it was read (what `fix --diff`, which writes nothing, reports)
     unfixable: list[Violation] = field(default_factory=list)
+    # not checked, and why (a notebook in another language): not an error, not a pass
+    skipped: str = ""
+    notes: list[str] = field(default_factory=list)  # parts left unchecked, and why (--verbose)
 
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
@@ -521,10 +528,6 @@ def _indentation(text: str, line_start: int, column_offset: int) -> str:
 
 # --- 5. check: the whole path for one file ------------------------------------------------------
 def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
-    if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
-        from mlflow_lint import notebook
-
-        return notebook.check_source(data, path, settings)
     rules = settings.rules_for(path)
     if not may_hold_findings(data, rules):
         return FileResult(path)
@@ -553,19 +556,26 @@ def applicable(violation: Violation, unsafe_fixes: bool) -> bool:
 
 
 def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
-    """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied)."""
+    """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied).
+    `fixes` has one entry per finding: `applied` counts the findings fixed (findings that
+    share one fix, such as the calls of one buffered loop, are each fixed by it)."""
     taken: list[tuple[int, int]] = []
     chosen: list[Edit] = []
+    chosen_fixes: set[Fix] = set()
     applied = 0
     # Safe fixes first: where a safe and an unsafe fix overlap, the safe one wins.
     for fix in sorted(
         fixes, key=lambda f: (f.safety is not Safety.SAFE, min(e.start for e in f.edits))
     ):
+        if fix in chosen_fixes:  # another finding of the same fix
+            applied += 1
+            continue
         spans = [(e.start, e.end) for e in fix.edits]
         if any(_overlaps(span, other) for span in spans for other in taken):
             continue  # the next pass sees this fix again, on the updated text
         taken.extend(spans)
         chosen.extend(fix.edits)
+        chosen_fixes.add(fix)
         applied += 1
     for edit in sorted(chosen, key=lambda e: e.start, reverse=True):
         text = text[: edit.start] + edit.content + text[edit.end :]
@@ -579,10 +589,6 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, Optional[bytes]]:
     """Fix one file's bytes; returns the result (remaining violations) and the new bytes, or
     None when nothing changed or anything failed."""
-    if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
-        from mlflow_lint import notebook
-
-        return notebook.fix_source(data, path, settings)
     rules = settings.rules_for(path)
     if not may_hold_findings(data, rules):
         return FileResult(path), None
@@ -607,6 +613,7 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
         fixes = [v.fix for v in violations if applicable(v, settings.unsafe_fixes) and v.fix]
         if attempt == 0:
             unfixable = [v for v in violations if not applicable(v, settings.unsafe_fixes)]
+            first_pass = len(violations)
         if not fixes:
             break
         if attempt == MAX_FIX_PASSES:
@@ -617,7 +624,8 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
             return FileResult(path, error=err, parsed=True), None
         text, applied = apply_fixes(text, fixes)
         fixed += applied
-    result = FileResult(path, violations, parsed=True, fixed=fixed, unfixable=unfixable)
+    moot = max(first_pass - fixed - len(violations), 0)
+    result = FileResult(path, violations, parsed=True, fixed=fixed, unfixable=unfixable, moot=moot)
     if text == source.text:
         return result, None
     try:
@@ -641,8 +649,10 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
     result, new_data = fix_source(data, path, settings)
-    if new_data is not None and not write and not path.endswith(".ipynb"):
+    if new_data is not None and not write:
         # nothing is written: report what would remain where it is now, in the file on disk
+        # (and count as moot only what these do not list: the counts still add up)
+        result.moot = max(result.moot + len(result.violations) - len(result.unfixable), 0)
         result.violations = result.unfixable
     if new_data is not None and write:
         try:

@@ -277,8 +277,9 @@ def test_fix_reports_what_remains(tmp_path: Path) -> None:
     assert json_as_text(document) == records
     counts = document["summary"]
     assert counts["fixed"] > 0 and counts["files_changed"] > 0
+    moot = f"{counts['moot']} findings made moot by another fix. " if counts["moot"] else ""
     assert summary.startswith(
-        f"Fixed {counts['fixed']} findings in {counts['files_changed']} files. "
+        f"Fixed {counts['fixed']} findings in {counts['files_changed']} files. {moot}"
         f"{counts['findings']} findings remaining."
     )
     assert not any(f["fixable"] for f in document["findings"])
