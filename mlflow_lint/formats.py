@@ -292,10 +292,12 @@ def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": sections.get("What it does", rule.summary)},
         "help": {"text": "\n\n".join(prose), "markdown": docs.render_rule(rule)},
-        "helpUri": f"{docs.RULE_DOCS_BASE_URL}{rule.code}.md",
         "defaultConfiguration": {"level": "warning", "enabled": rule.default_enabled},
         "properties": {"fixSafety": rule.fix_safety.value if rule.fix_safety else None},
     }
+    url = docs.rule_url(rule.code)  # only when [project.urls] says where the docs are
+    if url:
+        descriptor["helpUri"] = url
     return descriptor
 
 
@@ -339,16 +341,17 @@ class SarifReporter(Reporter):
         codes = set(self.codes) | {v.code for _, v, _ in self.results}
         rules = [rule for rule in ALL_RULES if rule.code in codes]
         index = {rule.code: i for i, rule in enumerate(rules)}
+        driver: dict[str, Any] = {
+            "name": "mlflow-lint",
+            "version": __version__,
+            "semanticVersion": __version__,
+            "rules": [rule_descriptor(rule) for rule in rules],
+        }
+        url = docs.project_url()
+        if url:
+            driver["informationUri"] = url
         run: dict[str, Any] = {
-            "tool": {
-                "driver": {
-                    "name": "mlflow-lint",
-                    "version": __version__,
-                    "semanticVersion": __version__,
-                    "informationUri": docs.REPOSITORY_URL,
-                    "rules": [rule_descriptor(rule) for rule in rules],
-                }
-            },
+            "tool": {"driver": driver},
             "invocations": [
                 {
                     "executionSuccessful": not self.errors,

@@ -55,7 +55,9 @@ class ConsecutiveCalls(Rule):
     runtime_duplicate_keys_safe: ClassVar[bool] = False
     fix_safety = Safety.SAFE
     options = {
-        "min-calls": RuleOption(int, 2, "Smallest number of adjacent calls that is reported.")
+        "min-calls": RuleOption(
+            int, 2, "Smallest number of adjacent calls that is reported.", minimum=2
+        )
     }
 
     @property
