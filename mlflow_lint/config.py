@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -194,13 +195,22 @@ def _check_codes(codes: Iterable[str], where: str = "") -> None:
 def find_config(start: str) -> Optional[Path]:
     """The nearest pyproject.toml, from `start` upwards, that has a [tool.mlflow-lint] table."""
     directory = Path(os.path.abspath(start))
-    if not directory.is_dir():
+    if not _is(directory, stat.S_ISDIR):
         directory = directory.parent
     for candidate in (directory, *directory.parents):
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and SECTION in _load_toml(pyproject).get("tool", {}):
+        if _is(pyproject, stat.S_ISREG) and SECTION in _load_toml(pyproject).get("tool", {}):
             return pyproject
     return None
+
+
+def _is(path: Path, kind: Callable[[int], bool]) -> bool:
+    """Whether `path` is a directory or file (`kind`); False where it cannot be seen (a
+    directory on the way that we may not search): the files there get their own error."""
+    try:
+        return kind(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _load_toml(path: Path) -> dict[str, Any]:

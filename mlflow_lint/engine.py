@@ -63,6 +63,12 @@ class FileError:
     cell: Optional[int] = None  # notebooks: 1-based cell index; line is then within the cell
 
 
+@dataclass(frozen=True)
+class WriteError(FileError):
+    """The file was checked and fixed, but the fixed code could not be written: the file is
+    left as it was, and its findings are reported as they are in it."""
+
+
 @dataclass
 class FileResult:
     path: str
@@ -75,6 +81,7 @@ class FileResult:
     # fix mode: the first pass's findings that no applicable fix addresses, where they are in
     # the file as it was read (what `fix --diff`, which writes nothing, reports)
     unfixable: list[Violation] = field(default_factory=list)
+    fixed_codes: dict[str, int] = field(default_factory=dict)  # fix mode: fixes applied, by rule
 
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
@@ -538,8 +545,11 @@ def applicable(violation: Violation, unsafe_fixes: bool) -> bool:
     return fix is not None and (fix.safety is Safety.SAFE or unsafe_fixes)
 
 
-def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
-    """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied)."""
+def apply_fixes(
+    text: str, fixes: Sequence[Fix], applied_fixes: Optional[list[Fix]] = None
+) -> tuple[str, int]:
+    """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied).
+    `applied_fixes`, when given, receives the fixes applied."""
     taken: list[tuple[int, int]] = []
     chosen: list[Edit] = []
     applied = 0
@@ -553,6 +563,8 @@ def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
         taken.extend(spans)
         chosen.extend(fix.edits)
         applied += 1
+        if applied_fixes is not None:
+            applied_fixes.append(fix)
     for edit in sorted(chosen, key=lambda e: e.start, reverse=True):
         text = text[: edit.start] + edit.content + text[edit.end :]
     return text, applied
@@ -578,6 +590,7 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
         return FileResult(path, error=FileError(error.message, error.line, error.column)), None
     text, fixed = source.text, 0
     unfixable: list[Violation] = []
+    fixed_codes: dict[str, int] = {}
     for attempt in range(MAX_FIX_PASSES + 1):
         try:
             violations = analyze(text, path, rules, settings)
@@ -601,9 +614,14 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
                 "file left untouched"
             )
             return FileResult(path, error=err, parsed=True), None
-        text, applied = apply_fixes(text, fixes)
+        code_of = {id(v.fix): v.code for v in violations if v.fix is not None}
+        done: list[Fix] = []
+        text, applied = apply_fixes(text, fixes, done)
         fixed += applied
+        for fix in done:
+            fixed_codes[code_of[id(fix)]] = fixed_codes.get(code_of[id(fix)], 0) + 1
     result = FileResult(path, violations, parsed=True, fixed=fixed, unfixable=unfixable)
+    result.fixed_codes = fixed_codes
     if text == source.text:
         return result, None
     try:
@@ -634,5 +652,7 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
         try:
             atomic_write(path, new_data, expected_on_disk=data)
         except SourceError as error:
-            return FileResult(path, error=FileError(error.message), parsed=True)
+            # not fixed: the file's findings as they are in it, and why it was not written
+            found = check_source(data, path, settings)
+            return FileResult(path, found.violations, WriteError(error.message), parsed=True)
     return result

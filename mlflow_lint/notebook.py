@@ -133,6 +133,7 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
     if original is None:
         return FileResult(path), None
     module, fixed = original, 0
+    fixed_codes: dict[str, int] = {}
     for attempt in range(MAX_FIX_PASSES + 1):
         try:
             violations = analyze(module.text, path, rules, settings)
@@ -158,13 +159,18 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
                 "file left untouched"
             )
             return FileResult(path, error=err, parsed=True), None
-        text, applied = apply_fixes(module.text, fixes)
+        code_of = {id(v.fix): v.code for v in violations if v.fix is not None}
+        done: list[Fix] = []
+        text, applied = apply_fixes(module.text, fixes, done)
+        for fix in done:
+            fixed_codes[code_of[id(fix)]] = fixed_codes.get(code_of[id(fix)], 0) + 1
         try:
             module = module.with_text(text)
         except SourceError as error:
             return FileResult(path, error=FileError(error.message), parsed=True), None
         fixed += applied
     result = FileResult(path, module.map_violations(violations), parsed=True, fixed=fixed)
+    result.fixed_codes = fixed_codes
     changed = {
         cell.index: new
         for cell, old, new in zip(module.cells, original.sources, module.sources)
