@@ -399,9 +399,8 @@ class FullReporter(ConciseReporter):
         if text is not None:
             body = snippet(text, v, self.context_lines, s)
         width = _gutter_width(body)
-        lines.append(
-            f"{' ' * (width - 1)}{s.gutter('-->')} {cell_path(path, v.cell)}:{v.line}:{v.column + 1}"
-        )
+        where = f"{cell_path(path, v.cell)}:{v.line}:{v.column + 1}"
+        lines.append(f"{' ' * (width - 1)}{s.gutter('-->')} {where}")
         lines.extend(_with_gutter(body, width, s))
         if v.help:
             lines.append(f"{s.label('help:')} {v.help}")
