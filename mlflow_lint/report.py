@@ -137,9 +137,13 @@ class Reporter:
         if result.fixed:
             codes: Counter[str] = Counter(result.fixed_codes)
             self.fixed_by_file.append((result.path, result.fixed, codes))
-        if self.mode in ("fix-only", "diff"):
+        if self.mode in ("fix-only", "diff"):  # findings are not reported, only counted
             if result.error is not None:
                 self.error(result.path, result.error)
+            self.hidden_unsafe += sum(
+                v.fix is not None and not applicable(v, self.unsafe_fixes)
+                for v in result.violations
+            )
             return
         self.begin_file(result.path, text)
         if result.error is not None:
