@@ -255,7 +255,7 @@ def check_options(command: F) -> F:
     return cloup.argument(
         "paths",
         nargs=-1,
-        type=click.Path(),
+        type=click.Path(readable=False),
         metavar="[PATHS]...",
         help="Files or directories to check, or `-` to read standard input [default: .]",
     )(command)

@@ -302,7 +302,7 @@ def test_fix_only_diff_show_fixes_and_exit_non_zero_on_fix(tmp_path: Path) -> No
     only = run_cli("check", "--fix-only", "--show-fixes", "train.py", cwd=tmp_path)
     assert only.returncode == 0, only.stdout  # the remaining MLF101 does not count
     assert only.stdout == (
-        "Fixed 1 finding:\n- train.py:\n    1 × MLF103 (consecutive-log-param)\n\n"
+        "Fixed 1 finding:\n- train.py:\n    1 \u00d7 MLF103 (consecutive-log-param)\n\n"
         "Fixed 1 finding in 1 file. 1 file checked. 1 more fix available with `--unsafe-fixes`.\n"
     )
     assert run_cli("check", "--diff", "train.py", cwd=tmp_path).returncode == 0  # nothing left
@@ -318,7 +318,7 @@ def test_fix_only_diff_show_fixes_and_exit_non_zero_on_fix(tmp_path: Path) -> No
     write(tmp_path, "train.py", TWO_PARAMS)
     fixable = run_cli("check", "--show-fixes", "train.py", cwd=tmp_path)
     assert (
-        "Fixable with `mlflow-lint fix`: 1 finding:\n    1 × MLF103 (consecutive-log-param)\n"
+        "Fixable with `mlflow-lint fix`: 1 finding:\n    1 \u00d7 MLF103 (consecutive-log-param)\n"
         in fixable.stdout
     )
 

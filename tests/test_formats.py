@@ -574,7 +574,7 @@ def test_help_goes_into_every_format(tmp_path: Path) -> None:
     import io
 
     full, concise = io.StringIO(), io.StringIO()
-    for reporter, out in [(FullReporter(full), full), (ConciseReporter(concise), concise)]:
+    for reporter in (FullReporter(full), ConciseReporter(concise)):
         reporter.begin_file("t.py", "import mlflow\nfor i in x: mlflow.log_metric(1)\n")
         reporter.violation("t.py", v, False)
     assert "\nhelp: Do this instead\n" in full.getvalue()
