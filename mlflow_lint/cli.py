@@ -486,7 +486,7 @@ def run_once(options: RunOptions) -> int:
     worker, index = _worker(options, settings)
     results = run_discovered(files, errors, worker, settings, options.jobs or default_jobs(), index)
     written = 0
-    with _progress(options, len(files)) as advance:
+    with _progress(options, len(files), reporter) as advance:
         for result in results:
             advance(result)
             if mode == "diff" and result.diff:
@@ -596,11 +596,12 @@ class _progress:
     person is watching (see show_progress), shown only once the run has taken
     PROGRESS_DELAY_SECONDS. Standard output goes around the bar (tqdm clears and redraws it)."""
 
-    def __init__(self, options: RunOptions, total: int) -> None:
+    def __init__(self, options: RunOptions, total: int, reporter: Reporter) -> None:
         self.enabled = show_progress(options) and total > 0
         self.total = total
+        self.reporter = reporter
         self.bar: Any = None
-        self.saved_stdout: Optional[TextIO] = None
+        self.saved: tuple[Any, Any] = (None, None)
 
     def __enter__(self) -> _Advance:
         if self.enabled:
@@ -615,14 +616,17 @@ class _progress:
                 dynamic_ncols=True,
                 desc="mlflow-lint",
             )
-            self.saved_stdout = sys.stdout
-            sys.stdout = _AroundBar(sys.stdout)
+            reporter = self.reporter
+            self.saved = (reporter.out, reporter.console)
+            reporter.out = _AroundBar(reporter.out)  # type: ignore[assignment]
+            if reporter.console is not None:
+                reporter.console = _AroundBar(reporter.console)  # type: ignore[assignment]
         return _Advance(self.bar)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()
-            sys.stdout = self.saved_stdout
+            self.reporter.out, self.reporter.console = self.saved
 
 
 class _AroundBar:
