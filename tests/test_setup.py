@@ -112,8 +112,6 @@ def test_extras_install_from_a_checkout() -> None:
     assert re.search(r"^lsp = ", pyproject, re.M) and re.search(r"^watch = ", pyproject, re.M)
     for name in ("README.md", "docs/editor.md", "docs/index.md"):
         text = (ROOT / name).read_text()
-        assert "pip install 'mlflow-lint[" not in text.replace(
-            "Once mlflow-lint is published on an index, `pip install 'mlflow-lint[", ""
-        ), name
-    result = subprocess.run(["true"])
-    assert result.returncode == 0
+        for line in text.splitlines():
+            if "pip install 'mlflow-lint[" in line:
+                assert line.startswith("(Once mlflow-lint is published on an index"), (name, line)
