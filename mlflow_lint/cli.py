@@ -582,46 +582,53 @@ def _add_noqa_summary(reporter: Reporter, options: RunOptions) -> None:
     click.echo(line)
 
 
-class _Advance:
-    def __init__(self, bar: Any) -> None:
-        self.bar = bar
-
-    def __call__(self, result: FileResult) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-
-
 class _progress:
-    """A context manager yielding `advance(result)`; a tqdm bar on standard error when a
-    person is watching (see show_progress), shown only once the run has taken
-    PROGRESS_DELAY_SECONDS. Standard output goes around the bar (tqdm clears and redraws it)."""
+    """A context manager yielding `advance(result)`: a tqdm bar on standard error when a
+    person is watching (see show_progress), started only once the run has taken
+    PROGRESS_DELAY_SECONDS (a quick run shows none). While it shows, the report's writes go
+    around it (tqdm clears the bar and redraws it), so findings never mix with it."""
 
     def __init__(self, options: RunOptions, total: int, reporter: Reporter) -> None:
-        self.enabled = show_progress(options) and total > 0
+        self.enabled = show_progress(options) and total > 1
         self.total = total
         self.reporter = reporter
         self.bar: Any = None
         self.saved: tuple[Any, Any] = (None, None)
+        self.done = 0
+        self.started = time.monotonic()
 
-    def __enter__(self) -> _Advance:
-        if self.enabled:
-            from tqdm import tqdm
+    def __enter__(self) -> Callable[[FileResult], None]:
+        self.started = time.monotonic()
+        return self.advance
 
-            self.bar = tqdm(
-                total=self.total,
-                file=sys.stderr,
-                unit="file",
-                delay=PROGRESS_DELAY_SECONDS,
-                leave=False,
-                dynamic_ncols=True,
-                desc="mlflow-lint",
-            )
-            reporter = self.reporter
-            self.saved = (reporter.out, reporter.console)
-            reporter.out = _AroundBar(reporter.out)  # type: ignore[assignment]
-            if reporter.console is not None:
-                reporter.console = _AroundBar(reporter.console)  # type: ignore[assignment]
-        return _Advance(self.bar)
+    def advance(self, result: FileResult) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        elif (
+            self.enabled
+            and self.done < self.total
+            and time.monotonic() - self.started >= PROGRESS_DELAY_SECONDS
+        ):
+            self._start()
+
+    def _start(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=self.total,
+            initial=self.done,
+            file=sys.stderr,
+            unit="file",
+            leave=False,
+            dynamic_ncols=True,
+            desc="mlflow-lint",
+        )
+        reporter = self.reporter
+        self.saved = (reporter.out, reporter.console)
+        reporter.out = _AroundBar(reporter.out)  # type: ignore[assignment]
+        if reporter.console is not None:
+            reporter.console = _AroundBar(reporter.console)  # type: ignore[assignment]
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

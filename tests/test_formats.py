@@ -46,7 +46,7 @@ TEXT_LINE = re.compile(
 STATISTICS_LINE = re.compile(
     r" *\d+  MLF\d+  \[[* ]\] \S+( \(\d+ fixable\))?\n|\d+ files? checked, .*\n"
     # the requests-per-iteration estimate that follows the counts
-    r"|Tracking requests per loop iteration .*\n|  \S+:\d+: now .*\n|Total: .* tracking calls .*\n"
+    r"|Tracking requests per loop iteration .*\n|  \S+:\d+: now .*\n|In all, .* tracking calls? .*\n"
 )
 GITHUB_LINE = re.compile(r"::(?P<command>warning|error) (?P<properties>[^:]*)::(?P<message>.*)")
 
@@ -306,7 +306,7 @@ def test_github_says_what_text_says(workspace: Path) -> None:
     estimate = [
         line
         for line in others
-        if re.match(r"Tracking requests per loop|  \S+:\d+: now |Total: \d+ tracking calls", line)
+        if re.match(r"Tracking requests per loop|  \S+:\d+: now |In all, \d+ tracking calls?", line)
     ]
     assert len(others) == counts + 2 + len(estimate)
     assert others[-1] + "\n" == summary
