@@ -30,30 +30,50 @@ _LINE = re.compile(r"([^\r\n]*)(\r\n|\r|\n|$)")
 _SEPARATORS = re.compile(r"[,\s]+")
 
 
+MAX_PASSES = 5
+
+
 def add_noqa_file(path: str, settings: Settings) -> FileResult:
-    """Add the directives to one file; the result's `fixed` is the number of lines changed."""
+    """Add the directives to one file; the result's `fixed` is the number of directives added
+    or extended. Repeated until the file has no finding left (a suppressed finding can
+    uncover another: the rest of a run of consecutive calls), so a second run adds nothing."""
     try:
         data = read_bytes(path)
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
-    found = engine.check_source(data, path, settings)
-    if found.error is not None or not found.violations:
-        return FileResult(path, error=found.error, parsed=found.parsed)
-    try:
-        if path.endswith(".ipynb"):
-            new_data, added = _notebook(data, found.violations)
-        else:
-            source = decode(data)
-            text, added = add_directives(source.text, found.violations)
-            new_data = source.encode(text)
-    except SourceError as error:
-        return FileResult(path, error=FileError(error.message), parsed=True)
-    if added:
+    current, total = data, 0
+    first = None
+    for _ in range(MAX_PASSES):
+        found = engine.check_source(current, path, settings)
+        first = first or found
+        if found.error is not None:
+            if current is data:
+                return FileResult(path, error=found.error, parsed=found.parsed)
+            message = f"internal error: the added directives broke the file ({found.error.message})"
+            return FileResult(path, error=FileError(message + "; not written"), parsed=True)
+        if not found.violations:
+            break
         try:
-            atomic_write(path, new_data, expected_on_disk=data)
+            if path.endswith(".ipynb"):
+                current, added = _notebook(current, found.violations)
+            else:
+                source = decode(current)
+                text, added = add_directives(source.text, found.violations)
+                current = source.encode(text)
         except SourceError as error:
-            return FileResult(path, found.violations, WriteError(error.message), parsed=True)
-    return FileResult(path, parsed=True, fixed=added, changed=bool(added))
+            return FileResult(path, error=FileError(error.message), parsed=True)
+        if not added:
+            break
+        total += added
+    if current != data:
+        try:
+            atomic_write(path, current, expected_on_disk=data)
+        except SourceError as error:
+            violations = first.violations if first else []
+            return FileResult(path, violations, WriteError(error.message), parsed=True)
+    return FileResult(
+        path, parsed=first.parsed if first else False, fixed=total, changed=current != data
+    )
 
 
 def _notebook(data: bytes, violations: list[Violation]) -> tuple[bytes, int]:
