@@ -610,3 +610,24 @@ def test_add_noqa_reaches_a_fixed_point(tmp_path: Path) -> None:
     assert run_cli("check", "train.py", cwd=tmp_path).returncode == 0
     again = run_cli("check", "--add-noqa", "train.py", cwd=tmp_path)
     assert again.stdout == "Added 0 noqa directives in 0 files.\n"
+
+
+def test_statistics_include_notebooks(tmp_path: Path) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Training"),
+        nbformat.v4.new_code_cell("import mlflow"),
+        nbformat.v4.new_code_cell(
+            "with mlflow.start_run():\n"
+            "    for epoch in range(3):\n"
+            "        mlflow.log_metric('a', 1, step=epoch)\n"
+            "        mlflow.log_metric('b', 2, step=epoch)\n"
+        ),
+    ]
+    nbformat.write(notebook, str(tmp_path / "train.ipynb"))
+    out = run_cli("check", "--statistics", "train.ipynb", cwd=tmp_path).stdout
+    assert "1 file checked, 1 parsed" in out
+    assert "  train.ipynb:cell 3:2: now 2 requests per `epoch` iteration; after the fixes, " in out
+    assert "In all, 2 tracking calls in the bodies of 1 loop nest" in out
