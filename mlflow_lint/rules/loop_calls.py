@@ -8,7 +8,7 @@ from typing import ClassVar
 import libcst as cst
 
 from mlflow_lint import fixes
-from mlflow_lint.context import FunctionSummary, LoopFrame
+from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules.per_item_loop import mapping_loop
