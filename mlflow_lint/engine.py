@@ -237,6 +237,18 @@ def gate(text: str) -> Gate:
     return Gate(tree, names, imports)
 
 
+def _newer_syntax(error: SourceError, text: str) -> bool:
+    """Whether CPython's rejection of `text` is syntax libcst knows (a newer Python's): never
+    for nesting (libcst's native parser would overflow the C stack where CPython stops)."""
+    if not error.message.startswith("SyntaxError") or "nested" in error.message:
+        return False
+    try:
+        parse_cst(text)
+    except SourceError:
+        return False
+    return True
+
+
 def parse_cst(text: str) -> cst.Module:
     try:
         return cst.parse_module(text)
@@ -291,7 +303,14 @@ def analyze(
     rules = applicable_rules(text, rules)
     if not rules:
         return []
-    checked = gate(text)
+    try:
+        checked = gate(text)
+    except SourceError as error:
+        if not _newer_syntax(error, text):
+            raise
+        # syntax newer than the running Python (3.12 f-strings on 3.11) that libcst parses:
+        # the whole file, without the gate's shortcuts
+        return _walk_rules(text, text, path, rules, settings, None, None, boundary)
     called = checked.called
     rules = [r for r in rules if r.triggers & called and (not r.requires or r.requires & called)]
     if not rules:
