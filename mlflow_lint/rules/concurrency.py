@@ -78,12 +78,9 @@ class FluentLoggingInThreads(Rule):
     `ThreadPoolExecutor().submit(f)` or `.map(f)`) when the function makes a fluent
     `mlflow.log_*` / `set_tag(s)` call that logs to the active run: directly, through helpers
     defined in the module, or in a lambda. Reported once per hand-over, naming the first such
-    call. Not flagged: calls that pass `run_id=` (by keyword or position, and not `None`),
-    which log to that run; and calls inside a run the worker opens itself (`with
-    mlflow.start_run():`). Only `log_metric`, `log_metrics`, `log_params`, `log_artifact(s)`,
-    `log_text`, `log_dict` and `log_table` take a `run_id`; `log_param`, `set_tag`,
-    `set_tags`, `log_figure`, `log_image` and `log_input` cannot name the run and are always
-    flagged.
+    call. Only `log_metric`, `log_metrics`, `log_params`, `log_artifact(s)`, `log_text`,
+    `log_dict` and `log_table` take a `run_id`; `log_param`, `set_tag`, `set_tags`,
+    `log_figure`, `log_image` and `log_input` cannot name the run and are always flagged.
 
     ## Why is this bad
     Since MLflow 2.18 the active run is per thread. A worker thread has no active run, so
@@ -97,6 +94,11 @@ class FluentLoggingInThreads(Rule):
 
     ## Fix safety
     No automatic fix.
+
+    ## Not flagged
+    Calls that pass `run_id=` (by keyword or position, and not `None`), which log to that run;
+    calls inside a run the worker opens itself (`with mlflow.start_run():`); `MlflowClient`
+    calls; and workers handed to process pools (MLF401's business).
     """
 
     code = "MLF306"
@@ -242,6 +244,11 @@ class SqliteWithWorkerProcesses(Rule):
 
     ## Fix safety
     No automatic fix.
+
+    ## Not flagged
+    A tracking URI set in the file to anything but sqlite (`http://...`, `databricks`), and
+    workers that make no MLflow call; thread workers share the process and its connection
+    pool (MLF306 is about them).
     """
 
     code = "MLF401"

@@ -33,6 +33,11 @@ class LogAfterRunEnded(Rule):
 
     ## Fix safety
     No automatic fix: moving the call into the block changes what runs inside the run.
+
+    ## Not flagged
+    Logging after the block when another run is active there (an outer `with
+    mlflow.start_run()`), after a `nested=True` child run's block (the parent is active
+    again), after a run is started again, and `MlflowClient` calls (they name their run).
     """
 
     code = "MLF304"

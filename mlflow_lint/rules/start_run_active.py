@@ -31,6 +31,11 @@ class StartRunWhileActive(Rule):
     It changes what is stored (a child run under the parent instead of a crash) and whether
     the intent was a child run is yours to confirm. Loops get no fix: end the run in each
     iteration (`with mlflow.start_run():`).
+
+    ## Not flagged
+    `start_run(nested=True)`; a `start_run` after the active run's block closed; a loop whose
+    body ends the run it starts (`with mlflow.start_run():`, or `mlflow.end_run()` in the
+    loop).
     """
 
     code = "MLF303"
