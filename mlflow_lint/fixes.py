@@ -15,7 +15,7 @@ import libcst as cst
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import FileContext, LoopFrame, iter_children
 from mlflow_lint.context import uses_names as uses_names  # re-exported: rules use fixes.uses_names
-from mlflow_lint.sourcefile import indent_following_lines
+from mlflow_lint.sourcefile import indent_following_lines as indent_following_lines
 
 # Calls that only convert or read a value: `float(x)`, `loss.item()`, `acc.mean()`.
 _PURE_FUNCTIONS = frozenset(

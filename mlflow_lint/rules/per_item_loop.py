@@ -218,9 +218,16 @@ class PerItemLoggingLoop(Rule):
             ]
         else:
             pairs = [("key", key), ("value", f"str({value})")]
-        element = fixes.call_code(plan.spellings[wanted[0]], fixes.keywords(pairs), 0)
+        indent = fixes.current_indent(self.ctx)
+        entity = plan.spellings[wanted[0]]
+        element = fixes.call_code(entity, fixes.keywords(pairs), 0)
         mapping = self.ctx.code(found.mapping)
-        comprehension = f"[{element} for {key}, {value} in {mapping}.items()]"
+        loop = f"for {key}, {value} in {mapping}.items()"
+        comprehension = f"[{element} {loop}]"
+        if indent + len(list_name) + len(comprehension) + 6 > fixes.LINE_LENGTH:
+            element = fixes.call_code(entity, fixes.keywords(pairs), indent + 8)
+            inner = fixes.indent_following_lines(element, fixes.INDENT)
+            comprehension = f"[\n{fixes.INDENT}{inner}\n{fixes.INDENT}{loop}\n]"
         arguments = [run_id, f"{list_name}={comprehension}"]
         if "synchronous" in found.extra:
             arguments.append(f"synchronous={self.ctx.code(found.extra['synchronous'].value)}")

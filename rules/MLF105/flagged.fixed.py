@@ -27,3 +27,29 @@ def copy_params(client: MlflowClient, source_run_id, destination_run_id):
 
 with mlflow.start_run(run_name="mlf105-copy") as destination:
     copy_params(MlflowClient(), source.info.run_id, destination.info.run_id)
+
+
+class MlflowWriter:
+    """A wrapper as trainer libraries write them: `log_metrics` and `log_params` methods
+    that call the client once per item."""
+
+    def __init__(self, run_id):
+        self.client = MlflowClient()
+        self.run_id = run_id
+
+    def log_params(self, params):
+        self.client.log_batch(
+            self.run_id,
+            params=[Param(key=key, value=str(value)) for key, value in params.items()],
+        )
+
+    def log_metrics(self, metrics, step):
+        for key, value in metrics.items():
+            self.client.log_metric(self.run_id, key, value, step=step)
+
+
+with mlflow.start_run(run_name="mlf105-writer") as run:
+    writer = MlflowWriter(run.info.run_id)
+    writer.log_params({"optimizer": "adam", "epochs": 3})
+    for step in range(3):
+        writer.log_metrics({"loss": 1.0 / (step + 1), "accuracy": 0.5 + step / 10}, step)

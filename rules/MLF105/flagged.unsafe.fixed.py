@@ -1,0 +1,67 @@
+"""Log a config dict and per-class scores item by item, and copy a run's params."""
+
+import time
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param
+
+hyperparameters = {"learning_rate": 0.01, "max_depth": 6, "subsample": 0.8}
+class_scores = {"cat": 0.91, "dog": 0.88, "bird": 0.75}
+
+with mlflow.start_run(run_name="mlf105-flagged") as source:
+    mlflow.log_params(hyperparameters)
+
+    mlflow.log_metrics(class_scores, step=10)
+
+    # the tags the model registry reads
+    mlflow.set_tags({"framework": "xgboost", "task": "classification"})
+
+
+def copy_params(client: MlflowClient, source_run_id, destination_run_id):
+    """An export tool's copy of one run's params into another run."""
+    params = client.get_run(source_run_id).data.params
+    client.log_batch(
+        destination_run_id,
+        params=[Param(key=key, value=str(value)) for key, value in params.items()],
+    )
+
+
+with mlflow.start_run(run_name="mlf105-copy") as destination:
+    copy_params(MlflowClient(), source.info.run_id, destination.info.run_id)
+
+
+class MlflowWriter:
+    """A wrapper as trainer libraries write them: `log_metrics` and `log_params` methods
+    that call the client once per item."""
+
+    def __init__(self, run_id):
+        self.client = MlflowClient()
+        self.run_id = run_id
+
+    def log_params(self, params):
+        self.client.log_batch(
+            self.run_id,
+            params=[Param(key=key, value=str(value)) for key, value in params.items()],
+        )
+
+    def log_metrics(self, metrics, step):
+        self.client.log_batch(
+            self.run_id,
+            metrics=[
+                Metric(
+                    key=key,
+                    value=value,
+                    timestamp=int(time.time() * 1000),
+                    step=step or 0,
+                )
+                for key, value in metrics.items()
+            ],
+        )
+
+
+with mlflow.start_run(run_name="mlf105-writer") as run:
+    writer = MlflowWriter(run.info.run_id)
+    writer.log_params({"optimizer": "adam", "epochs": 3})
+    for step in range(3):
+        writer.log_metrics({"loss": 1.0 / (step + 1), "accuracy": 0.5 + step / 10}, step)
