@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Optional
 
-from mlflow_lint import engine
+from mlflow_lint import dispatch
 from mlflow_lint.config import Settings
 from mlflow_lint.engine import FileError, FileResult, WriteError
 from mlflow_lint.noqa import INLINE
@@ -44,7 +44,7 @@ def add_noqa_file(path: str, settings: Settings) -> FileResult:
     current, total = data, 0
     first = None
     for _ in range(MAX_PASSES):
-        found = engine.check_source(current, path, settings)
+        found = dispatch.check_source(current, path, settings)
         first = first or found
         if found.error is not None:
             if current is data:

@@ -14,7 +14,7 @@ from typing import Optional
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from mlflow_lint import engine
+from mlflow_lint import dispatch, engine
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.config import Settings
 from mlflow_lint.context import FileContext, LoopFrame
@@ -91,7 +91,7 @@ def estimate_file(path: str, settings: Settings) -> list[LoopEstimate]:
     if not before:
         return []
     fixing = Settings(**{**settings.__dict__, "unsafe_fixes": True})
-    _, fixed = engine.fix_source(data, path, fixing)
+    _, fixed = dispatch.fix_source(data, path, fixing)
     after_by_labels: dict[tuple[tuple[str, ...], ...], list[Terms]] = defaultdict(list)
     if fixed is not None:
         try:

@@ -99,6 +99,7 @@ class Reporter:
     not_written: int = 0  # of the errors: files checked and fixed, but not written
     fixed: int = 0
     moot: int = 0  # fix: findings gone with another finding's fix
+    unlisted: int = 0  # --diff, --fix-only: the findings that remain, counted, not listed
     files_changed: int = 0
     files_seen: int = 0
     files_parsed: int = 0
@@ -124,7 +125,7 @@ class Reporter:
 
     @property
     def files_checked(self) -> int:
-        return self.files_seen - (self.errors - self.not_written)
+        return self.files_seen - (self.errors - self.not_written) - self.files_skipped
 
     def file(self, result: FileResult, text: Optional[str] = None) -> None:
         """One file's result; `text`: its source as the findings' positions refer to it, when
@@ -141,6 +142,7 @@ class Reporter:
         if result.fixed:
             codes: Counter[str] = Counter(result.fixed_codes)
             self.fixed_by_file.append((result.path, result.fixed, codes))
+        self.moot += result.moot
         if self.mode in ("fix-only", "diff"):  # findings are not reported, only counted
             if result.error is not None:
                 self.error(result.path, result.error)
@@ -148,6 +150,7 @@ class Reporter:
                 v.fix is not None and not applicable(v, self.unsafe_fixes)
                 for v in result.violations
             )
+            self.unlisted += len(result.violations)
             return
         self.begin_file(result.path, text)
         if result.error is not None:
@@ -164,7 +167,6 @@ class Reporter:
             elif v.fix is not None:
                 self.hidden_unsafe += 1
             self.violation(result.path, v, fixable)
-        self.moot += result.moot
         if any(v.code in LOOP_CODES for v in result.violations) and result.path.endswith(
             (".py", ".ipynb")
         ):
@@ -228,6 +230,8 @@ class Reporter:
                 parts.append(f"{_plural(self.moot, 'finding')} {made} moot by another fix.")
             if self.findings:
                 parts.append(f"{_plural(self.findings, 'finding')} remaining.")
+            elif self.unlisted and self.dry_run:  # --diff lists none: say how many would remain
+                parts.append(f"{_plural(self.unlisted, 'finding')} would remain.")
             if self.batch and not (self.fixed or self.findings or self.errors):
                 return ""
         elif self.findings:
@@ -314,7 +318,8 @@ class Reporter:
 
 # Rules about calls made on every iteration of a loop.
 LOOP_CODES = frozenset(
-    {"MLF101", "MLF105", "MLF106", "MLF108", "MLF109", "MLF201", "MLF202", "MLF901"}
+    {"MLF101", "MLF102", "MLF103", "MLF104", "MLF105", "MLF106", "MLF107", "MLF108", "MLF109"}
+    | {"MLF201", "MLF202", "MLF901"}
 )
 
 

@@ -179,7 +179,19 @@ def test_key_validation_agrees_with_mlflow() -> None:
 
     from mlflow_lint import mlflow_api as api
 
-    for key in ["loss", "val/acc", "a b", "a:b", "ü", "a.b-c_d", "bad key!", "a//b", "/x", "", "a/"]:
+    for key in [
+        "loss",
+        "val/acc",
+        "a b",
+        "a:b",
+        "ü",
+        "a.b-c_d",
+        "bad key!",
+        "a//b",
+        "/x",
+        "",
+        "a/",
+    ]:
         try:
             validation._validate_metric_name(key)
             accepted = True

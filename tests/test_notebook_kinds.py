@@ -463,7 +463,7 @@ def _counts(summary: str) -> dict[str, int]:
     patterns = {
         "fixed": r"(?:Fixed|Would fix) (\d+) findings?",
         "moot": r"(\d+) findings? (?:would be )?made moot",
-        "remaining": r"(\d+) findings? remaining",
+        "remaining": r"(\d+) findings? (?:remaining|would remain)",
     }
     found = {kind: re.search(pattern, summary) for kind, pattern in patterns.items()}
     return {kind: int(match.group(1)) if match else 0 for kind, match in found.items()}

@@ -169,12 +169,12 @@ def test_a_first_time_guard_holds_once(test: str) -> None:
 def test_the_guard_exempts_every_loop_rule() -> None:
     source = """
     with mlflow.start_run():
-        for epoch in range(100):
-            if epoch == best_epoch:
-                mlflow.log_metric("best_loss", 0.1, step=epoch)
+        for step in range(100):
+            if step == best_step:
+                mlflow.log_metric("best_loss", 0.1, step=step)
     """
     assert lines(source, "MLF101") == []
-    assert lines(source.replace("if epoch == best_epoch:", "if epoch > 1:"), "MLF101") == [5]
+    assert lines(source.replace("if step == best_step:", "if step > 1:"), "MLF101") == [5]
 
 
 # --- helpers that read only when the caller passes nothing --------------------------------------
@@ -339,7 +339,7 @@ def test_a_history_read_for_its_last_value_points_to_run_data(body: str) -> None
     """
     ((line, _, message, help),) = findings(source, "MLF201")
     assert line == 3
-    assert message.endswith("fetches a whole metric history per iteration to use its last value")
+    assert message.endswith("reads a whole history for its last value")
     assert "MLflow has no batched history read" in help and "`run.data.metrics`" in help
 
 
@@ -558,7 +558,7 @@ def test_mlf901_message_and_help() -> None:
             mlflow.log_metrics({"loss": 1.0}, step=step)
     """
     ((_, _, message, help),) = findings(source, "MLF901")
-    assert message.startswith("`mlflow.log_metrics` in ")
+    assert message.startswith("`mlflow.log_metrics` 2 loops deep (epoch > step)")
     assert message.endswith(" sends one request per inner iteration")
     assert "`MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS`" in help and help.startswith("Log every N")
 

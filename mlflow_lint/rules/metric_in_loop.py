@@ -173,9 +173,9 @@ class MetricInLoop(LoopCallRule):
         frames = finding.frames
         what = f"`{finding.via}`" if finding.via else f"`{finding.found.qualname}`"
         if len(frames) == 1:
-            message = f"{what} in a loop sends one request per iteration"
+            message = f"{what} in a loop: one request per iteration"
         else:
-            message = f"{what} {self.loops_phrase(frames)} sends one request per inner iteration"
+            message = f"{what} {self.loops_phrase(frames)}: one request per inner iteration"
         bound = fixes.bind_arguments(finding.call, finding.found.signature) or {}
         if finding.found.is_client:
             client = (
@@ -354,7 +354,8 @@ class MetricInLoop(LoopCallRule):
         setup += f"{BATCH} = []\n{STARTED} = {time}.monotonic()\n"
         edits = [*plan.edits, NodeEdit(loop, loop, setup + self.ctx.code(wrapped).rstrip("\r\n"))]
         return PendingFix(
-            f"Buffer the metrics and send them with `{sender}.log_batch()`",
+            f"Buffer the metrics and send them with "
+            f"`{sender if client else f'{mlflow}.MlflowClient()'}.log_batch()`",
             Safety.UNSAFE,
             edits,
         )

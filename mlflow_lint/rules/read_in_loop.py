@@ -255,8 +255,7 @@ class TrackingReadInLoop(LoopCallRule):
             if found.name != "get_metric_history" or via or id(node) not in self._latest_only:
                 return None  # no batched form, and a new item each time: nothing better
             return ReadFinding(
-                f"{what} {self.loops_phrase(frames)} fetches a whole metric history per "
-                "iteration to use its last value",
+                f"{what} {self.loops_phrase(frames)} reads a whole history for its last value",
                 "MLflow has no batched history read, but the latest value of every metric is "
                 "in `run.data.metrics`: one `get_run` per run, or one `mlflow.search_runs(...)` "
                 "for many runs",
