@@ -1013,9 +1013,14 @@ def uses_names(node: cst.CSTNode, names: Iterable[str], skip: Optional[cst.CSTNo
         current = todo.pop()
         if current is skip:
             continue
-        if isinstance(current, cst.Name) and current.value in wanted:
-            return True
-        todo.extend(iter_children(current))
+        if isinstance(current, cst.Name):
+            if current.value in wanted:
+                return True
+        elif isinstance(current, (cst.Attribute, cst.Arg)):
+            # `x.step` reads x, and `f(step=1)` has a keyword: neither is a name `step`
+            todo.append(current.value)
+        else:
+            todo.extend(iter_children(current))
     return False
 
 

@@ -457,6 +457,8 @@ def _to_violations(
                 content = indent_following_lines(node_edit.content, indent, newline)
                 if node_edit.insert:  # before `first`, replacing nothing
                     last, stop = first, begin
+                    if content.endswith(("\n", "\r")):  # `first` keeps its indentation
+                        content += indent
                 else:
                     stop = _past_repeated_tail(content, text, starts[last.line - 1] + last.column)
                 edits.append(
@@ -610,7 +612,8 @@ def apply_fixes(
         applied += 1
         if applied_fixes is not None:
             applied_fixes.append(fix)
-    for edit in sorted(chosen, key=lambda e: e.start, reverse=True):
+    # from the end; at one offset the replacement first, then what is inserted before it
+    for edit in sorted(chosen, key=lambda e: (e.start, e.end), reverse=True):
         text = text[: edit.start] + edit.content + text[edit.end :]
     return text, applied
 

@@ -7,6 +7,7 @@ positional orders differ; see mlflow_api)."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Sequence
 from typing import Optional, TypeVar
 
@@ -161,10 +162,19 @@ def _is_pure_call(func: cst.BaseExpression) -> bool:
 
 
 def as_string(ctx: FileContext, value: cst.BaseExpression) -> str:
-    """`str(value)` as code, as `log_param` and `set_tag` convert values; a string literal
-    as it is."""
+    """`str(value)` as code, as `log_param` and `set_tag` convert values: a string literal as
+    it is, a number or a constant as the string `str()` makes of it (`0.5` -> `"0.5"`)."""
     code = ctx.code(value)
-    return code if literal_string(value) is not None else f"str({code})"
+    if literal_string(value) is not None:
+        return code
+    if isinstance(value, (cst.Integer, cst.Float)) or (
+        isinstance(value, cst.Name) and value.value in ("True", "False", "None")
+    ):
+        try:
+            return f'"{ast.literal_eval(code)}"'  # digits, a sign, a dot: no escapes
+        except (ValueError, SyntaxError):
+            pass
+    return f"str({code})"
 
 
 def literal_string(node: cst.BaseExpression) -> Optional[str]:

@@ -54,10 +54,29 @@ class Plan:
     edits: list[NodeEdit]  # what adds the missing imports (none when all were there)
 
 
-def plan(ctx: FileContext, wanted: Sequence[Wanted], statement: cst.CSTNode) -> Optional[Plan]:
+def plan(
+    ctx: FileContext,
+    wanted: Sequence[Wanted],
+    statement: cst.CSTNode,
+    function: Optional[cst.FunctionDef] = None,
+) -> Optional[Plan]:
     """How the fix of `statement` (a top-level statement of the module, the one the fix
-    edits) spells each of `wanted`, and the edits that add the imports it lacks; None when a
-    name cannot be bound without shadowing one the file uses."""
+    edits; inside `function`, when it is in one) spells each of `wanted`, and the edits that
+    add the imports it lacks; None when a name cannot be bound without shadowing one the file
+    uses.
+
+    Where mlflow is an optional dependency (no unconditional `import mlflow` at the top of
+    the module: imported inside functions, or under `try: ... except ImportError`), an
+    import from mlflow goes at the top of the function the fix changes, never at module
+    level, where it would break importing the module without mlflow."""
+    local = [w for w in wanted if w.module.split(".", 1)[0] == "mlflow"]
+    if function is not None and local and not _imports_mlflow_at_top(ctx.module):
+        rest = [w for w in wanted if w not in local]
+        inner = _plan_in_function(ctx, local, function)
+        outer = plan(ctx, rest, statement) if rest else Plan({}, [])
+        if inner is None or outer is None:
+            return None
+        return Plan({**outer.spellings, **inner.spellings}, [*outer.edits, *inner.edits])
     body = _segment(ctx, statement)
     existing = _imported(body)
     spellings: dict[Wanted, str] = {}
@@ -75,6 +94,50 @@ def plan(ctx: FileContext, wanted: Sequence[Wanted], statement: cst.CSTNode) -> 
         spellings[want] = alias or want.bound
         missing.append((want, alias))
     return Plan(spellings, _insertions(ctx, body, missing))
+
+
+def _imports_mlflow_at_top(module: cst.Module) -> bool:
+    """Whether the module imports mlflow unconditionally, at its top level."""
+    for statement in module.body:
+        for small in _small_imports(statement):
+            if isinstance(small, cst.Import):
+                names = [dotted_name(alias.name) or "" for alias in small.names]
+            else:
+                names = (
+                    [dotted_name(small.module) or ""] if small.module and not small.relative else []
+                )
+            if any(name == "mlflow" or name.startswith("mlflow.") for name in names):
+                return True
+    return False
+
+
+def _plan_in_function(
+    ctx: FileContext, wanted: Sequence[Wanted], function: cst.FunctionDef
+) -> Optional[Plan]:
+    """Imports at the top of `function`'s body (after its docstring), reusing what it imports."""
+    body = list(function.body.body) if isinstance(function.body, cst.IndentedBlock) else []
+    if not body:
+        return None
+    existing = _imported(body)
+    spellings: dict[Wanted, str] = {}
+    lines = []
+    for want in wanted:
+        if want in existing:
+            spellings[want] = existing[want]
+            continue
+        alias = None
+        if ctx.module_uses_names([want.bound]):
+            alias = "Mlflow" + want.bound if want.name else "_" + want.bound
+            if ctx.module_uses_names([alias]):
+                return None
+        spellings[want] = alias or want.bound
+        lines.append(want.statement(alias))
+    if not lines:
+        return Plan(spellings, [])
+    first = 1 if len(body) > 1 and _is_docstring(body[0]) else 0
+    anchor = _first_small(body[first])
+    content = "".join(f"{line}\n" for line in lines)
+    return Plan(spellings, [NodeEdit(anchor, anchor, content, insert=True)])
 
 
 def _segment(ctx: FileContext, statement: cst.CSTNode) -> Sequence[cst.CSTNode]:

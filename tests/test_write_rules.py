@@ -264,9 +264,12 @@ def test_param_in_loop_messages() -> None:
         build_settings(None),
     )
     messages = [v.message for v in violations]
-    assert "Changing param values is not allowed" in messages[0]
-    assert "collect the items into a dict" in messages[1]
-    assert "overwrites the tag" in messages[2]
+    helps = [v.help for v in violations]
+    assert "logs the same param" in messages[0]
+    assert "Changing param values is not allowed" in helps[0]
+    assert "one request per item" in messages[1]
+    assert "Collect the items into a dict" in helps[1]
+    assert "sets the same tag" in messages[2] and "overwrites the tag" in helps[2]
 
 
 def test_sweeps_and_callbacks_are_not_param_in_loop() -> None:
@@ -413,11 +416,29 @@ def test_buffering_keeps_the_calls_trailing_comment() -> None:
     source = (
         HEAD
         + RUN
-        + "    for s in range(3):\n        mlflow.log_metric('loss', 0.1, step=s)  # per batch\n"
+        + "    for s in range(3):\n"
+        + "        mlflow.log_metric('loss', 0.1, step=s)  # per batch\n"
+        + "        time.sleep(1)\n"  # work between points: buffered, not one batch of all
     )
     result = fixed(source, "MLF101", unsafe=True)
     assert result is not None and "_metric_batch.append(" in result
     assert "# per batch\n" in result.split("_metric_batch.append(", 1)[1].split("if len(", 1)[0]
+
+
+def test_a_loop_that_only_logs_becomes_one_batch_of_all_its_points() -> None:
+    source = (
+        HEAD
+        + RUN
+        + "    for s, loss in enumerate(history):  # per batch\n"
+        + "        mlflow.log_metric('loss', loss, step=s)\n"
+    )
+    result = fixed(source, "MLF101", unsafe=True)
+    assert result is not None and "_metric_batch" not in result
+    assert "    # per batch\n    mlflow.MlflowClient().log_batch(\n" in result
+    assert "            for s, loss in enumerate(history)\n" in result
+    # read after the loop: its variables must stay bound, so the buffer it is
+    after = source + "    print(loss)\n"
+    assert "_metric_batch.append(" in (fixed(after, "MLF101", unsafe=True) or "")
 
 
 # --- #12.4: a client call whose run changes on every iteration --------------------------------
@@ -461,3 +482,46 @@ def test_mlf106_advice_names_the_client_batch() -> None:
     [violation] = lint_violations(source, "MLF106")
     assert "client.log_batch(run_id, params=[...])" in violation.help
     assert "mlflow.log_params" not in violation.help
+
+
+# --- imports a fix adds: mlflow stays optional where it is optional --------------------------
+OPTIONAL_MLFLOW = '''\
+"""A callback of a library where mlflow is an optional dependency."""
+import time
+
+try:
+    import mlflow
+except ImportError:
+    mlflow = None
+
+
+class MlflowCallback:
+    def __init__(self, run_id):
+        from mlflow import MlflowClient
+
+        self.client = MlflowClient()
+        self.run_id = run_id
+
+    def on_epoch_end(self, logs):
+        """Log the epoch's metrics."""
+        self.client.log_metric(self.run_id, "loss", logs["loss"])
+        self.client.log_metric(self.run_id, "acc", logs["acc"])
+'''
+
+
+def test_an_import_from_an_optional_mlflow_goes_into_the_function() -> None:
+    result = fixed(OPTIONAL_MLFLOW, "MLF102", unsafe=True)
+    assert result is not None
+    head, _, body = result.partition("def on_epoch_end(self, logs):")
+    assert "mlflow.entities" not in head  # importing the module never needs mlflow
+    assert body.startswith(
+        '\n        """Log the epoch\'s metrics."""\n        from mlflow.entities import Metric\n'
+    )
+    compile(result, "callback.py", "exec")
+
+
+def test_an_import_from_a_required_mlflow_goes_to_the_top_sorted() -> None:
+    source = 'import os\n\nimport mlflow\n\n\ndef log(client: mlflow.MlflowClient, run_id):\n    client.set_tag(run_id, "a", "1")\n    client.set_tag(run_id, "b", "2")\n'
+    result = fixed(source, "MLF104")
+    assert result is not None
+    assert result.startswith("import os\n\nimport mlflow\nfrom mlflow.entities import RunTag\n")

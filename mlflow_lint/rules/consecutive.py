@@ -28,6 +28,7 @@ _KIND_ORDER = tuple(KIND_RULE)
 # `log_batch`'s list argument for each kind, in the order it evaluates them.
 _BATCH_LISTS = (("log_metric", "metrics"), ("log_param", "params"), ("set_tag", "tags"))
 _ENTITIES = {"log_metric": "Metric", "log_param": "Param", "set_tag": "RunTag"}
+TIMESTAMP = "timestamp_ms"  # the batch's one timestamp, when the file has no such name
 
 
 @dataclass
@@ -245,11 +246,19 @@ class ConsecutiveCalls(Rule):
         if any(i.found.name == "log_metric" and "timestamp" not in i.bound for i in group):
             needed.append(imports.Wanted("time"))
         top = self._top.get(id(group[0].call))
-        plan = imports.plan(self.ctx, needed, top) if top is not None else None
+        function = self.ctx.enclosing(cst.FunctionDef)
+        assert function is None or isinstance(function, cst.FunctionDef)
+        plan = imports.plan(self.ctx, needed, top, function) if top is not None else None
         if plan is None:
             return None
         spell = {w.name or w.module: plan.spellings[w] for w in needed}
+        # one timestamp for the batch, as `mlflow.log_metrics` stamps one on all its metrics
+        now = f"int({spell['time']}.time() * 1000)" if "time" in spell else ""
+        stamped = sum(i.found.name == "log_metric" and "timestamp" not in i.bound for i in group)
+        shared_stamp = stamped > 1 and not self.ctx.module_uses_names([TIMESTAMP])
         entries: dict[str, list[tuple[str, str]]] = {kind: [] for kind in _KIND_ORDER}
+        # an entry sits two levels in: `client.log_batch(` then `metrics=[`; its comment after
+        entry_indent = fixes.current_indent(self.ctx, self._levels) + 2 * len(fixes.INDENT)
         for item in group:
             key, value = self.ctx.code(item.key), self.ctx.code(item.value)
             if item.found.name == "log_metric":
@@ -257,7 +266,9 @@ class ConsecutiveCalls(Rule):
                 stamp = (
                     self.ctx.code(timestamp.value)
                     if timestamp is not None
-                    else f"int({spell['time']}.time() * 1000)"
+                    else TIMESTAMP
+                    if shared_stamp
+                    else now
                 )
                 step = item.bound.get("step")
                 step_code = fixes.step_or_zero(self.ctx, step.value) if step is not None else "0"
@@ -266,12 +277,13 @@ class ConsecutiveCalls(Rule):
                     fixes.keywords(
                         [("key", key), ("value", value), ("timestamp", stamp), ("step", step_code)]
                     ),
-                    0,
+                    entry_indent + len(_joined(item.comments)) + 3,
                 )
             else:
                 entity = spell["Param" if item.found.name == "log_param" else "RunTag"]
                 pairs = [("key", key), ("value", fixes.as_string(self.ctx, item.value))]
-                code = fixes.call_code(entity, fixes.keywords(pairs), 0)
+                width = entry_indent + len(_joined(item.comments)) + 3
+                code = fixes.call_code(entity, fixes.keywords(pairs), width)
             entries[item.found.name].append((code, _joined(item.comments)))
         synchronous = group[0].bound.get("synchronous")
         tail = [f"synchronous={self.ctx.code(synchronous.value)}"] if synchronous else []
@@ -295,7 +307,9 @@ class ConsecutiveCalls(Rule):
             and self._safe(group)
             and all(fixes.literal_string(item.key) is not None for item in group)
         )
-        edits = [*plan.edits, NodeEdit(group[0].expr, group[-1].expr, _above(group) + merged)]
+        stamp_line = f"{TIMESTAMP} = {now}\n" if shared_stamp else ""
+        content = _above(group) + stamp_line + merged
+        edits = [*plan.edits, NodeEdit(group[0].expr, group[-1].expr, content)]
         return PendingFix(
             f"Merge into one `{client}.log_batch` call",
             Safety.SAFE if safe else Safety.UNSAFE,

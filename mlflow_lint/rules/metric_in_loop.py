@@ -42,6 +42,7 @@ class _Finding:
     column: int  # indentation of the call's statement
     units: dict[int, str]  # the indentation unit of the block around each ancestor, by id
     top: Optional[cst.CSTNode]  # the top-level statement that holds the call
+    function: Optional[cst.FunctionDef]  # the function that holds the call
 
 
 class MetricInLoop(LoopCallRule):
@@ -149,6 +150,7 @@ class MetricInLoop(LoopCallRule):
                 fixes.current_indent(self.ctx) if in_walk else 0,
                 fixes.enclosing_units(self.ctx) if in_walk else {},
                 self.ctx.top_statement() if in_walk else None,
+                _function(self.ctx) if in_walk else None,
             )
         )
 
@@ -271,6 +273,55 @@ class MetricInLoop(LoopCallRule):
                 return finding
         return None
 
+    def _single_statement(self, loop: Loop, finding: _Finding) -> bool:
+        """`for x in xs: log_metric(...)` and nothing else, its variables not read after it:
+        the points are known up front, so one `log_batch` of all of them does (MLflow splits
+        it by 1,000 itself); no buffer, no timer."""
+        if not isinstance(loop, cst.For) or loop.orelse is not None or loop.asynchronous:
+            return False
+        body = loop.body
+        if not isinstance(body, cst.IndentedBlock) or list(body.body) != [finding.statement]:
+            return False
+        if finding.frames[0].loop is not loop:
+            return False
+        names = fixes.target_names(loop.target)
+        if finding.function is not None:
+            return not fixes.uses_names(finding.function, names, skip=loop)
+        return not self.ctx.module_uses_names(names, skip=loop)
+
+    def _comprehension_fix(
+        self,
+        loop: cst.For,
+        finding: _Finding,
+        plan: imports.Plan,
+        metric: str,
+        time: str,
+        sender: str,
+        run_id: str,
+    ) -> Optional[PendingFix]:
+        bound = _plain_arguments(self.ctx, finding.found, finding.call)
+        if bound is None:
+            return None
+        key, value = (self.ctx.code(bound[name].value) for name in ("key", "value"))
+        loops = [frame.loop for frame in finding.frames]
+        step = fixes.step_or_zero(self.ctx, bound["step"].value, loops)
+        stamp = bound.get("timestamp")
+        timestamp = self.ctx.code(stamp.value) if stamp else f"int({time}.time() * 1000)"
+        pairs = [("key", key), ("value", value), ("timestamp", timestamp), ("step", step)]
+        indent = max(finding.column - len(fixes.INDENT), 0)  # the loop's, one level out
+        element = fixes.call_code(metric, fixes.keywords(pairs), finding.column + 8)
+        header = f"for {self.ctx.code(loop.target)} in {self.ctx.code(loop.iter)}"
+        inner = fixes.indent_following_lines(element, fixes.INDENT)
+        points = f"[\n{fixes.INDENT}{inner}\n{fixes.INDENT}{header}\n]"
+        call = fixes.call_code(f"{sender}.log_batch", [run_id, f"metrics={points}"], indent)
+        comments = fixes.comments_in(loop.with_changes(leading_lines=()))
+        above = "".join(f"{c.value}\n" for c in comments)
+        return PendingFix(
+            f"Log all the points in one `{sender}.log_batch()`",
+            Safety.UNSAFE,
+            [*plan.edits, NodeEdit(loop, loop, above + call)],
+        )
+
     def _buffer_fix(
         self, loop: Loop, first: _Finding, findings: list[_Finding], unit: str
     ) -> Optional[PendingFix]:
@@ -284,7 +335,7 @@ class MetricInLoop(LoopCallRule):
             wanted.append(imports.Wanted("mlflow.entities", "Metric"))
         if first.top is None:
             return None
-        plan = imports.plan(self.ctx, wanted, first.top)
+        plan = imports.plan(self.ctx, wanted, first.top, first.function)
         if plan is None:
             return None
         time = plan.spellings[wanted[0]]
@@ -293,8 +344,12 @@ class MetricInLoop(LoopCallRule):
             target = _client_target(self.ctx, first.call)
             assert target is not None
             sender, run_id = target[0], target[2]
+        elif self._single_statement(loop, first):
+            sender, run_id = f"{mlflow}.MlflowClient()", f"{mlflow}.active_run().info.run_id"
         else:
             sender, run_id = CLIENT, RUN_ID
+        if isinstance(loop, cst.For) and self._single_statement(loop, first):
+            return self._comprehension_fix(loop, first, plan, metric, time, sender, run_id)
         flush_code = f"{sender}.log_batch({run_id}, metrics={BATCH})"
         replaced: dict[int, list[cst.BaseStatement]] = {}
         for finding in findings:
@@ -359,6 +414,11 @@ class MetricInLoop(LoopCallRule):
             Safety.UNSAFE,
             edits,
         )
+
+
+def _function(ctx: FileContext) -> Optional[cst.FunctionDef]:
+    function = ctx.enclosing(cst.FunctionDef)
+    return function if isinstance(function, cst.FunctionDef) else None
 
 
 def _per_epoch(loop: cst.CSTNode) -> bool:

@@ -199,7 +199,9 @@ class PerItemLoggingLoop(Rule):
         if metric and "timestamp" not in found.extra:
             wanted.append(imports.Wanted("time"))
         top = self.ctx.top_statement()
-        plan = imports.plan(self.ctx, wanted, top) if top is not None else None
+        function = self.ctx.enclosing(cst.FunctionDef)
+        assert function is None or isinstance(function, cst.FunctionDef)
+        plan = imports.plan(self.ctx, wanted, top, function) if top is not None else None
         if plan is None:
             return suggestion, None
         key, value = fixes.target_names(found.loop.target)

@@ -31,25 +31,18 @@ class Tracker:
         return self._client
 
     def log_grad_norms(self, norms):
-        # mlflow-lint MLF101: one log_batch per 1000 metrics or 5 s, flushed in `finally`
-        _metric_batch = []
-        _metric_batch_started = time.monotonic()
-        try:
-            for step, norm in enumerate(norms):
-                _metric_batch.append(
-                    mlflow.entities.Metric(
-                        key="grad_norm",
-                        value=norm,
-                        timestamp=int(time.time() * 1000),
-                        step=step,
-                    ),
+        self.client.log_batch(
+            self.run_id,
+            metrics=[
+                mlflow.entities.Metric(
+                    key="grad_norm",
+                    value=norm,
+                    timestamp=int(time.time() * 1000),
+                    step=step,
                 )
-                if len(_metric_batch) >= 1000 or time.monotonic() - _metric_batch_started >= 5:
-                    self.client.log_batch(self.run_id, metrics=_metric_batch)
-                    _metric_batch, _metric_batch_started = [], time.monotonic()
-        finally:
-            if _metric_batch:
-                self.client.log_batch(self.run_id, metrics=_metric_batch)
+                for step, norm in enumerate(norms)
+            ],
+        )
 
 
 with mlflow.start_run(run_name="mlf101-flagged") as run:

@@ -17,19 +17,20 @@ class RunCopier:
         self.client = MlflowClient()
 
     def copy_summary(self, summary):
+        timestamp_ms = int(time.time() * 1000)
         self.client.log_batch(
             self.run_id,
             metrics=[
                 Metric(
                     key="best_val_loss",
                     value=summary["val_loss"],
-                    timestamp=int(time.time() * 1000),
+                    timestamp=timestamp_ms,
                     step=0,
                 ),
                 Metric(
                     key="best_epoch",
                     value=summary["epoch"],
-                    timestamp=int(time.time() * 1000),
+                    timestamp=timestamp_ms,
                     step=0,
                 ),  # 0-based
             ],
