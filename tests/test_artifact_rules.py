@@ -50,9 +50,6 @@ from mlflow import MlflowClient
     [
         # a list of paths handed in by the caller
         "def upload(paths):\n    for path in paths:\n        mlflow.log_artifact(path, 'extra')\n",
-        # the entries of a dict of paths (path -> folder)
-        "def upload(files):\n    for path, folder in files.items():\n"
-        "        mlflow.log_artifact(path, folder)\n",
         # a listing kept in a variable first
         "def upload(d):\n    names = sorted(os.listdir(d))\n    print(len(names))\n"
         "    for name in names:\n        mlflow.log_artifact(os.path.join(d, name))\n",
@@ -222,6 +219,13 @@ def test_runs_of_adjacent_uploads(tmp_path: Path) -> None:
         "for path in paths:\n    with mlflow.start_run():\n        mlflow.log_artifact(path)\n",
         # a helper that uploads one fixed file
         "def save():\n    mlflow.log_artifact('model.pt')\nfor path in paths:\n    save()\n",
+        # each file to its own artifact path: a layout of named artifacts, not a bundle
+        "def upload(files):\n    for path, folder in files.items():\n"
+        "        mlflow.log_artifact(path, folder)\n",
+        "for name, ckpt in best_k.items():\n    mlflow.log_artifact(ckpt, f'checkpoints/{name}')\n",
+        "def put(client: MlflowClient, run_id, frame, name):\n"
+        "    client.log_artifact(run_id, frame, artifact_path=f'tables/{name}')\n"
+        "for name, frame in frames:\n    put(client, run_id, frame, name)\n",
     ],
 )
 def test_not_per_file(loop: str) -> None:

@@ -649,3 +649,13 @@ def test_a_helper_read_depends_only_on_the_arguments_it_reads() -> None:
     by_run = read_only.replace("self.add_table(run_id,", "self.add_table(name,")
     ((_, _, message, _),) = findings(by_run, "MLF201", head=head)
     assert message.endswith("sends one tracking request per iteration (N+1)")
+
+
+@pytest.mark.parametrize(
+    "path", ["tests/test_tracking.py", "test_runs.py", "pkg/runs_test.py", "conftest.py"]
+)
+def test_reads_in_test_code_are_not_reported(path: str) -> None:
+    source = "import mlflow\nfor run_id in run_ids:\n    mlflow.get_run(run_id)\n"
+    settings = build_settings(None, select=["MLF201"])
+    assert engine.analyze(source, path, settings.rules_for(path), settings) == []
+    assert engine.analyze(source, "pkg/runs.py", settings.rules_for("x.py"), settings)

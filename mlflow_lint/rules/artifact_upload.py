@@ -280,6 +280,11 @@ class PerFileArtifactUpload(Rule):
       (`client.log_artifact(run.info.run_id, ...)` over runs): one file per run.
     - A loop that opens a run per iteration (`with mlflow.start_run():` inside it), and a
       helper called in a loop that uploads one fixed file (`mlflow.log_artifact("model.pt")`).
+    - Each file of a collection (not a directory listing) uploaded to its own artifact path
+      (`log_artifact(path, f"checkpoints/{name}")`, or a helper that computes the artifact
+      path): the files are a layout of named
+      artifacts (checkpoints, tables the UI shows one by one), not a folder to bundle, and
+      bundling them would change where they are stored.
     """
 
     code = "MLF107"
@@ -370,7 +375,9 @@ class PerFileArtifactUpload(Rule):
         bound = fixes.bind_arguments(node, found.signature)
         if bound is None or "local_path" not in bound:
             return
-        file_loop = self._file_loop(node, [bound["local_path"]], bound.get("run_id"))
+        file_loop = self._file_loop(
+            node, [bound["local_path"]], bound.get("run_id"), bound.get("artifact_path")
+        )
         if file_loop is None:
             return
         self._reported.add(id(node))
@@ -387,11 +394,16 @@ class PerFileArtifactUpload(Rule):
         self.report(node, message, help=self._help(node, found, file_loop, upload), fix=fix)
 
     def _file_loop(
-        self, node: cst.Call, paths: Sequence[cst.Arg], run_id: Optional[cst.Arg]
+        self,
+        node: cst.Call,
+        paths: Sequence[cst.Arg],
+        run_id: Optional[cst.Arg],
+        artifact_path: Optional[cst.Arg] = None,
     ) -> Optional[_FileLoop]:
         """The innermost loop that runs `node` once per file it uploads: a `for` over a
         collection whose items name the files (`paths` are computed from the item), not a
-        counter, not a small literal collection, not picking one entry, in one run."""
+        counter, not a small literal collection, not picking one entry, in one run, to one
+        destination (a destination per item is a layout, not a bundle)."""
         for frame in self.ctx.loops(node):
             loop = frame.loop
             if not isinstance(loop, cst.For):
@@ -411,6 +423,12 @@ class PerFileArtifactUpload(Rule):
             if count is not None and count <= MAX_LITERAL_ITEMS:
                 continue
             found_listing, statement = self._listing_of(loop)
+            if (
+                found_listing is None
+                and artifact_path is not None
+                and uses_names(artifact_path.value, items)
+            ):
+                return None  # each file under its own artifact path: distinct destinations
             directories = _may_upload_directories(self.ctx, node, loop, found_listing)
             folder = None
             if found_listing is None and len(paths) == 1:
@@ -432,11 +450,17 @@ class PerFileArtifactUpload(Rule):
                 message = f"`{chain} -> {found.qualname}` uploads this listing one entry at a time"
             else:
                 message = f"`{chain} -> {found.qualname}` in a loop uploads the files one at a time"
-            self.report(call, message, help=self._help(call, found, file_loop, None))
+            self.report(call, message, help=self._help(None, found, file_loop, None))
 
     def _help(
-        self, node: cst.Call, found: ApiCall, file_loop: _FileLoop, upload: Optional[str]
+        self,
+        node: Optional[cst.Call],
+        found: ApiCall,
+        file_loop: _FileLoop,
+        upload: Optional[str],
     ) -> str:
+        """The remedy; `node` is the upload call itself, None when a helper makes it (its
+        receiver is the helper's, not one the loop can name)."""
         if upload is not None:  # the fix's own call
             first = f"Upload the directory with one `{upload}` call."
         else:
@@ -614,11 +638,14 @@ def _tests_for_files(test: cst.BaseExpression) -> bool:
 
 
 def _directory_upload(
-    ctx: FileContext, call: cst.Call, found: ApiCall, folder: str = "folder"
+    ctx: FileContext, call: Optional[cst.Call], found: ApiCall, folder: str = "folder"
 ) -> str:
     """The directory upload in the call's own spelling: `self.client.log_artifacts(run_id,
-    folder, artifact_path)`, `mlflow.log_artifacts(folder, artifact_path)`."""
-    receiver = ctx.code(call.func.value) if isinstance(call.func, cst.Attribute) else "mlflow"
+    folder, artifact_path)`, `mlflow.log_artifacts(folder, artifact_path)`; `client` or
+    `mlflow` without the call."""
+    receiver = "client" if found.is_client else "mlflow"
+    if call is not None and isinstance(call.func, cst.Attribute):
+        receiver = ctx.code(call.func.value)
     if found.is_client:
         return f"{receiver}.{api.DIRECTORY_UPLOAD}(run_id, {folder}, artifact_path)"
     return f"{receiver}.{api.DIRECTORY_UPLOAD}({folder}, artifact_path)"
@@ -660,6 +687,8 @@ def _written_into(
             folder = head.expression
     if folder is None or uses_names(folder, items) or not fixes.is_pure(folder):
         return None
+    if uses_names(folder, fixes.loop_bound_names(loop)):
+        return None  # a folder made in each iteration (`with TemporaryDirectory() as d:`)
     return ctx.code(folder)
 
 
@@ -680,11 +709,18 @@ def _assigned_in(loop: cst.For, name: str) -> Optional[cst.BaseExpression]:
 
 
 def _uploads_a_computed_path(found: ApiCall, call: cst.Call) -> bool:
-    """A helper's `log_artifact` of a path it is given or computes (not one fixed file)."""
+    """A helper's `log_artifact` of a path it is given or computes (not one fixed file), to
+    one destination: an artifact path the helper computes names a place per item."""
     if found.name != api.FILE_UPLOAD:
         return False
     bound = fixes.bind_arguments(call, found.signature)
     if bound is None or "local_path" not in bound:
+        return False
+    destination = bound.get("artifact_path")
+    if destination is not None and not (
+        fixes.literal_string(destination.value) is not None
+        or (isinstance(destination.value, cst.Name) and destination.value.value == "None")
+    ):
         return False
     return fixes.literal_string(bound["local_path"].value) is None
 

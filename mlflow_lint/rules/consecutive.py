@@ -140,13 +140,20 @@ class ConsecutiveCalls(Rule):
         message = f"{count} consecutive `mlflow.{self.single}` calls send {count} requests"
         repeated = _repeated_key(self.ctx, group)
         if repeated is not None:
+            if self.single == "log_metric":  # points of one metric's history, on purpose
+                advice = (
+                    f"`{shown}` keeps one value per key: send the points as `Metric` entities "
+                    "in one `MlflowClient().log_batch(run_id, metrics=[...])`, which keeps each"
+                )
+            else:
+                advice = (
+                    f"A batched `{shown}` would reject or drop the repeated key: log each key "
+                    "once, then batch the calls"
+                )
             self.report(
                 first.expr,
                 f"{message}, and repeat the key {repeated}",
-                help=(
-                    f"A batched `{shown}` would reject or drop the repeated key: log each key "
-                    "once, then batch the calls"
-                ),
+                help=advice,
                 end_node=last.expr,
             )
             return

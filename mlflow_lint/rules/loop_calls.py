@@ -54,13 +54,16 @@ class LoopCallRule(Rule):
         self._flagged: set[int] = set()
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
-        return [
-            frame
-            for frame in self.ctx.loops(node)
-            if not frame.at_most_once
-            and (self.include_throttled or not frame.throttled)
-            and mapping_loop(self.ctx, frame.loop) is None  # MLF105's business
-        ]
+        kept = []
+        for frame in self.ctx.loops(node):
+            mapping = mapping_loop(self.ctx, frame.loop)
+            if mapping is not None:  # MLF105's business: the loop, and the call it makes
+                if mapping.call is node:
+                    return []
+                continue
+            if not frame.at_most_once and (self.include_throttled or not frame.throttled):
+                kept.append(frame)
+        return kept
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
@@ -80,12 +83,18 @@ class LoopCallRule(Rule):
             self._helper_calls.append((node, frames))
 
     def finish(self) -> None:
+        seen: set[tuple[int, int]] = set()
         for node, frames in self._helper_calls:
             reached = self.ctx.helper_call(
                 node, lambda found, call: self.wanted(found, call) and id(call) not in self._flagged
             )
             if reached is not None:
                 found, call, chain = reached
+                # one finding per loop and MLflow call: the helper called from several
+                # branches of the loop (`if a: log(x) else: log(y)`) is one problem
+                if (id(frames[0].loop), id(call)) in seen:
+                    continue
+                seen.add((id(frames[0].loop), id(call)))
                 self.flag(node, found, call, frames, f"{chain} -> {found.qualname}")
 
     def loops_phrase(self, frames: list[LoopFrame]) -> str:

@@ -62,10 +62,23 @@ class ParamInLoop(LoopCallRule):
         param = found.name in UNBATCHED_PARAM
         if found.is_client:
             run = self.ctx.code(bound["run_id"].value) if "run_id" in bound else "run_id"
+            client = (
+                self.ctx.code(call.func.value) if isinstance(call.func, cst.Attribute) else "client"
+            )
             kind = "params" if param else "tags"
-            batch = f"`client.log_batch({run}, {kind}=[...])`"
+            batch = f"`{client}.log_batch({run}, {kind}=[...])`"
         else:
             batch = f"`mlflow.{'log_params' if param else 'set_tags'}(items)`"
+        if via:  # the key is the helper's to say: both remedies
+            self.report(
+                node,
+                f"{what} {where}: one request per iteration",
+                help=(
+                    "If the key changes with each item, collect the items and log them once "
+                    f"after the loop with {batch}; if it does not, log it once, outside the loop"
+                ),
+            )
+            return
         if varying_key or key is None:
             self.report(
                 node,

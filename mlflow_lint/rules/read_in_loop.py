@@ -67,6 +67,8 @@ class TrackingReadInLoop(LoopCallRule):
     runs) that the loop body has to be adapted to.
 
     ## Not flagged
+    - Test code (`test_*.py`, `*_test.py`, `conftest.py`, files under a `tests/` folder):
+      reading back, one by one, the few runs a test just logged is not worth a batched query.
     - Reads with no batched form, made for a different item on each iteration
       (`get_metric_history` over keys or runs, `get_model_version_by_alias`, `get_dataset`):
       there is nothing better to advise than the loop itself.
@@ -132,6 +134,8 @@ class TrackingReadInLoop(LoopCallRule):
         return not paginated
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
+        if self.ctx.memo("read_in_loop.test_code", lambda: _is_test_code(self.ctx.path)):
+            return []
         frames = [
             frame
             for frame in super().frames(node)
@@ -671,3 +675,19 @@ def _advances_page_token(ctx: FileContext, call: cst.Call) -> bool:
                 every.append(star)
         return any(param.name.value == token.value for param in every)
     return False
+
+
+_TEST_FOLDERS = frozenset({"test", "tests", "testing"})
+
+
+def _is_test_code(path: str) -> bool:
+    """A test module (pytest's names, or a tests/ folder): reading back a few runs a test just
+    logged, one by one, is not worth a batched query."""
+    parts = path.replace("\\", "/").split("/")
+    name = parts[-1]
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or any(part in _TEST_FOLDERS for part in parts[:-1])
+    )
