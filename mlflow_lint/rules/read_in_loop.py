@@ -272,6 +272,18 @@ class TrackingReadInLoop(LoopCallRule):
             )
         return ReadFinding(message, advice)
 
+    def _starts_runs(self, loop: cst.CSTNode) -> bool:
+        """Whether the loop body starts runs itself (`mlflow.start_run(...)`)."""
+        todo: list[cst.CSTNode] = [loop]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, cst.Call):
+                called = self.ctx.api_call(node)
+                if called is not None and not called.is_client and called.name == api.START_RUN:
+                    return True
+            todo.extend(iter_children(node))
+        return False
+
     def _batch_advice(
         self, node: cst.Call, found: ApiCall, frames: list[LoopFrame], via: str
     ) -> Optional[str]:
@@ -285,7 +297,7 @@ class TrackingReadInLoop(LoopCallRule):
                 f"Fetch the experiments with one `{search}` call before the loop and pick them "
                 "by name: its filter_string has no `name IN (...)`"
             )
-            if found.name == "set_experiment":
+            if found.name == "set_experiment" and self._starts_runs(frames[0].loop):
                 advice += ", then pass `experiment_id=` to `mlflow.start_run`"
             return advice
         if found.name == "search_runs":
