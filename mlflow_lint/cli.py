@@ -252,6 +252,87 @@ def server(stdio: bool) -> None:
     serve()
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option(
+    "-m",
+    "module",
+    metavar="MODULE",
+    default=None,
+    help="Run a module as `python -m` does (`-m pytest tests/` profiles a test run).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format: a table for the terminal, or JSON.",
+)
+@click.option(
+    "--output-file",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Lines to show."
+)
+@click.option(
+    "--blind-spot-min",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Requests from one line with no finding that make it a blind spot.",
+)
+@click.option("--select", multiple=True, callback=_codes, help="Rule codes for the findings.")
+@click.option("--extend-select", multiple=True, callback=_codes, help="More rule codes.")
+@click.option("--ignore", multiple=True, callback=_codes, help="Rule codes to leave out.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="pyproject.toml to use instead of the nearest one.",
+)
+@click.argument("program", nargs=-1, type=click.UNPROCESSED)
+def profile(
+    module: Optional[str],
+    output_format: str,
+    output_file: Optional[str],
+    top: int,
+    blind_spot_min: int,
+    select: Optional[list[str]],
+    extend_select: Optional[list[str]],
+    ignore: Optional[list[str]],
+    config_path: Optional[str],
+    program: tuple[str, ...],
+) -> None:
+    """Run PROGRAM [ARGS]... and measure the tracking requests it makes, per source line.
+
+    Unlike `check` and `fix`, this runs the program: in this interpreter, with its own
+    arguments, exit code and exceptions. Options go before PROGRAM; everything after it is
+    the program's. The report shows the lines that made the most requests, with the findings
+    there and what their fixes would save; see docs/profile.md."""
+    from mlflow_lint.profile.command import Options
+    from mlflow_lint.profile.command import profile as run_profile
+    from mlflow_lint.profile.probes import ProfileError
+    from mlflow_lint.profile.program import Program
+
+    if module is None and not program:
+        raise click.UsageError("name the program to run: `profile train.py` or `profile -m pkg`")
+    target = Program(module, list(program), module=True) if module else None
+    target = target or Program(program[0], list(program[1:]))
+    start = os.path.dirname(os.path.abspath(target.target)) if not module else "."
+    settings = _load((start,), config_path, select, extend_select, ignore, None)
+    options = Options(target, settings, output_format, output_file, top, blind_spot_min)
+    try:
+        code = run_profile(options)
+    except ProfileError as error:
+        click.echo(f"mlflow-lint profile: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(code)
+
+
 def _load(
     paths: Sequence[str],
     config_path: Optional[str],
