@@ -90,7 +90,8 @@ class Pseudo:
 class Analysis:
     lines: list[Line]  # by requests, most first
     pseudo: list[Pseudo]
-    projections: list[Projection]
+    projections: list[Projection]  # where fixes apply
+    nests: list[Projection]  # every loop nest that made requests, with the engine's estimate
     blind_spots: list[Line]
     totals: Stats
     children: list[tuple[Optional[Site], str, int]]  # (where, how, count)
@@ -151,7 +152,8 @@ def analyse(recorder: Recorder, settings: Settings, blind_spot_min: int) -> Anal
         )
     lines.sort(key=lambda item: (-item.stats.requests, -item.stats.queued, item.path, item.line))
 
-    projections = _projections(recorder, settings, files, findings)
+    scopes = _projections(recorder, settings, files, findings)
+    projections = [p for p in scopes if p.codes]
     for item in lines:
         item.projection = _projection_for(item, projections)
     blind = [item for item in lines if item.stats.requests >= blind_spot_min and not item.covered]
@@ -170,6 +172,7 @@ def analyse(recorder: Recorder, settings: Settings, blind_spot_min: int) -> Anal
         lines=lines,
         pseudo=[Pseudo(label, stats) for label, stats in sorted(pseudo.items())],
         projections=projections,
+        nests=[p for p in scopes if p.kind == "loop"],
         blind_spots=blind,
         totals=totals,
         children=children,
@@ -231,27 +234,30 @@ def _projections(
         violations = [v for v in findings.get(path, ()) if v.fix is not None]
         file_loops = census.file(path)
         nests = []
-        if file_loops is not None and violations:
-            for nest in estimate.estimate_file(path, settings):
-                loop = file_loops.loops.get(nest.line)
-                if loop is None:
-                    continue  # a comprehension: its loops are not measured
-                inside = [v for v in violations if loop.line <= v.line <= loop.end_line]
-                if not inside:
-                    continue
-                projection = _nest(recorder, census, file_loops, path, loop, nest, inside)
-                if projection is not None and projection.requests:
-                    projections.append(projection)
-                    nests.append(loop)
+        estimates = estimate.estimate_file(path, settings) if file_loops is not None else []
+        for nest in estimates:
+            loop = file_loops.loops.get(nest.line) if file_loops is not None else None
+            if loop is None or file_loops is None:
+                continue  # a comprehension: its loops are not measured
+            inside = [v for v in violations if loop.line <= v.line <= loop.end_line]
+            projection = _nest(recorder, census, file_loops, path, loop, nest, inside)
+            if projection.requests or projection.calls:
+                projections.append(projection)
+                nests.append(loop)
         for violation in violations:
             if violation.code not in MERGES:
                 continue
             if any(n.line <= violation.line <= n.end_line for n in nests):
                 continue
-            projection = _merge(recorder, path, violation)
-            if projection is not None and projection.requests:
-                projections.append(projection)
-    projections.sort(key=lambda p: -(p.requests - (p.after or 0)))
+            merged = _merge(recorder, path, violation)
+            if merged is not None and merged.requests:
+                projections.append(merged)
+    projections.sort(
+        key=lambda p: (
+            -(p.requests - (p.after if p.after is not None else p.requests)),
+            -p.requests,
+        )
+    )
     return projections
 
 
@@ -263,7 +269,7 @@ def _nest(
     root: Loop,
     nest: estimate.LoopEstimate,
     violations: list[Violation],
-) -> Optional[Projection]:
+) -> Projection:
     per_line = _scope_counts(recorder, path, root.line, root.end_line)
     requests = sum(s.requests for s in per_line.values())
     calls = sum(s.calls for s in per_line.values())
@@ -310,6 +316,8 @@ def _nest(
         estimated_now=evaluate(nest.now),
         sizes={" x ".join(k): size(k) for k in sorted(set(nest.now) | set(nest.after or {}))},
     )
+    if not violations:
+        return projection  # no fix applies: the measured and the estimated counts only
     after = evaluate(nest.after)
     if after is None:
         projection.notes.append("a loop's iterations were not measured")

@@ -366,6 +366,7 @@ def document(report: Report) -> dict[str, Any]:
         "totals": totals,
         "lines": lines,
         "fixes": [_projection_json(report, p) for p in projections],
+        "loop_nests": [_projection_json(report, p) for p in analysis.nests],
         "blind_spots": [
             {**where(line.path, line.line), "requests": line.stats.requests}
             for line in analysis.blind_spots
