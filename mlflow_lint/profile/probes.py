@@ -83,7 +83,10 @@ class ProfileError(Exception):
 
 def mlflow_version() -> tuple[str, tuple[int, ...]]:
     """The installed MLflow's version, read from its version.py without importing it."""
-    spec = importlib.util.find_spec("mlflow")
+    try:
+        spec = importlib.util.find_spec("mlflow")
+    except (ImportError, ValueError):
+        spec = None
     if spec is None or not spec.submodule_search_locations:
         raise ProfileError(
             f"`mlflow-lint profile` needs MLflow installed where the program runs "
