@@ -1,8 +1,8 @@
 """`mlflow-lint profile`, end to end: instrument, run, finish as the interpreter would, report.
 
 After the program returns (or raises, or calls `sys.exit`), its non-daemon threads are joined
-and the `atexit` handlers run, as at interpreter exit: MLflow ends the runs left open and
-flushes its async logging there, and those requests belong to the profile. Then the probes are
+and the `atexit` handlers run, in the order of the interpreter's own exit: MLflow ends the runs
+left open and flushes its async logging there, and those requests belong to the profile. Then the probes are
 removed, the files that made requests are analysed, and the report is written. The exit code is
 the program's.
 """
@@ -86,7 +86,13 @@ def profile(options: Options) -> int:
 
 
 def _join_threads() -> None:
-    """Wait for the program's non-daemon threads, as the interpreter does before exiting."""
+    """What the interpreter does before the atexit handlers: `threading._shutdown()` runs the
+    threading-atexit callbacks (`concurrent.futures` tells its idle pool workers to stop, and
+    from then on refuses new work, as at a real exit) and joins the non-daemon threads."""
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None and threading.current_thread() is threading.main_thread():
+        shutdown()
+        return
     current = threading.current_thread()
     for thread in threading.enumerate():
         if thread is not current and not thread.daemon and thread.is_alive():

@@ -56,6 +56,7 @@ class Stats:
     requests: int = 0
     calls: int = 0
     queued: int = 0
+    sent_items: int = 0  # queued calls that MLflow's threads did send (merged ones included)
     bytes_sent: int = 0
     bytes_received: int = 0
     wait_seconds: float = 0.0  # the requesting thread was blocked (synchronous calls)
@@ -71,6 +72,7 @@ class Stats:
         self.requests += other.requests
         self.calls += other.calls
         self.queued += other.queued
+        self.sent_items += other.sent_items
         self.bytes_sent += other.bytes_sent
         self.bytes_received += other.bytes_received
         self.wait_seconds += other.wait_seconds
@@ -142,18 +144,21 @@ class Recorder:
             frame = frame.f_back
         return frames, callee
 
-    def _queued_tag(self) -> Optional[tuple[Chain, Origin]]:
+    def _queued_item(self) -> Optional[Any]:
         """A queued item of MLflow's async logging that this thread is sending: the frames of
         its logging loop and workers hold it in a local variable."""
         frame: Optional[FrameType] = sys._getframe(1)
         while frame is not None:
             for value in frame.f_locals.values():
-                if type(value).__dict__.get(TAG) is False:  # a class probes.py marked
-                    tag = value.__dict__.get(TAG)
-                    if tag is not None:
-                        return tag  # type: ignore[no-any-return]
+                # an instance of a class probes.py marked, tagged when it was queued
+                if type(value).__dict__.get(TAG) is False and value.__dict__.get(TAG):
+                    return value
             frame = frame.f_back
         return None
+
+    def _queued_tag(self) -> Optional[tuple[Chain, Origin]]:
+        item = self._queued_item()
+        return None if item is None else item.__dict__[TAG]
 
     def _inherited(self) -> Optional[tuple[Chain, Origin]]:
         task = getattr(self._local, "task", None)
@@ -187,12 +192,17 @@ class Recorder:
         frames, callee = self._user_frames()
         census: list[Any] = []
         new_call = False
+        sent = 0
         if frames:
             key = Key(self._chain(frames), Origin.CALL)
             census = self._census_keys(frames)
             new_call = self._new_call(callee)
         else:
-            tag = self._queued_tag() or self._inherited()
+            item = self._queued_item()
+            tag = item.__dict__[TAG] if item is not None else self._inherited()
+            if item is not None:
+                # the queued calls this request sends: MLflow may have merged others into it
+                sent = 1 + len(getattr(item, "child_batches", None) or ())
             if tag is not None:
                 origin = Origin.QUEUED if tag[1] is Origin.QUEUED else Origin.THREAD
                 key = Key(tag[0], origin)
@@ -207,6 +217,7 @@ class Recorder:
                 stats = self.stats[key] = Stats()
             stats.requests += 1
             stats.calls += new_call
+            stats.sent_items += sent
             stats.bytes_sent += request.bytes_sent
             stats.bytes_received += request.bytes_received
             stats.errors += request.error

@@ -97,7 +97,9 @@ def text(report: Report, ascii_only: bool = False) -> str:
         f"{seconds(report.run_seconds)}: the main thread waited {seconds(report.main_thread_wait)} "
         f"on them ({share:.0f}% of the run)"
     )
-    detail = [f"{size(totals.bytes_sent)} sent, {size(totals.bytes_received)} received"]
+    detail = []
+    if totals.bytes_sent or totals.bytes_received:
+        detail.append(f"{size(totals.bytes_sent)} sent, {size(totals.bytes_received)} received")
     other_wait = totals.wait_seconds - report.main_thread_wait
     if other_wait > 0.0005:
         detail.append(f"{seconds(other_wait)} waited in other threads")
@@ -106,11 +108,15 @@ def text(report: Report, ascii_only: bool = False) -> str:
             f"{count(totals.queued)} call{_s(totals.queued)} queued for async logging, sent in "
             f"{seconds(totals.background_seconds)} by MLflow's background threads"
         )
+        lost = totals.queued - totals.sent_items
+        if lost > 0:
+            detail.append(f"{count(lost)} queued call{_s(lost)} never sent (lost at exit)")
     if totals.errors:
         detail.append(f"{count(totals.errors)} failed")
     if totals.retries:
         detail.append(f"{count(totals.retries)} retried")
-    out.append("  " + "; ".join(detail))
+    if detail:
+        out.append("  " + "; ".join(detail))
     if report.hosts and len(report.hosts) > 1:
         hosts = ", ".join(f"{h} {count(n)}" for h, n in sorted(report.hosts.items()))
         out.append(f"  hosts: {hosts}")
@@ -199,6 +205,12 @@ def _line(report: Report, line: Line, largest: int, ascii_only: bool) -> list[st
             f"{count(stats.requests)} request{_s(stats.requests)} sent for them by MLflow's "
             f"threads ({seconds(stats.background_seconds)})"
         )
+        lost = stats.queued - stats.sent_items
+        if lost > 0:
+            lines.append(
+                f"{indent}{count(lost)} queued call{_s(lost)} never sent: lost when the program "
+                "exited"
+            )
     other = {k: v for k, v in line.by_origin.items() if k not in ("call", "queued") and v}
     if other.get("thread"):
         lines.append(
@@ -280,6 +292,7 @@ def _stats(stats: Stats) -> dict[str, Any]:
         "requests": stats.requests,
         "calls": stats.calls,
         "queued": stats.queued,
+        "queued_never_sent": max(0, stats.queued - stats.sent_items),
         "bytes_sent": stats.bytes_sent,
         "bytes_received": stats.bytes_received,
         "wait_seconds": round(stats.wait_seconds, 6),
