@@ -47,7 +47,14 @@ def profile_json(
 ) -> tuple[subprocess.CompletedProcess[str], dict]:
     out = tmp_path / "profile.json"
     result = run_cli(
-        "profile", "--format", "json", "-o", str(out), *args, cwd=tmp_path, env=env or env_for(tmp_path)
+        "profile",
+        "--format",
+        "json",
+        "-o",
+        str(out),
+        *args,
+        cwd=tmp_path,
+        env=env or env_for(tmp_path),
     )
     assert out.exists(), result.stdout + result.stderr
     return result, json.loads(out.read_text(encoding="utf-8"))
@@ -133,7 +140,9 @@ def test_a_pytest_run(tmp_path: Path) -> None:
             assert False
         """,
     )
-    result, doc = profile_json(tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_training.py")
+    result, doc = profile_json(
+        tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_training.py"
+    )
     assert result.returncode == 1, result.stdout  # pytest's: one test failed
     assert "1 failed, 1 passed" in result.stdout
     line = next(x for x in doc["lines"] if x["line"] == 5)
@@ -165,7 +174,10 @@ def test_no_program_is_a_usage_error(tmp_path: Path) -> None:
 
 # --- refusing to run ---------------------------------------------------------------------------
 def fake_mlflow(root: Path, version: str) -> Path:
-    write(root / "mlflow" / "__init__.py", "raise ImportError('the fake mlflow must not be imported')\n")
+    write(
+        root / "mlflow" / "__init__.py",
+        "raise ImportError('the fake mlflow must not be imported')\n",
+    )
     write(root / "mlflow" / "version.py", f'VERSION = "{version}"\n')
     return root
 
@@ -182,7 +194,9 @@ def test_an_unsupported_mlflow_version_is_refused(
 ) -> None:
     script = write(tmp_path / "train.py", PROGRAM)
     site = fake_mlflow(tmp_path / "site", version)
-    result = run_cli("profile", str(script), cwd=tmp_path, env=env_for(tmp_path, PYTHONPATH=str(site)))
+    result = run_cli(
+        "profile", str(script), cwd=tmp_path, env=env_for(tmp_path, PYTHONPATH=str(site))
+    )
     assert result.returncode == 2
     assert result.stdout == ""  # the program did not run
     assert result.stderr.strip() == f"mlflow-lint profile: `mlflow-lint profile` {message}" or (
@@ -206,7 +220,9 @@ def test_without_mlflow_profile_says_so(tmp_path: Path) -> None:
         sys.meta_path.insert(0, NoMlflow())
         """,
     ).parent
-    result = run_cli("profile", str(script), cwd=tmp_path, env=env_for(tmp_path, PYTHONPATH=str(site)))
+    result = run_cli(
+        "profile", str(script), cwd=tmp_path, env=env_for(tmp_path, PYTHONPATH=str(site))
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
@@ -261,10 +277,15 @@ assert TAG not in vars(RunBatch) and not hasattr(RunBatch.__init__, "__wrapped__
 print(json.load(open({str(out)!r}))["totals"]["requests"])
 """
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env_for(tmp_path), capture_output=True, text=True
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env_for(tmp_path),
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "6"  # experiment lookup, create, 3 metrics, update
+    # the experiment's lookup, the run's creation, 3 metrics and the run's end
+    assert result.stdout.strip().splitlines()[-1] == "6"
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -289,7 +310,9 @@ def test_the_text_report(tmp_path: Path) -> None:
     out = result.stdout
     assert out.startswith("mlflow-lint profile: python ")
     lines = out.splitlines()
-    title = next(n for n, line in enumerate(lines) if line.startswith("Top 2 lines by tracking requests"))
+    title = next(
+        n for n, line in enumerate(lines) if line.startswith("Top 2 lines by tracking requests")
+    )
     assert lines[title].endswith("; 1 more with --top:")
     first = lines[title + 2]
     assert first.lstrip().startswith("█" * render.BAR_WIDTH) and "train.py:4" in first
@@ -345,7 +368,9 @@ def test_loop_iterations_are_counted(tmp_path: Path) -> None:
     )
     result, doc = profile_json(tmp_path, str(script))
     assert result.returncode == 0, result.stderr
-    loops = {x["line"]: (x["label"], x["iterations_with_requests"], x["entries"]) for x in doc["loops"]}
+    loops = {
+        x["line"]: (x["label"], x["iterations_with_requests"], x["entries"]) for x in doc["loops"]
+    }
     assert loops == {
         4: ("epoch", 6, 2),  # 3 epochs, entered once per fold
         5: ("batch", 12, 6),  # 2 of 4 batches log, in each of 6 epochs

@@ -2,9 +2,9 @@
 
 After the program returns (or raises, or calls `sys.exit`), its non-daemon threads are joined
 and the `atexit` handlers run, in the order of the interpreter's own exit: MLflow ends the runs
-left open and flushes its async logging there, and those requests belong to the profile. Then the probes are
-removed, the files that made requests are analysed, and the report is written. The exit code is
-the program's.
+left open and flushes its async logging there, and those requests belong to the profile. Then
+the probes are removed, the files that made requests are analysed, and the report is written.
+The exit code is the program's.
 """
 
 from __future__ import annotations
