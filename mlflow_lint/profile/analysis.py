@@ -6,35 +6,46 @@
 - From the engine, over the same files: the findings at each line (`check`, with the same
   configuration), and the per-iteration request counts of each loop nest now and after the
   available fixes (estimate.py, as `check --statistics` prints them).
-- Estimated: the requests each nest would make after the fixes, the estimate's per-iteration
-  counts multiplied by the iterations measured in this run. Fixes that buffer a loop's calls
-  and send them when it ends (MLF101's, MLF105's) add one request per entry of the loop, and
-  MLF101's buffer also sends every 1000 metrics or 5 seconds. Outside loops, MLF102-MLF104
-  merge adjacent calls into one per execution.
+- Estimated: the requests each nest would make after the fixes. The file is fixed as
+  `mlflow-lint fix --unsafe-fixes` would (estimate.py does the same); the estimate's
+  per-iteration counts of the fixed nest are multiplied by the iterations measured in this run,
+  and the calls the fixes leave outside the nest's loops (the batch call that replaced a loop,
+  the last flush of MLF101's buffer) count once per time the nest ran. MLF101's buffer also
+  sends every 1000 metrics or 5 seconds; MLF107's `log_artifacts` still uploads file by file
+  to a tracking server. Outside loops, MLF102-MLF104 merge adjacent calls into one per
+  execution.
 - Blind spots: lines that made many requests where no finding points, neither at the line
   nor at a line that called it.
 """
 
 from __future__ import annotations
 
+import difflib
 import linecache
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mlflow_lint import engine, estimate
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.config import Settings
+from mlflow_lint.context import FileContext
 from mlflow_lint.profile.loops import Census, FileLoops, Loop
 from mlflow_lint.profile.recorder import Key, Origin, Recorder, Site, Stats
 from mlflow_lint.rule import Violation
+from mlflow_lint.rules.metric_in_loop import MARKER
+from mlflow_lint.sourcefile import SourceError, decode, read_bytes
 
 # What a fix does to the requests where the per-iteration estimate cannot see it.
-FLUSH_AFTER_LOOP = frozenset({"MLF101", "MLF105", "MLF107"})  # one request when the loop ends
-THROTTLED = frozenset({"MLF101"})  # and every MAX_METRICS_PER_BATCH metrics or N seconds
+THROTTLED = frozenset({"MLF101"})  # its buffer also sends every 1000 metrics or N seconds
+THROTTLE_MARKER = MARKER  # the comment MLF101's fix writes above the buffer
 MERGES = frozenset({"MLF102", "MLF103", "MLF104"})  # N adjacent calls -> 1 per execution
-# An HTTP artifact repository uploads file by file whatever the call: no request is saved.
-PER_FILE_ON_HTTP = frozenset({"MLF107"})
+# `log_artifacts` still uploads file by file to an HTTP artifact proxy, and the run's lookup on
+# the first upload stays.
+PER_FILE = frozenset({"MLF107"})
 
 Terms = estimate.Terms
 
@@ -153,7 +164,7 @@ def analyse(recorder: Recorder, settings: Settings, blind_spot_min: int) -> Anal
     lines.sort(key=lambda item: (-item.stats.requests, -item.stats.queued, item.path, item.line))
 
     scopes = _projections(recorder, settings, files, findings)
-    projections = [p for p in scopes if p.codes]
+    projections = [p for p in scopes if p.codes and p.after is not None and p.after < p.requests]
     for item in lines:
         item.projection = _projection_for(item, projections)
     blind = [item for item in lines if item.stats.requests >= blind_spot_min and not item.covered]
@@ -222,6 +233,73 @@ def _scope_counts(recorder: Recorder, path: str, first: int, last: int) -> dict[
 
 
 # --- projections ----------------------------------------------------------------------------
+@dataclass
+class _Fixed:
+    """A file as read and as `fix --unsafe-fixes` leaves it (what estimate.py compares),
+    with the request-making MLflow calls on each line of both."""
+
+    loops: FileLoops
+    calls: Counter[int]
+    fixed_loops: Optional[FileLoops]
+    fixed_calls: Counter[int]
+    fixed_text: str
+    to_fixed: dict[int, int]  # unchanged lines: original line -> fixed line
+
+
+def _fixed(path: str, settings: Settings, file_loops: FileLoops) -> _Fixed:
+    text = file_loops.text
+    calls = _call_lines(text, path)
+    fixing = Settings(**{**settings.__dict__, "unsafe_fixes": True})
+    try:
+        data = read_bytes(path)
+        _, new = engine.fix_source(data, path, fixing)
+        fixed_text = decode(new).text if new is not None else text
+    except SourceError:
+        fixed_text = text
+    if fixed_text == text:
+        mapping = {n: n for n in range(1, text.count("\n") + 2)}
+        return _Fixed(file_loops, calls, file_loops, calls, text, mapping)
+    mapping = {}
+    matcher = difflib.SequenceMatcher(None, text.splitlines(), fixed_text.splitlines(), False)
+    for tag, i1, i2, j1, _ in matcher.get_opcodes():
+        if tag == "equal":
+            mapping.update({i1 + k + 1: j1 + k + 1 for k in range(i2 - i1)})
+    try:
+        fixed_loops: Optional[FileLoops] = FileLoops(fixed_text)
+        fixed_calls = _call_lines(fixed_text, path)
+    except (SyntaxError, SourceError, ValueError):
+        fixed_loops, fixed_calls = None, Counter()
+    return _Fixed(file_loops, calls, fixed_loops, fixed_calls, fixed_text, mapping)
+
+
+def _call_lines(text: str, path: str) -> Counter[int]:
+    """Per line, the MLflow calls that make a request (a call to a helper of the file counts
+    the calls the helper makes), as estimate.py counts them."""
+    module = engine.parse(text)
+    ctx = FileContext(module, path, text)
+    found: list[tuple[cst.Call, int]] = []
+    helpers: list[cst.Call] = []
+
+    def visit(node: cst.Call) -> None:
+        call = ctx.api_call(node)
+        if call is not None:
+            if call.name not in api.NO_REQUEST and not call.name.startswith("_"):
+                found.append((node, 1))
+        elif ctx.callee_is_local(node):
+            helpers.append(node)
+
+    ctx.walk({cst.Call: [visit]}, {})
+    for node in helpers:  # helpers' summaries are complete only after the walk
+        helper = ctx.local_function(node)
+        if helper is not None and ctx.reachable_api_calls(helper):
+            found.append((node, len(ctx.reachable_api_calls(helper))))
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    lines: Counter[int] = Counter()
+    for node, number in found:
+        lines[positions[node].start.line] += number
+    return lines
+
+
 def _projections(
     recorder: Recorder,
     settings: Settings,
@@ -235,19 +313,21 @@ def _projections(
         file_loops = census.file(path)
         nests = []
         estimates = estimate.estimate_file(path, settings) if file_loops is not None else []
+        fixed = _fixed(path, settings, file_loops) if file_loops and estimates else None
         for nest in estimates:
             loop = file_loops.loops.get(nest.line) if file_loops is not None else None
-            if loop is None or file_loops is None:
+            if loop is None or fixed is None:
                 continue  # a comprehension: its loops are not measured
-            inside = [v for v in violations if loop.line <= v.line <= loop.end_line]
-            projection = _nest(recorder, census, file_loops, path, loop, nest, inside)
+            region = _region(fixed, loop)
+            inside = [v for v in violations if region.first <= v.line <= region.last]
+            projection = _nest(recorder, census, fixed, path, loop, nest, inside)
             if projection.requests or projection.calls:
                 projections.append(projection)
-                nests.append(loop)
+                nests.append(region)
         for violation in violations:
             if violation.code not in MERGES:
                 continue
-            if any(n.line <= violation.line <= n.end_line for n in nests):
+            if any(n.first <= violation.line <= n.last for n in nests):
                 continue
             merged = _merge(recorder, path, violation)
             if merged is not None and merged.requests:
@@ -261,16 +341,61 @@ def _projections(
     return projections
 
 
+@dataclass
+class _Region:
+    """Where a nest's fixes rewrite the file: the lines between the unchanged lines around the
+    nest (the nest, and the calls next to it that a fix merged), in the file as read (`first`
+    to `last`) and as fixed; and the request-making calls there that run once each time the
+    nest runs (outside its loops), before and after the fixes."""
+
+    first: int
+    last: int
+    now_once: int
+    after_once: int
+    fixed_text: str
+
+
+def _region(fixed: _Fixed, root: Loop) -> _Region:
+    depth = len([loop for loop in fixed.loops.enclosing(root.line) if loop.line != root.line])
+    before = root.line - 1
+    while before > 0 and before not in fixed.to_fixed:
+        before -= 1
+    after = root.end_line + 1
+    last = max(fixed.to_fixed, default=0)
+    while after <= last and after not in fixed.to_fixed:
+        after += 1
+    now = sum(
+        n
+        for line, n in fixed.calls.items()
+        if before < line < after and len(fixed.loops.enclosing(line)) == depth
+    )
+    first, last = min(before + 1, root.line), max(after - 1, root.end_line)
+    start = fixed.to_fixed.get(before, 0) + 1
+    end = fixed.to_fixed.get(after, fixed.fixed_text.count("\n") + 2) - 1
+    if fixed.fixed_loops is None:
+        return _Region(first, last, now, now, "")
+    fixed_loops = fixed.fixed_loops
+    then = sum(
+        n
+        for line, n in fixed.fixed_calls.items()
+        if start <= line <= end and len(fixed_loops.enclosing(line)) == depth
+    )
+    text = "\n".join(fixed.fixed_text.splitlines()[start - 1 : end])
+    return _Region(first, last, now, then, text)
+
+
 def _nest(
     recorder: Recorder,
     census: Census,
-    file_loops: FileLoops,
+    fixed: _Fixed,
     path: str,
     root: Loop,
     nest: estimate.LoopEstimate,
     violations: list[Violation],
 ) -> Projection:
-    per_line = _scope_counts(recorder, path, root.line, root.end_line)
+    file_loops = fixed.loops
+    region = _region(fixed, root)
+    per_line = _scope_counts(recorder, path, region.first, region.last)
     requests = sum(s.requests for s in per_line.values())
     calls = sum(s.calls for s in per_line.values())
     # calls per label path, from the lines directly at each loop level
@@ -281,6 +406,7 @@ def _nest(
             calls_at[labels] += stats.calls
     sizes: dict[tuple[str, ...], Optional[int]] = {}
     _measure(file_loops, census, path, root, (), sizes)
+    entries = census.entries.get((path, root.line)) or 1
 
     def size(labels: tuple[str, ...]) -> Optional[int]:
         measured = sizes.get(labels)
@@ -303,6 +429,8 @@ def _nest(
         return result
 
     codes = sorted({v.code for v in violations})
+    now_once, after_once = region.now_once, region.after_once
+    in_loops = evaluate(nest.now)
     projection = Projection(
         path=path,
         line=root.line,
@@ -313,7 +441,7 @@ def _nest(
         after=None,
         now_terms=nest.now,
         after_terms=nest.after,
-        estimated_now=evaluate(nest.now),
+        estimated_now=None if in_loops is None else in_loops + now_once * entries,
         sizes={" x ".join(k): size(k) for k in sorted(set(nest.now) | set(nest.after or {}))},
     )
     if not violations:
@@ -322,25 +450,27 @@ def _nest(
     if after is None:
         projection.notes.append("a loop's iterations were not measured")
         return projection
+    after += after_once * entries
+    if after_once > now_once:
+        projection.notes.append(
+            f"{after_once - now_once} call{'s' if after_once - now_once > 1 else ''} after the "
+            f"loop, each time it runs ({entries})"
+        )
+    buffered = THROTTLE_MARKER in region.fixed_text
     for violation in violations:
-        if violation.code not in FLUSH_AFTER_LOOP:
+        line_stats = per_line.get(violation.line)
+        if line_stats is None:
             continue
-        loop = _fixed_loop(file_loops, violation, root)
-        if loop is None or loop.line != root.line:
-            continue  # flushed inside an outer loop of the nest: in the estimate already
-        entries = census.entries.get((path, root.line)) or 1
-        line_stats = per_line.get(violation.line, None)
-        if violation.code in PER_FILE_ON_HTTP and line_stats is not None:
+        if violation.code in PER_FILE and "log_artifacts(" in region.fixed_text:
             puts = sum(n for e, n in line_stats.endpoints.items() if e.startswith("PUT "))
+            after += line_stats.requests - line_stats.calls  # the run's lookup on first use
             if puts:
-                after += puts
+                after += puts - entries
                 projection.notes.append(
                     f"line {violation.line}: the tracking server's artifact proxy takes one "
                     "upload per file whatever the call, so its uploads stay"
                 )
-                continue
-        after += entries
-        if violation.code in THROTTLED and line_stats is not None:
+        if violation.code in THROTTLED and buffered:
             extra = line_stats.values // api.MAX_METRICS_PER_BATCH
             busy = line_stats.last - line_stats.first - line_stats.wait_seconds
             extra += max(0, int(busy // api.BUFFER_FLUSH_SECONDS))
@@ -375,16 +505,6 @@ def _measure(
     for child in file_loops.loops.values():
         if child.parent == loop.line:
             _measure(file_loops, census, path, child, labels, sizes)
-
-
-def _fixed_loop(file_loops: FileLoops, violation: Violation, root: Loop) -> Optional[Loop]:
-    """The loop a finding's fix buffers: the loop the finding points at (MLF105, MLF107 on
-    the loop statement), or the innermost loop around the call (MLF101)."""
-    starting = file_loops.loops.get(violation.line)
-    if starting is not None and violation.code != "MLF101":
-        return starting
-    enclosing = file_loops.enclosing(violation.line)
-    return enclosing[-1] if enclosing else None
 
 
 def _merge(recorder: Recorder, path: str, violation: Violation) -> Optional[Projection]:
