@@ -439,3 +439,24 @@ def test_numbers_and_bars() -> None:
     assert render._bar(10, 10, False) == "█" * render.BAR_WIDTH
     assert render._bar(1, 1000, False).strip() == "▏"  # never invisible
     assert render._bar(5, 10, True) == "#" * (render.BAR_WIDTH // 2) + " " * (render.BAR_WIDTH // 2)
+
+
+def test_the_worked_example_in_the_docs_holds(tmp_path: Path) -> None:
+    """docs/profile.md shows a real report (against a tracking server); the same program
+    against sqlite makes the same requests on the lines the page discusses."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "profile.md").read_text()
+    program = page.split("```python\n", 1)[1].split("\n```", 1)[0]
+    shown = page.split("```text\n", 1)[1].split("\n```", 1)[0]
+    script = write(tmp_path / "train.py", program + "\n")
+    result = run_cli("profile", str(script), cwd=tmp_path, env=env_for(tmp_path))
+    assert result.returncode == 0, result.stderr
+    for needle in (
+        "       400     400 ",
+        "412 requests -> 2 in the loop at train.py:23 (lines 21-27, with the calls next to it)",
+        "now epoch x batch x 1 + epoch x 1 + 2 outside the loop = 412 calls (measured: 412)",
+        "iterations measured: epoch 10, epoch x batch 400",
+        "train.py:17  12 requests  mlflow.log_metric(name, value)",
+        "called from train.py:29 (12)",
+    ):
+        assert needle in shown, needle
+        assert needle in result.stdout, needle

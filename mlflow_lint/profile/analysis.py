@@ -66,6 +66,11 @@ class Projection:
     estimated_now: Optional[int] = None  # the per-iteration counts at the measured sizes
     sizes: dict[str, Optional[int]] = field(default_factory=dict)  # loop label -> iterations
     notes: list[str] = field(default_factory=list)
+    first: int = 0  # the lines the fixes rewrite (the nest and the calls next to it)
+    last: int = 0
+    now_once: int = 0  # calls there outside the loops: once each time the nest runs
+    after_once: int = 0
+    entries: int = 1  # times the nest ran
 
     @property
     def kind(self) -> str:
@@ -214,7 +219,9 @@ def _projection_for(line: Line, projections: list[Projection]) -> Optional[Proje
     sites = [(line.path, line.line), *(site for site, _ in line.callers)]
     for projection in projections:
         for path, number in sites:
-            if path == projection.path and projection.line <= number <= projection.end_line:
+            first = projection.first or projection.line
+            last = projection.last or projection.end_line
+            if path == projection.path and first <= number <= last:
                 return projection
     return None
 
@@ -435,6 +442,11 @@ def _nest(
         path=path,
         line=root.line,
         end_line=root.end_line,
+        first=region.first,
+        last=region.last,
+        now_once=region.now_once,
+        after_once=region.after_once,
+        entries=entries,
         codes=codes,
         requests=requests,
         calls=calls,
@@ -451,11 +463,6 @@ def _nest(
         projection.notes.append("a loop's iterations were not measured")
         return projection
     after += after_once * entries
-    if after_once > now_once:
-        projection.notes.append(
-            f"{after_once - now_once} call{'s' if after_once - now_once > 1 else ''} after the "
-            f"loop, each time it runs ({entries})"
-        )
     buffered = THROTTLE_MARKER in region.fixed_text
     for violation in violations:
         line_stats = per_line.get(violation.line)
@@ -470,16 +477,20 @@ def _nest(
                     f"line {violation.line}: the tracking server's artifact proxy takes one "
                     "upload per file whatever the call, so its uploads stay"
                 )
-        if violation.code in THROTTLED and buffered:
-            extra = line_stats.values // api.MAX_METRICS_PER_BATCH
-            busy = line_stats.last - line_stats.first - line_stats.wait_seconds
-            extra += max(0, int(busy // api.BUFFER_FLUSH_SECONDS))
-            if extra:
-                after += extra
-                projection.notes.append(
-                    f"line {violation.line}: about {extra} more for the buffer's flushes every "
-                    f"{api.MAX_METRICS_PER_BATCH} metrics or {api.BUFFER_FLUSH_SECONDS} s"
-                )
+    if buffered and any(v.code in THROTTLED for v in violations):
+        # the buffer also sends when it holds 1000 metrics, or 5 s after its last send: the
+        # loop then runs without waiting on requests
+        values = sum(stats.values for stats in per_line.values())
+        started = min((stats.first for stats in per_line.values() if stats.first), default=0.0)
+        ended = max((stats.last for stats in per_line.values()), default=0.0)
+        busy = ended - started - sum(stats.wait_seconds for stats in per_line.values())
+        extra = values // api.MAX_METRICS_PER_BATCH + max(0, int(busy // api.BUFFER_FLUSH_SECONDS))
+        if extra:
+            after += extra
+            projection.notes.append(
+                f"about {extra} more for the buffer's sends every "
+                f"{api.MAX_METRICS_PER_BATCH} metrics or {api.BUFFER_FLUSH_SECONDS} s"
+            )
     projection.after = after
     return projection
 

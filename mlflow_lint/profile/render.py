@@ -240,6 +240,11 @@ def _projection(report: Report, projection: Projection, long: bool) -> str:
     fixes = f"{codes}'s fix" if len(projection.codes) == 1 else f"the fixes of {codes}"
     where = f"{display_path(projection.path, report.cwd)}:{projection.line}"
     scope = f"the loop at {where}" if projection.kind == "loop" else f"the calls at {where}"
+    if projection.kind == "loop" and (projection.first, projection.last) != (
+        projection.line,
+        projection.end_line,
+    ):
+        scope += f" (lines {projection.first}-{projection.last}, with the calls next to it)"
     if projection.after is None:
         head = f"{count(projection.requests)} requests in {scope}; after {fixes}: cannot tell"
     else:
@@ -254,20 +259,27 @@ def _projection(report: Report, projection: Projection, long: bool) -> str:
         sizes = ", ".join(
             f"{label} {count(n) if n is not None else '?'}" for label, n in projection.sizes.items()
         )
-        now = estimate.render(projection.now_terms)
-        after = estimate.render(projection.after_terms)
+        now = estimate.render(projection.now_terms) + _once(projection.now_once, projection)
+        after = estimate.render(projection.after_terms) + _once(projection.after_once, projection)
         estimated = (
             f" = {count(projection.estimated_now)}" if projection.estimated_now is not None else ""
         )
         parts.append(
-            f"    calls per iteration: now {now}{estimated} (measured: {count(projection.calls)}); "
-            f"after fixes {after}"
+            f"    estimate: now {now}{estimated} calls (measured: {count(projection.calls)}); "
+            f"after the fixes {after}"
         )
         if sizes:
             parts.append(f"    iterations measured: {sizes}")
     for note in projection.notes:
         parts.append(f"    {note}")
     return "\n  ".join(parts)
+
+
+def _once(calls: int, projection: Projection) -> str:
+    if not calls:
+        return ""
+    times = "" if projection.entries == 1 else f" x {count(projection.entries)} runs of the loop"
+    return f" + {calls} outside the loop{times}"
 
 
 def _endpoints(stats: Stats, limit: int) -> str:
@@ -308,6 +320,7 @@ def _projection_json(report: Report, projection: Projection) -> dict[str, Any]:
         "path": display_path(projection.path, report.cwd),
         "line": projection.line,
         "end_line": projection.end_line,
+        "lines": [projection.first or projection.line, projection.last or projection.end_line],
         "kind": projection.kind,
         "codes": projection.codes,
         "measured": {"requests": projection.requests, "calls": projection.calls},
@@ -318,6 +331,11 @@ def _projection_json(report: Report, projection: Projection) -> dict[str, Any]:
         found["per_iteration"] = {
             "now": estimate.render(projection.now_terms),
             "after": estimate.render(projection.after_terms),
+        }
+        found["outside_the_loops"] = {
+            "now": projection.now_once,
+            "after": projection.after_once,
+            "times_the_loop_ran": projection.entries,
         }
         found["estimated_calls_now"] = projection.estimated_now
         found["iterations"] = projection.sizes
