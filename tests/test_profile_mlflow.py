@@ -128,7 +128,8 @@ class CountingProxy:
 
     def record(self, method: str, target: str, body: bytes) -> None:
         keys: list[str] = []
-        if body and method in ("POST", "PATCH"):
+        seen = endpoint(method, target)
+        if body and seen.endswith(KEYED):
             try:
                 payload = json.loads(body)
             except ValueError:
@@ -139,7 +140,7 @@ class CountingProxy:
                 for kind in ("metrics", "params", "tags"):
                     keys += [i["key"] for i in payload.get(kind) or () if isinstance(i, dict)]
         with self._lock:
-            self.seen.append(Seen(endpoint(method, target), tuple(keys)))
+            self.seen.append(Seen(seen, tuple(keys)))
 
     def mark(self) -> int:
         with self._lock:
@@ -394,8 +395,11 @@ def test_the_statistics_estimate_matches_the_measured_calls(
     estimates = estimate.estimate_file(str(program), build_settings(None))
     assert estimates, name
     for nest in estimates:
-        expected = sum(calls * sizes[" x ".join(labels)] for labels, calls in nest.now.items())
         measured = nests[nest.line]
+        expected = sum(calls * sizes[" x ".join(labels)] for labels, calls in nest.now.items())
+        # and the calls next to the loop that its fixes merge, once each time it runs
+        outside = measured["outside_the_loops"]
+        expected += outside["now"] * outside["times_the_loop_ran"]
         assert measured["measured"]["calls"] == expected, (name, nest.line, measured)
         assert measured["estimated_calls_now"] == expected
         for label, iterations in measured["iterations"].items():
@@ -440,9 +444,9 @@ def test_the_fixed_program_makes_the_requests_the_profile_promised(
         fixed_source, proxy.url, tmp_path / "fixed-run", access_log=server.access_log, proxy=proxy
     )
     fixes = original.doc["fixes"]
-    assert fixes, "the profile promises no saving"
+    # no promise is a promise too: MLF107's `log_artifacts` still uploads file by file to a
+    # tracking server
     saving = sum(f["measured"]["requests"] - f["estimated_requests_after"] for f in fixes)
-    assert saving > 0
     assert len(fixed.proxied) == len(original.proxied) - saving, (
         json.dumps(fixes, indent=1),
         fixed.output,
@@ -545,7 +549,7 @@ def test_worker_threads_are_followed(server: Backend, proxy: CountingProxy, tmp_
     assert Counter(run.doc["totals"]["endpoints"]) == Counter(s.endpoint for s in run.proxied)
     lines = run.lines()
     # the worker's own line, in the pool's threads
-    assert lines[11]["requests"] == 4 and lines[11]["callers"][0]["line"] == 14
+    assert lines[11]["requests"] == 4 and lines[11]["origins"] == {"call": 4}
     # an MLflow method handed straight to a pool or a thread: the line that handed it over
     assert lines[15]["requests"] == 1 and lines[15]["origins"] == {"thread": 1}
     assert lines[17]["requests"] == 1 and lines[17]["origins"] == {"thread": 1}

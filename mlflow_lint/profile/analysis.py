@@ -132,7 +132,8 @@ def analyse(recorder: Recorder, settings: Settings, blind_spot_min: int) -> Anal
             continue
         site = key.chain[-1]
         by_line[site].add(stats)
-        origins[site][key.origin.value] += stats.requests
+        if stats.requests:
+            origins[site][key.origin.value] += stats.requests
         if len(key.chain) > 1:
             callers[site][key.chain[-2]] += stats.requests
 

@@ -192,7 +192,7 @@ class Recorder:
         frames, callee = self._user_frames()
         census: list[Any] = []
         new_call = False
-        sent = 0
+        sent: Counter[Key] = Counter()
         if frames:
             key = Key(self._chain(frames), Origin.CALL)
             census = self._census_keys(frames)
@@ -201,8 +201,11 @@ class Recorder:
             item = self._queued_item()
             tag = item.__dict__[TAG] if item is not None else self._inherited()
             if item is not None:
-                # the queued calls this request sends: MLflow may have merged others into it
-                sent = 1 + len(getattr(item, "child_batches", None) or ())
+                # the queued calls this request sends: MLflow may have merged others into it,
+                # queued by other lines
+                for queued in (item, *(getattr(item, "child_batches", None) or ())):
+                    chain = (queued.__dict__.get(TAG) or item.__dict__[TAG])[0]
+                    sent[Key(chain, Origin.QUEUED)] += 1
             if tag is not None:
                 origin = Origin.QUEUED if tag[1] is Origin.QUEUED else Origin.THREAD
                 key = Key(tag[0], origin)
@@ -217,7 +220,11 @@ class Recorder:
                 stats = self.stats[key] = Stats()
             stats.requests += 1
             stats.calls += new_call
-            stats.sent_items += sent
+            for queued_key, items in sent.items():
+                queued_stats = self.stats.get(queued_key)
+                if queued_stats is None:
+                    queued_stats = self.stats[queued_key] = Stats()
+                queued_stats.sent_items += items
             stats.bytes_sent += request.bytes_sent
             stats.bytes_received += request.bytes_received
             stats.errors += request.error
