@@ -460,3 +460,23 @@ def test_the_worked_example_in_the_docs_holds(tmp_path: Path) -> None:
     ):
         assert needle in shown, needle
         assert needle in result.stdout, needle
+
+
+def test_a_forked_child_is_reported_once_and_not_followed(tmp_path: Path) -> None:
+    script = write(
+        tmp_path / "fork.py",
+        """\
+        import os
+        import mlflow
+
+        with mlflow.start_run():
+            mlflow.log_param("before", 1)
+        pid = os.fork()
+        if pid:
+            os.waitpid(pid, 0)
+        """,
+    )
+    result = run_cli("profile", str(script), cwd=tmp_path, env=env_for(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("mlflow-lint profile: python") == 1  # the parent's report only
+    assert "fork.py:6  started 1 (os.fork)" in result.stdout

@@ -44,6 +44,7 @@ def profile(options: Options) -> int:
     """Run and report; returns the program's exit code. Raises ProfileError (exit 2) when the
     program cannot be run at all."""
     cwd = os.getcwd()
+    pid = os.getpid()
     version = check_version()
     recorder = Recorder(CodeFilter())
     probes = Probes(recorder)
@@ -63,6 +64,8 @@ def profile(options: Options) -> int:
     instrumented = sorted(probes.instrumented)
     uri = _tracking_uri()
     probes.uninstall()
+    if os.getpid() != pid:  # a child the program forked returned here: only the parent reports
+        return outcome.exit_code
     try:
         report = render.Report(
             program=options.program,
