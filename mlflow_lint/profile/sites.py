@@ -86,7 +86,3 @@ def display_path(path: str, cwd: str) -> str:
     except ValueError:  # another drive on Windows
         return path
     return path if relative.startswith(os.pardir) else relative
-
-
-# The module's own interpreter, for error messages.
-PYTHON = sys.executable
