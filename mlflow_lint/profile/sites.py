@@ -13,7 +13,6 @@ import contextlib
 import importlib.util
 import os
 import site
-import sys
 import sysconfig
 from collections.abc import Iterable
 
