@@ -54,8 +54,12 @@ from mlflow_harness import (
 
 from mlflow_lint import estimate
 from mlflow_lint.config import build_settings
+from mlflow_lint.profile.probes import mlflow_version
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
+# `mlflow server` logs one line per request since MLflow 3 (uvicorn); 2.x (gunicorn) does not,
+# and there the counting proxy alone is the server's side.
+ACCESS_LOG = mlflow_version()[1] >= (3,)
 PROGRAMS = [
     *sorted(p for p in RULES_DIR.glob("MLF*/flagged.py")),
     *sorted(p for p in SCRIPTS_DIR.glob("*.py") if not p.name.startswith("_")),
@@ -308,7 +312,8 @@ def test_profile_counts_what_the_server_saw(
     assert run.returncode == doc["program"]["exit_code"], run.output
     assert doc["warnings"] == [], doc["warnings"]
     seen = Counter(s.endpoint for s in run.proxied)
-    assert seen == run.access_log, "the proxy forwarded what the server logged"
+    if ACCESS_LOG:
+        assert seen == run.access_log, "the proxy forwarded what the server logged"
     measured = Counter(doc["totals"]["endpoints"])
     if doc["child_processes"]:
         # requests of child processes are not followed: the server sees more
