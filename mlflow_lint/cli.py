@@ -10,8 +10,9 @@ from typing import Any, Callable, Optional, TypeVar
 
 import click
 
-from mlflow_lint import __version__, cache, docs, engine, estimate, formats
+from mlflow_lint import __version__, cache, dispatch, docs, estimate, formats
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
+from mlflow_lint.engine import FileResult
 from mlflow_lint.report import Reporter
 from mlflow_lint.rules import ALL_RULES, lookup
 from mlflow_lint.runner import default_jobs, run_paths, with_write
@@ -70,6 +71,12 @@ def common_options(command: F) -> F:
         ),
         click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary."),
         click.option(
+            "--verbose",
+            "-v",
+            is_flag=True,
+            help="Also say which parts of files were left unchecked, and why (standard error).",
+        ),
+        click.option(
             "--force-exclude",
             is_flag=True,
             help="Apply `exclude` to files named on the command line (pre-commit names them all).",
@@ -117,6 +124,7 @@ def check(
     stdin_filename: Optional[str],
     unsafe_fixes: Optional[bool],
     quiet: bool,
+    verbose: bool,
     force_exclude: bool,
     output_format: str,
     output_file: Optional[str],
@@ -136,11 +144,14 @@ def check(
     )
     if paths == ("-",):
         data = sys.stdin.buffer.read()
-        reporter.file(engine.check_source(data, stdin_filename or "-", settings))
+        result = dispatch.check_source(data, stdin_filename or "-", settings)
+        _warn(result, verbose)
+        reporter.file(result)
     else:
-        worker = engine.check_file if no_cache else cache.check_file
+        worker = dispatch.check_file if no_cache else cache.check_file
         index = None if no_cache else cache.StatIndex(settings.root, settings)
         for result in run_paths(paths, worker, settings, jobs or default_jobs(), index):
+            _warn(result, verbose)
             reporter.file(result)
     if statistics:
         found = [e for path in reporter.loop_files for e in estimate.estimate_file(path, settings)]
@@ -164,6 +175,7 @@ def fix(
     stdin_filename: Optional[str],
     unsafe_fixes: Optional[bool],
     quiet: bool,
+    verbose: bool,
     force_exclude: bool,
     output_format: str,
     output_file: Optional[str],
@@ -176,7 +188,7 @@ def fix(
     settings = _load(paths, config_path, select, extend_select, ignore, unsafe_fixes, force_exclude)
     report = (output_format, output_file)
     if paths == ("-",):
-        _fix_stdin(settings, stdin_filename or "-", diff, report)
+        _fix_stdin(settings, stdin_filename or "-", diff, report, verbose)
     out = sys.stdout
     reporter = formats.make_reporter(
         *report,
@@ -185,10 +197,11 @@ def fix(
         quiet=quiet,
         stream_busy=diff,
     )
-    worker = with_write(engine.fix_file, write=not diff)
+    worker = with_write(dispatch.fix_file, write=not diff)
     for result in run_paths(paths, worker, settings, jobs or default_jobs()):
         if diff and result.diff:
             out.write(result.diff)
+        _warn(result, verbose)
         reporter.file(result)
     reporter.dry_run = diff
     reporter.summary(fixing=True)
@@ -201,10 +214,15 @@ def fix(
 
 
 def _fix_stdin(
-    settings: Settings, path: str, diff: bool, report: tuple[str, Optional[str]]
+    settings: Settings,
+    path: str,
+    diff: bool,
+    report: tuple[str, Optional[str]],
+    verbose: bool = False,
 ) -> None:
     data = sys.stdin.buffer.read()
-    result, new_data = engine.fix_source(data, path, settings)
+    result, new_data = dispatch.fix_source(data, path, settings)
+    _warn(result, verbose)
     reporter = formats.make_reporter(
         *report, unsafe_fixes=settings.unsafe_fixes, codes=settings.codes, stream=sys.stderr
     )
@@ -215,6 +233,16 @@ def _fix_stdin(
     else:
         sys.stdout.buffer.write(new_data if new_data is not None else data)
     sys.exit(EXIT_ERROR if result.error else EXIT_FINDINGS if result.violations else EXIT_CLEAN)
+
+
+def _warn(result: FileResult, verbose: bool) -> None:
+    """On standard error, as Ruff's warnings: a file that was skipped, and with --verbose the
+    parts of a file left unchecked (a notebook's cells in other languages)."""
+    if result.skipped:
+        click.echo(f"warning: {result.path}: skipped: {result.skipped}", err=True)
+    if verbose:
+        for note in result.notes:
+            click.echo(f"{result.path}:{note}", err=True)
 
 
 @main.command(name="rules")

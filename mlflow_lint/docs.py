@@ -46,6 +46,7 @@ PAGE_FOOTER = (
 # Docstring sections rendered first, in this order; any other section follows them.
 LEADING_SECTIONS = ("What it does", "Why is this bad")
 FIX_SECTION = "Fix safety"
+NOT_FLAGGED = "Not flagged"  # after the fix safety, as in Ruff's rule pages
 _HEADING = re.compile(r"^## +(.+?)\s*$")
 
 
@@ -159,7 +160,8 @@ def render_rule(rule: type[Rule]) -> str:
     if preamble:
         parts += ["", preamble]
     ordered = [name for name in LEADING_SECTIONS if name in sections]
-    ordered += [name for name in sections if name not in LEADING_SECTIONS and name != FIX_SECTION]
+    trailing = (FIX_SECTION, NOT_FLAGGED)
+    ordered += [name for name in sections if name not in LEADING_SECTIONS and name not in trailing]
     for name in ordered:
         parts += ["", f"## {name}", "", sections[name]]
     flagged = example(rule.code, "flagged.py")
@@ -170,13 +172,20 @@ def render_rule(rule: type[Rule]) -> str:
             parts += ["", f"`mlflow-lint check --select {rule.code}` reports:", ""]
             parts += ["```text", *findings, "```"]
     fixed, clean = example(rule.code, "flagged.fixed.py"), example(rule.code, "clean.py")
+    unsafe = example(rule.code, "flagged.unsafe.fixed.py")
     if fixed:
         parts += ["", "## Use instead", "", f"What `{fix_command(rule)}` writes for the example:"]
         parts += ["", "```python", fixed.rstrip(), "```"]
+        if unsafe:
+            command = f"{fix_command(rule)} --unsafe-fixes"
+            parts += ["", f"And with `{command}`, the fixes that are unsafe here too:"]
+            parts += ["", "```python", unsafe.rstrip(), "```"]
     elif clean:
         parts += ["", "## Use instead", "", "Code this rule does not flag:"]
         parts += ["", "```python", clean.rstrip(), "```"]
     parts += ["", f"## {FIX_SECTION}", "", sections.get(FIX_SECTION) or fix_safety_text(rule)]
+    if NOT_FLAGGED in sections:
+        parts += ["", f"## {NOT_FLAGGED}", "", sections[NOT_FLAGGED]]
     parts += ["", "## Options", "", options_text(rule)]
     return "\n".join(parts).rstrip()
 

@@ -47,6 +47,11 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 # A dotted name not preceded by a dot or a name character: `mlflow.tracking.MlflowClient`.
 _CHAIN = re.compile(r"(?<![\w.])[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+# `importlib.import_module("mlflow")`, `lazy_import("mlflow")`: the resolver binds the result to
+# the mlflow module (names.py), which no import statement shows; such files are not elided.
+_IMPORT_CALL = re.compile(
+    r"(?:import|loader|module)\w*\s*\([^()]*['\"]mlflow\b", re.IGNORECASE
+)
 # Eliding a definition shorter than this saves less than it costs.
 MIN_LINES = 3
 
@@ -136,8 +141,8 @@ def plan(
     if not any(c.worth_eliding(lines) for c in candidates):
         return None
     roots = _import_paths(imports)
-    if roots is None:
-        return None  # `from mlflow import *`: any name may be MLflow's
+    if roots is None or _IMPORT_CALL.search(text):
+        return None  # `from mlflow import *` or a module imported by a call: any name may be
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
@@ -152,7 +157,7 @@ def plan(
     annotation_names = {
         api.CLIENT,
         *roots,
-        *(n for names, _, _ in module_bindings for n, _ in names),
+        *(n for names, _ in module_bindings for n, _ in names),
     }
     state = _Relevance(roots, text, starts, word_pattern, frozenset(annotation_names))
     state.learn(module_bindings)
@@ -280,8 +285,7 @@ class _Relevance:
     ) -> None:
         self.roots = roots  # imported names, by the paths they are bound to
         self.plain: set[str] = set()  # names and attributes that matter however they are used
-        # the ones bound to a value of MLflow's (not helpers): calling one may build a client
-        self.values: set[str] = set()
+        self.values: set[str] = set()  # the ones bound to a value of MLflow's
         self.pending: list[_Binding] = []  # bindings whose value does not matter (yet)
         self.functions: list[list[_Binding]] = []  # the bindings of each function that matters
         self.text = text
@@ -385,11 +389,13 @@ class _Relevance:
 
     def _bound_value(self, binding: _Binding, local: Collection[str]) -> bool:
         """Whether a binding's value may be something of MLflow's."""
-        _, chains, called = binding
+        _, chains = binding
         if self.reaches(chains):
             return True
-        known = self.values if called else self.plain
-        return any(name in known or name in local for chain in chains for name in chain.split("."))
+        # a name that matters, called or not: a definition that matters may return something
+        # of MLflow's (`def get_client(): return MlflowClient()`, names.py resolves its calls)
+        plain = self.plain
+        return any(name in plain or name in local for chain in chains for name in chain.split("."))
 
 
 @lru_cache(maxsize=4096)
@@ -399,9 +405,8 @@ def _may_reach(path: str, rest: str) -> bool:
 
 # Leaves: no binding below them.
 _SCALAR_NODES = frozenset({ast.Name, ast.Constant})
-# ((name, whether an attribute) bound, dotted names the value is read from, whether only by
-# calling them)
-_Binding = tuple[list[tuple[str, bool]], list[str], bool]
+# ((name, whether an attribute) bound, dotted names the value is read from)
+_Binding = tuple[list[tuple[str, bool]], list[str]]
 
 
 def _bindings(statements: Sequence[ast.stmt]) -> Iterator[_Binding]:
@@ -427,7 +432,7 @@ def _bindings(statements: Sequence[ast.stmt]) -> Iterator[_Binding]:
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             targets, value = [node.optional_vars], node.context_expr
         elif isinstance(node, ast.arg) and node.annotation is not None:
-            yield [(node.arg, False)], _dotted_mentions([node.annotation]), True
+            yield [(node.arg, False)], _dotted_mentions([node.annotation])
             continue
         else:
             continue
@@ -435,11 +440,25 @@ def _bindings(statements: Sequence[ast.stmt]) -> Iterator[_Binding]:
         if not names:
             continue
         if annotation is not None:  # `client: MlflowClient`, `"Optional[MlflowClient]"`
-            yield names, _dotted_mentions([annotation]), True
-        if isinstance(value, ast.Call):
-            yield names, _dotted_mentions([value.func]), True
-        elif isinstance(value, (ast.Name, ast.Attribute)):
-            yield names, _dotted_mentions([value]), False
+            yield names, _dotted_mentions([annotation])
+        for alternative in _alternatives(value):  # `client or MlflowClient()`
+            if isinstance(alternative, ast.Call):
+                yield names, _dotted_mentions([alternative.func])
+            elif isinstance(alternative, (ast.Name, ast.Attribute)):
+                yield names, _dotted_mentions([alternative])
+
+
+def _alternatives(value: Optional[ast.expr]) -> Iterator[ast.expr]:
+    """The values an expression may take as the resolver sees them: both sides of `a or b`
+    and of `a if c else b`, else the expression itself."""
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+        for operand in value.values:
+            yield from _alternatives(operand)
+    elif isinstance(value, ast.IfExp):
+        yield from _alternatives(value.body)
+        yield from _alternatives(value.orelse)
+    elif value is not None:
+        yield value
 
 
 def _bound_names(target: ast.expr) -> Iterator[tuple[str, bool]]:

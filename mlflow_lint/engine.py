@@ -8,7 +8,8 @@ re-check until stable -> atomic write.
 
 Every failure on the way (unreadable, undecodable, unparsable, too deeply nested, a bug in a
 rule) becomes one FileError for that file; nothing is written for a file that failed. The
-content cache (cache.py) and notebooks (notebook.py) wrap this path; they do not change it.
+content cache (cache.py) and notebooks (notebook.py, reached through dispatch.py) wrap this
+path; they do not change it.
 """
 
 from __future__ import annotations
@@ -69,12 +70,18 @@ class FileResult:
     violations: list[Violation] = field(default_factory=list)
     error: Optional[FileError] = None
     parsed: bool = False  # False when the prefilter proved the file cannot hold a finding
-    fixed: int = 0  # number of fixes applied (fix mode)
+    fixed: int = 0  # fix mode: findings whose fix was applied
+    # fix mode: findings of the first pass neither fixed nor remaining: another fix rewrote
+    # their code (two calls merged into one `log_metrics` leave no call in a loop to buffer)
+    moot: int = 0
     changed: bool = False  # fix mode: the file's contents changed (written unless --diff)
     diff: str = ""
     # fix mode: the first pass's findings that no applicable fix addresses, where they are in
     # the file as it was read (what `fix --diff`, which writes nothing, reports)
     unfixable: list[Violation] = field(default_factory=list)
+    # not checked, and why (a notebook in another language): not an error, not a pass
+    skipped: str = ""
+    notes: list[str] = field(default_factory=list)  # parts left unchecked, and why (--verbose)
 
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
@@ -255,9 +262,16 @@ def _rule_methods(rule: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
 
 
 def analyze(
-    text: str, path: str, rules: Sequence[type[Rule]], settings: Settings, elide: bool = True
+    text: str,
+    path: str,
+    rules: Sequence[type[Rule]],
+    settings: Settings,
+    elide: bool = True,
+    boundary: Optional[str] = None,
 ) -> list[Violation]:
     """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError.
+    `boundary`: the comment of the statements that separate a notebook's cells (fixes put
+    the imports they add into the cell they change).
 
     Definitions that cannot take part in a finding are replaced by stubs before libcst parses
     the file (elision.py); when a finding or a fix touches a stub after all, the whole file is
@@ -282,10 +296,12 @@ def analyze(
     starts = _statement_lines(checked.tree) if elide else None
     del checked  # the ast is not needed during the walk: free it
     if skipped is None:
-        return _walk_rules(text, text, path, rules, settings, None, starts)
-    violations = _walk_rules(skipped.apply(text), text, path, rules, settings, skipped, starts)
+        return _walk_rules(text, text, path, rules, settings, None, starts, boundary)
+    violations = _walk_rules(
+        skipped.apply(text), text, path, rules, settings, skipped, starts, boundary
+    )
     if any(_touches(skipped, v) for v in violations):
-        return analyze(text, path, rules, settings, elide=False)
+        return analyze(text, path, rules, settings, elide=False, boundary=boundary)
     return violations
 
 
@@ -342,12 +358,14 @@ def _walk_rules(
     settings: Settings,
     skipped: Optional[elision.Elision],
     statement_lines: Optional[list[int]],
+    boundary: Optional[str] = None,
 ) -> list[Violation]:
     """Parse `parsed_text` (`text`, or `text` with stubs: same lines and columns) with libcst
     and walk it once with every rule; positions and offsets refer to `text`, whose top-level
     statements start on `statement_lines`."""
     module = parse_cst(parsed_text)
-    ctx = FileContext(module, path, text, skipped.names if skipped else frozenset())
+    ctx = FileContext(module, path, text, skipped.names if skipped else frozenset(), boundary)
+    ctx.enabled = frozenset(rule.code for rule in rules)
     reports: list[Report] = []
     instances = [rule(ctx, reports.append, settings.options_for(rule)) for rule in rules]
     visits: dict[type, list[Visitor]] = {}
@@ -411,7 +429,10 @@ def _to_violations(
                 begin = starts[first.line - 1] + first.column
                 indent = _indentation(text, starts[first.line - 1], begin)
                 content = indent_following_lines(node_edit.content, indent, newline)
-                stop = _past_repeated_tail(content, text, starts[last.line - 1] + last.column)
+                if node_edit.insert:  # before `first`, replacing nothing
+                    last, stop = first, begin
+                else:
+                    stop = _past_repeated_tail(content, text, starts[last.line - 1] + last.column)
                 edits.append(
                     Edit(
                         begin,
@@ -507,10 +528,6 @@ def _indentation(text: str, line_start: int, column_offset: int) -> str:
 
 # --- 5. check: the whole path for one file ------------------------------------------------------
 def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
-    if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
-        from mlflow_lint import notebook
-
-        return notebook.check_source(data, path, settings)
     rules = settings.rules_for(path)
     if not may_hold_findings(data, rules):
         return FileResult(path)
@@ -539,19 +556,26 @@ def applicable(violation: Violation, unsafe_fixes: bool) -> bool:
 
 
 def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
-    """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied)."""
+    """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied).
+    `fixes` has one entry per finding: `applied` counts the findings fixed (findings that
+    share one fix, such as the calls of one buffered loop, are each fixed by it)."""
     taken: list[tuple[int, int]] = []
     chosen: list[Edit] = []
+    chosen_fixes: set[Fix] = set()
     applied = 0
     # Safe fixes first: where a safe and an unsafe fix overlap, the safe one wins.
     for fix in sorted(
         fixes, key=lambda f: (f.safety is not Safety.SAFE, min(e.start for e in f.edits))
     ):
+        if fix in chosen_fixes:  # another finding of the same fix
+            applied += 1
+            continue
         spans = [(e.start, e.end) for e in fix.edits]
         if any(_overlaps(span, other) for span in spans for other in taken):
             continue  # the next pass sees this fix again, on the updated text
         taken.extend(spans)
         chosen.extend(fix.edits)
+        chosen_fixes.add(fix)
         applied += 1
     for edit in sorted(chosen, key=lambda e: e.start, reverse=True):
         text = text[: edit.start] + edit.content + text[edit.end :]
@@ -565,10 +589,6 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, Optional[bytes]]:
     """Fix one file's bytes; returns the result (remaining violations) and the new bytes, or
     None when nothing changed or anything failed."""
-    if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
-        from mlflow_lint import notebook
-
-        return notebook.fix_source(data, path, settings)
     rules = settings.rules_for(path)
     if not may_hold_findings(data, rules):
         return FileResult(path), None
@@ -593,6 +613,7 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
         fixes = [v.fix for v in violations if applicable(v, settings.unsafe_fixes) and v.fix]
         if attempt == 0:
             unfixable = [v for v in violations if not applicable(v, settings.unsafe_fixes)]
+            first_pass = len(violations)
         if not fixes:
             break
         if attempt == MAX_FIX_PASSES:
@@ -603,7 +624,8 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
             return FileResult(path, error=err, parsed=True), None
         text, applied = apply_fixes(text, fixes)
         fixed += applied
-    result = FileResult(path, violations, parsed=True, fixed=fixed, unfixable=unfixable)
+    moot = max(first_pass - fixed - len(violations), 0)
+    result = FileResult(path, violations, parsed=True, fixed=fixed, unfixable=unfixable, moot=moot)
     if text == source.text:
         return result, None
     try:
@@ -627,8 +649,10 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
     result, new_data = fix_source(data, path, settings)
-    if new_data is not None and not write and not path.endswith(".ipynb"):
+    if new_data is not None and not write:
         # nothing is written: report what would remain where it is now, in the file on disk
+        # (and count as moot only what these do not list: the counts still add up)
+        result.moot = max(result.moot + len(result.violations) - len(result.unfixable), 0)
         result.violations = result.unfixable
     if new_data is not None and write:
         try:

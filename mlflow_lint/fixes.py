@@ -8,7 +8,7 @@ positional orders differ; see mlflow_api)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Optional
+from typing import Optional, TypeVar
 
 import libcst as cst
 
@@ -67,12 +67,90 @@ def is_pure(node: cst.CSTNode) -> bool:
 def has_comment(node: cst.CSTNode) -> bool:
     """Whether a comment sits anywhere inside `node` (leading lines included): a fix that
     rebuilds the code from parts of it would lose the comment."""
+    return bool(comments_in(node))
+
+
+def comments_in(node: cst.CSTNode) -> list[cst.Comment]:
+    """The comments inside `node` (leading lines included), in source order."""
+    found: list[cst.Comment] = []
     todo: list[cst.CSTNode] = [node]
     while todo:
         current = todo.pop()
         if isinstance(current, cst.Comment):
+            found.append(current)
+        todo.extend(reversed(current.children))
+    return found
+
+
+def in_catching_try(ctx: FileContext) -> bool:
+    """Whether the walk is in the body of a `try` (in the same function) with a handler
+    that may let the program go on after an error (one that does not end in `raise`), or in
+    `with suppress(...)`: an error raised by one of several calls is then observable by the
+    code after it."""
+    ancestors = ctx.ancestors
+    for index in range(len(ancestors) - 1, 0, -1):
+        node, child = ancestors[index - 1], ancestors[index]
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        if (
+            isinstance(node, (cst.Try, cst.TryStar))
+            and child is node.body
+            and any(not _reraises(handler.body) for handler in node.handlers)
+        ):
             return True
-        todo.extend(current.children)
+        if isinstance(node, cst.With) and child is node.body:
+            for item in node.items:
+                called = item.item.func if isinstance(item.item, cst.Call) else None
+                name = getattr(called, "attr", called)
+                if isinstance(name, cst.Name) and name.value == "suppress":
+                    return True
+    return False
+
+
+def _reraises(body: cst.BaseSuite) -> bool:
+    statements: Sequence[cst.CSTNode] = getattr(body, "body", ())
+    last = statements[-1] if statements else None
+    if isinstance(last, cst.SimpleStatementLine):
+        return isinstance(last.body[-1], cst.Raise)
+    return False
+
+
+_MAYBE_NONE = (cst.Name, cst.Attribute, cst.Subscript, cst.Call)
+
+
+def step_or_zero(
+    ctx: FileContext, step: cst.BaseExpression, loops: Optional[Sequence[cst.CSTNode]] = None
+) -> str:
+    """A step as MLflow stores it: `log_metric` takes `None` for 0, a `Metric` needs a number.
+    A literal or arithmetic cannot be None, nor a counter of one of the `loops` around the
+    call (by default the ancestors); a name, attribute or call might: `s or 0` (the same
+    stored step for every value a step can take: `0`, `0.0` and `False` are step 0)."""
+    code = ctx.code(step)
+    around = ctx.ancestors if loops is None else loops
+    if isinstance(step, _MAYBE_NONE) and not _loop_counter(around, step):
+        return f"{code} or 0"
+    return code
+
+
+def _loop_counter(loops: Sequence[cst.CSTNode], step: cst.BaseExpression) -> bool:
+    """A name bound by one of `loops`, a `for` over `range(...)`, or as the index of
+    `enumerate(...)`."""
+    if not isinstance(step, cst.Name):
+        return False
+    for node in reversed(loops):
+        if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call):
+            continue
+        func = node.iter.func
+        if not isinstance(func, cst.Name):
+            continue
+        target = node.target
+        if func.value == "range" and isinstance(target, cst.Name):
+            if target.value == step.value:
+                return True
+        elif func.value == "enumerate" and isinstance(target, cst.Tuple) and target.elements:
+            first = target.elements[0].value
+            if isinstance(first, cst.Name) and first.value == step.value:
+                return True
     return False
 
 
@@ -80,6 +158,13 @@ def _is_pure_call(func: cst.BaseExpression) -> bool:
     if isinstance(func, cst.Name):
         return func.value in _PURE_FUNCTIONS
     return isinstance(func, cst.Attribute) and func.attr.value in _PURE_METHODS
+
+
+def as_string(ctx: FileContext, value: cst.BaseExpression) -> str:
+    """`str(value)` as code, as `log_param` and `set_tag` convert values; a string literal
+    as it is."""
+    code = ctx.code(value)
+    return code if literal_string(value) is not None else f"str({code})"
 
 
 def literal_string(node: cst.BaseExpression) -> Optional[str]:
@@ -141,10 +226,10 @@ def mlflow_module_name(ctx: FileContext) -> Optional[str]:
     return None
 
 
-def call_code(callee: str, arguments: Sequence[str], indent: int) -> str:
+def call_code(callee: str, arguments: Sequence[str], indent: int, force_lines: bool = False) -> str:
     """`callee(a, k=v)` on one line if it fits, else black-style over several lines."""
     one_line = f"{callee}({', '.join(arguments)})"
-    if indent + len(one_line) <= LINE_LENGTH and "\n" not in one_line:
+    if indent + len(one_line) <= LINE_LENGTH and "\n" not in one_line and not force_lines:
         return one_line
     inner = [INDENT + indent_following_lines(argument, INDENT) + "," for argument in arguments]
     return "\n".join([f"{callee}(", *inner, ")"])
@@ -154,25 +239,53 @@ def keywords(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return [f"{name}={code}" for name, code in pairs]
 
 
-def dict_code(items: Sequence[tuple[str, str]], one_line: bool) -> str:
-    """A dict literal of (key code, value code) pairs, on one line or one item per line."""
-    if one_line:
-        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
-    body = "".join(f"\n{INDENT}{indent_following_lines(f'{k}: {v}', INDENT)}," for k, v in items)
-    return "{" + body + "\n}"
+def dict_code(
+    items: Sequence[tuple[str, str]], one_line: bool, comments: Sequence[str] = ()
+) -> str:
+    """A dict literal of (key code, value code) pairs, on one line or one item per line (each
+    followed by its comment, if any)."""
+    return _collection_code([f"{k}: {v}" for k, v in items], "{}", one_line, comments)
+
+
+def list_code(entries: Sequence[tuple[str, str]], one_line: bool = True) -> str:
+    """A list literal of (code, comment) entries; one entry per line unless `one_line`."""
+    codes = [code for code, _ in entries]
+    return _collection_code(codes, "[]", one_line, [comment for _, comment in entries])
+
+
+def _collection_code(
+    codes: Sequence[str], brackets: str, one_line: bool, comments: Sequence[str]
+) -> str:
+    if one_line and not any(comments):
+        return brackets[0] + ", ".join(codes) + brackets[1]
+    notes = list(comments) + [""] * (len(codes) - len(comments))
+    body = "".join(
+        f"\n{INDENT}{indent_following_lines(code, INDENT)},{'  ' + note if note else ''}"
+        for code, note in zip(codes, notes)
+    )
+    return brackets[0] + body + "\n" + brackets[1]
 
 
 def dict_call_code(
-    callee: str, items: Sequence[tuple[str, str]], rest: Sequence[str], indent: int
+    callee: str,
+    items: Sequence[tuple[str, str]],
+    rest: Sequence[str],
+    indent: int,
+    comments: Sequence[str] = (),
 ) -> str:
-    """`callee({k: v, ...}, *rest)`: on one line when it fits, else the dict one item a line."""
-    code = call_code(callee, [dict_code(items, one_line=True), *rest], indent)
-    if "\n" not in code:
-        return code
-    return call_code(callee, [dict_code(items, one_line=False), *rest], indent)
+    """`callee({k: v, ...}, *rest)`: on one line when it fits and no item has a comment, else
+    the dict one item a line, each with its comment."""
+    if not any(comments):
+        code = call_code(callee, [dict_code(items, one_line=True), *rest], indent)
+        if "\n" not in code:
+            return code
+    return call_code(callee, [dict_code(items, False, comments), *rest], indent)
 
 
-def chunks(items: Sequence[tuple[str, str]], size: int) -> list[Sequence[tuple[str, str]]]:
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 

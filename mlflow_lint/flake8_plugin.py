@@ -13,6 +13,10 @@ A thin shell over the engine, no rule logic of its own:
 - A file flake8 can parse but the engine cannot becomes one `MLF000` diagnostic, never a
   traceback. `MLF000` is no rule: `mlflow-lint rules` does not list it.
 - Findings with a fix say so at the end of the message; flake8 itself never fixes anything.
+- flake8 does not look for notebooks; an `.ipynb` file named explicitly (or matched by
+  `--filename`) is checked as `mlflow-lint check` checks it (notebook.py), and each finding
+  is reported on the file's first line with its cell, line and column in the message: flake8
+  can only point into the JSON text.
 
 flake8 (7) classifies a plugin by its parameters and only knows `tree`, `logical_line` and
 `physical_line` plugins, and passes `tree` to every tree plugin, so this plugin accepts `tree`
@@ -30,7 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Protocol
 
-from mlflow_lint import __version__, engine
+from mlflow_lint import __version__, dispatch, engine, notebook
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
 from mlflow_lint.rule import Violation
 from mlflow_lint.rules import ALL_RULES
@@ -67,6 +71,9 @@ class MlflowLintPlugin:
         text = "".join(self.lines)
         if text.startswith("\ufeff"):  # flake8 strips it already; other callers might not
             text = text[1:]
+        if dispatch.is_notebook(self.filename):
+            yield from self._notebook(text)
+            return
         if not engine.may_hold_findings(text.encode("utf-8", "surrogatepass"), ALL_RULES):
             return
         try:
@@ -86,6 +93,23 @@ class MlflowLintPlugin:
                 f"{violation.code} {violation.message}{_hint(violation, settings)}",
                 type(self),
             )
+
+    def _notebook(self, text: str) -> Iterator[Result]:
+        try:
+            settings = _settings(_config_for(os.path.dirname(os.path.abspath(self.filename))))
+        except ConfigError as error:
+            yield self._error(str(error), 1, 0)
+            return
+        result = notebook.check_source(
+            text.encode("utf-8", "surrogatepass"), self.filename, settings
+        )
+        failed = result.error
+        if failed is not None:
+            where = f"cell {failed.cell}:{failed.line}:{failed.column + 1}: " if failed.cell else ""
+            yield self._error(where + failed.message, 1 if failed.cell else failed.line, 0)
+        for v in result.violations:
+            where = f"cell {v.cell}:{v.line}:{v.column + 1}"
+            yield 1, 0, f"{v.code} {where}: {v.message}{_hint(v, settings)}", type(self)
 
     def _error(self, message: str, line: int, column: int) -> Result:
         text = f"{ERROR_CODE} mlflow-lint could not analyse this file: {message}"

@@ -192,7 +192,9 @@ class JsonReporter(Reporter):
                 "unsafe_fixes_available": self.hidden_unsafe,
                 "errors": self.errors,
                 "fixed": self.fixed,
+                "moot": self.moot,
                 "files_changed": self.files_changed,
+                "files_skipped": self.files_skipped,
                 "by_code": dict(sorted(self.by_code.items())),
             },
         }

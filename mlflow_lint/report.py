@@ -36,9 +36,11 @@ class Reporter:
     hidden_unsafe: int = 0
     errors: int = 0
     fixed: int = 0
+    moot: int = 0  # fix: findings gone with another finding's fix
     files_changed: int = 0
     files_seen: int = 0
     files_parsed: int = 0
+    files_skipped: int = 0  # not checked, not an error: a notebook in another language
     # Python files with loop findings (for the requests-per-iteration estimate), and its lines
     loop_files: list[str] = field(default_factory=list)
     loop_estimates: list[str] = field(default_factory=list)
@@ -47,7 +49,9 @@ class Reporter:
 
     def file(self, result: FileResult) -> None:
         self.files_seen += 1
-        self.files_parsed += result.parsed
+        # a file that failed or was skipped was not parsed as far as `--statistics` goes
+        self.files_parsed += result.parsed and result.error is None and not result.skipped
+        self.files_skipped += bool(result.skipped)
         if result.error is not None:
             self.errors += 1
             self.error(result.path, result.error)
@@ -61,6 +65,7 @@ class Reporter:
                 self.hidden_unsafe += 1
             self.violation(result.path, v, fixable)
         self.fixed += result.fixed
+        self.moot += result.moot
         self.files_changed += result.changed
         if any(v.code in LOOP_CODES for v in result.violations) and result.path.endswith(".py"):
             self.loop_files.append(result.path)
@@ -99,6 +104,9 @@ class Reporter:
             parts.append(
                 f"{verb} {_plural(self.fixed, 'finding')} in {_plural(self.files_changed, 'file')}."
             )
+            if self.moot:  # every finding is fixed, made moot, or remaining: the counts add up
+                made = "would be made" if self.dry_run else "made"
+                parts.append(f"{_plural(self.moot, 'finding')} {made} moot by another fix.")
             if self.findings:
                 parts.append(f"{_plural(self.findings, 'finding')} remaining.")
         elif self.findings:
@@ -107,7 +115,7 @@ class Reporter:
                 line += f" ({self.fixable} fixable with `mlflow-lint fix`"
                 line += " --unsafe-fixes)" if self.unsafe_fixes else ")"
             parts.append(line + ".")
-        elif self.errors:  # nothing found, but not everything was checked
+        elif self.errors or self.files_skipped:  # nothing found, but not everything was checked
             parts.append("No findings.")
         else:
             parts.append("All checks passed!")
@@ -118,6 +126,8 @@ class Reporter:
             )
         if self.errors:
             parts.append(f"{_plural(self.errors, 'file')} could not be checked ({errors_at}).")
+        if self.files_skipped:
+            parts.append(f"{_plural(self.files_skipped, 'file')} skipped (not Python).")
         return " ".join(parts) + "\n"
 
     def statistics_text(self) -> str:

@@ -38,7 +38,7 @@ EMOJI_SOURCE = (
     "\x0c\n"
     "# a comment\n"
     'mlflow.log_metric("a", 1)\n'
-    'mlflow.log_metric("b\U0001f600\U0001f389", 2)\n'
+    'mlflow.log_metric("b\U0001d431\U0001d432", 2)\n'  # astral letters: a valid key
     'for i in range(3): tag = "\U0001f600"; mlflow.log_metric("c", i, step=i)\n'
 )
 

@@ -92,5 +92,5 @@ class LoopCallRule(Rule):
     def loops_phrase(self, frames: list[LoopFrame]) -> str:
         if len(frames) == 1:
             return "in a loop"
-        loops = " x ".join(self.ctx.loop_label(f.loop) for f in reversed(frames))
-        return f"in {len(frames)} nested loops ({loops})"
+        loops = " > ".join(self.ctx.loop_label(f.loop) for f in reversed(frames))
+        return f"{len(frames)} loops deep ({loops})"

@@ -4,14 +4,12 @@ from typing import Optional
 
 import libcst as cst
 
-from mlflow_lint import mlflow_api as api
-
 from mlflow_lint import fixes
+from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
 from mlflow_lint.rules.loop_calls import LoopCallRule
-
 
 
 class MetricWithoutStep(LoopCallRule):
