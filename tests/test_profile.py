@@ -480,3 +480,42 @@ def test_a_forked_child_is_reported_once_and_not_followed(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("mlflow-lint profile: python") == 1  # the parent's report only
     assert "fork.py:6  started 1 (os.fork)" in result.stdout
+
+
+def test_a_retried_request_counts_each_attempt(tmp_path: Path) -> None:
+    script = write(
+        tmp_path / "retry.py",
+        """\
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from mlflow.utils.rest_utils import MlflowHostCreds, http_request
+
+        hits = []
+
+
+        class Flaky(BaseHTTPRequestHandler):
+            def do_GET(self):
+                hits.append(self.path)
+                self.send_response(503 if len(hits) == 1 else 200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        creds = MlflowHostCreds(f"http://127.0.0.1:{server.server_address[1]}")
+        http_request(creds, "/api/2.0/mlflow/experiments/get", "GET", backoff_factor=0)
+        print("server hits", len(hits))
+        """,
+    )
+    result, doc = profile_json(tmp_path, str(script))
+    assert result.returncode == 0, result.stderr
+    assert "server hits 2" in result.stdout
+    line = next(x for x in doc["lines"] if x["line"] == 24)
+    assert (line["requests"], line["retries"], line["calls"]) == (2, 1, 1)
+    assert line["endpoints"] == {"GET /api/2.0/mlflow/experiments/get": 2}

@@ -218,7 +218,8 @@ class Recorder:
             stats = self.stats.get(key)
             if stats is None:
                 stats = self.stats[key] = Stats()
-            stats.requests += 1
+            attempts = 1 + request.retries  # each retry reached the server too
+            stats.requests += attempts
             stats.calls += new_call
             for queued_key, items in sent.items():
                 queued_stats = self.stats.get(queued_key)
@@ -230,7 +231,7 @@ class Recorder:
             stats.errors += request.error
             stats.retries += request.retries
             stats.values += request.values
-            stats.endpoints[request.endpoint] += 1
+            stats.endpoints[request.endpoint] += attempts
             if waited:
                 stats.wait_seconds += request.seconds
                 if threading.get_ident() == self._main:
@@ -241,7 +242,7 @@ class Recorder:
                 stats.first = request.started
             stats.last = request.started + request.seconds
             if request.host:
-                self.hosts[request.host] += 1
+                self.hosts[request.host] += attempts
             if census:
                 self.census.update(census)
 
