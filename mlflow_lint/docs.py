@@ -18,7 +18,8 @@ import inspect
 import re
 import sys
 from collections.abc import Sequence
-from importlib import resources
+from functools import lru_cache
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -28,11 +29,39 @@ from mlflow_lint.rule import Rule, Safety
 from mlflow_lint.rules import ALL_RULES
 
 EXAMPLES_PACKAGE = "mlflow_lint.examples"
-# Where the repository's documentation is published. A placeholder, like the pre-commit `repo:`
-# in the README: replace OWNER with the repository you get mlflow-lint from.
-REPOSITORY_URL = "https://github.com/OWNER/mlflow-lint"
-DOCS_BASE_URL = f"{REPOSITORY_URL}/blob/main/docs/"
-RULE_DOCS_BASE_URL = f"{DOCS_BASE_URL}rules/"
+# Links to the project and its rule pages come from `[project.urls]` of the installed package's
+# metadata (pyproject.toml): the first of Homepage, Repository, Source or Documentation is the
+# project's URL; `Documentation`, the URL where the docs/ folder is published, gives each rule's
+# page as `<Documentation>/rules/<CODE>.md`. Without them there are no links: the reports carry
+# the rules' explanations themselves (SARIF `help`, the language server's hover).
+PROJECT_URL_KEYS = ("homepage", "repository", "source", "documentation")
+
+
+@lru_cache(maxsize=1)
+def project_urls() -> dict[str, str]:
+    """`[project.urls]` of the installed mlflow-lint, by lower-case label."""
+    try:
+        entries = metadata.metadata("mlflow-lint").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return {}
+    urls = {}
+    for entry in entries:
+        label, _, url = entry.partition(",")
+        if url.strip().startswith(("https://", "http://")):
+            urls[label.strip().lower()] = url.strip()
+    return urls
+
+
+def project_url() -> Optional[str]:
+    urls = project_urls()
+    return next((urls[key] for key in PROJECT_URL_KEYS if key in urls), None)
+
+
+def rule_url(code: str) -> Optional[str]:
+    """The published page of a rule, when `[project.urls]` has a Documentation URL."""
+    base = project_urls().get("documentation")
+    return f"{base.rstrip('/')}/rules/{code}.md" if base else None
+
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 PAGE_HEADER = (
@@ -48,6 +77,10 @@ LEADING_SECTIONS = ("What it does", "Why is this bad")
 FIX_SECTION = "Fix safety"
 NOT_FLAGGED = "Not flagged"  # after the fix safety, as in Ruff's rule pages
 _HEADING = re.compile(r"^## +(.+?)\s*$")
+
+
+def _minimum(option: Any) -> str:
+    return f", at least `{option.minimum}`" if option.minimum is not None else ""
 
 
 def example(code: str, name: str) -> Optional[str]:
@@ -135,7 +168,8 @@ def options_text(rule: type[Rule]) -> str:
     if not rule.options:
         return "None."
     lines = [
-        f"- `{name}` ({option.type.__name__}, default `{toml_value(option.default)}`): "
+        f"- `{name}` ({option.type.__name__}, default `{toml_value(option.default)}`"
+        f"{_minimum(option)}): "
         f"{option.help}"
         for name, option in rule.options.items()
     ]
@@ -227,7 +261,8 @@ def render_rule_options(rules: Sequence[type[Rule]] = ALL_RULES) -> str:
             parts += ["No options.", ""]
             continue
         parts += [
-            f"- `{name}` ({option.type.__name__}, default `{toml_value(option.default)}`): "
+            f"- `{name}` ({option.type.__name__}, default `{toml_value(option.default)}`"
+            f"{_minimum(option)}): "
             f"{option.help}"
             for name, option in rule.options.items()
         ]

@@ -64,6 +64,12 @@ class FileError:
     cell: Optional[int] = None  # notebooks: 1-based cell index; line is then within the cell
 
 
+@dataclass(frozen=True)
+class WriteError(FileError):
+    """The file was checked and fixed, but the fixed code could not be written: the file is
+    left as it was, and its findings are reported as they are in it."""
+
+
 @dataclass
 class FileResult:
     path: str
@@ -82,6 +88,7 @@ class FileResult:
     # not checked, and why (a notebook in another language): not an error, not a pass
     skipped: str = ""
     notes: list[str] = field(default_factory=list)  # parts left unchecked, and why (--verbose)
+    fixed_codes: dict[str, int] = field(default_factory=dict)  # fix mode: fixes applied, by rule
 
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
@@ -230,6 +237,18 @@ def gate(text: str) -> Gate:
     return Gate(tree, names, imports)
 
 
+def _newer_syntax(error: SourceError, text: str) -> bool:
+    """Whether CPython's rejection of `text` is syntax libcst knows (a newer Python's): never
+    for nesting (libcst's native parser would overflow the C stack where CPython stops)."""
+    if not error.message.startswith("SyntaxError") or "nested" in error.message:
+        return False
+    try:
+        parse_cst(text)
+    except SourceError:
+        return False
+    return True
+
+
 def parse_cst(text: str) -> cst.Module:
     try:
         return cst.parse_module(text)
@@ -284,7 +303,14 @@ def analyze(
     rules = applicable_rules(text, rules)
     if not rules:
         return []
-    checked = gate(text)
+    try:
+        checked = gate(text)
+    except SourceError as error:
+        if not _newer_syntax(error, text):
+            raise
+        # syntax newer than the running Python (3.12 f-strings on 3.11) that libcst parses:
+        # the whole file, without the gate's shortcuts
+        return _walk_rules(text, text, path, rules, settings, None, None, boundary)
     called = checked.called
     rules = [r for r in rules if r.triggers & called and (not r.requires or r.requires & called)]
     if not rules:
@@ -555,10 +581,13 @@ def applicable(violation: Violation, unsafe_fixes: bool) -> bool:
     return fix is not None and (fix.safety is Safety.SAFE or unsafe_fixes)
 
 
-def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
+def apply_fixes(
+    text: str, fixes: Sequence[Fix], applied_fixes: Optional[list[Fix]] = None
+) -> tuple[str, int]:
     """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied).
     `fixes` has one entry per finding: `applied` counts the findings fixed (findings that
-    share one fix, such as the calls of one buffered loop, are each fixed by it)."""
+    share one fix, such as the calls of one buffered loop, are each fixed by it).
+    `applied_fixes`, when given, receives the fixes applied, one entry per finding."""
     taken: list[tuple[int, int]] = []
     chosen: list[Edit] = []
     chosen_fixes: set[Fix] = set()
@@ -569,6 +598,8 @@ def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
     ):
         if fix in chosen_fixes:  # another finding of the same fix
             applied += 1
+            if applied_fixes is not None:
+                applied_fixes.append(fix)
             continue
         spans = [(e.start, e.end) for e in fix.edits]
         if any(_overlaps(span, other) for span in spans for other in taken):
@@ -577,6 +608,8 @@ def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
         chosen.extend(fix.edits)
         chosen_fixes.add(fix)
         applied += 1
+        if applied_fixes is not None:
+            applied_fixes.append(fix)
     for edit in sorted(chosen, key=lambda e: e.start, reverse=True):
         text = text[: edit.start] + edit.content + text[edit.end :]
     return text, applied
@@ -598,6 +631,7 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
         return FileResult(path, error=FileError(error.message, error.line, error.column)), None
     text, fixed = source.text, 0
     unfixable: list[Violation] = []
+    fixed_codes: dict[str, int] = {}
     for attempt in range(MAX_FIX_PASSES + 1):
         try:
             violations = analyze(text, path, rules, settings)
@@ -622,10 +656,15 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
                 "file left untouched"
             )
             return FileResult(path, error=err, parsed=True), None
-        text, applied = apply_fixes(text, fixes)
+        code_of = {id(v.fix): v.code for v in violations if v.fix is not None}
+        done: list[Fix] = []
+        text, applied = apply_fixes(text, fixes, done)
         fixed += applied
+        for fix in done:
+            fixed_codes[code_of[id(fix)]] = fixed_codes.get(code_of[id(fix)], 0) + 1
     moot = max(first_pass - fixed - len(violations), 0)
     result = FileResult(path, violations, parsed=True, fixed=fixed, unfixable=unfixable, moot=moot)
+    result.fixed_codes = fixed_codes
     if text == source.text:
         return result, None
     try:
@@ -658,5 +697,7 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
         try:
             atomic_write(path, new_data, expected_on_disk=data)
         except SourceError as error:
-            return FileResult(path, error=FileError(error.message), parsed=True)
+            # not fixed: the file's findings as they are in it, and why it was not written
+            found = check_source(data, path, settings)
+            return FileResult(path, found.violations, WriteError(error.message), parsed=True)
     return result

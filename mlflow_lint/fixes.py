@@ -186,6 +186,32 @@ def target_names(target: cst.BaseExpression) -> list[str]:
     return []
 
 
+def loop_bound_names(loop: cst.CSTNode) -> frozenset[str]:
+    """Names that may change with each iteration of a loop: its target, and every name
+    assigned (or attribute set) in its body (`for r in runs: rid = r.info.run_id`)."""
+    names: set[str] = set(target_names(loop.target)) if isinstance(loop, cst.For) else set()
+    body = getattr(loop, "body", None)
+    todo: list[cst.CSTNode] = [body] if body is not None else []
+    while todo:
+        node = todo.pop()
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr)):
+            targets = [node.target]
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            targets = [node.asname.name]
+        for target in targets:
+            todo_names: list[cst.CSTNode] = [target]
+            while todo_names:
+                current = todo_names.pop()
+                if isinstance(current, cst.Name):
+                    names.add(current.value)
+                todo_names.extend(iter_children(current))
+        todo.extend(iter_children(node))
+    return frozenset(names)
+
+
 def loop_target_names(frames: Iterable[LoopFrame]) -> list[str]:
     """Names the `for` loops among `frames` bind on each iteration."""
     return [

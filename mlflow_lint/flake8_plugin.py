@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -90,7 +91,7 @@ class MlflowLintPlugin:
             yield (
                 violation.line,
                 violation.column,
-                f"{violation.code} {violation.message}{_hint(violation, settings)}",
+                f"{violation.code} {flake8_message(violation)}{_hint(violation, settings)}",
                 type(self),
             )
 
@@ -114,6 +115,20 @@ class MlflowLintPlugin:
     def _error(self, message: str, line: int, column: int) -> Result:
         text = f"{ERROR_CODE} mlflow-lint could not analyse this file: {message}"
         return max(line, 1), max(column, 0), text, type(self)
+
+
+def flake8_message(violation: Violation) -> str:
+    """flake8 has one line per finding: the message, then `; ` and the first sentence of the
+    remedy (`help`), its first letter in lower case (docs/usage.md says why)."""
+    if not violation.help:
+        return violation.message
+    first = _SENTENCE_END.split(violation.help.strip(), maxsplit=1)[0].rstrip(".")
+    if first[:1].isupper() and not first[1:2].isupper():
+        first = first[0].lower() + first[1:]
+    return f"{violation.message}; {first}"
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
 
 
 def _hint(violation: Violation, settings: Settings) -> str:

@@ -229,9 +229,12 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
     changed: dict[int, str] = {}
     remaining: list[Violation] = []
     fixed = 0
+    fixed_codes: dict[str, int] = {}
     for original, violations in zip(checked.modules, checked.violations):
         try:
-            module, left, applied = _fix_module(original, violations, path, rules, settings)
+            module, left, applied = _fix_module(
+                original, violations, path, rules, settings, fixed_codes
+            )
         except SourceError as error:
             return FileResult(path, error=FileError(error.message), parsed=True), None
         fixed += applied
@@ -249,6 +252,7 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
         notes=checked.notes,
         moot=max(len(first) - fixed - len(remaining), 0),
     )
+    result.fixed_codes = fixed_codes
     if not changed:
         return result, None
     try:
@@ -269,10 +273,11 @@ def _fix_module(
     path: str,
     rules: tuple[type[Rule], ...],
     settings: Settings,
+    fixed_codes: dict[str, int],
 ) -> tuple[VirtualModule, list[Violation], int]:
     """Apply, re-parse, re-check until stable: the fixed module, what remains, the number of
-    fixes applied. Raises SourceError (never a partial result) when a fix breaks the code or
-    the fixes do not converge."""
+    fixes applied (counted by rule into `fixed_codes`). Raises SourceError (never a partial
+    result) when a fix breaks the code or the fixes do not converge."""
     fixed = 0
     for attempt in range(MAX_FIX_PASSES + 1):
         if attempt:
@@ -292,7 +297,11 @@ def _fix_module(
             return module, violations, fixed
         if attempt == MAX_FIX_PASSES:
             break
-        text, applied = apply_fixes(module.text, fixes)
+        code_of = {id(v.fix): v.code for v in violations if v.fix is not None}
+        done: list[Fix] = []
+        text, applied = apply_fixes(module.text, fixes, done)
+        for fix in done:
+            fixed_codes[code_of[id(fix)]] = fixed_codes.get(code_of[id(fix)], 0) + 1
         module = module.with_text(text)
         fixed += applied
     raise SourceError(

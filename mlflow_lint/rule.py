@@ -78,6 +78,7 @@ class RuleOption:
     type: type
     default: Any
     help: str
+    minimum: Optional[int] = None  # for numbers: the smallest value the configuration accepts
 
 
 @dataclass

@@ -38,16 +38,14 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from mlflow_lint import __version__, dispatch, engine
+from mlflow_lint import __version__, dispatch, docs, engine
 from mlflow_lint import notebook as notebooks
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
 from mlflow_lint.rule import Fix, Safety, Violation
-from mlflow_lint.rules import ALL_RULES
+from mlflow_lint.rules import ALL_RULES, RULES_BY_CODE
 from mlflow_lint.sourcefile import SourceError, line_starts
 
 NAME = "mlflow-lint"
-# Where docs/rules/<CODE>.md is published; the diagnostics' codeDescription links there.
-RULE_DOCS_URL = "https://github.com/OWNER/mlflow-lint/blob/main/docs/rules/{code}.md"
 FIX_ALL_KIND = "source.fixAll.mlflow-lint"
 FIX_ALL_TITLE = "Fix all MLF findings"
 DEBOUNCE_SECONDS = 0.2  # didChange: analyse once typing pauses
@@ -339,6 +337,24 @@ class MlflowLintServer(LanguageServer):
         logger.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, message)
         self.window_log_message(types.LogMessageParams(kind, message))
 
+    # -- hover: the finding's remedy and its rule's explanation
+    def hover(self, params: types.HoverParams) -> Optional[types.Hover]:
+        document = self.documents.get(params.text_document.uri)
+        if document is None or not document.lintable:
+            return None
+        analysis = self.analyze(document)
+        where = (params.position.line, params.position.character)
+        parts = []
+        for violation, diagnostic in analysis.findings:
+            start, end = diagnostic.range.start, diagnostic.range.end
+            if (start.line, start.character) <= where <= (end.line, end.character):
+                parts.append(hover_text(violation))
+        if not parts:
+            return None
+        return types.Hover(
+            types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(parts))
+        )
+
     # -- code actions
     def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
         document = self.documents.get(params.text_document.uri)
@@ -503,9 +519,27 @@ def _finding_diagnostic(violation: Violation, positions: Positions) -> types.Dia
         message=violation.message,
         severity=types.DiagnosticSeverity.Warning,
         code=violation.code,
-        code_description=types.CodeDescription(href=RULE_DOCS_URL.format(code=violation.code)),
+        code_description=_code_description(violation.code),
         source=NAME,
     )
+
+
+def hover_text(violation: Violation) -> str:
+    """`CODE message`, the remedy, and the rule's page (what `mlflow-lint rule CODE` prints)."""
+    lines = [f"**{violation.code}** {violation.message}"]
+    if violation.help:
+        lines.append(f"help: {violation.help}")
+    rule = RULES_BY_CODE.get(violation.code)
+    if rule is not None:
+        lines.append(docs.render_rule(rule))
+    return "\n\n".join(lines)
+
+
+def _code_description(code: str) -> Optional[types.CodeDescription]:
+    """A link to the rule's page, when `[project.urls]` says where it is published; the
+    explanation itself is in the hover either way."""
+    url = docs.rule_url(code)
+    return types.CodeDescription(href=url) if url else None
 
 
 def _error_diagnostic(message: str, position: types.Position) -> types.Diagnostic:
@@ -615,6 +649,10 @@ def code_action(ls: MlflowLintServer, params: types.CodeActionParams) -> list[ty
     return ls.code_actions(params)
 
 
+def hover(ls: MlflowLintServer, params: types.HoverParams) -> Optional[types.Hover]:
+    return ls.hover(params)
+
+
 def code_action_resolve(ls: MlflowLintServer, action: types.CodeAction) -> types.CodeAction:
     return ls.resolve_fix_all(action)
 
@@ -643,6 +681,7 @@ def create_server() -> MlflowLintServer:
         ),
     )(code_action)
     server.feature(types.CODE_ACTION_RESOLVE)(code_action_resolve)
+    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
     server.feature(types.SHUTDOWN)(shutdown)
     return server
 

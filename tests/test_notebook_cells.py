@@ -185,9 +185,12 @@ def test_summary_does_not_say_all_checks_passed_after_an_error(tmp_path: Path) -
     assert result.returncode == 2, result.stdout
     summary = result.stdout.splitlines()[-1]
     assert "All checks passed" not in result.stdout
-    assert summary == "No findings. 1 file could not be checked (see errors above)."
+    assert summary == "No findings. 1 file checked. 1 file could not be checked (see errors above)."
     clean = run_cli("check", "--no-cache", "clean.py", cwd=tmp_path)
-    assert clean.returncode == 0 and clean.stdout.splitlines()[-1] == "All checks passed!"
+    assert (
+        clean.returncode == 0
+        and clean.stdout.splitlines()[-1] == "All checks passed! 1 file checked."
+    )
 
 
 # --- docs/usage.md on the pre-commit hooks -----------------------------------------------------------

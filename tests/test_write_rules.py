@@ -418,3 +418,46 @@ def test_buffering_keeps_the_calls_trailing_comment() -> None:
     result = fixed(source, "MLF101", unsafe=True)
     assert result is not None and "_metric_batch.append(" in result
     assert "# per batch\n" in result.split("_metric_batch.append(", 1)[1].split("if len(", 1)[0]
+
+
+# --- #12.4: a client call whose run changes on every iteration --------------------------------
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "for run_id in run_ids:\n    client.set_tag(run_id, 'stage', 'done')\n",
+        "for run in runs:\n    client.log_param(run.info.run_id, 'model', 'ridge')\n",
+        # the run id through a name assigned in the loop
+        "for run in runs:\n    rid = run.info.run_id\n    client.log_param(rid, 'model', 'ridge')\n",
+    ],
+)
+def test_a_run_per_iteration_is_no_param_conflict(loop: str) -> None:
+    source = HEAD + "client = mlflow.MlflowClient()\n" + loop
+    assert codes(source, "MLF106") == []
+    assert codes(source, "MLF301") == []
+
+
+def test_a_loop_inside_one_run_still_conflicts() -> None:
+    source = (
+        HEAD
+        + "client = mlflow.MlflowClient()\n"
+        + "for run in runs:\n    for lr in rates:\n        client.log_param(run.info.run_id, 'lr', lr)\n"
+    )
+    assert codes(source, "MLF301") == [5]
+    [violation] = [v for v in lint_violations(source, "MLF301")]
+    assert "Changing param values is not allowed" in violation.help
+
+
+def lint_violations(source: str, code: str) -> list:
+    settings = build_settings(None, select=[code])
+    return engine.analyze(textwrap.dedent(source), "t.py", settings.rules_for("t.py"), settings)
+
+
+def test_mlf106_advice_names_the_client_batch() -> None:
+    source = (
+        HEAD
+        + "client = mlflow.MlflowClient()\n"
+        + "for k in keys:\n    client.log_param(run_id, k, params[k])\n"
+    )
+    [violation] = lint_violations(source, "MLF106")
+    assert "client.log_batch(run_id, params=[...])" in violation.help
+    assert "mlflow.log_params" not in violation.help

@@ -75,7 +75,9 @@ class ConsecutiveCalls(Rule):
     runtime_duplicate_keys_safe: ClassVar[bool] = False
     fix_safety = Safety.SAFE
     options = {
-        "min-calls": RuleOption(int, 2, "Smallest number of adjacent calls that is reported.")
+        "min-calls": RuleOption(
+            int, 2, "Smallest number of adjacent calls that is reported.", minimum=2
+        )
     }
 
     @property
@@ -218,8 +220,7 @@ class ConsecutiveCalls(Rule):
             fix=self._client_fix(group, client, run_id),
             end_node=last.expr,
             help=(
-                f"Send them in one request with "
-                f"`{client}.log_batch({run_id}, {', '.join(lists)})`"
+                f"Send them in one request with `{client}.log_batch({run_id}, {', '.join(lists)})`"
             ),
         )
 

@@ -20,7 +20,7 @@ SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 _END_VERBS = frozenset(
     {"end", "stop", "finish", "finalize", "finalise", "close", "terminate", "shutdown", "teardown"}
 )
-_RUN_WORDS = frozenset("run runs mlflow tracking tracker".split())  # words, not API names
+_RUN_WORDS = frozenset(["run", "runs", "mlflow", "tracking", "tracker"])  # words, not API names
 _EVENT_PREFIXES = frozenset({"on", "before", "after", "when", "handle"})
 _ENDING_NAMES = frozenset({api.END_RUN, "set_terminated"})
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")

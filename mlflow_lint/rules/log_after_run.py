@@ -26,7 +26,8 @@ class LogAfterRunEnded(Rule):
     ## Why is this bad
     When the `with` block ends, so does the run. The next fluent logging call finds no active
     run and silently starts a new run (with a generated name) for that one value: the metric
-    or param is not where you will look for it, and the tracking server gains a stray run per execution.
+    or param is not where you will look for it, and the tracking server gains a stray run per
+    execution.
     Log inside the block, or pass the run id explicitly (`MlflowClient().log_metric(run_id,
     ...)`).
 

@@ -251,7 +251,7 @@ class MetricInLoop(LoopCallRule):
                     return False
             todo.extend(iter_children(node))
         if kind[0] == "client":  # the client and the run must not change in the loop
-            assigned = _assigned_in_loop(loop)
+            assigned = fixes.loop_bound_names(loop)
             target = _client_target(self.ctx, finding.call)
             if target is None or not assigned.isdisjoint(target[1]):
                 return False
@@ -425,25 +425,6 @@ def _names(node: cst.CSTNode) -> set[str]:
             found.add(current.value)
         todo.extend(iter_children(current))
     return found
-
-
-def _assigned_in_loop(loop: Loop) -> frozenset[str]:
-    """Names a loop binds: its target, and any name assigned (or attribute set) in its body."""
-    names: set[str] = set()
-    if isinstance(loop, cst.For):
-        names.update(fixes.target_names(loop.target))
-    todo: list[cst.CSTNode] = [loop.body]
-    while todo:
-        node = todo.pop()
-        targets: list[cst.BaseExpression] = []
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr)):
-            targets = [node.target]
-        for target in targets:
-            names |= _names(target)
-        todo.extend(iter_children(node))
-    return frozenset(names)
 
 
 def _comment_of(statement: cst.SimpleStatementLine) -> cst.TrailingWhitespace:

@@ -147,9 +147,8 @@ class SmallArtifactsInLoop(LoopCallRule):
             if not varies:
                 continue
             count = literal_items(loop.iter)
-            if iterates_mapping(loop.iter) or (count is not None and count <= MAX_LITERAL_ITEMS):
-                return False
-            return True
+            small = count is not None and count <= MAX_LITERAL_ITEMS
+            return not (iterates_mapping(loop.iter) or small)
         return False
 
     def _loop_names(self, frames: list[LoopFrame]) -> frozenset[str]:
