@@ -15,7 +15,9 @@
   to a tracking server. Outside loops, MLF102-MLF104 merge adjacent calls into one per
   execution.
 - Blind spots: lines that made many requests where no finding points, neither at the line
-  nor at a line that called it.
+  nor at a line that called it, and whose requests the engine's loop estimates do not count
+  either. A line the estimates do count (a call once per epoch, which MLF101 leaves alone) is
+  listed apart: the engine saw it and no rule judges it worth changing.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Optional
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from mlflow_lint import engine, estimate
+from mlflow_lint import dispatch, engine, estimate
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.config import Settings
 from mlflow_lint.context import FileContext
@@ -88,6 +90,9 @@ class Line:
     findings: list[Violation]  # at this line
     caller_findings: list[tuple[Site, Violation]]  # at a line that called it
     projection: Optional[Projection] = None
+    # the loop nest whose estimate counts this line's calls (at the line or a line that called
+    # it), as `check --statistics` prints it
+    estimated_in: Optional[Site] = None
 
     @property
     def covered(self) -> bool:
@@ -108,7 +113,8 @@ class Analysis:
     pseudo: list[Pseudo]
     projections: list[Projection]  # where fixes apply
     nests: list[Projection]  # every loop nest that made requests, with the engine's estimate
-    blind_spots: list[Line]
+    blind_spots: list[Line]  # many requests, no finding, outside the engine's estimates
+    not_flagged: list[Line]  # many requests, no finding, counted by the engine's estimates
     totals: Stats
     children: list[tuple[Optional[Site], str, int]]  # (where, how, count)
     loops: list[tuple[str, Loop, int, int]]  # (path, loop, iterations, entries)
@@ -141,7 +147,7 @@ def analyse(recorder: Recorder, settings: Settings, blind_spot_min: int) -> Anal
     findings: dict[str, list[Violation]] = {}
     errors: list[str] = []
     for path in files:
-        result = engine.check_file(path, settings)
+        result = dispatch.check_file(path, settings)
         if result.error is not None:
             errors.append(f"{path}:{result.error.line}: {result.error.message}")
         findings[path] = result.violations
@@ -169,11 +175,14 @@ def analyse(recorder: Recorder, settings: Settings, blind_spot_min: int) -> Anal
         )
     lines.sort(key=lambda item: (-item.stats.requests, -item.stats.queued, item.path, item.line))
 
-    scopes = _projections(recorder, settings, files, findings)
+    estimated: dict[Site, Site] = {}
+    scopes = _projections(recorder, settings, files, findings, estimated)
     projections = [p for p in scopes if p.codes and p.after is not None and p.after < p.requests]
     for item in lines:
         item.projection = _projection_for(item, projections)
-    blind = [item for item in lines if item.stats.requests >= blind_spot_min and not item.covered]
+        sites = [(item.path, item.line), *(site for site, _ in item.callers)]
+        item.estimated_in = next((estimated[s] for s in sites if s in estimated), None)
+    many = [item for item in lines if item.stats.requests >= blind_spot_min and not item.covered]
     children = [
         (key.chain[-1] if key.chain else None, how, count)
         for (key, how), count in sorted(recorder.children.items(), key=lambda item: -item[1])
@@ -190,7 +199,8 @@ def analyse(recorder: Recorder, settings: Settings, blind_spot_min: int) -> Anal
         pseudo=[Pseudo(label, stats) for label, stats in sorted(pseudo.items())],
         projections=projections,
         nests=[p for p in scopes if p.kind == "loop"],
-        blind_spots=blind,
+        blind_spots=[item for item in many if item.estimated_in is None],
+        not_flagged=[item for item in many if item.estimated_in is not None],
         totals=totals,
         children=children,
         loops=loops,
@@ -248,6 +258,7 @@ class _Fixed:
 
     loops: FileLoops
     calls: Counter[int]
+    spans: list[tuple[int, int]]  # the lines of each request-making call, first to last
     fixed_loops: Optional[FileLoops]
     fixed_calls: Counter[int]
     fixed_text: str
@@ -256,17 +267,17 @@ class _Fixed:
 
 def _fixed(path: str, settings: Settings, file_loops: FileLoops) -> _Fixed:
     text = file_loops.text
-    calls = _call_lines(text, path)
+    calls, spans = _call_lines(text, path)
     fixing = Settings(**{**settings.__dict__, "unsafe_fixes": True})
     try:
         data = read_bytes(path)
-        _, new = engine.fix_source(data, path, fixing)
+        _, new = dispatch.fix_source(data, path, fixing)
         fixed_text = decode(new).text if new is not None else text
     except SourceError:
         fixed_text = text
     if fixed_text == text:
         mapping = {n: n for n in range(1, text.count("\n") + 2)}
-        return _Fixed(file_loops, calls, file_loops, calls, text, mapping)
+        return _Fixed(file_loops, calls, spans, file_loops, calls, text, mapping)
     mapping = {}
     matcher = difflib.SequenceMatcher(None, text.splitlines(), fixed_text.splitlines(), False)
     for tag, i1, i2, j1, _ in matcher.get_opcodes():
@@ -274,15 +285,15 @@ def _fixed(path: str, settings: Settings, file_loops: FileLoops) -> _Fixed:
             mapping.update({i1 + k + 1: j1 + k + 1 for k in range(i2 - i1)})
     try:
         fixed_loops: Optional[FileLoops] = FileLoops(fixed_text)
-        fixed_calls = _call_lines(fixed_text, path)
+        fixed_calls, _ = _call_lines(fixed_text, path)
     except (SyntaxError, SourceError, ValueError):
         fixed_loops, fixed_calls = None, Counter()
-    return _Fixed(file_loops, calls, fixed_loops, fixed_calls, fixed_text, mapping)
+    return _Fixed(file_loops, calls, spans, fixed_loops, fixed_calls, fixed_text, mapping)
 
 
-def _call_lines(text: str, path: str) -> Counter[int]:
+def _call_lines(text: str, path: str) -> tuple[Counter[int], list[tuple[int, int]]]:
     """Per line, the MLflow calls that make a request (a call to a helper of the file counts
-    the calls the helper makes), as estimate.py counts them."""
+    the calls the helper makes), as estimate.py counts them; and the lines each call spans."""
     module = engine.parse(text)
     ctx = FileContext(module, path, text)
     found: list[tuple[cst.Call, int]] = []
@@ -303,9 +314,12 @@ def _call_lines(text: str, path: str) -> Counter[int]:
             found.append((node, len(ctx.reachable_api_calls(helper))))
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     lines: Counter[int] = Counter()
+    spans = []
     for node, number in found:
-        lines[positions[node].start.line] += number
-    return lines
+        position = positions[node]
+        lines[position.start.line] += number
+        spans.append((position.start.line, position.end.line))
+    return lines, spans
 
 
 def _projections(
@@ -313,7 +327,11 @@ def _projections(
     settings: Settings,
     files: list[str],
     findings: dict[str, list[Violation]],
+    estimated: dict[Site, Site],
 ) -> list[Projection]:
+    """The loop nests that made requests, and the groups of calls MLF102-MLF104 merge. Fills
+    `estimated`: each line of a request-making call that a nest's estimate counts -> the
+    nest's loop."""
     projections: list[Projection] = []
     census = recorder.census
     for path in files:
@@ -326,6 +344,7 @@ def _projections(
             loop = file_loops.loops.get(nest.line) if file_loops is not None else None
             if loop is None or fixed is None:
                 continue  # a comprehension: its loops are not measured
+            _counted(fixed, path, loop, nest, estimated)
             region = _region(fixed, loop)
             inside = [v for v in violations if region.first <= v.line <= region.last]
             projection = _nest(recorder, census, fixed, path, loop, nest, inside)
@@ -347,6 +366,23 @@ def _projections(
         )
     )
     return projections
+
+
+def _counted(
+    fixed: _Fixed,
+    path: str,
+    root: Loop,
+    nest: estimate.LoopEstimate,
+    estimated: dict[Site, Site],
+) -> None:
+    """The lines of the calls in the nest at `root` that its estimate counts: a call inside
+    its loops whose loop labels the estimate has a count for (a call guarded by `if step % N`
+    or a time check is counted as none)."""
+    for first, last in fixed.spans:
+        labels = _labels_from(fixed.loops.enclosing(first), root)
+        if labels and nest.now.get(labels):
+            for number in range(first, last + 1):
+                estimated.setdefault((path, number), (path, root.line))
 
 
 @dataclass
