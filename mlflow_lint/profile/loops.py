@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Optional, Union
 
-LABEL_MAX = 24  # context.loop_label: a longer target is labelled "for"
+LABEL_MAX = 24  # context.loop_label: a longer name is labelled "for"
 
 AnyFor = Union[ast.For, ast.AsyncFor]
 _SCOPES = (
@@ -40,7 +40,7 @@ _SCOPES = (
 class Loop:
     line: int
     end_line: int
-    label: str  # as context.loop_label names it: the target's source, "while" or "for"
+    label: str  # as context.loop_label names it: the target's first name, "while" or "for"
     targets: tuple[str, ...]  # names a `for` target binds; () for a `while` loop
     parent: Optional[int]  # the line of the loop around it in the same scope
 
@@ -74,12 +74,15 @@ class FileLoops:
         for line in range(start, end + 1):
             self._by_line[line] = loops
 
-    def _label(self, node: ast.AST) -> str:
+    @staticmethod
+    def _label(node: ast.AST) -> str:
+        """As context.loop_label names a loop: the first name its target binds (`batch_idx`
+        for `for batch_idx, (x, y) in ...`), "for" when there is none or it is too long."""
         if isinstance(node, ast.While):
             return "while"
         assert isinstance(node, (ast.For, ast.AsyncFor))
-        label = ast.get_source_segment(self.text, node.target) or "for"
-        return label if len(label) <= LABEL_MAX else "for"
+        names = _names(node.target)
+        return names[0] if names and len(names[0]) <= LABEL_MAX else "for"
 
     def _visit(self, node: ast.AST, loops: tuple[Loop, ...]) -> None:
         for child in ast.iter_child_nodes(node):
