@@ -146,13 +146,17 @@ def text(report: Report, ascii_only: bool = False) -> str:
         out.append("")
     if analysis.blind_spots:
         out.append(
-            "Blind spots: lines with many requests and no finding (`check` does not see them):"
+            "Blind spots: lines with many requests, no finding, and no count in the engine's "
+            "loop estimates (`check` does not see these requests):"
         )
-        for line in analysis.blind_spots:
-            where_ = f"{display_path(line.path, report.cwd)}:{line.line}"
-            out.append(
-                f"  {where_}  {count(line.stats.requests)} requests  {_clip(line.source, 60)}"
-            )
+        out.extend(_listed(report, line) for line in analysis.blind_spots)
+        out.append("")
+    if analysis.not_flagged:
+        out.append(
+            "Not flagged: lines with many requests that the engine counts in a loop's estimate "
+            "but no rule judges worth changing (a call once per epoch, say):"
+        )
+        out.extend(_listed(report, line) for line in analysis.not_flagged)
         out.append("")
     if analysis.pseudo:
         out.append("Requests no line of the program made:")
@@ -173,6 +177,11 @@ def text(report: Report, ascii_only: bool = False) -> str:
         "requests after fixes (the engine's per-iteration counts times the iterations measured)."
     )
     return "\n".join(out) + "\n"
+
+
+def _listed(report: Report, line: Line) -> str:
+    where = f"{display_path(line.path, report.cwd)}:{line.line}"
+    return f"  {where}  {count(line.stats.requests)} requests  {_clip(line.source, 60)}"
 
 
 def _warnings(report: Report) -> list[str]:
@@ -223,13 +232,24 @@ def _line(report: Report, line: Line, largest: int, ascii_only: bool) -> list[st
         lines.append(f"{indent}called from {callers}")
     for violation in line.findings:
         lines.append(f"{indent}{violation.code} {violation.message}")
+        if violation.help:
+            lines.append(f"{indent}  help: {violation.help}")
     for (path, number), violation in line.caller_findings[:2]:
         lines.append(
             f"{indent}{violation.code} at the call in "
             f"{display_path(path, report.cwd)}:{number}: {violation.message}"
         )
+        if violation.help:
+            lines.append(f"{indent}  help: {violation.help}")
     if not line.covered and stats.requests:
-        lines.append(f"{indent}no finding here")
+        if line.estimated_in is not None:
+            path, number = line.estimated_in
+            lines.append(
+                f"{indent}no finding here; counted in the estimate of the loop at "
+                f"{display_path(path, report.cwd)}:{number}"
+            )
+        else:
+            lines.append(f"{indent}no finding here")
     if line.projection is not None:
         lines.append(f"{indent}fix: {_projection(report, line.projection, long=False)}")
     return lines
@@ -264,6 +284,8 @@ def _projection(report: Report, projection: Projection, long: bool) -> str:
         estimated = (
             f" = {count(projection.estimated_now)}" if projection.estimated_now is not None else ""
         )
+        if projection.after is not None and projection.codes:
+            after += f" = {count(projection.after)}"
         parts.append(
             f"    estimate: now {now}{estimated} calls (measured: {count(projection.calls)}); "
             f"after the fixes {after}"
@@ -363,16 +385,18 @@ def document(report: Report) -> dict[str, Any]:
                     {
                         "code": v.code,
                         "message": v.message,
+                        "help": v.help,
                         "line": v.line,
                         "fixable": v.fix is not None,
                     }
                     for v in line.findings
                 ],
                 "caller_findings": [
-                    {**where(*site), "code": v.code, "message": v.message}
+                    {**where(*site), "code": v.code, "message": v.message, "help": v.help}
                     for site, v in line.caller_findings
                 ],
                 "blind_spot": line in analysis.blind_spots,
+                "estimated_in": where(*line.estimated_in) if line.estimated_in else None,
                 "fix": projections.index(line.projection) if line.projection else None,
             }
         )
@@ -401,6 +425,10 @@ def document(report: Report) -> dict[str, Any]:
         "blind_spots": [
             {**where(line.path, line.line), "requests": line.stats.requests}
             for line in analysis.blind_spots
+        ],
+        "not_flagged": [
+            {**where(line.path, line.line), "requests": line.stats.requests}
+            for line in analysis.not_flagged
         ],
         "unattributed": [{"label": p.label, **_stats(p.stats)} for p in analysis.pseudo],
         "child_processes": [
