@@ -367,21 +367,17 @@ def test_profile_counts_what_the_store_did(program: Path, sqlite: Backend, tmp_p
             assert line["calls"] == points[key], (number, key, line)
 
 
-# Loop sizes as the programs are written: label path (as `check --statistics` prints it) ->
-# iterations of the innermost loop of the path.
+# Loop sizes as the programs are written: label path (the loops' labels, as context.loop_label
+# names them, outer to inner) -> iterations of the innermost loop of the path.
 KNOWN_SIZES: dict[str, dict[str, int]] = {
-    "MLF101/flagged": {"epoch": 3, "epoch x batch": 12, "while": 3},
+    # the tracker's 3 grad norms; 3 epochs of 4 batches; 3 evaluation steps
+    "MLF101/flagged": {"step": 3, "epoch": 3, "epoch x batch": 12, "while": 3},
     "MLF102/flagged": {"epoch": 3},
-    "MLF105/flagged": {"name, setting": 3, "label, score": 3, "tag, text": 2},
+    # 3 hyperparameters, 3 class scores, 2 tags; the copy's loop over the 3 params logged
+    "MLF105/flagged": {"name": 3, "label": 3, "tag": 2, "key": 3},
     "scripts/epochs_batches": {"epoch": 4, "epoch x batch": 24},
     "scripts/consecutive_metrics": {"epoch": 8},
-    "scripts/dict_loops": {
-        "name, value": 5,
-        "key, value": 3,
-        "epoch": 6,
-        "epoch x key, value": 18,
-        "k, v": 2,
-    },
+    "scripts/dict_loops": {"name": 5, "key": 3, "epoch": 6, "epoch x key": 18, "k": 2},
     "scripts/metric_no_step": {"iteration": 6},
     "scripts/aliases": {"step": 10},
     "scripts/hyperparams": {"epoch": 5},
@@ -462,20 +458,28 @@ def test_the_fixed_program_makes_the_requests_the_profile_promised(
 def test_a_merged_call_makes_one_request_where_there_were_n(
     server: Backend, proxy: CountingProxy, tmp_path: Path
 ) -> None:
-    """MLF102's own example: the two summary metrics after the loop (lines 17-18) are two
-    requests; the fix's `log_metrics` (the twin's line 22) is one, as the profile promised."""
+    """MLF102's own example: the four summary metrics after the loop (lines 32-37) are four
+    requests, and the export tool's three client calls (lines 17-19) three; the fixes' merged
+    calls (`log_metrics` in the safe twin, `MlflowClient.log_batch` in the unsafe one) are one
+    request each, as the profile promised."""
     original = on_server(RULES_DIR / "MLF102" / "flagged.py", server, proxy, tmp_path)
-    promise = next(f for f in original.doc["fixes"] if f["line"] == 17)
-    assert (promise["kind"], promise["codes"]) == ("calls", ["MLF102"])
-    assert promise["measured"]["requests"] == 2 and promise["estimated_requests_after"] == 1
+    promises = {f["line"]: f for f in original.doc["fixes"]}
     lines = original.lines()
-    assert lines[17]["requests"] == lines[18]["requests"] == 1
-    fixed = on_server(RULES_DIR / "MLF102" / "flagged.fixed.py", server, proxy, tmp_path)
-    merged = fixed.lines()[22]
-    assert merged["source"].startswith('mlflow.log_metrics({"best_val_loss"')
-    assert merged["requests"] == 1 and merged["endpoints"] == {
-        "POST /api/2.0/mlflow/runs/log-batch": 1
-    }
+    for first, group in ((32, (32, 33, 35, 37)), (17, (17, 18, 19))):
+        promise = promises[first]
+        assert (promise["kind"], promise["codes"]) == ("calls", ["MLF102"])
+        assert promise["measured"]["requests"] == len(group)
+        assert promise["estimated_requests_after"] == 1
+        assert [lines[n]["requests"] for n in group] == [1] * len(group)
+    for twin, line, call in (
+        ("flagged.fixed.py", 38, "mlflow.log_metrics("),
+        ("flagged.unsafe.fixed.py", 20, "self.client.log_batch("),
+    ):
+        fixed = on_server(RULES_DIR / "MLF102" / twin, server, proxy, tmp_path / twin)
+        merged = fixed.lines()[line]
+        assert merged["source"] == call
+        assert merged["requests"] == 1
+        assert merged["endpoints"] == {"POST /api/2.0/mlflow/runs/log-batch": 1}
 
 
 ASYNC_PROGRAM = """\
@@ -625,3 +629,56 @@ def test_the_report_names_the_server(tmp_path: Path, server: Backend, proxy: Cou
     assert set(run.doc["mlflow"]["hosts"]) == {urllib.parse.urlsplit(proxy.url).netloc}
     assert run.doc["totals"]["bytes_sent"] > 0 and run.doc["totals"]["bytes_received"] > 0
     assert os.path.basename(run.doc["program"]["argv"][0]) == "one.py"
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "profile.md"
+# What changes from one run to the next: times, sizes (request bodies carry timestamps and
+# random losses), the share of the run, the server's port, MLflow's version.
+_VOLATILE = [
+    (re.compile(r"\d[\d,]*(\.\d+)? (ms|s)\b"), "<time>"),
+    (re.compile(r"\d[\d,]*(\.\d+)? (B|KB|MB|GB)\b"), "<size>"),
+    (re.compile(r"\(\d+% of the run\)"), "(<share> of the run)"),
+    (re.compile(r"http://127\.0\.0\.1:\d+"), "<server>"),
+    (re.compile(r"MLflow \d+\.\d+\.\d+\S*"), "MLflow <version>"),
+]
+
+
+def _normalized(report: str) -> list[str]:
+    lines = []
+    for line in report.strip().splitlines():
+        for pattern, replacement in _VOLATILE:
+            line = pattern.sub(replacement, line)
+        lines.append(" ".join(line.split()))  # the columns' widths follow the numbers
+    return lines
+
+
+@pytest.mark.server
+def test_the_worked_example_in_the_docs_is_what_the_command_prints(
+    server: Backend, tmp_path: Path
+) -> None:
+    """docs/profile.md shows a real report against a tracking server: the same program,
+    profiled against a real server now, prints the same report line for line (times, sizes
+    and the server's port aside). Its fixed version makes the requests the page says."""
+    page = DOCS.read_text(encoding="utf-8")
+    program = page.split("```python\n", 1)[1].split("\n```", 1)[0] + "\n"
+    shown = page.split("```text\n", 1)[1].split("\n```", 1)[0]
+    (tmp_path / "train.py").write_text(program, encoding="utf-8")
+    # the default experiment, as on the page: naming one would add its lookup
+    env = _clean_env(MLFLOW_TRACKING_URI=server.tracking_uri)
+    result = run_cli("profile", "train.py", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    report = result.stdout[result.stdout.index("mlflow-lint profile: ") :]
+    assert _normalized(report) == _normalized(shown)
+    # "The fixed program, profiled the same way, made 36 requests: 427 - 412 + 21."
+    claim = re.search(r"made (\d+)\s+requests: (\d+) - (\d+) \+ (\d+)\.", page)
+    assert claim is not None
+    made, before, saved, after = (int(n) for n in claim.groups())
+    assert made == before - saved + after
+    fix = run_cli("fix", "--unsafe-fixes", "train.py", cwd=tmp_path, env=env)
+    assert fix.returncode in (0, 1), fix.stdout + fix.stderr
+    out = tmp_path / "fixed.json"
+    fixed = run_cli(
+        "profile", "--format", "json", "-o", str(out), "train.py", cwd=tmp_path, env=env
+    )
+    assert fixed.returncode == 0, fixed.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["totals"]["requests"] == made
