@@ -318,6 +318,9 @@ def test_the_text_report(tmp_path: Path) -> None:
     assert first.lstrip().startswith("█" * render.BAR_WIDTH) and "train.py:4" in first
     assert "called from train.py:8 (12)" in out
     assert "MLF101 at the call in train.py:8:" in out  # the helper's finding is at its call
+    # and its remedy under it, as `check` shows it
+    help_line = lines[lines.index(next(x for x in lines if "MLF101 at the call" in x)) + 1]
+    assert help_line.lstrip().startswith("help: ") and "log_batch" in help_line
     # written to a file, the same report, and nothing on standard output
     report = tmp_path / "report.txt"
     result = run_cli("profile", "-o", str(report), str(script), cwd=tmp_path, env=env_for(tmp_path))
@@ -347,6 +350,41 @@ def test_blind_spots_are_listed(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     spots = {(x["path"], x["line"]): x["requests"] for x in doc["blind_spots"]}
     assert spots == {("train.py", 5): 12, ("train.py", 11): 11} or spots.get(("train.py", 5)) == 12
+
+
+def test_lines_the_engine_counts_are_not_flagged_not_blind(tmp_path: Path) -> None:
+    """A call once per epoch is counted by the loop's estimate and left alone by MLF101: it is
+    listed as not flagged. A helper run through `map` is seen by no estimate: a blind spot."""
+    script = write(
+        tmp_path / "train.py",
+        """\
+        import mlflow
+
+        def log_score(item):
+            mlflow.log_metric(item[0], item[1])
+
+        with mlflow.start_run():
+            for epoch in range(11):
+                mlflow.log_metric("epoch_loss", 1 / (epoch + 1), step=epoch)
+            list(map(log_score, {f"s{i}": i for i in range(12)}.items()))
+        """,
+    )
+    result, doc = profile_json(tmp_path, str(script))
+    assert result.returncode == 0, result.stderr
+    assert [(x["line"], x["requests"]) for x in doc["blind_spots"]] == [(4, 12)]
+    assert [(x["line"], x["requests"]) for x in doc["not_flagged"]] == [(8, 11)]
+    lines = {x["line"]: x for x in doc["lines"]}
+    assert lines[8]["findings"] == [] and lines[8]["estimated_in"] == {
+        "path": "train.py",
+        "line": 7,
+    }
+    assert lines[4]["estimated_in"] is None
+    text = run_cli("profile", str(script), cwd=tmp_path, env=env_for(tmp_path)).stdout
+    assert "no finding here; counted in the estimate of the loop at train.py:7" in text
+    blind = text.index("Blind spots:")
+    not_flagged = text.index("Not flagged:")
+    assert "train.py:4  12 requests" in text[blind:not_flagged]
+    assert "train.py:8  11 requests" in text[not_flagged:]
 
 
 def test_loop_iterations_are_counted(tmp_path: Path) -> None:
