@@ -1,4 +1,4 @@
-"""The `mlflow-lint` command: check (and fix), rules, rule, server.
+"""The `mlflow-lint` command: check (and fix), rules, rule, server, profile.
 
 `mlflow-lint check` takes Ruff's options: `--fix`, `--unsafe-fixes`, `--fix-only`, `--diff`,
 `--show-fixes`, `--exit-non-zero-on-fix`, `--add-noqa`, `--watch`, `--statistics`,
@@ -801,6 +801,134 @@ def server(stdio: bool) -> None:
         )
         sys.exit(EXIT_ERROR)
     serve()
+
+
+PROFILE_CONTEXT = {
+    **CONTEXT_SETTINGS,
+    # everything after PROGRAM is the program's own, options included
+    "ignore_unknown_options": True,
+    "allow_interspersed_args": False,
+}
+
+
+@main.command(context_settings=PROFILE_CONTEXT)
+@cloup.option_group(
+    "Program",
+    cloup.option(
+        "-m",
+        "module",
+        metavar="MODULE",
+        default=None,
+        help="Run a module as `python -m` does (`-m pytest tests/` profiles a test run).",
+    ),
+)
+@cloup.option_group(
+    "Report",
+    cloup.option(
+        "--output-format",
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="A table for the terminal, or JSON for tools.",
+    ),
+    cloup.option(
+        "-o",
+        "--output-file",
+        type=click.Path(dir_okay=False, writable=True),
+        default=None,
+        help="Write the report to this file instead of standard output.",
+    ),
+    cloup.option(
+        "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Lines to show."
+    ),
+    cloup.option(
+        "--blind-spot-min",
+        type=click.IntRange(min=1),
+        default=10,
+        show_default=True,
+        help="Requests from one line with no finding that make it a blind spot.",
+    ),
+)
+@cloup.option_group(
+    "Rule selection (for the findings shown next to the lines)",
+    cloup.option(
+        "--select",
+        multiple=True,
+        callback=_codes,
+        metavar="RULE_CODE",
+        help="Rule codes or prefixes to enable, comma-separated (or ALL).",
+    ),
+    cloup.option(
+        "--extend-select",
+        multiple=True,
+        callback=_codes,
+        metavar="RULE_CODE",
+        help="Like --select, but adds to the selection.",
+    ),
+    cloup.option(
+        "--ignore",
+        multiple=True,
+        callback=_codes,
+        metavar="RULE_CODE",
+        help="Rule codes or prefixes to disable.",
+    ),
+    cloup.option(
+        "--config",
+        "config_path",
+        type=click.Path(exists=True, dir_okay=False),
+        help="The pyproject.toml to use instead of the nearest one.",
+    ),
+)
+@cloup.argument("program", nargs=-1, type=click.UNPROCESSED, metavar="[PROGRAM [ARGS]...]")
+def profile(
+    module: Optional[str],
+    output_format: str,
+    output_file: Optional[str],
+    top: int,
+    blind_spot_min: int,
+    select: Optional[list[str]],
+    extend_select: Optional[list[str]],
+    ignore: Optional[list[str]],
+    config_path: Optional[str],
+    program: tuple[str, ...],
+) -> None:
+    """Run PROGRAM [ARGS]... and measure the tracking requests it makes, per source line.
+
+    Unlike `check` and `fix`, this runs the program: in this interpreter, with its own
+    arguments, exit code and exceptions. Options go before PROGRAM; everything after it is
+    the program's. The report shows the lines that made the most requests, with the findings
+    there and what their fixes would save; see docs/profile.md."""
+    from mlflow_lint.profile.command import Options
+    from mlflow_lint.profile.command import profile as run_profile
+    from mlflow_lint.profile.probes import ProfileError
+    from mlflow_lint.profile.program import Program
+
+    if module is None and not program:
+        raise click.UsageError("name the program to run: `profile train.py` or `profile -m pkg`")
+    target = Program(module, list(program), module=True) if module else None
+    target = target or Program(program[0], list(program[1:]))
+    start = os.path.dirname(os.path.abspath(target.target)) if not module else "."
+    run = RunOptions(
+        paths=(start,),
+        select=select,
+        extend_select=extend_select,
+        ignore=ignore,
+        config_path=config_path,
+    )
+    try:
+        settings = load_settings(run, run.paths)
+    except ConfigError as error:
+        click.echo(f"mlflow-lint: error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    options = Options(target, settings, output_format, output_file, top, blind_spot_min)
+    try:
+        code = run_profile(options)
+    except ProfileError as error:
+        click.echo(f"mlflow-lint profile: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(code)
 
 
 __all__ = ["RunOptions", "main", "run_once"]
