@@ -159,7 +159,7 @@ def plan(
     pending = candidates
     changed = True
     while changed:  # to a fixpoint: a kept definition can make others matter
-        changed = state.learn()
+        changed = False
         still = []
         for candidate in pending:
             if not state.matters(candidate):
@@ -172,7 +172,7 @@ def plan(
                 state.learn(_bindings([s for s in body if not isinstance(s, _DEFINITIONS)]))
                 still.extend(_Candidate(s) for s in body if isinstance(s, _DEFINITIONS))
             else:
-                state.plain.add(candidate.node.name)  # a helper: code that calls it matters
+                state.add_plain(candidate.node.name)  # a helper: code that calls it matters
                 state.learn(_bindings([candidate.node]), function=True)
         pending = still
     stubs = [c.stub(lines) for c in pending if c.worth_eliding(lines)]
@@ -282,8 +282,9 @@ class _Relevance:
         self.plain: set[str] = set()  # names and attributes that matter however they are used
         # the ones bound to a value of MLflow's (not helpers): calling one may build a client
         self.values: set[str] = set()
-        self.pending: list[_Binding] = []  # bindings whose value does not matter (yet)
-        self.functions: list[list[_Binding]] = []  # the bindings of each function that matters
+        # bindings whose value does not matter (yet), by the names they read
+        self._waiting_values: dict[str, list[_Waiting]] = {}
+        self._waiting_plain: dict[str, list[_Waiting]] = {}
         self.text = text
         self.starts = starts
         self.words = words
@@ -343,53 +344,83 @@ class _Relevance:
                 return True
         return False
 
-    def learn(self, bindings: Iterable[_Binding] = (), function: bool = False) -> bool:
+    def learn(self, bindings: Iterable[_Binding], function: bool = False) -> None:
         """Take in `bindings` (of a function's body when `function`: its names are local, only
         its attributes reach further), and add the names bound from values that matter, to a
-        fixpoint, for these and every binding taken in before; whether any name was added."""
-        if function:
-            self.functions.append(list(bindings))
-        else:
-            self.pending.extend(bindings)
-        added, changed = False, True
-        while changed:
-            changed = False
-            still = []
-            for binding in self.pending:
-                if self._bound_value(binding, frozenset()):
-                    fresh = {name for name, _ in binding[0]} - self.values
-                    self.plain |= fresh
-                    self.values |= fresh
-                    changed = changed or bool(fresh)
-                else:
-                    still.append(binding)
-            self.pending = still
-            for scope in self.functions:
-                local: set[str] = set()
-                grew = True
-                while grew:
-                    grew = False
-                    for binding in scope:
-                        if not self._bound_value(binding, local):
-                            continue
-                        for name, is_attribute in binding[0]:
-                            if not is_attribute and name not in local:
-                                local.add(name)
-                                grew = True
-                            elif is_attribute and name not in self.values:
-                                self.plain.add(name)
-                                self.values.add(name)
-                                changed = True
-            added = added or changed
-        return added
+        fixpoint with every binding taken in before. A binding whose value does not matter
+        (yet) waits on the names it reads: adding one of them wakes it, so each binding is
+        looked at once per name it reads, whatever the number of definitions."""
+        scope = _Scope() if function else None
+        for binding in bindings:
+            names, chains, called = binding
+            read = frozenset(name for chain in chains for name in chain.split("."))
+            waiting = _Waiting(names, read, called, scope)
+            if self.reaches(chains) or self._matches(waiting):
+                self._fire(waiting)
+                continue
+            index = self._waiting_values if called else self._waiting_plain
+            for name in read:
+                index.setdefault(name, []).append(waiting)
+                if scope is not None:
+                    scope.waiting.setdefault(name, []).append(waiting)
 
-    def _bound_value(self, binding: _Binding, local: Collection[str]) -> bool:
-        """Whether a binding's value may be something of MLflow's."""
-        _, chains, called = binding
-        if self.reaches(chains):
-            return True
-        known = self.values if called else self.plain
-        return any(name in known or name in local for chain in chains for name in chain.split("."))
+    def add_plain(self, name: str) -> None:
+        """A name that matters however it is used (a helper that reaches MLflow)."""
+        if name not in self.plain:
+            self.plain.add(name)
+            self._wake(self._waiting_plain.pop(name, ()))
+
+    def _matches(self, waiting: _Waiting) -> bool:
+        known = self.values if waiting.called else self.plain
+        local = waiting.scope.local if waiting.scope is not None else ()
+        return any(name in known or name in local for name in waiting.read)
+
+    def _fire(self, waiting: _Waiting) -> None:
+        """The binding's value may be MLflow's: the names it binds are too (a function's plain
+        names only in that function)."""
+        queue = [waiting]
+        while queue:
+            current = queue.pop()
+            if current.fired:
+                continue
+            current.fired = True
+            scope = current.scope
+            for name, is_attribute in current.names:
+                if scope is not None and not is_attribute:
+                    if name not in scope.local:
+                        scope.local.add(name)
+                        queue.extend(w for w in scope.waiting.pop(name, ()) if not w.fired)
+                elif name not in self.values:
+                    self.values.add(name)
+                    self.plain.add(name)
+                    woken = [
+                        *self._waiting_values.pop(name, ()),
+                        *self._waiting_plain.pop(name, ()),
+                    ]
+                    queue.extend(w for w in woken if not w.fired)
+
+    def _wake(self, woken: Iterable[_Waiting]) -> None:
+        for waiting in woken:
+            if not waiting.fired and self._matches(waiting):
+                self._fire(waiting)
+
+
+@dataclass
+class _Scope:
+    """A function that matters: the names it binds to values that may be MLflow's, and its
+    bindings waiting on one of its names."""
+
+    local: set[str] = field(default_factory=set)
+    waiting: dict[str, list[_Waiting]] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class _Waiting:
+    names: list[tuple[str, bool]]  # (name, whether an attribute) bound
+    read: frozenset[str]  # the names its value reads
+    called: bool  # read only by calling them: only values (not helpers) count
+    scope: Optional[_Scope]  # None: a module-level (or class-level) binding
+    fired: bool = False
 
 
 @lru_cache(maxsize=4096)
