@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional, Union
 import libcst as cst
 
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.names import Resolver, Scope
+from mlflow_lint.names import LOCAL_PREFIX, Resolver, Scope, is_property
 
 # Fields that hold only whitespace, punctuation or comments: never walked.
 _SKIPPED_FIELDS = frozenset(
@@ -57,7 +57,8 @@ COMPREHENSION_TYPES = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp
 _CONDITIONAL_TYPES = (cst.If, cst.Else, cst.Try, cst.TryStar, cst.Match, cst.ExceptHandler)
 _SCOPE_BOUNDARIES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 _TERMINATORS = (cst.Return, cst.Raise)
-LOCAL_PREFIX = "local:"  # resolver values that name a function defined in this file
+# Rounds of the class prescan: a property may return what another method assigns.
+_CLASS_PRESCAN_ROUNDS = 3
 
 Visitor = Callable[[Any], None]
 
@@ -138,6 +139,8 @@ class FileContext:
         self._calls: dict[int, Optional[api.ApiCall]] = {}
         self._callees: dict[int, Optional[str]] = {}
         self._memo: dict[str, Any] = {}
+        # the attributes of each module-level class (the class scope's attrs), for subclasses
+        self._class_attrs: dict[str, dict[str, Optional[str]]] = {}
 
     # --- the walk -----------------------------------------------------------------------------
     def walk(self, visits: dict[type, list[Visitor]], leaves: dict[type, list[Visitor]]) -> None:
@@ -229,7 +232,9 @@ class FileContext:
             self.functions[self._function_key(parent)] = summary
             self._function_stack.append(summary)
         elif isinstance(parent, cst.ClassDef) and suite is parent.body:
-            resolver.push(Scope("class"))
+            scope = Scope("class")
+            resolver.push(scope)
+            self._prescan_class(parent, scope)
         elif isinstance(parent, cst.For) and suite is parent.body:
             resolver.bind_target(parent.target, None)
         elif isinstance(parent, cst.With) and suite is parent.body:
@@ -248,8 +253,10 @@ class FileContext:
     def _leave_function(self, node: cst.FunctionDef) -> None:
         key = self._function_key(node)
         self.resolver.bind(node.name.value, key)
-        if self.resolver.current.kind == "class":
-            self.resolver.current.attrs[node.name.value] = key
+        if self.resolver.current.kind == "class" and not _is_accessor(node):
+            attrs = self.resolver.current.attrs
+            # a property reads as what it returns: `self.client`
+            attrs[node.name.value] = self.resolver.returns.get(key) if is_property(node) else key
 
     def _leave_class(self, node: cst.ClassDef) -> None:
         self.resolver.bind(node.name.value, None)
@@ -312,6 +319,108 @@ class FileContext:
 
         scan(self.module.body, 0)
         self.resolver.module_final = pre.module_scope.names
+        for statement in self.module.body:
+            if isinstance(statement, cst.FunctionDef):
+                self._prescan_function(statement, None)
+
+    def _prescan_class(self, node: cst.ClassDef, scope: Scope) -> None:
+        """What the class's methods bind on `self` (`self.client = MlflowClient()` in any
+        method, lazily too), what its methods and properties return, and its annotated
+        attributes, before its methods are walked: a call through `self.client` in a method
+        defined before the one that assigns it resolves as well."""
+        resolver = self.resolver
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        methods = [s for s in body if isinstance(s, cst.FunctionDef) and not _is_accessor(s)]
+        for base in node.bases:  # a base class of this module: what its methods set
+            if isinstance(base.value, cst.Name) and base.keyword is None:
+                for name, value in self._class_attrs.get(base.value.value, {}).items():
+                    scope.attrs.setdefault(name, value)
+        if resolver.current is scope and len(resolver.scopes) == 2:
+            self._class_attrs[node.name.value] = scope.attrs
+        for statement in body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                        annotated = resolver.resolve_annotation(small.annotation.annotation)
+                        if annotated is not None:
+                            scope.attrs[small.target.value] = annotated
+        for method in methods:
+            if not is_property(method):
+                scope.attrs.setdefault(method.name.value, self._function_key(method))
+        for _ in range(_CLASS_PRESCAN_ROUNDS):
+            before = (dict(scope.attrs), dict(resolver.returns))
+            for method in methods:
+                returned = self._prescan_function(method, scope)
+                if is_property(method) and not _is_accessor(method) and returned is not None:
+                    scope.attrs[method.name.value] = returned
+            if (scope.attrs, resolver.returns) == before:
+                break
+
+    def _prescan_function(self, node: cst.FunctionDef, owner: Optional[Scope]) -> Optional[str]:
+        """Read a function's statements (not its expressions, not nested definitions) for the
+        MLflow values it binds on `self` and the one it returns; records the latter in
+        resolver.returns. Its own annotation (`-> MlflowClient`) wins."""
+        resolver = self.resolver
+        params = _all_params(node.params)
+        scope = Scope("function", owner=owner)
+        if owner is not None and params and not _is_staticmethod(node):
+            scope.self_name = params[0].name.value
+        resolver.push(scope)
+        returned: set[Optional[str]] = set()
+        try:
+            for param in params:
+                annotation = param.annotation
+                resolver.bind(
+                    param.name.value,
+                    resolver.resolve_annotation(annotation.annotation) if annotation else None,
+                )
+            self._prescan_statements(_statements(node.body), returned)
+            annotated = (
+                resolver.resolve_annotation(node.returns.annotation) if node.returns else None
+            )
+        finally:
+            resolver.pop()
+        values = returned - {None}
+        value = annotated or (values.pop() if len(values) == 1 else None)
+        key = self._function_key(node)
+        if value is not None:
+            resolver.returns[key] = value
+        return value
+
+    def _prescan_statements(
+        self, statements: Sequence[cst.BaseStatement], returned: set[Optional[str]]
+    ) -> None:
+        resolver = self.resolver
+        for statement in statements:
+            if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                for small in statement.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        resolver.bind_import(small)
+                    elif isinstance(small, cst.Assign):
+                        value = resolver.resolve(small.value)
+                        for target in small.targets:
+                            resolver.bind_target(target.target, value)
+                    elif isinstance(small, cst.AnnAssign):
+                        annotated = resolver.resolve_annotation(small.annotation.annotation)
+                        assigned = resolver.resolve(small.value) if small.value else None
+                        resolver.bind_target(small.target, annotated or assigned)
+                    elif isinstance(small, cst.AugAssign):
+                        resolver.bind_target(small.target, None)
+                    elif isinstance(small, cst.Return) and small.value is not None:
+                        returned.add(resolver.resolve(small.value))
+            elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                resolver.bind(statement.name.value, None)
+            elif isinstance(statement, cst.BaseCompoundStatement):
+                if isinstance(statement, cst.For):
+                    resolver.bind_target(statement.target, None)
+                elif isinstance(statement, cst.With):
+                    for item in statement.items:
+                        if item.asname is not None:
+                            resolver.bind_target(item.asname.name, resolver.resolve(item.item))
+                resolver.conditional[-1] += 1
+                for block in _blocks(statement):
+                    self._prescan_statements(block, returned)
+                resolver.conditional[-1] -= 1
 
     @staticmethod
     def _function_key(node: cst.FunctionDef) -> str:
@@ -624,6 +733,18 @@ def _all_params(params: cst.Parameters) -> list[cst.Param]:
     if params.star_kwarg is not None:
         result.append(params.star_kwarg)
     return result
+
+
+def _statements(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
+    return suite.body if isinstance(suite, cst.IndentedBlock) else (suite,)  # type: ignore[return-value]
+
+
+def _is_accessor(node: cst.FunctionDef) -> bool:
+    """`@client.setter` / `@client.deleter`: not what the property returns."""
+    return any(
+        isinstance(d.decorator, cst.Attribute) and d.decorator.attr.value in ("setter", "deleter")
+        for d in node.decorators
+    )
 
 
 def _is_staticmethod(node: cst.FunctionDef) -> bool:

@@ -47,6 +47,9 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 # A dotted name not preceded by a dot or a name character: `mlflow.tracking.MlflowClient`.
 _CHAIN = re.compile(r"(?<![\w.])[^\W\d]\w*(?:\.[^\W\d]\w*)*")
+# `importlib.import_module("mlflow")`, `lazy_import("mlflow")`: the resolver binds the result to
+# the mlflow module (names.py), which no import statement shows; such files are not elided.
+_IMPORT_CALL = re.compile(r"import\w*\s*\(\s*[rRuU]?['\"]mlflow\b", re.IGNORECASE)
 # Eliding a definition shorter than this saves less than it costs.
 MIN_LINES = 3
 
@@ -136,8 +139,8 @@ def plan(
     if not any(c.worth_eliding(lines) for c in candidates):
         return None
     roots = _import_paths(imports)
-    if roots is None:
-        return None  # `from mlflow import *`: any name may be MLflow's
+    if roots is None or _IMPORT_CALL.search(text):
+        return None  # `from mlflow import *` or a module imported by a call: any name may be
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
@@ -152,7 +155,7 @@ def plan(
     annotation_names = {
         api.CLIENT,
         *roots,
-        *(n for names, _, _ in module_bindings for n, _ in names),
+        *(n for names, _ in module_bindings for n, _ in names),
     }
     state = _Relevance(roots, text, starts, word_pattern, frozenset(annotation_names))
     state.learn(module_bindings)
@@ -172,7 +175,7 @@ def plan(
                 state.learn(_bindings([s for s in body if not isinstance(s, _DEFINITIONS)]))
                 still.extend(_Candidate(s) for s in body if isinstance(s, _DEFINITIONS))
             else:
-                state.add_plain(candidate.node.name)  # a helper: code that calls it matters
+                state.add(candidate.node.name)  # a helper: code that calls it matters
                 state.learn(_bindings([candidate.node]), function=True)
         pending = still
     stubs = [c.stub(lines) for c in pending if c.worth_eliding(lines)]
@@ -279,12 +282,9 @@ class _Relevance:
         annotation_names: frozenset[str],
     ) -> None:
         self.roots = roots  # imported names, by the paths they are bound to
-        self.plain: set[str] = set()  # names and attributes that matter however they are used
-        # the ones bound to a value of MLflow's (not helpers): calling one may build a client
-        self.values: set[str] = set()
+        self.plain: set[str] = set()  # names and attributes that may hold something of MLflow's
         # bindings whose value does not matter (yet), by the names they read
-        self._waiting_values: dict[str, list[_Waiting]] = {}
-        self._waiting_plain: dict[str, list[_Waiting]] = {}
+        self._waiting: dict[str, list[_Waiting]] = {}
         self.text = text
         self.starts = starts
         self.words = words
@@ -351,33 +351,36 @@ class _Relevance:
         (yet) waits on the names it reads: adding one of them wakes it, so each binding is
         looked at once per name it reads, whatever the number of definitions."""
         scope = _Scope() if function else None
-        for binding in bindings:
-            names, chains, called = binding
+        for names, chains in bindings:
             read = frozenset(name for chain in chains for name in chain.split("."))
-            waiting = _Waiting(names, read, called, scope)
+            waiting = _Waiting(names, read, scope)
             if self.reaches(chains) or self._matches(waiting):
                 self._fire(waiting)
                 continue
-            index = self._waiting_values if called else self._waiting_plain
             for name in read:
-                index.setdefault(name, []).append(waiting)
+                self._waiting.setdefault(name, []).append(waiting)
                 if scope is not None:
                     scope.waiting.setdefault(name, []).append(waiting)
 
-    def add_plain(self, name: str) -> None:
-        """A name that matters however it is used (a helper that reaches MLflow)."""
+    def add(self, name: str) -> None:
+        """A name that matters (a helper that reaches MLflow: names.py resolves what it
+        returns)."""
         if name not in self.plain:
             self.plain.add(name)
-            self._wake(self._waiting_plain.pop(name, ()))
+            for waiting in self._waiting.pop(name, ()):
+                self._fire(waiting)
 
     def _matches(self, waiting: _Waiting) -> bool:
-        known = self.values if waiting.called else self.plain
+        """Whether a binding's value may be something of MLflow's: it reads a name that
+        matters, called or not (a definition that matters may return something of MLflow's:
+        `def get_client(): return MlflowClient()`)."""
+        plain = self.plain
         local = waiting.scope.local if waiting.scope is not None else ()
-        return any(name in known or name in local for name in waiting.read)
+        return any(name in plain or name in local for name in waiting.read)
 
     def _fire(self, waiting: _Waiting) -> None:
         """The binding's value may be MLflow's: the names it binds are too (a function's plain
-        names only in that function)."""
+        names only in that function), and the bindings waiting on them wake up."""
         queue = [waiting]
         while queue:
             current = queue.pop()
@@ -389,20 +392,10 @@ class _Relevance:
                 if scope is not None and not is_attribute:
                     if name not in scope.local:
                         scope.local.add(name)
-                        queue.extend(w for w in scope.waiting.pop(name, ()) if not w.fired)
-                elif name not in self.values:
-                    self.values.add(name)
+                        queue.extend(scope.waiting.pop(name, ()))
+                elif name not in self.plain:
                     self.plain.add(name)
-                    woken = [
-                        *self._waiting_values.pop(name, ()),
-                        *self._waiting_plain.pop(name, ()),
-                    ]
-                    queue.extend(w for w in woken if not w.fired)
-
-    def _wake(self, woken: Iterable[_Waiting]) -> None:
-        for waiting in woken:
-            if not waiting.fired and self._matches(waiting):
-                self._fire(waiting)
+                    queue.extend(self._waiting.pop(name, ()))
 
 
 @dataclass
@@ -418,7 +411,6 @@ class _Scope:
 class _Waiting:
     names: list[tuple[str, bool]]  # (name, whether an attribute) bound
     read: frozenset[str]  # the names its value reads
-    called: bool  # read only by calling them: only values (not helpers) count
     scope: Optional[_Scope]  # None: a module-level (or class-level) binding
     fired: bool = False
 
@@ -430,9 +422,8 @@ def _may_reach(path: str, rest: str) -> bool:
 
 # Leaves: no binding below them.
 _SCALAR_NODES = frozenset({ast.Name, ast.Constant})
-# ((name, whether an attribute) bound, dotted names the value is read from, whether only by
-# calling them)
-_Binding = tuple[list[tuple[str, bool]], list[str], bool]
+# ((name, whether an attribute) bound, dotted names the value is read from)
+_Binding = tuple[list[tuple[str, bool]], list[str]]
 
 
 def _bindings(statements: Sequence[ast.stmt]) -> Iterator[_Binding]:
@@ -458,7 +449,7 @@ def _bindings(statements: Sequence[ast.stmt]) -> Iterator[_Binding]:
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
             targets, value = [node.optional_vars], node.context_expr
         elif isinstance(node, ast.arg) and node.annotation is not None:
-            yield [(node.arg, False)], _dotted_mentions([node.annotation]), True
+            yield [(node.arg, False)], _dotted_mentions([node.annotation])
             continue
         else:
             continue
@@ -466,11 +457,25 @@ def _bindings(statements: Sequence[ast.stmt]) -> Iterator[_Binding]:
         if not names:
             continue
         if annotation is not None:  # `client: MlflowClient`, `"Optional[MlflowClient]"`
-            yield names, _dotted_mentions([annotation]), True
-        if isinstance(value, ast.Call):
-            yield names, _dotted_mentions([value.func]), True
-        elif isinstance(value, (ast.Name, ast.Attribute)):
-            yield names, _dotted_mentions([value]), False
+            yield names, _dotted_mentions([annotation])
+        for alternative in _alternatives(value):  # `client or MlflowClient()`
+            if isinstance(alternative, ast.Call):
+                yield names, _dotted_mentions([alternative.func])
+            elif isinstance(alternative, (ast.Name, ast.Attribute)):
+                yield names, _dotted_mentions([alternative])
+
+
+def _alternatives(value: Optional[ast.expr]) -> Iterator[ast.expr]:
+    """The values an expression may take as the resolver sees them: both sides of `a or b`
+    and of `a if c else b`, else the expression itself."""
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or):
+        for operand in value.values:
+            yield from _alternatives(operand)
+    elif isinstance(value, ast.IfExp):
+        yield from _alternatives(value.body)
+        yield from _alternatives(value.orelse)
+    elif value is not None:
+        yield value
 
 
 def _bound_names(target: ast.expr) -> Iterator[tuple[str, bool]]:

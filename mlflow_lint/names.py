@@ -17,6 +17,12 @@ import libcst as cst
 from mlflow_lint import mlflow_api as api
 
 Value = Optional[str]
+LOCAL_PREFIX = "local:"  # values that name a function defined in this file
+# Decorators that make a method read as an attribute: `self.client` is what it returns.
+_PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
+# How functions that import a module by name end, lower-cased without underscores:
+# import_module, __import__, lazy_import, try_import, pytest.importorskip, LazyModule.
+_IMPORTING_ENDINGS = ("import", "importmodule", "importorskip", "lazymodule")
 
 
 @dataclass
@@ -53,6 +59,9 @@ class Resolver:
         self.module_final: dict[str, Value] = {}
         # depth of if/try/loop/... around the statement being bound, per scope
         self.conditional: list[int] = [0]
+        # what calling a function defined in this file returns, by its "local:N" value, when
+        # that is something of MLflow's (`def get_client(): return MlflowClient(uri)`)
+        self.returns: dict[str, Value] = {}
 
     # --- scopes -----------------------------------------------------------------------------
     def push(self, scope: Scope) -> None:
@@ -164,7 +173,15 @@ class Resolver:
                 return None  # attribute of a method, e.g. client.log_metric.__doc__
             return api.canonical(f"{base}.{node.attr.value}")
         if isinstance(node, cst.Call):
-            return api.factory_result(self.resolve(node.func))
+            callee = self.resolve(node.func)
+            if callee is not None and callee.startswith(LOCAL_PREFIX):
+                return self.returns.get(callee)
+            return api.factory_result(callee) or _imported_module(node)
+        if isinstance(node, cst.IfExp):
+            return _agreeing(self.resolve(node.body), self.resolve(node.orelse))
+        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+            # `client or MlflowClient()`: a parameter that defaults to a new client
+            return _agreeing(self.resolve(node.left), self.resolve(node.right))
         return None
 
     def resolve_annotation(self, annotation: cst.BaseExpression) -> Value:
@@ -200,6 +217,47 @@ class Resolver:
                 if node.value in scope.names:
                     return None
         return None
+
+
+def _agreeing(first: Value, second: Value) -> Value:
+    """One of two alternatives' values when the other is unknown (a parameter, `None`) or
+    the same: `client or MlflowClient()`, `c if c is not None else MlflowClient()`."""
+    if first is None or second is None or first == second:
+        return first or second
+    return None
+
+
+def _imported_module(call: cst.Call) -> Value:
+    """`importlib.import_module("mlflow")`, `__import__("mlflow")` and lazy-import helpers
+    (`lazy_import("mlflow")`, `try_import("mlflow.tracking")`): a call of something whose
+    name says it imports, with an mlflow module's name as its only argument."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        text = func.value
+    elif isinstance(func, cst.Attribute):
+        text = func.attr.value
+    else:
+        return None
+    normalized = text.replace("_", "").lower()
+    if not normalized.endswith(_IMPORTING_ENDINGS) or len(call.args) != 1 or call.args[0].keyword:
+        return None
+    argument = call.args[0].value
+    if not isinstance(argument, cst.SimpleString):
+        return None
+    module = argument.evaluated_value
+    if not isinstance(module, str) or not _is_mlflow(module):
+        return None
+    return api.canonical(module)
+
+
+def is_property(node: cst.FunctionDef) -> bool:
+    """`@property`, `@functools.cached_property`: the method reads as an attribute."""
+    for decorator in node.decorators:
+        expression = decorator.decorator
+        name = dotted_name(expression)
+        if name is not None and name.rsplit(".", 1)[-1] in _PROPERTY_DECORATORS:
+            return True
+    return False
 
 
 def _is_mlflow(module: str) -> bool:
