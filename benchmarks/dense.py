@@ -14,14 +14,14 @@ import argparse
 import sys
 from pathlib import Path
 
-FUNCTION = '''\
+FUNCTION = """\
 def train_{i}(model, loader):
     mlflow.log_param("lr_{i}", 0.1)
     for batch in loader:
         loss = model.step(batch)
         mlflow.log_metric("loss_{i}", loss)
 
-'''
+"""
 LINES_PER_FUNCTION = 6
 FINDINGS_PER_FUNCTION = 2
 

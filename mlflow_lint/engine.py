@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import ast
 import difflib
+import gc
 import os
 import re
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Optional, Union
 
 import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
-from mlflow_lint import elision
+from mlflow_lint import elision, positions
 from mlflow_lint.config import Settings
-from mlflow_lint.context import FileContext, Visitor, iter_children
+from mlflow_lint.context import FileContext, Visitor
 from mlflow_lint.noqa import NoqaFilter
 from mlflow_lint.rule import Edit, Fix, Report, Rule, Safety, Violation
 from mlflow_lint.sourcefile import (
@@ -262,6 +263,29 @@ def analyze(
     Definitions that cannot take part in a finding are replaced by stubs before libcst parses
     the file (elision.py); when a finding or a fix touches a stub after all, the whole file is
     analysed instead (`elide=False`), so the result never depends on the elision."""
+    with _cycle_collector_paused():
+        return _analyze(text, path, rules, settings, elide)
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector runs every few hundred allocations and traverses every live
+    object it tracks: while the ast and libcst build their trees (hundreds of thousands of
+    objects, no cycles: they are freed by reference counting) it costs a third of libcst's
+    parse. It runs again once the file is done."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _analyze(
+    text: str, path: str, rules: Sequence[type[Rule]], settings: Settings, elide: bool
+) -> list[Violation]:
     if len(text) > MAX_SOURCE_CHARS:
         raise SourceError(
             f"file too large to analyse ({len(text) / 1e6:.1f} million characters; "
@@ -279,45 +303,14 @@ def analyze(
     if elide:
         skipped = elision.plan(checked.tree, checked.imports, text, _context_words(tuple(rules)))
     # the whole-file run (elide=False, the reference) computes positions the plain way
-    starts = _statement_lines(checked.tree) if elide else None
+    statements = positions.skeleton(checked.tree) if elide else None
     del checked  # the ast is not needed during the walk: free it
     if skipped is None:
-        return _walk_rules(text, text, path, rules, settings, None, starts)
-    violations = _walk_rules(skipped.apply(text), text, path, rules, settings, skipped, starts)
+        return _walk_rules(text, text, path, rules, settings, None, statements)
+    violations = _walk_rules(skipped.apply(text), text, path, rules, settings, skipped, statements)
     if any(_touches(skipped, v) for v in violations):
-        return analyze(text, path, rules, settings, elide=False)
+        return _analyze(text, path, rules, settings, elide=False)
     return violations
-
-
-def _statement_lines(tree: ast.Module) -> list[int]:
-    """The line where each top-level statement of libcst's tree starts (the first decorator's
-    for a definition; `a = 1; b = 2` is one libcst statement)."""
-    lines: list[int] = []
-    previous_end = -1
-    for statement in tree.body:
-        if statement.lineno == previous_end:
-            continue  # after a `;` on the line where the last one ends
-        decorators = getattr(statement, "decorator_list", ())
-        lines.append(min([statement.lineno, *(d.lineno for d in decorators)]))
-        simple = not isinstance(statement, _COMPOUND)
-        previous_end = (statement.end_lineno or statement.lineno) if simple else -1
-    return lines
-
-
-_COMPOUND = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
-    *((ast.Match,) if hasattr(ast, "Match") else ()),
-)
 
 
 @lru_cache(maxsize=64)
@@ -341,15 +334,22 @@ def _walk_rules(
     rules: Sequence[type[Rule]],
     settings: Settings,
     skipped: Optional[elision.Elision],
-    statement_lines: Optional[list[int]],
+    statements: Optional[positions.Skeleton],
 ) -> list[Violation]:
     """Parse `parsed_text` (`text`, or `text` with stubs: same lines and columns) with libcst
-    and walk it once with every rule; positions and offsets refer to `text`, whose top-level
-    statements start on `statement_lines`."""
+    and walk it once with every rule; positions and offsets refer to `text`, whose statements
+    are `statements` (None: position the plain way, from the whole module)."""
     module = parse_cst(parsed_text)
     ctx = FileContext(module, path, text, skipped.names if skipped else frozenset())
     reports: list[Report] = []
-    instances = [rule(ctx, reports.append, settings.options_for(rule)) for rule in rules]
+    chains: list[tuple[cst.CSTNode, ...]] = []  # the walk's ancestors at each report
+    ancestors = ctx.ancestors
+
+    def emit(report: Report) -> None:
+        reports.append(report)
+        chains.append(tuple(ancestors))
+
+    instances = [rule(ctx, emit, settings.options_for(rule)) for rule in rules]
     visits: dict[type, list[Visitor]] = {}
     leaves: dict[type, list[Visitor]] = {}
     for instance in instances:
@@ -362,7 +362,7 @@ def _walk_rules(
             instance.finish()
         if not reports:
             return []
-        return _to_violations(reports, module, text, settings, statement_lines)
+        return _to_violations(reports, chains, module, text, settings, statements)
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None
     except SourceError:
@@ -373,23 +373,32 @@ def _walk_rules(
             f"internal error: {type(error).__name__}: {error} "
             f"({os.path.basename(where.filename)}:{where.lineno}); please report it"
         ) from None
+    finally:
+        # Drop the walk's state: cycles through it (reports -> rule -> emit -> reports, a
+        # recursive closure that reads the context) would keep both trees alive until the
+        # cycle collector runs, which is paused during the analysis.
+        reports.clear()
+        chains.clear()
+        for instance in instances:
+            instance.__dict__.clear()
+        ctx.__dict__.clear()
 
 
 # --- 4. violations: positions only for files with findings, then noqa -------------------------
 def _to_violations(
     reports: list[Report],
+    chains: list[tuple[cst.CSTNode, ...]],
     module: cst.Module,
     text: str,
     settings: Settings,
-    statement_lines: Optional[list[int]],
+    statements: Optional[positions.Skeleton],
 ) -> list[Violation]:
-    needed = [report.node for report in reports]
-    needed += [r.end_node for r in reports if r.end_node is not None]
-    needed += [n for r in reports if r.fix for e in r.fix.edits for n in (e.first, e.last)]
+    locator = positions.Locator(module, statements)
     try:
-        positions = _positions(module, needed, statement_lines)
+        locator.locate((_nodes_of(report), chain) for report, chain in zip(reports, chains))
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None
+    where = locator.position
     starts = line_starts(text)
     newline = first_newline(text)
     noqa = NoqaFilter(text) if settings.respect_noqa else None
@@ -397,31 +406,23 @@ def _to_violations(
         return []
     violations = []
     for report in reports:
-        start = positions[report.node].start
-        end = positions[report.end_node or report.node].end
+        line, column = where(report.node)[:2]
+        end_line, end_column = where(report.end_node or report.node)[2:]
         code = report.rule.code
-        if noqa is not None and noqa.suppressed(code, start.line):
+        if noqa is not None and noqa.suppressed(code, line):
             continue
         fix = None
         if report.fix is not None:
             edits = []
             for node_edit in report.fix.edits:
-                first = positions[node_edit.first].start
-                last = positions[node_edit.last].end
-                begin = starts[first.line - 1] + first.column
-                indent = _indentation(text, starts[first.line - 1], begin)
+                first_line, first_column = where(node_edit.first)[:2]
+                last_line, last_column = where(node_edit.last)[2:]
+                begin = starts[first_line - 1] + first_column
+                indent = _indentation(text, starts[first_line - 1], begin)
                 content = indent_following_lines(node_edit.content, indent, newline)
-                stop = _past_repeated_tail(content, text, starts[last.line - 1] + last.column)
+                stop = _past_repeated_tail(content, text, starts[last_line - 1] + last_column)
                 edits.append(
-                    Edit(
-                        begin,
-                        stop,
-                        content,
-                        first.line,
-                        first.column,
-                        last.line,
-                        last.column,
-                    )
+                    Edit(begin, stop, content, first_line, first_column, last_line, last_column)
                 )
             fix = Fix(report.fix.description, report.fix.safety, tuple(edits))
         violations.append(
@@ -429,10 +430,10 @@ def _to_violations(
                 code,
                 report.rule.name,
                 report.message,
-                start.line,
-                start.column,
-                end.line,
-                end.column,
+                line,
+                column,
+                end_line,
+                end_column,
                 fix,
                 help=report.help,
             )
@@ -441,46 +442,14 @@ def _to_violations(
     return violations
 
 
-def _positions(
-    module: cst.Module, nodes: list[cst.CSTNode], statement_lines: Optional[list[int]]
-) -> Mapping[cst.CSTNode, CodeRange]:
-    """The positions of `nodes`. libcst computes positions by generating the code of the whole
-    module; only the top-level statements that hold `nodes` are generated here, each on its
-    own, and moved to the line where it starts. Without `statement_lines` (or when they do not
-    match the module's statements), the whole module."""
-    if statement_lines is None or len(statement_lines) != len(module.body):
-        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    remaining = {id(node) for node in nodes}
-    holders: list[int] = []
-    for index, statement in enumerate(module.body):
-        if not remaining:
-            break
-        found = False
-        todo: list[cst.CSTNode] = [statement]
-        while todo:
-            node = todo.pop()
-            if id(node) in remaining:
-                remaining.discard(id(node))
-                found = True
-            todo.extend(iter_children(node))
-        if found:
-            holders.append(index)
-    if remaining:  # a node outside the statements (the module itself)
-        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    positions: dict[cst.CSTNode, CodeRange] = {}
-    for index in holders:
-        statement = module.body[index]
-        alone = statement.with_changes(leading_lines=())
-        part = module.with_changes(body=[alone], header=(), footer=())
-        shift = statement_lines[index] - 1
-        found_positions = MetadataWrapper(part, unsafe_skip_copy=True).resolve(PositionProvider)
-        for node, where in found_positions.items():
-            key = statement if node is alone else node
-            positions[key] = CodeRange(
-                CodePosition(where.start.line + shift, where.start.column),
-                CodePosition(where.end.line + shift, where.end.column),
-            )
-    return positions
+def _nodes_of(report: Report) -> list[cst.CSTNode]:
+    """The nodes a finding needs positions for: its own, and its fix's edits'."""
+    nodes = [report.node]
+    if report.end_node is not None:
+        nodes.append(report.end_node)
+    if report.fix is not None:
+        nodes += [n for edit in report.fix.edits for n in (edit.first, edit.last)]
+    return nodes
 
 
 def _past_repeated_tail(content: str, text: str, stop: int) -> int:
