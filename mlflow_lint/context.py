@@ -75,14 +75,31 @@ def child_fields(node_type: type) -> tuple[str, ...]:
     return fields
 
 
+def _node_types() -> frozenset[type]:
+    """Every node class libcst has: `type(x) in NODE_TYPES` is a set lookup, where
+    `isinstance(x, cst.CSTNode)` goes through ABCMeta.__instancecheck__ (a fifth of the walk)."""
+    found: set[type] = set()
+    todo: list[type] = [cst.CSTNode]
+    while todo:
+        kind = todo.pop()
+        if kind not in found:
+            found.add(kind)
+            todo.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
+NODE_TYPES = _node_types()
+
+
 def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    for name in child_fields(type(node)):
+    node_types = NODE_TYPES
+    for name in _child_fields.get(type(node)) or child_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        if type(value) in node_types:
             yield value
         elif type(value) is tuple or type(value) is list:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if type(item) in node_types:
                     yield item
 
 
@@ -149,6 +166,7 @@ class FileContext:
         stack: list[tuple[cst.CSTNode, bool]] = [(self.module, False)]
         ancestors = self.ancestors
         enter_hooks, leave_hooks = _ENTER_HOOKS, _LEAVE_HOOKS
+        node_types = NODE_TYPES
         while stack:
             node, leaving = stack.pop()
             node_type = type(node)
@@ -176,11 +194,11 @@ class FileContext:
             fields = _child_fields.get(node_type) or child_fields(node_type)
             for name in reversed(fields):
                 value = getattr(node, name)
-                if isinstance(value, cst.CSTNode):
+                if type(value) in node_types:
                     stack.append((value, False))
                 elif type(value) is tuple or type(value) is list:
                     stack.extend(
-                        (item, False) for item in reversed(value) if isinstance(item, cst.CSTNode)
+                        (item, False) for item in reversed(value) if type(item) in node_types
                     )
 
     # Enter/leave hooks keep the resolver's scopes current; chosen once per node type.

@@ -7,13 +7,15 @@ positional orders differ; see mlflow_api)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Optional
 
 import libcst as cst
 
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext, LoopFrame, iter_children
+from mlflow_lint.context import NODE_TYPES, FileContext, LoopFrame, iter_children
 from mlflow_lint.context import uses_names as uses_names  # re-exported: rules use fixes.uses_names
 from mlflow_lint.sourcefile import indent_following_lines
 
@@ -67,13 +69,25 @@ def is_pure(node: cst.CSTNode) -> bool:
 def has_comment(node: cst.CSTNode) -> bool:
     """Whether a comment sits anywhere inside `node` (leading lines included): a fix that
     rebuilds the code from parts of it would lose the comment."""
+    # every field, whitespace included (where comments live); not `node.children`, which
+    # rebuilds the subtree with a visitor (a tenth of a dense file's analysis)
     todo: list[cst.CSTNode] = [node]
     while todo:
         current = todo.pop()
-        if isinstance(current, cst.Comment):
+        if type(current) is cst.Comment:
             return True
-        todo.extend(current.children)
+        for name in _all_fields(type(current)):
+            value = getattr(current, name)
+            if type(value) in NODE_TYPES:
+                todo.append(value)
+            elif type(value) is tuple or type(value) is list:
+                todo.extend(item for item in value if type(item) in NODE_TYPES)
     return False
+
+
+@cache
+def _all_fields(node_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(node_type))
 
 
 def _is_pure_call(func: cst.BaseExpression) -> bool:
@@ -84,6 +98,14 @@ def _is_pure_call(func: cst.BaseExpression) -> bool:
 
 def literal_string(node: cst.BaseExpression) -> Optional[str]:
     """The value of a plain string literal (no f-string), else None."""
+    if isinstance(node, cst.SimpleString):
+        prefix, raw = node.prefix.lower(), node.raw_value
+        if "b" in prefix:
+            return None
+        # without escapes the value is the text between the quotes: no ast.literal_eval (a
+        # compile per string, and its closures are garbage the cycle collector must find)
+        if prefix in ("", "u", "r") and "\r" not in raw and ("\\" not in raw or prefix == "r"):
+            return raw
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
         value = node.evaluated_value
         return value if isinstance(value, str) else None
