@@ -14,6 +14,7 @@ content cache (cache.py) and notebooks (notebook.py) wrap this path; they do not
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 import gc
 import os
@@ -509,7 +510,7 @@ def applicable(violation: Violation, unsafe_fixes: bool) -> bool:
 
 def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
     """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied)."""
-    taken: list[tuple[int, int]] = []
+    taken = _Spans()
     chosen: list[Edit] = []
     applied = 0
     # Safe fixes first: where a safe and an unsafe fix overlap, the safe one wins.
@@ -517,23 +518,57 @@ def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
         fixes, key=lambda f: (f.safety is not Safety.SAFE, min(e.start for e in f.edits))
     ):
         spans = [(e.start, e.end) for e in fix.edits]
-        if any(_overlaps(span, other) for span in spans for other in taken):
+        if any(taken.overlaps(span) for span in spans):
             continue  # the next pass sees this fix again, on the updated text
-        taken.extend(spans)
+        for span in spans:
+            taken.add(span)
         chosen.extend(fix.edits)
         applied += 1
-    for edit in sorted(chosen, key=lambda e: e.start, reverse=True):
-        text = text[: edit.start] + edit.content + text[edit.end :]
-    return text, applied
+    pieces: list[str] = []
+    at = 0
+    # edits at the same place go in the reverse of their order (each went in before the last)
+    for _, _, edit in sorted((e.start, -i, e) for i, e in enumerate(chosen)):
+        pieces += (text[at : edit.start], edit.content)
+        at = edit.end
+    pieces.append(text[at:])
+    return "".join(pieces), applied
+
+
+class _Spans:
+    """Spans [start, end) taken by the edits chosen so far, sorted, no two overlapping: a
+    new span is checked against its neighbours only (thousands of fixes in one file)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.spans: list[tuple[int, int]] = []
+
+    def overlaps(self, span: tuple[int, int]) -> bool:
+        index = bisect.bisect_left(self.starts, span[0])
+        if index and _overlaps(span, self.spans[index - 1]):
+            return True
+        for other in self.spans[index:]:
+            if other[0] > span[1] or (other[0] == span[1] and other[0] != span[0]):
+                return False  # starts at or after the span's end: so do the rest
+            if _overlaps(span, other):
+                return True
+        return False
+
+    def add(self, span: tuple[int, int]) -> None:
+        index = bisect.bisect_left(self.starts, span[0])
+        self.starts.insert(index, span[0])
+        self.spans.insert(index, span)
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return (a[0] < b[1] and b[0] < a[1]) or a[0] == b[0]
 
 
-def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, Optional[bytes]]:
+def fix_source(
+    data: bytes, path: str, settings: Settings, diff: bool = True
+) -> tuple[FileResult, Optional[bytes]]:
     """Fix one file's bytes; returns the result (remaining violations) and the new bytes, or
-    None when nothing changed or anything failed."""
+    None when nothing changed or anything failed. `diff`: fill in `FileResult.diff` (difflib
+    costs as much as an analysis on a file with thousands of fixes)."""
     if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
         from mlflow_lint import notebook
 
@@ -580,7 +615,8 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
     except SourceError as error:
         return FileResult(path, error=FileError(error.message), parsed=True), None
     result.changed = True
-    result.diff = unified_diff(source, text, path)
+    if diff:
+        result.diff = unified_diff(source, text, path)
     return result, new_data
 
 
@@ -595,7 +631,7 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
         data = read_bytes(path)
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
-    result, new_data = fix_source(data, path, settings)
+    result, new_data = fix_source(data, path, settings, diff=not write)  # --diff writes nothing
     if new_data is not None and not write and not path.endswith(".ipynb"):
         # nothing is written: report what would remain where it is now, in the file on disk
         result.violations = result.unfixable

@@ -103,6 +103,42 @@ def _width(statement: cst.BaseStatement) -> int:
     return len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
 
 
+# How deep under a simple statement _shallow looks: the statement, its small statements,
+# their parts (an expression statement's call), the parts of those (the call's arguments).
+_SHALLOW = 4
+
+
+def _block_paths(
+    holder: cst.CSTNode,
+) -> list[tuple[list[cst.CSTNode], Sequence[cst.BaseStatement]]]:
+    """The statement lists of a module or compound statement, each with the nodes between
+    the holder and its statements (a block, an `else`, a handler): what a path from the
+    holder down to one of its statements goes through."""
+    if isinstance(holder, cst.Module):
+        return [([], holder.body)]
+    found: list[tuple[list[cst.CSTNode], Sequence[cst.BaseStatement]]] = []
+
+    def add(between: list[cst.CSTNode], suite: cst.BaseSuite) -> None:
+        if isinstance(suite, cst.IndentedBlock):
+            found.append(([*between, suite], suite.body))
+
+    if isinstance(holder, (cst.FunctionDef, cst.ClassDef, cst.With, cst.For, cst.While, cst.If)):
+        add([], holder.body)
+    elif isinstance(holder, (cst.Try, cst.TryStar)):
+        add([], holder.body)
+        for handler in holder.handlers:
+            add([handler], handler.body)
+        if holder.finalbody is not None:
+            add([holder.finalbody], holder.finalbody.body)
+    elif isinstance(holder, cst.Match):
+        for case in holder.cases:
+            add([case], case.body)
+    orelse = getattr(holder, "orelse", None)
+    if isinstance(orelse, cst.Else):
+        add([orelse], orelse.body)
+    return found
+
+
 class _Mismatch(Exception):
     """The ast's statements and libcst's do not line up: position the plain way."""
 
@@ -199,6 +235,7 @@ class Locator:
         # statement, or of the module, and the block's number)
         self._indexes: dict[tuple[int, int], dict[int, Entry]] = {}
         self._pending: list[cst.CSTNode] = []  # nodes no chain holds
+        self._shallows: dict[int, dict[int, list[cst.CSTNode]]] = {}  # see _shallow
         self._whole = False
 
     def locate(self, findings: Iterable[tuple[Sequence[cst.CSTNode], Chain]]) -> None:
@@ -222,19 +259,55 @@ class Locator:
         return self.computed[id(node)]
 
     def _from_chain(self, nodes: list[cst.CSTNode], chain: Chain) -> None:
-        # the statements that may hold the nodes: the nodes themselves, then the chain's
-        # statements, innermost first
-        paths: list[list[cst.CSTNode]] = [
-            [*chain, node] for node in nodes if isinstance(node, cst.BaseStatement)
-        ]
-        for depth in range(len(chain) - 1, 0, -1):
-            if isinstance(chain[depth], cst.BaseStatement):
-                paths.append(list(chain[: depth + 1]))
-        for path in paths:
-            if all(id(n) in self.computed for n in nodes):
+        """The nodes that are statements where the chain says; then, for each statement of
+        the chain (and the module), innermost first: the simple statements of its blocks
+        that hold a node near their top (a call, an expression statement), each generated
+        alone, and at last the chain's statement itself."""
+        missing = nodes
+        for node in nodes:
+            if isinstance(node, cst.BaseStatement) and id(node) not in self._generated:
+                self._generate([*chain, node])
+        for depth in range(len(chain) - 1, -1, -1):
+            holder = chain[depth]
+            if not isinstance(holder, (cst.BaseStatement, cst.Module)):
+                continue
+            missing = [n for n in missing if id(n) not in self.computed]
+            if not missing:
                 return
-            if id(path[-1]) not in self._generated:
-                self._generate(path)
+            shallow = self._shallow(holder)
+            for node in missing:
+                suffix = shallow.get(id(node))
+                if suffix is not None and id(suffix[-1]) not in self._generated:
+                    self._generate([*chain[: depth + 1], *suffix])
+            still = any(id(n) not in self.computed for n in missing)
+            if (
+                still
+                and isinstance(holder, cst.BaseStatement)
+                and id(holder) not in self._generated
+            ):
+                self._generate(list(chain[: depth + 1]))
+
+    def _shallow(self, holder: cst.CSTNode) -> dict[int, list[cst.CSTNode]]:
+        """The nodes near the top of each simple statement in `holder`'s blocks (within
+        _SHALLOW levels), by id, to the path from `holder` down to that statement."""
+        found = self._shallows.get(id(holder))
+        if found is not None:
+            return found
+        found = {}
+        for between, statements in _block_paths(holder):
+            for statement in statements:
+                if not isinstance(statement, cst.SimpleStatementLine):
+                    continue
+                suffix = [*between, statement]
+                level: list[cst.CSTNode] = [statement]
+                for _ in range(_SHALLOW):
+                    below: list[cst.CSTNode] = []
+                    for node in level:
+                        found[id(node)] = suffix
+                        below.extend(iter_children(node))
+                    level = below
+        self._shallows[id(holder)] = found
+        return found
 
     def _from_top_level(self, nodes: list[cst.CSTNode]) -> None:
         remaining = {id(node) for node in nodes}

@@ -126,6 +126,22 @@ def test_a_statement_alone_on_its_line_generates_that_line_only() -> None:
     assert id(module.body[0]) not in generated
 
 
+def test_statements_reported_from_their_block_generate_those_statements_only() -> None:
+    # what a rule that groups a block's statements reports, once the walk leaves the block
+    source = (
+        "import mlflow\n\n\ndef f(m):\n    mlflow.log_param('a', 1)\n    mlflow.log_param('b', m)\n"
+    )
+    module = cst.parse_module(source)
+    function = module.body[1]
+    assert isinstance(function, cst.FunctionDef)
+    first, second = (line.body[0] for line in function.body.body)  # type: ignore[attr-defined]
+    locator = positions.Locator(module, positions.skeleton(ast.parse(source)))
+    locator.locate([([first.value, first, second], (module, function))])
+    assert locator.position(first) == (5, 4, 5, 28)
+    assert locator.position(second) == (6, 4, 6, 28)
+    assert id(function) not in locator.computed
+
+
 def test_stubs_that_do_not_line_up_fall_back_to_the_whole_module() -> None:
     source = "def f():\n    a = 1\n    b = 2\n    return g(a, b)\n"
     stubbed = 'def f():\n    """\n\n"""\n'
