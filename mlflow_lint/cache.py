@@ -27,7 +27,7 @@ import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from mlflow_lint import __version__
 from mlflow_lint.config import Settings
@@ -36,7 +36,7 @@ from mlflow_lint.rule import Edit, Fix, Safety, Violation
 from mlflow_lint.sourcefile import SourceError, read_bytes
 
 DIRECTORY = ".mlflow-lint-cache"
-_FORMAT = 1  # bump when the stored layout changes
+_FORMAT = 2  # bump when the stored layout changes
 
 
 @lru_cache(maxsize=1)
@@ -103,7 +103,7 @@ class Cache:
             _ensure_gitignore(self.directory)
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(_result_to_json(result), handle)
+                json.dump(_result_to_json(result), handle, separators=(",", ":"))
             os.replace(temp, target)
         except OSError:
             pass  # a read-only tree still gets checked, just not cached
@@ -116,21 +116,89 @@ def _ensure_gitignore(directory: Path) -> None:
 
 
 def _result_to_json(result: FileResult) -> dict[str, Any]:
+    """A result as compact JSON, in proportion to its findings: each text (a code, a name, a
+    message, a fix's description or code) stored once in `strings` and named by its index;
+    a finding is a list of numbers, its lines relative to the one before."""
+    strings: dict[str, int] = {}
+
+    def ref(text: str) -> int:
+        return strings.setdefault(text, len(strings))
+
+    rows: list[list[Any]] = []
+    previous_line = 0
+    for v in result.violations:
+        row: list[Any] = [
+            ref(v.code),
+            ref(v.name),
+            ref(v.message),
+            ref(v.help),
+            v.line - previous_line,
+            v.column,
+            v.end_line - v.line,
+            v.end_column,
+        ]
+        previous_line = v.line
+        if v.fix is not None or v.cell is not None:
+            row.append(_fix_to_json(v.fix, ref) if v.fix is not None else None)
+        if v.cell is not None:
+            row.append(v.cell)
+        rows.append(row)
     return {
-        "violations": [dataclasses.asdict(v) for v in result.violations],
+        "strings": list(strings),
+        "violations": rows,
         "error": dataclasses.asdict(result.error) if result.error else None,
     }
 
 
+def _fix_to_json(fix: Fix, ref: Callable[[str], int]) -> list[Any]:
+    edits = [
+        [
+            e.start,
+            e.end - e.start,
+            ref(e.content),
+            e.start_line,
+            e.start_column,
+            e.end_line - e.start_line,
+            e.end_column,
+            e.cell,
+        ]
+        for e in fix.edits
+    ]
+    return [ref(fix.description), fix.safety.value, edits]
+
+
 def _result_from_json(stored: dict[str, Any], path: str) -> FileResult:
+    strings: list[str] = stored["strings"]
     violations = []
-    for item in stored["violations"]:
-        item = dict(item)
-        fix = item.pop("fix")
-        if fix is not None:
-            edits = tuple(Edit(**edit) for edit in fix["edits"])
-            fix = Fix(fix["description"], Safety(fix["safety"]), edits)
-        violations.append(Violation(**item, fix=fix))
+    line = 0
+    for row in stored["violations"]:
+        code, name, message, help_text, line_delta, column, lines, end_column = row[:8]
+        line += line_delta
+        fix = None
+        if len(row) > 8 and row[8] is not None:
+            description, safety, edits = row[8]
+            fix = Fix(
+                strings[description],
+                Safety(safety),
+                tuple(
+                    Edit(start, start + length, strings[content], sl, sc, sl + ls, ec, cell)
+                    for start, length, content, sl, sc, ls, ec, cell in edits
+                ),
+            )
+        violations.append(
+            Violation(
+                strings[code],
+                strings[name],
+                strings[message],
+                line,
+                column,
+                line + lines,
+                end_column,
+                fix,
+                cell=row[9] if len(row) > 9 else None,
+                help=strings[help_text],
+            )
+        )
     error = FileError(**stored["error"]) if stored["error"] else None
     return FileResult(path, violations, error, parsed=True)
 
