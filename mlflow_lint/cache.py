@@ -218,6 +218,7 @@ class StatIndex:
         self.fingerprint = fingerprint = settings_fingerprint(settings)
         self.path = Path(root) / DIRECTORY / f"index-{fingerprint[:24]}.json"
         self.started = time.time_ns()
+        self.cwd = os.getcwd()  # os.path.abspath asks the system for it on every call
         self.entries: dict[str, list[Any]] = {}
         self.seen: dict[str, Signature] = {}  # signatures of this run's lookups
         self.changed = False
@@ -230,7 +231,7 @@ class StatIndex:
 
     def get(self, path: str) -> Optional[FileResult]:
         """The stored result, when the file has the signature it had when it was checked."""
-        key = os.path.abspath(path)
+        key = self._absolute(path)
         try:
             signature = _signature(os.stat(key))
         except OSError:
@@ -247,7 +248,7 @@ class StatIndex:
 
     def put(self, path: str, result: FileResult) -> None:
         """Record a fresh result under the signature `get` saw before the file was read."""
-        key = os.path.abspath(path)
+        key = self._absolute(path)
         signature = self.seen.get(key)
         if signature is None or (result.error is not None and not result.parsed):
             return  # never seen, or not read (the next run reports it again)
@@ -257,6 +258,9 @@ class StatIndex:
             stored = _result_to_json(result) if result.parsed else None
             self.entries[key] = [*signature, stored]
         self.changed = True
+
+    def _absolute(self, path: str) -> str:
+        return os.path.normpath(path if os.path.isabs(path) else os.path.join(self.cwd, path))
 
     def save(self) -> None:
         if not self.changed:
@@ -288,7 +292,7 @@ def check_file(path: str, settings: Settings) -> FileResult:
         data = read_bytes(path)
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
-    if not engine.may_hold_findings(data, settings.rules_for(path)):
+    if not engine.may_hold_findings(data, settings.rule_infos_for(path)):
         return FileResult(path)
     key = settings_fingerprint(settings)
     cache = _caches.get(key)

@@ -10,11 +10,13 @@ from typing import Any, Callable, Optional, TypeVar
 
 import click
 
-from mlflow_lint import __version__, cache, docs, engine, estimate, formats
+from mlflow_lint import __version__, cache, engine, formats
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
 from mlflow_lint.report import Reporter
-from mlflow_lint.rules import ALL_RULES, lookup
 from mlflow_lint.runner import default_jobs, run_paths, with_write
+
+# docs, estimate and the rules themselves (with libcst) are imported where they are used: a run
+# whose files are all known from the cache never needs them (see catalogue.py)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., Any])
@@ -143,6 +145,8 @@ def check(
         for result in run_paths(paths, worker, settings, jobs or default_jobs(), index):
             reporter.file(result)
     if statistics:
+        from mlflow_lint import estimate
+
         found = [e for path in reporter.loop_files for e in estimate.estimate_file(path, settings)]
         reporter.loop_estimates = estimate.report_lines(found)
         reporter.statistics()
@@ -220,6 +224,8 @@ def _fix_stdin(
 @main.command(name="rules")
 def list_rules() -> None:
     """List every rule: code, name, fix, default, summary."""
+    from mlflow_lint.rules import ALL_RULES
+
     for rule in ALL_RULES:
         fix = rule.fix_safety.value if rule.fix_safety else "-"
         default = "on" if rule.default_enabled else "opt-in"
@@ -230,6 +236,9 @@ def list_rules() -> None:
 @click.argument("code")
 def rule(code: str) -> None:
     """Explain one rule (by code or name): what it does, why, examples, fix safety."""
+    from mlflow_lint import docs
+    from mlflow_lint.rules import lookup
+
     found = lookup(code)
     if found is None:
         raise click.UsageError(f"unknown rule {code!r}; `mlflow-lint rules` lists them")

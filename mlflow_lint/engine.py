@@ -25,15 +25,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Protocol, Union
 
-import libcst as cst
-
-from mlflow_lint import elision, positions
+from mlflow_lint import elision
 from mlflow_lint.config import Settings
-from mlflow_lint.context import FileContext, Visitor
 from mlflow_lint.noqa import NoqaFilter
 from mlflow_lint.rule import Edit, Fix, Report, Rule, Safety, Violation
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from mlflow_lint import positions
+    from mlflow_lint.context import Visitor
 from mlflow_lint.sourcefile import (
     SourceError,
     SourceText,
@@ -87,12 +90,21 @@ class FileResult:
 _CALL_SHAPE = r"\b({})(?=[ \t]*(?:[(=,;#)\\\r\n\"']|as\b|$))"  # `\b`: lookbehinds are slow
 
 
-def _trigger_words(rules: tuple[type[Rule], ...]) -> list[str]:
+class _Triggered(Protocol):
+    """A rule class, or its entry in the catalogue (which the prefilter reads without libcst)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def triggers(self) -> frozenset[str]: ...
+
+
+def _trigger_words(rules: tuple[_Triggered, ...]) -> list[str]:
     return sorted({word for rule in rules for word in rule.triggers}, key=len, reverse=True)
 
 
 @lru_cache(maxsize=64)
-def _trigger_pattern(rules: tuple[type[Rule], ...]) -> Optional[re.Pattern[bytes]]:
+def _trigger_pattern(rules: tuple[_Triggered, ...]) -> Optional[re.Pattern[bytes]]:
     words = _trigger_words(rules)
     if not words:
         return None
@@ -100,7 +112,7 @@ def _trigger_pattern(rules: tuple[type[Rule], ...]) -> Optional[re.Pattern[bytes
     return re.compile(_CALL_SHAPE.format(alternatives).encode())
 
 
-def may_hold_findings(data: bytes, rules: tuple[type[Rule], ...]) -> bool:
+def may_hold_findings(data: bytes, rules: tuple[_Triggered, ...]) -> bool:
     """A necessary condition for any finding: "mlflow" (any case) and one enabled rule's
     trigger name where code could call it."""
     pattern = _trigger_pattern(rules)
@@ -226,6 +238,8 @@ def gate(text: str) -> Gate:
 
 
 def parse_cst(text: str) -> cst.Module:
+    import libcst as cst  # here, not at the top: the cache and the prefilter never need it
+
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -245,6 +259,8 @@ def _rule_methods(rule: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
     """(method name, libcst node type, is_leave) for each visit_X / leave_X the rule defines."""
     if rule in _methods:
         return _methods[rule]
+    import libcst as cst
+
     methods = []
     for attribute in dir(rule):
         for prefix, is_leave in (("visit_", False), ("leave_", True)):
@@ -303,6 +319,8 @@ def _analyze(
     skipped = None
     if elide:
         skipped = elision.plan(checked.tree, checked.imports, text, _context_words(tuple(rules)))
+    from mlflow_lint import positions
+
     # the whole-file run (elide=False, the reference) computes positions the plain way
     statements = positions.skeleton(checked.tree) if elide else None
     del checked  # the ast is not needed during the walk: free it
@@ -340,6 +358,8 @@ def _walk_rules(
     """Parse `parsed_text` (`text`, or `text` with stubs: same lines and columns) with libcst
     and walk it once with every rule; positions and offsets refer to `text`, whose statements
     are `statements` (None: position the plain way, from the whole module)."""
+    from mlflow_lint.context import FileContext
+
     module = parse_cst(parsed_text)
     ctx = FileContext(module, path, text, skipped.names if skipped else frozenset())
     reports: list[Report] = []
@@ -394,6 +414,8 @@ def _to_violations(
     settings: Settings,
     statements: Optional[positions.Skeleton],
 ) -> list[Violation]:
+    from mlflow_lint import positions
+
     locator = positions.Locator(module, statements)
     try:
         locator.locate((_nodes_of(report), chain) for report, chain in zip(reports, chains))
@@ -481,9 +503,9 @@ def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
         from mlflow_lint import notebook
 
         return notebook.check_source(data, path, settings)
-    rules = settings.rules_for(path)
-    if not may_hold_findings(data, rules):
+    if not may_hold_findings(data, settings.rule_infos_for(path)):
         return FileResult(path)
+    rules = settings.rules_for(path)
     try:
         source = decode(data)
         violations = analyze(source.text, path, rules, settings)
@@ -573,9 +595,9 @@ def fix_source(
         from mlflow_lint import notebook
 
         return notebook.fix_source(data, path, settings)
-    rules = settings.rules_for(path)
-    if not may_hold_findings(data, rules):
+    if not may_hold_findings(data, settings.rule_infos_for(path)):
         return FileResult(path), None
+    rules = settings.rules_for(path)
     try:
         source = decode(data)
     except SourceError as error:

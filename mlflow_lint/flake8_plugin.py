@@ -14,6 +14,12 @@ A thin shell over the engine, no rule logic of its own:
   traceback. `MLF000` is no rule: `mlflow-lint rules` does not list it.
 - Findings with a fix say so at the end of the message; flake8 itself never fixes anything.
 
+- What flake8 will show decides what runs: flake8 hands every plugin its parsed options
+  (`parse_options`), and its own style guide (select, ignore, extend-*, per-file-ignores, the
+  default ignore list) tells which MLF codes it would report for a file. Only those rules run;
+  with none, nothing does, and nothing of the engine or libcst is even imported
+  (`--extend-ignore MLF`, `--select E,F` cost nothing).
+
 flake8 (7) classifies a plugin by its parameters and only knows `tree`, `logical_line` and
 `physical_line` plugins, and passes `tree` to every tree plugin, so this plugin accepts `tree`
 and ignores it: flake8 builds that ast once per file anyway (pyflakes needs it), and the engine
@@ -22,18 +28,19 @@ works on the source text (`lines`), parsed by libcst only after the prefilter.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Any, Optional, Protocol
 
-from mlflow_lint import __version__, engine
+from mlflow_lint import __version__
+from mlflow_lint.catalogue import ALL_RULES
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
 from mlflow_lint.rule import Violation
-from mlflow_lint.rules import ALL_RULES
 from mlflow_lint.sourcefile import SourceError
 
 ERROR_CODE = "MLF000"  # not a rule: "this file could not be analysed"
@@ -53,6 +60,10 @@ class MlflowLintPlugin:
     name = "mlflow-lint"
     version = __version__
 
+    # The MLF codes flake8 reports, per file (see parse_options); None: all of them (the
+    # plugin used without flake8's option parsing).
+    selection: Optional[_Selection] = None
+
     def __init__(self, lines: Sequence[str], filename: str, tree: Optional[ast.AST] = None) -> None:
         self.lines = lines
         self.filename = filename
@@ -63,15 +74,27 @@ class MlflowLintPlugin:
         if opt_in:
             parser.extend_default_ignore(opt_in)
 
+    @classmethod
+    def parse_options(cls, options: argparse.Namespace) -> None:
+        cls.selection = _Selection.of(options)
+
     def run(self) -> Iterator[Result]:
+        codes = self.selection.codes_for(self.filename) if self.selection else _ALL_CODES
+        if not codes:
+            return  # flake8 would show nothing of ours: nothing to do
+        if codes == {ERROR_CODE}:
+            codes = _ALL_CODES  # only "could not analyse": every rule decides what is analysed
+        from mlflow_lint import engine  # only now: with MLF off, flake8 never pays for it
+
         text = "".join(self.lines)
         if text.startswith("\ufeff"):  # flake8 strips it already; other callers might not
             text = text[1:]
-        if not engine.may_hold_findings(text.encode("utf-8", "surrogatepass"), ALL_RULES):
+        wanted = tuple(rule for rule in ALL_RULES if rule.code in codes)
+        if not engine.may_hold_findings(text.encode("utf-8", "surrogatepass"), wanted):
             return
         try:
             settings = _settings(_config_for(os.path.dirname(os.path.abspath(self.filename))))
-            rules = settings.rules_for(self.filename)
+            rules = tuple(r for r in settings.rules_for(self.filename) if r.code in codes)
             violations = engine.analyze(text, self.filename, rules, settings)
         except SourceError as error:
             yield self._error(error.message, error.line, error.column)
@@ -93,9 +116,46 @@ class MlflowLintPlugin:
 
 
 def _hint(violation: Violation, settings: Settings) -> str:
+    from mlflow_lint import engine
+
     if violation.fix is None:
         return ""
     return FIX_HINT if engine.applicable(violation, settings.unsafe_fixes) else UNSAFE_FIX_HINT
+
+
+_ALL_CODES = frozenset([ERROR_CODE, *(rule.code for rule in ALL_RULES)])
+
+
+class _Selection:
+    """The MLF codes (rules and MLF000) flake8's style guide reports for a file: its
+    select/ignore options, the default ignore list, and per-file-ignores."""
+
+    def __init__(self, manager: Any, selected: Any) -> None:
+        self.manager = manager  # flake8.style_guide.StyleGuideManager
+        self.selected = selected  # flake8.style_guide.Decision.Selected
+        self.by_guide: dict[int, frozenset[str]] = {}
+
+    @classmethod
+    def of(cls, options: argparse.Namespace) -> Optional[_Selection]:
+        """None when this flake8 does not have the style guide we know: then every rule runs
+        and flake8 filters what they find (slower, same output)."""
+        try:
+            from flake8.style_guide import Decision, StyleGuideManager  # type: ignore[import-untyped]
+
+            selection = cls(StyleGuideManager(options, formatter=None), Decision.Selected)
+            selection.codes_for(os.path.join(os.curdir, "x.py"))  # fails now if it would
+            return selection
+        except Exception:
+            return None
+
+    def codes_for(self, filename: str) -> frozenset[str]:
+        guide = self.manager.style_guide_for(filename)
+        codes = self.by_guide.get(id(guide))
+        if codes is None:
+            decide = guide.decider.decision_for
+            codes = frozenset(c for c in _ALL_CODES if decide(c) is self.selected)
+            self.by_guide[id(guide)] = codes
+        return codes
 
 
 @lru_cache(maxsize=256)

@@ -11,9 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Optional, TextIO
 
+from mlflow_lint.catalogue import RULES_BY_CODE
 from mlflow_lint.engine import FileError, FileResult, applicable
 from mlflow_lint.rule import Violation
-from mlflow_lint.rules import RULES_BY_CODE
 
 
 @dataclass
