@@ -45,7 +45,7 @@ STAGES = [
     ("    libcst.parse_module", "libcst", "parse_module"),
     ("    FileContext (resolver setup)", "mlflow_lint.context.FileContext", "__init__"),
     ("    walk of the rules (FileContext.walk)", "mlflow_lint.context.FileContext", "walk"),
-    ("    positions (MetadataWrapper.resolve)", "libcst.metadata.MetadataWrapper", "resolve"),
+    ("    positions (Locator.locate)", "mlflow_lint.positions.Locator", "locate"),
 ]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
@@ -140,7 +141,7 @@ class FileContext:
         module: cst.Module,
         path: str,
         text: str = "",
-        elided_names: frozenset[str] = frozenset(),
+        elided_names: AbstractSet[str] = frozenset(),
     ) -> None:
         self.module = module  # definitions that cannot matter may be stubs (elision.py)
         self._render = (

@@ -108,8 +108,7 @@ def _trigger_pattern(rules: tuple[_Triggered, ...]) -> Optional[re.Pattern[bytes
     words = _trigger_words(rules)
     if not words:
         return None
-    alternatives = "|".join(re.escape(word) for word in words)
-    return re.compile(_CALL_SHAPE.format(alternatives).encode())
+    return re.compile(_CALL_SHAPE.format(elision.alternation(words)).encode())
 
 
 def may_hold_findings(data: bytes, rules: tuple[_Triggered, ...]) -> bool:
@@ -121,14 +120,13 @@ def may_hold_findings(data: bytes, rules: tuple[_Triggered, ...]) -> bool:
 
 @lru_cache(maxsize=64)
 def _call_pattern(rules: tuple[type[Rule], ...]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(word) for word in _trigger_words(rules)) or "(?!)"
-    return re.compile(_CALL_SHAPE.format(alternatives))
+    return re.compile(_CALL_SHAPE.format(elision.alternation(_trigger_words(rules)) or "(?!)"))
 
 
 @lru_cache(maxsize=64)
 def _word_pattern(rules: tuple[type[Rule], ...]) -> re.Pattern[str]:
-    words = sorted({word for rule in rules for word in rule.requires}, key=len, reverse=True)
-    return re.compile("|".join(re.escape(word) for word in words) or "(?!)")
+    words = {word for rule in rules for word in rule.requires}
+    return re.compile(elision.alternation(words) or "(?!)")
 
 
 def applicable_rules(text: str, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
