@@ -28,20 +28,21 @@ works on the source text (`lines`), parsed by libcst only after the prefilter.
 
 from __future__ import annotations
 
-import argparse
-import ast
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
 from mlflow_lint import __version__
 from mlflow_lint.catalogue import ALL_RULES
-from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
-from mlflow_lint.rule import Violation
-from mlflow_lint.sourcefile import SourceError
+
+if TYPE_CHECKING:  # the rest of mlflow-lint is imported once a file is analysed
+    import argparse
+    import ast
+    from pathlib import Path
+
+    from mlflow_lint.config import Settings
+    from mlflow_lint.rule import Violation
 
 ERROR_CODE = "MLF000"  # not a rule: "this file could not be analysed"
 FIX_HINT = " (fixable with `mlflow-lint fix`)"
@@ -85,6 +86,8 @@ class MlflowLintPlugin:
         if codes == {ERROR_CODE}:
             codes = _ALL_CODES  # only "could not analyse": every rule decides what is analysed
         from mlflow_lint import engine  # only now: with MLF off, flake8 never pays for it
+        from mlflow_lint.config import ConfigError
+        from mlflow_lint.sourcefile import SourceError
 
         text = "".join(self.lines)
         if text.startswith("\ufeff"):  # flake8 strips it already; other callers might not
@@ -160,11 +163,17 @@ class _Selection:
 
 @lru_cache(maxsize=256)
 def _config_for(directory: str) -> Optional[Path]:
+    from mlflow_lint.config import find_config
+
     return find_config(directory)
 
 
 @lru_cache(maxsize=16)
 def _settings(config: Optional[Path]) -> Settings:
     """Every rule, noqa left to flake8, options from the config; per-file-ignores are flake8's."""
+    from dataclasses import replace
+
+    from mlflow_lint.config import build_settings
+
     settings = build_settings(config, select=["ALL"], respect_noqa=False)
     return replace(settings, per_file_ignores=())
