@@ -157,6 +157,7 @@ class FileContext:
         self._calls: dict[int, Optional[api.ApiCall]] = {}
         self._callees: dict[int, Optional[str]] = {}
         self._memo: dict[str, Any] = {}
+        self._loops: dict[tuple[int, int, int], list[LoopFrame]] = {}  # see loops()
         # the attributes of each module-level class (the class scope's attrs), for subclasses
         self._class_attrs: dict[str, dict[str, Optional[str]]] = {}
 
@@ -546,6 +547,11 @@ class FileContext:
         are per-run, not per-iteration, as far as the outer loops are concerned. A frame is
         `at_most_once` when the node is in, or followed by, an unconditional `return`/`raise`
         (or a `break` of that loop) in the blocks between it and the loop."""
+        # several rules ask for the same call's loops: computed once per node and place
+        key = (id(node), len(self.ancestors), id(self.ancestors[-1]) if self.ancestors else 0)
+        known = self._loops.get(key)
+        if known is not None:
+            return list(known)
         chain = [*self.ancestors, node] if node is not None else list(self.ancestors)
         frames: list[LoopFrame] = []
         terminated_by_return = False
@@ -570,7 +576,8 @@ class FileContext:
                     break  # a run per iteration: its calls are per-run, not per-iteration
                 frames.append(LoopFrame(parent, terminated_by_return or breaks_inner, throttled))
                 breaks_inner = False
-        return frames
+        self._loops[key] = frames
+        return list(frames)
 
     def _opens_run(self, with_node: cst.With) -> bool:
         return any(

@@ -85,9 +85,18 @@ class ConsecutiveCalls(Rule):
 
     def _scan(self, statements: Sequence[cst.BaseStatement], levels: int) -> None:
         self._levels = levels
+        items = [self._item(statement) for statement in statements]
+        alone_is_enough = self.option_values["min-calls"] <= 1
+        for index, item in enumerate(items):
+            # a comment among the arguments would not survive the merge; looked for only where
+            # a group can form (next to another call: a dense file has thousands alone)
+            neighbour = (index and items[index - 1]) or (
+                index + 1 < len(items) and items[index + 1]
+            )
+            if item is not None and (neighbour or alone_is_enough) and fixes.has_comment(item.expr):
+                items[index] = None
         group: list[_Item] = []
-        for statement in statements:
-            item = self._item(statement)
+        for item in items:
             if item is not None and group and self._joins(group[-1], item):
                 group.append(item)
                 continue
@@ -105,8 +114,6 @@ class ConsecutiveCalls(Rule):
         found = self.ctx.api_call(call)
         if found is None or found.is_client or found.name != self.single:
             return None
-        if fixes.has_comment(expr):
-            return None  # a comment among the arguments would not survive the merge
         bound = fixes.bind_arguments(call, found.signature)
         if bound is None or "key" not in bound or "value" not in bound:
             return None
