@@ -240,6 +240,40 @@ def flake8_rows(cache: Path, work: Path, sizes: list[int], repeat: int) -> list[
     return found
 
 
+def equalities(lint: list[str], work: Path, n: int) -> dict[str, Any]:
+    """The equality checks of issue #8 on the dense files of `n` functions: elision on and
+    off (benchmarks/elision_check.py, every rule, unsafe fixes on), and the cache on and off
+    (`check --no-cache`, a cold `check` and a warm one print the same)."""
+    with tempfile.TemporaryDirectory() as project:
+        for name in (f"dense_{n}.py", f"dense_{n}_fixable.py"):
+            shutil.copyfile(work / name, Path(project, name))
+        elided = subprocess.run(
+            [sys.executable, str(HERE / "elision_check.py"), project],
+            capture_output=True,
+            text=True,
+        )
+        Path(project, "pyproject.toml").write_text("[tool.mlflow-lint]\n")
+
+        def check(*extra: str) -> list[str]:
+            out = subprocess.run(
+                [*lint, "check", "--exit-zero", *extra, "."],
+                cwd=project,
+                capture_output=True,
+                text=True,
+            ).stdout
+            return sorted(line for line in out.splitlines() if runner.FINDING.match(line))
+
+        uncached = check("--no-cache")
+        cold, warm = check(), check()
+    return {
+        "functions": n,
+        "elision_on_off_equal": elided.returncode == 0,
+        "elision_check": elided.stdout.strip().splitlines()[-1] if elided.stdout else "",
+        "cache_on_off_equal": uncached == cold == warm,
+        "findings": len(uncached),
+    }
+
+
 @dataclass
 class Goal:
     name: str
@@ -359,6 +393,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         curve.append(point)
         runs += measured
     flake8 = flake8_rows(cache, work, flake8_sizes, args.repeat)
+    equal = equalities(lint, work, sizes[0])
     goals = targets(curve, flake8)
     git = runner.git_info()
     print(
@@ -367,6 +402,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         f"{sys.version.split()[0]})\n"
     )
     print(report(curve, flake8, goals))
+    print(
+        f"\nCorrectness ({equal['functions']:,} functions, plain and fixable files): elision on "
+        f"and off {'agree' if equal['elision_on_off_equal'] else 'DIFFER'} "
+        f"({equal['elision_check']}); --no-cache, cold and warm cache "
+        f"{'agree' if equal['cache_on_off_equal'] else 'DIFFER'} ({equal['findings']:,} findings)."
+    )
     json_path = args.json or (HERE / "results" / "dense.json")
     json_path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
@@ -386,12 +427,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         "meta": meta,
         "curve": curve,
         "flake8": flake8,
+        "correctness": equal,
         "targets": [asdict(g) for g in goals],
         "runs": [asdict(r) for r in runs],
     }
     json_path.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"\nResults written to {json_path}")
-    return 0
+    return 0 if equal["elision_on_off_equal"] and equal["cache_on_off_equal"] else 3
 
 
 if __name__ == "__main__":

@@ -786,6 +786,7 @@ def lint_lines(row: Row) -> tuple[list[str], list[str]]:
 
 
 def correctness(rows: dict[str, Row]) -> dict[str, Any]:
+    """--jobs 1 and --jobs N, cold, warm and without the cache: the same findings and errors."""
     serial, parallel = rows.get("mlflow-lint-j1"), rows.get("mlflow-lint-jall")
     if not serial or not parallel or serial.status != "ok" or parallel.status != "ok":
         return {"checked": False, "agree": None, "note": "needs mlflow-lint-j1 and -jall"}
@@ -799,10 +800,21 @@ def correctness(rows: dict[str, Row]) -> dict[str, Any]:
         "parallel_findings": len(p_find),
         "serial_file_errors": len(s_err),
         "parallel_file_errors": len(p_err),
+        "compared": ["mlflow-lint-jall"],
+        "differ": [],
     }
     if not agree:
         result["only_serial"] = sorted(set(s_find + s_err) - set(p_find + p_err))[:20]
         result["only_parallel"] = sorted(set(p_find + p_err) - set(s_find + s_err))[:20]
+    # the cache changes nothing either: warm runs and --no-cache print what the cold run does
+    for other in ("mlflow-lint-j1-warm", "mlflow-lint-jall-warm", "mlflow-lint-j1-nocache"):
+        row = rows.get(other)
+        if row is None or row.status != "ok":
+            continue
+        result["compared"].append(other)
+        if lint_lines(row) != (s_find, s_err):
+            result["differ"].append(other)
+            result["agree"] = False
     return result
 
 
@@ -1106,7 +1118,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if check["checked"]:
         if check["agree"]:
             print(
-                f"Correctness: --jobs 1 and --jobs {jobs} agree: "
+                f"Correctness: --jobs 1 and --jobs {jobs} agree, and so do the warm and "
+                f"--no-cache runs ({len(check['compared'])} rows compared): "
                 f"{check['serial_findings']} findings, {check['serial_file_errors']} file errors."
             )
         else:
@@ -1116,8 +1129,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 CORRECTNESS MISMATCH: --jobs 1 and --jobs {jobs} report different results
                   serial:   {check["serial_findings"]} findings, {check["serial_file_errors"]} file errors
                   parallel: {check["parallel_findings"]} findings, {check["parallel_file_errors"]} file errors
-                  only serial:   {check["only_serial"][:5]}
-                  only parallel: {check["only_parallel"][:5]}
+                  only serial:   {check.get("only_serial", [])[:5]}
+                  only parallel: {check.get("only_parallel", [])[:5]}
+                  other rows that differ from --jobs 1: {check["differ"]}
                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!""")
             )
     else:

@@ -29,7 +29,6 @@ from typing import Optional
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from mlflow_lint.context import iter_children
 
@@ -399,6 +398,8 @@ class Locator:
         return index
 
     def _generate_module(self) -> None:
+        from libcst.metadata import MetadataWrapper, PositionProvider  # the rare fallback
+
         found = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         self.computed = {
             id(node): (r.start.line, r.start.column, r.end.line, r.end.column)
