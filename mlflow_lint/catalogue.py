@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from mlflow_lint.rule import RuleOption, Safety
+    from mlflow_lint.rule import Rule, RuleOption, Safety
 
 # (name, type, default, help) of a rule option
 OptionSpec = tuple[str, type, Any, str]
@@ -235,36 +235,38 @@ def lookup(code_or_name: str) -> Optional[RuleInfo]:
     return RULES_BY_CODE.get(code_or_name.upper()) or RULES_BY_NAME.get(code_or_name)
 
 
+def info(rule: type[Rule]) -> RuleInfo:
+    """A rule class's entry, as the table has it."""
+    return RuleInfo(
+        rule.code,
+        rule.name,
+        rule.default_enabled,
+        rule.fix_safety.value if rule.fix_safety is not None else None,
+        frozenset(rule.triggers),
+        tuple((name, o.type, o.default, o.help) for name, o in rule.options.items()),
+    )
+
+
 def from_rules() -> tuple[RuleInfo, ...]:
     """What the table says, read from the rule classes."""
     from mlflow_lint import rules
 
-    return tuple(
-        RuleInfo(
-            rule.code,
-            rule.name,
-            rule.default_enabled,
-            rule.fix_safety.value if rule.fix_safety is not None else None,
-            frozenset(rule.triggers),
-            tuple((name, o.type, o.default, o.help) for name, o in rule.options.items()),
-        )
-        for rule in rules.ALL_RULES
-    )
+    return tuple(info(rule) for rule in rules.ALL_RULES)
 
 
 def generated() -> str:
     """The generated part, from the rule classes (formatted by `ruff format` afterwards)."""
     lines = ["ALL_RULES: tuple[RuleInfo, ...] = ("]
-    for info in from_rules():
-        triggers = "frozenset({" + ", ".join(repr(t) for t in sorted(info.triggers)) + "})"
+    for entry in from_rules():
+        triggers = "frozenset({" + ", ".join(repr(t) for t in sorted(entry.triggers)) + "})"
         options = "".join(
             f"({name!r}, {kind.__name__}, {default!r}, {text!r}),"
-            for name, kind, default, text in info._options
+            for name, kind, default, text in entry._options
         )
         tail = f", ({options})" if options else ""
         lines.append(
-            f"    RuleInfo({info.code!r}, {info.name!r}, {info.default_enabled}, "
-            f"{info.safety!r}, {triggers}{tail}),"
+            f"    RuleInfo({entry.code!r}, {entry.name!r}, {entry.default_enabled}, "
+            f"{entry.safety!r}, {triggers}{tail}),"
         )
     lines.append(")")
     return "\n".join(lines) + "\n"
