@@ -49,15 +49,15 @@ def _walk(root: str, settings: Settings, files: set[str], errors: list[FileResul
     relative_of = {root: relative_path(root, settings.root)}
     for directory, subdirs, names in os.walk(root, onerror=on_error):
         relative = relative_of.pop(directory)
+        if directory != root and "pyvenv.cfg" in names:
+            subdirs[:] = []  # a virtual environment: its listing says so, no stat per directory
+            continue
         prefix = "" if relative == "." else relative + "/"
         kept = []
         for d in subdirs:
-            if settings.excludes_entry(d, prefix + d):
-                continue
-            path = os.path.join(directory, d)
-            if not os.path.exists(os.path.join(path, "pyvenv.cfg")):
+            if not settings.excludes_entry(d, prefix + d):
                 kept.append(d)
-                relative_of[path] = prefix + d
+                relative_of[os.path.join(directory, d)] = prefix + d
         subdirs[:] = sorted(kept)
         for name in names:
             if name.endswith(SOURCE_SUFFIXES) and not settings.excludes_entry(name, prefix + name):
