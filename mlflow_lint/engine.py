@@ -164,15 +164,17 @@ class Gate:
     imports: list[Union[ast.Import, ast.ImportFrom]]  # every import statement, at any depth
 
 
-def gate(text: str) -> Gate:
+def gate(text: str, tree: Optional[ast.Module] = None) -> Gate:
     """CPython's ast as a gate (its syntax errors, a bound on nesting that protects libcst's
     native parser) that also reports the names the file calls: callee names (`f()`,
     `x.f()`), keyword argument names, and the names they alias (`from m import f as g`,
     `g = x.f`). A rule can only fire where one of its trigger names is called, so a rule whose
     triggers are not among them is not run, and a file with no such rule is never handed to
-    libcst. The tree and its imports also decide what libcst can skip (elision.py)."""
+    libcst. The tree and its imports also decide what libcst can skip (elision.py). `tree`:
+    the text's ast when the caller has it already (flake8 builds one for pyflakes)."""
     try:
-        tree = ast.parse(text)
+        if tree is None:
+            tree = ast.parse(text)
     except SyntaxError as error:
         line = error.lineno or 1
         column = max((error.offset or 1) - 1, 0)
@@ -271,15 +273,21 @@ def _rule_methods(rule: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
 
 
 def analyze(
-    text: str, path: str, rules: Sequence[type[Rule]], settings: Settings, elide: bool = True
+    text: str,
+    path: str,
+    rules: Sequence[type[Rule]],
+    settings: Settings,
+    elide: bool = True,
+    tree: Optional[ast.Module] = None,
 ) -> list[Violation]:
     """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError.
 
     Definitions that cannot take part in a finding are replaced by stubs before libcst parses
     the file (elision.py); when a finding or a fix touches a stub after all, the whole file is
-    analysed instead (`elide=False`), so the result never depends on the elision."""
+    analysed instead (`elide=False`), so the result never depends on the elision. `tree`: the
+    ast of `text`, when the caller has one (never modified)."""
     with _cycle_collector_paused():
-        return _analyze(text, path, rules, settings, elide)
+        return _analyze(text, path, rules, settings, elide, tree)
 
 
 @contextmanager
@@ -299,7 +307,12 @@ def _cycle_collector_paused() -> Iterator[None]:
 
 
 def _analyze(
-    text: str, path: str, rules: Sequence[type[Rule]], settings: Settings, elide: bool
+    text: str,
+    path: str,
+    rules: Sequence[type[Rule]],
+    settings: Settings,
+    elide: bool,
+    tree: Optional[ast.Module] = None,
 ) -> list[Violation]:
     if len(text) > MAX_SOURCE_CHARS:
         raise SourceError(
@@ -309,7 +322,7 @@ def _analyze(
     rules = applicable_rules(text, rules)
     if not rules:
         return []
-    checked = gate(text)
+    checked = gate(text, tree)
     called = checked.called
     rules = [r for r in rules if r.triggers & called and (not r.requires or r.requires & called)]
     if not rules:
@@ -326,7 +339,7 @@ def _analyze(
         return _walk_rules(text, text, path, rules, settings, None, statements)
     violations = _walk_rules(skipped.apply(text), text, path, rules, settings, skipped, statements)
     if any(_touches(skipped, v) for v in violations):
-        return _analyze(text, path, rules, settings, elide=False)
+        return _analyze(text, path, rules, settings, elide=False, tree=tree)
     return violations
 
 

@@ -21,13 +21,14 @@ A thin shell over the engine, no rule logic of its own:
   (`--extend-ignore MLF`, `--select E,F` cost nothing).
 
 flake8 (7) classifies a plugin by its parameters and only knows `tree`, `logical_line` and
-`physical_line` plugins, and passes `tree` to every tree plugin, so this plugin accepts `tree`
-and ignores it: flake8 builds that ast once per file anyway (pyflakes needs it), and the engine
-works on the source text (`lines`), parsed by libcst only after the prefilter.
+`physical_line` plugins, and passes `tree` to every tree plugin. The engine works on the source
+text (`lines`), parsed by libcst only after the prefilter; flake8's `tree` (built once per file
+for pyflakes, from the same text) serves as the engine's ast gate instead of a second parse.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -38,7 +39,6 @@ from mlflow_lint.catalogue import ALL_RULES
 
 if TYPE_CHECKING:  # the rest of mlflow-lint is imported once a file is analysed
     import argparse
-    import ast
     from pathlib import Path
 
     from mlflow_lint.config import Settings
@@ -68,6 +68,7 @@ class MlflowLintPlugin:
     def __init__(self, lines: Sequence[str], filename: str, tree: Optional[ast.AST] = None) -> None:
         self.lines = lines
         self.filename = filename
+        self.tree = tree
 
     @classmethod
     def add_options(cls, parser: _OptionManager) -> None:
@@ -90,7 +91,8 @@ class MlflowLintPlugin:
         from mlflow_lint.sourcefile import SourceError
 
         text = "".join(self.lines)
-        if text.startswith("\ufeff"):  # flake8 strips it already; other callers might not
+        stripped = text.startswith("\ufeff")  # flake8 strips it already; others might not
+        if stripped:
             text = text[1:]
         wanted = tuple(rule for rule in ALL_RULES if rule.code in codes)
         if not engine.may_hold_findings(text.encode("utf-8", "surrogatepass"), wanted):
@@ -98,7 +100,8 @@ class MlflowLintPlugin:
         try:
             settings = _settings(_config_for(os.path.dirname(os.path.abspath(self.filename))))
             rules = tuple(r for r in settings.rules_for(self.filename) if r.code in codes)
-            violations = engine.analyze(text, self.filename, rules, settings)
+            tree = self.tree if isinstance(self.tree, ast.Module) and not stripped else None
+            violations = engine.analyze(text, self.filename, rules, settings, tree=tree)
         except SourceError as error:
             yield self._error(error.message, error.line, error.column)
             return
