@@ -36,7 +36,7 @@ from mlflow_lint.rule import Edit, Fix, Safety, Violation
 from mlflow_lint.sourcefile import SourceError, read_bytes
 
 DIRECTORY = ".mlflow-lint-cache"
-_FORMAT = 2  # bump when the stored layout changes
+_FORMAT = 3  # bump when the stored layout changes (2 was JSON findings as dicts)
 
 
 @lru_cache(maxsize=1)
@@ -147,6 +147,8 @@ def _result_to_json(result: FileResult) -> dict[str, Any]:
         "strings": list(strings),
         "violations": rows,
         "error": dataclasses.asdict(result.error) if result.error else None,
+        "skipped": result.skipped,
+        "notes": result.notes,
     }
 
 
@@ -200,7 +202,14 @@ def _result_from_json(stored: dict[str, Any], path: str) -> FileResult:
             )
         )
     error = FileError(**stored["error"]) if stored["error"] else None
-    return FileResult(path, violations, error, parsed=True)
+    return FileResult(
+        path,
+        violations,
+        error,
+        parsed=True,
+        skipped=stored.get("skipped", ""),
+        notes=list(stored.get("notes", ())),
+    )
 
 
 Signature = tuple[int, int, int, int, int]
@@ -285,14 +294,16 @@ _caches: dict[str, Cache] = {}
 
 
 def check_file(path: str, settings: Settings) -> FileResult:
-    """`engine.check_file` through the cache (one Cache per process and configuration)."""
-    from mlflow_lint import engine  # the engine module stays free of cache concerns
+    """`dispatch.check_file` through the cache (one Cache per process and configuration)."""
+    from mlflow_lint import dispatch, engine  # the engine module stays free of cache concerns
 
     try:
         data = read_bytes(path)
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
-    if not engine.may_hold_findings(data, settings.rule_infos_for(path)):
+    # a notebook is read (one JSON parse) before its own prefilter: corrupt ones are errors
+    notebook = dispatch.is_notebook(path)
+    if not notebook and not engine.may_hold_findings(data, settings.rule_infos_for(path)):
         return FileResult(path)
     key = settings_fingerprint(settings)
     cache = _caches.get(key)
@@ -301,6 +312,6 @@ def check_file(path: str, settings: Settings) -> FileResult:
     cached = cache.get(data, path)
     if cached is not None:
         return cached
-    result = engine.check_source(data, path, settings)
+    result = dispatch.check_source(data, path, settings)
     cache.put(data, result)
     return result

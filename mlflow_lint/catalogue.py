@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
     from mlflow_lint.rule import Rule, RuleOption, Safety
 
-# (name, type, default, help) of a rule option
-OptionSpec = tuple[str, type, Any, str]
+# (name, type, default, help, minimum) of a rule option
+OptionSpec = tuple[str, type, Any, str, Optional[int]]
 
 
 class RuleInfo:
@@ -57,7 +57,8 @@ class RuleInfo:
         from mlflow_lint.rule import RuleOption
 
         return {
-            name: RuleOption(kind, default, text) for name, kind, default, text in self._options
+            name: RuleOption(kind, default, text, minimum)
+            for name, kind, default, text, minimum in self._options
         }
 
     def _key(self) -> tuple[Any, ...]:
@@ -89,7 +90,7 @@ ALL_RULES: tuple[RuleInfo, ...] = (
         True,
         "safe",
         frozenset({"log_metric"}),
-        (("min-calls", int, 2, "Smallest number of adjacent calls that is reported."),),
+        (("min-calls", int, 2, "Smallest number of adjacent calls that is reported.", 2),),
     ),
     RuleInfo(
         "MLF103",
@@ -97,7 +98,7 @@ ALL_RULES: tuple[RuleInfo, ...] = (
         True,
         "safe",
         frozenset({"log_param"}),
-        (("min-calls", int, 2, "Smallest number of adjacent calls that is reported."),),
+        (("min-calls", int, 2, "Smallest number of adjacent calls that is reported.", 2),),
     ),
     RuleInfo(
         "MLF104",
@@ -105,7 +106,7 @@ ALL_RULES: tuple[RuleInfo, ...] = (
         True,
         "safe",
         frozenset({"set_tag"}),
-        (("min-calls", int, 2, "Smallest number of adjacent calls that is reported."),),
+        (("min-calls", int, 2, "Smallest number of adjacent calls that is reported.", 2),),
     ),
     RuleInfo(
         "MLF105",
@@ -115,7 +116,22 @@ ALL_RULES: tuple[RuleInfo, ...] = (
         frozenset({"log_metric", "log_param", "set_tag"}),
     ),
     RuleInfo("MLF106", "param-in-loop", True, None, frozenset({"log_param", "set_tag"})),
-    RuleInfo("MLF107", "per-file-artifact-upload", True, "unsafe", frozenset({"log_artifact"})),
+    RuleInfo(
+        "MLF107",
+        "per-file-artifact-upload",
+        True,
+        "unsafe",
+        frozenset({"log_artifact"}),
+        (
+            (
+                "min-calls",
+                int,
+                3,
+                ("Smallest number of adjacent `log_artifact` statements that is reported."),
+                None,
+            ),
+        ),
+    ),
     RuleInfo(
         "MLF108", "metric-without-step", True, "unsafe", frozenset({"log_metric", "log_metrics"})
     ),
@@ -155,7 +171,25 @@ ALL_RULES: tuple[RuleInfo, ...] = (
             }
         ),
     ),
-    RuleInfo("MLF202", "client-in-loop", True, "safe", frozenset({"MlflowClient"})),
+    RuleInfo(
+        "MLF202",
+        "client-in-loop",
+        False,
+        "safe",
+        frozenset({"MlflowClient"}),
+        (
+            (
+                "through-helpers",
+                bool,
+                False,
+                (
+                    "Also report clients built by functions of the same module"
+                    " that a loop calls on every iteration."
+                ),
+                None,
+            ),
+        ),
+    ),
     RuleInfo("MLF301", "duplicate-param-key", True, None, frozenset({"log_param", "log_params"})),
     RuleInfo("MLF302", "run-not-context-managed", True, "safe", frozenset({"start_run"})),
     RuleInfo("MLF303", "start-run-while-active", True, "unsafe", frozenset({"start_run"})),
@@ -243,7 +277,7 @@ def info(rule: type[Rule]) -> RuleInfo:
         rule.default_enabled,
         rule.fix_safety.value if rule.fix_safety is not None else None,
         frozenset(rule.triggers),
-        tuple((name, o.type, o.default, o.help) for name, o in rule.options.items()),
+        tuple((name, o.type, o.default, o.help, o.minimum) for name, o in rule.options.items()),
     )
 
 
@@ -260,8 +294,8 @@ def generated() -> str:
     for entry in from_rules():
         triggers = "frozenset({" + ", ".join(repr(t) for t in sorted(entry.triggers)) + "})"
         options = "".join(
-            f"({name!r}, {kind.__name__}, {default!r}, {text!r}),"
-            for name, kind, default, text in entry._options
+            f"({name!r}, {kind.__name__}, {default!r}, {_string_code(text)}, {minimum!r}),"
+            for name, kind, default, text, minimum in entry._options
         )
         tail = f", ({options})" if options else ""
         lines.append(
@@ -270,6 +304,20 @@ def generated() -> str:
         )
     lines.append(")")
     return "\n".join(lines) + "\n"
+
+
+def _string_code(text: str, width: int = 60) -> str:
+    """A string literal as code, in pieces of at most `width` characters (implicit
+    concatenation) so that the formatted table stays within the line length."""
+    pieces: list[str] = []
+    for word in text.split(" "):
+        if pieces and len(pieces[-1]) + 1 + len(word) <= width:
+            pieces[-1] += " " + word
+        else:
+            pieces.append(word if not pieces else " " + word)
+    if len(pieces) <= 1:
+        return repr(text)
+    return "(" + " ".join(repr(piece) for piece in pieces) + ")"
 
 
 _START = "# --- generated by `python -m mlflow_lint.catalogue`: do not edit"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +24,20 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 
 SECTION = "mlflow-lint"
 KEYS = frozenset(
-    {"select", "ignore", "per-file-ignores", "exclude", "extend-exclude", "unsafe-fixes"}
+    {
+        "select",
+        "extend-select",
+        "ignore",
+        "per-file-ignores",
+        "exclude",
+        "extend-exclude",
+        "force-exclude",
+        "unsafe-fixes",
+        "output-format",
+    }
 )
+# `output-format` values (the command line also takes `text`, an alias of `concise`)
+OUTPUT_FORMATS = ("full", "concise", "json", "github", "sarif")
 # Directories never searched when discovering files (explicitly named files are always checked).
 DEFAULT_EXCLUDE = (
     ".git",
@@ -66,6 +79,8 @@ class Settings:
     respect_noqa: bool = True
     force_exclude: bool = False  # apply `exclude` to explicitly named files too (pre-commit)
     rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    config_path: Optional[str] = None  # the pyproject.toml used, if any (for --verbose)
+    output_format: Optional[str] = None  # `output-format` of the configuration
 
     def rules_for(self, path: str) -> tuple[type[Rule], ...]:
         ignored = self._ignored_for(path)
@@ -155,12 +170,13 @@ def select_rules(
     select: Optional[Sequence[str]],
     ignore: Sequence[str],
     base: Optional[Sequence[str]] = None,
+    where: str = "",
 ) -> tuple[str, ...]:
     """Codes enabled by one layer of select/ignore prefixes (the config file, then the command
     line) on top of `base`, the previous layer's codes. A `select` replaces the selection; the
     longest matching prefix between select and ignore wins, and a tie goes to ignore (flake8).
     With no `select` at all, the default rules are on: opt-in rules need an explicit select."""
-    _check_codes([*(select or ()), *ignore])
+    _check_codes([*(select or ()), *ignore], where)
     enabled = []
     for rule in ALL_RULES:
         code = rule.code
@@ -180,25 +196,38 @@ def _matches(code: str, prefix: str) -> bool:
     return prefix == "ALL" or code.startswith(prefix)
 
 
-def _check_codes(codes: Iterable[str]) -> None:
+def _check_codes(codes: Iterable[str], where: str = "") -> None:
+    """`where`: the configuration file and key the codes come from (empty: the command line)."""
     for code in codes:
         if code == "ALL":
             continue
         if not code.startswith("MLF") or not any(c.startswith(code) for c in RULES_BY_CODE):
             known = ", ".join(sorted(RULES_BY_CODE))
-            raise ConfigError(f"unknown rule code or prefix {code!r} (known rules: {known})")
+            prefix = f"{where}: " if where else ""
+            raise ConfigError(
+                f"{prefix}unknown rule code or prefix {code!r} (known rules: {known})"
+            )
 
 
 def find_config(start: str) -> Optional[Path]:
     """The nearest pyproject.toml, from `start` upwards, that has a [tool.mlflow-lint] table."""
     directory = Path(os.path.abspath(start))
-    if not directory.is_dir():
+    if not _is(directory, stat.S_ISDIR):
         directory = directory.parent
     for candidate in (directory, *directory.parents):
         pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file() and SECTION in _load_toml(pyproject).get("tool", {}):
+        if _is(pyproject, stat.S_ISREG) and SECTION in _load_toml(pyproject).get("tool", {}):
             return pyproject
     return None
+
+
+def _is(path: Path, kind: Callable[[int], bool]) -> bool:
+    """Whether `path` is a directory or file (`kind`); False where it cannot be seen (a
+    directory on the way that we may not search): the files there get their own error."""
+    try:
+        return kind(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -225,9 +254,13 @@ def build_settings(
     extend_select: Sequence[str] = (),
     unsafe_fixes: Optional[bool] = None,
     respect_noqa: bool = True,
-    force_exclude: bool = False,
+    force_exclude: Optional[bool] = None,
+    exclude: Optional[Sequence[str]] = None,
+    extend_exclude: Sequence[str] = (),
 ) -> Settings:
-    """Merge the config file (if any) with command-line values (which win)."""
+    """Merge the config file (if any) with command-line values (which win): `select` replaces
+    the configured selection, `extend_select` adds to it, `ignore` removes from it; `exclude`
+    replaces the configured exclude list, `extend_exclude` adds to it."""
     table = load_table(config_path) if config_path else {}
     where = str(config_path) if config_path else "configuration"
     rule_options = _rule_options(table, where)
@@ -237,8 +270,16 @@ def build_settings(
             f"{where}: unknown key(s) in [tool.{SECTION}]: {', '.join(unknown)} "
             f"(known: {', '.join(sorted(KEYS))}, or a rule code/name table for rule options)"
         )
+    file_select = _string_list(table, "select", where)
+    file_extend = _string_list(table, "extend-select", where) or []
+    if file_extend:
+        _check_codes(file_extend, f"{where}: extend-select")
+        file_select = [
+            *(file_select if file_select is not None else _default_codes()),
+            *file_extend,
+        ]
     codes = select_rules(
-        _string_list(table, "select", where), _string_list(table, "ignore", where) or []
+        file_select, _string_list(table, "ignore", where) or [], where=f"{where}: select/ignore"
     )
     if select is not None or ignore or extend_select:  # the command line, layered on top
         cli_select = list(select) if select is not None else None
@@ -254,23 +295,46 @@ def build_settings(
             isinstance(c, str) for c in pattern_codes
         ):
             raise ConfigError(f"{where}: per-file-ignores.{pattern!r} must be a list of codes")
-        _check_codes(pattern_codes)
+        _check_codes(pattern_codes, f"{where}: per-file-ignores.{pattern!r}")
         per_file_ignores.append((pattern, tuple(pattern_codes)))
-    exclude = _string_list(table, "exclude", where)
-    extend_exclude = _string_list(table, "extend-exclude", where) or []
-    file_unsafe = table.get("unsafe-fixes", False)
-    if not isinstance(file_unsafe, bool):
-        raise ConfigError(f"{where}: unsafe-fixes must be true or false")
+    file_exclude = _string_list(table, "exclude", where)
+    if exclude is not None:
+        file_exclude = list(exclude)
+    file_extend_exclude = [*(_string_list(table, "extend-exclude", where) or []), *extend_exclude]
+    file_unsafe = _bool(table, "unsafe-fixes", where)
+    file_force_exclude = _bool(table, "force-exclude", where)
+    output_format = table.get("output-format")
+    if output_format is not None and output_format not in OUTPUT_FORMATS:
+        raise ConfigError(
+            f"{where}: output-format must be one of {', '.join(OUTPUT_FORMATS)}, "
+            f"not {output_format!r}"
+        )
     return Settings(
         codes=codes,
         root=str(config_path.parent) if config_path else os.getcwd(),
         per_file_ignores=tuple(per_file_ignores),
-        exclude=(*(DEFAULT_EXCLUDE if exclude is None else exclude), *extend_exclude),
+        exclude=(
+            *(DEFAULT_EXCLUDE if file_exclude is None else file_exclude),
+            *file_extend_exclude,
+        ),
         unsafe_fixes=file_unsafe if unsafe_fixes is None else unsafe_fixes,
         respect_noqa=respect_noqa,
-        force_exclude=force_exclude,
+        force_exclude=file_force_exclude if force_exclude is None else force_exclude,
         rule_options=rule_options,
+        config_path=str(config_path) if config_path else None,
+        output_format=output_format,
     )
+
+
+def _default_codes() -> list[str]:
+    return [rule.code for rule in ALL_RULES if rule.default_enabled]
+
+
+def _bool(table: Mapping[str, Any], key: str, where: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be true or false")
+    return value
 
 
 def _string_list(table: Mapping[str, Any], key: str, where: str) -> Optional[list[str]]:
@@ -308,6 +372,11 @@ def _rule_options(table: Mapping[str, Any], where: str) -> dict[str, dict[str, A
             ):
                 raise ConfigError(
                     f"{where}: {rule.code}.{name} must be of type {option.type.__name__}"
+                )
+            minimum = option.minimum
+            if minimum is not None and isinstance(option_value, int) and option_value < minimum:
+                raise ConfigError(
+                    f"{where}: {rule.code}.{name} must be at least {minimum}, not {option_value}"
                 )
             result.setdefault(rule.code, {})[name] = option_value
     return result

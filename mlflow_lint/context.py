@@ -142,6 +142,7 @@ class FileContext:
         path: str,
         text: str = "",
         elided_names: AbstractSet[str] = frozenset(),
+        boundary: Optional[str] = None,
     ) -> None:
         self.module = module  # definitions that cannot matter may be stubs (elision.py)
         self._render = (
@@ -150,6 +151,12 @@ class FileContext:
         self.path = path
         self.text = text  # the whole source, for rules that need to check what names it uses
         self.elided_names = elided_names  # names used in the definitions replaced by stubs
+        # The comment (`# nbcell:cell`) of the statements that separate parts run one by one
+        # (a notebook's cells): a fix's new import goes into the part it changes.
+        self.boundary = boundary
+        self.enabled: frozenset[str] = frozenset()  # the codes of the rules in this walk
+        # ids of calls a batching finding (MLF102-MLF105) covers: one problem, one finding
+        self.covered: set[int] = set()
         self.resolver = Resolver()
         self.ancestors: list[cst.CSTNode] = []
         self.functions: dict[str, FunctionSummary] = {}  # keyed by resolver value "local:N"
@@ -491,35 +498,47 @@ class FileContext:
         return self.functions.get(callee)
 
     def reachable_api_calls(
-        self, summary: FunctionSummary, max_depth: int = 3, own_runs: bool = False
+        self,
+        summary: FunctionSummary,
+        max_depth: int = 3,
+        own_runs: bool = False,
+        site: Optional[cst.Call] = None,
     ) -> list[tuple[api.ApiCall, cst.Call, tuple[str, ...]]]:
         """MLflow calls made by a local function or the local helpers it calls (bounded depth),
         each with the chain of function names that leads to it. Calls inside a run the
         function opens itself are left out unless `own_runs`: calling such a function in a
-        loop logs once per run, not per iteration of one run. Call only once the walk ended."""
+        loop logs once per run, not per iteration of one run. So are calls a function makes
+        only when a parameter is None (`if client is None: client = MlflowClient()`,
+        `experiment_id = experiment_id or lookup()`) where the call that leads there (`site`
+        for `summary`) passes that parameter a value. Call only once the walk ended."""
         found: list[tuple[api.ApiCall, cst.Call, tuple[str, ...]]] = []
         seen: set[str] = set()
 
-        def visit(fn: FunctionSummary, chain: tuple[str, ...], depth: int) -> None:
+        def visit(
+            fn: FunctionSummary, chain: tuple[str, ...], depth: int, site: Optional[cst.Call]
+        ) -> None:
             key = self._function_key(fn.node)
             if key in seen:
                 return
             seen.add(key)
             chain = (*chain, fn.name)
+            skipped = self._skipped_at(fn, site)
             found.extend(
                 (call, node, chain)
                 for call, node in fn.api_calls
-                if own_runs or id(node) not in fn.in_own_run
+                if (own_runs or id(node) not in fn.in_own_run) and id(node) not in skipped
             )
             if depth < max_depth:
                 for helper_key, helper_call in fn.helper_calls:
                     if not own_runs and id(helper_call) in fn.in_own_run:
                         continue
+                    if id(helper_call) in skipped:
+                        continue
                     helper = self.functions.get(helper_key)
                     if helper is not None:
-                        visit(helper, chain, depth + 1)
+                        visit(helper, chain, depth + 1, helper_call)
 
-        visit(summary, (), 1)
+        visit(summary, (), 1, site)
         return found
 
     def helper_call(
@@ -535,18 +554,73 @@ class FileContext:
         helper = self.local_function(call)
         if helper is None:
             return None
-        for found, node, chain in self.reachable_api_calls(helper, own_runs=own_runs):
+        for found, node, chain in self.reachable_api_calls(helper, own_runs=own_runs, site=call):
             if wanted(found, node):
                 return found, node, " -> ".join(chain)
         return None
 
+    def _skipped_at(self, fn: FunctionSummary, site: Optional[cst.Call]) -> set[int]:
+        """ids of the calls `fn` makes only when a parameter that `site` passes is None."""
+        if site is None:
+            return set()
+        guarded = self._none_guarded(fn)
+        if not guarded:
+            return set()
+        passed = _passed_params(site, fn.node)
+        return {call_id for call_id, param in guarded.items() if param in passed}
+
+    def _none_guarded(self, fn: FunctionSummary) -> dict[int, str]:
+        """id(call) -> the parameter of `fn` that must be None (or empty) for the call to run:
+        calls in `if param is None:` (`== None`, `not param`; an `and` of one of these), in
+        the `else` of `if param is not None:` / `if param:`, right of `param or ...`, and in
+        the branch of a conditional expression that `param is None` selects."""
+
+        def compute() -> dict[int, str]:
+            params = {param.name.value for param in _all_params(fn.node.params)}
+            guarded: dict[int, str] = {}
+
+            def mark(root: Optional[cst.CSTNode], param: str) -> None:
+                todo = [root] if root is not None else []
+                while todo:
+                    current = todo.pop()
+                    if isinstance(current, _SCOPE_BOUNDARIES):
+                        continue
+                    if isinstance(current, cst.Call):
+                        guarded.setdefault(id(current), param)
+                    todo.extend(iter_children(current))
+
+            todo: list[cst.CSTNode] = [fn.node.body]
+            while todo:
+                current = todo.pop()
+                if isinstance(current, _SCOPE_BOUNDARIES):
+                    continue
+                if isinstance(current, (cst.If, cst.IfExp)):
+                    when_none, when_set = _none_test(current.test, params)
+                    if when_none is not None:
+                        mark(current.body, when_none)
+                    if when_set is not None:
+                        mark(current.orelse, when_set)
+                elif isinstance(current, cst.BooleanOperation) and isinstance(
+                    current.operator, cst.Or
+                ):
+                    left = current.left
+                    if isinstance(left, cst.Name) and left.value in params:
+                        mark(current.right, left.value)
+                todo.extend(iter_children(current))
+            return guarded
+
+        guarded: dict[int, str] = self.memo(f"none-guarded:{id(fn.node)}", compute)
+        return guarded
+
     def loops(self, node: Optional[cst.CSTNode] = None) -> list[LoopFrame]:
         """Loops, innermost first, that run the current node (or `node`, an ancestor's child)
         on every iteration. Stops at a function, lambda or class boundary, and at a run opened
-        per iteration (`for cfg in grid: with mlflow.start_run(): ...`): calls inside that run
-        are per-run, not per-iteration, as far as the outer loops are concerned. A frame is
-        `at_most_once` when the node is in, or followed by, an unconditional `return`/`raise`
-        (or a `break` of that loop) in the blocks between it and the loop."""
+        per iteration (`for cfg in grid: with mlflow.start_run(): ...`, or `run =
+        client.create_run(...)` in the loop's body): calls inside that run are per-run, not
+        per-iteration, as far as the outer loops are concerned. A frame is `at_most_once` when
+        the node runs on one iteration of that loop at most: it is in, or followed by, an
+        unconditional `return`/`raise` (or a `break` of that loop) in the blocks between it
+        and the loop; or it is under an `if` that holds once (see _holds_once)."""
         # several rules ask for the same call's loops: computed once per node and place
         key = (id(node), len(self.ancestors), id(self.ancestors[-1]) if self.ancestors else 0)
         known = self._loops.get(key)
@@ -557,6 +631,7 @@ class FileContext:
         terminated_by_return = False
         breaks_inner = False  # a break seen below the next loop up exits that loop only
         throttled = False
+        guards: list[cst.If] = []  # the `if`s whose body holds the node
         for index in range(len(chain) - 2, -1, -1):
             parent, child = chain[index], chain[index + 1]
             if isinstance(parent, _SCOPE_BOUNDARIES):
@@ -565,8 +640,10 @@ class FileContext:
                 terminated_by_return, breaks_inner = _scan_following(
                     parent, child, terminated_by_return, breaks_inner
                 )
-            elif isinstance(parent, cst.If) and child is parent.body and _is_throttle(parent.test):
-                throttled = True
+            elif isinstance(parent, cst.If) and child is parent.body:
+                guards.append(parent)
+                if _is_throttle(parent.test):
+                    throttled = True
             elif isinstance(parent, cst.With) and child is parent.body and self._opens_run(parent):
                 break
             if _runs_per_iteration(parent, child, chain, index):
@@ -574,10 +651,235 @@ class FileContext:
                     parent, child
                 ):
                     break  # a run per iteration: its calls are per-run, not per-iteration
-                frames.append(LoopFrame(parent, terminated_by_return or breaks_inner, throttled))
+                if index > 0 and isinstance(parent, cst.For):
+                    self._loop_blocks[id(parent)] = chain[index - 1]
+                once = terminated_by_return or breaks_inner
+                if not once and guards:
+                    once = any(self._holds_once(guard, parent) for guard in guards)
+                frames.append(LoopFrame(parent, once, throttled))
                 breaks_inner = False
         self._loops[key] = frames
         return list(frames)
+
+    @property
+    def _loop_blocks(self) -> dict[int, cst.CSTNode]:
+        """id(loop) -> the block holding it, recorded by loops() while the ancestors are known
+        (iterates_chunks() looks there for the assignment of a name the loop iterates)."""
+        blocks: dict[int, cst.CSTNode] = self.memo("loop-blocks", dict)
+        return blocks
+
+    def _holds_once(self, guard: cst.If, loop: cst.CSTNode) -> bool:
+        """Whether `guard`'s body runs on one iteration of `loop` at most (an `and` holds
+        when one of its operands does):
+        - `if i == best:` / `if i is best:`: one side is the loop's own variable or a counter
+          the loop steps (`n += 1`), the other side does not change in the loop: the values
+          of one variable over the iterations are taken to be distinct (an index, an id);
+        - `if not self._client:` / `if cache is None:` (also `== None`, `is False`) whose body
+          assigns that name, and nothing else in the loop does: a first-time initialisation."""
+        key = f"once:{id(guard)}:{id(loop)}"
+        return bool(self.memo(key, lambda: self._compute_holds_once(guard, loop)))
+
+    def _compute_holds_once(self, guard: cst.If, loop: cst.CSTNode) -> bool:
+        tests: list[cst.BaseExpression] = [guard.test]
+        while tests:
+            test = tests.pop()
+            if isinstance(test, cst.BooleanOperation):
+                if isinstance(test.operator, cst.And):
+                    tests.extend((test.left, test.right))
+                continue
+            if self._equals_once(test, loop) or self._first_time(test, guard, loop):
+                return True
+        return False
+
+    def _equals_once(self, test: cst.BaseExpression, loop: cst.CSTNode) -> bool:
+        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+            return False
+        if not isinstance(test.comparisons[0].operator, (cst.Equal, cst.Is)):
+            return False
+        left, right = test.left, test.comparisons[0].comparator
+        stepped = self._stepped_by(loop)
+        varying = self.loop_varying(loop)
+        for one, other in ((left, right), (right, left)):
+            spelled = spelling(one)
+            if spelled is not None and spelled in stepped and self.invariant(other, varying):
+                return True
+        return False
+
+    def _stepped_by(self, loop: cst.CSTNode) -> frozenset[str]:
+        """The loop's own variables (a `for` target's names) and the counters its body steps
+        (`step += 1`, `self.n += 1`): each takes a new value on every iteration."""
+
+        def compute() -> frozenset[str]:
+            names: set[str] = set()
+            if isinstance(loop, cst.For):
+                names.update(_bound_names(loop.target))
+            for current in _loop_nodes(loop):
+                if isinstance(current, cst.AugAssign) and isinstance(
+                    current.operator, (cst.AddAssign, cst.SubtractAssign)
+                ):
+                    spelled = spelling(current.target)
+                    if spelled is not None:
+                        names.add(spelled)
+            return frozenset(names)
+
+        stepped: frozenset[str] = self.memo(f"stepped:{id(loop)}", compute)
+        return stepped
+
+    def _first_time(self, test: cst.BaseExpression, guard: cst.If, loop: cst.CSTNode) -> bool:
+        flag: Optional[cst.BaseExpression] = None
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            flag = test.expression
+        elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            compared = test.comparisons[0]
+            if isinstance(compared.operator, (cst.Is, cst.Equal)) and (
+                isinstance(compared.comparator, cst.Name)
+                and compared.comparator.value in ("None", "False")
+            ):
+                flag = test.left
+        spelled = spelling(flag) if flag is not None else None
+        if spelled is None:
+            return False
+        inside = outside = 0
+        for current in self._assignments_in(loop).get(spelled, ()):
+            if contains(guard.body, current):
+                inside += 1
+            else:
+                outside += 1
+        return inside > 0 and outside == 0
+
+    def _assignments_in(self, loop: cst.CSTNode) -> dict[str, list[cst.CSTNode]]:
+        """What `loop`'s iterations assign, by name or dotted attribute: the assignments."""
+
+        def compute() -> dict[str, list[cst.CSTNode]]:
+            found: dict[str, list[cst.CSTNode]] = {}
+            for current in _loop_nodes(loop):
+                for target in _assignment_targets(current):
+                    for name in _bound_names(target):
+                        found.setdefault(name, []).append(current)
+            return found
+
+        assignments: dict[str, list[cst.CSTNode]] = self.memo(f"assigned:{id(loop)}", compute)
+        return assignments
+
+    def loop_varying(self, loop: cst.CSTNode) -> frozenset[str]:
+        """Names and dotted attributes (`page.token`, `self.n`) that can change from one
+        iteration of `loop` to the next: its targets (a comprehension's too), what its body
+        binds (`x = ...`, `x += 1`, `with ... as x`, `for x in ...`, `x := ...`), the base of
+        a subscript or attribute it assigns (`d[k] = v` changes `d`), and what it mutates in
+        place (`queue.pop()`, `items.append(x)`, `next(it)`). Nested definitions excluded."""
+
+        def compute() -> frozenset[str]:
+            names: set[str] = set()
+            if isinstance(loop, cst.For):
+                names.update(_bound_names(loop.target))
+            elif isinstance(loop, COMPREHENSION_TYPES):
+                comp: Optional[cst.CompFor] = loop.for_in
+                while comp is not None:
+                    names.update(_bound_names(comp.target))
+                    comp = comp.inner_for_in
+            for current in _loop_nodes(loop):
+                for target in _assignment_targets(current):
+                    names.update(_bound_names(target))
+                if isinstance(current, cst.Call):
+                    func = current.func
+                    if isinstance(func, cst.Attribute) and func.attr.value in _MUTATORS:
+                        spelled = spelling(func.value)
+                        if spelled is not None:
+                            names.add(spelled)
+                    elif isinstance(func, cst.Name) and func.value == "next" and current.args:
+                        spelled = spelling(current.args[0].value)
+                        if spelled is not None:
+                            names.add(spelled)
+            return frozenset(names)
+
+        varying: frozenset[str] = self.memo(f"varying:{id(loop)}", compute)
+        return varying
+
+    @staticmethod
+    def invariant(expression: cst.CSTNode, varying: frozenset[str]) -> bool:
+        """Whether `expression` has the same value on every iteration of a loop whose
+        `loop_varying` names are `varying`: it reads none of them (nor an attribute of one),
+        calls nothing but a few pure builtins (`str`, `int`, `len`, ...), and does not await,
+        yield or build a comprehension."""
+        todo: list[cst.CSTNode] = [expression]
+        while todo:
+            current = todo.pop()
+            if isinstance(
+                current, (cst.Await, cst.Yield, cst.Lambda, cst.NamedExpr, *COMPREHENSION_TYPES)
+            ):
+                return False
+            if isinstance(current, cst.Call):
+                if not (isinstance(current.func, cst.Name) and current.func.value in _PURE):
+                    return False
+                todo.extend(arg.value for arg in current.args)
+                continue
+            if isinstance(current, (cst.Name, cst.Attribute)):
+                spelled = spelling(current)
+                if spelled is not None:
+                    parts = spelled.split(".")
+                    if any(".".join(parts[:n]) in varying for n in range(1, len(parts) + 1)):
+                        return False
+                    continue
+            todo.extend(iter_children(current))
+        return True
+
+    def paced(self, loop: cst.CSTNode) -> bool:
+        """Whether each iteration of `loop` waits, for time or for a person, so that its
+        requests come at the pace of a poll or of a user, not in a burst: its body calls
+        `sleep(...)` (`time`, `asyncio`, ...), `.wait(...)` / `.wait_for(...)` (`Event`,
+        `Condition`), `.get(..., timeout=...)` (a queue), or reads input (`input()`,
+        `click.prompt(...)`, `click.confirm(...)`, `getpass()`, `Prompt.ask(...)`)."""
+
+        def compute() -> bool:
+            for current in _loop_nodes(loop):
+                if isinstance(current, cst.Call) and _waits(current):
+                    return True
+            return False
+
+        paced: bool = self.memo(f"paced:{id(loop)}", compute)
+        return paced
+
+    @staticmethod
+    def literal_length(loop: cst.CSTNode) -> Optional[int]:
+        """How many iterations `loop` makes when its iterable is written out: a list, tuple,
+        set or dict display (`for split in ("train", "test")`), or `enumerate(...)` /
+        `.items()` of one. None otherwise (`range(3)` too: in examples and tests it stands
+        for a loop of any length)."""
+        if isinstance(loop, cst.For):
+            iterable: cst.BaseExpression = loop.iter
+        elif isinstance(loop, COMPREHENSION_TYPES) and loop.for_in.inner_for_in is None:
+            iterable = loop.for_in.iter
+        else:
+            return None
+        return _literal_length(iterable)
+
+    def iterates_chunks(self, loop: cst.CSTNode) -> bool:
+        """Whether each iteration of `loop` handles one size-capped chunk of a single
+        collection: `for i in range(0, len(items), 1000)` whose body slices `items[i : ...]`,
+        `for part in chunked(items, 100)` (any callee named `*chunk*`, `batched`,
+        `array_split`), also through `zip`/`enumerate`, or a name the loop's block assigned
+        from one of these before the loop (`batches = chunk_list(items, 100)`)."""
+
+        def compute() -> bool:
+            if not isinstance(loop, cst.For):
+                return False
+            if _chunk_range(loop):
+                return True
+            block = self._loop_blocks.get(id(loop))
+            assigned: dict[str, cst.BaseExpression] = {}
+            if block is not None:
+                for statement in getattr(block, "body", ()):
+                    if statement is loop:
+                        break
+                    for small in _small_statements(statement):
+                        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                            target = small.targets[0].target
+                            if isinstance(target, cst.Name):
+                                assigned[target.value] = small.value
+            return _chunk_iterable(loop.iter, assigned)
+
+        chunked: bool = self.memo(f"chunks:{id(loop)}", compute)
+        return chunked
 
     def _opens_run(self, with_node: cst.With) -> bool:
         return any(
@@ -591,23 +893,36 @@ class FileContext:
 
     def _body_starts_run(self, loop: cst.For | cst.While, child: cst.CSTNode) -> bool:
         """`for x in xs: run = mlflow.start_run(); ...; mlflow.end_run()` opens a run per
-        iteration without `with`."""
+        iteration without `with`; `run = client.create_run(...)` creates one."""
         if child is not loop.body or not isinstance(loop.body, cst.IndentedBlock):
             return False
         for statement in loop.body.body:
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
                     value = getattr(small, "value", None)
-                    if isinstance(value, cst.Call) and self._is_start_run(value):
+                    if isinstance(value, cst.Call) and (
+                        self._is_start_run(value) or self._is_create_run(value)
+                    ):
                         return True
         return False
 
+    def _is_create_run(self, call: cst.Call) -> bool:
+        found = self.api_call(call)
+        return found is not None and found.is_client and found.name == "create_run"
+
     def loop_label(self, loop: cst.CSTNode) -> str:
-        """A short name for a loop in messages: its target (`epoch`), or its kind."""
+        """A short name for a loop in messages: its variable (`epoch`; the first of a tuple,
+        `batch_idx` for `for batch_idx, (x, y) in enumerate(loader)`), or its kind."""
         if isinstance(loop, cst.For):
-            label = self.code(loop.target)
-            return label if len(label) <= 24 else "for"
+            names = _target_names(loop.target)
+            if names and len(names[0]) <= 24:
+                return names[0]
+            return "for"
         return "while" if isinstance(loop, cst.While) else "comprehension"
+
+    def top_statement(self) -> Optional[cst.CSTNode]:
+        """The top-level statement of the module that holds the node being visited."""
+        return self.ancestors[1] if len(self.ancestors) > 1 else None
 
     def enclosing(self, *types: type) -> Optional[cst.CSTNode]:
         for node in reversed(self.ancestors):
@@ -752,6 +1067,234 @@ def _is_throttle(test: cst.BaseExpression) -> bool:
     return False
 
 
+# Methods that change their receiver in place: a loop calling one changes what it reads.
+_MUTATORS = frozenset(
+    {
+        "pop",
+        "popleft",
+        "popitem",
+        "append",
+        "appendleft",
+        "extend",
+        "insert",
+        "remove",
+        "clear",
+        "update",
+        "add",
+        "discard",
+        "setdefault",
+        "put",
+        "put_nowait",
+        "get_nowait",
+    }
+)
+# Builtins whose result depends only on their arguments.
+_PURE = frozenset({"str", "int", "float", "bool", "len", "repr", "tuple", "frozenset", "abs"})
+_SLEEPS = frozenset({"sleep"})
+_WAITS = frozenset({"wait", "wait_for"})
+_INPUTS = frozenset({"input", "getpass"})
+_PROMPTS = frozenset({"prompt", "confirm"})  # click, typer, prompt_toolkit
+_PROMPT_CLASSES = frozenset({"Prompt", "Confirm", "IntPrompt", "FloatPrompt"})  # rich
+_CHUNKERS = frozenset({"batched", "array_split", "grouper", "split_every"})
+
+
+def spelling(node: Optional[cst.CSTNode]) -> Optional[str]:
+    """`token`, `page.token`, `self.state.token`; None for other expressions."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = spelling(node.value)
+        return f"{base}.{node.attr.value}" if base is not None else None
+    return None
+
+
+def _bound_names(target: cst.CSTNode) -> list[str]:
+    """What assigning to `target` changes: names, dotted attributes, and the base of a
+    subscript (`d[k] = v` changes `d`)."""
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _bound_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(target.value)
+    if isinstance(target, cst.Subscript):
+        return _bound_names(target.value)
+    spelled = spelling(target)
+    return [spelled] if spelled is not None else []
+
+
+def _assignment_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
+    if isinstance(node, cst.Assign):
+        return [target.target for target in node.targets]
+    if isinstance(node, (cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor)) or (
+        isinstance(node, cst.AnnAssign) and node.value is not None
+    ):
+        return [node.target]
+    if isinstance(node, cst.With):
+        return [item.asname.name for item in node.items if item.asname is not None]
+    return []
+
+
+def _loop_nodes(loop: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node an iteration of `loop` may run (a `while` test included, a `for` iterable
+    and nested definitions excluded)."""
+    if isinstance(loop, cst.For):
+        todo: list[cst.CSTNode] = [loop.body]
+    elif isinstance(loop, cst.While):
+        todo = [loop.test, loop.body]
+    else:
+        todo = [loop]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, _SCOPE_BOUNDARIES):
+            continue
+        yield current
+        todo.extend(iter_children(current))
+
+
+def contains(root: cst.CSTNode, wanted: cst.CSTNode) -> bool:
+    todo = [root]
+    while todo:
+        current = todo.pop()
+        if current is wanted:
+            return True
+        todo.extend(iter_children(current))
+    return False
+
+
+def _waits(call: cst.Call) -> bool:
+    """`time.sleep(1)`, `asyncio.sleep(1)`, `stop.wait(5)`, `cond.wait()`,
+    `queue.get(timeout=1)`, `input()`, `click.prompt(...)`, `Prompt.ask(...)`."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value in _SLEEPS | _INPUTS | _PROMPTS
+    if not isinstance(func, cst.Attribute):
+        return False
+    name = func.attr.value
+    if name in _SLEEPS | _WAITS | _PROMPTS or name == "getpass":
+        return True
+    if name == "get":
+        return any(arg.keyword is not None and arg.keyword.value == "timeout" for arg in call.args)
+    if name == "ask":
+        owner = spelling(func.value)
+        return owner is not None and owner.rsplit(".", 1)[-1] in _PROMPT_CLASSES
+    return False
+
+
+def _literal_length(iterable: cst.BaseExpression) -> Optional[int]:
+    if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+        if any(isinstance(element, cst.StarredElement) for element in iterable.elements):
+            return None
+        return len(iterable.elements)
+    if isinstance(iterable, cst.Dict):
+        if any(isinstance(element, cst.StarredDictElement) for element in iterable.elements):
+            return None
+        return len(iterable.elements)
+    if not isinstance(iterable, cst.Call):
+        return None
+    func = iterable.func
+    if isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values"):
+        return _literal_length(func.value) if isinstance(func.value, cst.Dict) else None
+    if isinstance(func, cst.Name) and func.value == "enumerate" and iterable.args:
+        return _literal_length(iterable.args[0].value)
+    return None
+
+
+def _chunk_range(loop: cst.For) -> bool:
+    """`for i in range(0, len(items), n)` whose body slices from `i` (`items[i : i + n]`)."""
+    iterable = loop.iter
+    if not (
+        isinstance(iterable, cst.Call)
+        and isinstance(iterable.func, cst.Name)
+        and iterable.func.value == "range"
+        and len(iterable.args) == 3
+        and isinstance(loop.target, cst.Name)
+    ):
+        return False
+    index = loop.target.value
+    for current in _loop_nodes(loop):
+        if isinstance(current, cst.Slice) and current.lower is not None:
+            lower = current.lower
+            if isinstance(lower, cst.Name) and lower.value == index:
+                return True
+    return False
+
+
+def _chunk_iterable(
+    iterable: cst.BaseExpression, assigned: dict[str, cst.BaseExpression], depth: int = 0
+) -> bool:
+    if depth > 3:
+        return False
+    if isinstance(iterable, cst.Name):
+        value = assigned.get(iterable.value)
+        return value is not None and _chunk_iterable(value, {}, depth + 1)
+    if not isinstance(iterable, cst.Call):
+        return False
+    func = iterable.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    if not isinstance(name, str):
+        return False
+    if "chunk" in name.lower() or name in _CHUNKERS:
+        return True
+    if name in ("zip", "zip_longest", "enumerate", "list", "tuple"):
+        return any(_chunk_iterable(arg.value, assigned, depth + 1) for arg in iterable.args)
+    return False
+
+
+def _none_test(test: cst.BaseExpression, params: set[str]) -> tuple[Optional[str], Optional[str]]:
+    """(the parameter `test` requires to be None, the one it requires to be set): `p is
+    None` / `not p` -> (p, None); `p is not None` / `p` -> (None, p); an `and` keeps the
+    first; anything else -> (None, None)."""
+    if isinstance(test, cst.BooleanOperation):
+        if isinstance(test.operator, cst.And):
+            when_none, _ = _none_test(test.left, params)
+            if when_none is None:
+                when_none, _ = _none_test(test.right, params)
+            return when_none, None
+        return None, None
+    if isinstance(test, cst.Name) and test.value in params:
+        return None, test.value
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = test.expression
+        if isinstance(inner, cst.Name) and inner.value in params:
+            return inner.value, None
+        return None, None
+    if (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.left, cst.Name)
+        and test.left.value in params
+    ):
+        compared = test.comparisons[0]
+        if isinstance(compared.comparator, cst.Name) and compared.comparator.value == "None":
+            if isinstance(compared.operator, (cst.Is, cst.Equal)):
+                return test.left.value, None
+            if isinstance(compared.operator, (cst.IsNot, cst.NotEqual)):
+                return None, test.left.value
+    return None, None
+
+
+def _passed_params(site: cst.Call, function: cst.FunctionDef) -> set[str]:
+    """The parameters of `function` that the call `site` gives a value other than `None`
+    (by keyword, or by position; `self.method(...)` fills the parameter after `self`)."""
+    positional = [*function.params.posonly_params, *function.params.params]
+    if (
+        isinstance(site.func, cst.Attribute)
+        and positional
+        and positional[0].name.value in ("self", "cls")
+    ):
+        positional = positional[1:]
+    passed: set[str] = set()
+    for index, arg in enumerate(site.args):
+        if arg.star:
+            break
+        if isinstance(arg.value, cst.Name) and arg.value.value == "None":
+            continue
+        if arg.keyword is not None:
+            passed.add(arg.keyword.value)
+        elif index < len(positional):
+            passed.add(positional[index].name.value)
+    return passed
+
+
 def _all_params(params: cst.Parameters) -> list[cst.Param]:
     result = [*params.posonly_params, *params.params, *params.kwonly_params]
     if isinstance(params.star_arg, cst.Param):
@@ -759,6 +1302,16 @@ def _all_params(params: cst.Parameters) -> list[cst.Param]:
     if params.star_kwarg is not None:
         result.append(params.star_kwarg)
     return result
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
 
 
 def _statements(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:

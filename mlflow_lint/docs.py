@@ -18,7 +18,8 @@ import inspect
 import re
 import sys
 from collections.abc import Sequence
-from importlib import resources
+from functools import lru_cache
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -28,11 +29,39 @@ from mlflow_lint.rule import Rule, Safety
 from mlflow_lint.rules import ALL_RULES
 
 EXAMPLES_PACKAGE = "mlflow_lint.examples"
-# Where the repository's documentation is published. A placeholder, like the pre-commit `repo:`
-# in the README: replace OWNER with the repository you get mlflow-lint from.
-REPOSITORY_URL = "https://github.com/OWNER/mlflow-lint"
-DOCS_BASE_URL = f"{REPOSITORY_URL}/blob/main/docs/"
-RULE_DOCS_BASE_URL = f"{DOCS_BASE_URL}rules/"
+# Links to the project and its rule pages come from `[project.urls]` of the installed package's
+# metadata (pyproject.toml): the first of Homepage, Repository, Source or Documentation is the
+# project's URL; `Documentation`, the URL where the docs/ folder is published, gives each rule's
+# page as `<Documentation>/rules/<CODE>.md`. Without them there are no links: the reports carry
+# the rules' explanations themselves (SARIF `help`, the language server's hover).
+PROJECT_URL_KEYS = ("homepage", "repository", "source", "documentation")
+
+
+@lru_cache(maxsize=1)
+def project_urls() -> dict[str, str]:
+    """`[project.urls]` of the installed mlflow-lint, by lower-case label."""
+    try:
+        entries = metadata.metadata("mlflow-lint").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return {}
+    urls = {}
+    for entry in entries:
+        label, _, url = entry.partition(",")
+        if url.strip().startswith(("https://", "http://")):
+            urls[label.strip().lower()] = url.strip()
+    return urls
+
+
+def project_url() -> Optional[str]:
+    urls = project_urls()
+    return next((urls[key] for key in PROJECT_URL_KEYS if key in urls), None)
+
+
+def rule_url(code: str) -> Optional[str]:
+    """The published page of a rule, when `[project.urls]` has a Documentation URL."""
+    base = project_urls().get("documentation")
+    return f"{base.rstrip('/')}/rules/{code}.md" if base else None
+
 
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 PAGE_HEADER = (
@@ -46,7 +75,12 @@ PAGE_FOOTER = (
 # Docstring sections rendered first, in this order; any other section follows them.
 LEADING_SECTIONS = ("What it does", "Why is this bad")
 FIX_SECTION = "Fix safety"
+NOT_FLAGGED = "Not flagged"  # after the fix safety, as in Ruff's rule pages
 _HEADING = re.compile(r"^## +(.+?)\s*$")
+
+
+def _minimum(option: Any) -> str:
+    return f", at least `{option.minimum}`" if option.minimum is not None else ""
 
 
 def example(code: str, name: str) -> Optional[str]:
@@ -134,7 +168,8 @@ def options_text(rule: type[Rule]) -> str:
     if not rule.options:
         return "None."
     lines = [
-        f"- `{name}` ({option.type.__name__}, default `{toml_value(option.default)}`): "
+        f"- `{name}` ({option.type.__name__}, default `{toml_value(option.default)}`"
+        f"{_minimum(option)}): "
         f"{option.help}"
         for name, option in rule.options.items()
     ]
@@ -159,7 +194,8 @@ def render_rule(rule: type[Rule]) -> str:
     if preamble:
         parts += ["", preamble]
     ordered = [name for name in LEADING_SECTIONS if name in sections]
-    ordered += [name for name in sections if name not in LEADING_SECTIONS and name != FIX_SECTION]
+    trailing = (FIX_SECTION, NOT_FLAGGED)
+    ordered += [name for name in sections if name not in LEADING_SECTIONS and name not in trailing]
     for name in ordered:
         parts += ["", f"## {name}", "", sections[name]]
     flagged = example(rule.code, "flagged.py")
@@ -170,13 +206,20 @@ def render_rule(rule: type[Rule]) -> str:
             parts += ["", f"`mlflow-lint check --select {rule.code}` reports:", ""]
             parts += ["```text", *findings, "```"]
     fixed, clean = example(rule.code, "flagged.fixed.py"), example(rule.code, "clean.py")
+    unsafe = example(rule.code, "flagged.unsafe.fixed.py")
     if fixed:
         parts += ["", "## Use instead", "", f"What `{fix_command(rule)}` writes for the example:"]
         parts += ["", "```python", fixed.rstrip(), "```"]
+        if unsafe:
+            command = f"{fix_command(rule)} --unsafe-fixes"
+            parts += ["", f"And with `{command}`, the fixes that are unsafe here too:"]
+            parts += ["", "```python", unsafe.rstrip(), "```"]
     elif clean:
         parts += ["", "## Use instead", "", "Code this rule does not flag:"]
         parts += ["", "```python", clean.rstrip(), "```"]
     parts += ["", f"## {FIX_SECTION}", "", sections.get(FIX_SECTION) or fix_safety_text(rule)]
+    if NOT_FLAGGED in sections:
+        parts += ["", f"## {NOT_FLAGGED}", "", sections[NOT_FLAGGED]]
     parts += ["", "## Options", "", options_text(rule)]
     return "\n".join(parts).rstrip()
 
@@ -218,7 +261,8 @@ def render_rule_options(rules: Sequence[type[Rule]] = ALL_RULES) -> str:
             parts += ["No options.", ""]
             continue
         parts += [
-            f"- `{name}` ({option.type.__name__}, default `{toml_value(option.default)}`): "
+            f"- `{name}` ({option.type.__name__}, default `{toml_value(option.default)}`"
+            f"{_minimum(option)}): "
             f"{option.help}"
             for name, option in rule.options.items()
         ]

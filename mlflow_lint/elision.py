@@ -52,7 +52,7 @@ _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 _CHAIN = re.compile(r"(?<![\w.])[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 # `importlib.import_module("mlflow")`, `lazy_import("mlflow")`: the resolver binds the result to
 # the mlflow module (names.py), which no import statement shows; such files are not elided.
-_IMPORT_CALL = re.compile(r"import\w*\s*\(\s*[rRuU]?['\"]mlflow\b", re.IGNORECASE)
+_IMPORT_CALL = re.compile(r"(?:import|loader|module)\w*\s*\([^()]*['\"]mlflow\b", re.IGNORECASE)
 # Eliding a definition shorter than this saves less than it costs.
 MIN_LINES = 3
 

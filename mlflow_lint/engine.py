@@ -8,7 +8,8 @@ re-check until stable -> atomic write.
 
 Every failure on the way (unreadable, undecodable, unparsable, too deeply nested, a bug in a
 rule) becomes one FileError for that file; nothing is written for a file that failed. The
-content cache (cache.py) and notebooks (notebook.py) wrap this path; they do not change it.
+content cache (cache.py) and notebooks (notebook.py, reached through dispatch.py) wrap this
+path; they do not change it.
 """
 
 from __future__ import annotations
@@ -68,18 +69,31 @@ class FileError:
     cell: Optional[int] = None  # notebooks: 1-based cell index; line is then within the cell
 
 
+@dataclass(frozen=True)
+class WriteError(FileError):
+    """The file was checked and fixed, but the fixed code could not be written: the file is
+    left as it was, and its findings are reported as they are in it."""
+
+
 @dataclass
 class FileResult:
     path: str
     violations: list[Violation] = field(default_factory=list)
     error: Optional[FileError] = None
     parsed: bool = False  # False when the prefilter proved the file cannot hold a finding
-    fixed: int = 0  # number of fixes applied (fix mode)
+    fixed: int = 0  # fix mode: findings whose fix was applied
+    # fix mode: findings of the first pass neither fixed nor remaining: another fix rewrote
+    # their code (two calls merged into one `log_metrics` leave no call in a loop to buffer)
+    moot: int = 0
     changed: bool = False  # fix mode: the file's contents changed (written unless --diff)
     diff: str = ""
     # fix mode: the first pass's findings that no applicable fix addresses, where they are in
     # the file as it was read (what `fix --diff`, which writes nothing, reports)
     unfixable: list[Violation] = field(default_factory=list)
+    # not checked, and why (a notebook in another language): not an error, not a pass
+    skipped: str = ""
+    notes: list[str] = field(default_factory=list)  # parts left unchecked, and why (--verbose)
+    fixed_codes: dict[str, int] = field(default_factory=dict)  # fix mode: fixes applied, by rule
 
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
@@ -237,6 +251,18 @@ def gate(text: str, tree: Optional[ast.Module] = None) -> Gate:
     return Gate(tree, names, imports)
 
 
+def _newer_syntax(error: SourceError, text: str) -> bool:
+    """Whether CPython's rejection of `text` is syntax libcst knows (a newer Python's): never
+    for nesting (libcst's native parser would overflow the C stack where CPython stops)."""
+    if not error.message.startswith("SyntaxError") or "nested" in error.message:
+        return False
+    try:
+        parse_cst(text)
+    except SourceError:
+        return False
+    return True
+
+
 def parse_cst(text: str) -> cst.Module:
     import libcst as cst  # here, not at the top: the cache and the prefilter never need it
 
@@ -278,16 +304,19 @@ def analyze(
     rules: Sequence[type[Rule]],
     settings: Settings,
     elide: bool = True,
+    boundary: Optional[str] = None,
     tree: Optional[ast.Module] = None,
 ) -> list[Violation]:
     """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError.
+    `boundary`: the comment of the statements that separate a notebook's cells (fixes put
+    the imports they add into the cell they change).
 
     Definitions that cannot take part in a finding are replaced by stubs before libcst parses
     the file (elision.py); when a finding or a fix touches a stub after all, the whole file is
     analysed instead (`elide=False`), so the result never depends on the elision. `tree`: the
     ast of `text`, when the caller has one (never modified)."""
     with _cycle_collector_paused():
-        return _analyze(text, path, rules, settings, elide, tree)
+        return _analyze(text, path, rules, settings, elide, boundary, tree)
 
 
 @contextmanager
@@ -312,7 +341,8 @@ def _analyze(
     rules: Sequence[type[Rule]],
     settings: Settings,
     elide: bool,
-    tree: Optional[ast.Module] = None,
+    boundary: Optional[str],
+    tree: Optional[ast.Module],
 ) -> list[Violation]:
     if len(text) > MAX_SOURCE_CHARS:
         raise SourceError(
@@ -322,7 +352,14 @@ def _analyze(
     rules = applicable_rules(text, rules)
     if not rules:
         return []
-    checked = gate(text, tree)
+    try:
+        checked = gate(text, tree)
+    except SourceError as error:
+        if not _newer_syntax(error, text):
+            raise
+        # syntax newer than the running Python (3.12 f-strings on 3.11) that libcst parses:
+        # the whole file, without the gate's shortcuts
+        return _walk_rules(text, text, path, rules, settings, None, None, boundary)
     called = checked.called
     rules = [r for r in rules if r.triggers & called and (not r.requires or r.requires & called)]
     if not rules:
@@ -336,10 +373,12 @@ def _analyze(
     statements = positions.skeleton(checked.tree) if elide else None
     del checked  # the ast is not needed during the walk: free it
     if skipped is None:
-        return _walk_rules(text, text, path, rules, settings, None, statements)
-    violations = _walk_rules(skipped.apply(text), text, path, rules, settings, skipped, statements)
+        return _walk_rules(text, text, path, rules, settings, None, statements, boundary)
+    violations = _walk_rules(
+        skipped.apply(text), text, path, rules, settings, skipped, statements, boundary
+    )
     if any(_touches(skipped, v) for v in violations):
-        return _analyze(text, path, rules, settings, elide=False, tree=tree)
+        return _analyze(text, path, rules, settings, False, boundary, tree)
     return violations
 
 
@@ -365,6 +404,7 @@ def _walk_rules(
     settings: Settings,
     skipped: Optional[elision.Elision],
     statements: Optional[positions.Skeleton],
+    boundary: Optional[str] = None,
 ) -> list[Violation]:
     """Parse `parsed_text` (`text`, or `text` with stubs: same lines and columns) with libcst
     and walk it once with every rule; positions and offsets refer to `text`, whose statements
@@ -372,7 +412,8 @@ def _walk_rules(
     from mlflow_lint.context import FileContext
 
     module = parse_cst(parsed_text)
-    ctx = FileContext(module, path, text, skipped.names if skipped else frozenset())
+    ctx = FileContext(module, path, text, skipped.names if skipped else frozenset(), boundary)
+    ctx.enabled = frozenset(rule.code for rule in rules)
     reports: list[Report] = []
     chains: list[tuple[cst.CSTNode, ...]] = []  # the walk's ancestors at each report
     ancestors = ctx.ancestors
@@ -454,7 +495,10 @@ def _to_violations(
                 begin = starts[first_line - 1] + first_column
                 indent = _indentation(text, starts[first_line - 1], begin)
                 content = indent_following_lines(node_edit.content, indent, newline)
-                stop = _past_repeated_tail(content, text, starts[last_line - 1] + last_column)
+                if node_edit.insert:  # before `first`, replacing nothing
+                    last_line, last_column, stop = first_line, first_column, begin
+                else:
+                    stop = _past_repeated_tail(content, text, starts[last_line - 1] + last_column)
                 edits.append(
                     Edit(begin, stop, content, first_line, first_column, last_line, last_column)
                 )
@@ -510,10 +554,6 @@ def _indentation(text: str, line_start: int, column_offset: int) -> str:
 
 # --- 5. check: the whole path for one file ------------------------------------------------------
 def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
-    if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
-        from mlflow_lint import notebook
-
-        return notebook.check_source(data, path, settings)
     if not may_hold_findings(data, settings.rule_infos_for(path)):
         return FileResult(path)
     rules = settings.rules_for(path)
@@ -541,22 +581,36 @@ def applicable(violation: Violation, unsafe_fixes: bool) -> bool:
     return fix is not None and (fix.safety is Safety.SAFE or unsafe_fixes)
 
 
-def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
-    """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied)."""
+def apply_fixes(
+    text: str, fixes: Sequence[Fix], applied_fixes: Optional[list[Fix]] = None
+) -> tuple[str, int]:
+    """Apply the fixes whose edits do not overlap an earlier one; returns (text, applied).
+    `fixes` has one entry per finding: `applied` counts the findings fixed (findings that
+    share one fix, such as the calls of one buffered loop, are each fixed by it).
+    `applied_fixes`, when given, receives the fixes applied, one entry per finding."""
     taken = _Spans()
     chosen: list[Edit] = []
+    chosen_fixes: set[Fix] = set()
     applied = 0
     # Safe fixes first: where a safe and an unsafe fix overlap, the safe one wins.
     for fix in sorted(
         fixes, key=lambda f: (f.safety is not Safety.SAFE, min(e.start for e in f.edits))
     ):
+        if fix in chosen_fixes:  # another finding of the same fix
+            applied += 1
+            if applied_fixes is not None:
+                applied_fixes.append(fix)
+            continue
         spans = [(e.start, e.end) for e in fix.edits]
         if any(taken.overlaps(span) for span in spans):
             continue  # the next pass sees this fix again, on the updated text
         for span in spans:
             taken.add(span)
         chosen.extend(fix.edits)
+        chosen_fixes.add(fix)
         applied += 1
+        if applied_fixes is not None:
+            applied_fixes.append(fix)
     pieces: list[str] = []
     at = 0
     # edits at the same place go in the reverse of their order (each went in before the last)
@@ -602,10 +656,6 @@ def fix_source(
     """Fix one file's bytes; returns the result (remaining violations) and the new bytes, or
     None when nothing changed or anything failed. `diff`: fill in `FileResult.diff` (difflib
     costs as much as an analysis on a file with thousands of fixes)."""
-    if path.endswith(".ipynb"):  # Jupyter notebooks: see mlflow_lint.notebook
-        from mlflow_lint import notebook
-
-        return notebook.fix_source(data, path, settings)
     if not may_hold_findings(data, settings.rule_infos_for(path)):
         return FileResult(path), None
     rules = settings.rules_for(path)
@@ -615,6 +665,7 @@ def fix_source(
         return FileResult(path, error=FileError(error.message, error.line, error.column)), None
     text, fixed = source.text, 0
     unfixable: list[Violation] = []
+    fixed_codes: dict[str, int] = {}
     for attempt in range(MAX_FIX_PASSES + 1):
         try:
             violations = analyze(text, path, rules, settings)
@@ -630,6 +681,7 @@ def fix_source(
         fixes = [v.fix for v in violations if applicable(v, settings.unsafe_fixes) and v.fix]
         if attempt == 0:
             unfixable = [v for v in violations if not applicable(v, settings.unsafe_fixes)]
+            first_pass = len(violations)
         if not fixes:
             break
         if attempt == MAX_FIX_PASSES:
@@ -638,9 +690,15 @@ def fix_source(
                 "file left untouched"
             )
             return FileResult(path, error=err, parsed=True), None
-        text, applied = apply_fixes(text, fixes)
+        code_of = {id(v.fix): v.code for v in violations if v.fix is not None}
+        done: list[Fix] = []
+        text, applied = apply_fixes(text, fixes, done)
         fixed += applied
-    result = FileResult(path, violations, parsed=True, fixed=fixed, unfixable=unfixable)
+        for fix in done:
+            fixed_codes[code_of[id(fix)]] = fixed_codes.get(code_of[id(fix)], 0) + 1
+    moot = max(first_pass - fixed - len(violations), 0)
+    result = FileResult(path, violations, parsed=True, fixed=fixed, unfixable=unfixable, moot=moot)
+    result.fixed_codes = fixed_codes
     if text == source.text:
         return result, None
     try:
@@ -665,12 +723,16 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
     result, new_data = fix_source(data, path, settings, diff=not write)  # --diff writes nothing
-    if new_data is not None and not write and not path.endswith(".ipynb"):
+    if new_data is not None and not write:
         # nothing is written: report what would remain where it is now, in the file on disk
+        # (and count as moot only what these do not list: the counts still add up)
+        result.moot = max(result.moot + len(result.violations) - len(result.unfixable), 0)
         result.violations = result.unfixable
     if new_data is not None and write:
         try:
             atomic_write(path, new_data, expected_on_disk=data)
         except SourceError as error:
-            return FileResult(path, error=FileError(error.message), parsed=True)
+            # not fixed: the file's findings as they are in it, and why it was not written
+            found = check_source(data, path, settings)
+            return FileResult(path, found.violations, WriteError(error.message), parsed=True)
     return result

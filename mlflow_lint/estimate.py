@@ -18,6 +18,7 @@ from mlflow_lint import engine
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.config import Settings
 from mlflow_lint.context import FileContext, LoopFrame
+from mlflow_lint.rule import Violation
 from mlflow_lint.sourcefile import SourceError, decode, read_bytes
 
 # Calls that build objects or read local state: no request.
@@ -31,6 +32,7 @@ class LoopEstimate:
     line: int
     now: Terms
     after: Optional[Terms] = None  # None: the fixed code has no matching loop left
+    where: str = ""  # `path:line`, or `path:cell N:line` in a notebook
 
 
 @dataclass
@@ -79,11 +81,11 @@ def _estimate_text(text: str, path: str) -> list[tuple[int, Terms]]:
 
 
 def estimate_file(path: str, settings: Settings) -> list[LoopEstimate]:
-    """Per loop with tracking calls: requests per iteration now, and after all fixes."""
+    """Per loop with tracking calls: requests per iteration now, and after all fixes. In a
+    notebook, the code cells as one module (as the rules see them); `where` names the cell."""
     try:
         data = read_bytes(path)
-        text = decode(data).text
-        before = _estimate_text(text, path)
+        before = _estimate_bytes(data, path, settings)
     except SourceError:
         return []
     if not before:
@@ -93,19 +95,37 @@ def estimate_file(path: str, settings: Settings) -> list[LoopEstimate]:
     after_by_labels: dict[tuple[tuple[str, ...], ...], list[Terms]] = defaultdict(list)
     if fixed is not None:
         try:
-            for _, terms in _estimate_text(decode(fixed).text, path):
+            for _, _, terms in _estimate_bytes(fixed, path, settings):
                 after_by_labels[_shape(terms)].append(terms)
         except SourceError:
             pass
     estimates = []
-    for line, terms in before:
+    for line, where, terms in before:
         if fixed is None:
             after: Optional[Terms] = terms
         else:
             same_shape = after_by_labels.get(_shape(terms))
             after = same_shape.pop(0) if same_shape else {}
-        estimates.append(LoopEstimate(path, line, terms, after))
+        estimates.append(LoopEstimate(path, line, terms, after, where))
     return estimates
+
+
+def _estimate_bytes(data: bytes, path: str, settings: Settings) -> list[tuple[int, str, Terms]]:
+    """(line, where: `path:line` or `path:cell N:line`, terms) per loop nest."""
+    if not path.endswith(".ipynb"):
+        return [(line, f"{path}:{line}", t) for line, t in _estimate_text(decode(data).text, path)]
+    from mlflow_lint.notebook import Notebook  # only for notebooks
+
+    notebook = Notebook.parse(data)
+    if notebook.skipped:
+        return []
+    found = []
+    for module in notebook.prepare(tuple(settings.rules_for(path))).modules:
+        for line, terms in _estimate_text(module.text, path):
+            probe = Violation("", "", "", line, 0, line, 0)
+            [mapped] = module.map_violations([probe])
+            found.append((line, f"{path}:cell {mapped.cell}:{mapped.line}", terms))
+    return found
 
 
 def _shape(terms: Terms) -> tuple[tuple[str, ...], ...]:
@@ -114,12 +134,16 @@ def _shape(terms: Terms) -> tuple[tuple[str, ...], ...]:
 
 
 def render(terms: Optional[Terms]) -> str:
+    """The terms as words: "1 request per `batch` iteration and 2 per `epoch` iteration"
+    (a call in an inner loop is made on every iteration of it, in every outer iteration)."""
     if not terms:
-        return "0"
-    parts = []
+        return "no request"
+    parts: list[str] = []
     for labels, calls in sorted(terms.items(), key=lambda item: (-len(item[0]), item[0])):
-        parts.append(" x ".join((*labels, str(calls))))
-    return " + ".join(parts)
+        unit = ("request" if calls == 1 else "requests") if not parts else ""
+        count = f"{calls} {unit}".rstrip()
+        parts.append(f"{count} per `{labels[-1]}` iteration")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def total(terms: Optional[Terms]) -> int:
@@ -131,15 +155,15 @@ def report_lines(estimates: list[LoopEstimate]) -> list[str]:
         return []
     lines = ["Tracking requests per loop iteration (an estimate from the code):"]
     for item in estimates:
-        lines.append(
-            f"  {item.path}:{item.line}: now {render(item.now)}; after fixes {render(item.after)}"
-        )
+        where = item.where or f"{item.path}:{item.line}"
+        lines.append(f"  {where}: now {render(item.now)}; after the fixes, {render(item.after)}.")
     now = sum(total(e.now) for e in estimates)
     after = sum(total(e.after) for e in estimates)
     nests = f"{len(estimates)} loop nest{'s' if len(estimates) != 1 else ''}"
+    calls = f"{now} tracking call{'s' if now != 1 else ''}"
     lines.append(
-        f"Total: {now} tracking calls in the bodies of {nests} now (each made once per "
-        f"iteration of the loops around it, as above), {after} after the available fixes "
-        "(`mlflow-lint fix --unsafe-fixes`)."
+        f"In all, {calls} in the bodies of {nests}, each made on every iteration of the loops "
+        f"around it; {after} after the available fixes (`mlflow-lint check --fix "
+        "--unsafe-fixes`)."
     )
     return [line + "\n" for line in lines]

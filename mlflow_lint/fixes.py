@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Optional
+from typing import Optional, TypeVar
 
 import libcst as cst
 
@@ -85,6 +85,92 @@ def has_comment(node: cst.CSTNode) -> bool:
     return False
 
 
+def comments_in(node: cst.CSTNode) -> list[cst.Comment]:
+    """The comments inside `node` (leading lines included), in source order."""
+    if not has_comment(node):
+        return []  # the common case, without `node.children` (a visitor per node)
+    found: list[cst.Comment] = []
+    todo: list[cst.CSTNode] = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, cst.Comment):
+            found.append(current)
+        todo.extend(reversed(current.children))
+    return found
+
+
+def in_catching_try(ctx: FileContext) -> bool:
+    """Whether the walk is in the body of a `try` (in the same function) with a handler
+    that may let the program go on after an error (one that does not end in `raise`), or in
+    `with suppress(...)`: an error raised by one of several calls is then observable by the
+    code after it."""
+    ancestors = ctx.ancestors
+    for index in range(len(ancestors) - 1, 0, -1):
+        node, child = ancestors[index - 1], ancestors[index]
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        if (
+            isinstance(node, (cst.Try, cst.TryStar))
+            and child is node.body
+            and any(not _reraises(handler.body) for handler in node.handlers)
+        ):
+            return True
+        if isinstance(node, cst.With) and child is node.body:
+            for item in node.items:
+                called = item.item.func if isinstance(item.item, cst.Call) else None
+                name = getattr(called, "attr", called)
+                if isinstance(name, cst.Name) and name.value == "suppress":
+                    return True
+    return False
+
+
+def _reraises(body: cst.BaseSuite) -> bool:
+    statements: Sequence[cst.CSTNode] = getattr(body, "body", ())
+    last = statements[-1] if statements else None
+    if isinstance(last, cst.SimpleStatementLine):
+        return isinstance(last.body[-1], cst.Raise)
+    return False
+
+
+_MAYBE_NONE = (cst.Name, cst.Attribute, cst.Subscript, cst.Call)
+
+
+def step_or_zero(
+    ctx: FileContext, step: cst.BaseExpression, loops: Optional[Sequence[cst.CSTNode]] = None
+) -> str:
+    """A step as MLflow stores it: `log_metric` takes `None` for 0, a `Metric` needs a number.
+    A literal or arithmetic cannot be None, nor a counter of one of the `loops` around the
+    call (by default the ancestors); a name, attribute or call might: `s or 0` (the same
+    stored step for every value a step can take: `0`, `0.0` and `False` are step 0)."""
+    code = ctx.code(step)
+    around = ctx.ancestors if loops is None else loops
+    if isinstance(step, _MAYBE_NONE) and not _loop_counter(around, step):
+        return f"{code} or 0"
+    return code
+
+
+def _loop_counter(loops: Sequence[cst.CSTNode], step: cst.BaseExpression) -> bool:
+    """A name bound by one of `loops`, a `for` over `range(...)`, or as the index of
+    `enumerate(...)`."""
+    if not isinstance(step, cst.Name):
+        return False
+    for node in reversed(loops):
+        if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call):
+            continue
+        func = node.iter.func
+        if not isinstance(func, cst.Name):
+            continue
+        target = node.target
+        if func.value == "range" and isinstance(target, cst.Name):
+            if target.value == step.value:
+                return True
+        elif func.value == "enumerate" and isinstance(target, cst.Tuple) and target.elements:
+            first = target.elements[0].value
+            if isinstance(first, cst.Name) and first.value == step.value:
+                return True
+    return False
+
+
 @cache
 def _all_fields(node_type: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(node_type))
@@ -94,6 +180,13 @@ def _is_pure_call(func: cst.BaseExpression) -> bool:
     if isinstance(func, cst.Name):
         return func.value in _PURE_FUNCTIONS
     return isinstance(func, cst.Attribute) and func.attr.value in _PURE_METHODS
+
+
+def as_string(ctx: FileContext, value: cst.BaseExpression) -> str:
+    """`str(value)` as code, as `log_param` and `set_tag` convert values; a string literal
+    as it is."""
+    code = ctx.code(value)
+    return code if literal_string(value) is not None else f"str({code})"
 
 
 def literal_string(node: cst.BaseExpression) -> Optional[str]:
@@ -121,6 +214,32 @@ def target_names(target: cst.BaseExpression) -> list[str]:
     if isinstance(target, cst.StarredElement):
         return target_names(target.value)
     return []
+
+
+def loop_bound_names(loop: cst.CSTNode) -> frozenset[str]:
+    """Names that may change with each iteration of a loop: its target, and every name
+    assigned (or attribute set) in its body (`for r in runs: rid = r.info.run_id`)."""
+    names: set[str] = set(target_names(loop.target)) if isinstance(loop, cst.For) else set()
+    body = getattr(loop, "body", None)
+    todo: list[cst.CSTNode] = [body] if body is not None else []
+    while todo:
+        node = todo.pop()
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr)):
+            targets = [node.target]
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            targets = [node.asname.name]
+        for target in targets:
+            todo_names: list[cst.CSTNode] = [target]
+            while todo_names:
+                current = todo_names.pop()
+                if isinstance(current, cst.Name):
+                    names.add(current.value)
+                todo_names.extend(iter_children(current))
+        todo.extend(iter_children(node))
+    return frozenset(names)
 
 
 def loop_target_names(frames: Iterable[LoopFrame]) -> list[str]:
@@ -163,10 +282,10 @@ def mlflow_module_name(ctx: FileContext) -> Optional[str]:
     return None
 
 
-def call_code(callee: str, arguments: Sequence[str], indent: int) -> str:
+def call_code(callee: str, arguments: Sequence[str], indent: int, force_lines: bool = False) -> str:
     """`callee(a, k=v)` on one line if it fits, else black-style over several lines."""
     one_line = f"{callee}({', '.join(arguments)})"
-    if indent + len(one_line) <= LINE_LENGTH and "\n" not in one_line:
+    if indent + len(one_line) <= LINE_LENGTH and "\n" not in one_line and not force_lines:
         return one_line
     inner = [INDENT + indent_following_lines(argument, INDENT) + "," for argument in arguments]
     return "\n".join([f"{callee}(", *inner, ")"])
@@ -176,25 +295,53 @@ def keywords(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return [f"{name}={code}" for name, code in pairs]
 
 
-def dict_code(items: Sequence[tuple[str, str]], one_line: bool) -> str:
-    """A dict literal of (key code, value code) pairs, on one line or one item per line."""
-    if one_line:
-        return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
-    body = "".join(f"\n{INDENT}{indent_following_lines(f'{k}: {v}', INDENT)}," for k, v in items)
-    return "{" + body + "\n}"
+def dict_code(
+    items: Sequence[tuple[str, str]], one_line: bool, comments: Sequence[str] = ()
+) -> str:
+    """A dict literal of (key code, value code) pairs, on one line or one item per line (each
+    followed by its comment, if any)."""
+    return _collection_code([f"{k}: {v}" for k, v in items], "{}", one_line, comments)
+
+
+def list_code(entries: Sequence[tuple[str, str]], one_line: bool = True) -> str:
+    """A list literal of (code, comment) entries; one entry per line unless `one_line`."""
+    codes = [code for code, _ in entries]
+    return _collection_code(codes, "[]", one_line, [comment for _, comment in entries])
+
+
+def _collection_code(
+    codes: Sequence[str], brackets: str, one_line: bool, comments: Sequence[str]
+) -> str:
+    if one_line and not any(comments):
+        return brackets[0] + ", ".join(codes) + brackets[1]
+    notes = list(comments) + [""] * (len(codes) - len(comments))
+    body = "".join(
+        f"\n{INDENT}{indent_following_lines(code, INDENT)},{'  ' + note if note else ''}"
+        for code, note in zip(codes, notes)
+    )
+    return brackets[0] + body + "\n" + brackets[1]
 
 
 def dict_call_code(
-    callee: str, items: Sequence[tuple[str, str]], rest: Sequence[str], indent: int
+    callee: str,
+    items: Sequence[tuple[str, str]],
+    rest: Sequence[str],
+    indent: int,
+    comments: Sequence[str] = (),
 ) -> str:
-    """`callee({k: v, ...}, *rest)`: on one line when it fits, else the dict one item a line."""
-    code = call_code(callee, [dict_code(items, one_line=True), *rest], indent)
-    if "\n" not in code:
-        return code
-    return call_code(callee, [dict_code(items, one_line=False), *rest], indent)
+    """`callee({k: v, ...}, *rest)`: on one line when it fits and no item has a comment, else
+    the dict one item a line, each with its comment."""
+    if not any(comments):
+        code = call_code(callee, [dict_code(items, one_line=True), *rest], indent)
+        if "\n" not in code:
+            return code
+    return call_code(callee, [dict_code(items, False, comments), *rest], indent)
 
 
-def chunks(items: Sequence[tuple[str, str]], size: int) -> list[Sequence[tuple[str, str]]]:
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 

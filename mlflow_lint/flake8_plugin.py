@@ -13,6 +13,10 @@ A thin shell over the engine, no rule logic of its own:
 - A file flake8 can parse but the engine cannot becomes one `MLF000` diagnostic, never a
   traceback. `MLF000` is no rule: `mlflow-lint rules` does not list it.
 - Findings with a fix say so at the end of the message; flake8 itself never fixes anything.
+- flake8 does not look for notebooks; an `.ipynb` file named explicitly (or matched by
+  `--filename`) is checked as `mlflow-lint check` checks it (notebook.py), and each finding
+  is reported on the file's first line with its cell, line and column in the message: flake8
+  can only point into the JSON text.
 
 - What flake8 will show decides what runs: flake8 hands every plugin its parsed options
   (`parse_options`), and its own style guide (select, ignore, extend-*, per-file-ignores, the
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Optional, Protocol
@@ -86,7 +91,8 @@ class MlflowLintPlugin:
             return  # flake8 would show nothing of ours: nothing to do
         if codes == {ERROR_CODE}:
             codes = _ALL_CODES  # only "could not analyse": every rule decides what is analysed
-        from mlflow_lint import engine  # only now: with MLF off, flake8 never pays for it
+        # only now: with MLF off, flake8 never pays for it
+        from mlflow_lint import dispatch, engine
         from mlflow_lint.config import ConfigError
         from mlflow_lint.sourcefile import SourceError
 
@@ -94,6 +100,9 @@ class MlflowLintPlugin:
         stripped = text.startswith("\ufeff")  # flake8 strips it already; others might not
         if stripped:
             text = text[1:]
+        if dispatch.is_notebook(self.filename):
+            yield from self._notebook(text)
+            return
         wanted = tuple(rule for rule in ALL_RULES if rule.code in codes)
         if not engine.may_hold_findings(text.encode("utf-8", "surrogatepass"), wanted):
             return
@@ -112,13 +121,47 @@ class MlflowLintPlugin:
             yield (
                 violation.line,
                 violation.column,
-                f"{violation.code} {violation.message}{_hint(violation, settings)}",
+                f"{violation.code} {flake8_message(violation)}{_hint(violation, settings)}",
                 type(self),
             )
+
+    def _notebook(self, text: str) -> Iterator[Result]:
+        from mlflow_lint import notebook
+        from mlflow_lint.config import ConfigError
+
+        try:
+            settings = _settings(_config_for(os.path.dirname(os.path.abspath(self.filename))))
+        except ConfigError as error:
+            yield self._error(str(error), 1, 0)
+            return
+        result = notebook.check_source(
+            text.encode("utf-8", "surrogatepass"), self.filename, settings
+        )
+        failed = result.error
+        if failed is not None:
+            where = f"cell {failed.cell}:{failed.line}:{failed.column + 1}: " if failed.cell else ""
+            yield self._error(where + failed.message, 1 if failed.cell else failed.line, 0)
+        for v in result.violations:
+            where = f"cell {v.cell}:{v.line}:{v.column + 1}"
+            yield 1, 0, f"{v.code} {where}: {v.message}{_hint(v, settings)}", type(self)
 
     def _error(self, message: str, line: int, column: int) -> Result:
         text = f"{ERROR_CODE} mlflow-lint could not analyse this file: {message}"
         return max(line, 1), max(column, 0), text, type(self)
+
+
+def flake8_message(violation: Violation) -> str:
+    """flake8 has one line per finding: the message, then `; ` and the first sentence of the
+    remedy (`help`), its first letter in lower case (docs/usage.md says why)."""
+    if not violation.help:
+        return violation.message
+    first = _SENTENCE_END.split(violation.help.strip(), maxsplit=1)[0].rstrip(".")
+    if first[:1].isupper() and not first[1:2].isupper():
+        first = first[0].lower() + first[1:]
+    return f"{violation.message}; {first}"
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
 
 
 def _hint(violation: Violation, settings: Settings) -> str:

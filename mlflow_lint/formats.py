@@ -1,6 +1,9 @@
-"""Machine-readable reports: `--format json|github|sarif` and `--output-file PATH`.
+"""The output formats: `--output-format full|concise|json|github|sarif` and `--output-file`.
 
-- text (the default): `path:line:col: CODE message`, streamed; see `report.TextReporter`.
+- full (the default on a terminal): each finding with its source lines, a caret under it, the
+  remedy (`help:`) and the fix as a diff; see `report.FullReporter`.
+- concise (the default otherwise; `text` is its old name): `path:line:col: CODE message`, one
+  line per finding, streamed; see `report.ConciseReporter`.
 - github: one GitHub Actions workflow command per finding (`::warning ...`) and per file
   that could not be checked (`::error ...`), streamed, then the usual summary line.
 - json: one JSON document with every finding, error and the counts; written at the end.
@@ -12,7 +15,8 @@ format; an end column is the column just after the last character of the range (
 `endColumn`), counted in characters (Unicode code points).
 
 With `--output-file PATH` the report goes to PATH, byte for byte what standard output would
-have received, and standard output gets only the one-line summary (none with `--quiet`).
+have received (never in colour), and standard output gets only the one-line summary (none with
+`--quiet`).
 """
 
 from __future__ import annotations
@@ -20,46 +24,26 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Optional, TextIO, TypeVar
+from typing import Any, Optional, TextIO
 from urllib.parse import quote
 
 import click
 
 from mlflow_lint import __version__
 from mlflow_lint.engine import FileError
-from mlflow_lint.report import Reporter, TextReporter
+from mlflow_lint.report import ConciseReporter, FullReporter, Reporter, Style
 from mlflow_lint.rule import Edit, Rule, Violation
 
-FORMATS = ("text", "json", "github", "sarif")
+FORMATS = ("full", "concise", "json", "github", "sarif")
+ALIASES = {"text": "concise"}  # `--format text`, from before `--output-format`
 JSON_FORMAT_VERSION = 1
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 SRCROOT = "%SRCROOT%"
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def output_options(command: F) -> F:
-    """`--format` and `--output-file`, for `check` and `fix`."""
-    command = click.option(
-        "--output-file",
-        "-o",
-        type=click.Path(dir_okay=False, writable=True),
-        default=None,
-        help="Write the report to this file instead of standard output (which then shows "
-        "only the summary).",
-    )(command)
-    command = click.option(
-        "--format",
-        "output_format",
-        type=click.Choice(FORMATS),
-        default="text",
-        show_default=True,
-        help="Report format: text lines, JSON, GitHub Actions annotations, or SARIF 2.1.0.",
-    )(command)
-    return command
 
 
 def make_reporter(
@@ -71,11 +55,15 @@ def make_reporter(
     quiet: bool = False,
     stream: Optional[TextIO] = None,
     stream_busy: bool = False,
+    mode: str = "check",
+    batch: bool = False,
+    color: bool = False,
 ) -> Reporter:
-    """The reporter for `--format` writing to `--output-file`, or to `stream` (standard
+    """The reporter for `--output-format` writing to `--output-file`, or to `stream` (standard
     output). `codes` are the enabled rules, described in SARIF's rule metadata; `stream_busy`:
-    the stream carries something else too (`fix --diff`), so a JSON or SARIF document needs a
-    file of its own."""
+    the stream carries something else too (a diff, fixed code), so a JSON or SARIF document
+    needs a file of its own. `color` applies to the stream only, never to a file."""
+    output_format = ALIASES.get(output_format, output_format)
     stream = stream if stream is not None else sys.stdout
     if output_file is None and stream_busy and output_format in ("json", "sarif"):
         raise click.UsageError(
@@ -91,16 +79,22 @@ def make_reporter(
                 f"cannot write {output_file}: {error.strerror or error}"
             ) from None
         console = stream
+        color = False
     common: dict[str, Any] = {
         "unsafe_fixes": unsafe_fixes,
         "quiet": quiet,
         "console": console,
         "owns_out": output_file is not None,
+        "mode": mode,
+        "batch": batch,
+        "style": Style(color),
+        "warnings": sys.stderr,
     }
     if output_format == "sarif":
         return SarifReporter(out, codes=codes, **common)
     classes: dict[str, type[Reporter]] = {
-        "text": TextReporter,
+        "full": FullReporter,
+        "concise": ConciseReporter,
         "json": JsonReporter,
         "github": GithubReporter,
     }
@@ -125,6 +119,7 @@ def violation_json(path: str, v: Violation, fixable: bool) -> dict[str, Any]:
         "code": v.code,
         "name": v.name,
         "message": v.message,
+        "help": v.help or None,
         "path": path,
         "line": v.line,
         "column": v.column + 1,
@@ -147,6 +142,7 @@ def error_json(path: str, error: FileError) -> dict[str, Any]:
         "code": None,
         "name": None,
         "message": error.message,
+        "help": None,
         "path": path,
         "line": error.line,
         "column": error.column + 1,
@@ -174,11 +170,11 @@ class JsonReporter(Reporter):
     def violation(self, path: str, violation: Violation, fixable: bool) -> None:
         self.items.append(violation_json(path, violation, fixable))
 
-    def summary(self, fixing: bool = False) -> None:
-        self.close(fixing)
-        self.echo_summary(fixing)
+    def summary(self) -> None:
+        self.close()
+        self.echo_summary()
 
-    def finish(self, fixing: bool) -> None:
+    def finish(self) -> None:
         document = {
             "version": JSON_FORMAT_VERSION,
             "tool": {"name": "mlflow-lint", "version": __version__},
@@ -191,8 +187,13 @@ class JsonReporter(Reporter):
                 "unsafe_fixes_available": self.hidden_unsafe,
                 "errors": self.errors,
                 "fixed": self.fixed,
+                "moot": self.moot,
                 "files_changed": self.files_changed,
+                "files_skipped": self.files_skipped,
                 "by_code": dict(sorted(self.by_code.items())),
+                "fixed_by_code": dict(
+                    sorted(sum((codes for _, _, codes in self.fixed_by_file), Counter()).items())
+                ),
             },
         }
         json.dump(document, self.out, indent=2)
@@ -215,7 +216,12 @@ def workflow_command(command: str, properties: dict[str, object], message: str) 
     return f"::{command} {props}::{escape_data(message)}\n"
 
 
-class GithubReporter(TextReporter):
+def with_help(v: Violation) -> str:
+    """The message and, on the next line, the remedy (GitHub and SARIF show both)."""
+    return f"{v.message}\nhelp: {v.help}" if v.help else v.message
+
+
+class GithubReporter(ConciseReporter):
     """`::warning file=P,line=L,col=C,endLine=L2,endColumn=C2,title=CODE (name)::message` per
     finding and `::error file=P,line=L,col=C,title=mlflow-lint error::message` per file that
     could not be checked, streamed; then `--statistics` and the summary line, which the
@@ -239,7 +245,7 @@ class GithubReporter(TextReporter):
     def violation(self, path: str, v: Violation, fixable: bool) -> None:
         if v.cell is not None:  # a notebook: cell lines would point into the JSON file
             title = f"{v.code} ({v.name})"
-            message = f"cell {v.cell}, line {v.line}: {v.message}"
+            message = f"cell {v.cell}, line {v.line}: {with_help(v)}"
             self.out.write(workflow_command("warning", {"file": path, "title": title}, message))
             return
         properties: dict[str, object] = {"file": path, "line": v.line}
@@ -249,7 +255,7 @@ class GithubReporter(TextReporter):
         if v.end_line == v.line:
             properties["endColumn"] = v.end_column + 1
         properties["title"] = f"{v.code} ({v.name})"
-        self.out.write(workflow_command("warning", properties, v.message))
+        self.out.write(workflow_command("warning", properties, with_help(v)))
 
 
 # --- sarif ---------------------------------------------------------------------------------------
@@ -293,10 +299,12 @@ def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": sections.get("What it does", rule.summary)},
         "help": {"text": "\n\n".join(prose), "markdown": docs.render_rule(rule)},
-        "helpUri": f"{docs.RULE_DOCS_BASE_URL}{rule.code}.md",
         "defaultConfiguration": {"level": "warning", "enabled": rule.default_enabled},
         "properties": {"fixSafety": rule.fix_safety.value if rule.fix_safety else None},
     }
+    url = docs.rule_url(rule.code)  # only when [project.urls] says where the docs are
+    if url:
+        descriptor["helpUri"] = url
     return descriptor
 
 
@@ -332,27 +340,28 @@ class SarifReporter(Reporter):
     def violation(self, path: str, violation: Violation, fixable: bool) -> None:
         self.results.append((path, violation, fixable))
 
-    def summary(self, fixing: bool = False) -> None:
-        self.close(fixing)
-        self.echo_summary(fixing)
+    def summary(self) -> None:
+        self.close()
+        self.echo_summary()
 
-    def finish(self, fixing: bool) -> None:
+    def finish(self) -> None:
         from mlflow_lint import docs
         from mlflow_lint.rules import ALL_RULES
 
         codes = set(self.codes) | {v.code for _, v, _ in self.results}
         rules = [rule for rule in ALL_RULES if rule.code in codes]
         index = {rule.code: i for i, rule in enumerate(rules)}
+        driver: dict[str, Any] = {
+            "name": "mlflow-lint",
+            "version": __version__,
+            "semanticVersion": __version__,
+            "rules": [rule_descriptor(rule) for rule in rules],
+        }
+        url = docs.project_url()
+        if url:
+            driver["informationUri"] = url
         run: dict[str, Any] = {
-            "tool": {
-                "driver": {
-                    "name": "mlflow-lint",
-                    "version": __version__,
-                    "semanticVersion": __version__,
-                    "informationUri": docs.REPOSITORY_URL,
-                    "rules": [rule_descriptor(rule) for rule in rules],
-                }
-            },
+            "tool": {"driver": driver},
             "invocations": [
                 {
                     "executionSuccessful": not self.errors,
@@ -373,11 +382,11 @@ class SarifReporter(Reporter):
     def _result(path: str, v: Violation, fixable: bool, rule_index: int) -> dict[str, Any]:
         location = artifact_location(path)
         physical: dict[str, Any] = {"artifactLocation": location}
-        message = v.message
+        message = with_help(v)
         if v.cell is None:
             physical["region"] = _region(v.line, v.column, v.end_line, v.end_column)
         else:  # a notebook cell has no region in the .ipynb file: name the cell instead
-            message = f"cell {v.cell}, line {v.line}: {v.message}"
+            message = f"cell {v.cell}, line {v.line}: {message}"
         result: dict[str, Any] = {
             "ruleId": v.code,
             "ruleIndex": rule_index,
@@ -385,8 +394,13 @@ class SarifReporter(Reporter):
             "message": {"text": message},
             "locations": [{"physicalLocation": physical}],
         }
+        properties: dict[str, Any] = {}
+        if v.help:
+            properties["help"] = v.help
         if v.cell is not None:
-            result["properties"] = {"cell": v.cell, "line": v.line, "column": v.column + 1}
+            properties.update(cell=v.cell, line=v.line, column=v.column + 1)
+        if properties:
+            result["properties"] = properties
         if fixable and v.fix is not None and v.cell is None:
             result["fixes"] = [
                 {

@@ -6,6 +6,8 @@ from MLflow 3.18 (see ../shared/mlflow-api-facts.md in the workplace) and hold b
 
 from __future__ import annotations
 
+import posixpath
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -13,6 +15,23 @@ from typing import Optional
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
 MAX_ENTITIES_PER_BATCH = 1000
+
+# --- key validation (mlflow/utils/validation.py: validate_param_and_metric_name) ------------
+MAX_ENTITY_KEY_LENGTH = 250
+_KEY_CHARACTERS = re.compile(r"^[/\w.\- :]*$")  # non-Windows; colon allowed since 2.16.0
+
+
+def valid_key(key: str) -> bool:
+    """Whether MLflow accepts `key` as a metric, param or tag name: its characters, its
+    length, and a path that normalises to itself (no "", "a/", "a//b", "../x", "/x")."""
+    return (
+        bool(_KEY_CHARACTERS.match(key))
+        and 0 < len(key) <= MAX_ENTITY_KEY_LENGTH
+        and posixpath.normpath(key) == key
+        and key != "."
+        and not key.startswith(("..", "/"))
+    )
+
 
 # --- types of values the resolver tracks ---------------------------------------------------------
 # A resolved expression is either a dotted path into the mlflow package ("mlflow.log_metric") or
@@ -170,6 +189,67 @@ CLIENT_READS = frozenset(
     }
 )
 CLIENT_READ_PREFIX = "get_"
+# `MlflowClient.get_*` methods that return a constant or a setting: no request.
+CLIENT_LOCAL_GETTERS = frozenset({"get_model_version_stages", "get_workspace_store_uri"})
+# The one call that fetches in a single request what a loop reads item by item, for the reads
+# that have one (each checked against real MLflow in tests/test_reads_mlflow.py). A read
+# missing here (`get_metric_history`, `get_model_version_by_alias`, `get_dataset`, ...) has
+# no batched form; `search_*` calls are batched forms themselves (one broader search).
+READ_BATCH_FORMS: dict[str, str] = {
+    "get_run": (
+        "mlflow.search_runs(filter_string=\"attributes.run_id IN ('id1', 'id2')\","
+        " search_all_experiments=True)"
+    ),
+    "get_parent_run": (
+        "mlflow.search_runs(filter_string=\"attributes.run_id IN ('id1', 'id2')\","
+        " search_all_experiments=True)"
+    ),
+    "get_experiment": "mlflow.search_experiments(filter_string=\"experiment_id IN ('1', '2')\")",
+    # no `name IN (...)` and no OR in search_experiments' filter: fetch them all, pick by name
+    "get_experiment_by_name": "mlflow.search_experiments()",
+    "set_experiment": "mlflow.search_experiments()",
+    "get_registered_model": (
+        "MlflowClient().search_registered_models(filter_string=\"name IN ('a', 'b')\")"
+    ),
+    "get_model_version": (
+        "MlflowClient().search_model_versions(filter_string=\"name IN ('a', 'b')\")"
+    ),
+    "get_latest_versions": (
+        "MlflowClient().search_model_versions(filter_string=\"name IN ('a', 'b')\")"
+    ),
+    "get_logged_model": (
+        "MlflowClient().search_logged_models(experiment_ids,"
+        " filter_string=\"model_id IN ('m-1', 'm-2')\")"
+    ),
+    "get_trace": (
+        "MlflowClient().search_traces(filter_string=\"trace.request_id IN ('tr-1', 'tr-2')\")"
+    ),
+}
+SEARCH_PREFIX = "search_"
+# Calls that change what later reads return (listings, lookups by name): a loop making one
+# re-reads to see its own change, not to repeat a request. Logging calls are not among them.
+STATE_CHANGE_PREFIXES = ("delete_", "transition_", "rename_", "restore_", "update_")
+# Reads of runs, and the writes that change what they return.
+RUN_READS = frozenset({"get_run", "get_parent_run", "search_runs"})
+RUN_WRITES = frozenset(
+    {
+        "log_metric",
+        "log_metrics",
+        "log_param",
+        "log_params",
+        "set_tag",
+        "set_tags",
+        "delete_tag",
+        "log_batch",
+        "set_terminated",
+        "end_run",
+    }
+)
+STATE_CHANGES = frozenset(
+    {"create_experiment", "create_registered_model", "create_model_version", "register_model"}
+)
+# Lookups by name: a loop over names needs one `search_experiments()` and a pick by name.
+EXPERIMENT_LOOKUPS = frozenset({"set_experiment", "get_experiment_by_name"})
 # Start and end of a fluent run.
 START_RUN, END_RUN = "start_run", "end_run"
 # Fluent calls that log to the active run, starting one when there is none.
@@ -202,11 +282,20 @@ BATCHED_METRICS = frozenset({"log_metrics", "log_batch"})
 # Small artifacts: one upload (a temporary file) per call.
 SMALL_ARTIFACTS = frozenset({"log_text", "log_dict", "log_figure", "log_table", "log_image"})
 ARTIFACT_UPLOADS = frozenset({"log_artifact", "log_artifacts"})
+# One file per call (a directory given to it is uploaded as a tree, file by file); the
+# directory form uploads a folder in one call: file by file too on an `mlflow server`
+# (HttpArtifactRepository), S3, GCS and Azure Blob, in parallel with credentials fetched in
+# batches on the CloudArtifactRepository stores (Databricks, presigned URLs, ADLS).
+FILE_UPLOAD, DIRECTORY_UPLOAD = "log_artifact", "log_artifacts"
+# Small artifacts that read the stored file and upload it again with the new rows appended.
+APPENDING_ARTIFACTS = frozenset({"log_table"})
 # Calls that change which server a new MlflowClient() talks to.
 URI_SETTERS = frozenset({"set_tracking_uri", "set_registry_uri"})
 # Calls that make no request.
 NO_REQUEST = frozenset({CLIENT, "active_run", "last_active_run", "get_tracking_uri"})
-ASYNC_FLUSHES = frozenset({END_RUN, "flush_async_logging"})
+# Calls that drain the async logging queue (`_shut_down_async_logging` is private, used by
+# MLflow's own autologging; `MlflowClient.set_terminated` does it too, see concurrency.py)
+ASYNC_FLUSHES = frozenset({END_RUN, "flush_async_logging", "_shut_down_async_logging"})
 ENABLE_ASYNC = "mlflow.config.enable_async_logging"
 
 # Every fluent name the rules act on (`mlflow.<name>`): a name outside this set is no finding's
@@ -309,5 +398,20 @@ BUFFER_FLUSH_SECONDS = 5
 def is_read(call: ApiCall) -> bool:
     """One request per call on the read path (`get_run`, `search_runs`, `MlflowClient.get_*`)."""
     if call.is_client:
+        if call.name in CLIENT_LOCAL_GETTERS:
+            return False
         return call.name in CLIENT_READS or call.name.startswith(CLIENT_READ_PREFIX)
     return call.name in FLUENT_READS
+
+
+def changes_state(call: ApiCall) -> bool:
+    """Whether `call` creates, deletes, renames or moves what reads list or look up."""
+    return call.name in STATE_CHANGES or call.name.startswith(STATE_CHANGE_PREFIXES)
+
+
+def read_batch_form(call: ApiCall) -> Optional[str]:
+    """The call that fetches many items in one request, for a read made item by item; None
+    when MLflow has none. A search is its own batched form (one broader search)."""
+    if call.name.startswith(SEARCH_PREFIX):
+        return call.name
+    return READ_BATCH_FORMS.get(call.name)

@@ -22,7 +22,7 @@ LOCAL_PREFIX = "local:"  # values that name a function defined in this file
 _PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
 # How functions that import a module by name end, lower-cased without underscores:
 # import_module, __import__, lazy_import, try_import, pytest.importorskip, LazyModule.
-_IMPORTING_ENDINGS = ("import", "importmodule", "importorskip", "lazymodule")
+_IMPORTING_ENDINGS = ("import", "importmodule", "importorskip", "lazymodule", "lazyloader")
 
 
 @dataclass
@@ -229,8 +229,9 @@ def _agreeing(first: Value, second: Value) -> Value:
 
 def _imported_module(call: cst.Call) -> Value:
     """`importlib.import_module("mlflow")`, `__import__("mlflow")` and lazy-import helpers
-    (`lazy_import("mlflow")`, `try_import("mlflow.tracking")`): a call of something whose
-    name says it imports, with an mlflow module's name as its only argument."""
+    (`lazy_import("mlflow")`, `try_import("mlflow.tracking")`, `LazyLoader("mlflow",
+    globals(), "mlflow")`): a call of something whose name says it imports, with an mlflow
+    module's name as its last argument."""
     func = call.func
     if isinstance(func, cst.Name):
         text = func.value
@@ -239,9 +240,14 @@ def _imported_module(call: cst.Call) -> Value:
     else:
         return None
     normalized = text.replace("_", "").lower()
-    if not normalized.endswith(_IMPORTING_ENDINGS) or len(call.args) != 1 or call.args[0].keyword:
+    if not normalized.endswith(_IMPORTING_ENDINGS):
         return None
-    argument = call.args[0].value
+    # the module's name: the only argument, or (TensorFlow's and ludwig's
+    # `LazyLoader("mlflow", globals(), "mlflow")`) the last positional one
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    if not positional or len(positional) != len(call.args):
+        return None
+    argument = positional[-1].value
     if not isinstance(argument, cst.SimpleString):
         return None
     module = argument.evaluated_value

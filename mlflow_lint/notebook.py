@@ -1,12 +1,17 @@
 """Jupyter notebooks (`.ipynb`): the code cells are checked as one module, fixed in place.
 
-The data path for one notebook, top to bottom:
+The data path for one notebook, top to bottom (docs/notebooks.md says it for users):
 
-bytes -> prefilter -> JSON -> the notebook's language -> the code cells to check -> one
-virtual module (magics replaced, a boundary statement between cells) -> engine.analyze ->
-violations mapped back to (cell, line, column); for `fix`: engine.apply_fixes on the module,
-only fixes whose edits stay inside single cells and never touch a magic -> the changed cells'
-`source` values rewritten inside the original JSON text -> atomic write.
+bytes -> JSON, validated (every `.ipynb` costs one JSON parse: a corrupt notebook is an error,
+never "nothing to check") -> the notebook's language -> each code cell classified (Python in
+the notebook's namespace; a Python program of its own: `%%writefile x.py`, `%%python`; or
+another language: skipped, with a note for `--verbose`) -> the prefilter on those cells ->
+virtual modules (magic lines replaced by placeholders, a boundary statement between cells;
+each cell must parse on its own, a cell that does not is one error and is left out) ->
+engine.analyze -> violations mapped back to (cell, line, column); for `fix`:
+engine.apply_fixes on each module, only fixes whose edits stay inside single cells and never
+touch a magic -> the changed cells' `source` values rewritten inside the original JSON text ->
+atomic write (by dispatch.fix_file).
 
 What is checked, and how it is reported:
 
@@ -14,29 +19,37 @@ What is checked, and how it is reported:
   notebook, markdown and raw cells included (the position in the file, stable whatever the
   execution order; execution counts can be missing or repeated). Lines and columns are
   relative to the cell's source: `nb.ipynb:cell 3:2:5: MLF101 ...`.
-- Only code cells are checked, in notebook order, as one module: a name imported or assigned
-  in one cell (`import mlflow as mf`) resolves in the cells after it.
-- A notebook whose `metadata.language_info.name` (or else `metadata.kernelspec.language`)
-  is not Python is skipped. A notebook without either is taken to be Python.
-- IPython syntax is skipped line by line, at the start of a logical line: line magics
-  (`%matplotlib inline`, `x = %time f()`), shell escapes (`!pip install mlflow`,
-  `files = !ls`), help (`?name`, `name?`, `name??`) and the autocall escapes (`/f`, `,f`, `;f`);
-  with a backslash continuation, the following lines too.
-- A cell starting with a cell magic (`%%bash`, `%%sql`, `%%writefile`, `%%html`, ...) is
-  skipped entirely, except the magics whose body is Python run in the notebook's own
-  namespace: `%%time`, `%%timeit`, `%%capture`, `%%prun`, `%%debug` and `%%memit`, whose
-  body is checked. `%%python`/`%%script python` cells are skipped too: they run in a separate
-  process, where the notebook's names are not defined. A cell whose VS Code language
+- Code cells are checked in notebook order as one module: a name imported or assigned in one
+  cell (`import mlflow as mf`) resolves in the cells after it.
+- A notebook whose language (`metadata.language_info.name`, else
+  `metadata.kernelspec.language`, else the Databricks notebook's `language`) is not Python is
+  skipped, and reported as skipped. A notebook without any of them is taken to be Python.
+- IPython syntax is skipped line by line, at the start of a logical line, as IPython's input
+  transformers find it: line magics (`%matplotlib inline`, `x = %time f()`), shell escapes
+  (`!pip install mlflow`, `files = !ls`), help (`?name`, `name?`, `name??`) and the autocall
+  escapes (`/f`, `,f`, `;f`); with a backslash continuation, the following lines too.
+- A cell starting with a cell magic: `%%time`, `%%timeit`, `%%capture`, `%%prun`, `%%debug`
+  and `%%memit` run their body in the notebook's namespace: it is checked with the other
+  cells. `%%writefile x.py` (`%%file`) writes its body to a Python file, and `%%python`,
+  `%%python3`, `%%pypy`, `%%script python` run it as a program of its own: the body is checked
+  as a module of its own (the notebook's names are not defined there; no IPython syntax).
+  Every other cell magic (`%%bash`, `%%sql`, `%%html`, `%%writefile x.yaml`, `%%writefile -a`
+  which appends a part of a file) is skipped.
+- Databricks: a cell whose first line is `%sql`, `%scala`, `%r`, `%sh`, `%md`, `%md-sandbox`
+  or `%fs` is in that language: skipped. (`%sql query` on one line in a notebook that is not
+  a Databricks notebook is ipython-sql's line magic.) `%python` cells are Python; `%run` and
+  `%pip` are line magics in both worlds. A cell whose VS Code language
   (`metadata.vscode.languageId`) is not Python is skipped.
 - A cell whose first non-blank line is indented is dedented first, as IPython's
   `leading_indent` input transformer does before it runs the cell: that line's indentation is
   removed from every line that starts with it. Findings in such a cell are reported at their
   positions in the cell as written (columns include the removed indentation); `fix` never
   edits such a cell (a fix would have to be re-indented), so they are reported without `[*]`.
-- A syntax error in a cell is one error for the notebook, positioned in that cell; nothing
-  else is reported for that notebook (as for a Python file), and `fix` writes nothing. (Leaving
-  the cell out and checking the others would miss the names it defines in the cells after it.)
-- `# noqa` works on cell lines; `# flake8: noqa` in any code cell turns off the notebook.
+- A cell with a syntax error is one error for the notebook, positioned in that cell; the other
+  cells are checked without it (names it defines are unknown to them). `fix` writes nothing
+  to such a notebook, as to a Python file with a syntax error, and says so.
+- `# noqa` works on cell lines; `# flake8: noqa` in any code cell turns off the notebook's
+  cells that share its namespace.
 
 What `fix` writes: only the `source` values of the cells it changed, in place in the JSON
 text, as the notebook had them (a list of lines or one string, with the file's own
@@ -55,10 +68,11 @@ import ast
 import bisect
 import difflib
 import json
+import os
 import re
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from mlflow_lint.config import Settings
@@ -75,16 +89,30 @@ from mlflow_lint.rule import Fix, Rule, Violation
 from mlflow_lint.sourcefile import SourceError, first_newline, line_starts
 
 SUFFIX = ".ipynb"
+NBFORMAT = 4  # the major version of the notebook format read and written here
 # Cell magics whose body is Python, executed in the notebook's namespace: their body is checked.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit"})
+# Cell magics that run their body as a Python program of its own: checked as its own module.
+SCRIPT_CELL_MAGICS = frozenset({"python", "python2", "python3", "pypy", "pypy3"})
+WRITEFILE_MAGICS = frozenset({"writefile", "file"})
+# Databricks: a cell whose first line is one of these magics is entirely in that language.
+DATABRICKS_LANGUAGES = {
+    "sql": "SQL",
+    "scala": "Scala",
+    "r": "R",
+    "sh": "shell",
+    "md": "Markdown",
+    "md-sandbox": "Markdown",
+    "fs": "a Databricks file-system command",
+}
+DATABRICKS_NOTEBOOK = "application/vnd.databricks.v1+notebook"
+DATABRICKS_CELL = "application/vnd.databricks.v1+cell"
 _BOM = "\ufeff"
-# JSON may spell any character as \uXXXX; no writer does it for letters, digits or "_", but a
-# notebook that does must not slip past the byte prefilter.
-_ESCAPED_NAME_CHARACTER = re.compile(rb"\\u00[3-7][0-9a-fA-F]")
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _CELL_MAGIC = re.compile(r"[ \t]*%%([\w.-]*)")
 _INDENT = re.compile(r"[ \t]+")
 _MAGIC_START = frozenset("%!?/,;")
+_PARSE_ERRORS = ("SyntaxError", "libcst cannot parse")  # errors that have a cell and a line
 
 
 class CellError(SourceError):
@@ -95,81 +123,136 @@ class CellError(SourceError):
         self.cell = cell
 
 
-def _file_error(error: SourceError) -> FileError:
+def _file_error(error: SourceError, suffix: str = "") -> FileError:
     cell = error.cell if isinstance(error, CellError) else None
-    return FileError(error.message, error.line, error.column, cell)
+    return FileError(error.message + suffix, error.line, error.column, cell)
 
 
-# --- entry points: called by engine.check_source / engine.fix_source for `*.ipynb` ------------
+# --- entry points: called by dispatch.py for `*.ipynb` -----------------------------------------
+@dataclass
+class _Checked:
+    """The notebook's modules, their findings, and the cells that do not parse."""
+
+    modules: list[VirtualModule] = field(default_factory=list)
+    violations: list[list[Violation]] = field(default_factory=list)  # per module
+    errors: list[SourceError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def error(self, suffix: str = "") -> Optional[FileError]:
+        """One error for the notebook: the first broken cell, naming the others."""
+        if not self.errors:
+            return None
+        first, others = self.errors[0], self.errors[1:]
+        cells = [str(e.cell) for e in others if isinstance(e, CellError) and e.cell]
+        if cells:
+            suffix = (
+                f" (cell{'s' if len(cells) > 1 else ''} {', '.join(cells)} do not parse either)"
+                + suffix
+            )
+        return _file_error(first, suffix)
+
+    def mapped(self) -> list[Violation]:
+        found = [
+            v
+            for module, violations in zip(self.modules, self.violations)
+            for v in module.map_violations(violations)
+        ]
+        found.sort(key=lambda v: (v.cell or 0, v.line, v.column, v.code))
+        return found
+
+
+def _check(
+    notebook: Notebook, path: str, rules: tuple[type[Rule], ...], settings: Settings
+) -> _Checked:
+    """Every module of the notebook analysed. A cell the engine cannot parse (what CPython's
+    parser accepts, libcst may not) is left out like a cell with a syntax error, and the rest
+    analysed again; any other failure is an error of its module."""
+    unparsed: dict[int, SourceError] = {}  # by 1-based cell
+    while True:
+        checked = notebook.prepare(rules, frozenset(unparsed))
+        retry = False
+        for module in checked.modules:
+            try:
+                violations = analyze(module.text, path, rules, settings, boundary=module.boundary)
+            except SourceError as error:
+                located = module.locate_error(error)
+                cell = located.cell
+                if error.message.startswith(_PARSE_ERRORS) and cell and cell not in unparsed:
+                    unparsed[cell] = located
+                    retry = True
+                    break
+                checked.errors.append(located)
+                violations = []
+            checked.violations.append(violations)
+        if not retry:
+            checked.errors.extend(unparsed.values())
+            checked.errors.sort(key=lambda e: (getattr(e, "cell", 0) or 0, e.line, e.column))
+            return checked
+
+
 def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
-    rules = settings.rules_for(path)
-    if not _may_hold_findings(data, rules):
-        return FileResult(path)
     try:
         notebook = Notebook.parse(data)
-        module = notebook.module(rules)
-        if module is None:
-            return FileResult(path)
-        try:
-            violations = analyze(module.text, path, rules, settings)
-        except SourceError as error:
-            raise module.locate_error(error) from None
     except SourceError as error:
-        return FileResult(path, error=_file_error(error), parsed=True)
-    return FileResult(path, module.map_violations(violations), parsed=True)
+        return FileResult(path, error=_file_error(error))
+    return check_notebook(notebook, path, settings)
+
+
+def check_notebook(notebook: Notebook, path: str, settings: Settings) -> FileResult:
+    """The findings of a notebook already read (a file, or an editor's notebook document)."""
+    skipped = notebook.skipped
+    if skipped:
+        return FileResult(path, parsed=True, skipped=skipped)
+    rules = settings.rules_for(path)
+    checked = _check(notebook, path, rules, settings)
+    parsed = bool(checked.modules or checked.errors)
+    return FileResult(path, checked.mapped(), checked.error(), parsed=parsed, notes=checked.notes)
 
 
 def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, Optional[bytes]]:
     """As engine.fix_source, for a notebook: the result and the new bytes, or None when
-    nothing changed or anything failed."""
-    rules = settings.rules_for(path)
-    if not _may_hold_findings(data, rules):
-        return FileResult(path), None
+    nothing changed or anything failed. A notebook with a cell that does not parse is not
+    fixed: its findings are reported where they are."""
     try:
         notebook = Notebook.parse(data)
-        original = notebook.module(rules)
     except SourceError as error:
-        return FileResult(path, error=_file_error(error), parsed=True), None
-    if original is None:
-        return FileResult(path), None
-    module, fixed = original, 0
-    for attempt in range(MAX_FIX_PASSES + 1):
+        return FileResult(path, error=_file_error(error)), None
+    if notebook.skipped:
+        return FileResult(path, parsed=True, skipped=notebook.skipped), None
+    rules = settings.rules_for(path)
+    checked = _check(notebook, path, rules, settings)
+    first = checked.mapped()
+    unfixable = [v for v in first if not applicable(v, settings.unsafe_fixes)]
+    if checked.errors:
+        broken = checked.error("; nothing fixed in this notebook")
+        return FileResult(path, first, broken, parsed=True, notes=checked.notes), None
+    changed: dict[int, str] = {}
+    remaining: list[Violation] = []
+    fixed = 0
+    fixed_codes: dict[str, int] = {}
+    for original, violations in zip(checked.modules, checked.violations):
         try:
-            violations = analyze(module.text, path, rules, settings)
-        except SourceError as error:
-            if attempt == 0:
-                err = _file_error(module.locate_error(error))
-            else:  # our own fix broke the notebook: report, never write
-                err = FileError(
-                    "internal error: a fix produced code that does not parse "
-                    f"({error.message}); file left untouched"
-                )
-            return FileResult(path, error=err, parsed=True), None
-        fixes = [
-            v.fix
-            for v in violations
-            if v.fix is not None and applicable(v, settings.unsafe_fixes) and module.allows(v.fix)
-        ]
-        if not fixes:
-            break
-        if attempt == MAX_FIX_PASSES:
-            err = FileError(
-                f"internal error: fixes did not converge after {MAX_FIX_PASSES} passes; "
-                "file left untouched"
+            module, left, applied = _fix_module(
+                original, violations, path, rules, settings, fixed_codes
             )
-            return FileResult(path, error=err, parsed=True), None
-        text, applied = apply_fixes(module.text, fixes)
-        try:
-            module = module.with_text(text)
         except SourceError as error:
             return FileResult(path, error=FileError(error.message), parsed=True), None
         fixed += applied
-    result = FileResult(path, module.map_violations(violations), parsed=True, fixed=fixed)
-    changed = {
-        cell.index: new
-        for cell, old, new in zip(module.cells, original.sources, module.sources)
-        if new != old
-    }
+        remaining.extend(module.map_violations(left))
+        for cell, old, new in zip(module.cells, original.sources, module.sources):
+            if new != old:
+                changed[cell.index] = new
+    remaining.sort(key=lambda v: (v.cell or 0, v.line, v.column, v.code))
+    result = FileResult(
+        path,
+        remaining,
+        parsed=bool(checked.modules),
+        fixed=fixed,
+        unfixable=unfixable,
+        notes=checked.notes,
+        moot=max(len(first) - fixed - len(remaining), 0),
+    )
+    result.fixed_codes = fixed_codes
     if not changed:
         return result, None
     try:
@@ -184,10 +267,46 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
     return result, new_data
 
 
-def _may_hold_findings(data: bytes, rules: tuple[type[Rule], ...]) -> bool:
-    if may_hold_findings(data, rules):
-        return True
-    return bool(rules) and _ESCAPED_NAME_CHARACTER.search(data) is not None
+def _fix_module(
+    module: VirtualModule,
+    violations: list[Violation],
+    path: str,
+    rules: tuple[type[Rule], ...],
+    settings: Settings,
+    fixed_codes: dict[str, int],
+) -> tuple[VirtualModule, list[Violation], int]:
+    """Apply, re-parse, re-check until stable: the fixed module, what remains, the number of
+    fixes applied (counted by rule into `fixed_codes`). Raises SourceError (never a partial
+    result) when a fix breaks the code or the fixes do not converge."""
+    fixed = 0
+    for attempt in range(MAX_FIX_PASSES + 1):
+        if attempt:
+            try:
+                violations = analyze(module.text, path, rules, settings, boundary=module.boundary)
+            except SourceError as error:  # our own fix broke the notebook: report, never write
+                raise SourceError(
+                    "internal error: a fix produced code that does not parse "
+                    f"({error.message}); file left untouched"
+                ) from None
+        fixes = [
+            v.fix
+            for v in violations
+            if v.fix is not None and applicable(v, settings.unsafe_fixes) and module.allows(v.fix)
+        ]
+        if not fixes:
+            return module, violations, fixed
+        if attempt == MAX_FIX_PASSES:
+            break
+        code_of = {id(v.fix): v.code for v in violations if v.fix is not None}
+        done: list[Fix] = []
+        text, applied = apply_fixes(module.text, fixes, done)
+        for fix in done:
+            fixed_codes[code_of[id(fix)]] = fixed_codes.get(code_of[id(fix)], 0) + 1
+        module = module.with_text(text)
+        fixed += applied
+    raise SourceError(
+        f"internal error: fixes did not converge after {MAX_FIX_PASSES} passes; file left untouched"
+    )
 
 
 def _cell_diff(path: str, index: int, old: str, new: str) -> str:
@@ -202,6 +321,12 @@ def _cell_diff(path: str, index: int, old: str, new: str) -> str:
 
 
 # --- the notebook file: JSON, read once, rewritten only where a cell's source changed ---------
+def _invalid(message: str, cell: Optional[int] = None) -> SourceError:
+    if cell is None:
+        return SourceError(f"not a valid notebook: {message}")
+    return CellError(f"not a valid notebook: {message}", cell)
+
+
 class Notebook:
     def __init__(self, text: str, bom: bool, document: dict[str, Any]) -> None:
         self.text = text  # the JSON text, without a BOM
@@ -212,22 +337,40 @@ class Notebook:
         self.sources: dict[int, str] = {}  # code cells' sources, by 0-based cell index
         for index, cell in enumerate(cells):
             if not isinstance(cell, dict):
-                raise CellError("not a valid notebook: a cell is not a JSON object", index + 1)
-            if cell.get("cell_type") != "code":
-                continue
-            source = cell.get("source", "")
-            if isinstance(source, list) and all(isinstance(line, str) for line in source):
-                source = "".join(source)
-            if not isinstance(source, str):
-                raise CellError(
-                    'not a valid notebook: the cell\'s "source" is neither a string nor a list '
-                    "of strings",
+                raise _invalid("a cell is not a JSON object", index + 1)
+            kind = cell.get("cell_type")
+            if not isinstance(kind, str):
+                raise _invalid('a cell has no "cell_type"', index + 1)
+            source = _joined(cell.get("source"))
+            if source is None:
+                raise _invalid(
+                    'the cell\'s "source" is missing, or neither a string nor a list of strings',
                     index + 1,
                 )
-            self.sources[index] = source
+            if kind == "code":
+                self.sources[index] = source
+
+    @classmethod
+    def of_cells(cls, cells: Sequence[tuple[str, str, str]], metadata: Any = None) -> Notebook:
+        """A notebook from (cell_type, source, language) triples, as an editor has it."""
+        document: dict[str, Any] = {
+            "nbformat": NBFORMAT,
+            "nbformat_minor": 5,
+            "metadata": metadata if isinstance(metadata, dict) else {},
+            "cells": [
+                {
+                    "cell_type": kind,
+                    "source": source,
+                    "metadata": {"vscode": {"languageId": language}} if language else {},
+                }
+                for kind, source, language in cells
+            ],
+        }
+        return cls(json.dumps(document), False, document)
 
     @classmethod
     def parse(cls, data: bytes) -> Notebook:
+        """The notebook, validated as far as this module reads it. Raises SourceError."""
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -242,6 +385,8 @@ class Notebook:
         bom = text.startswith(_BOM)
         if bom:
             text = text[1:]
+        if not text.strip():
+            raise _invalid("the file is empty")
         try:
             document = json.loads(text)
         except json.JSONDecodeError as error:
@@ -249,62 +394,111 @@ class Notebook:
                 f"not a valid notebook: invalid JSON: {error.msg}", error.lineno, error.colno - 1
             ) from None
         except RecursionError:
-            raise SourceError("not a valid notebook: JSON nested too deeply") from None
+            raise _invalid("JSON nested too deeply") from None
         if not isinstance(document, dict):
-            raise SourceError("not a valid notebook: the JSON document is not an object")
+            raise _invalid(f"the JSON document is {_json_kind(document)}, not an object")
         version = document.get("nbformat")
-        if "worksheets" in document or (isinstance(version, int) and version < 4):
+        if "worksheets" in document or (isinstance(version, int) and version < NBFORMAT):
             raise SourceError(
                 f"nbformat {version} notebooks are not supported; convert the notebook with "
                 "`jupyter nbconvert --to notebook --inplace`"
             )
+        if version is None:
+            raise _invalid('no "nbformat" version')
+        if not _is_int(version):
+            raise _invalid(f'"nbformat" is {_json_kind(version)}, not a version number')
+        if version > NBFORMAT:
+            raise SourceError(
+                f"nbformat {version} notebooks are not supported (mlflow-lint reads nbformat "
+                f"{NBFORMAT}); nothing checked or written"
+            )
         if not isinstance(document.get("cells"), list):
-            raise SourceError('not a valid notebook: no "cells" list')
+            raise _invalid('no "cells" list')
+        if not isinstance(document.get("metadata", {}), dict):
+            raise _invalid('"metadata" is not an object')
         return cls(text, bom, document)
 
     @property
-    def is_python(self) -> bool:
-        metadata = self.document.get("metadata")
-        if not isinstance(metadata, dict):
-            return True
-        language = None
+    def language(self) -> Optional[str]:
+        """The notebook's language as its metadata says, if it says."""
+        metadata = self.document.get("metadata") or {}
         info, kernel = metadata.get("language_info"), metadata.get("kernelspec")
-        if isinstance(info, dict) and isinstance(info.get("name"), str):
-            language = info["name"]
-        elif isinstance(kernel, dict) and isinstance(kernel.get("language"), str):
-            language = kernel["language"]
-        return language is None or _is_python(language)
+        databricks = metadata.get(DATABRICKS_NOTEBOOK)
+        for holder, key in ((info, "name"), (kernel, "language"), (databricks, "language")):
+            if isinstance(holder, dict) and isinstance(holder.get(key), str):
+                return str(holder[key])
+        return None
 
-    def module(self, rules: tuple[type[Rule], ...]) -> Optional[VirtualModule]:
-        """The code cells as one module; None when no cell can hold a finding. Raises
-        CellError for a cell with a syntax error."""
-        if not self.is_python:
-            return None
-        sources = [
-            (index, source) for index, source in self.sources.items() if self._is_python(index)
-        ]
-        joined = "\n".join(source for _, source in sources)
-        if not may_hold_findings(joined.encode("utf-8", "surrogatepass"), rules):
-            return None  # "mlflow" only in markdown or outputs, say
+    @property
+    def skipped(self) -> str:
+        """Why the notebook is not checked at all ("" when it is)."""
+        language = self.language
+        if language is None or _is_python(language):
+            return ""
+        return f"not a Python notebook (its language is {language})"
+
+    @property
+    def is_databricks(self) -> bool:
+        metadata = self.document.get("metadata") or {}
+        return DATABRICKS_NOTEBOOK in metadata or any(
+            isinstance(cell.get("metadata"), dict) and DATABRICKS_CELL in cell["metadata"]
+            for cell in self.cells
+        )
+
+    def prepare(
+        self, rules: tuple[type[Rule], ...], excluded: frozenset[int] | set[int] = frozenset()
+    ) -> _Checked:
+        """The code cells as modules: the cells that share the notebook's namespace as one,
+        and each cell that is a Python program of its own as another. Cells that do not
+        parse become errors, cells in other languages notes; `excluded` (1-based) are left
+        out as cells that do not parse."""
+        checked = _Checked()
+        databricks = self.is_databricks
+        shared: list[tuple[int, str]] = []
+        own: list[tuple[int, str]] = []
+        for index, source in self.sources.items():
+            language = self._cell_language(index)
+            if language is not None:
+                kind, why = "skip", f"its language is {language}"
+            else:
+                kind, why = _classify(source, databricks)
+            if kind == "skip":
+                checked.notes.append(f"cell {index + 1}: skipped: {why}")
+            elif kind == "own":
+                checked.notes.append(f"cell {index + 1}: {why}")
+                own.append((index, source))
+            else:
+                shared.append((index, source))
+        joined = "\n".join(source for _, source in shared + own)
+        if not rules or not may_hold_findings(joined.encode("utf-8", "surrogatepass"), rules):
+            return checked  # "mlflow" only in markdown or outputs, say
         nonce = "nbcell"  # no MLflow name: the engine looks for those in the text
         while nonce in joined:
             nonce += "-"
-        magics: list[str] = []
-        cells = []
-        for index, source in sources:
-            cell = _virtual_cell(index, source, nonce, magics)
-            if cell is not None:
-                _check_syntax(cell)
+        groups = [(shared, True)] + [([cell], False) for cell in own]
+        for group, ipython in groups:
+            magics: list[str] = []
+            cells = []
+            for index, source in group:
+                cell = _virtual_cell(index, source, nonce, magics, ipython)
+                if index + 1 in excluded:
+                    continue  # the engine could not parse it: _check reports it
+                try:
+                    _check_syntax(cell)
+                except CellError as error:
+                    checked.errors.append(error)
+                    continue
                 cells.append(cell)
-        if not cells:
-            return None
-        return VirtualModule(cells, magics, nonce)
+            if cells:
+                checked.modules.append(VirtualModule(cells, magics, nonce))
+        return checked
 
-    def _is_python(self, index: int) -> bool:
+    def _cell_language(self, index: int) -> Optional[str]:
+        """The cell's own language, when it is not Python (VS Code's `languageId`)."""
         metadata = self.cells[index].get("metadata")
         vscode = metadata.get("vscode") if isinstance(metadata, dict) else None
         language = vscode.get("languageId") if isinstance(vscode, dict) else None
-        return not isinstance(language, str) or _is_python(language)
+        return language if isinstance(language, str) and not _is_python(language) else None
 
     # --- writing --------------------------------------------------------------------------------
     def with_sources(self, changed: dict[int, str]) -> bytes:
@@ -364,6 +558,55 @@ class Notebook:
             trail = style.newline + depth
             separator = "," + lead
         return "[" + lead + separator.join(items) + trail + "]"
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _classify(source: str, databricks: bool) -> tuple[str, str]:
+    """How a code cell runs, from its first line: ("notebook", "") for Python in the notebook's
+    namespace, ("own", what) for a Python program of its own, ("skip", why) otherwise."""
+    first = next((line for line in _LINES.findall(source) if line.strip()), "")
+    head = first.strip()
+    if head.startswith("%%"):
+        name, _, args = head[2:].partition(" ")
+        words = args.split()
+        if name in PYTHON_CELL_MAGICS:
+            return "notebook", ""
+        interpreter = os.path.basename(words[0]) if name == "script" and words else ""
+        if name in SCRIPT_CELL_MAGICS or interpreter.startswith(("python", "pypy")):
+            return "own", f"`%%{name}` runs it as a Python program of its own: checked alone"
+        if name in WRITEFILE_MAGICS:
+            targets = [w for w in words if not w.startswith("-")]
+            target = targets[-1].strip("'\"") if targets else ""
+            if "-a" in words or "--append" in words:
+                return "skip", f"`%%{name} -a` appends a part of {target or 'a file'}"
+            if target.endswith(".py"):
+                return "own", f"`%%{name}` writes {target}: checked as that file"
+            return "skip", f"`%%{name}` writes {target or 'a file'}, not Python"
+        return "skip", f"`%%{name}` cell, not Python"
+    if head.startswith("%"):
+        name, _, args = head[1:].partition(" ")
+        language = DATABRICKS_LANGUAGES.get(name)
+        # `%sql SELECT ...` outside Databricks is ipython-sql's line magic
+        if language is not None and (name != "sql" or databricks or not args.strip()):
+            return "skip", f"Databricks `%{name}` cell: {language}, not Python"
+    return "notebook", ""
 
 
 def _is_python(language: str) -> bool:
@@ -515,8 +758,12 @@ def _placeholder(indent: str, nonce: str, number: int) -> str:
     return f"{indent}pass  # {nonce}:magic:{number}\n"
 
 
-def _virtual_cell(index: int, source: str, nonce: str, magics: list[str]) -> Optional[_Cell]:
-    """The cell as Python for the module, or None when it is not Python (a cell magic)."""
+def _virtual_cell(
+    index: int, source: str, nonce: str, magics: list[str], ipython: bool = True
+) -> _Cell:
+    """The cell as Python for the module: its cell magic line (a Python one: see _classify)
+    and, with `ipython`, IPython's syntax replaced by placeholders. Without it (the body of
+    `%%writefile x.py`, `%%python`), the body is plain Python."""
     lines: list[str] = _LINES.findall(source)
     common = _leading_indent(lines)  # IPython removes it before anything else
     shifts: tuple[int, ...] = ()
@@ -529,8 +776,6 @@ def _virtual_cell(index: int, source: str, nonce: str, magics: list[str]) -> Opt
     if first is not None:
         cell_magic = _CELL_MAGIC.match(lines[first])
         if cell_magic is not None:
-            if cell_magic.group(1) not in PYTHON_CELL_MAGICS:
-                return None
             out.extend(lines[:first])
             out.append(_placeholder("", nonce, len(magics)))
             magics.append(lines[first])
@@ -538,6 +783,9 @@ def _virtual_cell(index: int, source: str, nonce: str, magics: list[str]) -> Opt
     quote: Optional[str] = None
     depth = 0
     continued = False
+    if not ipython:
+        out.extend(lines[number:])
+        number = len(lines)
     while number < len(lines):
         line = lines[number]
         number += 1
@@ -658,6 +906,7 @@ class VirtualModule:
         self.magics = magics
         self.nonce = nonce
         self.separator = f"pass  # {nonce}:cell\n"
+        self.boundary = f"# {nonce}:cell"  # the separator's comment (engine.analyze)
         self.placeholder = re.compile(rf"^[ \t]*pass  # {re.escape(nonce)}:magic:(\d+)\n", re.M)
         self.text = self.separator.join(cell.text for cell in cells)
         self.first_lines: list[int] = []  # the module line where each cell starts

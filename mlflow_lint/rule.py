@@ -23,11 +23,14 @@ class NodeEdit:
     """Replace the source from the start of `first` to the end of `last` with `content`.
 
     `content` is written as if the first line started at column 0; the engine indents the
-    following lines to the column where `first` starts, and uses the file's line ending."""
+    following lines to the column where `first` starts, and uses the file's line ending.
+    With `insert`, nothing is replaced: `content` goes in just before `first` (`last` is
+    ignored), which lets a fix add a line above a statement another of its edits changes."""
 
     first: cst.CSTNode
     last: cst.CSTNode
     content: str
+    insert: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class RuleOption:
     type: type
     default: Any
     help: str
+    minimum: Optional[int] = None  # for numbers: the smallest value the configuration accepts
 
 
 @dataclass

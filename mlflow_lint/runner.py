@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import heapq
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from functools import partial
@@ -28,13 +30,25 @@ def discover(paths: Sequence[str], settings: Settings) -> tuple[list[str], list[
     files: set[str] = set()
     errors: list[FileResult] = []
     for path in paths:
-        if os.path.isdir(path):
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            if not os.path.lexists(path) and error.errno in (errno.ENOENT, errno.ENOTDIR):
+                errors.append(FileResult(path, error=FileError("no such file or directory")))
+                continue
+            if os.path.islink(path):  # a dangling or looping symlink: the engine reports it
+                if not settings.excludes_named_file(path):
+                    files.add(os.path.normpath(path))
+                continue
+            reason = error.strerror or str(error)
+            errors.append(FileResult(path, error=FileError(f"cannot access: {reason}")))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            if settings.force_exclude and settings.excludes_named_file(path):
+                continue
             _walk(path, settings, files, errors)
-        elif os.path.lexists(path):
-            if not settings.excludes_named_file(path):
-                files.add(os.path.normpath(path))
-        else:
-            errors.append(FileResult(path, error=FileError("no such file or directory")))
+        elif not settings.excludes_named_file(path):
+            files.add(os.path.normpath(path))
     return sorted(files), errors
 
 
@@ -128,7 +142,19 @@ def run_paths(
 ) -> Iterator[FileResult]:
     """Discover, then run; listing errors are merged into the stream in path order."""
     files, errors = discover(paths, settings)
-    errors.sort(key=lambda r: r.path)
+    return run_discovered(files, errors, worker, settings, jobs, index)
+
+
+def run_discovered(
+    files: Sequence[str],
+    errors: list[FileResult],
+    worker: Worker,
+    settings: Settings,
+    jobs: int,
+    index: Optional[Index] = None,
+) -> Iterator[FileResult]:
+    """`run` over discovered files, with the listing errors merged in, in path order."""
+    errors = sorted(errors, key=lambda r: r.path)
     results = run(files, worker, settings, jobs, index)
     return heapq.merge(results, errors, key=lambda r: r.path)
 

@@ -6,6 +6,9 @@
   A document the engine cannot analyse (a syntax error, a configuration error) gets one Error
   diagnostic. Like the CLI, a document that cannot hold a finding (no "mlflow" and no enabled
   rule's call name in it) is never parsed, so it gets no diagnostics at all.
+- Jupyter notebooks (LSP notebook document sync, `notebookDocument/*`): the notebook's cells
+  are checked together, as `mlflow-lint check` checks an `.ipynb` file (see notebook.py), and
+  each cell gets its own diagnostics and quick fixes ("Fix all" is for files only).
 - Code actions: one quickfix per fix (preferred when safe; unsafe fixes only when the
   configuration enables them, labelled "(unsafe)"), and "Fix all" (`source.fixAll.mlflow-lint`),
   which runs `mlflow-lint fix`'s repeat-until-stable loop on the document. Edits carry the
@@ -35,20 +38,26 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from mlflow_lint import __version__, engine
+from mlflow_lint import __version__, dispatch, docs, engine
+from mlflow_lint import notebook as notebooks
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
 from mlflow_lint.rule import Fix, Safety, Violation
-from mlflow_lint.rules import ALL_RULES
+from mlflow_lint.rules import ALL_RULES, RULES_BY_CODE
 from mlflow_lint.sourcefile import SourceError, line_starts
 
 NAME = "mlflow-lint"
-# Where docs/rules/<CODE>.md is published; the diagnostics' codeDescription links there.
-RULE_DOCS_URL = "https://github.com/OWNER/mlflow-lint/blob/main/docs/rules/{code}.md"
 FIX_ALL_KIND = "source.fixAll.mlflow-lint"
 FIX_ALL_TITLE = "Fix all MLF findings"
 DEBOUNCE_SECONDS = 0.2  # didChange: analyse once typing pauses
 PYTHON_SUFFIXES = (".py", ".pyi")
-LINTED_SCHEMES = ("file", "untitled")  # not e.g. notebook cells (IPython magics do not parse)
+LINTED_SCHEMES = ("file", "untitled")  # notebook cells come with their notebook (publish_notebook)
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
+    notebook_selector=[
+        types.NotebookDocumentFilterWithCells(
+            cells=[types.NotebookCellLanguage(language="python")], notebook="*"
+        )
+    ]
+)
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +147,7 @@ class Document:
     version: Optional[int]
     text: str
     analysis: Optional[Analysis] = None
+    notebook: Optional[str] = None  # a notebook cell: the notebook's URI
 
     @property
     def path(self) -> Optional[str]:
@@ -146,6 +156,8 @@ class Document:
 
     @property
     def lintable(self) -> bool:
+        if self.notebook is not None:
+            return True
         if urlparse(self.uri).scheme not in LINTED_SCHEMES:
             return False
         path = self.path or urlparse(self.uri).path
@@ -154,8 +166,14 @@ class Document:
 
 class MlflowLintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__(NAME, __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
+        super().__init__(
+            NAME,
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Full,
+            notebook_document_sync=NOTEBOOK_SYNC,
+        )
         self.documents: dict[str, Document] = {}
+        self.notebook_cells: dict[str, list[str]] = {}  # notebook URI -> its cells' URIs
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self._settings: dict[tuple[str, int, int], Settings] = {}
 
@@ -181,6 +199,8 @@ class MlflowLintServer(LanguageServer):
     # -- analysis
     def analyze(self, document: Document) -> Analysis:
         """The document's findings (cached per version); never raises."""
+        if document.notebook is not None:  # analysed with its notebook (publish_notebook)
+            return document.analysis or Analysis(document.version, document.text)
         cached = document.analysis
         if cached is not None and (cached.version, cached.text) == (
             document.version,
@@ -225,22 +245,62 @@ class MlflowLintServer(LanguageServer):
             result.diagnostics.append(_error_diagnostic(error.message, position))
             return result
         for violation in violations:
-            diagnostic = types.Diagnostic(
-                range=types.Range(
-                    positions.at(violation.line, violation.column),
-                    positions.at(violation.end_line, violation.end_column),
-                ),
-                message=violation.message,
-                severity=types.DiagnosticSeverity.Warning,
-                code=violation.code,
-                code_description=types.CodeDescription(
-                    href=RULE_DOCS_URL.format(code=violation.code)
-                ),
-                source=NAME,
-            )
+            diagnostic = _finding_diagnostic(violation, positions)
             result.findings.append((violation, diagnostic))
             result.diagnostics.append(diagnostic)
         return result
+
+    def publish_notebook(self, uri: str) -> None:
+        """Check a notebook's cells together; publish each cell's diagnostics."""
+        notebook = self.workspace.get_notebook_document(notebook_uri=uri)
+        if notebook is None:
+            return
+        cells, texts = [], []
+        for cell in notebook.cells:
+            text = self.workspace.get_text_document(cell.document)
+            kind = "code" if cell.kind == types.NotebookCellKind.Code else "markdown"
+            language = text.language_id or "python"
+            other = kind == "code" and not notebooks._is_python(language)
+            cells.append((kind, text.source, language if other else ""))
+            texts.append(text)
+        analyses = [Analysis(text.version, text.source) for text in texts]
+        parsed = urlparse(uri)
+        path = (to_fs_path(uri) if parsed.scheme == "file" else None) or parsed.path
+        try:
+            settings = self.settings_for(path if parsed.scheme == "file" else None)
+            notebook_of = notebooks.Notebook.of_cells(cells, notebook.metadata)
+            result = notebooks.check_notebook(notebook_of, path, settings)
+        except Exception as error:  # a configuration error, or an engine bug: say so, go on
+            self.log(f"cannot check {uri}:\n{traceback.format_exc()}")
+            if analyses:
+                message = f"mlflow-lint cannot check this notebook: {error}"
+                analyses[0].diagnostics.append(_error_diagnostic(message, types.Position(0, 0)))
+            settings, result = None, None
+        for violation in result.violations if result is not None else ():
+            number = (violation.cell or 1) - 1
+            positions = Positions(texts[number].source, self.position_encoding)
+            diagnostic = _finding_diagnostic(violation, positions)
+            analyses[number].findings.append((violation, diagnostic))
+            analyses[number].diagnostics.append(diagnostic)
+        if result is not None and result.error is not None and analyses:
+            number = (result.error.cell or 1) - 1
+            positions = Positions(texts[number].source, self.position_encoding)
+            position = positions.at(result.error.line, result.error.column)
+            analyses[number].diagnostics.append(_error_diagnostic(result.error.message, position))
+        for gone in set(self.notebook_cells.get(uri, ())) - {c.document for c in notebook.cells}:
+            self.clear(gone)
+        self.notebook_cells[uri] = [cell.document for cell in notebook.cells]
+        for cell, text, analysis in zip(notebook.cells, texts, analyses):
+            analysis.settings = settings
+            document = Document(cell.document, "python", text.version, text.source, analysis, uri)
+            self.documents[cell.document] = document
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(cell.document, analysis.diagnostics, text.version)
+            )
+
+    def close_notebook(self, uri: str) -> None:
+        for cell in self.notebook_cells.pop(uri, ()):
+            self.clear(cell)
 
     def publish(self, uri: str) -> None:
         timer = self.timers.pop(uri, None)
@@ -277,6 +337,24 @@ class MlflowLintServer(LanguageServer):
         logger.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, message)
         self.window_log_message(types.LogMessageParams(kind, message))
 
+    # -- hover: the finding's remedy and its rule's explanation
+    def hover(self, params: types.HoverParams) -> Optional[types.Hover]:
+        document = self.documents.get(params.text_document.uri)
+        if document is None or not document.lintable:
+            return None
+        analysis = self.analyze(document)
+        where = (params.position.line, params.position.character)
+        parts = []
+        for violation, diagnostic in analysis.findings:
+            start, end = diagnostic.range.start, diagnostic.range.end
+            if (start.line, start.character) <= where <= (end.line, end.character):
+                parts.append(hover_text(violation))
+        if not parts:
+            return None
+        return types.Hover(
+            types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(parts))
+        )
+
     # -- code actions
     def code_actions(self, params: types.CodeActionParams) -> list[types.CodeAction]:
         document = self.documents.get(params.text_document.uri)
@@ -290,8 +368,10 @@ class MlflowLintServer(LanguageServer):
         actions: list[types.CodeAction] = []
         if _wanted(types.CodeActionKind.QuickFix, only):
             actions.extend(self._quick_fixes(document, analysis, settings, params))
-        if _wanted(FIX_ALL_KIND, only) and any(
-            engine.applicable(v, settings.unsafe_fixes) for v, _ in analysis.findings
+        if (
+            _wanted(FIX_ALL_KIND, only)
+            and document.notebook is None
+            and any(engine.applicable(v, settings.unsafe_fixes) for v, _ in analysis.findings)
         ):
             action = self._fix_all_action(document, settings.unsafe_fixes)
             if self._can_resolve_edits():  # computed when chosen: see resolve_fix_all
@@ -397,7 +477,7 @@ class MlflowLintServer(LanguageServer):
                 data = document.text.encode(encoding)
         except (SyntaxError, LookupError, UnicodeError):
             return None
-        result, new_data = engine.fix_source(data, path, settings)
+        result, new_data = dispatch.fix_source(data, path, settings)
         if result.error is not None:
             self.log(f"{document.uri}: not fixed: {result.error.message}", types.MessageType.Info)
         if new_data is None:
@@ -428,6 +508,38 @@ class MlflowLintServer(LanguageServer):
         code_action = text_document.code_action if text_document else None
         support = code_action.resolve_support if code_action else None
         return support is not None and "edit" in support.properties
+
+
+def _finding_diagnostic(violation: Violation, positions: Positions) -> types.Diagnostic:
+    return types.Diagnostic(
+        range=types.Range(
+            positions.at(violation.line, violation.column),
+            positions.at(violation.end_line, violation.end_column),
+        ),
+        message=violation.message,
+        severity=types.DiagnosticSeverity.Warning,
+        code=violation.code,
+        code_description=_code_description(violation.code),
+        source=NAME,
+    )
+
+
+def hover_text(violation: Violation) -> str:
+    """`CODE message`, the remedy, and the rule's page (what `mlflow-lint rule CODE` prints)."""
+    lines = [f"**{violation.code}** {violation.message}"]
+    if violation.help:
+        lines.append(f"help: {violation.help}")
+    rule = RULES_BY_CODE.get(violation.code)
+    if rule is not None:
+        lines.append(docs.render_rule(rule))
+    return "\n\n".join(lines)
+
+
+def _code_description(code: str) -> Optional[types.CodeDescription]:
+    """A link to the rule's page, when `[project.urls]` says where it is published; the
+    explanation itself is in the hover either way."""
+    url = docs.rule_url(code)
+    return types.CodeDescription(href=url) if url else None
 
 
 def _error_diagnostic(message: str, position: types.Position) -> types.Diagnostic:
@@ -515,8 +627,30 @@ def did_close(ls: MlflowLintServer, params: types.DidCloseTextDocumentParams) ->
     ls.clear(params.text_document.uri)
 
 
+def did_open_notebook(ls: MlflowLintServer, params: types.DidOpenNotebookDocumentParams) -> None:
+    ls.publish_notebook(params.notebook_document.uri)
+
+
+def did_change_notebook(
+    ls: MlflowLintServer, params: types.DidChangeNotebookDocumentParams
+) -> None:
+    ls.publish_notebook(params.notebook_document.uri)
+
+
+def did_save_notebook(ls: MlflowLintServer, params: types.DidSaveNotebookDocumentParams) -> None:
+    ls.publish_notebook(params.notebook_document.uri)
+
+
+def did_close_notebook(ls: MlflowLintServer, params: types.DidCloseNotebookDocumentParams) -> None:
+    ls.close_notebook(params.notebook_document.uri)
+
+
 def code_action(ls: MlflowLintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     return ls.code_actions(params)
+
+
+def hover(ls: MlflowLintServer, params: types.HoverParams) -> Optional[types.Hover]:
+    return ls.hover(params)
 
 
 def code_action_resolve(ls: MlflowLintServer, action: types.CodeAction) -> types.CodeAction:
@@ -535,6 +669,10 @@ def create_server() -> MlflowLintServer:
     server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
     server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))(did_save)
     server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
+    server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)(did_open_notebook)
+    server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)(did_change_notebook)
+    server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)(did_save_notebook)
+    server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)(did_close_notebook)
     server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(
@@ -543,6 +681,7 @@ def create_server() -> MlflowLintServer:
         ),
     )(code_action)
     server.feature(types.CODE_ACTION_RESOLVE)(code_action_resolve)
+    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
     server.feature(types.SHUTDOWN)(shutdown)
     return server
 

@@ -120,6 +120,11 @@ def atomic_write(path: str, data: bytes, expected_on_disk: bytes) -> None:
         # no write bit at all: read-only on purpose, even for root (who may write anyway)
         if not os.access(real, os.W_OK) or not info.st_mode & _WRITE_BITS:
             raise SourceError("file is read-only; not fixed")
+        # the fixed file is written next to it and renamed over it: the directory must let us
+        directory = os.path.dirname(real) or "."
+        if not os.access(directory, os.W_OK) or not os.stat(directory).st_mode & _WRITE_BITS:
+            shown = os.path.dirname(path) or "."
+            raise SourceError(f"cannot write {shown}: directory is not writable; not fixed")
         fd, temp = tempfile.mkstemp(
             prefix=".mlflow-lint-", suffix=".tmp", dir=os.path.dirname(real)
         )

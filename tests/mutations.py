@@ -60,7 +60,7 @@ import libcst as cst
 from hypothesis import strategies as st
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from mlflow_lint import engine
+from mlflow_lint import dispatch, engine
 from mlflow_lint.config import Settings
 from mlflow_lint.engine import FileError
 from mlflow_lint.sourcefile import SourceError, decode, line_starts
@@ -1273,8 +1273,8 @@ def fix_and_verify(data: bytes, settings: Settings, path: str = PATH) -> Optiona
     offer fixes that fix refuses in a notebook: across cells, or touching a magic). Returns
     the fixed text, or None when nothing changed or the input itself could not be checked."""
     notebook = path.endswith(".ipynb")
-    checked = engine.check_source(data, path, settings)
-    result, new_data = engine.fix_source(data, path, settings)
+    checked = dispatch.check_source(data, path, settings)
+    result, new_data = dispatch.fix_source(data, path, settings)
     assert not is_internal(checked.error), checked.error
     assert not is_internal(result.error), result.error
     assert (checked.error is None) == (result.error is None), (checked.error, result.error)
@@ -1295,10 +1295,10 @@ def fix_and_verify(data: bytes, settings: Settings, path: str = PATH) -> Optiona
         breaks = line_breaks(decode(data).text)
         if len(breaks) == 1:
             assert line_breaks(text) <= breaks, f"line breaks {breaks} became {line_breaks(text)}"
-    again, newer = engine.fix_source(new_data, path, settings)
+    again, newer = dispatch.fix_source(new_data, path, settings)
     assert again.error is None, again.error
     assert newer is None, "fixing the fixed code changed it again:\n" + again.diff
-    rechecked = engine.check_source(new_data, path, settings)
+    rechecked = dispatch.check_source(new_data, path, settings)
     assert rechecked.error is None, rechecked.error
     left = [v for v in rechecked.violations if engine.applicable(v, settings.unsafe_fixes)]
     assert notebook or not left, left

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Callable, Optional
 
 import pytest
-from conftest import run_cli
+from conftest import MLFLOW_LINT, run_cli
 from test_cli import FLAGGED, write
 
 MLFLOW_HEAD = b"import mlflow\nmlflow.log_metric('k', 1)\n"
@@ -96,14 +104,162 @@ def test_fifo_is_not_read(tmp_path: Path) -> None:
     assert errors == ["pipe.py:1:1: error: not a regular file"]
 
 
-def test_unreadable_file(tmp_path: Path) -> None:
-    path = tmp_path / "secret.py"
-    path.write_text(FLAGGED)
-    path.chmod(0)
-    if os.access(path, os.R_OK):
-        pytest.skip("running as root: permissions do not stop reads")
-    errors = check_with_good_file(tmp_path)
-    assert errors == ["secret.py:1:1: error: cannot read: Permission denied"]
+# --- permissions: always as an unprivileged process -----------------------------------------------
+# As root (CI runs as root) permissions stop nothing, so these tests drop privileges in the
+# subprocess: they run as `nobody` when the interpreter is reachable for it, otherwise as root
+# without any capability (setpriv --bounding-set -all): either way a real process that the file
+# modes stop. Never skipped.
+NOBODY = "nobody"
+
+
+@functools.lru_cache(maxsize=1)
+def _drop() -> tuple[list[str], Optional[tuple[int, int]]]:
+    """(command prefix, (uid, gid) to switch to) for an unprivileged process."""
+    if os.geteuid() != 0:
+        return [], None
+    user = pwd.getpwnam(NOBODY)
+    ids = (user.pw_uid, user.pw_gid)
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", "import mlflow_lint.cli"],
+            preexec_fn=_switch(ids),
+            capture_output=True,
+            cwd="/",
+            timeout=120,
+        )
+        if probe.returncode == 0:
+            return [], ids
+    except OSError:  # the interpreter lives where `nobody` may not go (~root/.pyenv, say)
+        pass
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "neither `nobody` can run the tests' interpreter nor is setpriv installed"
+    return [setpriv, "--bounding-set", "-all"], None
+
+
+def _switch(ids: tuple[int, int]) -> Callable[[], None]:
+    def switch() -> None:
+        os.setgroups([])
+        os.setgid(ids[1])
+        os.setuid(ids[0])
+
+    return switch
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A directory the unprivileged process can reach (tmp_path is root's own, mode 0700)."""
+    directory = Path(tempfile.mkdtemp(prefix="mlflow-lint-perm-", dir="/tmp"))
+    directory.chmod(0o755)
+    yield directory
+    for path in [directory, *directory.rglob("*")]:
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+    shutil.rmtree(directory)
+
+
+def give_away(root: Path) -> None:
+    """Hand the files to the user the unprivileged process runs as (when it is `nobody`)."""
+    _, ids = _drop()
+    if ids is not None:
+        for path in [root, *root.rglob("*")]:
+            os.chown(path, *ids, follow_symlinks=False)
+
+
+def run_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    prefix, ids = _drop()
+    env = {k: v for k, v in os.environ.items() if k != "PRE_COMMIT"}
+    result = subprocess.run(
+        [*prefix, str(MLFLOW_LINT), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=_switch(ids) if ids else None,
+        timeout=600,
+    )
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+    return result
+
+
+def test_the_unprivileged_process_is_stopped_by_permissions(shared_dir: Path) -> None:
+    secret = shared_dir / "secret.txt"
+    secret.write_text("x")
+    give_away(shared_dir)
+    secret.chmod(0)
+    prefix, ids = _drop()
+    probe = subprocess.run(
+        [*prefix, sys.executable, "-c", f"open({str(secret)!r}).read()"],
+        preexec_fn=_switch(ids) if ids else None,
+        capture_output=True,
+        timeout=120,
+    )
+    assert probe.returncode != 0 and b"PermissionError" in probe.stderr
+
+
+def test_unreadable_file(shared_dir: Path) -> None:
+    write(shared_dir, "secret.py", FLAGGED)
+    write(shared_dir, "zz_good.py", FLAGGED)
+    give_away(shared_dir)
+    (shared_dir / "secret.py").chmod(0)
+    result = run_unprivileged("check", ".", cwd=shared_dir)
+    assert result.returncode == 2
+    assert "secret.py:1:1: error: cannot read: Permission denied" in result.stdout.splitlines()
+    assert "zz_good.py:3:5: MLF101" in result.stdout, "the run goes on with the other files"
+
+
+def test_unreadable_directory_on_the_way(shared_dir: Path) -> None:
+    """`check dir/file.py` where `dir` may not be searched: one line, exit 2 (it was a
+    PermissionError traceback and exit 1)."""
+    write(shared_dir, "dir/file.py", FLAGGED)
+    write(shared_dir, "dir/sub/x.py", FLAGGED)
+    write(shared_dir, "good.py", FLAGGED)
+    give_away(shared_dir)
+    (shared_dir / "dir").chmod(0)
+    for args in (["dir/file.py"], ["dir/file.py", "good.py"], ["dir/sub"]):
+        result = run_unprivileged("check", *args, cwd=shared_dir)
+        assert result.returncode == 2, result.stdout + result.stderr
+        errors = [line for line in result.stdout.splitlines() if ": error: " in line]
+        assert errors == [f"{args[0]}:1:1: error: cannot access: Permission denied"]
+    assert (
+        "good.py:3:5: MLF101" in run_unprivileged("check", "dir", "good.py", cwd=shared_dir).stdout
+    )
+    listing = run_unprivileged("check", ".", cwd=shared_dir)
+    assert "dir:1:1: error: cannot list directory: Permission denied" in listing.stdout
+
+
+def test_read_only_file_is_reported_as_not_fixed(shared_dir: Path) -> None:
+    source = "import mlflow\nmlflow.log_param('a', 1)\nmlflow.log_param('b', 2)\n"
+    path = write(shared_dir, "params.py", source)
+    give_away(shared_dir)
+    path.chmod(0o444)
+    result = run_unprivileged("check", "--fix", "params.py", cwd=shared_dir)
+    assert result.returncode == 2
+    assert path.read_text() == source
+    lines = result.stdout.splitlines()
+    assert "params.py:1:1: error: file is read-only; not fixed" in lines
+    assert any(line.startswith("params.py:2:1: MLF103 ") for line in lines), lines  # still listed
+    assert lines[-1] == (
+        "Fixed 0 findings in 0 files. 1 finding remaining. 1 file checked. "
+        "1 file could not be fixed (see errors above)."
+    )
+
+
+def test_read_only_directory_is_reported(shared_dir: Path) -> None:
+    source = "import mlflow\nmlflow.log_param('a', 1)\nmlflow.log_param('b', 2)\n"
+    path = write(shared_dir, "src/params.py", source)
+    give_away(shared_dir)
+    (shared_dir / "src").chmod(0o555)
+    result = run_unprivileged("fix", "src", cwd=shared_dir)
+    assert result.returncode == 2
+    assert path.read_text() == source
+    assert (
+        "src/params.py:1:1: error: cannot write src: directory is not writable; not fixed"
+        in result.stdout.splitlines()
+    ), result.stdout
+    assert not [p for p in (shared_dir / "src").iterdir() if p.name != "params.py"]
+    # the same for --add-noqa, which writes too
+    noqa = run_unprivileged("check", "--add-noqa", "src", cwd=shared_dir)
+    assert noqa.returncode == 2 and "directory is not writable" in noqa.stdout
 
 
 def test_huge_file_gets_one_diagnostic(tmp_path: Path) -> None:

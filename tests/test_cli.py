@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import RULES_DIR, run_cli
+from conftest import MLFLOW_LINT, RULES_DIR, run_cli
 
 from mlflow_lint import __version__
 
@@ -31,7 +32,7 @@ def test_exit_codes(tmp_path: Path) -> None:
     result = run_cli("check", ".", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.splitlines()[0].startswith("flagged.py:3:5: MLF101 ")
-    assert "Found 1 finding." in result.stdout
+    assert "Found 1 finding in 1 file. 2 files checked." in result.stdout
     assert run_cli("check", "--exit-zero", ".", cwd=tmp_path).returncode == 0
     assert run_cli("check", "--select", "MLF999", ".", cwd=tmp_path).returncode == 2
     assert run_cli("check", "--bogus", cwd=tmp_path).returncode == 2
@@ -249,6 +250,386 @@ def test_statistics_estimate_requests_per_iteration(tmp_path: Path) -> None:
     assert "Tracking requests per loop iteration (an estimate from the code):" in out
     # now: 1 per batch of every epoch, 2 per epoch; after the fixes: the batch loop is buffered
     # (flushed once per epoch) and the two epoch metrics merge into one log_metrics
-    assert "train.py:3: now epoch x batch x 1 + epoch x 2; after fixes epoch x 2" in out
-    assert "Total: 3 tracking calls in the bodies of 1 loop nest now" in out
-    assert "as above), 2 after the available fixes" in out
+    assert (
+        "  train.py:3: now 1 request per `batch` iteration and 2 per `epoch` iteration; "
+        "after the fixes, 2 requests per `epoch` iteration.\n"
+    ) in out
+    assert "In all, 3 tracking calls in the bodies of 1 loop nest, each made on every" in out
+    assert "; 2 after the available fixes (`mlflow-lint check --fix --unsafe-fixes`).\n" in out
+
+
+# --- Ruff's options -------------------------------------------------------------------------------
+TWO_PARAMS = "import mlflow\nmlflow.log_param('a', 1)\nmlflow.log_param('b', 2)\n"
+FIXED_PARAMS = "import mlflow\nmlflow.log_params({'a': 1, 'b': 2})\n"
+# one safe fix (MLF103) and one finding with an unsafe fix (MLF101)
+MIXED = TWO_PARAMS + (
+    "with mlflow.start_run():\n"
+    "    for step in range(3):\n"
+    "        mlflow.log_metric('loss', 0.1, step=step)\n"
+)
+
+
+def test_check_fix_is_fix(tmp_path: Path) -> None:
+    """`check --fix` applies the safe fixes and reports what remains; `fix` is its short form."""
+    for command in (["check", "--fix"], ["fix"]):
+        path = write(tmp_path, "train.py", MIXED)
+        result = run_cli(*command, "train.py", cwd=tmp_path)
+        assert result.returncode == 1, result.stdout  # MLF101 remains
+        assert path.read_text().startswith(FIXED_PARAMS)
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith("train.py:5:9: MLF101 ")  # where it is in the fixed file
+        assert lines[-1] == (
+            "Fixed 1 finding in 1 file. 1 finding remaining. 1 file checked. "
+            "1 more fix available with `--unsafe-fixes`."
+        )
+    path = write(tmp_path, "train.py", MIXED)
+    result = run_cli("check", "--fix", "--unsafe-fixes", "train.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert result.stdout == "Fixed 2 findings in 1 file. 1 file checked.\n"
+    assert "mlflow.log_metric(" not in path.read_text()
+
+
+def test_fix_only_diff_show_fixes_and_exit_non_zero_on_fix(tmp_path: Path) -> None:
+    path = write(tmp_path, "train.py", MIXED)
+    diff = run_cli("check", "--diff", "train.py", cwd=tmp_path)
+    assert diff.returncode == 1  # something would change
+    assert path.read_text() == MIXED  # nothing written
+    assert diff.stdout.startswith("--- a/train.py\n+++ b/train.py\n")
+    assert "+mlflow.log_params({'a': 1, 'b': 2})\n" in diff.stdout
+    assert "MLF101" not in diff.stdout  # --diff implies --fix-only: no findings listed
+    assert diff.stdout.endswith(
+        "Would fix 1 finding in 1 file. 1 file checked. "
+        "1 more fix available with `--unsafe-fixes`.\n"
+    )
+    only = run_cli("check", "--fix-only", "--show-fixes", "train.py", cwd=tmp_path)
+    assert only.returncode == 0, only.stdout  # the remaining MLF101 does not count
+    assert only.stdout == (
+        "Fixed 1 finding:\n- train.py:\n    1 \u00d7 MLF103 (consecutive-log-param)\n\n"
+        "Fixed 1 finding in 1 file. 1 file checked. 1 more fix available with `--unsafe-fixes`.\n"
+    )
+    assert run_cli("check", "--diff", "train.py", cwd=tmp_path).returncode == 0  # nothing left
+    write(tmp_path, "train.py", TWO_PARAMS)
+    assert (
+        run_cli("check", "--fix", "--exit-non-zero-on-fix", "train.py", cwd=tmp_path).returncode
+        == 1
+    )
+    assert (
+        run_cli("check", "--fix", "--exit-non-zero-on-fix", "train.py", cwd=tmp_path).returncode
+        == 0
+    )
+    write(tmp_path, "train.py", TWO_PARAMS)
+    fixable = run_cli("check", "--show-fixes", "train.py", cwd=tmp_path)
+    assert (
+        "Fixable with `mlflow-lint fix`: 1 finding:\n    1 \u00d7 MLF103 (consecutive-log-param)\n"
+        in fixable.stdout
+    )
+
+
+def test_stdin_fix_and_diff(tmp_path: Path) -> None:
+    fixed = run_cli("check", "--fix", "-", "--stdin-filename", "t.py", input=MIXED.encode())
+    assert fixed.stdout.startswith(FIXED_PARAMS)  # the fixed code on standard output
+    assert fixed.stderr.startswith("t.py:5:9: MLF101 ")  # the report on standard error
+    diff = run_cli("check", "--diff", "-", input=TWO_PARAMS.encode())
+    assert diff.returncode == 1 and diff.stdout.startswith("--- a/-\n")
+
+
+def test_add_noqa(tmp_path: Path) -> None:
+    """A directive on each line with findings, merged into an existing one, after any other
+    comment, at the end of a multi-line string; a second run adds nothing."""
+    source = (
+        "import mlflow\n"
+        "for step in range(3):\n"
+        "    mlflow.log_metric('loss', 0.1, step=step)  # the loss\n"
+        "    mlflow.log_metric('acc', 0.1, step=step)  # noqa: E501 long line\n"
+        "    mlflow.log_metric('''a\n''', 0.1, step=step)\n"
+    )
+    path = write(tmp_path, "train.py", source)
+    result = run_cli("check", "--add-noqa", "--select", "MLF101", "train.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == "Added 3 noqa directives in 1 file.\n"
+    assert path.read_text() == (
+        "import mlflow\n"
+        "for step in range(3):\n"
+        "    mlflow.log_metric('loss', 0.1, step=step)  # the loss  # noqa: MLF101\n"
+        "    mlflow.log_metric('acc', 0.1, step=step)  # noqa: E501, MLF101 long line\n"
+        "    mlflow.log_metric('''a\n''', 0.1, step=step)  # noqa: MLF101\n"
+    )
+    assert run_cli("check", "--select", "MLF101", "train.py", cwd=tmp_path).returncode == 0
+    again = run_cli("check", "--add-noqa", "--select", "MLF101", "train.py", cwd=tmp_path)
+    assert again.stdout == "Added 0 noqa directives in 0 files.\n"
+    # flake8 reads the same directives
+    flake8 = Path(MLFLOW_LINT).parent / "flake8"
+    out = subprocess.run(
+        [str(flake8), "--select", "MLF", "train.py"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout
+
+
+def test_add_noqa_in_a_notebook(tmp_path: Path) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Training"),
+        nbformat.v4.new_code_cell("import mlflow"),
+        nbformat.v4.new_code_cell(FLAGGED.removeprefix("import mlflow\n")),
+    ]
+    path = tmp_path / "train.ipynb"
+    nbformat.write(notebook, str(path))
+    result = run_cli("check", "--add-noqa", "train.ipynb", cwd=tmp_path)
+    assert result.stdout == "Added 1 noqa directive in 1 file.\n", result.stdout
+    cell = nbformat.read(str(path), as_version=4).cells[2].source
+    assert "step=step)  # noqa: MLF101\n" in cell
+    assert run_cli("check", "train.ipynb", cwd=tmp_path).returncode == 0
+
+
+def test_exclude_on_the_command_line(tmp_path: Path) -> None:
+    write(tmp_path, "src/train.py", FLAGGED)
+    write(tmp_path, "scratch/try.py", FLAGGED)
+    write(tmp_path, "build/x.py", FLAGGED)
+
+    def paths(*args: str) -> set[str]:
+        out = run_cli("check", *args, ".", cwd=tmp_path).stdout
+        return {line.split(":")[0] for line in out.splitlines() if ": MLF" in line}
+
+    assert paths() == {"src/train.py", "scratch/try.py"}
+    assert paths("--extend-exclude", "scratch") == {"src/train.py"}
+    # --exclude replaces the default list (build/ is no longer excluded)
+    assert paths("--exclude", "scratch,src") == {"build/x.py"}
+    named = run_cli(
+        "check", "--extend-exclude", "scratch", "--force-exclude", "scratch/try.py", cwd=tmp_path
+    )
+    assert "MLF101" not in named.stdout
+
+
+def test_no_python_files_found(tmp_path: Path) -> None:
+    """Ruff's warning, never "All checks passed!", when nothing was checked."""
+    (tmp_path / "empty").mkdir()
+    write(tmp_path, "docs/notes.txt", "mlflow.log_metric")
+    write(tmp_path, "only/scratch.py", FLAGGED)
+    for args in (["empty"], ["docs"], ["--extend-exclude", "scratch.py", "only"]):
+        result = run_cli("check", *args, cwd=tmp_path)
+        assert result.returncode == 0
+        assert result.stdout == ""
+        assert result.stderr == "warning: No Python files found under the given path(s)\n"
+    many = run_cli("check", "only", "docs", cwd=tmp_path)
+    assert many.stdout.endswith("Found 1 finding in 1 file. 1 file checked.\n")
+
+
+def test_verbose_quiet_and_silent(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.mlflow-lint]\nignore = ["MLF9"]\n')
+    write(tmp_path, "train.py", FLAGGED)
+    write(tmp_path, "plain.py", "print('hello')\n")
+    write(tmp_path, "other.py", "import mlflow\nmlflow.autolog()\n")
+    verbose = run_cli("check", "-v", ".", cwd=tmp_path)
+    assert verbose.stdout.startswith("train.py:3:5: MLF101")
+    err = verbose.stderr
+    assert f"configuration: {tmp_path / 'pyproject.toml'}\n" in err
+    assert "files: 3 found, 1 parsed, 2 skipped unparsed by the prefilter\n" in err
+    assert '  1 without "mlflow" in them\n' in err
+    assert '  1 with "mlflow" but no call an enabled rule looks for\n' in err
+    assert re.search(r"^time: \d+\.\d\d s \(", err, re.M)
+    quiet = run_cli("check", "-q", ".", cwd=tmp_path)
+    assert quiet.stdout.splitlines() == [verbose.stdout.splitlines()[0]] and quiet.stderr == ""
+    silent = run_cli("check", "-s", ".", cwd=tmp_path)
+    assert (silent.returncode, silent.stdout, silent.stderr) == (1, "", "")
+
+
+def test_configuration_errors_name_the_file_and_key(tmp_path: Path) -> None:
+    """One line on standard error, exit 2, no click "Usage: ... Try --help" banner."""
+    write(tmp_path, "train.py", FLAGGED)
+    config = tmp_path / "pyproject.toml"
+    cases = {
+        '[tool.mlflow-lint]\nselcet = ["MLF1"]\n': "unknown key(s) in [tool.mlflow-lint]: selcet",
+        '[tool.mlflow-lint]\nignore = ["MLF999"]\n': "select/ignore: unknown rule code or prefix 'MLF999'",
+        '[tool.mlflow-lint]\nextend-select = ["XYZ1"]\n': "extend-select: unknown rule code or prefix 'XYZ1'",
+        '[tool.mlflow-lint.per-file-ignores]\n"t*" = ["MLF99"]\n': "per-file-ignores.'t*': unknown rule code",
+        "[tool.mlflow-lint.MLF102]\nmin-calls = 0\n": "MLF102.min-calls must be at least 2, not 0",
+        '[tool.mlflow-lint]\noutput-format = "fancy"\n': "output-format must be one of full,",
+        "[tool.mlflow-lint]\nforce-exclude = 1\n": "force-exclude must be true or false",
+    }
+    for table, expected in cases.items():
+        config.write_text(table)
+        result = run_cli("check", "train.py", cwd=tmp_path)
+        assert result.returncode == 2, table
+        assert result.stdout == ""
+        [line] = result.stderr.splitlines()
+        assert line.startswith(f"mlflow-lint: error: {config}: "), line
+        assert expected in line, line
+        assert "Usage:" not in result.stderr
+    config.write_text("[tool.mlflow-lint.MLF102]\nmin-calls = 3\n")
+    assert run_cli("check", "train.py", cwd=tmp_path).returncode == 1
+
+
+def test_extend_select_in_the_configuration(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.mlflow-lint]\nextend-select = ["MLF901"]\n')
+    write(
+        tmp_path,
+        "train.py",
+        "import mlflow\nfor e in range(3):\n    for b in range(3):\n"
+        "        mlflow.log_metrics({'a': 1}, step=b)\n",
+    )
+    out = run_cli("check", "train.py", cwd=tmp_path).stdout
+    assert "MLF901" in out  # opt-in, selected on top of the defaults
+
+
+def test_options_that_cannot_go_together_say_why(tmp_path: Path) -> None:
+    write(tmp_path, "train.py", FLAGGED)
+    cases = [
+        (["--statistics", "--diff"], "--statistics counts the findings reported, and --diff"),
+        (["--add-noqa", "--fix"], "--add-noqa edits the files itself: --fix cannot go with it"),
+        (["--quiet", "--verbose"], "--quiet and --verbose contradict each other"),
+        (["--format", "json", "--output-format", "json"], "--format is the old name of"),
+    ]
+    for args, reason in cases:
+        result = run_cli("check", *args, "train.py", cwd=tmp_path)
+        assert result.returncode == 2
+        assert reason in result.stderr, result.stderr
+    # `fix` takes the options of `check` (it is its short form)
+    for args in (["--statistics"], ["--exit-zero"], ["--no-cache"], ["--output-format", "json"]):
+        result = run_cli("fix", *args, "train.py", cwd=tmp_path)
+        expected = 0 if args == ["--exit-zero"] else 1  # MLF101 remains
+        assert result.returncode == expected and result.stderr == "", args
+
+
+def test_help_reads_like_ruffs() -> None:
+    main = run_cli("--help").stdout
+    assert main.startswith("Usage: mlflow-lint [OPTIONS] COMMAND [ARGS]...\n")
+    for command in ("check", "fix", "rules", "rule", "server"):
+        assert re.search(rf"^  {command}\s+\S", main, re.M), command
+    check = run_cli("check", "--help").stdout
+    assert check.startswith("Usage: mlflow-lint check [OPTIONS] [PATHS]...\n")
+    sections = [line for line in check.splitlines() if line and not line.startswith(" ")]
+    assert sections[1:] == [
+        "Positional arguments:",
+        "Options:",
+        "Rule selection:",
+        "File selection:",
+        "Miscellaneous:",
+        "Log levels:",
+        "Other options:",
+    ], sections
+    for option in (
+        "--fix",
+        "--unsafe-fixes",
+        "--show-fixes",
+        "--diff",
+        "--watch",
+        "--fix-only",
+        "--add-noqa",
+        "--output-format",
+        "--statistics",
+        "--select",
+        "--exclude",
+        "--exit-zero",
+        "--exit-non-zero-on-fix",
+        "--no-cache",
+        "--verbose",
+        "--quiet",
+        "--color",
+    ):
+        assert re.search(rf"^  (-\w, )?{option}\b", check, re.M), option
+    assert "--format" not in check.replace("--output-format", "")  # the old name: hidden
+    fix_help = run_cli("fix", "--help").stdout
+    assert fix_help.split("Positional arguments:")[1] == check.split("Positional arguments:")[1]
+
+
+def test_colour(tmp_path: Path) -> None:
+    write(tmp_path, "train.py", FLAGGED)
+    plain = run_cli("check", "train.py", cwd=tmp_path).stdout
+    assert "\x1b[" not in plain  # a pipe: no colour
+    coloured = run_cli("check", "--color", "always", "train.py", cwd=tmp_path).stdout
+    assert "\x1b[" in coloured and re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+    assert run_cli("check", "train.py", cwd=tmp_path, env={"FORCE_COLOR": "1"}).stdout == coloured
+    forced_off = run_cli(
+        "check", "train.py", cwd=tmp_path, env={"FORCE_COLOR": "1", "NO_COLOR": "1"}
+    )
+    assert forced_off.stdout == plain
+    report = tmp_path / "report.txt"
+    run_cli("check", "--color", "always", "-o", str(report), "train.py", cwd=tmp_path)
+    assert "\x1b[" not in report.read_text()  # never in files
+
+
+def test_full_format(tmp_path: Path) -> None:
+    write(tmp_path, "train.py", MIXED)
+    out = run_cli("check", "--output-format", "full", "train.py", cwd=tmp_path).stdout
+    assert out.startswith(
+        "MLF103 [*] 2 consecutive `mlflow.log_param` calls send 2 tracking requests"
+    ), out
+    assert (
+        " --> train.py:2:1\n"
+        "  |\n"
+        "1 |   import mlflow\n"
+        "2 | / mlflow.log_param('a', 1)\n"
+        "3 | | mlflow.log_param('b', 2)\n"
+        "  | |________________________^\n"
+    ) in out
+    assert (
+        "  |\n"
+        "1 | import mlflow\n"
+        "  - mlflow.log_param('a', 1)\n"
+        "  - mlflow.log_param('b', 2)\n"
+        "2 + mlflow.log_params({'a': 1, 'b': 2})\n"
+        "3 | with mlflow.start_run():\n"
+        "  |\n"
+    ) in out
+    assert ("MLF101 `mlflow.log_metric` in a loop") in out
+    assert (
+        "5 |     for step in range(3):\n"
+        "6 |         mlflow.log_metric('loss', 0.1, step=step)\n"
+        "  |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+    ) in out
+    assert "note: an unsafe fix, applied only with `--unsafe-fixes`\n" in out
+    assert out.endswith(
+        "Found 2 findings in 1 file (1 fixable with `mlflow-lint fix`). 1 file checked. 1 more fix available with `--unsafe-fixes`.\n"
+    )
+
+
+def test_output_format_in_the_configuration(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.mlflow-lint]\noutput-format = "json"\n')
+    write(tmp_path, "train.py", FLAGGED)
+    out = run_cli("check", "train.py", cwd=tmp_path).stdout
+    assert json.loads(out)["findings"][0]["code"] == "MLF101"
+    assert run_cli(
+        "check", "--output-format", "concise", "train.py", cwd=tmp_path
+    ).stdout.startswith("train.py:3:5")
+
+
+def test_add_noqa_reaches_a_fixed_point(tmp_path: Path) -> None:
+    """Suppressing the first of three consecutive calls uncovers the other two as a group of
+    their own (found in MLflow's own code): --add-noqa goes on until nothing is left, so a
+    second run adds nothing."""
+    source = (
+        "import mlflow\n"
+        "with mlflow.start_run():\n"
+        "    mlflow.log_param('a', 1)\n"
+        "    mlflow.log_param('b', 2)\n"
+        "    mlflow.log_param('c', 3)\n"
+    )
+    write(tmp_path, "train.py", source)
+    first = run_cli("check", "--add-noqa", "train.py", cwd=tmp_path)
+    assert first.returncode == 0 and first.stdout.startswith("Added "), first.stdout
+    assert run_cli("check", "train.py", cwd=tmp_path).returncode == 0
+    again = run_cli("check", "--add-noqa", "train.py", cwd=tmp_path)
+    assert again.stdout == "Added 0 noqa directives in 0 files.\n"
+
+
+def test_statistics_include_notebooks(tmp_path: Path) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Training"),
+        nbformat.v4.new_code_cell("import mlflow"),
+        nbformat.v4.new_code_cell(
+            "with mlflow.start_run():\n"
+            "    for epoch in range(3):\n"
+            "        mlflow.log_metric('a', 1, step=epoch)\n"
+            "        mlflow.log_metric('b', 2, step=epoch)\n"
+        ),
+    ]
+    nbformat.write(notebook, str(tmp_path / "train.ipynb"))
+    out = run_cli("check", "--statistics", "train.ipynb", cwd=tmp_path).stdout
+    assert "1 file checked, 1 parsed" in out
+    assert "  train.ipynb:cell 3:2: now 2 requests per `epoch` iteration; after the fixes, " in out
+    assert "In all, 2 tracking calls in the bodies of 1 loop nest" in out

@@ -70,13 +70,27 @@ def test_fixed_examples(folder: Path) -> None:
             cst.parse_module(new.decode())
             again, newer = engine.fix_source(new, path.name, settings)
             assert newer is None, f"{path.name}: fixing is not idempotent"
-            assert not [v for v in again.violations if engine.applicable(v, True)]
+            assert not [v for v in again.violations if engine.applicable(v, unsafe)]
         elif path.name.startswith("clean"):
             assert new is None, f"{path.name}: a clean example must not be rewritten"
+        # a safe rule whose fix is unsafe for some of the example: what --unsafe-fixes writes
+        unsafe_path = path.with_name(path.stem + ".unsafe.fixed.py")
+        if unsafe_path.exists():
+            assert not unsafe, f"{unsafe_path.name}: the rule's fixes are all unsafe"
+            every = build_settings(None, select=[folder.name], unsafe_fixes=True)
+            result, new = engine.fix_source(data, path.name, every)
+            assert result.error is None and new is not None, f"{path.name}: expected a fix"
+            assert new.decode() == unsafe_path.read_text(), f"{path.name} unsafe-fixed differs"
+            assert new.decode() != fixed_path.read_text(), f"{unsafe_path.name} adds nothing"
+            again, newer = engine.fix_source(new, path.name, every)
+            assert newer is None, f"{path.name}: fixing with unsafe fixes is not idempotent"
 
 
 def test_cli_on_the_whole_examples_tree() -> None:
-    result = run_cli("check", "--select", "ALL", "--jobs", "2", str(RULES_DIR))
+    # --no-force-exclude: this repository's configuration keeps the fixtures (rules/) away
+    result = run_cli(
+        "check", "--no-force-exclude", "--select", "ALL", "--jobs", "2", str(RULES_DIR)
+    )
     got = [
         line.split(" ")[0] + " " + line.split(" ")[1]
         for line in result.stdout.splitlines()

@@ -119,9 +119,10 @@ def test_read_only_file_is_left_alone(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o444
 
 
-def test_diff_reports_what_would_remain_where_it_is_on_disk(tmp_path: Path) -> None:
-    """`fix --diff` writes nothing, so the findings it leaves are reported at their lines in
-    the file as it is, not in the fixed text it only shows."""
+def test_diff_shows_the_fixes_only(tmp_path: Path) -> None:
+    """`fix --diff` (`check --diff`) writes nothing and, as Ruff's `--diff`, implies
+    `--fix-only`: the diff and a summary, no findings; `check` reports them where they are on
+    disk, `fix` where they are in the fixed file."""
     path = tmp_path / "train.py"
     path.write_text(
         "import mlflow\nwith mlflow.start_run():\n"
@@ -130,8 +131,10 @@ def test_diff_reports_what_would_remain_where_it_is_on_disk(tmp_path: Path) -> N
     )
     result = run_cli("fix", "--diff", "--select", "MLF101,MLF103", "train.py", cwd=tmp_path)
     assert '+    mlflow.log_params({"a": 1, "b": 2})' in result.stdout
-    remaining = [line for line in result.stdout.splitlines() if line.startswith("train.py:")]
-    assert [line.split(" ")[0:2] for line in remaining] == [["train.py:6:9:", "MLF101"]]
+    assert not [line for line in result.stdout.splitlines() if line.startswith("train.py:")]
+    assert "\nWould fix 1 finding in 1 file. 1 file checked." in result.stdout
+    checked = run_cli("check", "--select", "MLF101,MLF103", "train.py", cwd=tmp_path)
+    assert "train.py:6:9: MLF101" in checked.stdout  # on disk: where it is now
     written = run_cli("fix", "--select", "MLF101,MLF103", "train.py", cwd=tmp_path)
     assert "train.py:5:9: MLF101" in written.stdout  # written: where it is now
 

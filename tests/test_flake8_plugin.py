@@ -4,6 +4,7 @@ E999) keeps working around it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -16,7 +17,8 @@ import pytest
 from conftest import ROOT, RULES_DIR, run_cli
 
 from mlflow_lint import engine
-from mlflow_lint.flake8_plugin import MlflowLintPlugin
+from mlflow_lint.flake8_plugin import MlflowLintPlugin, flake8_message
+from mlflow_lint.rule import Violation
 from mlflow_lint.rules import ALL_RULES
 
 FLAKE8 = Path(sys.executable).parent / "flake8"
@@ -53,16 +55,29 @@ def cli_findings(*args: str, cwd: Optional[Path] = None, select: str = "ALL") ->
     """The CLI's finding lines, with the `[*]` marker turned into the plugin's fix hint: the
     only difference between the two outputs. `[*]` means "`mlflow-lint fix` fixes this";
     a fix that only `--unsafe-fixes` applies is unmarked by default and marked with it."""
-    default = run_cli("check", "--select", select, *args, cwd=cwd)
-    unsafe = run_cli("check", "--select", select, "--unsafe-fixes", *args, cwd=cwd)
+    # --no-force-exclude: this repository's configuration keeps the fixtures (rules/) away
+    default = run_cli("check", "--no-force-exclude", "--select", select, *args, cwd=cwd)
+    unsafe = run_cli(
+        "check", "--no-force-exclude", "--select", select, "--unsafe-fixes", *args, cwd=cwd
+    )
+    document = run_cli(
+        "check", "--no-force-exclude", "--select", select, "--output-format", "json", *args, cwd=cwd
+    )
     for result in (default, unsafe):
         assert "error:" not in result.stdout, result.stdout
         assert result.returncode in (0, 1), result.stdout + result.stderr
+    # flake8's line also carries the first sentence of the remedy (flake8_message)
+    helps = [f for f in json.loads(document.stdout)["findings"] if f["kind"] == "finding"]
     lines = []
-    for plain, with_unsafe in zip(_findings(default.stdout), _findings(unsafe.stdout)):
+    for plain, with_unsafe, finding in zip(
+        _findings(default.stdout), _findings(unsafe.stdout), helps
+    ):
         base, safe_fix = _strip_marker(plain)
         same, any_fix = _strip_marker(with_unsafe)
         assert base == same
+        if finding["help"]:
+            violation = Violation("", "", finding["message"], 1, 0, 1, 0, help=finding["help"])
+            base = base.removesuffix(finding["message"]) + flake8_message(violation)
         lines.append(base + (SAFE_HINT if safe_fix else UNSAFE_HINT if any_fix else ""))
     return lines
 

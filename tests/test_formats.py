@@ -44,9 +44,9 @@ TEXT_LINE = re.compile(
     re.S,
 )
 STATISTICS_LINE = re.compile(
-    r" *\d+  MLF\d+  (\[\*\]|   ) \S+\n|\d+ files checked, .*\n"
+    r" *\d+  MLF\d+  \[[* ]\] \S+( \(\d+ fixable\))?\n|\d+ files? checked, .*\n"
     # the requests-per-iteration estimate that follows the counts
-    r"|Tracking requests per loop iteration .*\n|  \S+:\d+: now .*\n|Total: .* tracking calls .*\n"
+    r"|Tracking requests per loop iteration .*\n|  \S+:\d+: now .*\n|In all, .* tracking calls? .*\n"
 )
 GITHUB_LINE = re.compile(r"::(?P<command>warning|error) (?P<properties>[^:]*)::(?P<message>.*)")
 
@@ -151,9 +151,8 @@ def github_as_fields(
             code = properties["title"].split()[0]
             assert properties["title"] == f"{code} ({RULES_BY_CODE[code].name})"
         column = int(properties["col"]) if "col" in properties else None
-        records.append(
-            (properties["file"], int(properties["line"]), column, code, unescape(message))
-        )
+        message = unescape(message).split("\nhelp: ")[0]  # the remedy follows the message
+        records.append((properties["file"], int(properties["line"]), column, code, message))
     return records, others
 
 
@@ -178,7 +177,8 @@ def test_json_says_what_text_says_line_for_line(workspace: Path) -> None:
     assert counts["findings"] == len(findings)
     assert counts["errors"] == 1
     assert counts["fixable"] == sum(f["fixable"] for f in findings)
-    assert f"Found {counts['findings']} findings ({counts['fixable']} fixable" in summary
+    assert f"Found {counts['findings']} findings in " in summary
+    assert f" ({counts['fixable']} fixable with `mlflow-lint fix`)" in summary
     assert f"{counts['unsafe_fixes_available']} more fixes available" in summary
     assert sum(counts["by_code"].values()) == counts["findings"]
     assert counts["files_checked"] >= counts["files_parsed"] > 0
@@ -194,6 +194,7 @@ def test_json_fields(workspace: Path) -> None:
             "code",
             "name",
             "message",
+            "help",
             "path",
             "line",
             "column",
@@ -218,7 +219,8 @@ def test_json_fields(workspace: Path) -> None:
         if finding["fix"] is None:
             assert finding["fix_safety"] is None and finding["fixable"] is False
             continue
-        assert finding["fix_safety"] == rule.fix_safety.value  # type: ignore[union-attr]
+        # a fix is as safe as its rule says, or less (a safe rule's fix may be unsafe here)
+        assert finding["fix_safety"] in {rule.fix_safety.value, "unsafe"}  # type: ignore[union-attr]
         assert finding["fixable"] is (finding["fix_safety"] == "safe")
         assert finding["fix"]["description"]
         for edit in finding["fix"]["edits"]:
@@ -276,8 +278,9 @@ def test_fix_reports_what_remains(tmp_path: Path) -> None:
     assert json_as_text(document) == records
     counts = document["summary"]
     assert counts["fixed"] > 0 and counts["files_changed"] > 0
+    moot = f"{counts['moot']} findings made moot by another fix. " if counts["moot"] else ""
     assert summary.startswith(
-        f"Fixed {counts['fixed']} findings in {counts['files_changed']} files. "
+        f"Fixed {counts['fixed']} findings in {counts['files_changed']} files. {moot}"
         f"{counts['findings']} findings remaining."
     )
     assert not any(f["fixable"] for f in document["findings"])
@@ -305,7 +308,7 @@ def test_github_says_what_text_says(workspace: Path) -> None:
     estimate = [
         line
         for line in others
-        if re.match(r"Tracking requests per loop|  \S+:\d+: now |Total: \d+ tracking calls", line)
+        if re.match(r"Tracking requests per loop|  \S+:\d+: now |In all, \d+ tracking calls?", line)
     ]
     assert len(others) == counts + 2 + len(estimate)
     assert others[-1] + "\n" == summary
@@ -319,7 +322,10 @@ def test_github_lines(workspace: Path) -> None:
     for line, finding in zip(lines, document["findings"]):
         command, properties, message = github_properties(line)
         assert "\n" not in message and "\r" not in message
-        assert unescape(message) == finding["message"]
+        expected = finding["message"]
+        if finding["help"]:
+            expected += f"\nhelp: {finding['help']}"
+        assert unescape(message) == expected
         assert properties["file"] == finding["path"]
         assert int(properties["line"]) == finding["line"]
         if finding["kind"] == "error":
@@ -391,7 +397,8 @@ def test_sarif_is_valid_and_says_what_text_says(workspace: Path) -> None:
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == workspace.resolve().as_uri() + "/"
     driver = run["tool"]["driver"]
     assert driver["name"] == "mlflow-lint" and driver["version"] == __version__
-    assert driver["informationUri"].startswith("https://")
+    # no placeholder links: pyproject.toml has no [project.urls] (see test_links_*)
+    assert "informationUri" not in driver
     rules = driver["rules"]
     assert [r["id"] for r in rules] == [rule.code for rule in ALL_RULES]  # --select ALL
     for descriptor, rule in zip(rules, ALL_RULES):
@@ -399,8 +406,8 @@ def test_sarif_is_valid_and_says_what_text_says(workspace: Path) -> None:
         assert descriptor["shortDescription"]["text"] == rule.summary
         assert descriptor["fullDescription"]["text"]
         assert descriptor["help"]["markdown"].startswith(f"# {rule.code}: {rule.name}")
-        assert descriptor["helpUri"].endswith(f"/docs/rules/{rule.code}.md")
-        assert (ROOT / "docs" / "rules" / f"{rule.code}.md").is_file()
+        assert "helpUri" not in descriptor
+        assert descriptor["help"]["text"].startswith(rule.summary)
     findings = [r for r in records if ": error: " not in r]
     results = []
     for result in run["results"]:
@@ -414,7 +421,7 @@ def test_sarif_is_valid_and_says_what_text_says(workspace: Path) -> None:
                 region["startLine"],
                 region["startColumn"],
                 result["ruleId"],
-                result["message"]["text"],
+                result["message"]["text"].split("\nhelp: ")[0],
                 "fixes" in result,
             )
         )
@@ -544,8 +551,36 @@ def test_fix_output_file(tmp_path: Path, output_format: str) -> None:
     )
 
 
-def test_text_format_is_the_default(workspace: Path) -> None:
-    assert check(workspace, "text") == run(workspace, "check", "--select", "ALL", ".")
+def test_concise_is_the_default_outside_a_terminal(workspace: Path) -> None:
+    """In a pipe (here) the default is `concise`; `--format text`, its old name, and
+    `--output-format concise` are the same (tests/test_terminal.py: `full` on a terminal)."""
+    default = run(workspace, "check", "--select", "ALL", ".")
+    assert check(workspace, "text") == default
+    assert run(workspace, "check", "--select", "ALL", "--output-format", "concise", ".") == default
+    assert run(workspace, "check", "--select", "ALL", "--output-format", "text", ".") == default
+
+
+def test_help_goes_into_every_format(tmp_path: Path) -> None:
+    """A finding's remedy (`Violation.help`): a `help:` line in `full`, the `help` field in
+    JSON, the line after the message in GitHub and SARIF (and SARIF's `properties.help`)."""
+    from mlflow_lint import formats
+    from mlflow_lint.report import ConciseReporter, FullReporter
+    from mlflow_lint.rule import Violation
+
+    v = Violation("MLF101", "metric-in-loop", "What is wrong", 2, 4, 2, 9, help="Do this instead")
+    assert formats.violation_json("t.py", v, False)["help"] == "Do this instead"
+    assert formats.with_help(v) == "What is wrong\nhelp: Do this instead"
+    sarif = formats.SarifReporter._result("t.py", v, False, 0)
+    assert sarif["message"]["text"] == "What is wrong\nhelp: Do this instead"
+    assert sarif["properties"]["help"] == "Do this instead"
+    import io
+
+    full, concise = io.StringIO(), io.StringIO()
+    for reporter in (FullReporter(full), ConciseReporter(concise)):
+        reporter.begin_file("t.py", "import mlflow\nfor i in x: mlflow.log_metric(1)\n")
+        reporter.violation("t.py", v, False)
+    assert "\nhelp: Do this instead\n" in full.getvalue()
+    assert concise.getvalue() == "t.py:2:5: MLF101 What is wrong\n"
 
 
 def test_fix_diff_needs_a_file_for_documents(tmp_path: Path) -> None:
@@ -557,7 +592,7 @@ def test_fix_diff_needs_a_file_for_documents(tmp_path: Path) -> None:
     result = run_cli("fix", "--diff", "--format", "json", "-o", "r.json", ".", cwd=tmp_path)
     assert result.returncode == 1  # something would change
     assert result.stdout.startswith("--- a/one_fix.py\n")
-    assert result.stdout.endswith("\nWould fix 1 finding in 1 file.\n")  # nothing remains after
+    assert result.stdout.endswith("\nWould fix 1 finding in 1 file. 1 file checked.\n")
     document = json.loads((tmp_path / "r.json").read_text())
     assert document["findings"] == []
     assert document["summary"]["fixed"] == document["summary"]["files_changed"] == 1

@@ -4,6 +4,7 @@ MLF106, MLF108, MLF109, MLF201, MLF901), MLF107, MLF202 and MLF303."""
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 
 import pytest
@@ -12,8 +13,10 @@ from mlflow_lint import engine
 from mlflow_lint.config import build_settings
 
 
-def findings(source: str, code: str) -> list[tuple[int, str]]:
+def findings(source: str, code: str, **options: object) -> list[tuple[int, str]]:
     settings = build_settings(None, select=[code])
+    if options:
+        settings = dataclasses.replace(settings, rule_options={code: options})
     text = textwrap.dedent(source)
     return [
         (v.line, v.message)
@@ -36,8 +39,8 @@ def test_loop_rules_name_the_chain(code: str, call: str, chain: str) -> None:
         {call}
     def train_epoch(v):
         log_stats(v)
-    for epoch in range(3):
-        train_epoch(epoch)
+    for step in range(3):
+        train_epoch(step)
     """
     (found,) = findings(source, code)
     assert found[0] == 8 and f"`{chain}`" in found[1], found
@@ -47,8 +50,8 @@ def test_a_helper_defined_after_its_caller_is_seen() -> None:
     source = """
     import mlflow
     def train():
-        for epoch in range(3):
-            log_stats(epoch)
+        for step in range(3):
+            log_stats(step)
     def log_stats(v):
         mlflow.log_metric("loss", v)
     """
@@ -87,11 +90,12 @@ def test_client_built_by_a_helper_on_every_iteration() -> None:
     def tag(run_id, key):
         client = mlflow.MlflowClient()
         client.set_tag(run_id, key, "done")
-    for run_id in ["a", "b"]:
+    for run_id in finished_run_ids():
         tag(run_id, "checked")
     """
-    (found,) = findings(source, "MLF202")
+    (found,) = findings(source, "MLF202", **{"through-helpers": True})
     assert found[0] == 7 and "`tag` constructs an `MlflowClient()`" in found[1], found
+    assert findings(source, "MLF202") == []  # off by default
 
 
 def test_helper_given_a_client_is_fine() -> None:

@@ -154,15 +154,15 @@ def test_invalid_indented_cell_is_one_error_at_its_position(tmp_path: Path) -> N
     cells = ["import mlflow", PLAIN_LOOP, "  x = 1\n  def f(:\n      pass"]
     path = tmp_path / "bad.ipynb"
     before = write(path, notebook(*cells))
-    for command in ("check", "fix"):
+    for command, suffix in (("check", ""), ("fix", "; nothing fixed in this notebook")):
         result = run_cli(command, "bad.ipynb", cwd=tmp_path)  # `fix` uses no cache
         assert result.returncode == 2, result.stdout
         # `(` of line 2 is at column 8 of the cell as written
-        assert errors(result.stdout) == ["bad.ipynb:cell 3:2:9: error: SyntaxError: invalid syntax"]
-        # one error for the notebook, as for a Python file: the other cells' findings are not
-        # reported (a cell that does not parse cannot be left out of the module: names it
-        # defines would be missing from the cells after it)
-        assert findings(result.stdout) == []
+        assert errors(result.stdout) == [
+            f"bad.ipynb:cell 3:2:9: error: SyntaxError: invalid syntax{suffix}"
+        ]
+        # one error, and the other cells are checked without the broken one
+        assert findings(result.stdout) == ["bad.ipynb:cell 2:2:5: MLF101"]
     assert path.read_bytes() == before
 
 
@@ -185,9 +185,12 @@ def test_summary_does_not_say_all_checks_passed_after_an_error(tmp_path: Path) -
     assert result.returncode == 2, result.stdout
     summary = result.stdout.splitlines()[-1]
     assert "All checks passed" not in result.stdout
-    assert summary == "No findings. 1 file could not be checked (see errors above)."
+    assert summary == "No findings. 1 file checked. 1 file could not be checked (see errors above)."
     clean = run_cli("check", "--no-cache", "clean.py", cwd=tmp_path)
-    assert clean.returncode == 0 and clean.stdout.splitlines()[-1] == "All checks passed!"
+    assert (
+        clean.returncode == 0
+        and clean.stdout.splitlines()[-1] == "All checks passed! 1 file checked."
+    )
 
 
 # --- docs/usage.md on the pre-commit hooks -----------------------------------------------------------

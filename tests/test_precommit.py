@@ -102,11 +102,13 @@ def snapshot_working_tree(destination: Path) -> str:
     return git("rev-parse", "HEAD", cwd=destination).strip()
 
 
-def documented_config() -> str:
-    """The .pre-commit-config.yaml snippet of docs/usage.md."""
+def documented_config(marker: str = "pre-commit-config") -> str:
+    """A .pre-commit-config.yaml snippet of docs/usage.md: the published repository's
+    (`pre-commit-config`, with placeholders for its URL and tag) or the local one
+    (`pre-commit-config-local`, used exactly as written)."""
     text = (ROOT / "docs" / "usage.md").read_text()
-    match = re.search(r"<!-- pre-commit-config -->\s*```yaml\n(.*?)```", text, re.S)
-    assert match, "docs/usage.md lost its pre-commit-config snippet"
+    match = re.search(rf"<!-- {marker} -->\s*```yaml\n(.*?)```", text, re.S)
+    assert match, f"docs/usage.md lost its {marker} snippet"
     return match.group(1)
 
 
@@ -176,7 +178,7 @@ def test_hooks_file_and_documented_config_agree() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert {hook["id"]: hook["entry"] for hook in hooks} == {
         "mlflow-lint": "mlflow-lint check --force-exclude",
-        "mlflow-lint-fix": "mlflow-lint fix --force-exclude",
+        "mlflow-lint-fix": "mlflow-lint check --fix --force-exclude",
     }
     for hook in hooks:
         assert hook["language"] == "python"
@@ -240,3 +242,75 @@ def test_fix_hook_rewrites_a_safely_fixable_file(project: Project) -> None:
 def hook_name(hook_id: str) -> str:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     return str(next(hook["name"] for hook in hooks if hook["id"] == hook_id))
+
+
+# --- the `repo: local` configuration of docs/usage.md, exactly as written -------------------------
+@pytest.fixture(scope="module")
+def local_project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    path = tmp_path_factory.mktemp("local-project")
+    git("init", "-q", cwd=path)
+    (path / ".pre-commit-config.yaml").write_text(documented_config("pre-commit-config-local"))
+    git("add", ".pre-commit-config.yaml", cwd=path)
+    # `language: system`: the mlflow-lint on PATH, as installed in the user's environment
+    bin_dir = str(Path(sys.executable).parent)
+    env = clean_env(
+        PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        PRE_COMMIT_HOME=str(tmp_path_factory.mktemp("pre-commit-home-local")),
+    )
+    return Project(path, env)
+
+
+def test_local_config_is_the_hooks_file(local_project: Project) -> None:
+    """The local snippet runs what .pre-commit-hooks.yaml defines, hook for hook."""
+    hooks = {
+        hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    }
+    (repo,) = yaml.safe_load(documented_config("pre-commit-config-local"))["repos"]
+    assert repo["repo"] == "local"
+    for hook in repo["hooks"]:
+        published = hooks[hook["id"]]
+        for key in ("name", "entry", "types_or", "require_serial"):
+            assert hook[key] == published[key], (hook["id"], key)
+        assert hook["language"] == "system"
+
+
+def test_local_hooks_check_and_fix(local_project: Project) -> None:
+    project = local_project
+    project.write("clean.py", CLEAN)
+    for hook in HOOK_IDS:
+        result = project.run(hook, "clean.py")
+        assert result.returncode == 0, result.stdout + result.stderr
+    path = project.write("metrics.py", MLF102_INPUT)
+    checked = project.run("mlflow-lint", "metrics.py")
+    assert checked.returncode == 1
+    assert "metrics.py:2:1: MLF102 " in checked.stdout
+    fixed = project.run("mlflow-lint-fix", "metrics.py")
+    assert fixed.returncode == 1 and "- files were modified by this hook" in fixed.stdout
+    assert path.read_text() == MLF102_FIXED
+    assert project.run("mlflow-lint", "metrics.py").returncode == 0
+
+
+def test_batches_do_not_contradict_each_other(local_project: Project) -> None:
+    """pre-commit runs batches of files in parallel (here two: 2 cores or more, 12 files); one
+    batch's summary must not read as the whole run's: findings and a batch summary, never
+    "All checks passed!"."""
+    project = local_project
+    names = [f"batch_{i:02d}.py" for i in range(12)]
+    for name in names:
+        project.write(name, CLEAN)
+    project.write(names[0], FLAGGED)
+    result = subprocess.run(
+        [str(PRE_COMMIT), "run", "mlflow-lint", "--color", "never", "--verbose", "--files", *names],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        env={**project.env, "PRE_COMMIT_NO_CONCURRENCY": ""},
+        timeout=600,
+    )
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert "batch_00.py:4:5: MLF101 " in out
+    assert "All checks passed!" not in out
+    summaries = [line for line in out.splitlines() if "checked in this batch." in line]
+    assert summaries and all(line.startswith("Found 1 finding in 1 file.") for line in summaries)
+    assert "\x1b[" not in out  # no colour in pre-commit's output when it has none

@@ -29,10 +29,15 @@ def lines(source: str, code: str) -> list[int]:
 
 
 def messages(source: str, code: str) -> list[str]:
+    return [message for message, _ in advice(source, code)]
+
+
+def advice(source: str, code: str) -> list[tuple[str, str]]:
+    """(message, help) of each finding of `code`."""
     settings = build_settings(None, select=[code])
     text = HEAD + textwrap.dedent(source)
     violations = engine.analyze(text, "t.py", settings.rules_for("t.py"), settings)
-    return [v.message for v in violations if v.code == code]
+    return [(v.message, v.help) for v in violations if v.code == code]
 
 
 # --- MLF306: fluent calls given run_id= log to that run ------------------------------------------
@@ -125,9 +130,11 @@ def test_mlf306_message_names_the_matching_explicit_run_call(call: str, advice: 
 
         threading.Thread(target=work, args=(1,)).start()
     """
-    [message] = messages(source, "MLF306")
-    assert message.endswith(f"pass the parent's run id: {advice}")
-    assert "\n" not in message
+    settings = build_settings(None, select=["MLF306"])
+    text = HEAD + textwrap.dedent(source)
+    [found] = engine.analyze(text, "t.py", settings.rules_for("t.py"), settings)
+    assert found.help.endswith(f"pass the parent's run id explicitly, with {advice}")
+    assert "\n" not in found.message + found.help
 
 
 # --- MLF201: a loop body that runs at most once ---------------------------------------------------
@@ -176,7 +183,7 @@ def test_mlf201_a_return_of_something_else_does_not_exempt_the_read() -> None:
     [
         ("MLF101", 'mlflow.log_metric("loss", x)'),
         ("MLF106", 'mlflow.log_param("lr", x)'),
-        ("MLF109", 'mlflow.log_dict({"x": x}, "x.json")'),
+        ("MLF109", 'mlflow.log_dict({"x": x}, f"x_{x}.json")'),
     ],
 )
 def test_other_loop_rules_skip_a_call_in_a_return_that_ends_the_loop(code: str, call: str) -> None:
@@ -306,14 +313,15 @@ def test_mlf201_experiment_lookup_by_loop_variable_suggests_search_experiments()
             experiment_name = cfg["experiment"]
             mlflow.set_experiment(experiment_name)
     """
-    fluent, in_client, set_exp = messages(source, "MLF201")
-    assert "call it once before the loop" not in fluent + in_client + set_exp
-    assert fluent.endswith(
-        "fetch the experiments with one `mlflow.search_experiments()` call before the loop and "
-        "pick them by name (its filter_string has no `name IN (...)`)"
+    fluent, in_client, set_exp = advice(source, "MLF201")
+    assert all("call it once before the loop" not in help for _, help in advice(source, "MLF201"))
+    assert fluent == (
+        "`mlflow.get_experiment_by_name` in a loop sends one tracking request per iteration (N+1)",
+        "Fetch the experiments with one `mlflow.search_experiments()` call before the loop and "
+        "pick them by name: its filter_string has no `name IN (...)`",
     )
-    assert "`MlflowClient().search_experiments()`" in in_client
-    assert set_exp.endswith(", then pass `experiment_id=` to `mlflow.start_run`")
+    assert "`MlflowClient().search_experiments()`" in in_client[1]
+    assert set_exp[1].endswith(", then pass `experiment_id=` to `mlflow.start_run`")
 
 
 def test_mlf201_loop_invariant_experiment_lookup_keeps_the_hoisting_advice() -> None:
@@ -322,9 +330,12 @@ def test_mlf201_loop_invariant_experiment_lookup_keeps_the_hoisting_advice() -> 
             mlflow.set_experiment("training")
             mlflow.get_experiment_by_name(EXPERIMENT)
     """
-    found = messages(source, "MLF201")
+    found = advice(source, "MLF201")
     assert len(found) == 2
-    assert all(m.endswith("; call it once before the loop") for m in found)
+    assert all(
+        m.endswith("in a loop repeats the same request on every iteration") for m, _ in found
+    )
+    assert all(h.endswith(": call it once before the loop and reuse the result") for _, h in found)
 
 
 # --- end to end ---------------------------------------------------------------------------------
@@ -357,7 +368,7 @@ def test_cli_reports_the_fixed_behaviour(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     found = [line.split(" ", 2)[:2] for line in result.stdout.splitlines() if ": MLF" in line]
     assert found == [["train.py:16:9:", "MLF201"], ["train.py:26:5:", "MLF306"]]
-    assert "`MlflowClient().set_tag(run_id, key, value)`" in result.stdout
+    assert "`tag -> mlflow.set_tag`" in result.stdout  # the advice is in `help` (tested above)
 
 
 def test_mlf305_async_logging_in_a_framework_callback_is_not_flagged() -> None:

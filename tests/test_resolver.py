@@ -428,6 +428,14 @@ def test_comprehension_target_shadows_only_inside() -> None:
                 for step, value in enumerate(values):
                     self.backend.log_metric("v", value, step=step)
         """,
+        # TensorFlow's and ludwig's lazy loader: the module's name is the last argument
+        """
+        from ludwig.utils.lazy import LazyLoader
+        mlflow = LazyLoader("mlflow", globals(), "mlflow")
+        def upload(paths):
+            for path in paths:
+                mlflow.log_metric("size", 1.0, step=len(path))
+        """,
         # a subclass of a class of the same module that holds the client
         """
         from mlflow import MlflowClient

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Optional
@@ -34,8 +36,10 @@ def test_merges_with_shared_step_and_synchronous() -> None:
         HEAD
         + 'mlflow.log_metric("a", x, step=s, synchronous=False)\nmlflow.log_metric("b", y, step=s, synchronous=False)\n'
     )
+    # asynchronous: a rejected item is only logged, and a rejected batch loses every item
+    assert fixed(source, "MLF102") is None
     assert (
-        fixed(source, "MLF102")
+        fixed(source, "MLF102", unsafe=True)
         == HEAD + 'mlflow.log_metrics({"a": x, "b": y}, step=s, synchronous=False)\n'
     )
 
@@ -59,15 +63,39 @@ def test_never_merged(second: str) -> None:
     assert codes(source, "MLF102") == []
 
 
-def test_comments_between_calls_block_the_merge_and_survive() -> None:
+def test_comments_never_split_a_group_and_survive_the_merge() -> None:
+    # a comment line between the calls goes above the merged call
     source = HEAD + 'mlflow.log_param("a", 1)\n# why b\nmlflow.log_param("b", 2)\n'
-    assert codes(source, "MLF103") == []
+    assert codes(source, "MLF103") == [2]
+    assert fixed(source, "MLF103") == HEAD + '# why b\nmlflow.log_params({"a": 1, "b": 2})\n'
+    # a call's own comment stays beside its entry, one entry per line
     trailing = HEAD + 'mlflow.log_param("a", 1)  # note\nmlflow.log_param("b", 2)\n'
-    assert codes(trailing, "MLF103") == []
-    last = HEAD + 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)  # note on the block\n'
-    assert (
-        fixed(last, "MLF103") == HEAD + 'mlflow.log_params({"a": 1, "b": 2})  # note on the block\n'
+    assert codes(trailing, "MLF103") == [2]
+    assert fixed(trailing, "MLF103") == HEAD + (
+        'mlflow.log_params(\n    {\n        "a": 1,  # note\n        "b": 2,\n    },\n)\n'
     )
+    last = HEAD + 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)  # note on the block\n'
+    assert fixed(last, "MLF103") == HEAD + (
+        'mlflow.log_params(\n    {\n        "a": 1,\n        "b": 2,  # note on the block\n    },\n)\n'
+    )
+
+
+def test_a_noqa_on_the_reported_line_silences_the_whole_group(tmp_path: Path) -> None:
+    body = 'mlflow.log_param("a", 1)  # noqa: MLF103\nmlflow.log_param("b", 2)\nmlflow.log_param("c", 3)\n'
+    assert codes(HEAD + body, "MLF103") == []
+    assert fixed(HEAD + body, "MLF103", unsafe=True) is None
+    (tmp_path / "t.py").write_text(HEAD + body)
+    assert run_cli("check", "--select", "MLF103", "t.py", cwd=tmp_path).returncode == 0
+    flake8 = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "MLF", "t.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert flake8.returncode == 0 and flake8.stdout == "", flake8.stdout
+    # elsewhere in the group it silences nothing, as in Ruff and flake8: the group is one finding
+    middle = 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)  # noqa: MLF103\nmlflow.log_param("c", 3)\n'
+    assert codes(HEAD + middle, "MLF103") == [2]
 
 
 def test_blank_lines_between_calls_do_not_block_the_merge() -> None:
@@ -272,7 +300,7 @@ def test_log_table_same_file_gets_the_quadratic_message() -> None:
         build_settings(None, select=["MLF109"]).rules_for("t.py"),
         build_settings(None),
     )
-    assert "quadratically" in violation.message
+    assert "downloads and re-uploads it" in violation.message
 
 
 def test_batched_inner_loop_is_opt_in() -> None:
@@ -347,17 +375,21 @@ def test_a_helper_that_opens_its_own_run_is_per_run_not_per_iteration() -> None:
     assert codes(source, "MLF106") == []
 
 
-def test_comments_inside_call_arguments_block_the_merge() -> None:
+def test_comments_inside_call_arguments_follow_their_entry() -> None:
     # found by the mutation fuzzer: the merge rebuilt the calls from their keys and values
     source = HEAD + "mlflow.log_metric('a', 1)\nmlflow.log_metric(\n    'b',  # why b\n    2,\n)\n"
-    assert fixed(source, "MLF102", unsafe=True) is None
+    assert fixed(source, "MLF102") == HEAD + (
+        "mlflow.log_metrics(\n    {\n        'a': 1,\n        'b': 2,  # why b\n    },\n)\n"
+    )
     loop = (
         HEAD
         + RUN
         + "    for k, v in params.items():  # all of them\n        mlflow.log_param(k, v)\n"
     )
     assert codes(loop, "MLF105") == [3]
-    assert fixed(loop, "MLF105", unsafe=True) is None
+    assert (
+        fixed(loop, "MLF105") == HEAD + RUN + "    # all of them\n    mlflow.log_params(params)\n"
+    )
 
 
 def test_trailing_semicolons_survive_rewrites() -> None:
@@ -372,8 +404,9 @@ def test_trailing_semicolons_survive_rewrites() -> None:
         == HEAD
         + "client = mlflow.MlflowClient()\nfor i in range(3):\n    mlflow.log_metric('x', 1, step=i);\n"
     )
-    with_run = HEAD + "run = mlflow.start_run()\nx = 1;\nmlflow.end_run();\n"
-    assert fixed(with_run, "MLF302") == HEAD + "with mlflow.start_run() as run:\n    x = 1;\n"
+    # (a call between: with nothing that can fail there, MLF302 reports nothing)
+    with_run = HEAD + "run = mlflow.start_run()\nx = len([]);\nmlflow.end_run();\n"
+    assert fixed(with_run, "MLF302") == HEAD + "with mlflow.start_run() as run:\n    x = len([]);\n"
 
 
 def test_buffering_keeps_the_calls_trailing_comment() -> None:
@@ -385,3 +418,46 @@ def test_buffering_keeps_the_calls_trailing_comment() -> None:
     result = fixed(source, "MLF101", unsafe=True)
     assert result is not None and "_metric_batch.append(" in result
     assert "# per batch\n" in result.split("_metric_batch.append(", 1)[1].split("if len(", 1)[0]
+
+
+# --- #12.4: a client call whose run changes on every iteration --------------------------------
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "for run_id in run_ids:\n    client.set_tag(run_id, 'stage', 'done')\n",
+        "for run in runs:\n    client.log_param(run.info.run_id, 'model', 'ridge')\n",
+        # the run id through a name assigned in the loop
+        "for run in runs:\n    rid = run.info.run_id\n    client.log_param(rid, 'model', 'ridge')\n",
+    ],
+)
+def test_a_run_per_iteration_is_no_param_conflict(loop: str) -> None:
+    source = HEAD + "client = mlflow.MlflowClient()\n" + loop
+    assert codes(source, "MLF106") == []
+    assert codes(source, "MLF301") == []
+
+
+def test_a_loop_inside_one_run_still_conflicts() -> None:
+    source = (
+        HEAD
+        + "client = mlflow.MlflowClient()\n"
+        + "for run in runs:\n    for lr in rates:\n        client.log_param(run.info.run_id, 'lr', lr)\n"
+    )
+    assert codes(source, "MLF301") == [5]
+    [violation] = [v for v in lint_violations(source, "MLF301")]
+    assert "Changing param values is not allowed" in violation.help
+
+
+def lint_violations(source: str, code: str) -> list:
+    settings = build_settings(None, select=[code])
+    return engine.analyze(textwrap.dedent(source), "t.py", settings.rules_for("t.py"), settings)
+
+
+def test_mlf106_advice_names_the_client_batch() -> None:
+    source = (
+        HEAD
+        + "client = mlflow.MlflowClient()\n"
+        + "for k in keys:\n    client.log_param(run_id, k, params[k])\n"
+    )
+    [violation] = lint_violations(source, "MLF106")
+    assert "client.log_batch(run_id, params=[...])" in violation.help
+    assert "mlflow.log_params" not in violation.help

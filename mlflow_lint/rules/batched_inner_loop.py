@@ -3,11 +3,10 @@ from __future__ import annotations
 import libcst as cst
 
 from mlflow_lint import mlflow_api as api
-
 from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rules.loop_calls import LoopCallRule
-
+from mlflow_lint.rules.read_in_loop import fixed_handful
 
 
 class BatchedLoggingInInnerLoop(LoopCallRule):
@@ -28,6 +27,18 @@ class BatchedLoggingInInnerLoop(LoopCallRule):
 
     ## Fix safety
     No automatic fix: how often to log is a choice.
+
+    ## Not flagged
+    - Inner loops over size-capped chunks of one collection (`for i in range(0, len(metrics),
+      1000)` slicing `metrics[i : i + 1000]`, `for part in chunk_list(params, 100)`): that
+      loop is the batching, each iteration sends a full batch.
+    - Loops whose every iteration creates a run (`with mlflow.start_run():`, `run =
+      mlflow.start_run()`, `run = client.create_run(...)` in the loop's body): the calls
+      inside are per run, so one inner loop remains, and one loop is not nested logging.
+    - Inner loops over a written-out iterable of three items or fewer (`for split in
+      ("train", "val"):`): per split, not per batch.
+    - Calls under `if step % N == 0:` (the remedy itself) or that run on one iteration at
+      most (`break`, `if i == best:`).
     """
 
     code = "MLF901"
@@ -39,6 +50,13 @@ class BatchedLoggingInInnerLoop(LoopCallRule):
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         return found.name in api.BATCHED_METRICS
 
+    def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
+        return [
+            frame
+            for frame in super().frames(node)
+            if not self.ctx.iterates_chunks(frame.loop) and not fixed_handful(self.ctx, frame.loop)
+        ]
+
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
     ) -> None:
@@ -47,7 +65,9 @@ class BatchedLoggingInInnerLoop(LoopCallRule):
         what = f"`{via}`" if via else f"`{found.qualname}`"
         self.report(
             node,
-            f"{what} {self.loops_phrase(frames)} sends one request per inner iteration; log "
-            "every N steps, or enable async logging with `MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS` "
-            "so MLflow coalesces the requests",
+            f"{what} {self.loops_phrase(frames)} sends one request per inner iteration",
+            help=(
+                "Log every N steps (`if step % N == 0:`), or enable async logging with "
+                "`MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS` set so MLflow coalesces the requests"
+            ),
         )

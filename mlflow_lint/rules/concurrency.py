@@ -8,11 +8,16 @@ import libcst as cst
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import iter_children
-from mlflow_lint.names import dotted_name
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules import workers
-from mlflow_lint.rules.lifecycle import calls_in, has_keyword, is_fluent
+from mlflow_lint.rules.lifecycle import (
+    calls_in,
+    has_keyword,
+    is_client_call,
+    is_fluent,
+    is_hook_class,
+)
 
 
 def _worker_calls(
@@ -116,9 +121,12 @@ class FluentLoggingInThreads(Rule):
                 ):
                     self.report(
                         submission.call,
-                        f"this thread runs `{chain} -> mlflow.{found.name}`: the active run is "
-                        "per thread (MLflow 2.18+), so the worker starts its own run; pass the "
-                        f"parent's run id: {_explicit_run_advice(found.name)}",
+                        f"this thread runs `{chain} -> mlflow.{found.name}`, which starts a run "
+                        "of its own",
+                        help=(
+                            "The active run is per thread (MLflow 2.18+): pass the parent's run "
+                            f"id explicitly, with {_explicit_run_advice(found.name)}"
+                        ),
                     )
                     break
 
@@ -127,20 +135,30 @@ class AsyncWithoutFlush(Rule):
     """
     ## What it does
     Flags asynchronous logging (`synchronous=False` on a logging call, or
-    `mlflow.config.enable_async_logging()`) in a module where no run is ended: no `with
-    mlflow.start_run():`, no `mlflow.end_run()` and no `mlflow.flush_async_logging()`. Not
-    flagged: async logging in the methods of a framework callback (a class deriving from
-    `...Callback`, as Keras, Lightning and transformers callbacks do), which runs inside a
-    run its caller owns.
+    `mlflow.config.enable_async_logging()`) in a module where nothing ends a run or drains
+    the queue: no `with mlflow.start_run():`, no `mlflow.end_run()`,
+    `mlflow.flush_async_logging()` or MLflow's private `_shut_down_async_logging()`, no
+    `MlflowClient.set_terminated(...)`, and no autologging patch that manages its run
+    (`safe_patch(..., manage_run=True)`).
 
     ## Why is this bad
     Async logging queues points in a background thread; they are sent when the run ends or
     the queue is flushed. Without that, the exit handler runs too late: Python refuses new
     work at interpreter shutdown and MLflow logs "Failed to submit batch for logging: cannot
-    schedule new futures after interpreter shutdown". Measured on MLflow 3.18: with
-    `MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS=5`, 0 of 100 points were stored, and a crash lost
-    everything. Use `with mlflow.start_run():`, call `mlflow.end_run()`, or
-    `mlflow.flush_async_logging()` before exit.
+    schedule new futures after interpreter shutdown". Measured on MLflow 3.17 with
+    `MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS=5`: points logged in a script that never ends its
+    run are lost at exit, while `end_run()`, `flush_async_logging()` and
+    `MlflowClient.set_terminated()` each store all of them.
+
+    ## Not flagged
+    - A module that ends or flushes a run anywhere (see above): MLflow drains the queue there,
+      whichever run the points went to (`set_terminated` shuts the queue down like `end_run`).
+    - Async logging in the methods of a framework hook class (a class deriving from a base
+      whose name ends in `Callback`, `Callbacks`, `Hook`, `Hooks` or `Logger`: Keras,
+      Lightning and transformers callbacks, kedro and mmcv hooks, loggers): the framework
+      calls it inside a run its caller owns and ends.
+    - Autologging code that patches with `manage_run=True`: the patch ends the run it
+      starts when the patched call returns.
 
     ## Fix safety
     No automatic fix.
@@ -151,7 +169,9 @@ class AsyncWithoutFlush(Rule):
     summary = "Async logging in code whose run is never ended or flushed: points are lost at exit."
     triggers = frozenset({"synchronous", "enable_async_logging"})
     # (end_run, flush_async_logging and start_run, which clear the finding, need no trigger: a
-    # file with async logging is analysed whole)
+    # file with async logging is analysed whole; `manage_run=True` is read in code elision
+    # could otherwise leave out, as it names nothing of the tracking API)
+    context = frozenset({"manage_run"})
 
     def setup(self) -> None:
         self._async: list[cst.Call] = []
@@ -162,20 +182,14 @@ class AsyncWithoutFlush(Rule):
         if (found is not None and has_keyword(node, "synchronous", "False")) or (
             found is None and _is_enable_async(self, node)
         ):
-            if not self._in_callback():
+            if not is_hook_class(self.ctx.enclosing(cst.ClassDef)):
                 self._async.append(node)
-        elif is_fluent(self.ctx, node, *api.ASYNC_FLUSHES):
+        elif (
+            is_fluent(self.ctx, node, *api.ASYNC_FLUSHES)
+            or is_client_call(self.ctx, node, "set_terminated")
+            or has_keyword(node, "manage_run", "True")
+        ):
             self._ended = True
-
-    def _in_callback(self) -> bool:
-        """Inside a method of a framework callback (`class C(keras.callbacks.Callback)`,
-        `TrainerCallback`, `pl.Callback`): the framework calls it within a run its caller
-        owns and ends."""
-        owner = self.ctx.enclosing(cst.ClassDef)
-        return isinstance(owner, cst.ClassDef) and any(
-            (dotted_name(base.value) or "").rsplit(".", 1)[-1].endswith("Callback")
-            for base in owner.bases
-        )
 
     def leave_With(self, node: cst.With) -> None:  # after its start_run() call is resolved
         if any(
@@ -191,9 +205,12 @@ class AsyncWithoutFlush(Rule):
         for call in self._async:
             self.report(
                 call,
-                "asynchronous logging, but no run here is ever ended or flushed: buffered "
-                "points are lost at exit; use `with mlflow.start_run():`, `mlflow.end_run()` "
-                "or `mlflow.flush_async_logging()`",
+                "asynchronous logging, but nothing here ends the run or flushes the queue",
+                help=(
+                    "Use `with mlflow.start_run():`, or call `mlflow.end_run()` or "
+                    "`mlflow.flush_async_logging()` before the process exits: points still "
+                    "queued at exit are lost"
+                ),
             )
 
 
@@ -215,11 +232,11 @@ class SqliteWithWorkerProcesses(Rule):
     at the default, which is `sqlite:///mlflow.db` since MLflow 3.7.
 
     ## Why is this bad
-    SQLite allows one writer at a time. Concurrent workers wait on the database lock (a 20 s
-    busy timeout per session; measured 2-5 s per 100 calls per process against 0.3 s alone)
-    and fail with "database is locked"; workers that create a fresh database at the same
-    time race on the schema migrations (measured: 5 of 8 spawned processes failed with
-    "duplicate column name" / "table experiments already exists"). Run a tracking server
+    SQLite allows one writer at a time: concurrent workers wait on the database lock (a 20 s
+    busy timeout per session; measured 2-5 s per 100 calls per process against 0.3 s alone).
+    Workers that create a fresh database at the same time race on its schema migrations
+    (tested: of 4 spawned workers logging to a new `sqlite:///` file, most fail with
+    "duplicate column name" or "table ... already exists"). Run a tracking server
     (`mlflow server --backend-store-uri sqlite:///mlflow.db`) and point the workers at it
     with an `http://` tracking URI.
 
@@ -255,9 +272,13 @@ class SqliteWithWorkerProcesses(Rule):
                 ):
                     self.report(
                         submission.call,
-                        f"worker processes log through `{chain}` to {where}: concurrent sqlite "
-                        "writers fail with 'database is locked' and race on schema creation; "
-                        "run `mlflow server` and use an `http://` tracking URI",
+                        f"worker processes log through `{chain}` to {where}",
+                        help=(
+                            "Run `mlflow server --backend-store-uri sqlite:///mlflow.db` and "
+                            "point the workers at its `http://` URI: workers that open a new "
+                            "sqlite database together race on creating its tables, and all of "
+                            "them wait on sqlite's one write lock"
+                        ),
                     )
                     break
 

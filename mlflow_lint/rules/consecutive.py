@@ -1,18 +1,33 @@
-"""MLF102-MLF104: adjacent un-batched calls that one batched call replaces."""
+"""MLF102-MLF104: adjacent un-batched calls that one batched call replaces.
+
+Fluent calls of one kind merge into their batched form (`log_metric` -> `log_metrics`).
+`MlflowClient` calls (`client.log_metric(run_id, ...)`, `log_param`, `set_tag`) on the same
+client and run merge into one `client.log_batch(run_id, metrics=[...], params=[...],
+tags=[...])`, kinds mixed: such a run of statements is one finding, reported by the rule of
+the kind it holds most of. Comments never split a group: each call's comments follow its entry
+in the merged call, and comment lines between the calls go above it.
+"""
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Optional
 
 import libcst as cst
 
-from mlflow_lint import fixes
+from mlflow_lint import fixes, imports
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import FileContext
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, RuleOption, Safety
+
+# The kind of each un-batched call, and the rule that owns it.
+KIND_RULE = {"log_metric": "MLF102", "log_param": "MLF103", "set_tag": "MLF104"}
+_KIND_ORDER = tuple(KIND_RULE)
+# `log_batch`'s list argument for each kind, in the order it evaluates them.
+_BATCH_LISTS = (("log_metric", "metrics"), ("log_param", "params"), ("set_tag", "tags"))
+_ENTITIES = {"log_metric": "Metric", "log_param": "Param", "set_tag": "RunTag"}
 
 
 @dataclass
@@ -20,13 +35,20 @@ class _Item:
     statement: cst.SimpleStatementLine
     expr: cst.Expr
     call: cst.Call
+    found: api.ApiCall
     key: cst.BaseExpression
     value: cst.BaseExpression
-    shared: dict[str, str]  # parameter -> code, for the parameters that must match
+    # what must be equal across the group, as code: the callee (fluent) or the client and
+    # run (client), and the shared parameters (step, synchronous, ...)
+    group_key: tuple[str, ...]
     # Whether merging would evaluate this call's arguments in another order that matters:
     # the merged call evaluates key, value, then (once, at the end) the shared arguments,
     # while `log_metric(value=v(), key=k())` evaluated v() first.
     reorders: bool
+    bound: dict[str, cst.Arg]
+    comments: list[str]  # the call's own comments (its arguments' and its line's)
+    leading: list[str]  # comment lines above the statement
+    shared: dict[str, str] = field(default_factory=dict)  # fluent: shared parameter -> code
 
 
 def key_identity(ctx: FileContext, key: cst.BaseExpression) -> str:
@@ -44,18 +66,18 @@ def key_identity(ctx: FileContext, key: cst.BaseExpression) -> str:
 
 
 class ConsecutiveCalls(Rule):
-    """Base: groups of adjacent statements that each make one un-batched fluent call."""
+    """Base: groups of adjacent statements that each make one un-batched call."""
 
     single: ClassVar[str]  # "log_metric"
-    shared_params: ClassVar[tuple[str, ...]]  # must be equal across the group, carried over
-    forbidden_params: ClassVar[tuple[str, ...]] = ()  # a call with one of these is left alone
     limit: ClassVar[int]
     # Whether two non-literal keys that turn out equal at run time keep the same outcome after
     # merging into one dict (true for tags: last write wins; false for metrics and params).
     runtime_duplicate_keys_safe: ClassVar[bool] = False
     fix_safety = Safety.SAFE
     options = {
-        "min-calls": RuleOption(int, 2, "Smallest number of adjacent calls that is reported.")
+        "min-calls": RuleOption(
+            int, 2, "Smallest number of adjacent calls that is reported.", minimum=2
+        )
     }
 
     @property
@@ -66,10 +88,17 @@ class ConsecutiveCalls(Rule):
         # the batched call's spelling, decided where each call is (the names bound by then),
         # and whether its first name was bound in the innermost scope there
         self._callees: dict[int, tuple[Optional[str], bool]] = {}
+        self._catching: set[int] = set()  # calls inside a `try` that could swallow an error
+        self._top: dict[int, Optional[cst.CSTNode]] = {}  # call -> its top-level statement
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
-        if found is not None and not found.is_client and found.name == self.single:
+        if found is None or found.name not in KIND_RULE:
+            return
+        if fixes.in_catching_try(self.ctx):
+            self._catching.add(id(node))
+        self._top[id(node)] = self.ctx.top_statement()
+        if not found.is_client and found.name == self.single:
             callee = fixes.fluent_callee(self.ctx, node, self.batch)
             self._callees[id(node)] = (callee, self._bound_here(callee))
 
@@ -85,126 +114,371 @@ class ConsecutiveCalls(Rule):
 
     def _scan(self, statements: Sequence[cst.BaseStatement], levels: int) -> None:
         self._levels = levels
-        items = [self._item(statement) for statement in statements]
-        alone_is_enough = self.option_values["min-calls"] <= 1
-        for index, item in enumerate(items):
-            # a comment among the arguments would not survive the merge; looked for only where
-            # a group can form (next to another call: a dense file has thousands alone)
-            neighbour = (index and items[index - 1]) or (
-                index + 1 < len(items) and items[index + 1]
-            )
-            if item is not None and (neighbour or alone_is_enough) and fixes.has_comment(item.expr):
-                items[index] = None
-        group: list[_Item] = []
-        for item in items:
-            if item is not None and group and self._joins(group[-1], item):
-                group.append(item)
-                continue
-            self._finish(group)
-            group = [item] if item is not None else []
-        self._finish(group)
+        for group in _groups(self.ctx, statements, client=False, kinds=(self.single,)):
+            self._finish_fluent(group)
+        kinds = tuple(kind for kind, code in KIND_RULE.items() if code in self.ctx.enabled)
+        client_groups = self.ctx.memo(
+            f"consecutive.client:{id(statements)}",
+            lambda: _groups(self.ctx, statements, client=True, kinds=kinds),
+        )
+        for group in client_groups:
+            if _reporter(group, self.ctx.enabled) == self.code:
+                self._finish_client(group)
 
-    def _item(self, statement: cst.BaseStatement) -> Optional[_Item]:
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-            return None
-        expr = statement.body[0]
-        if not isinstance(expr, cst.Expr) or not isinstance(expr.value, cst.Call):
-            return None
-        call = expr.value
-        found = self.ctx.api_call(call)
-        if found is None or found.is_client or found.name != self.single:
-            return None
-        bound = fixes.bind_arguments(call, found.signature)
-        if bound is None or "key" not in bound or "value" not in bound:
-            return None
-        if any(name in bound for name in self.forbidden_params):
-            return None
-        if set(bound) - {"key", "value", *self.shared_params}:
-            return None  # model_id=, dataset=, ...: not expressible in the batched form
-        shared = {
-            name: self.ctx.code(bound[name].value) for name in self.shared_params if name in bound
-        }
-        if not all(fixes.is_pure(bound[name].value) for name in shared):
-            return None
-        key, value = bound["key"].value, bound["value"].value
-        # `bound` is in the order the arguments are written; the rest are pure shared ones
-        in_order = list(bound)[:2] == ["key", "value"]
-        reorders = not in_order and not (fixes.is_pure(key) and fixes.is_pure(value))
-        return _Item(statement, expr, call, key, value, shared, reorders)
-
-    def _joins(self, previous: _Item, item: _Item) -> bool:
-        """Adjacent for our purpose: nothing but blank lines between, same shared arguments."""
-        if previous.statement.trailing_whitespace.comment is not None:
-            return False  # merging would drop the comment
-        if any(line.comment is not None for line in item.statement.leading_lines):
-            return False
-        return previous.shared == item.shared and self.ctx.code(
-            previous.call.func
-        ) == self.ctx.code(item.call.func)
-
-    def _finish(self, group: list[_Item]) -> None:
+    # --- fluent groups ----------------------------------------------------------------------
+    def _finish_fluent(self, group: list[_Item]) -> None:
         if len(group) < self.option_values["min-calls"]:
             return
         first, last = group[0], group[-1]
-        keys = [fixes.literal_string(item.key) for item in group]
-        all_literal = all(k is not None for k in keys)
-        repeated = self._repeated_key(group)
         count = len(group)
         callee, bound_at_call = self._callees.get(id(first.call), (None, False))
         if self._bound_here(callee) != bound_at_call:
             callee = None  # bound later in this scope: a local name, still unbound at the call
         shown = callee or f"mlflow.{self.batch}"
+        _mark_covered(self.ctx, group)
+        message = f"{count} consecutive `mlflow.{self.single}` calls send {count} requests"
+        repeated = _repeated_key(self.ctx, group)
         if repeated is not None:
             self.report(
                 first.expr,
-                f"{count} consecutive `mlflow.{self.single}` calls send {count} tracking "
-                f"requests, but they repeat the key {repeated}: a batched "
-                f"`{shown}` would reject or drop it; log each key once, then batch them",
+                f"{message}, and repeat the key {repeated}",
+                help=(
+                    f"A batched `{shown}` would reject or drop the repeated key: log each key "
+                    "once, then batch the calls"
+                ),
                 end_node=last.expr,
             )
             return
-        fix = self._fix(group, callee, all_literal)
         self.report(
             first.expr,
-            f"{count} consecutive `mlflow.{self.single}` calls send {count} tracking requests; "
-            f"send them in one with `{shown}({{...}}{self._shared_hint(first)})`",
-            fix=fix,
+            message,
+            fix=self._fluent_fix(group, callee),
             end_node=last.expr,
+            help=f"Send them in one request with `{shown}({{...}}{_shared_hint(first)})`",
         )
 
-    def _repeated_key(self, group: list[_Item]) -> Optional[str]:
-        """The first key written twice in the group (the same literal, or the same code,
-        whatever it evaluates to), as the message shows it; None when every key differs."""
-        seen: dict[str, cst.BaseExpression] = {}
-        for item in group:
-            identity = key_identity(self.ctx, item.key)
-            if identity in seen:
-                key = seen[identity]
-                literal = fixes.literal_string(key)
-                return repr(literal) if literal is not None else f"`{self.ctx.code(key)}`"
-            seen[identity] = item.key
-        return None
-
-    def _shared_hint(self, item: _Item) -> str:
-        return "".join(f", {name}={code}" for name, code in item.shared.items())
-
-    def _fix(
-        self, group: list[_Item], callee: Optional[str], all_literal: bool
-    ) -> Optional[PendingFix]:
+    def _fluent_fix(self, group: list[_Item], callee: Optional[str]) -> Optional[PendingFix]:
         if callee is None or any(item.reorders for item in group):
             return None
         pairs = [(self.ctx.code(item.key), self.ctx.code(item.value)) for item in group]
+        comments = [_joined(item.comments) for item in group]
         indent = fixes.current_indent(self.ctx, self._levels)
         shared = fixes.keywords(group[0].shared.items())
         calls = [
-            fixes.dict_call_code(callee, chunk, shared, indent)
-            for chunk in fixes.chunks(pairs, self.limit)
+            fixes.dict_call_code(callee, chunk, shared, indent, notes)
+            for chunk, notes in zip(
+                fixes.chunks(pairs, self.limit), fixes.chunks(comments, self.limit)
+            )
         ]
-        pure = all(fixes.is_pure(item.key) and fixes.is_pure(item.value) for item in group)
-        safe = pure and (all_literal or self.runtime_duplicate_keys_safe)
-        description = f"Merge into one `{callee}` call"
-        edit = NodeEdit(group[0].expr, group[-1].expr, "\n".join(calls))
-        return PendingFix(description, Safety.SAFE if safe else Safety.UNSAFE, [edit])
+        keys_literal = all(fixes.literal_string(item.key) is not None for item in group)
+        safe = self._safe(group) and (keys_literal or self.runtime_duplicate_keys_safe)
+        edit = NodeEdit(group[0].expr, group[-1].expr, _above(group) + "\n".join(calls))
+        return PendingFix(
+            f"Merge into one `{callee}` call", Safety.SAFE if safe else Safety.UNSAFE, [edit]
+        )
+
+    def _safe(self, group: list[_Item]) -> bool:
+        """Whether merging keeps what is stored: no side effects to reorder or drop, and no
+        handler that would let the program go on after a rejected item (the merged call
+        stores none of the items where the separate calls stored those before it)."""
+        return all(
+            fixes.is_pure(item.key)
+            and fixes.is_pure(item.value)
+            and id(item.call) not in self._catching
+            and _valid_literal_key(item.key)
+            for item in group
+        ) and all(_synchronous(item) for item in group)
+
+    # --- client groups: one `log_batch` -----------------------------------------------------
+    def _finish_client(self, group: list[_Item]) -> None:
+        if len(group) < self.option_values["min-calls"]:
+            return
+        first, last = group[0], group[-1]
+        count = len(group)
+        client = self.ctx.code(_receiver(first.call))
+        run_id = self.ctx.code(first.bound["run_id"].value)
+        counts = {kind: sum(i.found.name == kind for i in group) for kind in _KIND_ORDER}
+        what = ", ".join(f"{n} `{kind}`" for kind, n in counts.items() if n)
+        message = f"{count} consecutive `MlflowClient` calls ({what}) send {count} requests"
+        _mark_covered(self.ctx, group)
+        repeated = _repeated_key(self.ctx, group, by_kind=True)
+        if repeated is not None:
+            self.report(
+                first.expr,
+                f"{message}, and repeat the key {repeated}",
+                help=(
+                    "One `log_batch` would reject the repeated key: log each key once, then "
+                    f"batch the calls with `{client}.log_batch({run_id}, ...)`"
+                ),
+                end_node=last.expr,
+            )
+            return
+        lists = [f"{name}=[...]" for kind, name in _BATCH_LISTS if counts[kind]]
+        self.report(
+            first.expr,
+            message,
+            fix=self._client_fix(group, client, run_id),
+            end_node=last.expr,
+            help=(
+                f"Send them in one request with `{client}.log_batch({run_id}, {', '.join(lists)})`"
+            ),
+        )
+
+    def _client_fix(self, group: list[_Item], client: str, run_id: str) -> Optional[PendingFix]:
+        if any(item.reorders for item in group):
+            return None
+        first = group[0]
+        if not (
+            fixes.is_pure(_receiver(first.call)) and fixes.is_pure(first.bound["run_id"].value)
+        ):
+            return None  # `self._get_client().log_param(...)` twice: one call of it would do
+        kinds = [item.found.name for item in group]
+        in_batch_order = kinds == sorted(kinds, key=_KIND_ORDER.index)
+        pure = all(fixes.is_pure(i.key) and fixes.is_pure(i.value) for i in group)
+        if not in_batch_order and not pure:
+            return None  # log_batch evaluates the metrics, then the params, then the tags
+        needed = [
+            imports.Wanted("mlflow.entities", _ENTITIES[kind])
+            for kind in _KIND_ORDER
+            if kind in kinds
+        ]
+        if any(i.found.name == "log_metric" and "timestamp" not in i.bound for i in group):
+            needed.append(imports.Wanted("time"))
+        top = self._top.get(id(group[0].call))
+        plan = imports.plan(self.ctx, needed, top) if top is not None else None
+        if plan is None:
+            return None
+        spell = {w.name or w.module: plan.spellings[w] for w in needed}
+        entries: dict[str, list[tuple[str, str]]] = {kind: [] for kind in _KIND_ORDER}
+        for item in group:
+            key, value = self.ctx.code(item.key), self.ctx.code(item.value)
+            if item.found.name == "log_metric":
+                timestamp = item.bound.get("timestamp")
+                stamp = (
+                    self.ctx.code(timestamp.value)
+                    if timestamp is not None
+                    else f"int({spell['time']}.time() * 1000)"
+                )
+                step = item.bound.get("step")
+                step_code = fixes.step_or_zero(self.ctx, step.value) if step is not None else "0"
+                code = fixes.call_code(
+                    spell["Metric"],
+                    fixes.keywords(
+                        [("key", key), ("value", value), ("timestamp", stamp), ("step", step_code)]
+                    ),
+                    0,
+                )
+            else:
+                entity = spell["Param" if item.found.name == "log_param" else "RunTag"]
+                pairs = [("key", key), ("value", fixes.as_string(self.ctx, item.value))]
+                code = fixes.call_code(entity, fixes.keywords(pairs), 0)
+            entries[item.found.name].append((code, _joined(item.comments)))
+        synchronous = group[0].bound.get("synchronous")
+        tail = [f"synchronous={self.ctx.code(synchronous.value)}"] if synchronous else []
+        indent = fixes.current_indent(self.ctx, self._levels)
+        commented = any(comment for entry in entries.values() for _, comment in entry)
+
+        def render(one_line: bool) -> str:
+            lists = [
+                f"{name}={fixes.list_code(entries[kind], one_line)}"
+                for kind, name in _BATCH_LISTS
+                if entries[kind]
+            ]
+            callee = f"{client}.log_batch"
+            return fixes.call_code(callee, [run_id, *lists, *tail], indent, not one_line)
+
+        merged = render(one_line=True) if not commented else ""
+        if not merged or "\n" in merged:
+            merged = render(one_line=False)
+        safe = (
+            "log_metric" not in kinds
+            and self._safe(group)
+            and all(fixes.literal_string(item.key) is not None for item in group)
+        )
+        edits = [*plan.edits, NodeEdit(group[0].expr, group[-1].expr, _above(group) + merged)]
+        return PendingFix(
+            f"Merge into one `{client}.log_batch` call",
+            Safety.SAFE if safe else Safety.UNSAFE,
+            edits,
+        )
+
+
+def _groups(
+    ctx: FileContext,
+    statements: Sequence[cst.BaseStatement],
+    client: bool,
+    kinds: tuple[str, ...],
+) -> list[list[_Item]]:
+    """Runs of adjacent one-call statements of `kinds` with equal group keys (fluent calls, or
+    client calls on the same client and run)."""
+    groups: list[list[_Item]] = []
+    group: list[_Item] = []
+    for statement in statements:
+        item = _item(ctx, statement, client, kinds)
+        if item is not None and group and group[-1].group_key == item.group_key:
+            group.append(item)
+            continue
+        if group:
+            groups.append(group)
+        group = [item] if item is not None else []
+    if group:
+        groups.append(group)
+    return groups
+
+
+_FLUENT_SHARED = {
+    "log_metric": ("step", "synchronous"),
+    "log_param": ("synchronous",),
+    "set_tag": ("synchronous",),
+}
+_FLUENT_FORBIDDEN = {"log_metric": ("timestamp", "run_id", "model_id", "dataset")}
+# Client calls: per item, besides key and value (everything else must be shared or absent).
+_CLIENT_PER_ITEM = {"log_metric": ("timestamp", "step"), "log_param": (), "set_tag": ()}
+
+
+def _item(
+    ctx: FileContext, statement: cst.BaseStatement, client: bool, kinds: tuple[str, ...]
+) -> Optional[_Item]:
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    expr = statement.body[0]
+    if not isinstance(expr, cst.Expr) or not isinstance(expr.value, cst.Call):
+        return None
+    call = expr.value
+    found = ctx.api_call(call)
+    if found is None or found.is_client != client or found.name not in kinds:
+        return None
+    bound = fixes.bind_arguments(call, found.signature)
+    if bound is None or "key" not in bound or "value" not in bound:
+        return None
+    if client:
+        if "run_id" not in bound:
+            return None
+        per_item = {"key", "value", *_CLIENT_PER_ITEM[found.name]}
+        shared_names = [n for n in bound if n not in per_item]
+        if set(shared_names) - {"run_id", "synchronous"}:
+            return None  # dataset_name=, model_id=, ...: not carried by the entities
+        shared = {name: ctx.code(bound[name].value) for name in shared_names}
+        if not all(fixes.is_pure(bound[n].value) for n in shared_names if n != "run_id"):
+            return None
+        group_key: tuple[str, ...] = (
+            "client",
+            ctx.code(_receiver(call)),
+            shared["run_id"],
+            shared.get("synchronous", ""),
+        )
+        order = [n for n in bound if n in per_item]
+        expected = [n for n in ("key", "value", "timestamp", "step") if n in order]
+        pure = all(fixes.is_pure(bound[n].value) for n in order)
+        reorders = order != expected and not pure
+        item_shared: dict[str, str] = {}
+    else:
+        if any(name in bound for name in _FLUENT_FORBIDDEN.get(found.name, ())):
+            return None
+        shared_params = _FLUENT_SHARED[found.name]
+        if set(bound) - {"key", "value", *shared_params}:
+            return None  # model_id=, dataset=, ...: not expressible in the batched form
+        item_shared = {name: ctx.code(bound[name].value) for name in shared_params if name in bound}
+        if not all(fixes.is_pure(bound[name].value) for name in item_shared):
+            return None
+        group_key = ("fluent", ctx.code(call.func), *(f"{n}={c}" for n, c in item_shared.items()))
+        # `bound` is in the order the arguments are written; the rest are pure shared ones
+        in_order = list(bound)[:2] == ["key", "value"]
+        pure = fixes.is_pure(bound["key"].value) and fixes.is_pure(bound["value"].value)
+        reorders = not in_order and not pure
+    key, value = bound["key"].value, bound["value"].value
+    return _Item(
+        statement,
+        expr,
+        call,
+        found,
+        key,
+        value,
+        group_key,
+        reorders,
+        bound,
+        _own_comments(statement, key, value),
+        [line.comment.value for line in statement.leading_lines if line.comment is not None],
+        item_shared,
+    )
+
+
+def _receiver(call: cst.Call) -> cst.BaseExpression:
+    assert isinstance(call.func, cst.Attribute)
+    return call.func.value
+
+
+def _own_comments(
+    statement: cst.SimpleStatementLine, key: cst.BaseExpression, value: cst.BaseExpression
+) -> list[str]:
+    """The comments of a call statement that are not inside its key or value code (those
+    move with the code): among its arguments, and at the end of its line."""
+    inside = {id(c) for c in fixes.comments_in(key)} | {id(c) for c in fixes.comments_in(value)}
+    found = [
+        c.value
+        for c in fixes.comments_in(statement.with_changes(leading_lines=()))
+        if id(c) not in inside
+    ]
+    return found
+
+
+def _joined(comments: list[str]) -> str:
+    return "  ".join(comments)
+
+
+def _above(group: list[_Item]) -> str:
+    """The comment lines between the calls, above the merged call."""
+    lines = [comment for item in group[1:] for comment in item.leading]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _mark_covered(ctx: FileContext, group: list[_Item]) -> None:
+    """Calls a batching finding covers: MLF101 does not report them again."""
+    ctx.covered.update(id(item.call) for item in group)
+
+
+def _reporter(group: list[_Item], enabled: frozenset[str]) -> Optional[str]:
+    """The rule that reports a client group: the one of the kind it holds most of."""
+    counts = {kind: sum(item.found.name == kind for item in group) for kind in _KIND_ORDER}
+    ranked = sorted(
+        (kind for kind in _KIND_ORDER if counts[kind] and KIND_RULE[kind] in enabled),
+        key=lambda kind: (-counts[kind], _KIND_ORDER.index(kind)),
+    )
+    return KIND_RULE[ranked[0]] if ranked else None
+
+
+def _repeated_key(ctx: FileContext, group: list[_Item], by_kind: bool = False) -> Optional[str]:
+    """The first key written twice in the group (the same literal, or the same code,
+    whatever it evaluates to), as the message shows it; None when every key differs."""
+    seen: dict[tuple[str, str], cst.BaseExpression] = {}
+    for item in group:
+        identity = (item.found.name if by_kind else "", key_identity(ctx, item.key))
+        if identity in seen:
+            key = seen[identity]
+            literal = fixes.literal_string(key)
+            return repr(literal) if literal is not None else f"`{ctx.code(key)}`"
+        seen[identity] = item.key
+    return None
+
+
+def _shared_hint(item: _Item) -> str:
+    return "".join(f", {name}={code}" for name, code in item.shared.items())
+
+
+def _synchronous(item: _Item) -> bool:
+    """`synchronous=False` (asynchronous logging): a rejected item is only logged, so a
+    rejected batch loses every item silently."""
+    argument = item.bound.get("synchronous")
+    return argument is None or (
+        isinstance(argument.value, cst.Name) and argument.value.value == "True"
+    )
+
+
+def _valid_literal_key(key: cst.BaseExpression) -> bool:
+    """A key the server cannot reject (a literal that passes MLflow's key validation), or a
+    key computed at run time (judged by the caller)."""
+    literal = fixes.literal_string(key)
+    return literal is None or api.valid_key(literal)
 
 
 class ConsecutiveLogMetric(ConsecutiveCalls):
@@ -212,40 +486,52 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     ## What it does
     Flags two or more adjacent `mlflow.log_metric` statements that log to the same run with
     the same `step` (or none) and the same `synchronous` flag, with nothing but blank lines
-    between them.
+    and comments between them; and adjacent `MlflowClient` calls on the same client and run
+    (`client.log_metric(run_id, ...)`, mixed with `log_param` and `set_tag` calls), when most
+    of them log metrics.
 
     ## Why is this bad
     Each `log_metric` call is one REST request (`POST runs/log-metric`) and one database write
     transaction. `mlflow.log_metrics({...}, step=...)` sends up to 1,000 metrics in a single
-    `runs/log-batch` request (and MLflow's client splits larger batches itself). Measured
-    against a local `mlflow server`: 100 `log_metric` calls took 5.4 s, one `log_metrics` with
-    100 keys took 72 ms.
-
-    Calls with different steps, a `timestamp=`, `run_id=`, `model_id=` or `dataset=`, a
-    `step` or `synchronous` with side effects (`step=next(counter)`), calls whose result is
-    used, and calls separated by comments or other statements are left alone. Calls that
-    repeat a key are reported, without a fix.
+    `runs/log-batch` request (and MLflow's client splits larger batches itself), and
+    `MlflowClient.log_batch(run_id, metrics=[...], params=[...], tags=[...])` sends metrics,
+    params and tags together. Measured against a local `mlflow server`: 100 `log_metric`
+    calls took 5.4 s, one `log_metrics` with 100 keys took 72 ms.
 
     ## Fix safety
-    The fix is safe when the keys are distinct string literals and the keys and values are
-    free of side effects (names, attributes, literals, arithmetic, `float()`, `.item()` and
-    similar): the same metrics with the same values and step are logged, evaluated in the same
-    order. One thing differs: `log_metrics` stamps one timestamp on the whole batch, where the
-    separate calls were milliseconds apart. Otherwise (a key computed at run time could repeat,
+    Fluent calls: the fix is safe when the keys are distinct string literals that MLflow
+    accepts, the keys and values are free of side effects (names, attributes, literals,
+    arithmetic, `float()`, `.item()` and similar), the calls are synchronous, and no `try`
+    around them in the same function has a handler that could let the program go on: the same
+    metrics with the same values and step are logged, evaluated in the same order. Two things
+    differ. `log_metrics` stamps one timestamp on the whole batch, where the separate calls
+    were milliseconds apart. And if MLflow rejects one of the values (a value that is not a
+    number), the separate calls had stored the metrics before it, while the batch is rejected
+    whole; the program raises at that point either way, which is why a handler that could
+    catch the error makes the fix unsafe. Otherwise (a key computed at run time could repeat,
     a value that calls a function could fail after earlier metrics were sent) the fix is
     unsafe. Either way each key and value is evaluated once, in its original order wherever
     the order could matter; the `step` (the same code in every call, and free of side effects)
     is evaluated once, after them.
 
-    No fix is offered, and the finding is only reported, when:
+    `MlflowClient` calls: the fix (one `client.log_batch`, imports of `Metric`, `Param`,
+    `RunTag` and `time` added where missing) is unsafe when it holds metrics: each `Metric`
+    is stamped when the batch is built (milliseconds after the separate calls would have
+    been), and `MlflowClient.log_metric` links each metric to the active model of
+    `mlflow.set_active_model` (MLflow 3), which a `Metric` in a batch does not.
 
-    - two of the calls repeat a key: the same string literal, or the same code whatever it
-      evaluates to (`log_metric(name, a)` twice, `name + "_x"` twice). A batch with a
-      duplicate key is rejected, and a dict keeps only the last value, so a metric point
-      would be lost;
-    - a call writes its value before its key, or its `step` or `synchronous` before them
-      (`log_metric(value=v(), key=k())`), and its key or value has side effects: the merged
-      call evaluates each key, then its value, and the step last.
+    Comments are kept: each call's comment follows its entry in the merged call (one entry
+    per line), and comment lines between the calls go above it.
+
+    ## Not flagged
+    Calls with different steps (fluent; client metrics carry a step each), a `timestamp=`,
+    `run_id=`, `model_id=` or `dataset=` on a fluent call, a `step` or `synchronous` with side
+    effects (`step=next(counter)`), calls whose result is used, calls on different clients or
+    runs, and calls separated by other statements. Calls that repeat a key are reported
+    without a fix: a batch with a duplicate key is rejected and a dict keeps only the last
+    value. A call that writes its value before its key, or its `step` before them
+    (`log_metric(value=v(), key=k())`), with side effects in its key or value, gets no fix:
+    the merged call evaluates each key, then its value, and the step last.
     """
 
     code = "MLF102"
@@ -253,8 +539,6 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     summary = "Adjacent `log_metric` calls: one request each where one `log_metrics` would do."
     triggers = frozenset({"log_metric"})
     single = "log_metric"
-    shared_params = ("step", "synchronous")
-    forbidden_params = ("timestamp", "run_id", "model_id", "dataset")
     limit = api.MAX_METRICS_PER_BATCH
 
 
@@ -262,33 +546,42 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     """
     ## What it does
     Flags two or more adjacent `mlflow.log_param` statements (same `synchronous` flag, nothing
-    but blank lines between them, result not used).
+    but blank lines and comments between them, result not used), and adjacent `MlflowClient`
+    calls on the same client and run (`client.log_param(run_id, ...)`, mixed with `log_metric`
+    and `set_tag` calls) when most of them log params.
 
     ## Why is this bad
     Each `log_param` is one REST request (`POST runs/log-parameter`) and one database
     transaction; `mlflow.log_params({...})` sends up to 100 params in one `runs/log-batch`
-    request (the client splits larger dicts itself). A block of 20 hyperparameters costs 20
+    request (the client splits larger dicts itself), and `client.log_batch(run_id,
+    params=[...])` does the same for a client. A block of 20 hyperparameters costs 20
     requests instead of one.
 
     ## Fix safety
-    Safe when the keys are distinct string literals and keys and values are free of side
-    effects: the same params with the same values (value expressions are kept as written, so
-    `1` stays `1`: params compare as strings) are logged in one request. Unsafe otherwise (a
-    key computed at run time could repeat; a value that calls a function could fail after
-    earlier params were stored); each key and value is still evaluated once, in its original
-    order wherever the order could matter. On a failure the outcome differs: separate calls
-    store every param up to the failing one, while the server validates a batch before
-    storing any of it.
+    Safe when the keys are distinct string literals that MLflow accepts, keys and values are
+    free of side effects, the calls are synchronous, and no `try` around them in the same
+    function has a handler that could let the program go on: the same params with the same
+    values (value expressions are kept as written, so `1` stays `1`: params compare as
+    strings) are logged in one request. The one difference is on failure: when MLflow rejects
+    one of the params (a key already logged with another value), the separate calls stored
+    the params before it, while the server validates a batch before storing any of it; the
+    program raises at that point either way. Unsafe otherwise (a key computed at run time
+    could repeat; a value that calls a function could fail after earlier params were stored);
+    each key and value is still evaluated once, in its original order wherever the order
+    could matter. For `MlflowClient` calls the fix writes one `client.log_batch` with
+    `Param(key=..., value=str(...))` entities (`log_param` converts values with `str()` too)
+    and the same rules decide its safety, unless the group also holds metrics (see MLF102).
+    Comments are kept beside their entries.
 
-    No fix is offered, and the finding is only reported, when:
-
-    - two of the calls repeat a key: the same string literal, or the same code whatever it
-      evaluates to (`log_param(k, 1); log_param(k, 2)`). Changing a param raises at run time
-      ("Changing param values is not allowed"), a batch with a duplicate key is rejected even
-      when the values match, and a dict would keep the last value and hide both;
-    - a call writes its value (or `synchronous`) before its key (`log_param(value=v(),
-      key=k())`), and its key or value has side effects: the merged dict evaluates each key
-      before its value.
+    ## Not flagged
+    Calls separated by other statements, on different clients or runs, or whose result is
+    used. Calls that repeat a key (the same string literal, or the same code whatever it
+    evaluates to: `log_param(k, 1); log_param(k, 2)`) are reported without a fix: changing a
+    param raises at run time ("Changing param values is not allowed"), a batch with a
+    duplicate key is rejected even when the values match, and a dict would keep the last
+    value and hide both. A call that writes its value (or `synchronous`) before its key
+    (`log_param(value=v(), key=k())`), with side effects in its key or value, gets no fix:
+    the merged dict evaluates each key before its value.
     """
 
     code = "MLF103"
@@ -296,7 +589,6 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     summary = "Adjacent `log_param` calls: one request each where one `log_params` would do."
     triggers = frozenset({"log_param"})
     single = "log_param"
-    shared_params = ("synchronous",)
     limit = api.MAX_PARAMS_TAGS_PER_BATCH
 
 
@@ -304,31 +596,39 @@ class ConsecutiveSetTag(ConsecutiveCalls):
     """
     ## What it does
     Flags two or more adjacent `mlflow.set_tag` statements (same `synchronous` flag, nothing
-    but blank lines between them).
+    but blank lines and comments between them), and adjacent `MlflowClient` calls on the
+    same client and run (`client.set_tag(run_id, ...)`, mixed with `log_metric` and
+    `log_param` calls) when most of them set tags.
 
     ## Why is this bad
     Each `set_tag` is one REST request (`POST runs/set-tag`) and one database transaction;
-    `mlflow.set_tags({...})` sends up to 100 tags in one `runs/log-batch` request.
+    `mlflow.set_tags({...})` sends up to 100 tags in one `runs/log-batch` request, and
+    `client.log_batch(run_id, tags=[...])` does the same for a client.
 
     ## Fix safety
-    Safe when keys and values are free of side effects, even when the keys are computed at
-    run time: tags are mutable and the last write wins, also within one batch, and a dict
-    keeps the last value for a key, so two different key expressions that turn out equal
+    Safe when keys and values are free of side effects, the calls are synchronous, the
+    literal keys are ones MLflow accepts, and no `try` around them in the same function has a
+    handler that could let the program go on, even when the keys are computed at run time:
+    tags are mutable and the last write wins, also within one batch, and a dict keeps the
+    last value for a key, so two different key expressions that turn out equal
     (`set_tag(a, "x"); set_tag(b, "y")` with `a == b`) end with the same tag value either way.
-    Unsafe when a key or value has side effects; each is still evaluated once, in its original
-    order wherever the order could matter.
+    On failure (a value MLflow rejects) the separate calls had stored the tags before it, the
+    batch none; the program raises at that point either way. Unsafe when a key or value has
+    side effects; each is still evaluated once, in its original order wherever the order
+    could matter. For `MlflowClient` calls the fix writes one `client.log_batch` with
+    `RunTag(key=..., value=str(...))` entities (`set_tag` converts values with `str()` too);
+    it is safe under the same conditions with literal keys, unless the group also holds
+    metrics (see MLF102). Comments are kept beside their entries.
 
-    No fix is offered, and the finding is only reported, when:
-
-    - two of the calls repeat a key in the code: the same string literal, or the same code
-      (`set_tag(k, "x"); set_tag(k, "y")`). MLflow would accept the merged batch and store
-      the last value, which is what the separate calls leave behind; but the dict would hold
-      the key twice with its first value silently dropped (dead code that other linters
-      report as a repeated dict key), and a key set twice in a few lines is most likely a
-      mistake, reported for you to remove, as MLF102 and MLF103 do;
-    - a call writes its value (or `synchronous`) before its key (`set_tag(value=v(),
-      key=k())`), and its key or value has side effects: the merged dict evaluates each key
-      before its value.
+    ## Not flagged
+    Calls separated by other statements, or on different clients or runs. Calls that repeat
+    a key in the code (the same string literal, or the same code: `set_tag(k, "x");
+    set_tag(k, "y")`) are reported without a fix: MLflow would accept the merged batch and
+    store the last value, which is what the separate calls leave behind, but the dict would
+    hold the key twice with its first value silently dropped (dead code that other linters
+    report as a repeated dict key), and a key set twice in a few lines is most likely a
+    mistake. A call that writes its value (or `synchronous`) before its key (`set_tag(value=
+    v(), key=k())`), with side effects in its key or value, gets no fix.
     """
 
     code = "MLF104"
@@ -336,6 +636,5 @@ class ConsecutiveSetTag(ConsecutiveCalls):
     summary = "Adjacent `set_tag` calls: one request each where one `set_tags` would do."
     triggers = frozenset({"set_tag"})
     single = "set_tag"
-    shared_params = ("synchronous",)
     limit = api.MAX_PARAMS_TAGS_PER_BATCH
     runtime_duplicate_keys_safe = True

@@ -28,6 +28,11 @@ class DuplicateParamKey(Rule):
     hours into a training job. Values compare as strings, so even `1` then `1.0` raises.
     Log a value that changes as a metric with a step, or give each value its own key.
 
+    ## Not flagged
+    A client call whose run changes with each iteration of the loop around it (`for run in
+    runs: client.log_param(run.info.run_id, "p", v)`): each run gets the param once. The same
+    literal value logged again (an idempotent no-op), and calls in exclusive branches.
+
     ## Fix safety
     No automatic fix: which value is meant is for you to decide.
     """
@@ -71,16 +76,25 @@ class DuplicateParamKey(Rule):
             return
         scope = self._run_scope(found.is_client, bound)
         branches = self._branch_path()
-        loop_names = fixes.loop_target_names(self.ctx.loops(node))
+        frames = self.ctx.loops(node)
+        run_id = bound.get("run_id") if found.is_client else None
+        if run_id is not None:  # loops inside the one that changes the run log to one run
+            varying = [
+                fixes.uses_names(run_id.value, fixes.loop_bound_names(f.loop)) for f in frames
+            ]
+            frames = frames[: varying.index(True)] if True in varying else frames
+        loop_names = fixes.loop_target_names(frames)
         for key, value in pairs:
             value_code = self.ctx.code(value)
             if loop_names and fixes.uses_names(value, loop_names):
                 self.report(
                     node,
-                    f"param {key!r} is logged on every iteration with a value that changes: the "
-                    "second iteration raises 'Changing param values is not allowed'; log it as "
-                    f"a metric with a step (`mlflow.log_metric({key!r}, value, step=step)`) or "
-                    "use a key per iteration",
+                    f"param {key!r} is logged on every iteration with a value that changes",
+                    help=(
+                        "The second iteration raises 'Changing param values is not allowed': "
+                        f"log it as a metric with a step (`mlflow.log_metric({key!r}, value, "
+                        "step=step)`), or use a key per iteration"
+                    ),
                 )
                 continue
             previous = self._seen.get((scope, key))
@@ -94,9 +108,11 @@ class DuplicateParamKey(Rule):
                 continue  # the same literal again: an idempotent no-op
             self.report(
                 node,
-                f"param {key!r} was already logged in this run (value `{first_value}`): "
-                "logging it again with another value raises 'Changing param values is not "
-                "allowed'; log it once, or use a different key",
+                f"param {key!r} was already logged in this run, as `{first_value}`",
+                help=(
+                    "Logging it again with another value raises 'Changing param values is not "
+                    "allowed': log it once, or use a different key"
+                ),
             )
 
     def _run_scope(self, is_client: bool, bound: dict[str, cst.Arg]) -> tuple[int, str]:

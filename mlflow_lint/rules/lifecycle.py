@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Optional
 
@@ -9,8 +10,51 @@ import libcst as cst
 
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import FileContext, iter_children
+from mlflow_lint.names import dotted_name
 
 SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+
+# A helper "says" it ends the run when its name pairs a verb of ending with a word for the run
+# (`end_mlflow_run`, `stop_zenml_mlflow_runs`, `finishRun`, `close_tracking`). Event handlers
+# (`on_run_end`, `after_run`) name the moment, not the action: their bodies decide.
+_END_VERBS = frozenset(
+    {"end", "stop", "finish", "finalize", "finalise", "close", "terminate", "shutdown", "teardown"}
+)
+_RUN_WORDS = frozenset(["run", "runs", "mlflow", "tracking", "tracker"])  # words, not API names
+_EVENT_PREFIXES = frozenset({"on", "before", "after", "when", "handle"})
+_ENDING_NAMES = frozenset({api.END_RUN, "set_terminated"})
+_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+# Framework hook classes: a base whose name ends so is called by a framework inside a run its
+# caller owns (Keras, Lightning and transformers callbacks, kedro/mmcv/inspect hooks, loggers).
+HOOK_BASE_SUFFIXES = ("Callback", "Callbacks", "Hook", "Hooks", "Logger")
+
+
+def says_end(identifier: str) -> bool:
+    """Whether a function's name says that it ends the run."""
+    if identifier.lstrip("_") in _ENDING_NAMES:
+        return True
+    words = [w.lower() for w in _WORD.findall(identifier)]
+    if not words or words[0] in _EVENT_PREFIXES:
+        return False
+    return not _END_VERBS.isdisjoint(words) and not _RUN_WORDS.isdisjoint(words)
+
+
+def callee_name(call: cst.Call) -> Optional[str]:
+    """The last name of what `call` calls: `stop_run` for `utils.stop_run(...)`."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def is_hook_class(node: Optional[cst.CSTNode]) -> bool:
+    """A class deriving from a framework's callback, hook or logger base."""
+    return isinstance(node, cst.ClassDef) and any(
+        (dotted_name(base.value) or "").rsplit(".", 1)[-1].endswith(HOOK_BASE_SUFFIXES)
+        for base in node.bases
+    )
 
 
 def is_fluent(ctx: FileContext, call: cst.CSTNode, *names: str) -> bool:
@@ -18,6 +62,13 @@ def is_fluent(ctx: FileContext, call: cst.CSTNode, *names: str) -> bool:
         return False
     found = ctx.api_call(call)
     return found is not None and not found.is_client and found.name in names
+
+
+def is_client_call(ctx: FileContext, call: cst.CSTNode, *names: str) -> bool:
+    if not isinstance(call, cst.Call):
+        return False
+    found = ctx.api_call(call)
+    return found is not None and found.is_client and found.name in names
 
 
 def start_run_call(ctx: FileContext, with_node: cst.With) -> Optional[cst.Call]:

@@ -25,8 +25,9 @@ class LogAfterRunEnded(Rule):
 
     ## Why is this bad
     When the `with` block ends, so does the run. The next fluent logging call finds no active
-    run and silently starts a new, unnamed run for that one value: the metric or param is
-    not where you will look for it, and the tracking server gains a stray run per execution.
+    run and silently starts a new run (with a generated name) for that one value: the metric
+    or param is not where you will look for it, and the tracking server gains a stray run per
+    execution.
     Log inside the block, or pass the run id explicitly (`MlflowClient().log_metric(run_id,
     ...)`).
 
@@ -62,8 +63,11 @@ class LogAfterRunEnded(Rule):
                     self.report(
                         call,
                         f"`mlflow.{found.name}` after the `with mlflow.start_run()` block closed "
-                        "starts a new, unnamed run for this call; log inside the block, or pass "
-                        "the run id to `MlflowClient()`",
+                        "starts a new run",
+                        help=(
+                            "Log inside the block, or pass the run id explicitly "
+                            "(`MlflowClient().log_metric(run_id, ...)`)"
+                        ),
                     )
             if isinstance(statement, cst.With):
                 start = start_run_call(self.ctx, statement)

@@ -8,7 +8,7 @@ from typing import ClassVar
 import libcst as cst
 
 from mlflow_lint import fixes
-from mlflow_lint.context import FunctionSummary, LoopFrame
+from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules.per_item_loop import mapping_loop
@@ -16,16 +16,15 @@ from mlflow_lint.rules.per_item_loop import mapping_loop
 
 def _same_run_frames(found: ApiCall, call: cst.Call, frames: list[LoopFrame]) -> list[LoopFrame]:
     """Frames up to the first loop that changes the client call's run: `for run_id in ids:
-    client.set_tag(run_id, ...)` logs to a different run on each iteration."""
+    client.set_tag(run_id, ...)` (or `for run in runs: rid = run.info.run_id; ...`) logs to
+    a different run on each iteration."""
     bound = fixes.bind_arguments(call, found.signature) or {}
     run_id = bound.get("run_id")
     if run_id is None:
         return frames
     kept = []
     for frame in frames:
-        if isinstance(frame.loop, cst.For) and fixes.uses_names(
-            run_id.value, fixes.target_names(frame.loop.target)
-        ):
+        if fixes.uses_names(run_id.value, fixes.loop_bound_names(frame.loop)):
             break
         kept.append(frame)
     return kept
@@ -92,5 +91,5 @@ class LoopCallRule(Rule):
     def loops_phrase(self, frames: list[LoopFrame]) -> str:
         if len(frames) == 1:
             return "in a loop"
-        loops = " x ".join(self.ctx.loop_label(f.loop) for f in reversed(frames))
-        return f"in {len(frames)} nested loops ({loops})"
+        loops = " > ".join(self.ctx.loop_label(f.loop) for f in reversed(frames))
+        return f"{len(frames)} loops deep ({loops})"

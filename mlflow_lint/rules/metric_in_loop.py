@@ -1,15 +1,15 @@
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional, Union
 
 import libcst as cst
 
-from mlflow_lint import fixes
+from mlflow_lint import fixes, imports
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import LoopFrame, iter_children
+from mlflow_lint.context import FileContext, LoopFrame, iter_children
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
-from mlflow_lint.names import dotted_name
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
 from mlflow_lint.rules.loop_calls import LoopCallRule
 
@@ -23,35 +23,41 @@ BATCH, STARTED, CLIENT, RUN_ID = (
     "_mlflow_run_id",
 )
 MARKER = "# mlflow-lint MLF101:"
+_EPOCH = re.compile("epoch", re.IGNORECASE)
+# Where a file links metrics to a model itself: `log_batch` would not link buffered ones.
+_ACTIVE_MODEL = re.compile(r"\bset_active_model\b|\bMLFLOW_ACTIVE_MODEL_ID\b")
 
 
 @dataclass
 class _Finding:
-    call: cst.Call
-    message: str
+    node: cst.Call  # the call in the loop (the MLflow call, or the helper leading to it)
+    found: ApiCall
+    call: cst.Call  # the MLflow call itself
+    via: str  # the helper chain, "" for a direct call
     frames: list[LoopFrame]
     statement: Optional[cst.SimpleStatementLine]  # the call's own one-call statement line
     mlflow_name: Optional[str]  # how the mlflow package is spelled at the call
     in_run: bool  # inside `with mlflow.start_run():` in the same function
+    catching: bool  # inside a `try` whose handler may swallow the call's error
     column: int  # indentation of the call's statement
     units: dict[int, str]  # the indentation unit of the block around each ancestor, by id
+    top: Optional[cst.CSTNode]  # the top-level statement that holds the call
 
 
 class MetricInLoop(LoopCallRule):
     """
     ## What it does
     Flags an un-batched `log_metric` call, fluent `mlflow.log_metric` or
-    `MlflowClient.log_metric`, that runs on every iteration of a `for`, `async for` or `while`
-    loop, or inside a comprehension. Calls made through a helper function defined in the same
-    module are flagged where the helper is called in the loop, naming the chain.
+    `MlflowClient.log_metric`, that runs on every iteration of a per-step loop: a `for`,
+    `async for` or `while` loop, or a comprehension. Calls made through a helper function
+    defined in the same module are flagged where the helper is called in the loop, naming
+    the chain.
 
-    Not flagged: a call after the loop; a call in a function or lambda merely defined in the
-    loop; a method called `log_metric` on anything that is not MLflow (your own logger, wandb);
-    a loop body that runs at most once (the call is followed by an unconditional `break`,
-    `return` or `raise`); a call guarded by `if step % N == 0` (already logging every N steps);
-    calls inside a run opened per iteration (`for cfg in grid: with mlflow.start_run(): ...`,
-    a hyperparameter sweep); and already-batched calls (`log_metrics`, `log_batch`): one batched
-    request per iteration is MLflow's recommended pattern.
+    The advice follows the loop's shape: several metrics per step (or a loop over metric
+    names) are logged together with one `mlflow.log_metrics({...}, step=...)` per step; one
+    metric over many steps is buffered and sent with `MlflowClient.log_batch` (merging calls
+    cannot help there, and logging every N steps drops points); a client call with an
+    explicit run is buffered for that client and run (`client.log_batch(run_id, ...)`).
 
     ## Why is this bad
     Every `log_metric` call is one REST request to the tracking server (`POST
@@ -62,21 +68,44 @@ class MetricInLoop(LoopCallRule):
 
     ## Fix safety
     Unsafe, and offered only where the loop's shape makes it equivalent: a `for` or `while`
-    loop inside `with mlflow.start_run():` (same function) whose only MLflow calls are plain
-    `mlflow.log_metric(key, value, step=...)` statements. Each call becomes an
-    `mlflow.entities.Metric(key, value, timestamp, step)` appended to a buffer, with the
-    timestamp taken at the original call site. The `Metric` evaluates the key, the value and
-    the step in that order, so a call that writes them in another order (`log_metric(step=s,
-    key=k, value=compute())`) while one of them has side effects (calls a function other than
-    `float()`, `.item()` and similar) gets no fix: the finding is only reported.
-    `MlflowClient().log_batch()` sends the buffer when it holds 1,000 metrics or 5 seconds
-    have passed (so live dashboards stay near-live), and a `finally` sends the rest when the
-    loop ends or raises. For a run that completes normally the stored keys, values, steps and
-    timestamps are the same. What differs: points reach the server up to 5 s later; a value
-    that is a mutable object (a tensor, an array) changed in place before the flush is logged
-    with its later value; an invalid value raises at the flush instead of at the call; and if
-    the process is killed (not an exception) the unflushed points are lost, where the original
+    loop whose only MLflow calls are plain `log_metric(key, value, step=...)` statements,
+    fluent ones inside `with mlflow.start_run():` (same function), or calls of one
+    `MlflowClient` on one run whose client and run do not change in the loop. Each call
+    becomes a `Metric(key, value, timestamp, step)` appended to a buffer, with the timestamp
+    taken at the original call site and the step stored as MLflow would have stored it (a
+    step that may be `None` is written `step or 0`, as `log_metric` stores it). The `Metric`
+    evaluates the key, the value and the step in that order, so a call that writes them in
+    another order (`log_metric(step=s, key=k, value=compute())`) while one of them has side
+    effects (calls a function other than `float()`, `.item()` and similar) gets no fix.
+    `log_batch` sends the buffer when it holds 1,000 metrics or 5 seconds have passed (so
+    live dashboards stay near-live), and a `finally` sends the rest when the loop ends or
+    raises. For a run that completes normally the stored keys, values, steps and timestamps
+    are the same. What differs: points reach the server up to 5 s later; a value that is a
+    mutable object (a tensor, an array) changed in place before the flush is logged with its
+    later value; an invalid value raises at the flush instead of at the call; and if the
+    process is killed (not an exception) the unflushed points are lost, where the original
     had sent them one by one.
+
+    No fix is offered where it would lose data: a call inside a `try` whose handler could
+    swallow its error (the flush would raise outside that handler and drop every buffered
+    point), and a file that sets an active model (`mlflow.set_active_model`: `log_metric`
+    links each metric to it, a `Metric` in a batch does not; with a model set elsewhere the
+    link is not made, which the fix cannot see).
+
+    ## Not flagged
+    A call after the loop; a call in a function or lambda merely defined in the loop; a
+    method called `log_metric` on anything that is not MLflow (your own logger, wandb); a
+    loop body that runs at most once (the call is followed by an unconditional `break`,
+    `return` or `raise`); a call guarded by `if step % N == 0` (already logging every N
+    steps); calls inside a run opened per iteration (`for cfg in grid: with
+    mlflow.start_run(): ...`, a hyperparameter sweep); already-batched calls (`log_metrics`,
+    `log_batch`): one batched request per iteration is MLflow's recommended pattern; and
+    calls at the epoch level of a training loop, once per epoch, which is the granularity
+    MLflow recommends: the loop around the call has a per-batch loop of its own in its body
+    (a `for` over anything but a literal collection or a dict's items, or a `while`), or its
+    variable is named after epochs (`for epoch in range(...)`). A call that a batching
+    finding already covers (adjacent calls, MLF102; a loop over a mapping, MLF105) is
+    reported there, once.
     """
 
     code = "MLF101"
@@ -97,63 +126,111 @@ class MetricInLoop(LoopCallRule):
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
     ) -> None:
-        what = f"`{via}`" if via else f"`{found.qualname}`"
-        if len(frames) == 1:
-            cost = "sends one tracking request per iteration"
-        else:
-            cost = "sends one tracking request per inner iteration, multiplied by every outer one"
-        message = (
-            f"{what} {self.loops_phrase(frames)} {cost}; log each step's metrics together with "
-            "`mlflow.log_metrics({...}, step=step)`, buffer them for "
-            "`MlflowClient().log_batch()`, or log every N steps"
-        )
-        if via:  # through a helper: report only
-            self.report(node, message)
+        if _per_epoch(frames[0].loop):
             return
         parents = self.ctx.ancestors
         statement = None
-        if len(parents) >= 2 and isinstance(parents[-1], cst.Expr):
+        if not via and len(parents) >= 2 and isinstance(parents[-1], cst.Expr):
             line = parents[-2]
             if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
                 statement = line
+        in_walk = not via  # helper calls are flagged after the walk: no ancestors then
         self._findings.append(
             _Finding(
                 node,
-                message,
+                found,
+                call,
+                via,
                 frames,
                 statement,
-                fixes.mlflow_module_name(self.ctx),
-                fixes.inside_run_block(self.ctx),
-                fixes.current_indent(self.ctx),
-                fixes.enclosing_units(self.ctx),
+                fixes.mlflow_module_name(self.ctx) if in_walk else None,
+                fixes.inside_run_block(self.ctx) if in_walk else False,
+                fixes.in_catching_try(self.ctx) if in_walk else True,
+                fixes.current_indent(self.ctx) if in_walk else 0,
+                fixes.enclosing_units(self.ctx) if in_walk else {},
+                self.ctx.top_statement() if in_walk else None,
             )
         )
 
     def finish(self) -> None:
         super().finish()
+        covered = self.ctx.covered
+        findings = [f for f in self._findings if id(f.call) not in covered]
         built: dict[int, Optional[PendingFix]] = {}
-        for finding in self._findings:
-            loop = self._buffer_loop(finding)
+        for finding in findings:
+            loop = self._buffer_loop(finding, findings)
             fix = None
             if loop is not None:
                 if id(loop) not in built:
                     unit = finding.units[id(loop)]
-                    built[id(loop)] = self._buffer_fix(loop, finding.mlflow_name or "mlflow", unit)
+                    built[id(loop)] = self._buffer_fix(loop, finding, findings, unit)
                 fix = built[id(loop)]
-            self.report(finding.call, finding.message, fix=fix)
+            message, advice = self._message(finding, findings)
+            self.report(finding.node, message, fix=fix, help=advice)
+
+    # --- the message: what is wrong, and the advice for this loop's shape ----------------------
+    def _message(self, finding: _Finding, findings: list[_Finding]) -> tuple[str, str]:
+        frames = finding.frames
+        what = f"`{finding.via}`" if finding.via else f"`{finding.found.qualname}`"
+        if len(frames) == 1:
+            message = f"{what} in a loop sends one request per iteration"
+        else:
+            message = f"{what} {self.loops_phrase(frames)} sends one request per inner iteration"
+        bound = fixes.bind_arguments(finding.call, finding.found.signature) or {}
+        if finding.found.is_client:
+            client = (
+                self.ctx.code(finding.call.func.value)
+                if isinstance(finding.call.func, cst.Attribute)
+                else "client"
+            )
+            run = self.ctx.code(bound["run_id"].value) if "run_id" in bound else "run_id"
+            return message, (
+                "Buffer the points as `Metric` entities and send up to 1,000 at a time with "
+                f"`{client}.log_batch({run}, metrics=[...])`"
+            )
+        key = bound.get("key")
+        inner = frames[0].loop
+        keys_loop = (
+            key is not None
+            and isinstance(inner, cst.For)
+            and fixes.uses_names(key.value, fixes.target_names(inner.target))
+        )
+        siblings = [
+            f for f in findings if f.frames and f.frames[0].loop is inner and not f.found.is_client
+        ]
+        if keys_loop or len(siblings) > 1:
+            return message, (
+                "Log each step's metrics together in one `mlflow.log_metrics({...}, step=...)` call"
+            )
+        return message, (
+            "Buffer the points and send up to 1,000 at a time with "
+            "`MlflowClient().log_batch(run_id, metrics=[...])`: `log_metrics` cannot merge one "
+            "metric's steps, and logging every N steps drops points"
+        )
 
     # --- the buffering fix ----------------------------------------------------------------------
-    def _buffer_loop(self, finding: _Finding) -> Optional[Loop]:
+    def _buffer_loop(self, finding: _Finding, findings: list[_Finding]) -> Optional[Loop]:
         """The outermost loop around the call whose only MLflow calls are plain
-        `mlflow.log_metric(key, value, step=...)` statements: buffering there is equivalent."""
-        if finding.mlflow_name is None or not finding.in_run or finding.statement is None:
+        `log_metric(key, value, step=...)` statements of one kind (fluent inside a run, or one
+        client on one run): buffering there is equivalent."""
+        if finding.statement is None or finding.catching or finding.via:
+            return None
+        if _ACTIVE_MODEL.search(self.ctx.text):
+            return None
+        if finding.found.is_client:
+            target = _client_target(self.ctx, finding.call)
+            if target is None:
+                return None
+        elif finding.mlflow_name is None or not finding.in_run:
             return None
         for frame in reversed(finding.frames):
-            if isinstance(frame.loop, (cst.For, cst.While)) and self._bufferable(frame.loop):
-                return frame.loop
+            loop = frame.loop
+            if isinstance(loop, (cst.For, cst.While)) and self._bufferable(loop, finding, findings):
+                return loop
         return None
 
-    def _bufferable(self, loop: Loop) -> bool:
+    def _bufferable(self, loop: Loop, finding: _Finding, findings: list[_Finding]) -> bool:
+        kind = _kind(self.ctx, finding.call)
         todo: list[cst.CSTNode] = [loop]
         while todo:
             node = todo.pop()
@@ -163,58 +240,84 @@ class MetricInLoop(LoopCallRule):
                 return False  # a suspended generator would hold the buffer
             if isinstance(node, cst.Call):
                 found = self.ctx.api_call(node)
-                if found is not None and self._statement_of(node) is None:
-                    return False  # another MLflow call: ordering against the buffer matters
+                if found is not None:
+                    other = self._buffered(node, findings)
+                    if other is None or _kind(self.ctx, other.call) != kind:
+                        return False  # another MLflow call: ordering against the buffer matters
+                    if other.catching:
+                        return False
                 helper = self.ctx.local_function(node)
                 if helper is not None and self.ctx.reachable_api_calls(helper):
                     return False
             todo.extend(iter_children(node))
+        if kind[0] == "client":  # the client and the run must not change in the loop
+            assigned = fixes.loop_bound_names(loop)
+            target = _client_target(self.ctx, finding.call)
+            if target is None or not assigned.isdisjoint(target[1]):
+                return False
         return True
 
-    def _statement_of(self, call: cst.Call) -> Optional[_Finding]:
-        for finding in self._findings:
-            found = self.ctx.api_call(call)
+    def _buffered(self, call: cst.Call, findings: list[_Finding]) -> Optional[_Finding]:
+        """The finding of a plain `log_metric(key, value, step=...)` statement the buffer can
+        take (no comment among its arguments: only the line's comment is kept)."""
+        for finding in findings:
             if (
                 finding.call is call
-                and found is not None
-                and not found.is_client  # a client call names its run: it is not buffered
+                and not finding.via
                 and finding.statement is not None
-                and _plain_arguments(self.ctx, call)
-                and not fixes.has_comment(finding.statement.body[0])  # kept only around it
+                and _plain_arguments(self.ctx, finding.found, call) is not None
+                and not fixes.has_comment(finding.statement.body[0])
             ):
                 return finding
         return None
 
-    def _buffer_fix(self, loop: Loop, mlflow: str, unit: str) -> Optional[PendingFix]:
+    def _buffer_fix(
+        self, loop: Loop, first: _Finding, findings: list[_Finding], unit: str
+    ) -> Optional[PendingFix]:
         ours = MARKER in self.ctx.text
-        if not ours and any(name in self.ctx.text for name in (BATCH, STARTED, CLIENT, RUN_ID)):
+        if not ours and self.ctx.module_uses_names([BATCH, STARTED, CLIENT, RUN_ID]):
             return None
-        time_edit = self._time_import()
-        if time_edit is False:
+        client = first.found.is_client
+        mlflow = first.mlflow_name
+        wanted = [imports.Wanted("time")]
+        if mlflow is None:
+            wanted.append(imports.Wanted("mlflow.entities", "Metric"))
+        if first.top is None:
             return None
+        plan = imports.plan(self.ctx, wanted, first.top)
+        if plan is None:
+            return None
+        time = plan.spellings[wanted[0]]
+        metric = f"{mlflow}.entities.Metric" if mlflow else plan.spellings[wanted[1]]
+        if client:
+            target = _client_target(self.ctx, first.call)
+            assert target is not None
+            sender, run_id = target[0], target[2]
+        else:
+            sender, run_id = CLIENT, RUN_ID
+        flush_code = f"{sender}.log_batch({run_id}, metrics={BATCH})"
         replaced: dict[int, list[cst.BaseStatement]] = {}
-        for finding in self._findings:
+        for finding in findings:
             if finding.statement is None or not _contains(loop, finding.call):
                 continue
-            bound = _plain_arguments(self.ctx, finding.call)
+            bound = _plain_arguments(self.ctx, finding.found, finding.call)
             if bound is None:
                 return None
-            key, value, step = (
-                self.ctx.code(bound[name].value) for name in ("key", "value", "step")
+            key, value = (self.ctx.code(bound[name].value) for name in ("key", "value"))
+            loops = [frame.loop for frame in finding.frames]
+            step = fixes.step_or_zero(self.ctx, bound["step"].value, loops)
+            stamp = bound.get("timestamp")
+            timestamp = (
+                self.ctx.code(stamp.value) if stamp is not None else f"int({time}.time() * 1000)"
             )
-            metric = fixes.call_code(
-                f"{mlflow}.entities.Metric",
+            entity = fixes.call_code(
+                metric,
                 fixes.keywords(
-                    [
-                        ("key", key),
-                        ("value", value),
-                        ("timestamp", "int(time.time() * 1000)"),
-                        ("step", step),
-                    ]
+                    [("key", key), ("value", value), ("timestamp", timestamp), ("step", step)]
                 ),
                 finding.column + 4 + len(BATCH) + len(".append("),
             )
-            append = fixes.call_code(f"{BATCH}.append", [metric], finding.column)
+            append = fixes.call_code(f"{BATCH}.append", [entity], finding.column)
             replaced[id(finding.statement)] = [
                 cst.parse_statement(append + "\n").with_changes(
                     leading_lines=finding.statement.leading_lines,
@@ -223,16 +326,16 @@ class MetricInLoop(LoopCallRule):
                 fixes.indented(
                     cst.parse_statement(
                         f"if len({BATCH}) >= {api.MAX_METRICS_PER_BATCH} or "
-                        f"time.monotonic() - {STARTED} >= {api.BUFFER_FLUSH_SECONDS}:\n"
-                        f"    {CLIENT}.log_batch({RUN_ID}, metrics={BATCH})\n"
-                        f"    {BATCH}, {STARTED} = [], time.monotonic()\n"
+                        f"{time}.monotonic() - {STARTED} >= {api.BUFFER_FLUSH_SECONDS}:\n"
+                        f"    {flush_code}\n"
+                        f"    {BATCH}, {STARTED} = [], {time}.monotonic()\n"
                     ),
                     unit,
                 ),
             ]
         new_loop = loop.visit(_ReplaceStatements(replaced))
         assert isinstance(new_loop, (cst.For, cst.While))
-        flush = cst.parse_statement(f"if {BATCH}:\n    {CLIENT}.log_batch({RUN_ID}, metrics={BATCH})\n")
+        flush = cst.parse_statement(f"if {BATCH}:\n    {flush_code}\n")
         wrapped = cst.Try(
             body=cst.IndentedBlock(body=[new_loop.with_changes(leading_lines=())], indent=unit),
             finalbody=cst.Finally(
@@ -242,45 +345,86 @@ class MetricInLoop(LoopCallRule):
         setup = (
             f"{MARKER} one log_batch per {api.MAX_METRICS_PER_BATCH} metrics or "
             f"{api.BUFFER_FLUSH_SECONDS} s, flushed in `finally`\n"
-            f"{CLIENT} = {mlflow}.MlflowClient()\n"
-            f"{RUN_ID} = {mlflow}.active_run().info.run_id\n"
-            f"{BATCH} = []\n"
-            f"{STARTED} = time.monotonic()\n"
         )
-        edits = [NodeEdit(loop, loop, setup + self.ctx.code(wrapped).rstrip("\r\n"))]
-        if isinstance(time_edit, NodeEdit):
-            edits.insert(0, time_edit)
+        if not client:
+            setup += (
+                f"{CLIENT} = {mlflow}.MlflowClient()\n"
+                f"{RUN_ID} = {mlflow}.active_run().info.run_id\n"
+            )
+        setup += f"{BATCH} = []\n{STARTED} = {time}.monotonic()\n"
+        edits = [*plan.edits, NodeEdit(loop, loop, setup + self.ctx.code(wrapped).rstrip("\r\n"))]
         return PendingFix(
-            f"Buffer the metrics and send them with `{mlflow}.MlflowClient().log_batch()`",
+            f"Buffer the metrics and send them with `{sender}.log_batch()`",
             Safety.UNSAFE,
             edits,
         )
 
-    def _time_import(self) -> Union[NodeEdit, bool, None]:
-        """None when `import time` is there; an edit adding it; False when `time` means
-        something else in this file."""
-        first_import: Optional[cst.CSTNode] = None
-        for statement in self.ctx.module.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                if isinstance(small, cst.Import):
-                    if any(
-                        a.asname is None and dotted_name(a.name) == "time" for a in small.names
-                    ):
-                        return None
-                    first_import = first_import or small
-                elif (
-                    isinstance(small, cst.ImportFrom)
-                    and first_import is None
-                    and not (
-                        isinstance(small.module, cst.Name) and small.module.value == "__future__"
-                    )
-                ):
-                    first_import = small
-        if first_import is None or self.ctx.module_uses_names(["time"]):
-            return False
-        return NodeEdit(first_import, first_import, "import time\n" + self.ctx.code(first_import))
+
+def _per_epoch(loop: cst.CSTNode) -> bool:
+    """Whether a loop runs once per epoch of a training loop: its body has a per-batch loop
+    of its own, or its variable is named after epochs."""
+    if isinstance(loop, cst.For) and any(
+        _EPOCH.search(name) for name in fixes.target_names(loop.target)
+    ):
+        return True
+    if not isinstance(loop, (cst.For, cst.While)):
+        return False
+    todo: list[cst.CSTNode] = list(iter_children(loop.body))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.While) or (isinstance(node, cst.For) and _per_item(node)):
+            return True
+        todo.extend(iter_children(node))
+    return False
+
+
+def _per_item(loop: cst.For) -> bool:
+    """A `for` over something that is not a literal collection or a dict's items: a loop
+    over data (batches, samples), not over a handful of named values."""
+    iterator = loop.iter
+    if isinstance(iterator, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+        return False
+    return not (
+        isinstance(iterator, cst.Call)
+        and isinstance(iterator.func, cst.Attribute)
+        and iterator.func.attr.value in ("items", "keys", "values")
+    )
+
+
+def _kind(ctx: FileContext, call: cst.Call) -> tuple[str, ...]:
+    """What the buffer sends through: ("fluent",) or ("client", client code, run code)."""
+    target = _client_target(ctx, call)
+    if target is None:
+        return ("fluent",)
+    return ("client", target[0], target[2])
+
+
+def _client_target(ctx: FileContext, call: cst.Call) -> Optional[tuple[str, frozenset[str], str]]:
+    """For `client.log_metric(run_id, ...)`: (client code, the names the client and the run
+    read, run code), when both are free of side effects; None otherwise (or fluent)."""
+    found = ctx.api_call(call)
+    if found is None or not found.is_client or not isinstance(call.func, cst.Attribute):
+        return None
+    bound = fixes.bind_arguments(call, found.signature) or {}
+    run = bound.get("run_id")
+    receiver = call.func.value
+    if run is None or not (fixes.is_pure(receiver) and fixes.is_pure(run.value)):
+        return None
+    names = frozenset(_names(receiver) | _names(run.value))
+    return ctx.code(receiver), names, ctx.code(run.value)
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+    todo: list[cst.CSTNode] = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        todo.extend(iter_children(current))
+    return found
 
 
 def _comment_of(statement: cst.SimpleStatementLine) -> cst.TrailingWhitespace:
@@ -292,17 +436,22 @@ def _comment_of(statement: cst.SimpleStatementLine) -> cst.TrailingWhitespace:
     return trailing
 
 
-def _plain_arguments(ctx: object, call: cst.Call) -> Optional[dict[str, cst.Arg]]:
-    """key, value and step, and nothing else (no timestamp, run_id, synchronous, ...); None
-    as well when they are written in another order (`log_metric(step=next(c), key=k,
-    value=v)`) and one has side effects: the rebuilt `Metric(key=..., value=...,
-    timestamp=..., step=...)` evaluates them as key, value, step."""
-    bound = fixes.bind_arguments(call, api.FLUENT_SIGNATURES["log_metric"])
-    if bound is None or set(bound) != {"key", "value", "step"}:
+def _plain_arguments(
+    ctx: FileContext, found: ApiCall, call: cst.Call
+) -> Optional[dict[str, cst.Arg]]:
+    """key, value and step (and a client's run_id and timestamp), nothing else (no
+    synchronous, model_id, ...); None as well when they are written in another order than
+    the rebuilt `Metric(key=..., value=..., timestamp=..., step=...)` evaluates them and one
+    has side effects."""
+    bound = fixes.bind_arguments(call, found.signature)
+    if bound is None:
         return None
-    if list(bound) != ["key", "value", "step"] and not all(
-        fixes.is_pure(arg.value) for arg in bound.values()
-    ):
+    allowed = {"key", "value", "step"} | ({"run_id", "timestamp"} if found.is_client else set())
+    if not {"key", "value", "step"} <= set(bound) <= allowed:
+        return None
+    order = [name for name in bound if name != "run_id"]
+    expected = [name for name in ("key", "value", "timestamp", "step") if name in bound]
+    if order != expected and not all(fixes.is_pure(arg.value) for arg in bound.values()):
         return None
     return bound
 

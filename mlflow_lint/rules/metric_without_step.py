@@ -4,14 +4,12 @@ from typing import Optional
 
 import libcst as cst
 
-from mlflow_lint import mlflow_api as api
-
 from mlflow_lint import fixes
+from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
 from mlflow_lint.rules.loop_calls import LoopCallRule
-
 
 
 class MetricWithoutStep(LoopCallRule):
@@ -20,8 +18,7 @@ class MetricWithoutStep(LoopCallRule):
     Flags `log_metric` / `log_metrics` (fluent or `MlflowClient`) in a loop without a `step`
     (neither keyword nor positional, and no `**kwargs` that could hold one), when the same
     key is logged on every iteration: a literal key, or a `log_metrics` dict literal with
-    literal keys. Not flagged when the key changes with each iteration (each key is logged
-    once), or in a run opened per iteration.
+    literal keys.
 
     ## Why is this bad
     Without a step MLflow records every point at step 0: the metric's history holds all the
@@ -33,6 +30,10 @@ class MetricWithoutStep(LoopCallRule):
     epoch in range(...)`) and is not nested in another loop, the fix adds `step=<counter>`.
     That changes what is stored (the steps), which is the point, so it is applied only with
     `--unsafe-fixes`.
+
+    ## Not flagged
+    A key that changes with each iteration (each key is logged once), a loop that opens a
+    run per iteration, and a client call whose run changes with each iteration.
     """
 
     code = "MLF108"
@@ -84,9 +85,9 @@ class MetricWithoutStep(LoopCallRule):
         hint = f"step={counter}" if counter else "step=<iteration counter>"
         self.report(
             node,
-            f"{what} logs the same key on every iteration without `step`: every point lands on "
-            f"step 0 and the history chart is useless; pass `{hint}`",
+            f"{what} logs the same key in a loop without `step`: every point lands on step 0",
             fix=fix,
+            help=f"Pass `{hint}`, so the history chart plots the points by step",
         )
 
 

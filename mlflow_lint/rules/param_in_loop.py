@@ -29,6 +29,14 @@ class ParamInLoop(LoopCallRule):
     ## Fix safety
     No automatic fix: whether to log once before the loop, log a metric with a step instead,
     or batch the items depends on intent.
+
+    ## Not flagged
+    A client call whose run changes with each iteration (`for run in runs:
+    client.set_tag(run.info.run_id, ...)`, also through a name assigned in the loop): each
+    iteration logs to another run, so nothing is overwritten and no param can conflict. Such a
+    loop's request count is the batching rules' business (MLF104 for adjacent calls on one
+    run, MLF105 for a mapping logged item by item), with a `log_batch` remedy. Loops that open
+    a run per iteration, and a loop over a mapping's items that only logs them (MLF105).
     """
 
     code = "MLF106"
@@ -49,24 +57,37 @@ class ParamInLoop(LoopCallRule):
         where = self.loops_phrase(frames)
         bound = fixes.bind_arguments(call, found.signature) or {}
         key = bound.get("key")
-        loop_names = fixes.loop_target_names(frames)
+        loop_names = [n for frame in frames for n in fixes.loop_bound_names(frame.loop)]
         varying_key = key is not None and fixes.uses_names(key.value, loop_names)
-        batch = "log_params" if found.name in UNBATCHED_PARAM else "set_tags"
+        param = found.name in UNBATCHED_PARAM
+        if found.is_client:
+            run = self.ctx.code(bound["run_id"].value) if "run_id" in bound else "run_id"
+            kind = "params" if param else "tags"
+            batch = f"`client.log_batch({run}, {kind}=[...])`"
+        else:
+            batch = f"`mlflow.{'log_params' if param else 'set_tags'}(items)`"
         if varying_key or key is None:
-            advice = (
-                f"one request per iteration; collect the items into a dict and log them once "
-                f"after the loop with `mlflow.{batch}(items)`"
+            self.report(
+                node,
+                f"{what} {where} sends one request per item",
+                help=f"Collect the items into a dict and log them once after the loop with {batch}",
             )
-        elif found.name in UNBATCHED_PARAM:
-            advice = (
-                "params are immutable: if the value changes, the second iteration raises "
-                "'Changing param values is not allowed'; if it does not, every iteration wastes "
-                "a request. Log it once before the loop, or use `mlflow.log_metric(key, value, "
-                "step=step)` for a value that changes"
+        elif param:
+            self.report(
+                node,
+                f"{what} {where} logs the same param on every iteration",
+                help=(
+                    "Params are immutable: a changed value raises 'Changing param values is not "
+                    "allowed' on the second iteration, an unchanged one wastes a request. Log it "
+                    "once before the loop, or log a changing value as a metric with `step=`"
+                ),
             )
         else:
-            advice = (
-                "every iteration overwrites the tag with one request and only the last value is "
-                "kept; set it once after the loop"
+            self.report(
+                node,
+                f"{what} {where} sets the same tag on every iteration",
+                help=(
+                    "Each iteration overwrites the tag with one request and only the last value "
+                    "is kept: set it once after the loop"
+                ),
             )
-        self.report(node, f"{what} {where}: {advice}")

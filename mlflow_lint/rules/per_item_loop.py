@@ -5,25 +5,34 @@ from typing import Optional
 
 import libcst as cst
 
-from mlflow_lint import fixes
+from mlflow_lint import fixes, imports
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import FileContext
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 
+# The entity and `log_batch` list of each client call.
+_CLIENT_BATCH = {
+    "log_metric": ("Metric", "metrics"),
+    "log_param": ("Param", "params"),
+    "set_tag": ("RunTag", "tags"),
+}
+
 
 @dataclass
 class MappingLoop:
-    """`for k, v in D.items(): mlflow.log_param(k, v)`: a loop that only logs each item."""
+    """`for k, v in D.items(): mlflow.log_param(k, v)` (or `client.log_param(run_id, k, v)`):
+    a loop that only logs each item."""
 
     loop: cst.For
     call: cst.Call
     found: api.ApiCall
     mapping: cst.BaseExpression  # D
-    extra: dict[str, cst.Arg]  # step=, synchronous=, ... (loop-invariant)
+    extra: dict[str, cst.Arg]  # step=, synchronous=, run_id=, ... (loop-invariant)
 
 
 def mapping_loop(ctx: FileContext, loop: cst.CSTNode) -> Optional[MappingLoop]:
-    """The loop if its whole body is one un-batched fluent call logging each item of a mapping."""
+    """The loop if its whole body is one un-batched call (fluent, or an `MlflowClient`'s)
+    logging each item of a mapping."""
     if not isinstance(loop, cst.For) or loop.orelse is not None or loop.asynchronous:
         return None
     iterator = loop.iter
@@ -59,7 +68,7 @@ def mapping_loop(ctx: FileContext, loop: cst.CSTNode) -> Optional[MappingLoop]:
         return None
     call = small[0].value
     found = ctx.api_call(call)
-    if found is None or found.is_client or found.name not in api.FLUENT_BATCH_FORM:
+    if found is None or found.name not in api.FLUENT_BATCH_FORM:
         return None
     bound = fixes.bind_arguments(call, found.signature)
     if bound is None:
@@ -74,9 +83,19 @@ def mapping_loop(ctx: FileContext, loop: cst.CSTNode) -> Optional[MappingLoop]:
         and value.value.value == value_name
     ):
         return None
-    batch_signature = api.FLUENT_SIGNATURES[api.FLUENT_BATCH_FORM[found.name][0]]
+    if found.is_client:
+        allowed = {
+            "run_id",
+            "synchronous",
+            *(("step", "timestamp") if found.name == "log_metric" else ()),
+        }
+        if "run_id" not in bound:
+            return None
+    else:
+        batch_signature = api.FLUENT_SIGNATURES[api.FLUENT_BATCH_FORM[found.name][0]]
+        allowed = set(batch_signature.params) - {"timestamp"}
     for name, arg in bound.items():
-        if name not in batch_signature.params or name in ("timestamp",):
+        if name not in allowed:
             return None
         if fixes.uses_names(arg.value, (key_name, value_name)) or not fixes.is_pure(arg.value):
             return None
@@ -88,21 +107,37 @@ class PerItemLoggingLoop(Rule):
     ## What it does
     Flags a loop whose whole body logs one item of a mapping per iteration:
     `for k, v in D.items(): mlflow.log_param(k, v)`, and likewise `mlflow.log_metric(k, v,
-    step=s)` and `mlflow.set_tag(k, v)`.
+    step=s)`, `mlflow.set_tag(k, v)` and the `MlflowClient` calls
+    `client.log_param(run_id, k, v)`, `client.log_metric(run_id, k, v, step=s)` and
+    `client.set_tag(run_id, k, v)`.
 
     ## Why is this bad
     One tracking request and one database transaction per item. `mlflow.log_params(D)`,
     `mlflow.log_metrics(D, step=s)` and `mlflow.set_tags(D)` send the whole mapping in one
     `runs/log-batch` request (MLflow's client splits it above 1,000 metrics or 100
-    params/tags).
+    params/tags), and so does `client.log_batch(run_id, params=[...])` for a client.
 
     ## Fix safety
     The fix replaces the loop with one batched call on the same mapping expression, which is
-    evaluated once, as `D.items()` was. It is safe inside a `with mlflow.start_run():` block in
-    the same function, when the loop variables are not used anywhere else in that scope: the
-    same items with the same values and step are logged (for metrics, under one timestamp). It
-    is unsafe otherwise: with no active run, `log_params({})` on an empty mapping starts a run
-    where the empty loop did nothing, and code after the loop could read the loop variables.
+    evaluated once, as `D.items()` was; comments in the loop go above the new call. For a
+    client it writes `client.log_batch(run_id, params=[Param(key=k, value=str(v)) for k, v
+    in D.items()])` (`Metric`, `RunTag` likewise; imports added where missing). It is safe
+    when no `try` around the loop in the same function could swallow an error, the calls
+    are synchronous, and (fluent calls) the loop is inside a `with mlflow.start_run():` block
+    in the same function: the same items with the same values and step are logged. On
+    failure the batch differs: when MLflow rejects one item, the separate calls had stored
+    the items before it, while the batch is rejected whole; the program raises at that point
+    either way. It is unsafe otherwise: with no active run, `log_params({})` on an empty
+    mapping starts a run where the empty loop did nothing; and for client metrics, each
+    `Metric` is stamped when the batch is built and is not linked to an active model
+    (`mlflow.set_active_model`), which `MlflowClient.log_metric` does. No fix is offered when
+    the loop variables are read after the loop (the batched call binds none, so that code
+    would raise `NameError` or read a stale value).
+
+    ## Not flagged
+    Loops that do anything else besides the one call, loops over anything but `.items()`,
+    calls that use the loop variables in their other arguments (`step=k`), and loops whose
+    iteration has side effects besides logging.
     """
 
     code = "MLF105"
@@ -115,6 +150,23 @@ class PerItemLoggingLoop(Rule):
         found = mapping_loop(self.ctx, node)
         if found is None:
             return
+        self.ctx.covered.add(id(found.call))
+        name = found.found.name
+        if found.found.is_client:
+            suggestion, fix = self._client(found)
+            what = f"`MlflowClient.{name}`"
+        else:
+            suggestion, fix = self._fluent(found)
+            what = f"`mlflow.{name}`"
+        self.report(
+            node,
+            f"This loop calls {what} once per item: one request each",
+            fix=fix,
+            end_node=node.iter,
+            help=f"Log the whole mapping in one request with `{suggestion}`",
+        )
+
+    def _fluent(self, found: MappingLoop) -> tuple[str, Optional[PendingFix]]:
         batch, _ = api.FLUENT_BATCH_FORM[found.found.name]
         callee = fixes.fluent_callee(self.ctx, found.call, batch)
         shown = callee or f"mlflow.{batch}"
@@ -123,31 +175,90 @@ class PerItemLoggingLoop(Rule):
             mapping,
             *fixes.keywords((n, self.ctx.code(a.value)) for n, a in found.extra.items()),
         ]
-        suggestion = f"{shown}({', '.join(arguments)})"
-        if "\n" in suggestion or len(suggestion) > 80:  # messages are one short line
-            shown_mapping = mapping if "\n" not in mapping and len(mapping) <= 40 else "..."
-            more = ", ..." if len(arguments) > 1 else ""
-            suggestion = f"{shown}({shown_mapping}{more})"
-        fix = None
-        if callee is not None and not fixes.has_comment(node.with_changes(leading_lines=())):
-            loop_names = fixes.target_names(node.target)
-            function = self.ctx.enclosing(cst.FunctionDef)
-            reused = (
-                fixes.uses_names(function, loop_names, skip=node)
-                if function is not None
-                else self.ctx.module_uses_names(loop_names, skip=node)
-            )
-            safe = fixes.inside_run_block(self.ctx) and not reused
-            code = fixes.call_code(callee, arguments, fixes.current_indent(self.ctx))
-            fix = PendingFix(
-                f"Replace the loop with `{suggestion}`",
-                Safety.SAFE if safe else Safety.UNSAFE,
-                [NodeEdit(node, node, code)],
-            )
-        self.report(
-            node,
-            f"This loop calls `mlflow.{found.found.name}` once per item: one tracking request "
-            f"each; log the whole mapping in one request with `{suggestion}`",
-            fix=fix,
-            end_node=node.iter,
+        suggestion = _short(shown, mapping, arguments)
+        if callee is None or not self._fixable(found):
+            return suggestion, None
+        safe = fixes.inside_run_block(self.ctx) and self._safe(found)
+        code = fixes.call_code(callee, arguments, fixes.current_indent(self.ctx))
+        return suggestion, PendingFix(
+            f"Replace the loop with `{suggestion}`",
+            Safety.SAFE if safe else Safety.UNSAFE,
+            [NodeEdit(found.loop, found.loop, _comments_above(found.loop) + code)],
         )
+
+    def _client(self, found: MappingLoop) -> tuple[str, Optional[PendingFix]]:
+        entity, list_name = _CLIENT_BATCH[found.found.name]
+        assert isinstance(found.call.func, cst.Attribute)
+        client = self.ctx.code(found.call.func.value)
+        run_id = self.ctx.code(found.extra["run_id"].value)
+        suggestion = f"{client}.log_batch({run_id}, {list_name}=[...])"
+        if not (self._fixable(found) and fixes.is_pure(found.call.func.value)):
+            return suggestion, None
+        wanted = [imports.Wanted("mlflow.entities", entity)]
+        metric = found.found.name == "log_metric"
+        if metric and "timestamp" not in found.extra:
+            wanted.append(imports.Wanted("time"))
+        top = self.ctx.top_statement()
+        plan = imports.plan(self.ctx, wanted, top) if top is not None else None
+        if plan is None:
+            return suggestion, None
+        key, value = fixes.target_names(found.loop.target)
+        if metric:
+            stamp = found.extra.get("timestamp")
+            step = found.extra.get("step")
+            time = plan.spellings.get(imports.Wanted("time"), "time")
+            pairs = [
+                ("key", key),
+                ("value", value),
+                (
+                    "timestamp",
+                    self.ctx.code(stamp.value) if stamp else f"int({time}.time() * 1000)",
+                ),
+                ("step", fixes.step_or_zero(self.ctx, step.value) if step else "0"),
+            ]
+        else:
+            pairs = [("key", key), ("value", f"str({value})")]
+        element = fixes.call_code(plan.spellings[wanted[0]], fixes.keywords(pairs), 0)
+        mapping = self.ctx.code(found.mapping)
+        comprehension = f"[{element} for {key}, {value} in {mapping}.items()]"
+        arguments = [run_id, f"{list_name}={comprehension}"]
+        if "synchronous" in found.extra:
+            arguments.append(f"synchronous={self.ctx.code(found.extra['synchronous'].value)}")
+        code = fixes.call_code(f"{client}.log_batch", arguments, fixes.current_indent(self.ctx))
+        safe = not metric and self._safe(found)
+        return suggestion, PendingFix(
+            f"Replace the loop with one `{client}.log_batch` call",
+            Safety.SAFE if safe else Safety.UNSAFE,
+            [*plan.edits, NodeEdit(found.loop, found.loop, _comments_above(found.loop) + code)],
+        )
+
+    def _fixable(self, found: MappingLoop) -> bool:
+        """No fix when code after the loop may read its variables: the batched call binds
+        none (NameError, or a stale value from before the loop)."""
+        loop_names = fixes.target_names(found.loop.target)
+        function = self.ctx.enclosing(cst.FunctionDef)
+        if function is not None:
+            return not fixes.uses_names(function, loop_names, skip=found.loop)
+        return not self.ctx.module_uses_names(loop_names, skip=found.loop)
+
+    def _safe(self, found: MappingLoop) -> bool:
+        synchronous = found.extra.get("synchronous")
+        asynchronous = synchronous is not None and not (
+            isinstance(synchronous.value, cst.Name) and synchronous.value.value == "True"
+        )
+        return not asynchronous and not fixes.in_catching_try(self.ctx)
+
+
+def _short(shown: str, mapping: str, arguments: list[str]) -> str:
+    """The suggested call, cut short for a message when it is long."""
+    suggestion = f"{shown}({', '.join(arguments)})"
+    if "\n" in suggestion or len(suggestion) > 80:
+        shown_mapping = mapping if "\n" not in mapping and len(mapping) <= 40 else "..."
+        more = ", ..." if len(arguments) > 1 else ""
+        suggestion = f"{shown}({shown_mapping}{more})"
+    return suggestion
+
+
+def _comments_above(loop: cst.For) -> str:
+    """The comments inside the loop, as comment lines for above the call that replaces it."""
+    return "".join(f"{c.value}\n" for c in fixes.comments_in(loop.with_changes(leading_lines=())))

@@ -1,54 +1,103 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from dataclasses import dataclass
 from typing import Optional
 
 import libcst as cst
 
-from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import COMPREHENSION_TYPES, FileContext, LoopFrame, iter_children
+from mlflow_lint.context import (
+    FileContext,
+    FunctionSummary,
+    LoopFrame,
+    contains,
+    iter_children,
+    spelling,
+)
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rules.loop_calls import LoopCallRule
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
-_EXPERIMENT_LOOKUPS = ("set_experiment", "get_experiment_by_name")
+# A loop over a written-out iterable this short makes a fixed handful of requests, not N.
+MAX_FIXED_ITERATIONS = 3
+RULE_KEY = "rule:MLF201"  # FileContext.memo key under which the rule's instance is found
+
+
+@dataclass(frozen=True)
+class ReadFinding:
+    message: str
+    help: str
 
 
 class TrackingReadInLoop(LoopCallRule):
     """
     ## What it does
     Flags read-path tracking calls (`get_run`, `search_runs`, `get_experiment_by_name`,
-    `set_experiment`, `MlflowClient.get_metric_history` and every other `MlflowClient.get_*`)
-    made on every iteration of a loop (a `for` or `while` loop, or a comprehension), directly
-    or through functions defined in the same module. Not flagged:
+    `set_experiment`, `MlflowClient.get_metric_history` and every other `MlflowClient.get_*`
+    that sends a request) made on every iteration of a loop (a `for` or `while` loop, or a
+    comprehension), directly or through functions defined in the same module, where a
+    better shape exists. The advice follows the code:
 
-    - pagination: the call passes `page_token=` a name or attribute that the loop assigns
-      (`token = page.token`), so each request fetches the next page; or a parameter of the
-      function making the call, which its caller may advance. A `page_token` the loop never
-      advances (`page_token=None`) does not exempt the call;
-    - polling: the loop calls `sleep(...)` between requests;
-    - loops whose body runs at most once: an unconditional `break`, `return` or `raise`
-      follows the call, or the call is in that `return` or `raise` (`for rid in ids: return
-      client.get_run(rid)`);
-    - calls guarded by `if step % N == 0:` (and other throttles): they do not run on every
-      iteration.
+    - the call's arguments do not change in the loop: call it once before the loop;
+    - a different run, experiment, model or trace on each iteration: fetch them all with the
+      batched read MLflow has (`search_runs` with `attributes.run_id IN (...)`,
+      `search_experiments` with `experiment_id IN (...)`, `search_registered_models` /
+      `search_model_versions` with `name IN (...)`, `search_logged_models` with `model_id IN
+      (...)`, `search_traces` with `trace.request_id IN (...)`);
+    - an experiment looked up by a different name on each iteration: one
+      `search_experiments()` call, picking them by name (its filter has no `name IN (...)`
+      and no `OR`);
+    - `get_metric_history(...)[-1]`: MLflow has no batched history read, but the latest value
+      of every metric is in `run.data.metrics`;
+    - a loop that reads the same thing until the result lets it stop, without waiting: wait
+      between reads.
+
+    When the helper that reads also builds an `MlflowClient()` on every call, this finding
+    says so, and MLF202 does not report that call a second time.
 
     ## Why is this bad
     Each call is one request and one database query: the N+1 pattern. Looping `get_run` over
     100 run ids is 100 round trips (measured: 10 `get_run` calls made 10 GET requests), and
     `set_experiment` does a lookup on every call. Read load like this is what makes tracking
-    databases need read replicas. Fetch what you need in one query: for runs, one
-    `mlflow.search_runs(filter_string="attributes.run_id IN ('a', 'b')",
-    search_all_experiments=True)`. Hoist a `set_experiment` or `get_experiment_by_name` whose
-    argument does not change out of the loop. When the loop looks up a different experiment
-    name on each iteration, fetch them all with one `mlflow.search_experiments()` call and
-    pick them by name: its `filter_string` has no `name IN (...)` (only `experiment_id`
-    supports a list), and conditions can only be joined with `AND`.
+    databases need read replicas.
 
     ## Fix safety
     No automatic fix: the single query returns a different shape (a DataFrame or a list of
     runs) that the loop body has to be adapted to.
+
+    ## Not flagged
+    - Reads with no batched form, made for a different item on each iteration
+      (`get_metric_history` over keys or runs, `get_model_version_by_alias`, `get_dataset`):
+      there is nothing better to advise than the loop itself.
+    - Pagination: the call passes `page_token=` a name or attribute that the loop assigns
+      (`token = page.token`), or a parameter of the function making it (its caller may
+      advance it). A `page_token` the loop never advances (`page_token=None`) is flagged.
+    - Polling and interactive loops: the loop waits on each iteration (`time.sleep`,
+      `asyncio.sleep`, `event.wait(...)`, `condition.wait()`, `queue.get(timeout=...)`) or
+      reads input (`input()`, `click.prompt(...)`, `click.confirm(...)`, `Prompt.ask(...)`):
+      its requests come at the pace of the poll or of the person.
+    - A `while` loop that stops on what the read returns and reads something different each
+      time (`while name_taken(name): name = new_name()`): it retries until it succeeds,
+      usually once.
+    - Loops over a written-out list, tuple, set or dict of three items or fewer (`for
+      split in ("train", "test")`): a fixed handful of requests.
+    - Reads on a cache miss that fill the cache (`if key not in cache: cache[key] =
+      client.get_experiment(key)`, or the `else` of `if key in cache:`): one request per
+      distinct item, already the remedy for repeated lookups.
+    - Calls that run on one iteration at most: an unconditional `break`, `return` or `raise`
+      follows the call, or the call is in it; or it is under `if i == best:` (the loop's
+      variable, or a counter it steps, against something the loop does not change) or a
+      first-time guard (`if self._run is None:` whose body sets `self._run`).
+    - Calls under `if step % N == 0:` and other throttles.
+    - The same read repeated in a loop that creates, deletes or moves what it reads (`while
+      client.search_registered_models(): ... client.delete_registered_model(name)`): it
+      re-reads to see its own changes.
+    - Reads a helper makes only when a parameter is None (`if experiment_id is None:
+      experiment_id = lookup()`, `experiment_id or lookup()`) where the loop passes it.
+    - Inside the `mlflow` package's own source, a call of one of its public functions that
+      is not itself a read (`set_experiment_tag` in a loop): what the API does inside is
+      MLflow's business, as it is when user code calls it.
     """
 
     code = "MLF201"
@@ -65,6 +114,14 @@ class TrackingReadInLoop(LoopCallRule):
         # id(call) -> whether a loop advances its page_token, decided during the walk (calls in
         # helpers are checked again after it, when their ancestors are gone)
         self._paginated: dict[int, bool] = {}
+        # id(helper call in a loop) -> what this rule finds there (MLF202 asks, in finish),
+        # and the id of the read the finding is about
+        self._helper_findings: dict[int, Optional[ReadFinding]] = {}
+        self._reads: dict[int, int] = {}
+        self._direct: list[tuple[cst.Call, ApiCall, list[LoopFrame], str]] = []
+        # history reads whose result the loop uses only for its last item (seen in the walk)
+        self._latest_only: set[int] = set()
+        self.ctx.memo(RULE_KEY, lambda: self)
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         if not api.is_read(found):
@@ -75,66 +132,513 @@ class TrackingReadInLoop(LoopCallRule):
         return not paginated
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
-        return [frame for frame in super().frames(node) if not _sleeps(frame.loop)]
+        frames = [
+            frame
+            for frame in super().frames(node)
+            if not self.ctx.paced(frame.loop)
+            and not _fixed_handful(self.ctx.literal_length(frame.loop))
+        ]
+        if frames and _fills_cache_on_miss(self.ctx, frames[0].loop):
+            return []
+        if frames and isinstance(node, cst.Call):
+            found = self.ctx.api_call(node)
+            if (  # decided while the ancestors are known
+                found is not None
+                and found.name == "get_metric_history"
+                and _uses_last_item_only(self.ctx, node, frames[0].loop)
+            ):
+                self._latest_only.add(id(node))
+        return frames
 
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
     ) -> None:
+        # decided in finish(): whether the loop changes what it reads needs every call of the
+        # loop resolved, and the walk has not reached those after this one yet
+        self._direct.append((node, found, frames, via))
+
+    def finish(self) -> None:
+        for node, found, frames, via in self._direct:
+            finding = self._finding(node, found, node, frames, via)
+            if finding is not None:
+                self.report(node, finding.message, help=finding.help)
+        for node, frames in self._helper_calls:
+            if id(node) not in self._helper_findings:
+                self._decide_helper_call(node, frames)
+        decided = {
+            id(node): (node, self._helper_findings[id(node)])
+            for node, _ in self._helper_calls
+            if self._helper_findings.get(id(node)) is not None
+        }
+        sites = {key: (node, self._reads[key]) for key, (node, _) in decided.items()}
+        echoes = echo_sites(self.ctx, sites)
+        for key, (node, finding) in decided.items():
+            if key not in echoes and finding is not None:
+                self.report(node, finding.message, help=finding.help)
+
+    def helper_finding(self, node: cst.Call) -> Optional[ReadFinding]:
+        """What this rule finds at `node`, a call in a loop of a function defined in this file
+        (reported there, or deeper in the chain when `node` only echoes a loop inside the
+        helper); None when nothing. Call only once the walk ended."""
+        if id(node) not in self._helper_findings:
+            for candidate, frames in self._helper_calls:
+                if candidate is node:
+                    self._decide_helper_call(node, frames)
+                    break
+        return self._helper_findings.get(id(node))
+
+    def _decide_helper_call(self, node: cst.Call, frames: list[LoopFrame]) -> None:
+        self._helper_findings[id(node)] = None
+        if public_mlflow_function(self.ctx, node, reads=False):
+            return  # like a user's call of that API: not a read
+        helper = self.ctx.local_function(node)
+        if helper is None:
+            return
+        for found, call, chain in self.ctx.reachable_api_calls(helper, site=node):
+            if not self.wanted(found, call) or id(call) in self._flagged:
+                continue
+            via = " -> ".join((*chain, found.qualname))
+            finding = self._finding(node, found, call, frames, via)
+            if finding is not None:
+                self._helper_findings[id(node)] = finding
+                self._reads[id(node)] = id(call)
+                return
+
+    def _finding(
+        self,
+        node: cst.Call,
+        found: ApiCall,
+        read: cst.Call,
+        frames: list[LoopFrame],
+        via: str,
+    ) -> Optional[ReadFinding]:
+        """`node` is the call in the loop; `read` the MLflow read (the same node, or one in
+        the helper that `node` calls, reached through `via`)."""
         what = f"`{via}`" if via else f"`{found.qualname}`"
-        advice = "fetch what the loop needs in one query before it"
-        if found.name == "get_run" and not via:
-            loop = frames[0].loop
-            bound = fixes.bind_arguments(call, found.signature) or {}
-            run_id = bound.get("run_id")
-            if (
-                isinstance(loop, cst.For)
-                and run_id is not None
-                and isinstance(run_id.value, cst.Name)
-                and run_id.value.value in fixes.target_names(loop.target)
-            ):
-                advice = (
-                    "fetch all the runs in one query: `mlflow.search_runs(filter_string="
-                    "\"attributes.run_id IN ('id1', 'id2')\", search_all_experiments=True)`"
-                )
-        elif found.name in _EXPERIMENT_LOOKUPS:
-            # in a helper, what varies is what the loop passes to the helper
-            at_loop = node if via else call
-            varying = _varying_names(frames)
-            if any(fixes.uses_names(arg.value, varying) for arg in at_loop.args):
-                search = (
-                    "MlflowClient().search_experiments()"
-                    if found.is_client
-                    else "mlflow.search_experiments()"
-                )
-                advice = (
-                    f"fetch the experiments with one `{search}` call before the loop and pick "
-                    "them by name (its filter_string has no `name IN (...)`)"
-                )
-                if found.name == "set_experiment":
-                    advice += ", then pass `experiment_id=` to `mlflow.start_run`"
-            else:
-                advice = "call it once before the loop"
-        self.report(
-            node,
-            f"{what} {self.loops_phrase(frames)} makes one tracking request and database query "
-            f"per iteration (N+1); {advice}",
+        stops = _decides_exit(frames[0].loop, node)
+        # the arguments at the loop that the read depends on
+        arguments = self._arguments_read(node, read) if via else list(node.args)
+        # how many loops, innermost first, repeat exactly the same request
+        same = 0
+        for frame in frames:
+            varying = self.ctx.loop_varying(frame.loop)
+            if not all(self.ctx.invariant(arg.value, varying) for arg in arguments):
+                break
+            same += 1
+        if same and any(self._rewrites(found, node, frame.loop, via) for frame in frames[:same]):
+            return None  # re-reads to see what the loop itself changed
+        if same and stops:
+            return ReadFinding(
+                f"{what} polls in a loop without waiting between requests",
+                "Wait between reads (`time.sleep(interval)`, `event.wait(interval)`), or "
+                "react to the change another way than by re-reading it in a tight loop",
+            )
+        if isinstance(frames[0].loop, cst.While) and stops:
+            return None  # retries with a new value until the read lets it stop
+        if same:
+            where = (
+                "the loop"
+                if same == len(frames) == 1
+                else f"the `{self.ctx.loop_label(frames[same - 1].loop)}` loop"
+            )
+            return ReadFinding(
+                f"{what} {self.loops_phrase(frames[:same])} repeats the same request on every "
+                "iteration",
+                f"Its arguments do not change in the loop: call it once before {where} and "
+                "reuse the result",
+            )
+        message = (
+            f"{what} {self.loops_phrase(frames)} sends one tracking request per iteration (N+1)"
+        )
+        advice = self._batch_advice(node, found, frames, via)
+        if advice is None:
+            if found.name != "get_metric_history" or via or id(node) not in self._latest_only:
+                return None  # no batched form, and a new item each time: nothing better
+            return ReadFinding(
+                f"{what} {self.loops_phrase(frames)} fetches a whole metric history per "
+                "iteration to use its last value",
+                "MLflow has no batched history read, but the latest value of every metric is "
+                "in `run.data.metrics`: one `get_run` per run, or one `mlflow.search_runs(...)` "
+                "for many runs",
+            )
+        builder = self._client_builder(node) if via else None
+        if builder is not None:
+            advice += (
+                f". `{builder}` also builds an `MlflowClient()` on every call: create one "
+                "before the loop and pass it in"
+            )
+        return ReadFinding(message, advice)
+
+    def _batch_advice(
+        self, node: cst.Call, found: ApiCall, frames: list[LoopFrame], via: str
+    ) -> Optional[str]:
+        if found.name in api.EXPERIMENT_LOOKUPS:
+            search = (
+                "MlflowClient().search_experiments()"
+                if found.is_client
+                else "mlflow.search_experiments()"
+            )
+            advice = (
+                f"Fetch the experiments with one `{search}` call before the loop and pick them "
+                "by name: its filter_string has no `name IN (...)`"
+            )
+            if found.name == "set_experiment":
+                advice += ", then pass `experiment_id=` to `mlflow.start_run`"
+            return advice
+        if found.name == "search_runs":
+            return (
+                "Fetch the runs with one `search_runs` call before the loop (`experiment_ids` "
+                "takes a list; `filter_string` supports `IN` for `attributes.run_id` only) and "
+                "pick from its results"
+            )
+        if found.name.startswith(api.SEARCH_PREFIX):
+            return (
+                f"Fetch what the loop needs with one broader `{found.name}` call before the "
+                "loop and pick from its results"
+            )
+        batch = api.read_batch_form(found)
+        if batch is None:
+            return None
+        return f"Fetch them all in one request before the loop: `{batch}`"
+
+    def _arguments_read(self, node: cst.Call, read: cst.Call) -> list[cst.Arg]:
+        """The arguments of `node` (a call of a local function) that `read` depends on, when
+        `read` is made by that function itself and reads only its parameters, attributes of
+        `self` and names from outside; all of them otherwise."""
+        helper = self.ctx.local_function(node)
+        if helper is None or not any(call is read for _, call in helper.api_calls):
+            return list(node.args)
+        params = [*helper.node.params.posonly_params, *helper.node.params.params]
+        if isinstance(helper.node.params.star_arg, cst.Param) or helper.node.params.star_kwarg:
+            return list(node.args)
+        if isinstance(node.func, cst.Attribute) and params and params[0].name.value == "self":
+            params = params[1:]
+        names = {param.name.value for param in params}
+        names |= {param.name.value for param in helper.node.params.kwonly_params}
+        used = _names_read(read)
+        if used & _assigned_in_function(helper.node):
+            return list(node.args)  # a local that may hold anything derived from the arguments
+        wanted: list[cst.Arg] = []
+        for index, arg in enumerate(node.args):
+            if arg.star:
+                return list(node.args)
+            name = (
+                arg.keyword.value
+                if arg.keyword is not None
+                else (params[index].name.value if index < len(params) else None)
+            )
+            if name is None or (name in names and name in used):
+                wanted.append(arg)
+        return wanted
+
+    def _rewrites(self, read: ApiCall, node: cst.Call, loop: cst.CSTNode, via: str) -> bool:
+        """Whether an iteration of `loop` (or the helper that `node` calls) changes what `read`
+        returns: it creates, deletes or moves what reads list or look up, or, for a run read,
+        logs to runs (a read-modify-write of a tag, say)."""
+        calls = list(self._loop_api_calls(loop))
+        if via:
+            helper = self.ctx.local_function(node)
+            if helper is not None:
+                calls += [found for found, _, _ in self.ctx.reachable_api_calls(helper, site=node)]
+        run_read = read.name in api.RUN_READS
+        return any(
+            api.changes_state(call) or (run_read and call.name in api.RUN_WRITES) for call in calls
         )
 
+    def _loop_api_calls(self, loop: cst.CSTNode) -> list[ApiCall]:
+        def compute() -> list[ApiCall]:
+            found: list[ApiCall] = []
+            todo: list[cst.CSTNode] = [loop]
+            while todo:
+                current = todo.pop()
+                if isinstance(current, _SCOPES):
+                    continue
+                if isinstance(current, cst.Call):
+                    call = self.ctx.api_call(current)
+                    if call is not None:
+                        found.append(call)
+                todo.extend(iter_children(current))
+            return found
 
-def _sleeps(loop: cst.CSTNode) -> bool:
-    """A polling loop: its body calls `sleep(...)`."""
-    todo: list[cst.CSTNode] = [loop]
+        calls: list[ApiCall] = self.ctx.memo(f"loop-api-calls:{id(loop)}", compute)
+        return calls
+
+    def _client_builder(self, node: cst.Call) -> Optional[str]:
+        if public_mlflow_function(self.ctx, node, reads=True):
+            return None  # its callers cannot pass it a client
+        built = self.ctx.helper_call(node, _builds_client, own_runs=True)
+        return built[2] if built is not None else None
+
+
+def echo_sites(ctx: FileContext, sites: dict[int, tuple[cst.Call, int]]) -> set[int]:
+    """Of the helper calls in loops that reach the same MLflow call (`sites`: id(site) ->
+    (site, id(MLflow call))), those that only echo another: the other site is in a loop
+    inside a function the first one calls (`for m in models: versions_of(m)` where
+    `versions_of` loops over `read_version(v)`). One finding, at the loop that matters: the
+    innermost. Call only once the walk ended."""
+    by_target: dict[int, list[cst.Call]] = {}
+    for site, target in sites.values():
+        by_target.setdefault(target, []).append(site)
+    echoes: set[int] = set()
+    for group in by_target.values():
+        if len(group) < 2:
+            continue
+        for site in group:
+            reached = _functions_reached(ctx, site)
+            if any(
+                other is not site and any(contains(fn.node, other) for fn in reached)
+                for other in group
+            ):
+                echoes.add(id(site))
+    return echoes
+
+
+def _functions_reached(ctx: FileContext, site: cst.Call, depth: int = 3) -> list[FunctionSummary]:
+    found: list[FunctionSummary] = []
+    seen: set[int] = set()
+    todo = [(ctx.local_function(site), 1)]
     while todo:
-        node = todo.pop()
-        if isinstance(node, cst.Call):
-            func = node.func
-            name = (
-                func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-            )
-            if name == "sleep":
-                return True
-        todo.extend(iter_children(node))
+        fn, level = todo.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        found.append(fn)
+        if level < depth:
+            todo.extend((ctx.functions.get(key), level + 1) for key, _ in fn.helper_calls)
+    return found
+
+
+def _builds_client(found: ApiCall, call: cst.Call) -> bool:
+    return not found.is_client and found.name == api.CLIENT
+
+
+def _fixed_handful(length: Optional[int]) -> bool:
+    return length is not None and length <= MAX_FIXED_ITERATIONS
+
+
+def fixed_handful(ctx: FileContext, loop: cst.CSTNode) -> bool:
+    """A loop over a written-out iterable of three items or fewer."""
+    return _fixed_handful(ctx.literal_length(loop))
+
+
+def in_mlflow_package(path: str) -> bool:
+    """Whether `path` is a module of the `mlflow` package itself (its source tree or an
+    installed copy): a directory named `mlflow` holds it."""
+    parts = os.path.normpath(path).replace("\\", "/").split("/")
+    return "mlflow" in parts[:-1]
+
+
+def public_mlflow_function(ctx: FileContext, node: cst.Call, reads: bool) -> bool:
+    """Whether `node` calls a public function (or method) of the `mlflow` package from inside
+    that package: an API a user would call without seeing inside it. With `reads=False`, only
+    those that are not themselves reads (`get_run` calling `get_run` is still a read)."""
+    if not in_mlflow_package(ctx.path):
+        return False
+    helper = ctx.local_function(node)
+    if helper is None or helper.name.startswith("_"):
+        return False
+    if reads:
+        return True
+    as_api = (ApiCall(helper.name, is_client=False), ApiCall(helper.name, is_client=True))
+    return not any(api.is_read(call) for call in as_api)
+
+
+def _fills_cache_on_miss(ctx: FileContext, loop: cst.CSTNode) -> bool:
+    """Whether the node being visited is on the miss branch of a cache test inside `loop`:
+    the body of `if key not in cache:` or the `else` of `if key in cache:`, a branch that
+    stores into that cache (`cache[key] = ...`). Call during the walk."""
+    chain = ctx.ancestors
+    for index in range(len(chain) - 1, 0, -1):
+        parent, child = chain[index - 1], chain[index]
+        if parent is loop:
+            return False
+        if not isinstance(parent, cst.If):
+            continue
+        test = parent.test
+        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+            continue
+        operator = test.comparisons[0].operator
+        branch: Optional[cst.CSTNode] = None
+        if isinstance(operator, cst.NotIn) and child is parent.body:
+            branch = parent.body
+        elif isinstance(operator, cst.In) and child is parent.orelse:
+            branch = parent.orelse
+        cache = spelling(test.comparisons[0].comparator)
+        if branch is not None and cache is not None and _stores_into(branch, cache):
+            return True
     return False
+
+
+def _stores_into(branch: cst.CSTNode, cache: str) -> bool:
+    todo = [branch]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                value = target.target
+                if isinstance(value, cst.Subscript) and spelling(value.value) == cache:
+                    return True
+        todo.extend(iter_children(current))
+    return False
+
+
+def _decides_exit(loop: cst.CSTNode, node: cst.CSTNode) -> bool:
+    """Whether what `node` returns decides when `loop` stops: `node` is in a `while` test,
+    or its result (the names its statement assigns) is tested by the `while` or by an `if`
+    of the loop's body whose block leaves the loop (`break`, `return`, `raise`)."""
+    if isinstance(loop, cst.While) and contains(loop.test, node):
+        return True
+    body = getattr(loop, "body", None)
+    if not isinstance(loop, (cst.For, cst.While)) or not isinstance(body, cst.IndentedBlock):
+        return False
+    holder = next((s for s in body.body if contains(s, node)), None)
+    if holder is None:
+        return False
+    results = _assigned_names(holder)
+    if isinstance(loop, cst.While) and results and _reads_any(loop.test, results):
+        return True
+    for statement in body.body:
+        todo: list[cst.CSTNode] = [statement]
+        while todo:
+            current = todo.pop()
+            if isinstance(current, (*_SCOPES, cst.For, cst.While)):
+                continue
+            if (
+                isinstance(current, cst.If)
+                and _leaves(current.body)
+                and (contains(current.test, node) or _reads_any(current.test, results))
+            ):
+                return True
+            todo.extend(iter_children(current))
+    return False
+
+
+def _names_read(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, cst.Name):
+            names.add(current.value)
+        todo.extend(iter_children(current))
+    return names
+
+
+def _assigned_in_function(function: cst.FunctionDef) -> set[str]:
+    """Names the function's own body binds (nested definitions excluded)."""
+    names: set[str] = set()
+    todo: list[cst.CSTNode] = [function.body]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, _SCOPES):
+            continue
+        targets: list[cst.CSTNode] = []
+        if isinstance(current, cst.Assign):
+            targets = [target.target for target in current.targets]
+        elif isinstance(current, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For)):
+            targets = [current.target]
+        elif isinstance(current, cst.With):
+            targets = [item.asname.name for item in current.items if item.asname is not None]
+        for target in targets:
+            names.update(name.split(".")[0] for name in _names_in(target))
+        todo.extend(iter_children(current))
+    return names
+
+
+def _assigned_names(statement: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+    todo = [statement]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, _SCOPES):
+            continue
+        if isinstance(current, cst.Assign):
+            for target in current.targets:
+                names.update(_names_in(target.target))
+        elif isinstance(current, (cst.NamedExpr, cst.AnnAssign)):
+            names.update(_names_in(current.target))
+        todo.extend(iter_children(current))
+    return names
+
+
+def _names_in(target: cst.CSTNode) -> list[str]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _names_in(element.value)]
+    spelled = spelling(target)
+    return [spelled] if spelled is not None else []
+
+
+def _reads_any(expression: cst.CSTNode, names: set[str]) -> bool:
+    todo = [expression]
+    while todo:
+        current = todo.pop()
+        spelled = spelling(current) if isinstance(current, (cst.Name, cst.Attribute)) else None
+        if spelled is not None and spelled in names:
+            return True
+        todo.extend(iter_children(current))
+    return False
+
+
+def _leaves(block: cst.BaseSuite) -> bool:
+    statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    for statement in statements:
+        if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and any(
+            isinstance(small, (cst.Break, cst.Return, cst.Raise)) for small in statement.body
+        ):
+            return True
+    return False
+
+
+def _uses_last_item_only(ctx: FileContext, call: cst.Call, loop: cst.CSTNode) -> bool:
+    """`client.get_metric_history(...)[-1]`, or `history = client.get_metric_history(...)`
+    read in the loop only as `history[-1]` (and in truth tests). Call during the walk."""
+    parent = ctx.ancestors[-1] if ctx.ancestors else None
+    if isinstance(parent, cst.Subscript) and parent.value is call:
+        return _is_last_index(parent)
+    holder = ctx.ancestors[-2] if len(ctx.ancestors) > 1 else None
+    if not (
+        isinstance(parent, cst.Assign)
+        and parent.value is call
+        and len(parent.targets) == 1
+        and isinstance(parent.targets[0].target, cst.Name)
+        and holder is not None
+    ):
+        return False
+    name = parent.targets[0].target.value
+    uses = 0
+    todo: list[tuple[cst.CSTNode, Optional[cst.CSTNode]]] = [(loop, None)]
+    while todo:
+        current, above = todo.pop()
+        if current is parent:
+            continue
+        if isinstance(current, cst.Name) and current.value == name:
+            uses += 1
+            if not (
+                (
+                    isinstance(above, cst.Subscript)
+                    and above.value is current
+                    and _is_last_index(above)
+                )
+                or isinstance(above, (cst.If, cst.While, cst.IfExp, cst.UnaryOperation))
+            ):
+                return False
+        todo.extend((child, current) for child in iter_children(current))
+    return uses > 0
+
+
+def _is_last_index(subscript: cst.Subscript) -> bool:
+    if len(subscript.slice) != 1:
+        return False
+    index = subscript.slice[0].slice
+    if not isinstance(index, cst.Index):
+        return False
+    value = index.value
+    return (
+        isinstance(value, cst.UnaryOperation)
+        and isinstance(value.operator, cst.Minus)
+        and isinstance(value.expression, cst.Integer)
+        and value.expression.value == "1"
+    )
 
 
 def _advances_page_token(ctx: FileContext, call: cst.Call) -> bool:
@@ -149,12 +653,14 @@ def _advances_page_token(ctx: FileContext, call: cst.Call) -> bool:
         ),
         None,
     )
-    spelled = _spelling(token) if token is not None else None
+    spelled = spelling(token) if token is not None else None
     if token is None or spelled is None:
         return False
     root = spelled.split(".", 1)[0]
     for frame in ctx.loops(call):
-        assigned = _assigned_in(frame.loop)
+        assigned = ctx.loop_varying(frame.loop)
+        if isinstance(frame.loop, cst.For):  # the loop's own variable is not a page token
+            assigned = assigned - set(_names_in(frame.loop.target))
         if spelled in assigned or root in assigned:
             return True
     scope = ctx.enclosing(*_SCOPES)
@@ -166,69 +672,3 @@ def _advances_page_token(ctx: FileContext, call: cst.Call) -> bool:
                 every.append(star)
         return any(param.name.value == token.value for param in every)
     return False
-
-
-def _spelling(node: cst.BaseExpression) -> Optional[str]:
-    """`token`, `page.token`, `self.state.token`; None for other expressions."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _spelling(node.value)
-        return f"{base}.{node.attr.value}" if base is not None else None
-    return None
-
-
-def _assigned_in(loop: cst.CSTNode) -> set[str]:
-    """Names and attributes (`self.token`) the loop's body binds on an iteration (its own
-    `for` target excluded; in a comprehension, only `:=` binds)."""
-    if isinstance(loop, cst.For):
-        roots: list[cst.CSTNode] = [loop.body]
-    elif isinstance(loop, cst.While):
-        roots = [loop.test, loop.body]
-    else:
-        roots = [loop]
-    bound: set[str] = set()
-    todo = roots
-    while todo:
-        node = todo.pop()
-        if isinstance(node, _SCOPES):
-            continue
-        targets: Iterable[cst.BaseExpression] = ()
-        if isinstance(node, cst.Assign):
-            targets = [target.target for target in node.targets]
-        elif isinstance(node, (cst.AugAssign, cst.NamedExpr, cst.For)) or (
-            isinstance(node, cst.AnnAssign) and node.value is not None
-        ):
-            targets = [node.target]
-        elif isinstance(node, cst.With):
-            targets = [item.asname.name for item in node.items if item.asname is not None]
-        for target in targets:
-            bound.update(_bound_by(target))
-        todo.extend(iter_children(node))
-    return bound
-
-
-def _bound_by(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [name for element in target.elements for name in _bound_by(element.value)]
-    if isinstance(target, cst.StarredElement):
-        return _bound_by(target.value)
-    spelled = _spelling(target)
-    return [spelled] if spelled is not None else []
-
-
-def _varying_names(frames: list[LoopFrame]) -> set[str]:
-    """Names that can change from one iteration to the next of one of the loops: their
-    targets and the names their bodies assign."""
-    names: set[str] = set()
-    for frame in frames:
-        loop = frame.loop
-        if isinstance(loop, cst.For):
-            names.update(fixes.target_names(loop.target))
-        elif isinstance(loop, COMPREHENSION_TYPES):
-            comp: Optional[cst.CompFor] = loop.for_in
-            while comp is not None:
-                names.update(fixes.target_names(comp.target))
-                comp = comp.inner_for_in
-        names.update(name for name in _assigned_in(loop) if "." not in name)
-    return names

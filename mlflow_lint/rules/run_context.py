@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Optional, Union
 
 import libcst as cst
@@ -8,29 +10,158 @@ import libcst as cst
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import iter_children
+from mlflow_lint.elision import code_text
+from mlflow_lint.mlflow_api import ApiCall
+from mlflow_lint.names import dotted_name
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
-from mlflow_lint.rules.lifecycle import SCOPES, calls_in, is_fluent
+from mlflow_lint.rules.lifecycle import (
+    SCOPES,
+    callee_name,
+    calls_in,
+    is_client_call,
+    is_fluent,
+    says_end,
+)
 
 Block = Union[cst.IndentedBlock, cst.Module]
 _JUMPS = (cst.Return, cst.Break, cst.Continue, cst.Yield, cst.Await)
+# What can fail between `start_run()` and `end_run()`: a call, an explicit raise, a suspension.
+_MAY_FAIL = (cst.Call, cst.Raise, cst.Yield, cst.Await)
+_FUNCTIONS = (cst.FunctionDef, cst.Lambda)
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
+# Calls that cannot leave a run open however they end: logging and printing.
+_LOGGERS = frozenset({"logger", "_logger", "log", "_log", "logging", "LOGGER", "LOG", "warnings"})
+# Methods that keep what they are given on their receiver: `self._runs.append(run)`.
+_STORING_METHODS = frozenset({"append", "add", "put", "insert", "setdefault", "appendleft"})
+# The statement notebook.py puts between two cells of a notebook's virtual module.
+_CELL_BOUNDARY = re.compile(r"#\s*nbcell-*:cell\s*$")
+
+_CORE_HELP = (
+    "Use `with mlflow.start_run():`, which marks the run FAILED when an exception escapes, or "
+    "end it in a `finally:` block. Left open, the run of a script that crashed is marked "
+    "FINISHED by MLflow's exit handler, and in a process that lives on (a server, a notebook, "
+    "a test session) it stays RUNNING"
+)
+_NOTEBOOK_HELP = (
+    "End it with `mlflow.end_run()` in a final cell (a `with` block cannot span cells). Until "
+    "then it stays RUNNING: a cell that raises leaves it active, and later cells log into it; "
+    "restarting the kernel marks it FINISHED, and a killed kernel leaves it RUNNING"
+)
+_METHOD_HELP = (
+    "End the run in the class's teardown hook (`on_train_end`, `after_run`, `close`, "
+    '`__exit__`) with `mlflow.end_run()`, passing `status="FAILED"` when the work failed. '
+    "Left open, MLflow's exit handler marks it FINISHED even after a crash, and in a process "
+    "that lives on it stays RUNNING"
+)
+_FUNCTION_HELP = (
+    "Wrap the work in `with mlflow.start_run():`, which marks the run FAILED when an exception "
+    "escapes; where the run must outlive this function, end it in the teardown hook with "
+    '`mlflow.end_run()`, passing `status="FAILED"` on error. Left open, MLflow\'s exit '
+    "handler marks it FINISHED even after a crash, and in a process that lives on (a server, "
+    "a notebook, a test session) it stays RUNNING"
+)
+
+
+@dataclass(frozen=True)
+class _Start:
+    """A `start_run()` statement and where it stands."""
+
+    statements: Sequence[cst.BaseStatement]  # its block
+    index: int  # its place in the block
+    call: cst.Call
+    name: Optional[str]  # `run = mlflow.start_run()`
+    unit: str  # the block's indentation unit, for the fix
+    chain: tuple[cst.CSTNode, ...]  # the ancestors from the module down to its block
+
+    @property
+    def scope(self) -> Union[cst.FunctionDef, cst.Lambda, cst.Module]:
+        """The function whose code it is, or the module."""
+        for node in reversed(self.chain):
+            if isinstance(node, _FUNCTIONS):
+                return node
+        module = self.chain[0]
+        assert isinstance(module, cst.Module)
+        return module
+
+    def scope_chain(self) -> tuple[cst.CSTNode, ...]:
+        """The ancestors from the scope (excluded) down to the block."""
+        scope = self.scope
+        if isinstance(scope, cst.Module):
+            return self.chain[1:]
+        return self.chain[self.chain.index(scope) + 1 :]
+
+    def following(self) -> Iterator[tuple[cst.BaseStatement, int]]:
+        """The statements of its scope that run after it, innermost block first, each with the
+        index of the module-level statement that holds it (-1 inside a function)."""
+        blocks: list[tuple[Sequence[cst.BaseStatement], int]] = [(self.statements, self.index)]
+        chain = self.scope_chain()
+        for position in range(len(chain) - 2, -1, -1):
+            node, child = chain[position], chain[position + 1]
+            if isinstance(node, cst.IndentedBlock) and isinstance(child, cst.BaseStatement):
+                blocks.append((node.body, list(node.body).index(child)))
+        module_level = isinstance(self.scope, cst.Module)
+        top = self._top_index() if module_level else -1
+        for depth, (statements, index) in enumerate(blocks):
+            outermost = depth == len(blocks) - 1
+            for offset, statement in enumerate(statements[index + 1 :], start=index + 1):
+                yield statement, (offset if module_level and outermost else top)
+
+    def _top_index(self) -> int:
+        module = self.chain[0]
+        assert isinstance(module, cst.Module)
+        top = self.chain[1] if len(self.chain) > 1 else self.statements[self.index]
+        return list(module.body).index(top)  # type: ignore[arg-type]
 
 
 class RunNotContextManaged(Rule):
     """
     ## What it does
-    Flags `mlflow.start_run()` whose run is not managed: the call is not the expression of a
-    `with` statement (directly, or through a variable entered with `with` later), and the run
-    is not ended in a `finally` block, in a function or module body. Not flagged: object
-    lifecycles where one method starts the run and another ends it (callbacks,
-    `__init__`/`close`, `__enter__`/`__exit__`): a `start_run` in a method of a class that
-    calls `mlflow.end_run` somewhere.
+    Flags `mlflow.start_run()` (alone, or assigned to a name) whose run is not managed: not
+    the expression of a `with` statement (directly, or through a variable entered with `with`
+    later), and not ended in a `finally:` block or an exception handler. Two cases:
+
+    - the same function (or script) ends the run later with `mlflow.end_run()`, but an
+      exception raised in between skips it;
+    - nothing in the module ends the run at all: a script, a function or a callback class
+      that leaves it to MLflow's exit handler.
+
+    A run is ended by `mlflow.end_run()`, `MlflowClient.set_terminated(...)`, a helper
+    defined in the module whose body does either, or a helper (imported or local) whose name
+    says so: a verb of ending with a word for the run (`end_mlflow_run`, `stop_tracking`,
+    `mlflow_utils.stop_zenml_mlflow_runs`, `finishRun`).
 
     ## Why is this bad
-    When the code between `start_run()` and `end_run()` raises, the run stays RUNNING in the
-    tracking server (the process's exit handler marks it FINISHED only on a normal
-    interpreter exit, never after a crash or a kill), and with asynchronous logging the
-    buffered points are lost. `with mlflow.start_run():` ends the run as FAILED when an
-    exception propagates, and FINISHED otherwise.
+    Measured on MLflow 3.17 (see the project's tests): when a script raises after a bare
+    `mlflow.start_run()`, MLflow's exit handler ends the run as FINISHED, so a crashed job
+    looks successful. The run stays RUNNING when the process is killed, or when it lives on
+    after the exception (a server, a notebook, a test session), and the next `start_run()`
+    there raises "Run ... is already active". `with mlflow.start_run():` ends the run as
+    FAILED when an exception propagates, and FINISHED otherwise. Where the run must outlive the
+    function, end it in the teardown hook, with `mlflow.end_run(status="FAILED")` on error.
+
+    In a notebook, a cell that raises leaves the run active: later cells log into it, and it
+    stays RUNNING until a cell ends it; restarting the kernel marks it FINISHED, and a killed
+    kernel leaves it RUNNING. There the advice is a final cell that calls `mlflow.end_run()`.
+
+    ## Not flagged
+    Runs meant to outlive the function that starts them, whose end is someone else's job:
+
+    - the run is ended elsewhere in the module: `start_run()` in one function and the end in
+      another (framework callbacks written as functions, `on_train_begin`/`on_train_end`
+      methods, pytest session hooks, `__enter__`/`__exit__`, start/stop wrappers), or a
+      module that defines or calls a helper whose name says it ends the run;
+    - the run (or anything read from it, such as its id) is returned or yielded to the
+      caller, stored on an object (`self.run = run`, `runs.append(run)`) or in a global;
+    - `start_run(run_id=...)` under an `if mlflow.active_run() is None:` guard, which
+      re-activates a run its caller owns;
+    - a module-level function that starts the run and returns at once (nothing after
+      `start_run()` can fail): a start wrapper whose caller ends the run;
+    - a pytest fixture that ends the run after its `yield` (pytest runs that teardown when
+      the test fails);
+    - `start_run()` followed by `end_run()` with nothing in between that can fail (no call):
+      creating a run and ending it at once;
+    - in a notebook, a run started in one cell and ended in a later one (a `with` block
+      cannot span cells). A run ended in the same cell is reported like in a script.
 
     ## Fix safety
     Safe where `start_run(...)` (alone, or assigned to a name) and a plain `mlflow.end_run()`
@@ -43,45 +174,312 @@ class RunNotContextManaged(Rule):
     code = "MLF302"
     name = "run-not-context-managed"
     summary = (
-        "`mlflow.start_run()` outside a `with` and not ended in `finally`: an"
-        " exception leaves the run RUNNING."
+        "`mlflow.start_run()` outside a `with` and not ended in `finally`: a crash leaves"
+        " the run RUNNING, or marked FINISHED."
     )
     triggers = frozenset({api.START_RUN})
     fix_safety = Safety.SAFE
 
+    def setup(self) -> None:
+        # decided in finish(): the code that ends a run may come later in the file
+        self._starts: list[_Start] = []
+        # fluent end_run() / MlflowClient.set_terminated() calls: the ids of the functions
+        # around each, and of the innermost (0 at module level)
+        self._endings: list[tuple[frozenset[int], int]] = []
+        self._text_counts: dict[int, int] = {}
+
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self._scan(node.body, fixes.indent_unit(self.ctx.module, node))
+        self._scan(node, node.body, fixes.indent_unit(self.ctx.module, node))
 
     def leave_Module(self, node: cst.Module) -> None:
-        self._scan(node.body, fixes.indent_unit(node, None))
+        self._scan(node, node.body, fixes.indent_unit(node, None))
 
-    def setup(self) -> None:
-        # decided in finish(): a class's other methods (which may end the run) come later
-        self._candidates: list[
-            tuple[Sequence[cst.BaseStatement], int, Optional[cst.ClassDef], str]
-        ] = []
+    def visit_Call(self, node: cst.Call) -> None:
+        if is_fluent(self.ctx, node, api.END_RUN) or is_client_call(
+            self.ctx, node, "set_terminated"
+        ):
+            functions = [id(a) for a in self.ctx.ancestors if isinstance(a, _FUNCTIONS)]
+            self._endings.append((frozenset(functions), functions[-1] if functions else 0))
 
-    def _scan(self, statements: Sequence[cst.BaseStatement], unit: str) -> None:
-        owner = next((a for a in reversed(self.ctx.ancestors) if isinstance(a, cst.ClassDef)), None)
+    def _scan(self, block: Block, statements: Sequence[cst.BaseStatement], unit: str) -> None:
+        chain: Optional[tuple[cst.CSTNode, ...]] = None
         for index, statement in enumerate(statements):
-            if self._start_statement(statement) is not None:
-                self._candidates.append((statements, index, owner, unit))
+            start = self._start_statement(statement)
+            if start is not None:
+                if chain is None:
+                    chain = (*self.ctx.ancestors, block)
+                self._starts.append(_Start(statements, index, start[0], start[1], unit, chain))
 
     def finish(self) -> None:
-        for statements, index, owner, unit in self._candidates:
-            start = self._start_statement(statements[index])
-            assert start is not None
-            call, name = start
-            if self._managed(statements[index + 1 :], name) or self._object_lifecycle(owner):
-                continue
-            fix = self._with_fix(statements, index, call, name, unit)
-            self.report(
-                call,
-                "`mlflow.start_run()` outside a `with` block: if anything raises before "
-                "`end_run()`, the run stays RUNNING; use `with mlflow.start_run():`",
-                fix=fix,
-            )
+        for start in self._starts:
+            self._decide(start)
 
+    def _decide(self, start: _Start) -> None:
+        if self._protected(start) or self._outlives(start):
+            return
+        ending = self._first_ending(start)
+        if ending is not None:
+            statement, top = ending
+            if self._spans_cells(start, top) or self._nothing_fails_before(start, statement):
+                return
+            self.report(
+                start.call,
+                "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
+                fix=self._with_fix(start),
+                help=_CORE_HELP,
+            )
+            return
+        if self._ended_elsewhere(start):
+            return
+        scope = start.scope
+        if isinstance(scope, cst.Module) and self.ctx.path.endswith(".ipynb"):
+            message, advice = (
+                "nothing in this notebook ends the run `start_run()` starts",
+                (_NOTEBOOK_HELP),
+            )
+        elif self._method_of(start) is not None:
+            message, advice = (
+                "nothing in this class ends the run `start_run()` starts",
+                (_METHOD_HELP),
+            )
+        else:
+            message, advice = (
+                "nothing here ends the run `mlflow.start_run()` starts",
+                (_FUNCTION_HELP),
+            )
+        self.report(start.call, message, help=advice)
+
+    # --- what ends a run ------------------------------------------------------------------
+    def _ends_run(self, call: cst.Call) -> bool:
+        """`mlflow.end_run()`, `MlflowClient.set_terminated()`, a helper of this module that
+        calls either (and starts no run of its own), or a helper whose name says so."""
+        if is_fluent(self.ctx, call, api.END_RUN) or is_client_call(
+            self.ctx, call, "set_terminated"
+        ):
+            return True
+        name = callee_name(call)
+        if name is not None and says_end(name):
+            return True
+        # a helper that starts a run of its own (without `with`) ends that one, not ours
+        return (
+            self.ctx.helper_call(call, _ending, own_runs=True) is not None
+            and self.ctx.helper_call(call, _starting) is None
+        )
+
+    def _ends_in(self, node: cst.CSTNode) -> bool:
+        return any(self._ends_run(call) for call in calls_in(node))
+
+    def _first_ending(self, start: _Start) -> Optional[tuple[cst.BaseStatement, int]]:
+        """The first statement after the start, in its own scope, that ends the run; in a loop,
+        the loop's own body counts too (the next iteration runs it)."""
+        for statement, top in start.following():
+            if self._ends_in(statement):
+                return statement, top
+        for node in start.scope_chain():
+            if isinstance(node, (cst.For, cst.While)) and self._ends_in(node.body):
+                return start.statements[start.index], -1
+        return None
+
+    def _ended_elsewhere(self, start: _Start) -> bool:
+        """Something outside the start's scope ends a run: a call of `end_run()` or
+        `set_terminated()` (not in a function that starts a run of its own: that one ends its
+        own), or a helper whose name says it ends the run, defined or used."""
+        scope = start.scope
+        own = {id(s.scope): s.scope for s in self._starts if not isinstance(s.scope, cst.Module)}
+        starters = set(own)
+        for functions, innermost in self._endings:
+            if innermost in starters:
+                continue
+            if isinstance(scope, cst.Module) and functions:
+                return True
+            if not isinstance(scope, cst.Module) and id(scope) not in functions:
+                return True
+        if isinstance(scope, cst.Module):
+            inside = sum(
+                self._count_end_names(s)
+                for s in scope.body
+                if not isinstance(s, (cst.FunctionDef, cst.ClassDef))
+            )
+        else:
+            inside = self._count_end_names(scope)
+        # names in the functions that start a run end that run (never left out of the walk)
+        inside += sum(self._count_end_names(f) for key, f in own.items() if key != id(scope))
+        return self._count_end_names(None) > inside
+
+    def _count_end_names(self, node: Optional[cst.CSTNode]) -> int:
+        """Identifiers that say they end the run, in the code (not comments or strings) of
+        `node`, or of the whole file. Read from the text, so that definitions the engine left
+        out of the walk (elision.py) count the same."""
+        key = id(node)
+        if key not in self._text_counts:
+            text = self.ctx.text if node is None else self.ctx.code(node)
+            self._text_counts[key] = sum(
+                1 for word in _IDENTIFIER.findall(code_text(text)) if says_end(word)
+            )
+        return self._text_counts[key]
+
+    # --- runs that are managed ------------------------------------------------------------
+    def _protected(self, start: _Start) -> bool:
+        """A `try` around the start, or one after it, ends the run in `finally:` or in an
+        exception handler; or the run is entered with `with` later."""
+        chain = start.scope_chain()
+        for position, node in enumerate(chain):
+            if isinstance(node, (cst.Try, cst.TryStar)):
+                child = chain[position + 1] if position + 1 < len(chain) else None
+                if self._try_ends(node, handlers=child is node.body):
+                    return True
+        for statement, _ in start.following():
+            if isinstance(statement, (cst.Try, cst.TryStar)) and self._try_ends(
+                statement, handlers=True
+            ):
+                return True
+            if (
+                start.name is not None
+                and isinstance(statement, cst.With)
+                and any(
+                    isinstance(i.item, cst.Name) and i.item.value == start.name
+                    for i in statement.items
+                )
+            ):
+                return True
+        return False
+
+    def _try_ends(self, node: Union[cst.Try, cst.TryStar], handlers: bool) -> bool:
+        if node.finalbody is not None and self._ends_in(node.finalbody):
+            return True
+        return handlers and any(self._ends_in(handler) for handler in node.handlers)
+
+    def _outlives(self, start: _Start) -> bool:
+        """The run is meant to outlive the function that starts it."""
+        scope = start.scope
+        if isinstance(scope, cst.Module):
+            return False
+        if start.name is not None and self._handed_on(scope, start.name):
+            return True
+        if self._reactivates(start):
+            return True
+        if _is_fixture(scope) and self._first_ending(start) is not None:
+            return True
+        return self._start_wrapper(start)
+
+    def _handed_on(self, scope: cst.CSTNode, name: str) -> bool:
+        """`name` (or anything read from it) is returned, yielded, stored on an object or in a
+        container, or is a global."""
+        todo: list[cst.CSTNode] = [scope]
+        while todo:
+            node = todo.pop()
+            if node is not scope and isinstance(node, SCOPES):
+                continue
+            if isinstance(node, (cst.Global, cst.Nonlocal)) and any(
+                item.name.value == name for item in node.names
+            ):
+                return True
+            if (
+                isinstance(node, (cst.Return, cst.Yield))
+                and node.value is not None
+                and _mentions(node.value, name)
+            ):
+                return True
+            if (
+                isinstance(node, (cst.Assign, cst.AnnAssign))
+                and node.value is not None
+                and _mentions(node.value, name)
+                and any(isinstance(t, (cst.Attribute, cst.Subscript)) for t in _targets(node))
+            ):
+                return True
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in _STORING_METHODS
+                and any(_mentions(arg.value, name) for arg in node.args)
+            ):
+                return True
+            todo.extend(iter_children(node))
+        return False
+
+    def _reactivates(self, start: _Start) -> bool:
+        """`start_run(run_id=...)` under `if mlflow.active_run() is None:`: the caller's run,
+        made active again, not a new one."""
+        run_id = next(
+            (a for a in start.call.args if a.keyword is not None and a.keyword.value == "run_id"),
+            start.call.args[0] if start.call.args and start.call.args[0].keyword is None else None,
+        )
+        if run_id is None or (isinstance(run_id.value, cst.Name) and run_id.value.value == "None"):
+            return False
+        guards = self._active_run_names(start.scope)
+        return any(
+            isinstance(node, cst.If) and self._tests_active_run(node.test, guards)
+            for node in start.scope_chain()
+        )
+
+    def _active_run_names(self, scope: cst.CSTNode) -> set[str]:
+        """Names the scope assigns `mlflow.active_run()` to."""
+        names: set[str] = set()
+        todo: list[cst.CSTNode] = [scope]
+        while todo:
+            node = todo.pop()
+            if node is not scope and isinstance(node, SCOPES):
+                continue
+            if isinstance(node, cst.Assign) and is_fluent(self.ctx, node.value, "active_run"):
+                names.update(t.value for t in _targets(node) if isinstance(t, cst.Name))
+            todo.extend(iter_children(node))
+        return names
+
+    def _tests_active_run(self, test: cst.BaseExpression, names: set[str]) -> bool:
+        return any(is_fluent(self.ctx, c, "active_run") for c in calls_in(test)) or any(
+            isinstance(n, cst.Name) and n.value in names for n in _walk(test)
+        )
+
+    def _start_wrapper(self, start: _Start) -> bool:
+        """A module-level function that starts the run and returns: nothing after the start
+        can fail, so the run is its caller's (a `with` here would end it on return)."""
+        scope = start.scope
+        if not isinstance(scope, cst.FunctionDef) or start.chain.index(scope) != 1:
+            return False
+        return not any(self._may_fail(statement) for statement, _ in start.following())
+
+    def _may_fail(self, node: cst.CSTNode) -> bool:
+        for current in _walk(node):
+            if isinstance(current, cst.Call):
+                receiver = current.func
+                if isinstance(receiver, cst.Attribute):
+                    receiver = receiver.value
+                if isinstance(receiver, cst.Name) and (
+                    receiver.value in _LOGGERS or receiver.value == "print"
+                ):
+                    continue
+                return True
+            if isinstance(current, _MAY_FAIL):
+                return True
+        return False
+
+    def _nothing_fails_before(self, start: _Start, ending: cst.BaseStatement) -> bool:
+        """The run is ended in the same block with nothing between that can fail."""
+        statements = list(start.statements)
+        if ending not in statements[start.index + 1 :]:
+            return False
+        between = statements[start.index + 1 : statements.index(ending)]
+        return not any(
+            isinstance(node, _MAY_FAIL) for statement in between for node in _walk(statement)
+        )
+
+    def _spans_cells(self, start: _Start, top: int) -> bool:
+        """In a notebook: the run is ended in a later cell than the one that starts it."""
+        scope = start.scope
+        if top < 0 or not isinstance(scope, cst.Module) or not self.ctx.path.endswith(".ipynb"):
+            return False
+        first = start._top_index()
+        return any(_is_cell_boundary(s) for s in scope.body[first + 1 : top + 1])
+
+    def _method_of(self, start: _Start) -> Optional[cst.ClassDef]:
+        scope = start.scope
+        if not isinstance(scope, cst.FunctionDef):
+            return None
+        position = start.chain.index(scope)
+        owner = start.chain[position - 2] if position >= 2 else None
+        return owner if isinstance(owner, cst.ClassDef) else None
+
+    # --- the start statement and its fix --------------------------------------------------
     def _start_statement(
         self, statement: cst.BaseStatement
     ) -> Optional[tuple[cst.Call, Optional[str]]]:
@@ -102,38 +500,8 @@ class RunNotContextManaged(Rule):
             return small.value, small.targets[0].target.value
         return None
 
-    def _managed(self, following: Sequence[cst.BaseStatement], name: Optional[str]) -> bool:
-        for statement in following:
-            if (
-                isinstance(statement, (cst.Try, cst.TryStar))
-                and statement.finalbody is not None
-                and any(is_fluent(self.ctx, c, api.END_RUN) for c in calls_in(statement.finalbody))
-            ):
-                return True
-            if (
-                name is not None
-                and isinstance(statement, cst.With)
-                and any(
-                    isinstance(i.item, cst.Name) and i.item.value == name for i in statement.items
-                )
-            ):
-                return True
-        return False
-
-    def _object_lifecycle(self, owner: Optional[cst.ClassDef]) -> bool:
-        """Inside a method of a class that ends the run in some method."""
-        return owner is not None and any(
-            is_fluent(self.ctx, c, api.END_RUN) for c in calls_in(owner, enter_scopes=True)
-        )
-
-    def _with_fix(
-        self,
-        statements: Sequence[cst.BaseStatement],
-        index: int,
-        call: cst.Call,
-        name: Optional[str],
-        unit: str,
-    ) -> Optional[PendingFix]:
+    def _with_fix(self, start: _Start) -> Optional[PendingFix]:
+        statements, index, call, name = start.statements, start.index, start.call, start.name
         for end in range(index + 1, len(statements)):
             statement = statements[end]
             if _is_plain_end_run(self, statement):
@@ -143,7 +511,7 @@ class RunNotContextManaged(Rule):
                 if _comment_would_move(statements[index], statement):
                     return None
                 header = f"with {self.ctx.code(call)}{f' as {name}' if name else ''}:"
-                block = cst.IndentedBlock(body=body, indent=unit)
+                block = cst.IndentedBlock(body=body, indent=start.unit)
                 wrapped = cst.With(
                     items=[
                         cst.WithItem(item=call, asname=cst.AsName(cst.Name(name)) if name else None)
@@ -161,6 +529,58 @@ class RunNotContextManaged(Rule):
             if any(is_fluent(self.ctx, c, api.START_RUN, api.END_RUN) for c in calls_in(statement)):
                 return None
         return None
+
+
+def _ending(found: ApiCall, call: cst.Call) -> bool:
+    return found.name == "set_terminated" if found.is_client else found.name == api.END_RUN
+
+
+def _starting(found: ApiCall, call: cst.Call) -> bool:
+    return not found.is_client and found.name == api.START_RUN
+
+
+def _is_fixture(scope: cst.CSTNode) -> bool:
+    """A pytest fixture: code after its `yield` runs as teardown, even when the test fails."""
+    if not isinstance(scope, cst.FunctionDef):
+        return False
+    for decorator in scope.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            target = target.func
+        if (dotted_name(target) or "").rsplit(".", 1)[-1] == "fixture":
+            return True
+    return False
+
+
+def _is_cell_boundary(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Pass)
+        and statement.trailing_whitespace.comment is not None
+        and _CELL_BOUNDARY.search(statement.trailing_whitespace.comment.value) is not None
+    )
+
+
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node` and everything under it, nested definitions left out."""
+    todo: list[cst.CSTNode] = [node]
+    while todo:
+        current = todo.pop()
+        if current is not node and isinstance(current, SCOPES):
+            continue
+        yield current
+        todo.extend(iter_children(current))
+
+
+def _mentions(node: cst.CSTNode, name: str) -> bool:
+    return any(isinstance(n, cst.Name) and n.value == name for n in _walk(node))
+
+
+def _targets(node: Union[cst.Assign, cst.AnnAssign]) -> list[cst.BaseExpression]:
+    if isinstance(node, cst.AnnAssign):
+        return [node.target]
+    return [t.target for t in node.targets]
 
 
 def _is_plain_end_run(rule: Rule, statement: cst.BaseStatement) -> bool:

@@ -56,9 +56,9 @@ class StartRunWhileActive(Rule):
         if outer is not None:
             self.report(
                 node,
-                "`mlflow.start_run()` inside an active run raises 'Run ... is already active'; "
-                "pass `nested=True` for a child run, or end the outer run first",
+                "`mlflow.start_run()` inside an active run raises 'Run ... is already active'",
                 fix=self._nested_fix(node),
+                help="Pass `nested=True` for a child run, or end the outer run first",
             )
             return
         loop = self._enclosing_loop()
@@ -75,9 +75,12 @@ class StartRunWhileActive(Rule):
             if not self._ends_runs(loop):
                 self.report(
                     call,
-                    "`mlflow.start_run()` in a loop without ending the run: the second iteration "
-                    "raises 'Run ... is already active'; use `with mlflow.start_run():` inside the "
-                    "loop so each iteration's run ends",
+                    "`mlflow.start_run()` in a loop that never ends the run: the second iteration "
+                    "raises",
+                    help=(
+                        "Use `with mlflow.start_run():` inside the loop, so each iteration's run "
+                        "ends before the next starts ('Run ... is already active' otherwise)"
+                    ),
                 )
         for call, loop in self._helper_calls:
             reached = self.ctx.helper_call(call, _bare_start_run)  # `with` ones are left out
@@ -85,9 +88,12 @@ class StartRunWhileActive(Rule):
                 chain = reached[2]
                 self.report(
                     call,
-                    f"`{chain} -> mlflow.start_run()` in a loop without ending the run: the "
-                    "second iteration raises 'Run ... is already active'; use `with "
-                    "mlflow.start_run():` in the helper so each call's run ends",
+                    f"`{chain} -> mlflow.start_run()` in a loop that never ends the run: the "
+                    "second iteration raises",
+                    help=(
+                        "Use `with mlflow.start_run():` in the helper, so each call's run ends "
+                        "before the next starts ('Run ... is already active' otherwise)"
+                    ),
                 )
 
     def _ends_runs(self, loop: cst.For | cst.While) -> bool:

@@ -3,8 +3,9 @@
 import time
 
 import mlflow
+from mlflow import MlflowClient
 
-with mlflow.start_run(run_name="mlf102-clean"):
+with mlflow.start_run(run_name="mlf102-clean") as run:
     mlflow.log_metrics({"train_loss": 0.4, "val_loss": 0.5}, step=1)  # already batched
 
     # different steps: one log_metrics call carries a single step
@@ -15,6 +16,10 @@ with mlflow.start_run(run_name="mlf102-clean"):
     mlflow.log_metric("latency_ms", 12.5, timestamp=int(time.time() * 1000))
     mlflow.log_metric("throughput", 830.0, timestamp=int(time.time() * 1000))
 
-    mlflow.log_metric("lr", 0.01)
-    # a comment between the calls stays where it is
-    mlflow.log_metric("momentum", 0.9)
+    # two clients, or two runs: no one log_batch carries both
+    first, second = MlflowClient(), MlflowClient()
+    first.log_metric(run.info.run_id, "a", 1.0)
+    second.log_metric(run.info.run_id, "b", 2.0)
+    with mlflow.start_run(run_name="child", nested=True) as child:
+        first.log_metric(run.info.run_id, "c", 3.0)
+        first.log_metric(child.info.run_id, "d", 4.0)

@@ -1,10 +1,25 @@
 """Log a validation summary after each epoch, one request per metric."""
 
 import mlflow
+from mlflow.tracking import MlflowClient
 
 EPOCHS = 3
 
-with mlflow.start_run(run_name="mlf102-flagged"):
+
+class RunCopier:
+    """An export tool: copies a finished run's summary into another run."""
+
+    def __init__(self, run_id):
+        self.run_id = run_id
+        self.client = MlflowClient()
+
+    def copy_summary(self, summary):
+        self.client.log_metric(self.run_id, "best_val_loss", summary["val_loss"])
+        self.client.log_metric(self.run_id, "best_epoch", summary["epoch"])  # 0-based
+        self.client.set_tag(self.run_id, "copied", "true")
+
+
+with mlflow.start_run(run_name="mlf102-flagged") as run:
     for epoch in range(EPOCHS):
         train_loss = round(1.0 / (epoch + 1), 4)
         val_loss = round(train_loss * 1.1, 4)
@@ -19,4 +34,15 @@ with mlflow.start_run(run_name="mlf102-flagged"):
             step=epoch,
         )
 
-    mlflow.log_metrics({"best_val_loss": val_loss, "epochs_trained": EPOCHS})  # summary for the run table
+    # the optimizer's momentum, for the run table
+    mlflow.log_metrics(
+        {
+            "best_val_loss": val_loss,
+            "epochs_trained": EPOCHS,  # summary for the run table
+            "lr": 0.01,
+            "momentum": 0.9,
+        },
+    )
+
+with mlflow.start_run(run_name="mlf102-copy") as copy:
+    RunCopier(copy.info.run_id).copy_summary({"val_loss": val_loss, "epoch": EPOCHS - 1})

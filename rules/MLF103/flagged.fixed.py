@@ -1,6 +1,7 @@
 """Record the hyperparameters of a training run, one request per parameter."""
 
 import mlflow
+from mlflow.entities import Param
 
 config = {"model": "resnet18", "epochs": 3}
 learning_rate = 0.001
@@ -15,3 +16,34 @@ with mlflow.start_run(run_name="mlf103-flagged"):
             "use_amp": True,
         },
     )
+
+
+class ExperimentTracker:
+    """A tracker class as integrations write them: a lazy client, one run."""
+
+    def __init__(self, run_id, tracking_uri=None):
+        self.run_id = run_id
+        self.tracking_uri = tracking_uri
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(self.tracking_uri)
+        return self._client
+
+    def log_hyperparams(self, optimizer, weight_decay):
+        self.client.log_batch(
+            self.run_id,
+            params=[
+                Param(key="optimizer", value=str(optimizer)),
+                Param(key="weight_decay", value=str(weight_decay)),  # L2 penalty
+            ],
+        )
+        self.client.set_tag(self.run_id, "tracker", "ExperimentTracker")
+
+
+with mlflow.start_run(run_name="mlf103-tracker") as run:
+    ExperimentTracker(run.info.run_id).log_hyperparams("adam", 0.0001)

@@ -11,3 +11,29 @@ with mlflow.start_run(run_name="mlf103-flagged"):
     mlflow.log_param("learning_rate", learning_rate)
     mlflow.log_param("batch_size", 32)
     mlflow.log_param("use_amp", True)
+
+
+class ExperimentTracker:
+    """A tracker class as integrations write them: a lazy client, one run."""
+
+    def __init__(self, run_id, tracking_uri=None):
+        self.run_id = run_id
+        self.tracking_uri = tracking_uri
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(self.tracking_uri)
+        return self._client
+
+    def log_hyperparams(self, optimizer, weight_decay):
+        self.client.log_param(self.run_id, "optimizer", optimizer)
+        self.client.log_param(self.run_id, "weight_decay", weight_decay)  # L2 penalty
+        self.client.set_tag(self.run_id, "tracker", "ExperimentTracker")
+
+
+with mlflow.start_run(run_name="mlf103-tracker") as run:
+    ExperimentTracker(run.info.run_id).log_hyperparams("adam", 0.0001)

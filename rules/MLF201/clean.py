@@ -1,6 +1,8 @@
-"""One query for all runs, one for all experiments; pagination and polling loops are fine."""
+"""One query for all runs, one for all experiments; loops that page, poll, ask, or read once."""
 
+import threading
 import time
+import uuid
 
 import mlflow
 from mlflow import MlflowClient
@@ -28,5 +30,60 @@ for _ in range(3):  # polling: waits between requests
         break
     time.sleep(1)
 
+stop = threading.Event()
+
+
+def watch(run_id):
+    while not stop.is_set():  # polling: waits on an event between requests
+        if client.get_run(run_id).info.status != "RUNNING":
+            return
+        stop.wait(5)
+
+
+def choose_experiment():
+    while True:  # interactive: one lookup per answer, until one exists
+        name = input("Experiment name: ")
+        experiment = client.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment
+
+
 by_name = {experiment.name: experiment for experiment in mlflow.search_experiments()}
 experiments = [by_name.get(name) for name in ["Default", "mlf201"]]
+
+# Every point of every metric: MLflow has no batched history read.
+histories = {key: client.get_metric_history(run.info.run_id, key) for key in run.data.metrics}
+
+# A written-out handful of reads is not N+1.
+first, second = (client.get_experiment(experiment_id) for experiment_id in ("0", run.info.experiment_id))
+
+best_index = 0
+for index, run_id in enumerate(run_ids):
+    if index == best_index:  # holds on one iteration
+        best_run = client.get_run(run_id)
+
+
+class Tracker:
+    def __init__(self):
+        self._experiment = None
+        self.points = []
+
+    def record(self, values):
+        for step, value in enumerate(values):
+            if self._experiment is None:  # looked up on the first iteration only
+                self._experiment = mlflow.get_experiment_by_name("Default")
+            self.points.append((self._experiment.experiment_id, step, value))
+
+
+def experiment_id_for(name, experiment_id=None):
+    if experiment_id is None:  # the loop below always passes one
+        experiment_id = mlflow.get_experiment_by_name(name).experiment_id
+    return experiment_id
+
+
+default_id = run.info.experiment_id
+resolved = [experiment_id_for(name, experiment_id=default_id) for name in ["a", "b", "c", "d"]]
+
+run_name = "mlf201-clean"
+while mlflow.search_runs(filter_string=f"attributes.run_name = '{run_name}'").shape[0]:
+    run_name = f"mlf201-{uuid.uuid4().hex[:6]}"  # retries until the name is free

@@ -1,4 +1,4 @@
-"""Runs that end whatever happens."""
+"""Runs that end whatever happens, and runs meant to outlive the function that starts them."""
 
 import mlflow
 
@@ -17,18 +17,38 @@ def evaluate():
         mlflow.end_run()
 
 
-class MlflowCallback:
-    """A training-framework callback: one hook starts the run, another ends it."""
+# A training framework's callbacks, written as functions: one starts the run, another ends
+# it with the outcome (the framework calls on_train_end from its own error handling too).
+def on_train_begin(trainer):
+    mlflow.start_run(run_name=trainer["name"])
+    mlflow.log_params(trainer["args"])
 
-    def on_train_begin(self):
-        mlflow.start_run(run_name="mlf302-clean-callback")
 
-    def on_train_end(self):
-        mlflow.end_run()
+def on_train_end(trainer, status="FINISHED"):
+    mlflow.end_run(status=status)
+
+
+def resume(parent_run_id):
+    """Log into a run the caller owns: re-activate it only when nothing is active."""
+    if mlflow.active_run() is None:
+        mlflow.start_run(run_id=parent_run_id)
+    mlflow.log_metric("resumed", 1)
+
+
+def create_run(name):
+    """The run is handed to the caller, who ends it."""
+    run = mlflow.start_run(run_name=name)
+    mlflow.set_tag("created_by", "mlf302-clean")
+    return run
 
 
 train(2)
 evaluate()
-callback = MlflowCallback()
-callback.on_train_begin()
-callback.on_train_end()
+on_train_begin({"name": "mlf302-clean-callback", "args": {"lr": 0.1}})
+on_train_end({})
+with mlflow.start_run(run_name="mlf302-clean-parent") as parent:
+    pass
+resume(parent.info.run_id)
+mlflow.end_run()
+create_run("mlf302-clean-created")
+mlflow.end_run()

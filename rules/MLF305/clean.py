@@ -1,4 +1,5 @@
-"""Asynchronous logging inside a run that ends (and so flushes the queue)."""
+"""Asynchronous logging inside a run that ends (and so flushes the queue), and in a framework
+callback, which logs inside a run its caller owns."""
 
 import mlflow
 
@@ -6,3 +7,12 @@ mlflow.config.enable_async_logging()
 with mlflow.start_run(run_name="mlf305-clean"):
     for step in range(100):
         mlflow.log_metrics({"loss": 1.0 / (step + 1)}, step=step, synchronous=False)
+
+
+class Callback:  # the framework's base class
+    pass
+
+
+class MlflowMetricsCallback(Callback):
+    def on_epoch_end(self, epoch, logs):
+        mlflow.log_metrics(logs, step=epoch, synchronous=False)

@@ -1,0 +1,568 @@
+"""MLF302 (run-not-context-managed) and MLF305 (async-without-flush) on the shapes real code
+has: runs meant to outlive the function that starts them, runs ended through helpers, hook
+classes, autologging patches. Each case is checked alone (the rules look at the whole module),
+and with elision on and off (a helper that ends the run may sit in a definition the engine
+leaves out of its walk)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import run_cli
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from mlflow_lint import engine
+from mlflow_lint.config import build_settings
+from mlflow_lint.rule import Violation
+
+
+def violations(source: str, code: str, path: str = "job.py", elide: bool = True) -> list[Violation]:
+    settings = build_settings(None, select=[code])
+    text = textwrap.dedent(source)
+    return [
+        v
+        for v in engine.analyze(text, path, settings.rules_for(path), settings, elide=elide)
+        if v.code == code
+    ]
+
+
+def found(source: str, code: str) -> list[Violation]:
+    """The findings, the same with and without elision."""
+    elided = violations(source, code)
+    whole = violations(source, code, elide=False)
+    assert [(v.line, v.message) for v in elided] == [(v.line, v.message) for v in whole]
+    return whole
+
+
+# --- MLF302: runs meant to outlive the function -------------------------------------------------
+OUTLIVING = {
+    "callbacks written as functions": """
+        import mlflow
+
+        def on_train_begin(trainer):
+            mlflow.start_run(run_name=trainer.name)
+            mlflow.log_params(trainer.args)
+
+        def on_epoch_end(trainer):
+            mlflow.log_metrics(trainer.metrics, step=trainer.epoch)
+
+        def on_train_end(trainer):
+            mlflow.end_run()
+    """,
+    "pytest session hooks, run kept in a global": """
+        import mlflow
+
+        _run_id = None
+
+        def pytest_sessionstart(session):
+            global _run_id
+            run = mlflow.start_run(tags={"kind": "tests"})
+            _run_id = run.info.run_id
+
+        def pytest_sessionfinish(session, exitstatus):
+            mlflow.end_run(status="FINISHED" if exitstatus == 0 else "FAILED")
+    """,
+    "ended through an imported helper whose name says so": """
+        import mlflow
+        from tracking import utils
+
+        class Tracker:
+            def prepare_step(self, name):
+                mlflow.set_experiment("steps")
+                mlflow.start_run(run_name=name)
+                mlflow.set_tag("step", name)
+
+            def cleanup_step(self, failed):
+                utils.stop_all_mlflow_runs("FAILED" if failed else "FINISHED")
+    """,
+    "ended through a local helper whose body says so": """
+        import mlflow
+
+        def _close():
+            if mlflow.active_run() is not None:
+                mlflow.end_run()
+
+        def begin(name):
+            mlflow.start_run(run_name=name)
+            mlflow.log_param("name", name)
+    """,
+    "ended with MlflowClient.set_terminated": """
+        import mlflow
+        from mlflow import MlflowClient
+
+        class Tracking:
+            def __init__(self):
+                self.client = MlflowClient()
+
+            def on_run_start(self, name):
+                mlflow.start_run(run_name=name)
+                mlflow.log_param("name", name)
+
+            def on_run_end(self, run_id, failed):
+                self.client.set_terminated(run_id, "FAILED" if failed else "FINISHED")
+    """,
+    "a start/stop wrapper pair": """
+        import mlflow
+
+        def mlflow_start_run(experiment, run_name=None):
+            mlflow.set_experiment(experiment)
+            mlflow.start_run(run_name=run_name)
+            mlflow.set_tag("launcher", "pipeline")
+
+        def mlflow_end_run():
+            mlflow.end_run()
+    """,
+    "the run is returned": """
+        import mlflow
+
+        def create_managed_run(tags):
+            managed_run = mlflow.start_run(tags=tags)
+            print("started", managed_run.info.run_id)
+            return managed_run
+    """,
+    "the run id is returned": """
+        import mlflow
+
+        class Backend:
+            def create_run(self, experiment_id, name, config):
+                run = mlflow.start_run(experiment_id=experiment_id, run_name=name)
+                self.log_config(config)
+                return run.info.run_id
+    """,
+    "the run is stored on an object": """
+        import mlflow
+
+        class Experiment:
+            def open(self, name):
+                run = mlflow.start_run(run_name=name)
+                mlflow.log_param("name", name)
+                self._run = run
+    """,
+    "the run is appended to a list": """
+        import mlflow
+
+        def launch(names, runs):
+            for name in names:
+                run = mlflow.start_run(run_name=name, nested=True)
+                mlflow.log_param("name", name)
+                runs.append(run)
+    """,
+    "a caller's run re-activated under an active_run() guard": """
+        import mlflow
+
+        class AutoML:
+            def retrain(self):
+                self.fit_best()
+                if mlflow.active_run() is None:
+                    if self.parent_run_id is not None:
+                        mlflow.start_run(run_id=self.parent_run_id)
+                self.log_best()
+    """,
+    "a start wrapper that returns at once": """
+        import mlflow
+
+        def try_init_product(product, env, tags=None):
+            try:
+                mlflow.set_experiment(product)
+                mlflow.start_run(tags={"product": product, "env": env, **(tags or {})})
+                return True, None
+            except Exception as error:
+                return False, str(error)
+    """,
+    "a pytest fixture that ends the run after its yield": """
+        import mlflow
+        import pytest
+
+        @pytest.fixture
+        def run():
+            active = mlflow.start_run()
+            mlflow.set_tag("fixture", "yes")
+            yield active
+            mlflow.end_run()
+    """,
+    "a run created and ended at once": """
+        import mlflow
+
+        def create_run(name, status):
+            active = mlflow.start_run(run_name=name)
+            run_id = active.info.run_id
+            mlflow.end_run(status=status)
+            return run_id
+    """,
+    "ended in an exception handler and at the end": """
+        import mlflow
+
+        def trial(objective, number):
+            try:
+                mlflow.start_run(run_name=f"trial-{number}")
+            except Exception as error:
+                print(error)
+            try:
+                result = objective()
+                mlflow.log_metric("result", result)
+                mlflow.end_run()
+                return result
+            except Exception:
+                mlflow.end_run(status="FAILED")
+                raise
+    """,
+    "started in a try whose finally ends it": """
+        import mlflow
+
+        def test_log_model(model, start):
+            try:
+                if start:
+                    mlflow.start_run()
+                mlflow.sklearn.log_model(model, "model")
+            finally:
+                mlflow.end_run()
+    """,
+    "a finally later in the function, after an if": """
+        import mlflow
+
+        def evaluate(model, data, enable):
+            if enable:
+                mlflow.start_run(run_name="eval")
+                mlflow.log_param("rows", len(data))
+            try:
+                score = model.score(data)
+                if enable:
+                    mlflow.log_metric("score", score)
+            finally:
+                if enable:
+                    mlflow.end_run()
+    """,
+}
+
+
+@pytest.mark.parametrize("source", OUTLIVING.values(), ids=OUTLIVING.keys())
+def test_mlf302_runs_meant_to_outlive_the_function_are_not_flagged(source: str) -> None:
+    assert found(source, "MLF302") == []
+
+
+def test_mlf302_the_name_of_a_helper_counts_in_code_only() -> None:
+    """A comment or a docstring that mentions `end_run` does not end anything."""
+    source = """
+        import mlflow
+
+        def helper():
+            \"\"\"Remember to call end_run() when you are done.\"\"\"  # or stop_mlflow_run()
+            return 1
+
+        def train(data):
+            mlflow.start_run()
+            mlflow.log_metric("rows", len(data))
+    """
+    [finding] = found(source, "MLF302")
+    assert finding.message == "nothing here ends the run `mlflow.start_run()` starts"
+
+
+def test_mlf302_event_handler_names_do_not_end_the_run() -> None:
+    """`on_run_end` names the moment, not the action: its body decides."""
+    source = """
+        import mlflow
+
+        class Hooks:
+            def on_run_start(self):
+                mlflow.start_run()
+                mlflow.set_tag("a", 1)
+
+            def on_run_end(self):
+                print("done")
+    """
+    [finding] = found(source, "MLF302")
+    assert finding.message == "nothing in this class ends the run `start_run()` starts"
+    assert "teardown hook" in finding.help and 'status="FAILED"' in finding.help
+
+
+FLAGGED = {
+    "a script that never ends its run": (
+        """
+        import mlflow
+
+        mlflow.start_run()
+        for epoch in range(3):
+            mlflow.log_metric("loss", 1 / (epoch + 1), step=epoch)
+        """,
+        "nothing here ends the run `mlflow.start_run()` starts",
+    ),
+    "a function that never ends its run": (
+        """
+        import mlflow
+
+        def main():
+            mlflow.start_run()
+            mlflow.log_metric("loss", 0.1)
+        """,
+        "nothing here ends the run `mlflow.start_run()` starts",
+    ),
+    "a hook class without a teardown that ends the run": (
+        """
+        import mlflow
+
+        class MlflowHook(LoggerHook):
+            def before_run(self, runner):
+                if self.run_id:
+                    mlflow.start_run(self.run_id)
+                mlflow.set_tags(self.tags)
+
+            def after_run(self, runner):
+                mlflow.log_artifact(self.config_path)
+        """,
+        "nothing in this class ends the run `start_run()` starts",
+    ),
+    "ended later in the same function, not in finally": (
+        """
+        import mlflow
+
+        def task():
+            mlflow.start_run()
+            mlflow.log_param("p", 1)
+            mlflow.end_run()
+        """,
+        "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
+    ),
+    "ended later through a helper in the same function": (
+        """
+        import mlflow
+
+        def _finish():
+            mlflow.end_run()
+
+        def task(data):
+            mlflow.start_run()
+            mlflow.log_param("rows", len(data))
+            _finish()
+        """,
+        "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
+    ),
+    "a run_id without the active_run() guard, ended in the same function": (
+        """
+        import mlflow
+
+        class Dataset:
+            def save(self, data):
+                mlflow.start_run(run_id=self.run_id)
+                mlflow.log_metrics(data)
+                mlflow.end_run()
+        """,
+        "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
+    ),
+    "a method that starts and ends the run itself, unprotected": (
+        """
+        import mlflow
+
+        class Evaluator:
+            def evaluate(self, model):
+                mlflow.start_run()
+                mlflow.log_metric("score", model.score())
+                mlflow.end_run()
+
+            def close(self):
+                mlflow.end_run()
+        """,
+        "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
+    ),
+}
+
+
+@pytest.mark.parametrize(("source", "message"), FLAGGED.values(), ids=FLAGGED.keys())
+def test_mlf302_runs_left_open_are_flagged(source: str, message: str) -> None:
+    [finding] = found(source, "MLF302")
+    assert finding.message == message
+    assert len(finding.message) <= 90
+    assert "FAILED" in finding.help and "FINISHED" in finding.help and "RUNNING" in finding.help
+
+
+def test_mlf302_same_cell_and_spanning_cells_in_a_notebook_module() -> None:
+    """The notebook's virtual module (notebook.py): cells joined by a boundary statement."""
+    spanning = "import mlflow\nrun = mlflow.start_run()\npass  # nbcell:cell\nmlflow.log_metric('a', 1)\npass  # nbcell:cell\nmlflow.end_run()\n"
+    assert violations(spanning, "MLF302", path="nb.ipynb") == []
+    same = "import mlflow\nrun = mlflow.start_run()\nmlflow.log_metric('a', 1)\nmlflow.end_run()\n"
+    [finding] = violations(same, "MLF302", path="nb.ipynb")
+    assert finding.fix is not None
+    never = (
+        "import mlflow\nrun = mlflow.start_run()\npass  # nbcell:cell\nmlflow.log_metric('a', 1)\n"
+    )
+    [finding] = violations(never, "MLF302", path="nb.ipynb")
+    assert finding.message == "nothing in this notebook ends the run `start_run()` starts"
+    assert "final cell" in finding.help and "restarting the kernel" in finding.help
+
+
+# --- MLF305 ----------------------------------------------------------------------------------
+FLUSHED = {
+    "set_terminated": """
+        import mlflow
+        from mlflow import MlflowClient
+
+        class Tracker:
+            def __init__(self):
+                self.client = MlflowClient()
+
+            def start(self):
+                mlflow.config.enable_async_logging(True)
+                self.run_id = self.client.create_run("0").info.run_id
+
+            def finish(self, status):
+                self.client.set_terminated(self.run_id, status=status)
+    """,
+    "flush_async_logging": """
+        import mlflow
+
+        def log_step(metrics, step):
+            mlflow.log_metrics(metrics, step=step, synchronous=False)
+
+        def on_exit():
+            mlflow.flush_async_logging()
+    """,
+    "MLflow's private _shut_down_async_logging": """
+        import mlflow
+        from mlflow.tracking.fluent import _shut_down_async_logging
+
+        def patched_fit(original, self, *args):
+            history = original(self, *args)
+            mlflow.log_metrics({"stopped_epoch": 3}, synchronous=False)
+            _shut_down_async_logging()
+            return history
+    """,
+    "an autologging patch with manage_run=True": """
+        from mlflow import log_metrics
+        from mlflow.utils.autologging_utils import safe_patch
+
+        def _log_early_stop(history):
+            log_metrics({"restored_epoch": 2}, synchronous=False)
+
+        def autolog():
+            def patched_fit(original, self, *args, **kwargs):
+                history = original(self, *args, **kwargs)
+                _log_early_stop(history)
+                return history
+
+            safe_patch("flavor", Model, "fit", patched_fit, manage_run=True)
+    """,
+    "a Hooks class": """
+        import mlflow
+
+        class MlflowTrackingHooks(Hooks):
+            async def on_run_start(self, data):
+                mlflow.config.enable_async_logging(True)
+    """,
+    "a Hook class": """
+        import mlflow
+
+        class MlflowLoggerHook(LoggerHook):
+            def log(self, runner):
+                mlflow.log_metrics(runner.metrics, step=runner.iter, synchronous=False)
+    """,
+    "a Logger class": """
+        import mlflow
+
+        class AsyncMlflowLogger(Logger):
+            def log_metrics(self, metrics, step):
+                mlflow.log_metrics(metrics, step=step, synchronous=False)
+    """,
+}
+
+
+@pytest.mark.parametrize("source", FLUSHED.values(), ids=FLUSHED.keys())
+def test_mlf305_flushed_or_owned_by_a_framework_is_not_flagged(source: str) -> None:
+    assert found(source, "MLF305") == []
+
+
+def test_mlf305_a_plain_function_that_never_flushes_is_flagged() -> None:
+    source = """
+        import mlflow
+
+        class Reporter:
+            def report(self, metrics, step):
+                mlflow.log_metrics(metrics, step=step, synchronous=False)
+    """
+    [finding] = found(source, "MLF305")
+    assert finding.message == (
+        "asynchronous logging, but nothing here ends the run or flushes the queue"
+    )
+    assert "`mlflow.flush_async_logging()`" in finding.help
+
+
+# --- MLF302 in notebooks, through the installed command ---------------------------------------------
+def _notebook(path: Path, *cells: str) -> None:
+    nb = new_notebook(
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        }
+    )
+    nb.cells = [new_markdown_cell("# Training")] + [
+        new_code_cell(textwrap.dedent(c).strip("\n")) for c in cells
+    ]
+    nbformat.write(nb, str(path))
+
+
+def _check(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    result = run_cli("check", "--no-cache", "--select", "MLF302", "--format", "json", str(path))
+    assert result.returncode in (0, 1), result.stderr
+    return [f for f in json.loads(result.stdout)["findings"] if f.get("code") == "MLF302"]
+
+
+def test_mlf302_runs_spanning_notebook_cells(tmp_path: Path) -> None:
+    spanning = tmp_path / "spanning.ipynb"
+    _notebook(
+        spanning,
+        "import mlflow\nmlflow.set_experiment('notebook')",
+        "run = mlflow.start_run(run_name='exploration')",
+        "for epoch in range(3):\n    mlflow.log_metric('loss', 1 / (epoch + 1), step=epoch)",
+        "mlflow.end_run()",
+    )
+    assert _check(spanning) == []
+
+    never = tmp_path / "never.ipynb"
+    _notebook(
+        never,
+        "import mlflow",
+        "run = mlflow.start_run()",
+        "mlflow.log_metric('loss', 0.1)",
+    )
+    [finding] = _check(never)
+    assert (finding["cell"], finding["line"]) == (3, 1)
+    assert finding["message"] == "nothing in this notebook ends the run `start_run()` starts"
+    assert not finding["fixable"]
+
+    same = tmp_path / "same.ipynb"
+    _notebook(
+        same,
+        "import mlflow",
+        "run = mlflow.start_run()\nmlflow.log_metric('loss', 0.1)\nmlflow.end_run()",
+    )
+    [finding] = _check(same)
+    assert finding["cell"] == 3 and finding["fixable"]
+    fixed = run_cli("fix", "--select", "MLF302", str(same), cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    cell = nbformat.read(str(same), as_version=4).cells[2].source
+    assert cell == "with mlflow.start_run() as run:\n    mlflow.log_metric('loss', 0.1)"
+
+
+def test_mlf302_a_helper_that_ends_its_own_run_does_not_end_the_callers() -> None:
+    """`log_model()` starts a run and ends it: calling it does not end the caller's run."""
+    source = """
+        import mlflow
+
+        class Integration:
+            def log_model(self, model, run_id):
+                mlflow.start_run(run_id=run_id, nested=True)
+                mlflow.sklearn.log_model(model, "model")
+                mlflow.end_run()
+
+            def log_best(self, model):
+                mlflow.start_run(run_id=self.parent_run_id)
+                mlflow.log_metric("best", 1.0)
+                self.log_model(model, self.best_run_id)
+    """
+    messages = sorted(v.message for v in found(source, "MLF302"))
+    assert messages == [
+        "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
+        "nothing in this class ends the run `start_run()` starts",
+    ]

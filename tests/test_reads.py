@@ -1,0 +1,651 @@
+"""Loops that are not N+1 (issue #12 items 3 and 6), MLF201's advice by the shape of the read,
+and one finding per problem between MLF201 and MLF202. Each exemption is shown next to the
+same code without the shape that exempts it, which is still flagged."""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+
+import pytest
+
+from mlflow_lint import engine
+from mlflow_lint.config import build_settings
+
+HEAD = """\
+import asyncio
+import queue
+import threading
+import time
+
+import click
+import mlflow
+from mlflow import MlflowClient
+
+client = MlflowClient()
+"""
+
+
+def findings(
+    source: str, *codes: str, path: str = "t.py", head: str = HEAD
+) -> list[tuple[int, str, str, str]]:
+    """(line, code, message, help) of each finding of `codes`, lines counted in `source`;
+    MLF202 reports clients built by helpers too (its `through-helpers` option)."""
+    settings = dataclasses.replace(
+        build_settings(None, select=list(codes)),
+        rule_options={"MLF202": {"through-helpers": True}},
+    )
+    text = head + textwrap.dedent(source)
+    offset = head.count("\n")
+    return [
+        (v.line - offset, v.code, v.message, v.help)
+        for v in engine.analyze(text, path, settings.rules_for(path), settings)
+    ]
+
+
+def lines(source: str, code: str) -> list[int]:
+    return [line for line, *_ in findings(source, code)]
+
+
+# --- polling and interactive loops --------------------------------------------------------------
+@pytest.mark.parametrize(
+    "wait",
+    [
+        "time.sleep(5)",
+        "stop.wait(5)",
+        "condition.wait()",
+        "item = jobs.get(timeout=1)",
+        "name = input('run id: ')",
+        "name = click.prompt('run id')",
+        "ok = click.confirm('again?')",
+    ],
+)
+@pytest.mark.parametrize("code", ["MLF201", "MLF202"])
+def test_a_loop_that_waits_on_each_iteration_is_not_flagged(wait: str, code: str) -> None:
+    source = f"""
+    def watch(rid):
+        while True:
+            run = MlflowClient().get_run(rid)
+            if run.info.status == "FINISHED":
+                break
+            {wait}
+    """
+    assert lines(source, code) == []
+    assert lines(source.replace(wait, "pass"), code) == [4]
+
+
+def test_asyncio_sleep_paces_an_async_loop() -> None:
+    source = """
+    async def watch(rids):
+        for rid in rids:
+            client.get_run(rid)
+            await asyncio.sleep(1)
+    """
+    assert lines(source, "MLF201") == []
+    assert lines(source.replace("await asyncio.sleep(1)", "pass"), "MLF201") == [4]
+
+
+def test_an_input_loop_that_exits_on_success_is_not_flagged() -> None:
+    source = """
+    def choose():
+        while True:
+            name = click.prompt("experiment")
+            experiment = client.get_experiment_by_name(name)
+            if experiment is not None:
+                return experiment
+    """
+    assert findings(source, "MLF201") == []
+
+
+# --- a call that runs on one iteration at most --------------------------------------------------
+@pytest.mark.parametrize(
+    "guard",
+    [
+        "if i == best:",
+        "if best == i:",
+        "if i is best and verbose:",
+        "if i == len(rids) - 1:",
+    ],
+)
+def test_an_equality_with_the_loop_variable_holds_once(guard: str) -> None:
+    source = f"""
+    def pick(rids, best, verbose):
+        for i, rid in enumerate(rids):
+            {guard}
+                client.get_run(rid)
+    """
+    assert lines(source, "MLF201") == []
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [
+        "if i == best[i]:",  # the other side changes too
+        "if run.info.status == 'FAILED':",  # a filter, not the loop's own variable
+        "if i != best:",
+        "if i == best or i == 0:",
+    ],
+)
+def test_other_guards_still_run_on_many_iterations(guard: str) -> None:
+    source = f"""
+    def pick(runs, best):
+        for i, run in enumerate(runs):
+            {guard}
+                client.get_run(run.info.run_id)
+    """
+    assert lines(source, "MLF201") == [5]
+
+
+def test_a_counter_the_loop_steps_holds_once_against_an_invariant() -> None:
+    source = """
+    class Merger:
+        def merge(self, runs, best_iteration):
+            for run in runs:
+                if self.counter == best_iteration:
+                    client.get_run(run.info.run_id)
+                self.counter += 1
+    """
+    assert lines(source, "MLF201") == []
+
+
+@pytest.mark.parametrize("test", ["self._experiment is None", "not self._experiment"])
+def test_a_first_time_guard_holds_once(test: str) -> None:
+    source = f"""
+    class Tracker:
+        def record(self, values):
+            for value in values:
+                if {test}:
+                    self._experiment = client.get_experiment_by_name("train")
+                self.values.append(value)
+    """
+    assert lines(source, "MLF201") == []
+    reset = source.replace(
+        "self.values.append(value)",
+        "self.values.append(value)\n                self._experiment = None",
+    )
+    assert lines(reset, "MLF201") == [6]
+
+
+def test_the_guard_exempts_every_loop_rule() -> None:
+    source = """
+    with mlflow.start_run():
+        for epoch in range(100):
+            if epoch == best_epoch:
+                mlflow.log_metric("best_loss", 0.1, step=epoch)
+    """
+    assert lines(source, "MLF101") == []
+    assert lines(source.replace("if epoch == best_epoch:", "if epoch > 1:"), "MLF101") == [5]
+
+
+# --- helpers that read only when the caller passes nothing --------------------------------------
+@pytest.mark.parametrize(
+    "helper",
+    [
+        """
+        def experiment_id_of(name, experiment_id=None):
+            if experiment_id is None:
+                experiment_id = mlflow.get_experiment_by_name(name).experiment_id
+            return experiment_id
+        """,
+        """
+        def experiment_id_of(name, experiment_id=None):
+            return experiment_id or mlflow.get_experiment_by_name(name).experiment_id
+        """,
+        """
+        def experiment_id_of(name, experiment_id=None):
+            if experiment_id is not None:
+                return experiment_id
+            else:
+                return mlflow.get_experiment_by_name(name).experiment_id
+        """,
+        """
+        def experiment_id_of(name, experiment_id=None):
+            return (
+                mlflow.get_experiment_by_name(name).experiment_id
+                if experiment_id is None
+                else experiment_id
+            )
+        """,
+    ],
+    ids=["if-is-none", "or", "else-of-is-not-none", "conditional-expression"],
+)
+def test_a_read_under_a_none_guard_is_skipped_when_the_loop_passes_the_parameter(
+    helper: str,
+) -> None:
+    passes = textwrap.dedent(helper) + "\nids = [experiment_id_of(n, default_id) for n in names]\n"
+    assert lines(passes, "MLF201") == []
+    by_keyword = passes.replace("(n, default_id)", "(n, experiment_id=default_id)")
+    assert lines(by_keyword, "MLF201") == []
+    omits = passes.replace("(n, default_id)", "(n)")
+    assert len(lines(omits, "MLF201")) == 1
+    passes_none = passes.replace("(n, default_id)", "(n, None)")
+    assert len(lines(passes_none, "MLF201")) == 1
+
+
+def test_a_method_called_on_self_maps_arguments_after_self() -> None:
+    source = """
+    class Exporter:
+        def resolve(self, name, client=None):
+            if client is None:
+                client = MlflowClient()
+            return client.get_experiment_by_name(name)
+
+        def run(self, names, shared):
+            for name in names:
+                self.resolve(name, shared)
+    """
+    assert findings(source, "MLF202") == []
+    ((_, code, _, help),) = findings(source, "MLF201", "MLF202")  # still one lookup per name
+    assert code == "MLF201" and "also builds" not in help
+    omits = source.replace("(name, shared)", "(name)")
+    assert [code for _, code, *_ in findings(omits, "MLF202")] == ["MLF202"]
+    assert [code for _, code, *_ in findings(omits, "MLF201", "MLF202")] == ["MLF201"]
+
+
+# --- while loops that stop on what they read ----------------------------------------------------
+def test_a_retry_loop_with_a_new_value_each_time_is_not_flagged() -> None:
+    source = """
+    def unique_name(experiment_id, name):
+        while client.search_runs([experiment_id], f"attributes.run_name = '{name}'"):
+            name = name + "-1"
+        return name
+    """
+    assert findings(source, "MLF201") == []
+
+
+def test_a_tight_loop_on_the_same_read_is_a_poll_without_wait() -> None:
+    source = """
+    def wait_for(rid):
+        while client.get_run(rid).info.status == "RUNNING":
+            pass
+        for _ in range(100):
+            run = client.get_run(rid)
+            if run.info.status != "RUNNING":
+                break
+    """
+    found = findings(source, "MLF201")
+    assert [line for line, *_ in found] == [3, 6]
+    for _, _, message, help in found:
+        assert message == "`MlflowClient.get_run` polls in a loop without waiting between requests"
+        assert help.startswith("Wait between reads (`time.sleep(interval)`")
+
+
+# --- fixed handfuls -----------------------------------------------------------------------------
+@pytest.mark.parametrize("code", ["MLF201", "MLF202"])
+def test_a_written_out_iterable_of_three_items_or_fewer_is_not_flagged(code: str) -> None:
+    source = """
+    for experiment_id in ("1", "2", "3"):
+        MlflowClient().get_experiment(experiment_id)
+    """
+    assert lines(source, code) == []
+    four = source.replace('("1", "2", "3")', '("1", "2", "3", "4")')
+    assert lines(four, code) == [3]
+    assert lines(source.replace('("1", "2", "3")', "experiment_ids"), code) == [3]
+
+
+# --- advice by the shape of the read ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("call", "advice"),
+    [
+        ("client.get_run(x)", "attributes.run_id IN ('id1', 'id2')"),
+        ("mlflow.get_run(x)", "attributes.run_id IN ('id1', 'id2')"),
+        ("client.get_experiment(x)", "experiment_id IN ('1', '2')"),
+        ("client.get_registered_model(x)", 'search_registered_models(filter_string="name IN'),
+        ("client.get_model_version(x, '1')", 'search_model_versions(filter_string="name IN'),
+        ("client.get_logged_model(x)", "model_id IN ('m-1', 'm-2')"),
+        ("client.get_trace(x)", "trace.request_id IN ('tr-1', 'tr-2')"),
+        ("client.search_runs([x])", "`experiment_ids` takes a list"),
+        ("client.search_model_versions(f\"name = '{x}'\")", "one broader `search_model_versions`"),
+    ],
+)
+def test_a_read_with_a_batched_form_advises_it(call: str, advice: str) -> None:
+    source = f"""
+    for x in items:
+        {call}
+    """
+    ((_, _, message, help),) = findings(source, "MLF201")
+    assert message.endswith("in a loop sends one tracking request per iteration (N+1)")
+    assert advice in help and help.startswith("Fetch ")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "client.get_metric_history(run_id, key)",
+        "client.get_model_version_by_alias(name, key)",
+        "client.get_dataset(key)",
+    ],
+)
+def test_a_read_without_a_batched_form_over_items_is_not_flagged(call: str) -> None:
+    source = f"""
+    for key in keys:
+        points = {call}
+    """
+    assert findings(source, "MLF201") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "last = client.get_metric_history(run_id, key)[-1].value",
+        "history = client.get_metric_history(run_id, key)\n"
+        "        last = history[-1] if history else None",
+    ],
+)
+def test_a_history_read_for_its_last_value_points_to_run_data(body: str) -> None:
+    source = f"""
+    for key in keys:
+        {body}
+    """
+    ((line, _, message, help),) = findings(source, "MLF201")
+    assert line == 3
+    assert message.endswith("fetches a whole metric history per iteration to use its last value")
+    assert "MLflow has no batched history read" in help and "`run.data.metrics`" in help
+
+
+def test_a_history_used_whole_is_not_flagged() -> None:
+    source = """
+    for key in keys:
+        history = client.get_metric_history(run_id, key)
+        print(history[-1], len(history))
+    """
+    assert findings(source, "MLF201") == []
+
+
+def test_a_loop_invariant_read_is_hoisted_to_the_loop_it_repeats_in() -> None:
+    source = """
+    for run_id in run_ids:
+        for step in range(10):
+            run = client.get_run(run_id)
+    for epoch in range(10):
+        for step in range(10):
+            experiment = client.get_experiment_by_name("train")
+    """
+    inner, both = findings(source, "MLF201")
+    assert (
+        inner[2] == "`MlflowClient.get_run` in a loop repeats the same request on every iteration"
+    )
+    assert inner[3].endswith("call it once before the `step` loop and reuse the result")
+    assert "in 2 nested loops" in both[2] or "2 loops deep" in both[2]
+    assert both[3].endswith("call it once before the `epoch` loop and reuse the result")
+
+
+def test_getters_that_send_nothing_are_not_reads() -> None:
+    source = """
+    for version in versions:
+        client.get_model_version_stages(name, version)
+    """
+    assert findings(source, "MLF201") == []
+
+
+# --- one problem, one finding -------------------------------------------------------------------
+CLIENT_AND_READ = """
+def status(run_id):
+    helper_client = MlflowClient()
+    return helper_client.get_run(run_id).info.status
+
+for run_id in run_ids:
+    status(run_id)
+"""
+
+
+def test_a_helper_that_builds_a_client_and_reads_is_one_finding() -> None:
+    ((line, code, message, help),) = findings(CLIENT_AND_READ, "MLF201", "MLF202")
+    assert (line, code) == (7, "MLF201")
+    assert message.startswith("`status -> MlflowClient.get_run` in a loop sends one")
+    assert help.endswith(
+        "`status` also builds an `MlflowClient()` on every call: create one before the loop "
+        "and pass it in"
+    )
+
+
+def test_the_client_finding_stays_when_the_read_rule_is_off() -> None:
+    ((line, code, _, help),) = findings(CLIENT_AND_READ, "MLF202")
+    assert (line, code, help) == (
+        7,
+        "MLF202",
+        "Create the client once before the loop and pass it in",
+    )
+
+
+def test_the_client_finding_stays_when_the_read_is_not_reported() -> None:
+    paced = CLIENT_AND_READ.replace("    status(run_id)", "    status(run_id)\n    time.sleep(1)")
+    assert findings(paced, "MLF201", "MLF202") == []  # polling: neither
+    history = CLIENT_AND_READ.replace(
+        "get_run(run_id).info.status", "get_metric_history(run_id, 'loss')"
+    )
+    assert [code for _, code, *_ in findings(history, "MLF201", "MLF202")] == ["MLF202"]
+
+
+def test_a_client_reported_inside_a_helper_is_not_reported_again_at_its_callers() -> None:
+    source = """
+    def tag_all(run_ids):
+        for run_id in run_ids:
+            MlflowClient().set_tag(run_id, "k", "v")
+
+    for group in groups:
+        tag_all(group)
+    """
+    assert lines(source, "MLF202") == [4]
+
+
+def test_clients_built_by_helpers_are_reported_only_with_the_option() -> None:
+    source = """
+    def archive(run_id):
+        MlflowClient().set_terminated(run_id)
+
+    for run_id in run_ids:
+        archive(run_id)
+    """
+    assert lines(source, "MLF202") == [6]
+    settings = build_settings(None, select=["MLF202"])
+    text = HEAD + textwrap.dedent(source)
+    assert engine.analyze(text, "t.py", settings.rules_for("t.py"), settings) == []
+
+
+# --- the mlflow package's own public functions --------------------------------------------------
+OWN_SOURCE = """\
+from mlflow.tracking.client import MlflowClient
+
+
+def set_experiment_tag(key, value):
+    experiment = MlflowClient().get_experiment_by_name(_name())
+    MlflowClient().set_experiment_tag(experiment.experiment_id, key, value)
+
+
+def get_experiment_by_name(name):
+    return MlflowClient().get_experiment_by_name(name)
+
+
+def set_experiment_tags(tags):
+    for key, value in tags.items():
+        set_experiment_tag(key, value)
+
+
+def search(names):
+    return [get_experiment_by_name(name) for name in names]
+"""
+
+
+def test_inside_mlflow_public_functions_are_treated_as_the_api() -> None:
+    def found(path: str) -> list[tuple[int, str]]:
+        settings = build_settings(None, select=["MLF201", "MLF202"])
+        return [
+            (v.line, v.code)
+            for v in engine.analyze(OWN_SOURCE, path, settings.rules_for(path), settings)
+        ]
+
+    # in mlflow itself: a write API called in a loop is not a read; a read API still is (and
+    # its help does not ask to pass it a client: its callers cannot)
+    assert found("src/mlflow/tracking/fluent.py") == [(19, "MLF201")]
+    settings = build_settings(None, select=["MLF201"])
+    path = "src/mlflow/tracking/fluent.py"
+    (read,) = engine.analyze(OWN_SOURCE, path, settings.rules_for(path), settings)
+    assert "also builds" not in read.help
+    # the same code in a user's project: both chains are the user's own helpers
+    assert found("project/tracking/fluent.py") == [(15, "MLF201"), (19, "MLF201")]
+
+
+# --- MLF901 ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "for start in range(0, len(points), 1000):\n"
+        "            client.log_batch(run_id, metrics=points[start : start + 1000])",
+        "for part in chunked(points, 1000):\n            client.log_batch(run_id, metrics=part)",
+        "for part in itertools.batched(points, 1000):\n"
+        "            client.log_batch(run_id, metrics=list(part))",
+    ],
+    ids=["range-slice", "chunked", "batched"],
+)
+def test_mlf901_an_inner_loop_over_chunks_is_the_batching(inner: str) -> None:
+    source = f"""
+    for fold in folds:
+        points = fold.metrics
+        {inner}
+    """
+    assert lines(source, "MLF901") == []
+
+
+def test_mlf901_chunks_assigned_before_the_loop() -> None:
+    source = """
+    from itertools import zip_longest
+    for i, params in enumerate(grid):
+        param_batches = _chunk_dict(params, chunk_size=100)
+        for batch, metrics in zip_longest(param_batches, [scores[i]], fillvalue={}):
+            client.log_batch(run_id, params=batch, metrics=metrics)
+    """
+    assert lines(source, "MLF901") == []
+    plain = source.replace("_chunk_dict(params, chunk_size=100)", "list(params)")
+    assert lines(plain, "MLF901") == [6]
+
+
+def test_mlf901_a_range_with_a_step_that_does_not_slice_is_not_chunks() -> None:
+    source = """
+    for epoch in range(10):
+        for step in range(0, 1000, 10):
+            mlflow.log_metrics({"loss": 1.0}, step=step)
+    """
+    assert lines(source, "MLF901") == [4]
+
+
+def test_mlf901_a_run_created_per_iteration_leaves_one_loop() -> None:
+    source = """
+    for seed in seeds:
+        run = client.create_run(experiment_id)
+        for epoch in range(10):
+            client.log_batch(run.info.run_id, metrics=[metric(epoch)])
+        client.set_terminated(run.info.run_id)
+    """
+    assert lines(source, "MLF901") == []
+    assert lines(source.replace("run = client.create_run", "x = make_run"), "MLF901") == [5]
+
+
+def test_mlf901_an_inner_loop_over_a_few_named_splits_is_per_split() -> None:
+    source = """
+    for epoch in range(10):
+        for split in ("train", "val"):
+            mlflow.log_metrics({f"{split}_loss": 1.0}, step=epoch)
+    """
+    assert lines(source, "MLF901") == []
+    assert lines(source.replace('("train", "val")', "splits"), "MLF901") == [4]
+
+
+def test_mlf901_message_and_help() -> None:
+    source = """
+    for epoch in range(10):
+        for step in range(100):
+            mlflow.log_metrics({"loss": 1.0}, step=step)
+    """
+    ((_, _, message, help),) = findings(source, "MLF901")
+    assert message.startswith("`mlflow.log_metrics` in ")
+    assert message.endswith(" sends one request per inner iteration")
+    assert "`MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS`" in help and help.startswith("Log every N")
+
+
+NESTED_HELPERS = """
+def read_version(version):
+    version_client = MlflowClient()
+    return version_client.get_logged_model(version.model_id)
+
+def versions_of(model):
+    return [read_version(version) for version in model.versions]
+
+for model in models:
+    versions_of(model)
+"""
+
+
+@pytest.mark.parametrize("code", ["MLF201", "MLF202"])
+def test_a_loop_inside_a_helper_is_reported_there_not_again_at_its_callers(code: str) -> None:
+    """`for model in models: versions_of(model)` only echoes the loop inside `versions_of`."""
+    assert [(line, found) for line, found, *_ in findings(NESTED_HELPERS, code)] == [(7, code)]
+
+
+@pytest.mark.parametrize(
+    ("lookup", "store"),
+    [
+        (
+            """
+            if experiment_id not in cache:
+                cache[experiment_id] = client.get_experiment(experiment_id).tags
+            """,
+            "cache[experiment_id] = ",
+        ),
+        (
+            """
+            if experiment_id in self.cache:
+                tags = self.cache[experiment_id]
+            else:
+                tags = client.get_experiment(experiment_id).tags
+                self.cache[experiment_id] = tags
+            """,
+            "self.cache[experiment_id] = ",
+        ),
+    ],
+)
+def test_a_read_on_a_cache_miss_that_fills_the_cache_is_not_flagged(
+    lookup: str, store: str
+) -> None:
+    body = textwrap.indent(textwrap.dedent(lookup).strip(), "    ")
+    source = f"for experiment_id in experiment_ids:\n{body}\n"
+    assert findings(source, "MLF201") == []
+    assert len(findings(source.replace(store, "found = "), "MLF201")) == 1  # no cache filled
+
+
+def test_a_loop_that_changes_what_it_reads_may_read_it_again() -> None:
+    source = """
+    def purge():
+        while client.search_registered_models():
+            for model in client.search_registered_models():
+                client.delete_registered_model(model.name)
+    """
+    assert findings(source, "MLF201") == []
+    logging_only = source.replace("client.delete_registered_model(model.name)", "print(model)")
+    assert len(findings(logging_only, "MLF201")) == 2
+
+
+def test_a_helper_read_depends_only_on_the_arguments_it_reads() -> None:
+    source = """
+    class Tables:
+        def __init__(self):
+            self.client = MlflowClient()
+
+        def add_table(self, run_id, rows, name):
+            logged = self.client.get_run(run_id).data.tags.get("tables", "")
+            self.client.set_tag(run_id, "tables", logged + name)
+
+        def add_all(self, run_id, tables):
+            for name, rows in tables.items():
+                self.add_table(run_id, list(rows), name)
+    """
+    head = HEAD
+    # a read-modify-write of the run the loop also writes to: reading again is the point
+    assert findings(source, "MLF201", head=head) == []
+    # without the write, the read repeats: the varying arguments are not the ones it reads
+    read_only = source.replace('self.client.set_tag(run_id, "tables", logged + name)', "pass")
+    ((_, _, message, _),) = findings(read_only, "MLF201", head=head)
+    assert message.endswith("repeats the same request on every iteration"), message
+    by_run = read_only.replace("self.add_table(run_id,", "self.add_table(name,")
+    ((_, _, message, _),) = findings(by_run, "MLF201", head=head)
+    assert message.endswith("sends one tracking request per iteration (N+1)")
