@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Optional, Union
 
 import libcst as cst
@@ -175,7 +176,9 @@ class FileContext:
         stack: list[tuple[cst.CSTNode, bool]] = [(self.module, False)]
         ancestors = self.ancestors
         enter_hooks, leave_hooks = _ENTER_HOOKS, _LEAVE_HOOKS
-        node_types = NODE_TYPES
+        # leaves nothing looks at (names, strings, numbers: half of a dense file's nodes) are
+        # never pushed: a node type counts only when it may call something or has children
+        node_types = NODE_TYPES - _inert_types(frozenset(visits), frozenset(leaves))
         while stack:
             node, leaving = stack.pop()
             node_type = type(node)
@@ -933,7 +936,8 @@ class FileContext:
     def code(self, node: cst.CSTNode) -> str:
         """The source of `node`, lines ending with "\n" (fix contents are written so; the
         engine gives them the file's own line ending)."""
-        return self._render.code_for_node(node)
+        simple = _simple_code(node)  # libcst's codegen costs a context manager per node
+        return simple if simple is not None else self._render.code_for_node(node)
 
     def module_uses_names(self, names: Iterable[str], skip: Optional[cst.CSTNode] = None) -> bool:
         """Whether any of `names` occurs anywhere in the file (outside `skip`), stubbed
@@ -942,9 +946,55 @@ class FileContext:
         return not self.elided_names.isdisjoint(names) or uses_names(self.module, names, skip)
 
 
+def _simple_code(node: cst.CSTNode) -> Optional[str]:
+    """The code of a name, a dotted name (plain spaces around its dots) or a plain literal
+    without parentheses, as libcst's codegen writes it; None for anything else."""
+    kind = type(node)
+    if kind is cst.Name or kind is cst.SimpleString or kind is cst.Integer or kind is cst.Float:
+        return None if node.lpar else node.value  # type: ignore[attr-defined]
+    if kind is not cst.Attribute:
+        return None
+    assert isinstance(node, cst.Attribute)
+    dot = node.dot
+    before, after = dot.whitespace_before, dot.whitespace_after
+    if (
+        node.lpar
+        or node.attr.lpar
+        or type(before) is not cst.SimpleWhitespace
+        or type(after) is not cst.SimpleWhitespace
+    ):
+        return None
+    value = _simple_code(node.value)
+    if value is None:
+        return None
+    return f"{value}{before.value}.{after.value}{node.attr.value}"
+
+
 Hook = Callable[[FileContext, Any], None]
 _ENTER_HOOKS: dict[type, Optional[Hook]] = {}
 _LEAVE_HOOKS: dict[type, Optional[Hook]] = {}
+
+
+@lru_cache(maxsize=16)
+def _inert_types(visited: frozenset[type], left: frozenset[type]) -> frozenset[type]:
+    """The node types the walk can skip for rules that visit `visited` and leave `left`:
+    no rule method, no context hook, no children."""
+    return frozenset(
+        kind
+        for kind in NODE_TYPES
+        if kind not in visited
+        and kind not in left
+        and not _may_have_children(kind)
+        and _hook_for(kind, leaving=False) is None
+        and _hook_for(kind, leaving=True) is None
+    )
+
+
+def _may_have_children(kind: type) -> bool:
+    """Whether a node of this type can hold another node (a walked field not typed as text
+    or a number: `Name.value` is a str)."""
+    types = {f.name: f.type for f in dataclasses.fields(kind)}
+    return any(types.get(name) not in (str, int, float, bool) for name in child_fields(kind))
 
 
 def _hook_for(node_type: type, leaving: bool) -> Optional[Hook]:

@@ -216,6 +216,7 @@ def plan(
     while changed:  # to a fixpoint: a kept definition can make others matter
         changed = False
         still = []
+        kept: list[ast.stmt] = []  # functions kept in this pass, their bindings not read yet
         for candidate in pending:
             if not state.matters(candidate):
                 still.append(candidate)
@@ -228,8 +229,14 @@ def plan(
                 still.extend(_Candidate(s) for s in body if isinstance(s, _DEFINITIONS))
             else:
                 state.add(candidate.node.name)  # a helper: code that calls it matters
-                state.learn(_bindings([candidate.node]), function=True)
+                kept.append(candidate.node)
         pending = still
+        if not pending:
+            break  # every definition is kept: what the kept ones bind decides nothing more
+        # read after the pass, not at once: the fixpoint is the same (a definition that
+        # matters keeps mattering), and where every function logs (dense code) never
+        for node in kept:
+            state.learn(_bindings([node]), function=True)
     stubs = [c.stub(lines) for c in pending if c.worth_eliding(lines)]
     if not stubs:
         return None

@@ -168,3 +168,19 @@ def test_dense_file_same_findings_with_and_without_elision() -> None:
     whole = engine.analyze(text, "dense.py", rules, settings, elide=False)
     assert fast == whole
     assert len(fast) == 50 * dense.FINDINGS_PER_FUNCTION
+
+
+@pytest.mark.parametrize(("name", "source"), _sources(), ids=[n for n, _ in _sources()])
+def test_code_of_names_and_literals_is_what_codegen_writes(name: str, source: str) -> None:
+    """FileContext.code writes names, dotted names and plain literals itself (libcst's codegen
+    costs a context manager per node): the same text, and codegen wherever that is not sure."""
+    from mlflow_lint.context import FileContext
+
+    tricky = "a . b\n(a).b\na.\\\n    b\nx = (1)\ny = 'q' \"r\"\nz = f'{a}'\nw = a.b(c).d\n"
+    module = cst.parse_module(source + "\n" + tricky)
+    ctx = FileContext(module, "t.py", module.code)
+    simple = (cst.Name, cst.Attribute, cst.SimpleString, cst.Integer, cst.Float, cst.Call)
+    checked = [node for node, _ in _nodes_with_chains(module) if isinstance(node, simple)]
+    assert checked
+    for node in checked:
+        assert ctx.code(node) == ctx._render.code_for_node(node), (name, type(node).__name__)
