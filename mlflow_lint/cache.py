@@ -27,7 +27,7 @@ import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from mlflow_lint import __version__
 from mlflow_lint.config import Settings
@@ -36,7 +36,7 @@ from mlflow_lint.rule import Edit, Fix, Safety, Violation
 from mlflow_lint.sourcefile import SourceError, read_bytes
 
 DIRECTORY = ".mlflow-lint-cache"
-_FORMAT = 2  # bump when the stored layout changes
+_FORMAT = 3  # bump when the stored layout changes (2 was JSON findings as dicts)
 
 
 @lru_cache(maxsize=1)
@@ -103,7 +103,7 @@ class Cache:
             _ensure_gitignore(self.directory)
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(_result_to_json(result), handle)
+                json.dump(_result_to_json(result), handle, separators=(",", ":"))
             os.replace(temp, target)
         except OSError:
             pass  # a read-only tree still gets checked, just not cached
@@ -116,23 +116,91 @@ def _ensure_gitignore(directory: Path) -> None:
 
 
 def _result_to_json(result: FileResult) -> dict[str, Any]:
+    """A result as compact JSON, in proportion to its findings: each text (a code, a name, a
+    message, a fix's description or code) stored once in `strings` and named by its index;
+    a finding is a list of numbers, its lines relative to the one before."""
+    strings: dict[str, int] = {}
+
+    def ref(text: str) -> int:
+        return strings.setdefault(text, len(strings))
+
+    rows: list[list[Any]] = []
+    previous_line = 0
+    for v in result.violations:
+        row: list[Any] = [
+            ref(v.code),
+            ref(v.name),
+            ref(v.message),
+            ref(v.help),
+            v.line - previous_line,
+            v.column,
+            v.end_line - v.line,
+            v.end_column,
+        ]
+        previous_line = v.line
+        if v.fix is not None or v.cell is not None:
+            row.append(_fix_to_json(v.fix, ref) if v.fix is not None else None)
+        if v.cell is not None:
+            row.append(v.cell)
+        rows.append(row)
     return {
-        "violations": [dataclasses.asdict(v) for v in result.violations],
+        "strings": list(strings),
+        "violations": rows,
         "error": dataclasses.asdict(result.error) if result.error else None,
         "skipped": result.skipped,
         "notes": result.notes,
     }
 
 
+def _fix_to_json(fix: Fix, ref: Callable[[str], int]) -> list[Any]:
+    edits = [
+        [
+            e.start,
+            e.end - e.start,
+            ref(e.content),
+            e.start_line,
+            e.start_column,
+            e.end_line - e.start_line,
+            e.end_column,
+            e.cell,
+        ]
+        for e in fix.edits
+    ]
+    return [ref(fix.description), fix.safety.value, edits]
+
+
 def _result_from_json(stored: dict[str, Any], path: str) -> FileResult:
+    strings: list[str] = stored["strings"]
     violations = []
-    for item in stored["violations"]:
-        item = dict(item)
-        fix = item.pop("fix")
-        if fix is not None:
-            edits = tuple(Edit(**edit) for edit in fix["edits"])
-            fix = Fix(fix["description"], Safety(fix["safety"]), edits)
-        violations.append(Violation(**item, fix=fix))
+    line = 0
+    for row in stored["violations"]:
+        code, name, message, help_text, line_delta, column, lines, end_column = row[:8]
+        line += line_delta
+        fix = None
+        if len(row) > 8 and row[8] is not None:
+            description, safety, edits = row[8]
+            fix = Fix(
+                strings[description],
+                Safety(safety),
+                tuple(
+                    Edit(start, start + length, strings[content], sl, sc, sl + ls, ec, cell)
+                    for start, length, content, sl, sc, ls, ec, cell in edits
+                ),
+            )
+        violations.append(
+            Violation(
+                strings[code],
+                strings[name],
+                strings[message],
+                line,
+                column,
+                line + lines,
+                end_column,
+                fix,
+                cell=row[9] if len(row) > 9 else None,
+                help=strings[help_text],
+            )
+        )
     error = FileError(**stored["error"]) if stored["error"] else None
     return FileResult(
         path,
@@ -159,6 +227,7 @@ class StatIndex:
         self.fingerprint = fingerprint = settings_fingerprint(settings)
         self.path = Path(root) / DIRECTORY / f"index-{fingerprint[:24]}.json"
         self.started = time.time_ns()
+        self.cwd = os.getcwd()  # os.path.abspath asks the system for it on every call
         self.entries: dict[str, list[Any]] = {}
         self.seen: dict[str, Signature] = {}  # signatures of this run's lookups
         self.changed = False
@@ -171,7 +240,7 @@ class StatIndex:
 
     def get(self, path: str) -> Optional[FileResult]:
         """The stored result, when the file has the signature it had when it was checked."""
-        key = os.path.abspath(path)
+        key = self._absolute(path)
         try:
             signature = _signature(os.stat(key))
         except OSError:
@@ -188,7 +257,7 @@ class StatIndex:
 
     def put(self, path: str, result: FileResult) -> None:
         """Record a fresh result under the signature `get` saw before the file was read."""
-        key = os.path.abspath(path)
+        key = self._absolute(path)
         signature = self.seen.get(key)
         if signature is None or (result.error is not None and not result.parsed):
             return  # never seen, or not read (the next run reports it again)
@@ -198,6 +267,9 @@ class StatIndex:
             stored = _result_to_json(result) if result.parsed else None
             self.entries[key] = [*signature, stored]
         self.changed = True
+
+    def _absolute(self, path: str) -> str:
+        return os.path.normpath(path if os.path.isabs(path) else os.path.join(self.cwd, path))
 
     def save(self) -> None:
         if not self.changed:
@@ -231,7 +303,7 @@ def check_file(path: str, settings: Settings) -> FileResult:
         return FileResult(path, error=FileError(error.message))
     # a notebook is read (one JSON parse) before its own prefilter: corrupt ones are errors
     notebook = dispatch.is_notebook(path)
-    if not notebook and not engine.may_hold_findings(data, settings.rules_for(path)):
+    if not notebook and not engine.may_hold_findings(data, settings.rule_infos_for(path)):
         return FileResult(path)
     key = settings_fingerprint(settings)
     cache = _caches.get(key)

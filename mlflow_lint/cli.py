@@ -21,14 +21,16 @@ from typing import Any, Callable, Optional, TextIO, TypeVar
 import click
 import cloup
 
-from mlflow_lint import __version__, cache, dispatch, docs, engine, estimate, formats
+from mlflow_lint import __version__, cache, dispatch, engine, formats
 from mlflow_lint.add_noqa import add_noqa_file
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
 from mlflow_lint.engine import FileResult
 from mlflow_lint.report import Reporter
-from mlflow_lint.rules import ALL_RULES, lookup
 from mlflow_lint.runner import default_jobs, discover, run_discovered, with_write
 from mlflow_lint.sourcefile import SourceError, decode
+
+# docs, estimate and the rules themselves (with libcst) are imported where they are used: a run
+# whose files are all known from the cache never needs them (see catalogue.py)
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., Any])
@@ -495,6 +497,8 @@ def run_once(options: RunOptions) -> int:
             reporter.file(result)
             written += result.changed
     if options.statistics:
+        from mlflow_lint import estimate
+
         found = [e for p in reporter.loop_files for e in estimate.estimate_file(p, settings)]
         reporter.loop_estimates = estimate.report_lines(found)
         reporter.statistics()
@@ -714,7 +718,7 @@ def skip_reasons(settings: Settings, files: Sequence[str]) -> dict[str, int]:
                 data = handle.read()
         except OSError:
             continue
-        rules = settings.rules_for(path)
+        rules = settings.rule_infos_for(path)
         if path.endswith(".ipynb") or engine.may_hold_findings(data, rules):
             continue
         if not rules:
@@ -769,6 +773,8 @@ def watch(options: RunOptions) -> int:
 @main.command(name="rules", context_settings=CONTEXT_SETTINGS)
 def list_rules() -> None:
     """List every rule: code, name, fix, default, summary."""
+    from mlflow_lint.rules import ALL_RULES
+
     for rule in ALL_RULES:
         fix_safety = rule.fix_safety.value if rule.fix_safety else "-"
         default = "on" if rule.default_enabled else "opt-in"
@@ -779,6 +785,9 @@ def list_rules() -> None:
 @click.argument("code")
 def rule(code: str) -> None:
     """Explain a rule (by code or name): what it does, why, examples, fix safety."""
+    from mlflow_lint import docs
+    from mlflow_lint.rules import lookup
+
     found = lookup(code)
     if found is None:
         raise click.UsageError(f"unknown rule {code!r}; `mlflow-lint rules` lists them")

@@ -14,8 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
+from mlflow_lint.catalogue import ALL_RULES, RULES_BY_CODE, RuleInfo, lookup
 from mlflow_lint.rule import Rule
-from mlflow_lint.rules import ALL_RULES, RULES_BY_CODE, lookup
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -86,10 +86,15 @@ class Settings:
         ignored = self._ignored_for(path)
         return _rules(tuple(c for c in self.codes if not c.startswith(ignored)))
 
+    def rule_infos_for(self, path: str) -> tuple[RuleInfo, ...]:
+        """rules_for as the catalogue has them: enough for the prefilter, without libcst."""
+        ignored = self._ignored_for(path)
+        return _rule_infos(tuple(c for c in self.codes if not c.startswith(ignored)))
+
     def _ignored_for(self, path: str) -> tuple[str, ...]:
         if not self.per_file_ignores:
             return ()
-        relative = _relative(path, self.root)
+        relative = relative_path(path, self.root)
         name = os.path.basename(path)
         codes: list[str] = []
         for pattern, pattern_codes in self.per_file_ignores:
@@ -107,7 +112,7 @@ class Settings:
         own name or a directory on its way from the project root."""
         if not self.force_exclude:
             return False
-        parts = Path(_relative(path, self.root)).parts
+        parts = Path(relative_path(path, self.root)).parts
         return any(
             self.is_excluded(os.path.join(self.root, *parts[: i + 1])) for i in range(len(parts))
         )
@@ -115,15 +120,27 @@ class Settings:
     def is_excluded(self, path: str) -> bool:
         """Whether `path`'s name, or its path relative to the project root, matches an
         `exclude` pattern (fnmatch patterns, as `fnmatch.fnmatch` compares them)."""
-        matches = _matcher(self.exclude)
         name = os.path.basename(os.path.normpath(path))
+        return self.excludes_entry(name, relative_path(path, self.root))
+
+    def excludes_entry(self, name: str, relative: str) -> bool:
+        """is_excluded for a directory entry whose name and path relative to the project root
+        are known (discovery builds them as it descends: no absolute path per file)."""
+        matches = _matcher(self.exclude)
         normcase = os.path.normcase
-        return bool(matches(normcase(name)) or matches(normcase(_relative(path, self.root))))
+        return bool(matches(normcase(name)) or matches(normcase(relative)))
+
+
+@lru_cache(maxsize=64)
+def _rule_infos(codes: tuple[str, ...]) -> tuple[RuleInfo, ...]:
+    return tuple(RULES_BY_CODE[c] for c in codes)
 
 
 @lru_cache(maxsize=64)
 def _rules(codes: tuple[str, ...]) -> tuple[type[Rule], ...]:
-    return tuple(RULES_BY_CODE[c] for c in codes)
+    from mlflow_lint import rules  # the classes (and libcst) only once a file is analysed
+
+    return tuple(rules.RULES_BY_CODE[c] for c in codes)
 
 
 @lru_cache(maxsize=16)
@@ -138,7 +155,7 @@ def _absolute(root: str) -> str:
     return os.path.abspath(root)
 
 
-def _relative(path: str, root: str) -> str:
+def relative_path(path: str, root: str) -> str:
     """`path` relative to `root`, with forward slashes; as given when it is outside `root`."""
     absolute, base = os.path.abspath(path), _absolute(root)
     if absolute == base:

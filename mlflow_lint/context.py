@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Optional, Union
 
 import libcst as cst
@@ -75,14 +77,31 @@ def child_fields(node_type: type) -> tuple[str, ...]:
     return fields
 
 
+def _node_types() -> frozenset[type]:
+    """Every node class libcst has: `type(x) in NODE_TYPES` is a set lookup, where
+    `isinstance(x, cst.CSTNode)` goes through ABCMeta.__instancecheck__ (a fifth of the walk)."""
+    found: set[type] = set()
+    todo: list[type] = [cst.CSTNode]
+    while todo:
+        kind = todo.pop()
+        if kind not in found:
+            found.add(kind)
+            todo.extend(kind.__subclasses__())
+    return frozenset(found)
+
+
+NODE_TYPES = _node_types()
+
+
 def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    for name in child_fields(type(node)):
+    node_types = NODE_TYPES
+    for name in _child_fields.get(type(node)) or child_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        if type(value) in node_types:
             yield value
         elif type(value) is tuple or type(value) is list:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if type(item) in node_types:
                     yield item
 
 
@@ -123,7 +142,7 @@ class FileContext:
         module: cst.Module,
         path: str,
         text: str = "",
-        elided_names: frozenset[str] = frozenset(),
+        elided_names: AbstractSet[str] = frozenset(),
         boundary: Optional[str] = None,
     ) -> None:
         self.module = module  # definitions that cannot matter may be stubs (elision.py)
@@ -146,6 +165,7 @@ class FileContext:
         self._calls: dict[int, Optional[api.ApiCall]] = {}
         self._callees: dict[int, Optional[str]] = {}
         self._memo: dict[str, Any] = {}
+        self._loops: dict[tuple[int, int, int], list[LoopFrame]] = {}  # see loops()
         # the attributes of each module-level class (the class scope's attrs), for subclasses
         self._class_attrs: dict[str, dict[str, Optional[str]]] = {}
 
@@ -156,6 +176,9 @@ class FileContext:
         stack: list[tuple[cst.CSTNode, bool]] = [(self.module, False)]
         ancestors = self.ancestors
         enter_hooks, leave_hooks = _ENTER_HOOKS, _LEAVE_HOOKS
+        # leaves nothing looks at (names, strings, numbers: half of a dense file's nodes) are
+        # never pushed: a node type counts only when it may call something or has children
+        node_types = NODE_TYPES - _inert_types(frozenset(visits), frozenset(leaves))
         while stack:
             node, leaving = stack.pop()
             node_type = type(node)
@@ -183,11 +206,11 @@ class FileContext:
             fields = _child_fields.get(node_type) or child_fields(node_type)
             for name in reversed(fields):
                 value = getattr(node, name)
-                if isinstance(value, cst.CSTNode):
+                if type(value) in node_types:
                     stack.append((value, False))
                 elif type(value) is tuple or type(value) is list:
                     stack.extend(
-                        (item, False) for item in reversed(value) if isinstance(item, cst.CSTNode)
+                        (item, False) for item in reversed(value) if type(item) in node_types
                     )
 
     # Enter/leave hooks keep the resolver's scopes current; chosen once per node type.
@@ -601,6 +624,11 @@ class FileContext:
         the node runs on one iteration of that loop at most: it is in, or followed by, an
         unconditional `return`/`raise` (or a `break` of that loop) in the blocks between it
         and the loop; or it is under an `if` that holds once (see _holds_once)."""
+        # several rules ask for the same call's loops: computed once per node and place
+        key = (id(node), len(self.ancestors), id(self.ancestors[-1]) if self.ancestors else 0)
+        known = self._loops.get(key)
+        if known is not None:
+            return list(known)
         chain = [*self.ancestors, node] if node is not None else list(self.ancestors)
         frames: list[LoopFrame] = []
         terminated_by_return = False
@@ -633,7 +661,8 @@ class FileContext:
                     once = any(self._holds_once(guard, parent) for guard in guards)
                 frames.append(LoopFrame(parent, once, throttled))
                 breaks_inner = False
-        return frames
+        self._loops[key] = frames
+        return list(frames)
 
     @property
     def _loop_blocks(self) -> dict[int, cst.CSTNode]:
@@ -907,7 +936,8 @@ class FileContext:
     def code(self, node: cst.CSTNode) -> str:
         """The source of `node`, lines ending with "\n" (fix contents are written so; the
         engine gives them the file's own line ending)."""
-        return self._render.code_for_node(node)
+        simple = _simple_code(node)  # libcst's codegen costs a context manager per node
+        return simple if simple is not None else self._render.code_for_node(node)
 
     def module_uses_names(self, names: Iterable[str], skip: Optional[cst.CSTNode] = None) -> bool:
         """Whether any of `names` occurs anywhere in the file (outside `skip`), stubbed
@@ -916,9 +946,55 @@ class FileContext:
         return not self.elided_names.isdisjoint(names) or uses_names(self.module, names, skip)
 
 
+def _simple_code(node: cst.CSTNode) -> Optional[str]:
+    """The code of a name, a dotted name (plain spaces around its dots) or a plain literal
+    without parentheses, as libcst's codegen writes it; None for anything else."""
+    kind = type(node)
+    if kind is cst.Name or kind is cst.SimpleString or kind is cst.Integer or kind is cst.Float:
+        return None if node.lpar else node.value  # type: ignore[attr-defined]
+    if kind is not cst.Attribute:
+        return None
+    assert isinstance(node, cst.Attribute)
+    dot = node.dot
+    before, after = dot.whitespace_before, dot.whitespace_after
+    if (
+        node.lpar
+        or node.attr.lpar
+        or type(before) is not cst.SimpleWhitespace
+        or type(after) is not cst.SimpleWhitespace
+    ):
+        return None
+    value = _simple_code(node.value)
+    if value is None:
+        return None
+    return f"{value}{before.value}.{after.value}{node.attr.value}"
+
+
 Hook = Callable[[FileContext, Any], None]
 _ENTER_HOOKS: dict[type, Optional[Hook]] = {}
 _LEAVE_HOOKS: dict[type, Optional[Hook]] = {}
+
+
+@lru_cache(maxsize=16)
+def _inert_types(visited: frozenset[type], left: frozenset[type]) -> frozenset[type]:
+    """The node types the walk can skip for rules that visit `visited` and leave `left`:
+    no rule method, no context hook, no children."""
+    return frozenset(
+        kind
+        for kind in NODE_TYPES
+        if kind not in visited
+        and kind not in left
+        and not _may_have_children(kind)
+        and _hook_for(kind, leaving=False) is None
+        and _hook_for(kind, leaving=True) is None
+    )
+
+
+def _may_have_children(kind: type) -> bool:
+    """Whether a node of this type can hold another node (a walked field not typed as text
+    or a number: `Name.value` is a str)."""
+    types = {f.name: f.type for f in dataclasses.fields(kind)}
+    return any(types.get(name) not in (str, int, float, bool) for name in child_fields(kind))
 
 
 def _hook_for(node_type: type, leaving: bool) -> Optional[Hook]:

@@ -15,24 +15,29 @@ path; they do not change it.
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
+import gc
 import os
 import re
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Optional, Union
-
-import libcst as cst
-from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
+from typing import TYPE_CHECKING, Optional, Protocol, Union
 
 from mlflow_lint import elision
 from mlflow_lint.config import Settings
-from mlflow_lint.context import FileContext, Visitor, iter_children
 from mlflow_lint.noqa import NoqaFilter
 from mlflow_lint.rule import Edit, Fix, Report, Rule, Safety, Violation
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from mlflow_lint import positions
+    from mlflow_lint.context import Visitor
 from mlflow_lint.sourcefile import (
     SourceError,
     SourceText,
@@ -99,20 +104,28 @@ class FileResult:
 _CALL_SHAPE = r"\b({})(?=[ \t]*(?:[(=,;#)\\\r\n\"']|as\b|$))"  # `\b`: lookbehinds are slow
 
 
-def _trigger_words(rules: tuple[type[Rule], ...]) -> list[str]:
+class _Triggered(Protocol):
+    """A rule class, or its entry in the catalogue (which the prefilter reads without libcst)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def triggers(self) -> frozenset[str]: ...
+
+
+def _trigger_words(rules: tuple[_Triggered, ...]) -> list[str]:
     return sorted({word for rule in rules for word in rule.triggers}, key=len, reverse=True)
 
 
 @lru_cache(maxsize=64)
-def _trigger_pattern(rules: tuple[type[Rule], ...]) -> Optional[re.Pattern[bytes]]:
+def _trigger_pattern(rules: tuple[_Triggered, ...]) -> Optional[re.Pattern[bytes]]:
     words = _trigger_words(rules)
     if not words:
         return None
-    alternatives = "|".join(re.escape(word) for word in words)
-    return re.compile(_CALL_SHAPE.format(alternatives).encode())
+    return re.compile(_CALL_SHAPE.format(elision.alternation(words)).encode())
 
 
-def may_hold_findings(data: bytes, rules: tuple[type[Rule], ...]) -> bool:
+def may_hold_findings(data: bytes, rules: tuple[_Triggered, ...]) -> bool:
     """A necessary condition for any finding: "mlflow" (any case) and one enabled rule's
     trigger name where code could call it."""
     pattern = _trigger_pattern(rules)
@@ -121,14 +134,13 @@ def may_hold_findings(data: bytes, rules: tuple[type[Rule], ...]) -> bool:
 
 @lru_cache(maxsize=64)
 def _call_pattern(rules: tuple[type[Rule], ...]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(word) for word in _trigger_words(rules)) or "(?!)"
-    return re.compile(_CALL_SHAPE.format(alternatives))
+    return re.compile(_CALL_SHAPE.format(elision.alternation(_trigger_words(rules)) or "(?!)"))
 
 
 @lru_cache(maxsize=64)
 def _word_pattern(rules: tuple[type[Rule], ...]) -> re.Pattern[str]:
-    words = sorted({word for rule in rules for word in rule.requires}, key=len, reverse=True)
-    return re.compile("|".join(re.escape(word) for word in words) or "(?!)")
+    words = {word for rule in rules for word in rule.requires}
+    return re.compile(elision.alternation(words) or "(?!)")
 
 
 def applicable_rules(text: str, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
@@ -166,15 +178,17 @@ class Gate:
     imports: list[Union[ast.Import, ast.ImportFrom]]  # every import statement, at any depth
 
 
-def gate(text: str) -> Gate:
+def gate(text: str, tree: Optional[ast.Module] = None) -> Gate:
     """CPython's ast as a gate (its syntax errors, a bound on nesting that protects libcst's
     native parser) that also reports the names the file calls: callee names (`f()`,
     `x.f()`), keyword argument names, and the names they alias (`from m import f as g`,
     `g = x.f`). A rule can only fire where one of its trigger names is called, so a rule whose
     triggers are not among them is not run, and a file with no such rule is never handed to
-    libcst. The tree and its imports also decide what libcst can skip (elision.py)."""
+    libcst. The tree and its imports also decide what libcst can skip (elision.py). `tree`:
+    the text's ast when the caller has it already (flake8 builds one for pyflakes)."""
     try:
-        tree = ast.parse(text)
+        if tree is None:
+            tree = ast.parse(text)
     except SyntaxError as error:
         line = error.lineno or 1
         column = max((error.offset or 1) - 1, 0)
@@ -250,6 +264,8 @@ def _newer_syntax(error: SourceError, text: str) -> bool:
 
 
 def parse_cst(text: str) -> cst.Module:
+    import libcst as cst  # here, not at the top: the cache and the prefilter never need it
+
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
@@ -269,6 +285,8 @@ def _rule_methods(rule: type[Rule]) -> tuple[tuple[str, type, bool], ...]:
     """(method name, libcst node type, is_leave) for each visit_X / leave_X the rule defines."""
     if rule in _methods:
         return _methods[rule]
+    import libcst as cst
+
     methods = []
     for attribute in dir(rule):
         for prefix, is_leave in (("visit_", False), ("leave_", True)):
@@ -287,6 +305,7 @@ def analyze(
     settings: Settings,
     elide: bool = True,
     boundary: Optional[str] = None,
+    tree: Optional[ast.Module] = None,
 ) -> list[Violation]:
     """All violations of `rules` in `text`, sorted, with noqa applied. Raises SourceError.
     `boundary`: the comment of the statements that separate a notebook's cells (fixes put
@@ -294,7 +313,37 @@ def analyze(
 
     Definitions that cannot take part in a finding are replaced by stubs before libcst parses
     the file (elision.py); when a finding or a fix touches a stub after all, the whole file is
-    analysed instead (`elide=False`), so the result never depends on the elision."""
+    analysed instead (`elide=False`), so the result never depends on the elision. `tree`: the
+    ast of `text`, when the caller has one (never modified)."""
+    with _cycle_collector_paused():
+        return _analyze(text, path, rules, settings, elide, boundary, tree)
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector runs every few hundred allocations and traverses every live
+    object it tracks: while the ast and libcst build their trees (hundreds of thousands of
+    objects, no cycles: they are freed by reference counting) it costs a third of libcst's
+    parse. It runs again once the file is done."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _analyze(
+    text: str,
+    path: str,
+    rules: Sequence[type[Rule]],
+    settings: Settings,
+    elide: bool,
+    boundary: Optional[str],
+    tree: Optional[ast.Module],
+) -> list[Violation]:
     if len(text) > MAX_SOURCE_CHARS:
         raise SourceError(
             f"file too large to analyse ({len(text) / 1e6:.1f} million characters; "
@@ -304,7 +353,7 @@ def analyze(
     if not rules:
         return []
     try:
-        checked = gate(text)
+        checked = gate(text, tree)
     except SourceError as error:
         if not _newer_syntax(error, text):
             raise
@@ -318,48 +367,19 @@ def analyze(
     skipped = None
     if elide:
         skipped = elision.plan(checked.tree, checked.imports, text, _context_words(tuple(rules)))
+    from mlflow_lint import positions
+
     # the whole-file run (elide=False, the reference) computes positions the plain way
-    starts = _statement_lines(checked.tree) if elide else None
+    statements = positions.skeleton(checked.tree) if elide else None
     del checked  # the ast is not needed during the walk: free it
     if skipped is None:
-        return _walk_rules(text, text, path, rules, settings, None, starts, boundary)
+        return _walk_rules(text, text, path, rules, settings, None, statements, boundary)
     violations = _walk_rules(
-        skipped.apply(text), text, path, rules, settings, skipped, starts, boundary
+        skipped.apply(text), text, path, rules, settings, skipped, statements, boundary
     )
     if any(_touches(skipped, v) for v in violations):
-        return analyze(text, path, rules, settings, elide=False, boundary=boundary)
+        return _analyze(text, path, rules, settings, False, boundary, tree)
     return violations
-
-
-def _statement_lines(tree: ast.Module) -> list[int]:
-    """The line where each top-level statement of libcst's tree starts (the first decorator's
-    for a definition; `a = 1; b = 2` is one libcst statement)."""
-    lines: list[int] = []
-    previous_end = -1
-    for statement in tree.body:
-        if statement.lineno == previous_end:
-            continue  # after a `;` on the line where the last one ends
-        decorators = getattr(statement, "decorator_list", ())
-        lines.append(min([statement.lineno, *(d.lineno for d in decorators)]))
-        simple = not isinstance(statement, _COMPOUND)
-        previous_end = (statement.end_lineno or statement.lineno) if simple else -1
-    return lines
-
-
-_COMPOUND = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
-    *((ast.Match,) if hasattr(ast, "Match") else ()),
-)
 
 
 @lru_cache(maxsize=64)
@@ -383,17 +403,26 @@ def _walk_rules(
     rules: Sequence[type[Rule]],
     settings: Settings,
     skipped: Optional[elision.Elision],
-    statement_lines: Optional[list[int]],
+    statements: Optional[positions.Skeleton],
     boundary: Optional[str] = None,
 ) -> list[Violation]:
     """Parse `parsed_text` (`text`, or `text` with stubs: same lines and columns) with libcst
-    and walk it once with every rule; positions and offsets refer to `text`, whose top-level
-    statements start on `statement_lines`."""
+    and walk it once with every rule; positions and offsets refer to `text`, whose statements
+    are `statements` (None: position the plain way, from the whole module)."""
+    from mlflow_lint.context import FileContext
+
     module = parse_cst(parsed_text)
     ctx = FileContext(module, path, text, skipped.names if skipped else frozenset(), boundary)
     ctx.enabled = frozenset(rule.code for rule in rules)
     reports: list[Report] = []
-    instances = [rule(ctx, reports.append, settings.options_for(rule)) for rule in rules]
+    chains: list[tuple[cst.CSTNode, ...]] = []  # the walk's ancestors at each report
+    ancestors = ctx.ancestors
+
+    def emit(report: Report) -> None:
+        reports.append(report)
+        chains.append(tuple(ancestors))
+
+    instances = [rule(ctx, emit, settings.options_for(rule)) for rule in rules]
     visits: dict[type, list[Visitor]] = {}
     leaves: dict[type, list[Visitor]] = {}
     for instance in instances:
@@ -406,7 +435,7 @@ def _walk_rules(
             instance.finish()
         if not reports:
             return []
-        return _to_violations(reports, module, text, settings, statement_lines)
+        return _to_violations(reports, chains, module, text, settings, statements)
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None
     except SourceError:
@@ -417,23 +446,34 @@ def _walk_rules(
             f"internal error: {type(error).__name__}: {error} "
             f"({os.path.basename(where.filename)}:{where.lineno}); please report it"
         ) from None
+    finally:
+        # Drop the walk's state: cycles through it (reports -> rule -> emit -> reports, a
+        # recursive closure that reads the context) would keep both trees alive until the
+        # cycle collector runs, which is paused during the analysis.
+        reports.clear()
+        chains.clear()
+        for instance in instances:
+            instance.__dict__.clear()
+        ctx.__dict__.clear()
 
 
 # --- 4. violations: positions only for files with findings, then noqa -------------------------
 def _to_violations(
     reports: list[Report],
+    chains: list[tuple[cst.CSTNode, ...]],
     module: cst.Module,
     text: str,
     settings: Settings,
-    statement_lines: Optional[list[int]],
+    statements: Optional[positions.Skeleton],
 ) -> list[Violation]:
-    needed = [report.node for report in reports]
-    needed += [r.end_node for r in reports if r.end_node is not None]
-    needed += [n for r in reports if r.fix for e in r.fix.edits for n in (e.first, e.last)]
+    from mlflow_lint import positions
+
+    locator = positions.Locator(module, statements)
     try:
-        positions = _positions(module, needed, statement_lines)
+        locator.locate((_nodes_of(report), chain) for report, chain in zip(reports, chains))
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None
+    where = locator.position
     starts = line_starts(text)
     newline = first_newline(text)
     noqa = NoqaFilter(text) if settings.respect_noqa else None
@@ -441,36 +481,28 @@ def _to_violations(
         return []
     violations = []
     for report in reports:
-        start = positions[report.node].start
-        end = positions[report.end_node or report.node].end
+        line, column = where(report.node)[:2]
+        end_line, end_column = where(report.end_node or report.node)[2:]
         code = report.rule.code
-        if noqa is not None and noqa.suppressed(code, start.line):
+        if noqa is not None and noqa.suppressed(code, line):
             continue
         fix = None
         if report.fix is not None:
             edits = []
             for node_edit in report.fix.edits:
-                first = positions[node_edit.first].start
-                last = positions[node_edit.last].end
-                begin = starts[first.line - 1] + first.column
-                indent = _indentation(text, starts[first.line - 1], begin)
+                first_line, first_column = where(node_edit.first)[:2]
+                last_line, last_column = where(node_edit.last)[2:]
+                begin = starts[first_line - 1] + first_column
+                indent = _indentation(text, starts[first_line - 1], begin)
                 content = indent_following_lines(node_edit.content, indent, newline)
                 if node_edit.insert:  # before `first`, replacing nothing
-                    last, stop = first, begin
+                    last_line, last_column, stop = first_line, first_column, begin
                     if content.endswith(("\n", "\r")):  # `first` keeps its indentation
                         content += indent
                 else:
-                    stop = _past_repeated_tail(content, text, starts[last.line - 1] + last.column)
+                    stop = _past_repeated_tail(content, text, starts[last_line - 1] + last_column)
                 edits.append(
-                    Edit(
-                        begin,
-                        stop,
-                        content,
-                        first.line,
-                        first.column,
-                        last.line,
-                        last.column,
-                    )
+                    Edit(begin, stop, content, first_line, first_column, last_line, last_column)
                 )
             fix = Fix(report.fix.description, report.fix.safety, tuple(edits))
         violations.append(
@@ -478,10 +510,10 @@ def _to_violations(
                 code,
                 report.rule.name,
                 report.message,
-                start.line,
-                start.column,
-                end.line,
-                end.column,
+                line,
+                column,
+                end_line,
+                end_column,
                 fix,
                 help=report.help,
             )
@@ -490,46 +522,14 @@ def _to_violations(
     return violations
 
 
-def _positions(
-    module: cst.Module, nodes: list[cst.CSTNode], statement_lines: Optional[list[int]]
-) -> Mapping[cst.CSTNode, CodeRange]:
-    """The positions of `nodes`. libcst computes positions by generating the code of the whole
-    module; only the top-level statements that hold `nodes` are generated here, each on its
-    own, and moved to the line where it starts. Without `statement_lines` (or when they do not
-    match the module's statements), the whole module."""
-    if statement_lines is None or len(statement_lines) != len(module.body):
-        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    remaining = {id(node) for node in nodes}
-    holders: list[int] = []
-    for index, statement in enumerate(module.body):
-        if not remaining:
-            break
-        found = False
-        todo: list[cst.CSTNode] = [statement]
-        while todo:
-            node = todo.pop()
-            if id(node) in remaining:
-                remaining.discard(id(node))
-                found = True
-            todo.extend(iter_children(node))
-        if found:
-            holders.append(index)
-    if remaining:  # a node outside the statements (the module itself)
-        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    positions: dict[cst.CSTNode, CodeRange] = {}
-    for index in holders:
-        statement = module.body[index]
-        alone = statement.with_changes(leading_lines=())
-        part = module.with_changes(body=[alone], header=(), footer=())
-        shift = statement_lines[index] - 1
-        found_positions = MetadataWrapper(part, unsafe_skip_copy=True).resolve(PositionProvider)
-        for node, where in found_positions.items():
-            key = statement if node is alone else node
-            positions[key] = CodeRange(
-                CodePosition(where.start.line + shift, where.start.column),
-                CodePosition(where.end.line + shift, where.end.column),
-            )
-    return positions
+def _nodes_of(report: Report) -> list[cst.CSTNode]:
+    """The nodes a finding needs positions for: its own, and its fix's edits'."""
+    nodes = [report.node]
+    if report.end_node is not None:
+        nodes.append(report.end_node)
+    if report.fix is not None:
+        nodes += [n for edit in report.fix.edits for n in (edit.first, edit.last)]
+    return nodes
 
 
 def _past_repeated_tail(content: str, text: str, stop: int) -> int:
@@ -556,9 +556,9 @@ def _indentation(text: str, line_start: int, column_offset: int) -> str:
 
 # --- 5. check: the whole path for one file ------------------------------------------------------
 def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
-    rules = settings.rules_for(path)
-    if not may_hold_findings(data, rules):
+    if not may_hold_findings(data, settings.rule_infos_for(path)):
         return FileResult(path)
+    rules = settings.rules_for(path)
     try:
         source = decode(data)
         violations = analyze(source.text, path, rules, settings)
@@ -590,7 +590,7 @@ def apply_fixes(
     `fixes` has one entry per finding: `applied` counts the findings fixed (findings that
     share one fix, such as the calls of one buffered loop, are each fixed by it).
     `applied_fixes`, when given, receives the fixes applied, one entry per finding."""
-    taken: list[tuple[int, int]] = []
+    taken = _Spans()
     chosen: list[Edit] = []
     chosen_fixes: set[Fix] = set()
     applied = 0
@@ -604,30 +604,64 @@ def apply_fixes(
                 applied_fixes.append(fix)
             continue
         spans = [(e.start, e.end) for e in fix.edits]
-        if any(_overlaps(span, other) for span in spans for other in taken):
+        if any(taken.overlaps(span) for span in spans):
             continue  # the next pass sees this fix again, on the updated text
-        taken.extend(spans)
+        for span in spans:
+            taken.add(span)
         chosen.extend(fix.edits)
         chosen_fixes.add(fix)
         applied += 1
         if applied_fixes is not None:
             applied_fixes.append(fix)
-    # from the end; at one offset the replacement first, then what is inserted before it
-    for edit in sorted(chosen, key=lambda e: (e.start, e.end), reverse=True):
-        text = text[: edit.start] + edit.content + text[edit.end :]
-    return text, applied
+    pieces: list[str] = []
+    at = 0
+    # at one offset what is inserted goes before the replacement; insertions at one place go
+    # in the reverse of their order (each went in before the last)
+    for _, _, _, edit in sorted((e.start, e.end, -i, e) for i, e in enumerate(chosen)):
+        pieces += (text[at : edit.start], edit.content)
+        at = edit.end
+    pieces.append(text[at:])
+    return "".join(pieces), applied
+
+
+class _Spans:
+    """Spans [start, end) taken by the edits chosen so far, sorted, no two overlapping: a
+    new span is checked against its neighbours only (thousands of fixes in one file)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.spans: list[tuple[int, int]] = []
+
+    def overlaps(self, span: tuple[int, int]) -> bool:
+        index = bisect.bisect_left(self.starts, span[0])
+        if index and _overlaps(span, self.spans[index - 1]):
+            return True
+        for other in self.spans[index:]:
+            if other[0] > span[1] or (other[0] == span[1] and other[0] != span[0]):
+                return False  # starts at or after the span's end: so do the rest
+            if _overlaps(span, other):
+                return True
+        return False
+
+    def add(self, span: tuple[int, int]) -> None:
+        index = bisect.bisect_left(self.starts, span[0])
+        self.starts.insert(index, span[0])
+        self.spans.insert(index, span)
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return (a[0] < b[1] and b[0] < a[1]) or a[0] == b[0]
 
 
-def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, Optional[bytes]]:
+def fix_source(
+    data: bytes, path: str, settings: Settings, diff: bool = True
+) -> tuple[FileResult, Optional[bytes]]:
     """Fix one file's bytes; returns the result (remaining violations) and the new bytes, or
-    None when nothing changed or anything failed."""
-    rules = settings.rules_for(path)
-    if not may_hold_findings(data, rules):
+    None when nothing changed or anything failed. `diff`: fill in `FileResult.diff` (difflib
+    costs as much as an analysis on a file with thousands of fixes)."""
+    if not may_hold_findings(data, settings.rule_infos_for(path)):
         return FileResult(path), None
+    rules = settings.rules_for(path)
     try:
         source = decode(data)
     except SourceError as error:
@@ -675,7 +709,8 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
     except SourceError as error:
         return FileResult(path, error=FileError(error.message), parsed=True), None
     result.changed = True
-    result.diff = unified_diff(source, text, path)
+    if diff:
+        result.diff = unified_diff(source, text, path)
     return result, new_data
 
 
@@ -690,7 +725,7 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
         data = read_bytes(path)
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
-    result, new_data = fix_source(data, path, settings)
+    result, new_data = fix_source(data, path, settings, diff=not write)  # --diff writes nothing
     if new_data is not None and not write:
         # nothing is written: report what would remain where it is now, in the file on disk
         # (and count as moot only what these do not list: the counts still add up)

@@ -8,13 +8,15 @@ positional orders differ; see mlflow_api)."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Optional, TypeVar
 
 import libcst as cst
 
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext, LoopFrame, iter_children
+from mlflow_lint.context import NODE_TYPES, FileContext, LoopFrame, iter_children
 from mlflow_lint.context import uses_names as uses_names  # re-exported: rules use fixes.uses_names
 from mlflow_lint.sourcefile import indent_following_lines as indent_following_lines
 
@@ -68,11 +70,26 @@ def is_pure(node: cst.CSTNode) -> bool:
 def has_comment(node: cst.CSTNode) -> bool:
     """Whether a comment sits anywhere inside `node` (leading lines included): a fix that
     rebuilds the code from parts of it would lose the comment."""
-    return bool(comments_in(node))
+    # every field, whitespace included (where comments live); not `node.children`, which
+    # rebuilds the subtree with a visitor (a tenth of a dense file's analysis)
+    todo: list[cst.CSTNode] = [node]
+    while todo:
+        current = todo.pop()
+        if type(current) is cst.Comment:
+            return True
+        for name in _all_fields(type(current)):
+            value = getattr(current, name)
+            if type(value) in NODE_TYPES:
+                todo.append(value)
+            elif type(value) is tuple or type(value) is list:
+                todo.extend(item for item in value if type(item) in NODE_TYPES)
+    return False
 
 
 def comments_in(node: cst.CSTNode) -> list[cst.Comment]:
     """The comments inside `node` (leading lines included), in source order."""
+    if not has_comment(node):
+        return []  # the common case, without `node.children` (a visitor per node)
     found: list[cst.Comment] = []
     todo: list[cst.CSTNode] = [node]
     while todo:
@@ -155,6 +172,11 @@ def _loop_counter(loops: Sequence[cst.CSTNode], step: cst.BaseExpression) -> boo
     return False
 
 
+@cache
+def _all_fields(node_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(node_type))
+
+
 def _is_pure_call(func: cst.BaseExpression) -> bool:
     if isinstance(func, cst.Name):
         return func.value in _PURE_FUNCTIONS
@@ -179,6 +201,14 @@ def as_string(ctx: FileContext, value: cst.BaseExpression) -> str:
 
 def literal_string(node: cst.BaseExpression) -> Optional[str]:
     """The value of a plain string literal (no f-string), else None."""
+    if isinstance(node, cst.SimpleString):
+        prefix, raw = node.prefix.lower(), node.raw_value
+        if "b" in prefix:
+            return None
+        # without escapes the value is the text between the quotes: no ast.literal_eval (a
+        # compile per string, and its closures are garbage the cycle collector must find)
+        if prefix in ("", "u", "r") and "\r" not in raw and ("\\" not in raw or prefix == "r"):
+            return raw
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
         value = node.evaluated_value
         return value if isinstance(value, str) else None

@@ -18,10 +18,16 @@ A thin shell over the engine, no rule logic of its own:
   is reported on the file's first line with its cell, line and column in the message: flake8
   can only point into the JSON text.
 
+- What flake8 will show decides what runs: flake8 hands every plugin its parsed options
+  (`parse_options`), and its own style guide (select, ignore, extend-*, per-file-ignores, the
+  default ignore list) tells which MLF codes it would report for a file. Only those rules run;
+  with none, nothing does, and nothing of the engine or libcst is even imported
+  (`--extend-ignore MLF`, `--select E,F` cost nothing).
+
 flake8 (7) classifies a plugin by its parameters and only knows `tree`, `logical_line` and
-`physical_line` plugins, and passes `tree` to every tree plugin, so this plugin accepts `tree`
-and ignores it: flake8 builds that ast once per file anyway (pyflakes needs it), and the engine
-works on the source text (`lines`), parsed by libcst only after the prefilter.
+`physical_line` plugins, and passes `tree` to every tree plugin. The engine works on the source
+text (`lines`), parsed by libcst only after the prefilter; flake8's `tree` (built once per file
+for pyflakes, from the same text) serves as the engine's ast gate instead of a second parse.
 """
 
 from __future__ import annotations
@@ -30,16 +36,18 @@ import ast
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
-from typing import Optional, Protocol
+from typing import TYPE_CHECKING, Any, Optional, Protocol
 
-from mlflow_lint import __version__, dispatch, engine, notebook
-from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
-from mlflow_lint.rule import Violation
-from mlflow_lint.rules import ALL_RULES
-from mlflow_lint.sourcefile import SourceError
+from mlflow_lint import __version__
+from mlflow_lint.catalogue import ALL_RULES
+
+if TYPE_CHECKING:  # the rest of mlflow-lint is imported once a file is analysed
+    import argparse
+    from pathlib import Path
+
+    from mlflow_lint.config import Settings
+    from mlflow_lint.rule import Violation
 
 ERROR_CODE = "MLF000"  # not a rule: "this file could not be analysed"
 FIX_HINT = " (fixable with `mlflow-lint fix`)"
@@ -58,9 +66,14 @@ class MlflowLintPlugin:
     name = "mlflow-lint"
     version = __version__
 
+    # The MLF codes flake8 reports, per file (see parse_options); None: all of them (the
+    # plugin used without flake8's option parsing).
+    selection: Optional[_Selection] = None
+
     def __init__(self, lines: Sequence[str], filename: str, tree: Optional[ast.AST] = None) -> None:
         self.lines = lines
         self.filename = filename
+        self.tree = tree
 
     @classmethod
     def add_options(cls, parser: _OptionManager) -> None:
@@ -68,19 +81,36 @@ class MlflowLintPlugin:
         if opt_in:
             parser.extend_default_ignore(opt_in)
 
+    @classmethod
+    def parse_options(cls, options: argparse.Namespace) -> None:
+        cls.selection = _Selection.of(options)
+
     def run(self) -> Iterator[Result]:
+        codes = self.selection.codes_for(self.filename) if self.selection else _ALL_CODES
+        if not codes:
+            return  # flake8 would show nothing of ours: nothing to do
+        if codes == {ERROR_CODE}:
+            codes = _ALL_CODES  # only "could not analyse": every rule decides what is analysed
+        # only now: with MLF off, flake8 never pays for it
+        from mlflow_lint import dispatch, engine
+        from mlflow_lint.config import ConfigError
+        from mlflow_lint.sourcefile import SourceError
+
         text = "".join(self.lines)
-        if text.startswith("\ufeff"):  # flake8 strips it already; other callers might not
+        stripped = text.startswith("\ufeff")  # flake8 strips it already; others might not
+        if stripped:
             text = text[1:]
         if dispatch.is_notebook(self.filename):
             yield from self._notebook(text)
             return
-        if not engine.may_hold_findings(text.encode("utf-8", "surrogatepass"), ALL_RULES):
+        wanted = tuple(rule for rule in ALL_RULES if rule.code in codes)
+        if not engine.may_hold_findings(text.encode("utf-8", "surrogatepass"), wanted):
             return
         try:
             settings = _settings(_config_for(os.path.dirname(os.path.abspath(self.filename))))
-            rules = settings.rules_for(self.filename)
-            violations = engine.analyze(text, self.filename, rules, settings)
+            rules = tuple(r for r in settings.rules_for(self.filename) if r.code in codes)
+            tree = self.tree if isinstance(self.tree, ast.Module) and not stripped else None
+            violations = engine.analyze(text, self.filename, rules, settings, tree=tree)
         except SourceError as error:
             yield self._error(error.message, error.line, error.column)
             return
@@ -96,6 +126,9 @@ class MlflowLintPlugin:
             )
 
     def _notebook(self, text: str) -> Iterator[Result]:
+        from mlflow_lint import notebook
+        from mlflow_lint.config import ConfigError
+
         try:
             settings = _settings(_config_for(os.path.dirname(os.path.abspath(self.filename))))
         except ConfigError as error:
@@ -132,18 +165,61 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
 
 
 def _hint(violation: Violation, settings: Settings) -> str:
+    from mlflow_lint import engine
+
     if violation.fix is None:
         return ""
     return FIX_HINT if engine.applicable(violation, settings.unsafe_fixes) else UNSAFE_FIX_HINT
 
 
+_ALL_CODES = frozenset([ERROR_CODE, *(rule.code for rule in ALL_RULES)])
+
+
+class _Selection:
+    """The MLF codes (rules and MLF000) flake8's style guide reports for a file: its
+    select/ignore options, the default ignore list, and per-file-ignores."""
+
+    def __init__(self, manager: Any, selected: Any) -> None:
+        self.manager = manager  # flake8.style_guide.StyleGuideManager
+        self.selected = selected  # flake8.style_guide.Decision.Selected
+        self.by_guide: dict[int, frozenset[str]] = {}
+
+    @classmethod
+    def of(cls, options: argparse.Namespace) -> Optional[_Selection]:
+        """None when this flake8 does not have the style guide we know: then every rule runs
+        and flake8 filters what they find (slower, same output)."""
+        try:
+            from flake8.style_guide import Decision, StyleGuideManager  # type: ignore[import-untyped]
+
+            selection = cls(StyleGuideManager(options, formatter=None), Decision.Selected)
+            selection.codes_for(os.path.join(os.curdir, "x.py"))  # fails now if it would
+            return selection
+        except Exception:
+            return None
+
+    def codes_for(self, filename: str) -> frozenset[str]:
+        guide = self.manager.style_guide_for(filename)
+        codes = self.by_guide.get(id(guide))
+        if codes is None:
+            decide = guide.decider.decision_for
+            codes = frozenset(c for c in _ALL_CODES if decide(c) is self.selected)
+            self.by_guide[id(guide)] = codes
+        return codes
+
+
 @lru_cache(maxsize=256)
 def _config_for(directory: str) -> Optional[Path]:
+    from mlflow_lint.config import find_config
+
     return find_config(directory)
 
 
 @lru_cache(maxsize=16)
 def _settings(config: Optional[Path]) -> Settings:
     """Every rule, noqa left to flake8, options from the config; per-file-ignores are flake8's."""
+    from dataclasses import replace
+
+    from mlflow_lint.config import build_settings
+
     settings = build_settings(config, select=["ALL"], respect_noqa=False)
     return replace(settings, per_file_ignores=())

@@ -32,11 +32,10 @@ from urllib.parse import quote
 
 import click
 
-from mlflow_lint import __version__, docs
+from mlflow_lint import __version__
 from mlflow_lint.engine import FileError
 from mlflow_lint.report import ConciseReporter, FullReporter, Reporter, Style
 from mlflow_lint.rule import Edit, Rule, Violation
-from mlflow_lint.rules import ALL_RULES
 
 FORMATS = ("full", "concise", "json", "github", "sarif")
 ALIASES = {"text": "concise"}  # `--format text`, from before `--output-format`
@@ -287,6 +286,8 @@ def _region(line: int, column: int, end_line: int, end_column: int) -> dict[str,
 def rule_descriptor(rule: type[Rule]) -> dict[str, Any]:
     """SARIF rule metadata: `help.markdown` is what `mlflow-lint rule CODE` prints (examples
     included); `help.text` is its prose without the examples."""
+    from mlflow_lint import docs  # the rule classes: only for SARIF, not for every run
+
     _, sections = docs.doc_sections(rule)
     prose = [rule.summary, f"{docs.default_text(rule)} {docs.fix_label(rule)}"]
     prose += [f"{name}: {sections[name]}" for name in docs.LEADING_SECTIONS if name in sections]
@@ -344,6 +345,9 @@ class SarifReporter(Reporter):
         self.echo_summary()
 
     def finish(self) -> None:
+        from mlflow_lint import docs
+        from mlflow_lint.rules import ALL_RULES
+
         codes = set(self.codes) | {v.code for _, v, _ in self.results}
         rules = [rule for rule in ALL_RULES if rule.code in codes]
         index = {rule.code: i for i, rule in enumerate(rules)}

@@ -18,9 +18,9 @@ from typing import Callable, Optional, TextIO
 
 import click
 
+from mlflow_lint.catalogue import RULES_BY_CODE
 from mlflow_lint.engine import FileError, FileResult, WriteError, applicable
 from mlflow_lint.rule import Edit, Violation
-from mlflow_lint.rules import RULES_BY_CODE
 from mlflow_lint.sourcefile import SourceError, decode, read_bytes
 
 # What the summary suggests for the fixes it counts (`fix` is the short form of `check --fix`).

@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
 
-import libcst as cst
+if TYPE_CHECKING:  # at run time, only the analysis needs libcst (catalogue.py says why)
+    import libcst as cst
 
-from mlflow_lint.context import FileContext
+    from mlflow_lint.context import FileContext
 
 
 class Safety(str, enum.Enum):

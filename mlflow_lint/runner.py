@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import errno
 import heapq
-import multiprocessing
 import os
 import stat
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from itertools import repeat
 from typing import Callable, Optional, Protocol
 
-from mlflow_lint.config import Settings
+from mlflow_lint.config import Settings, relative_path
 from mlflow_lint.engine import FileError, FileResult
 
 SOURCE_SUFFIXES = (".py", ".ipynb")  # .ipynb: Jupyter notebooks, see mlflow_lint.notebook
@@ -61,17 +59,23 @@ def _walk(root: str, settings: Settings, files: set[str], errors: list[FileResul
             FileResult(where, error=FileError(f"cannot list directory: {error.strerror}"))
         )
 
+    # each directory's path relative to the project root, built on the way down
+    relative_of = {root: relative_path(root, settings.root)}
     for directory, subdirs, names in os.walk(root, onerror=on_error):
-        subdirs[:] = sorted(
-            d
-            for d in subdirs
-            if not settings.is_excluded(os.path.join(directory, d))
-            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
-        )
+        relative = relative_of.pop(directory)
+        if directory != root and "pyvenv.cfg" in names:
+            subdirs[:] = []  # a virtual environment: its listing says so, no stat per directory
+            continue
+        prefix = "" if relative == "." else relative + "/"
+        kept = []
+        for d in subdirs:
+            if not settings.excludes_entry(d, prefix + d):
+                kept.append(d)
+                relative_of[os.path.join(directory, d)] = prefix + d
+        subdirs[:] = sorted(kept)
         for name in names:
-            full = os.path.normpath(os.path.join(directory, name))
-            if name.endswith(SOURCE_SUFFIXES) and not settings.is_excluded(full):
-                files.add(full)
+            if name.endswith(SOURCE_SUFFIXES) and not settings.excludes_entry(name, prefix + name):
+                files.add(os.path.normpath(os.path.join(directory, name)))
 
 
 def default_jobs() -> int:
@@ -121,6 +125,9 @@ def _run(
         return
     jobs = min(jobs, len(files) // MIN_FILES_PER_WORKER)
     chunksize = max(1, min(32, len(files) // (jobs * 8)))
+    import multiprocessing  # here: a run served from the cache never starts a pool
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         yield from pool.map(worker, files, repeat(settings), chunksize=chunksize)

@@ -976,10 +976,13 @@ def string_constants(text: str) -> Counter[str]:
 
 
 def comments(text: str) -> Counter[str]:
+    """The comments of `text`, one count each: a merged call keeps the comments of several
+    arguments of one entry on that entry's line (`# a  # b`), which counts as both."""
     found: Counter[str] = Counter()
     for token in tokenize.generate_tokens(io.StringIO(text).readline):
         if token.type == tokenize.COMMENT:
-            found[token.string.rstrip()] += 1
+            for part in re.split(r"\s{2}(?=#)", token.string.rstrip()):
+                found[part.rstrip()] += 1
     return found
 
 

@@ -12,7 +12,7 @@ import libcst as cst
 import pytest
 from conftest import MLFLOW_LINT, run_cli
 
-from mlflow_lint import engine, rules
+from mlflow_lint import catalogue, engine, rules
 from mlflow_lint.config import build_settings
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 from mlflow_lint.sourcefile import SourceError, atomic_write
@@ -194,7 +194,9 @@ def test_bad_fix_is_never_written(
 ) -> None:
     monkeypatch.setitem(rules.RULES_BY_CODE, rule.code, rule)
     monkeypatch.setattr(rules, "ALL_RULES", (*rules.ALL_RULES, rule))
-    monkeypatch.setattr("mlflow_lint.config.ALL_RULES", rules.ALL_RULES)
+    entry = catalogue.info(rule)  # what configuration and the prefilter read
+    monkeypatch.setitem(catalogue.RULES_BY_CODE, rule.code, entry)
+    monkeypatch.setattr("mlflow_lint.config.ALL_RULES", (*catalogue.ALL_RULES, entry))
     path = tmp_path / "t.py"
     path.write_text(BEFORE)
     settings = build_settings(None, select=[rule.code])

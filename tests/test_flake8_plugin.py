@@ -174,7 +174,7 @@ def test_noqa_ignore_and_per_file_ignores(tmp_path: Path) -> None:
 def test_show_source(tmp_path: Path) -> None:
     write(tmp_path, "a.py", FLAGGED)
     lines = run_flake8("--select", "MLF", "--show-source", "a.py", cwd=tmp_path).stdout.splitlines()
-    assert lines[0].startswith("a.py:4:5: MLF101 `mlflow.log_metric` in a loop ")
+    assert lines[0].startswith("a.py:4:5: MLF101 `mlflow.log_metric` in a loop")
     assert lines[1:] == ["    mlflow.log_metric('loss', 0.1, step=step)", "    ^"]
 
 
@@ -306,3 +306,42 @@ def test_plugin_in_process_reports_zero_based_columns(parse_counter: dict[str, i
     assert parse_counter == {"analyze": 1, "parse_module": 1}
     assert [(line, col, text.split(" ")[0]) for line, col, text, _ in results] == [(4, 4, "MLF101")]
     assert results[0][3] is MlflowLintPlugin
+
+
+# --- what flake8 will not show is never computed ----------------------------------------------
+def _flake8_in_process(tmp_path: Path, *args: str) -> tuple[str, bool]:
+    """flake8 run in this process on one file (serially): its output, and whether libcst
+    was imported (the engine analysed something)."""
+    script = (
+        "import sys\nfrom flake8.main.cli import main\n"
+        f"try:\n    main({['--isolated', *args]!r})\nexcept SystemExit:\n    pass\n"
+        "print('libcst' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return "\n".join(out[:-1]), out[-1] == "True"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--extend-ignore", "MLF"),
+        ("--select", "E,F"),
+        ("--extend-ignore", "MLF0,MLF1,MLF2,MLF3,MLF4"),  # MLF9: opt-in
+        ("--per-file-ignores", "a.py:MLF"),
+        ("--select", "MLF9"),  # an opt-in rule the file does not trigger
+    ],
+)
+def test_unselected_mlf_costs_nothing(tmp_path: Path, args: tuple[str, ...]) -> None:
+    write(tmp_path, "a.py", FLAGGED)
+    shown, analysed = _flake8_in_process(tmp_path, *args, "a.py")
+    assert "MLF" not in shown
+    assert not analysed
+
+
+def test_selected_mlf_is_computed(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", FLAGGED)
+    shown, analysed = _flake8_in_process(tmp_path, "--select", "MLF101", "a.py")
+    assert shown.startswith("a.py:4:5: MLF101 ")
+    assert analysed

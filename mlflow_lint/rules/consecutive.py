@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar, Optional
 
 import libcst as cst
@@ -47,9 +48,14 @@ class _Item:
     # while `log_metric(value=v(), key=k())` evaluated v() first.
     reorders: bool
     bound: dict[str, cst.Arg]
-    comments: list[str]  # the call's own comments (its arguments' and its line's)
     leading: list[str]  # comment lines above the statement
     shared: dict[str, str] = field(default_factory=dict)  # fluent: shared parameter -> code
+
+    @cached_property
+    def comments(self) -> list[str]:
+        """The call's own comments (its arguments' and its line's): looked for only in groups
+        that get reported, not in every lone call of a file."""
+        return _own_comments(self.statement, self.key, self.value)
 
 
 def key_identity(ctx: FileContext, key: cst.BaseExpression) -> str:
@@ -96,7 +102,8 @@ class ConsecutiveCalls(Rule):
         found = self.ctx.api_call(node)
         if found is None or found.name not in KIND_RULE:
             return
-        if fixes.in_catching_try(self.ctx):
+        # the three rules see the same calls: the ancestors are read once per call
+        if self.ctx.memo(f"catching:{id(node)}", lambda: fixes.in_catching_try(self.ctx)):
             self._catching.add(id(node))
         self._top[id(node)] = self.ctx.top_statement()
         if not found.is_client and found.name == self.single:
@@ -418,7 +425,6 @@ def _item(
         group_key,
         reorders,
         bound,
-        _own_comments(statement, key, value),
         [line.comment.value for line in statement.leading_lines if line.comment is not None],
         item_shared,
     )

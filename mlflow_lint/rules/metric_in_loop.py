@@ -158,6 +158,17 @@ class MetricInLoop(LoopCallRule):
         super().finish()
         covered = self.ctx.covered
         findings = [f for f in self._findings if id(f.call) not in covered]
+        # per file, not per finding (a dense file has thousands): whether it sets an active
+        # model, the fluent findings per innermost loop, and each plain call statement's finding
+        self._active_model = _ACTIVE_MODEL.search(self.ctx.text) is not None
+        self._per_loop: dict[int, int] = {}
+        self._by_call: dict[int, _Finding] = {}
+        for f in findings:
+            if not f.via and f.statement is not None:  # a plain call statement
+                self._by_call.setdefault(id(f.call), f)
+            if f.frames and not f.found.is_client:
+                inner = id(f.frames[0].loop)
+                self._per_loop[inner] = self._per_loop.get(inner, 0) + 1
         built: dict[int, Optional[PendingFix]] = {}
         for finding in findings:
             loop = self._buffer_loop(finding, findings)
@@ -197,10 +208,7 @@ class MetricInLoop(LoopCallRule):
             and isinstance(inner, cst.For)
             and fixes.uses_names(key.value, fixes.target_names(inner.target))
         )
-        siblings = [
-            f for f in findings if f.frames and f.frames[0].loop is inner and not f.found.is_client
-        ]
-        if keys_loop or len(siblings) > 1:
+        if keys_loop or self._per_loop.get(id(inner), 0) > 1:
             return message, (
                 "Log each step's metrics together in one `mlflow.log_metrics({...}, step=...)` call"
             )
@@ -217,7 +225,7 @@ class MetricInLoop(LoopCallRule):
         client on one run): buffering there is equivalent."""
         if finding.statement is None or finding.catching or finding.via:
             return None
-        if _ACTIVE_MODEL.search(self.ctx.text):
+        if self._active_model:
             return None
         if finding.found.is_client:
             target = _client_target(self.ctx, finding.call)
@@ -262,15 +270,14 @@ class MetricInLoop(LoopCallRule):
     def _buffered(self, call: cst.Call, findings: list[_Finding]) -> Optional[_Finding]:
         """The finding of a plain `log_metric(key, value, step=...)` statement the buffer can
         take (no comment among its arguments: only the line's comment is kept)."""
-        for finding in findings:
-            if (
-                finding.call is call
-                and not finding.via
-                and finding.statement is not None
-                and _plain_arguments(self.ctx, finding.found, call) is not None
-                and not fixes.has_comment(finding.statement.body[0])
-            ):
-                return finding
+        finding = self._by_call.get(id(call))
+        if (
+            finding is not None
+            and finding.statement is not None
+            and _plain_arguments(self.ctx, finding.found, call) is not None
+            and not fixes.has_comment(finding.statement.body[0])
+        ):
+            return finding
         return None
 
     def _single_statement(self, loop: Loop, finding: _Finding) -> bool:
@@ -433,7 +440,8 @@ def _per_epoch(loop: cst.CSTNode) -> bool:
     todo: list[cst.CSTNode] = list(iter_children(loop.body))
     while todo:
         node = todo.pop()
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        # loops are statements: no need to look into simple statements (expressions)
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.SimpleStatementLine)):
             continue
         if isinstance(node, cst.While) or (isinstance(node, cst.For) and _per_item(node)):
             return True

@@ -689,7 +689,7 @@ def _advances_page_token(ctx: FileContext, call: cst.Call) -> bool:
     return False
 
 
-_TEST_FOLDERS = frozenset({"test", "tests", "testing"})
+_TEST_FOLDER_WORDS = frozenset({"test", "tests", "testing"})
 
 
 def _is_test_code(path: str) -> bool:
@@ -701,5 +701,5 @@ def _is_test_code(path: str) -> bool:
         name.startswith("test_")
         or name.endswith("_test.py")
         or name == "conftest.py"
-        or any(part in _TEST_FOLDERS for part in parts[:-1])
+        or any(part in _TEST_FOLDER_WORDS for part in parts[:-1])
     )
