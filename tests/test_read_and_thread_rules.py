@@ -321,7 +321,15 @@ def test_mlf201_experiment_lookup_by_loop_variable_suggests_search_experiments()
         "pick them by name: its filter_string has no `name IN (...)`",
     )
     assert "`MlflowClient().search_experiments()`" in in_client[1]
-    assert set_exp[1].endswith(", then pass `experiment_id=` to `mlflow.start_run`")
+    assert set_exp[1] == fluent[1]  # the loop starts no run: nothing to pass experiment_id to
+    starts_runs = """
+        for cfg in configs:
+            mlflow.set_experiment(cfg["experiment"])
+            with mlflow.start_run():
+                train(cfg)
+    """
+    ((_, help_text),) = advice(starts_runs, "MLF201")
+    assert help_text.endswith(", then pass `experiment_id=` to `mlflow.start_run`")
 
 
 def test_mlf201_loop_invariant_experiment_lookup_keeps_the_hoisting_advice() -> None:
