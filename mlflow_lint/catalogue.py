@@ -119,7 +119,7 @@ ALL_RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "MLF107",
         "per-file-artifact-upload",
-        True,
+        False,
         "unsafe",
         frozenset({"log_artifact"}),
         (

@@ -397,3 +397,28 @@ def test_mlf305_async_logging_in_a_framework_callback_is_not_flagged() -> None:
         log_metrics(logs, step=epoch, synchronous=False)
     """
     assert [code for _, _, code in lint(plain, select=["MLF305"])] == ["MLF305"]
+
+
+# --- MLF201: a read that feeds a loop of tracking calls ---------------------------------------
+def test_mlf201_read_whose_result_a_nested_loop_walks_with_tracking_calls_is_not_flagged() -> None:
+    fans_out = """
+        def convert(run):
+            return client.get_metric_history(run.info.run_id, "acc")
+
+        for experiment in experiments:
+            runs = client.search_runs([experiment.experiment_id])
+            for run in runs:
+                history = client.get_metric_history(run.info.run_id, "loss")
+        for experiment in experiments:
+            for run in client.search_runs([experiment.experiment_id]):
+                convert(run)
+    """
+    assert lines(fans_out, "MLF201") == []  # the history reads have no batched form
+    # a nested loop that only uses the result in memory leaves the read the whole cost
+    in_memory = """
+        for experiment in experiments:
+            runs = client.search_runs([experiment.experiment_id])
+            for run in runs:
+                print(run.info.run_id)
+    """
+    assert ["search_runs" in m for m in messages(in_memory, "MLF201")] == [True]

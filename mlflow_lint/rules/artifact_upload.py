@@ -232,8 +232,10 @@ class _Upload:
 class PerFileArtifactUpload(Rule):
     """
     ## What it does
-    Flags files uploaded one `log_artifact` call at a time (fluent, or on an `MlflowClient`
-    however the code holds it: a local, an attribute of `self`, a property):
+    Off by default; enable it with `--select MLF107` where the artifact store uploads folders
+    in one go (see below). Flags files uploaded one `log_artifact` call at a time (fluent, or
+    on an `MlflowClient` however the code holds it: a local, an attribute of `self`, a
+    property):
 
     - `log_artifact` on every iteration of a loop over the files: a directory listing
       (`os.listdir`, `os.scandir`, `glob.glob`, `Path.iterdir`, `Path.glob` / `rglob`,
@@ -255,6 +257,13 @@ class PerFileArtifactUpload(Rule):
     on every store, bundle the files into one archive (`shutil.make_archive`) and log that
     one file. A listing entry that is a directory is uploaded by `log_artifact` as a whole
     tree, one request per file in it.
+
+    Why it is off by default: on the stores most teams run (an `mlflow server`, S3, GCS,
+    Azure Blob), `log_artifacts(folder)` sends the same one request per file as the loop, so
+    the rewrite saves nothing there; and on real code most per-file loops upload a few files
+    once per run, or a selection of a folder that `log_artifacts` would not reproduce. Select
+    it on Databricks and the other `CloudArtifactRepository` stores, or where many small files
+    are uploaded per run and an archive would do.
 
     ## Fix safety
     Unsafe, and only where provable: a loop whose whole body uploads every entry of one
@@ -289,7 +298,8 @@ class PerFileArtifactUpload(Rule):
 
     code = "MLF107"
     name = "per-file-artifact-upload"
-    summary = "Files uploaded one `log_artifact` call at a time: one upload request per file."
+    default_enabled = False
+    summary = "Files uploaded one `log_artifact` call at a time (opt-in)."
     triggers = frozenset({api.FILE_UPLOAD})
     fix_safety = Safety.UNSAFE
     options = {

@@ -97,6 +97,10 @@ class TrackingReadInLoop(LoopCallRule):
       re-reads to see its own changes.
     - Reads a helper makes only when a parameter is None (`if experiment_id is None:
       experiment_id = lookup()`, `experiment_id or lookup()`) where the loop passes it.
+    - A read whose result a nested loop goes through making tracking calls of its own
+      (`runs = client.search_runs([e.experiment_id])` then `for run in runs:
+      client.get_metric_history(...)`): one request beside one or more per item, which the
+      other rules report where they can be batched.
     - Inside the `mlflow` package's own source, a call of one of its public functions that
       is not itself a read (`set_experiment_tag` in a loop): what the API does inside is
       MLflow's business, as it is when user code calls it.
@@ -254,6 +258,8 @@ class TrackingReadInLoop(LoopCallRule):
         message = (
             f"{what} {self.loops_phrase(frames)} sends one tracking request per iteration (N+1)"
         )
+        if not via and _fans_out(self.ctx, frames[0].loop, node):
+            return None  # the per-item requests of the inner loop dwarf this one
         advice = self._batch_advice(node, found, frames, via)
         if advice is None:
             if found.name != "get_metric_history" or via or id(node) not in self._latest_only:
@@ -494,6 +500,48 @@ def _stores_into(branch: cst.CSTNode, cache: str) -> bool:
                 if isinstance(value, cst.Subscript) and spelling(value.value) == cache:
                     return True
         todo.extend(iter_children(current))
+    return False
+
+
+def _fans_out(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
+    """Whether a loop nested in `loop` iterates what `read` returns and makes tracking calls
+    of its own (`runs = client.search_runs(e.id)` then `for run in runs:
+    client.get_metric_history(...)`): the read is one request beside one per item."""
+    body = getattr(loop, "body", None)
+    if body is None:
+        return False
+    bound: set[str] = set()
+    inner: list[cst.For] = []
+    todo: list[cst.CSTNode] = [body]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _SCOPES):
+            continue
+        if isinstance(node, cst.Assign) and node.value is read:
+            bound.update(n for t in node.targets for n in _names_in(t.target))
+        elif isinstance(node, cst.For):
+            inner.append(node)
+        todo.extend(iter_children(node))
+    return any(
+        (loop_.iter is read or _reads_any(loop_.iter, bound)) and _tracks(ctx, loop_.body)
+        for loop_ in inner
+    )
+
+
+def _tracks(ctx: FileContext, block: cst.CSTNode) -> bool:
+    """Whether `block` calls MLflow, directly or through a function of this file."""
+    todo: list[cst.CSTNode] = [block]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _SCOPES):
+            continue
+        if isinstance(node, cst.Call):
+            helper = ctx.local_function(node)
+            if ctx.api_call(node) is not None or (
+                helper is not None and ctx.reachable_api_calls(helper, site=node)
+            ):
+                return True
+        todo.extend(iter_children(node))
     return False
 
 

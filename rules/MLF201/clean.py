@@ -87,3 +87,10 @@ resolved = [experiment_id_for(name, experiment_id=default_id) for name in ["a", 
 run_name = "mlf201-clean"
 while mlflow.search_runs(filter_string=f"attributes.run_name = '{run_name}'").shape[0]:
     run_name = f"mlf201-{uuid.uuid4().hex[:6]}"  # retries until the name is free
+
+# One search per experiment, then one history read per run it found: the search is one
+# request beside the reads of its runs (the per-run reads are the cost to look at).
+for experiment_id in experiment_ids:
+    found_runs = client.search_runs([experiment_id], max_results=5)
+    for found_run in found_runs:
+        losses = client.get_metric_history(found_run.info.run_id, "loss")
