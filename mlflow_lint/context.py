@@ -115,6 +115,9 @@ class FunctionSummary:
     # ids of the calls above made inside a run this function opens itself (`with
     # mlflow.start_run():`): per run, not per call of the function
     in_own_run: set[int] = field(default_factory=set)
+    # `run = client.create_run(...)` (or a `start_run()` outside `with`) seen: the calls the
+    # body makes after it log to that new run, once per call of the function
+    opened_run: bool = False
 
     @property
     def name(self) -> str:
@@ -469,12 +472,21 @@ class FileContext:
                 summary.helper_calls.append((callee, call))
             else:
                 return
+            if summary.opened_run:
+                summary.in_own_run.add(id(call))
+                return
             for node in reversed(self.ancestors):
                 if node is summary.node:
                     break
                 if isinstance(node, cst.With) and self._opens_run(node):
                     summary.in_own_run.add(id(call))
                     break
+            if (
+                found is not None
+                and (self._is_create_run(call) or self._is_start_run(call))
+                and isinstance(self.ancestors[-1], (cst.Assign, cst.Expr))
+            ):
+                summary.opened_run = True
 
     # --- facts for rules ------------------------------------------------------------------------
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:

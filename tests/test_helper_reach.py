@@ -198,3 +198,68 @@ def test_client_read_before_its_assignment_is_not_hoisted(source: str) -> None:
     text = textwrap.dedent(source)
     (found,) = engine.analyze(text, "t.py", settings.rules_for("t.py"), settings)
     assert found.code == "MLF202" and found.fix is None
+
+
+# --- a recursive walk of a nested config is one problem ----------------------------------------
+RECURSIVE_CONFIG = """
+import mlflow
+
+def log_tree(prefix, node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            log_tree(f"{prefix}.{key}", value)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            log_tree(f"{prefix}.{index}", value)
+    else:
+        mlflow.log_param(prefix, node)
+"""
+
+
+def test_a_recursive_walk_is_reported_once_at_the_loop_that_starts_it() -> None:
+    called_in_a_loop = (
+        RECURSIVE_CONFIG
+        + """
+def log_config(config):
+    for name, value in config.items():
+        log_tree(name, value)
+"""
+    )
+    assert [line for line, _ in findings(called_in_a_loop, "MLF106")] == [16]
+    # started once, outside any loop: the recursion's first loop reports it
+    started_once = (
+        RECURSIVE_CONFIG
+        + """
+def log_config(config):
+    log_tree("config", config)
+"""
+    )
+    assert [line for line, _ in findings(started_once, "MLF106")] == [7]
+
+
+def test_a_helper_that_creates_a_run_logs_once_per_run_not_per_iteration() -> None:
+    """Each call of `migrate` creates a run and tags it (through another helper): a loop
+    over the sources makes one run each, and nothing collects across iterations."""
+    source = """
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+
+    def tag_source(run_id, source):
+        client.set_tag(run_id, "source", source)
+
+    def migrate(source, experiment_id):
+        run = client.create_run(experiment_id)
+        tag_source(run.info.run_id, source)
+        client.log_param(run.info.run_id, "origin", source)
+
+    def migrate_all(sources, experiment_id):
+        for source in sources:
+            migrate(source, experiment_id)
+    """
+    assert findings(source, "MLF106") == []
+    # the same helpers without the run they create: one run, tagged on every iteration
+    shared_run = source.replace(
+        "run = client.create_run(experiment_id)", "run = client.get_run(experiment_id)"
+    )
+    assert [line for line, _ in findings(shared_run, "MLF106")] == [16]

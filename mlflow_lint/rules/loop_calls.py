@@ -8,7 +8,7 @@ from typing import ClassVar
 import libcst as cst
 
 from mlflow_lint import fixes
-from mlflow_lint.context import LoopFrame
+from mlflow_lint.context import LoopFrame, contains
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules.per_item_loop import mapping_loop
@@ -84,18 +84,41 @@ class LoopCallRule(Rule):
 
     def finish(self) -> None:
         seen: set[tuple[int, int]] = set()
+        sites = []
         for node, frames in self._helper_calls:
             reached = self.ctx.helper_call(
                 node, lambda found, call: self.wanted(found, call) and id(call) not in self._flagged
             )
             if reached is not None:
-                found, call, chain = reached
-                # one finding per loop and MLflow call: the helper called from several
-                # branches of the loop (`if a: log(x) else: log(y)`) is one problem
-                if (id(frames[0].loop), id(call)) in seen:
-                    continue
-                seen.add((id(frames[0].loop), id(call)))
-                self.flag(node, found, call, frames, f"{chain} -> {found.qualname}")
+                sites.append((node, frames, reached))
+        recursion = self._recursion_echoes([(node, reached[1]) for node, _, reached in sites])
+        for node, frames, (found, call, chain) in sites:
+            # one finding per loop and MLflow call: the helper called from several
+            # branches of the loop (`if a: log(x) else: log(y)`) is one problem
+            if (id(frames[0].loop), id(call)) in seen or id(node) in recursion:
+                continue
+            seen.add((id(frames[0].loop), id(call)))
+            self.flag(node, found, call, frames, f"{chain} -> {found.qualname}")
+
+    def _recursion_echoes(self, sites: list[tuple[cst.Call, cst.Call]]) -> set[int]:
+        """Of the helper calls in loops (each with the MLflow call it reaches), the recursive
+        ones (`def log_tree(prefix, node): for k, v in node.items(): log_tree(...)`) that
+        echo another: the loop that calls the recursion from outside reports the walk, and
+        a recursion with no such caller is reported at its first loop. One problem (flatten
+        the tree, then log it in one batch), one finding."""
+        by_target: dict[int, list[tuple[cst.Call, bool]]] = {}
+        for node, call in sites:
+            helper = self.ctx.local_function(node)
+            is_recursive = helper is not None and contains(helper.node, node)
+            by_target.setdefault(id(call), []).append((node, is_recursive))
+        echoes: set[int] = set()
+        for group in by_target.values():
+            recursive = [node for node, is_recursive_call in group if is_recursive_call]
+            if len(recursive) < len(group):
+                echoes.update(id(node) for node in recursive)
+            else:
+                echoes.update(id(node) for node in recursive[1:])
+        return echoes
 
     def loops_phrase(self, frames: list[LoopFrame]) -> str:
         if len(frames) == 1:
