@@ -167,6 +167,8 @@ class FileContext:
         self._function_stack: list[FunctionSummary] = []
         self._calls: dict[int, Optional[api.ApiCall]] = {}
         self._callees: dict[int, Optional[str]] = {}
+        # ids of calls of local functions given the mlflow module or an MlflowClient
+        self.hands_mlflow: set[int] = set()
         self._memo: dict[str, Any] = {}
         self._loops: dict[tuple[int, int, int], list[LoopFrame]] = {}  # see loops()
         # the attributes of each module-level class (the class scope's attrs), for subclasses
@@ -462,6 +464,12 @@ class FileContext:
     def _record_call(self, call: cst.Call) -> None:
         callee = self.resolver.resolve(call.func)
         self._callees[id(call)] = callee
+        if callee is not None and callee.startswith(LOCAL_PREFIX):
+            for arg in call.args:
+                value = self.resolver.resolve(arg.value)
+                if value in ("mlflow", api.CLIENT):
+                    self.hands_mlflow.add(id(call))  # a parameter the helper tracks through
+                    break
         found = api.api_call_for(callee)
         self._calls[id(call)] = found
         if self._function_stack:

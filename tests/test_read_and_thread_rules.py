@@ -412,6 +412,22 @@ def test_mlf201_read_whose_result_a_nested_loop_walks_with_tracking_calls_is_not
         for experiment in experiments:
             for run in client.search_runs([experiment.experiment_id]):
                 convert(run)
+
+        def collect_metrics(run, tracker):
+            return tracker.get_metric_history(run.info.run_id, "loss")
+
+        for experiment in experiments:
+            runs = client.search_runs([experiment.experiment_id])
+            for run in tqdm(runs):
+                collect_metrics(run, client)  # a helper given the client
+
+        def process(run):
+            for key in run.data.metrics:
+                client.get_metric_history(run.info.run_id, key)
+
+        for run_id in closed_run_ids:
+            run = client.get_run(run_id)
+            process(run)  # reads every history of the run it is given
     """
     assert lines(fans_out, "MLF201") == []  # the history reads have no batched form
     # a nested loop that only uses the result in memory leaves the read the whole cost
@@ -422,3 +438,13 @@ def test_mlf201_read_whose_result_a_nested_loop_walks_with_tracking_calls_is_not
                 print(run.info.run_id)
     """
     assert ["search_runs" in m for m in messages(in_memory, "MLF201")] == [True]
+    # a helper that makes no tracking call leaves the read the whole cost
+    summarised = """
+        def summarise(run):
+            return run.data.metrics["loss"]
+
+        for run_id in run_ids:
+            run = client.get_run(run_id)
+            summarise(run)
+    """
+    assert ["get_run" in m for m in messages(summarised, "MLF201")] == [True]

@@ -97,10 +97,12 @@ class TrackingReadInLoop(LoopCallRule):
       re-reads to see its own changes.
     - Reads a helper makes only when a parameter is None (`if experiment_id is None:
       experiment_id = lookup()`, `experiment_id or lookup()`) where the loop passes it.
-    - A read whose result a nested loop goes through making tracking calls of its own
-      (`runs = client.search_runs([e.experiment_id])` then `for run in runs:
-      client.get_metric_history(...)`): one request beside one or more per item, which the
-      other rules report where they can be batched.
+    - A read whose result feeds tracking work of its own in the same iteration: a nested
+      loop over it that makes tracking calls (`runs = client.search_runs([e.experiment_id])`
+      then `for run in runs: client.get_metric_history(...)`), or a function of the module
+      given it (or given the client) that makes them (`run = client.get_run(rid)` then
+      `self._process_run(run)`): one request beside several, which the other rules report
+      where they can be batched.
     - Inside the `mlflow` package's own source, a call of one of its public functions that
       is not itself a read (`set_experiment_tag` in a loop): what the API does inside is
       MLflow's business, as it is when user code calls it.
@@ -504,14 +506,17 @@ def _stores_into(branch: cst.CSTNode, cache: str) -> bool:
 
 
 def _fans_out(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
-    """Whether a loop nested in `loop` iterates what `read` returns and makes tracking calls
-    of its own (`runs = client.search_runs(e.id)` then `for run in runs:
-    client.get_metric_history(...)`): the read is one request beside one per item."""
+    """Whether what `read` returns feeds tracking work of its own in the same iteration: a
+    nested loop over it that makes tracking calls (`runs = client.search_runs(e.id)` then
+    `for run in runs: client.get_metric_history(...)`), or a function of this file given it
+    that does (`run = client.get_run(rid)` then `self._process_run(run)`, which reads every
+    metric history): the read is one request beside those."""
     body = getattr(loop, "body", None)
     if body is None:
         return False
     bound: set[str] = set()
     inner: list[cst.For] = []
+    helper_calls: list[cst.Call] = []
     todo: list[cst.CSTNode] = [body]
     while todo:
         node = todo.pop()
@@ -521,15 +526,23 @@ def _fans_out(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
             bound.update(n for t in node.targets for n in _names_in(t.target))
         elif isinstance(node, cst.For):
             inner.append(node)
+        elif isinstance(node, cst.Call) and ctx.callee_is_local(node):
+            helper_calls.append(node)
         todo.extend(iter_children(node))
+    if not bound and not any(loop_.iter is read for loop_ in inner):
+        return False
     return any(
         (loop_.iter is read or _reads_any(loop_.iter, bound)) and _tracks(ctx, loop_.body)
         for loop_ in inner
+    ) or any(
+        any(_reads_any(arg.value, bound) for arg in call.args) and _tracks(ctx, call)
+        for call in helper_calls
     )
 
 
 def _tracks(ctx: FileContext, block: cst.CSTNode) -> bool:
-    """Whether `block` calls MLflow, directly or through a function of this file."""
+    """Whether `block` calls MLflow, directly or through a function of this file (one that
+    reaches MLflow calls, or that it hands the client to: `collect_metrics(run, client)`)."""
     todo: list[cst.CSTNode] = [block]
     while todo:
         node = todo.pop()
@@ -537,8 +550,10 @@ def _tracks(ctx: FileContext, block: cst.CSTNode) -> bool:
             continue
         if isinstance(node, cst.Call):
             helper = ctx.local_function(node)
-            if ctx.api_call(node) is not None or (
-                helper is not None and ctx.reachable_api_calls(helper, site=node)
+            if (
+                ctx.api_call(node) is not None
+                or id(node) in ctx.hands_mlflow
+                or (helper is not None and ctx.reachable_api_calls(helper, site=node))
             ):
                 return True
         todo.extend(iter_children(node))
