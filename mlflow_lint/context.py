@@ -9,6 +9,7 @@ rules can see logging done through helpers defined in the same module.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
@@ -105,6 +106,10 @@ def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
                     yield item
 
 
+# Builtins that take any object: given a client, they do not track through it.
+_BUILTINS = frozenset(dir(builtins))
+
+
 @dataclass
 class FunctionSummary:
     """What one function defined in this file does with MLflow (its own body, not nested defs)."""
@@ -167,7 +172,7 @@ class FileContext:
         self._function_stack: list[FunctionSummary] = []
         self._calls: dict[int, Optional[api.ApiCall]] = {}
         self._callees: dict[int, Optional[str]] = {}
-        # ids of calls of local functions given the mlflow module or an MlflowClient
+        # ids of calls (not of builtins) given the mlflow module or an MlflowClient
         self.hands_mlflow: set[int] = set()
         self._memo: dict[str, Any] = {}
         self._loops: dict[tuple[int, int, int], list[LoopFrame]] = {}  # see loops()
@@ -464,11 +469,11 @@ class FileContext:
     def _record_call(self, call: cst.Call) -> None:
         callee = self.resolver.resolve(call.func)
         self._callees[id(call)] = callee
-        if callee is not None and callee.startswith(LOCAL_PREFIX):
+        if call.args and not (isinstance(call.func, cst.Name) and call.func.value in _BUILTINS):
             for arg in call.args:
                 value = self.resolver.resolve(arg.value)
                 if value in ("mlflow", api.CLIENT):
-                    self.hands_mlflow.add(id(call))  # a parameter the helper tracks through
+                    self.hands_mlflow.add(id(call))  # a parameter the callee tracks through
                     break
         found = api.api_call_for(callee)
         self._calls[id(call)] = found

@@ -428,6 +428,19 @@ def test_mlf201_read_whose_result_a_nested_loop_walks_with_tracking_calls_is_not
         for run_id in closed_run_ids:
             run = client.get_run(run_id)
             process(run)  # reads every history of the run it is given
+
+        from converters import collect_metrics as collect
+
+        class Watcher:
+            def __init__(self):
+                self._client = MlflowClient()
+
+            def _process(self, run):
+                collect(run, self._client)  # another module's function, given the client
+
+            def watch(self, closed_run_ids):
+                for run_id in closed_run_ids:
+                    self._process(self._client.get_run(run_id))
     """
     assert lines(fans_out, "MLF201") == []  # the history reads have no batched form
     # a nested loop that only uses the result in memory leaves the read the whole cost
@@ -446,5 +459,7 @@ def test_mlf201_read_whose_result_a_nested_loop_walks_with_tracking_calls_is_not
         for run_id in run_ids:
             run = client.get_run(run_id)
             summarise(run)
+        for run_id in run_ids:
+            summarise(client.get_run(run_id))
     """
-    assert ["get_run" in m for m in messages(summarised, "MLF201")] == [True]
+    assert ["get_run" in m for m in messages(summarised, "MLF201")] == [True, True]

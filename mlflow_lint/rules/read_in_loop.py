@@ -529,34 +529,53 @@ def _fans_out(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
         elif isinstance(node, cst.Call) and ctx.callee_is_local(node):
             helper_calls.append(node)
         todo.extend(iter_children(node))
-    if not bound and not any(loop_.iter is read for loop_ in inner):
-        return False
-    return any(
-        (loop_.iter is read or _reads_any(loop_.iter, bound)) and _tracks(ctx, loop_.body)
-        for loop_ in inner
-    ) or any(
-        any(_reads_any(arg.value, bound) for arg in call.args) and _tracks(ctx, call)
+
+    def given(expression: cst.CSTNode) -> bool:  # the result, or a name bound to it
+        return contains(expression, read) or _reads_any(expression, bound)
+
+    return any(given(loop_.iter) and _tracks(ctx, loop_.body) for loop_ in inner) or any(
+        any(given(arg.value) for arg in call.args) and _tracks(ctx, call, read)
         for call in helper_calls
     )
 
 
-def _tracks(ctx: FileContext, block: cst.CSTNode) -> bool:
+def _tracks(ctx: FileContext, block: cst.CSTNode, read: Optional[cst.Call] = None) -> bool:
     """Whether `block` calls MLflow, directly or through a function of this file (one that
-    reaches MLflow calls, or that it hands the client to: `collect_metrics(run, client)`)."""
+    reaches MLflow calls, or that it hands the client to: `collect_metrics(run, client)`),
+    `read` apart."""
     todo: list[cst.CSTNode] = [block]
     while todo:
         node = todo.pop()
-        if isinstance(node, _SCOPES):
+        if isinstance(node, _SCOPES) or node is read:
             continue
         if isinstance(node, cst.Call):
             helper = ctx.local_function(node)
             if (
                 ctx.api_call(node) is not None
                 or id(node) in ctx.hands_mlflow
-                or (helper is not None and ctx.reachable_api_calls(helper, site=node))
+                or (
+                    helper is not None
+                    and (
+                        ctx.reachable_api_calls(helper, site=node)
+                        or _hands_mlflow_on(ctx, helper.node)
+                    )
+                )
             ):
                 return True
         todo.extend(iter_children(node))
+    return False
+
+
+def _hands_mlflow_on(ctx: FileContext, function: cst.FunctionDef) -> bool:
+    """Whether `function` gives the client (or the mlflow module) to another function:
+    `collect_metrics(run, self._client)`, imported from another module."""
+    todo: list[cst.CSTNode] = [function.body]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, cst.Call) and id(node) in ctx.hands_mlflow:
+            return True
+        if not isinstance(node, _SCOPES):
+            todo.extend(iter_children(node))
     return False
 
 
