@@ -226,3 +226,20 @@ def test_fix_keeps_crlf_line_endings(source: str, settings: Settings) -> None:
     assert fixed is not None
     compile(fixed, "example.py", "exec")
     assert fixed.count("\r") == fixed.count("\r\n") == fixed.count("\n"), repr(fixed)
+
+
+# --- 7. A loop whose iterable calls a helper of the module, inside a run's `with` -------------
+# Found on real code (an integration test's utilities): MLF303 looked for the loop around a
+# call by reading the node after the loop in the ancestor chain; for the helper call in the
+# loop's header (`for item in helper():`) the loop is the last node of the chain, and the
+# check raised IndexError: an internal error, and no finding of the whole file was reported.
+# Expected: the file is checked; the header is not the loop's body.
+def test_a_helper_called_in_a_loop_header_inside_a_run_is_checked() -> None:
+    source = (
+        "import mlflow\n\n\ndef batches():\n    return [1, 2]\n\n\n"
+        "def train():\n    with mlflow.start_run():\n        for batch in batches():\n"
+        "            mlflow.log_metric('loss', batch, step=batch)\n"
+    )
+    result = engine.check_source(source.encode(), "example.py", SAFE)
+    assert result.error is None, result.error.message
+    assert [v.code for v in result.violations] == ["MLF101"]

@@ -130,8 +130,9 @@ class StartRunWhileActive(Rule):
                 return None
             if isinstance(node, cst.With) and start_run_call(self.ctx, node) is not None:
                 return None  # the call is the with's own start_run: ended each iteration
-            if isinstance(node, (cst.For, cst.While)) and chain[index + 1] is node.body:
-                return node
+            child = chain[index + 1] if index + 1 < len(chain) else None
+            if isinstance(node, (cst.For, cst.While)) and child is node.body:
+                return node  # in the loop's body, not its header (`for x in helper():`)
         return None
 
     def _nested_fix(self, call: cst.Call) -> PendingFix:
