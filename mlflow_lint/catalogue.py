@@ -90,7 +90,31 @@ ALL_RULES: tuple[RuleInfo, ...] = (
         True,
         "safe",
         frozenset({"log_metric"}),
-        (("min-calls", int, 2, "Smallest number of adjacent calls that is reported.", 2),),
+        (
+            (
+                "min-calls",
+                int,
+                2,
+                (
+                    "Smallest number of adjacent calls that is reported where"
+                    " they repeat (in a loop, per step, in a function called in a"
+                    " loop or named for a step, batch or epoch) and in a script's"
+                    " top-level code."
+                ),
+                2,
+            ),
+            (
+                "min-calls-once",
+                int,
+                3,
+                (
+                    "Smallest number of adjacent calls that is reported in a"
+                    " function that runs once per run (a set-up or teardown"
+                    " helper): 2 calls save one request there."
+                ),
+                2,
+            ),
+        ),
     ),
     RuleInfo(
         "MLF103",
@@ -98,7 +122,31 @@ ALL_RULES: tuple[RuleInfo, ...] = (
         True,
         "safe",
         frozenset({"log_param"}),
-        (("min-calls", int, 2, "Smallest number of adjacent calls that is reported.", 2),),
+        (
+            (
+                "min-calls",
+                int,
+                2,
+                (
+                    "Smallest number of adjacent calls that is reported where"
+                    " they repeat (in a loop, per step, in a function called in a"
+                    " loop or named for a step, batch or epoch) and in a script's"
+                    " top-level code."
+                ),
+                2,
+            ),
+            (
+                "min-calls-once",
+                int,
+                3,
+                (
+                    "Smallest number of adjacent calls that is reported in a"
+                    " function that runs once per run (a set-up or teardown"
+                    " helper): 2 calls save one request there."
+                ),
+                2,
+            ),
+        ),
     ),
     RuleInfo(
         "MLF104",
@@ -106,7 +154,31 @@ ALL_RULES: tuple[RuleInfo, ...] = (
         True,
         "safe",
         frozenset({"set_tag"}),
-        (("min-calls", int, 2, "Smallest number of adjacent calls that is reported.", 2),),
+        (
+            (
+                "min-calls",
+                int,
+                2,
+                (
+                    "Smallest number of adjacent calls that is reported where"
+                    " they repeat (in a loop, per step, in a function called in a"
+                    " loop or named for a step, batch or epoch) and in a script's"
+                    " top-level code."
+                ),
+                2,
+            ),
+            (
+                "min-calls-once",
+                int,
+                3,
+                (
+                    "Smallest number of adjacent calls that is reported in a"
+                    " function that runs once per run (a set-up or teardown"
+                    " helper): 2 calls save one request there."
+                ),
+                2,
+            ),
+        ),
     ),
     RuleInfo(
         "MLF105",

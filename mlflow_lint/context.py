@@ -518,6 +518,15 @@ class FileContext:
         callee = self._callees.get(id(call))
         return callee is not None and callee.startswith(LOCAL_PREFIX)
 
+    def local_callee(self, call: cst.Call) -> Optional[str]:
+        """The key (in `functions`) of the function defined in this file that `call` invokes."""
+        callee = self._callees.get(id(call))
+        return callee if callee is not None and callee.startswith(LOCAL_PREFIX) else None
+
+    def function_key(self, node: cst.FunctionDef) -> str:
+        """The key of a function of this file, as local_callee() gives it."""
+        return self._function_key(node)
+
     def local_function(self, call: cst.Call) -> Optional[FunctionSummary]:
         """The function defined in this file that `call` invokes, if any."""
         callee = self._callees.get(id(call))
@@ -969,6 +978,24 @@ class FileContext:
         definitions included."""
         names = list(names)
         return not self.elided_names.isdisjoint(names) or uses_names(self.module, names, skip)
+
+
+_TEST_FOLDER_WORDS = frozenset({"test", "tests", "testing"})
+
+
+def is_test_code(path: str, function: Optional[cst.FunctionDef] = None) -> bool:
+    """A test module (pytest's names, or a tests/ folder), or a test function in any module:
+    its few calls run against a throwaway store, not a production server."""
+    if function is not None and function.name.value.startswith("test_"):
+        return True
+    parts = path.replace("\\", "/").split("/")
+    name = parts[-1]
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or any(part in _TEST_FOLDER_WORDS for part in parts[:-1])
+    )
 
 
 def _simple_code(node: cst.CSTNode) -> Optional[str]:

@@ -566,3 +566,21 @@ def test_mlf302_a_helper_that_ends_its_own_run_does_not_end_the_callers() -> Non
         "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
         "nothing in this class ends the run `start_run()` starts",
     ]
+
+
+def test_mlf304_a_function_defined_after_the_block_is_not_logging_there() -> None:
+    """Found judging real code: a module that runs one `with` block and then defines
+    helpers had every fluent call in those helpers reported as "after the block closed";
+    a definition runs nothing, its body logs wherever it is called."""
+    source = """
+    import mlflow
+    with mlflow.start_run():
+        mlflow.log_param("a", 1)
+    def tag(stage):
+        mlflow.set_tag("stage", stage)
+    class Logger:
+        def log(self, value):
+            mlflow.log_metric("v", value)
+    mlflow.log_metric("late", 1.0)
+    """
+    assert [v.line for v in found(source, "MLF304")] == [10]

@@ -464,21 +464,21 @@ def test_the_fixed_program_makes_the_requests_the_profile_promised(
 def test_a_merged_call_makes_one_request_where_there_were_n(
     server: Backend, proxy: CountingProxy, tmp_path: Path
 ) -> None:
-    """MLF102's own example: the four summary metrics after the loop (lines 32-37) are four
-    requests, and the export tool's three client calls (lines 17-19) three; the fixes' merged
+    """MLF102's own example: the four summary metrics after the loop (lines 33-38) are four
+    requests, and the export tool's four client calls (lines 17-20) four; the fixes' merged
     calls (`log_metrics` in the safe twin, `MlflowClient.log_batch` in the unsafe one) are one
     request each, as the profile promised."""
     original = on_server(RULES_DIR / "MLF102" / "flagged.py", server, proxy, tmp_path)
     promises = {f["line"]: f for f in original.doc["fixes"]}
     lines = original.lines()
-    for first, group in ((32, (32, 33, 35, 37)), (17, (17, 18, 19))):
+    for first, group in ((33, (33, 34, 36, 38)), (17, (17, 18, 19, 20))):
         promise = promises[first]
         assert (promise["kind"], promise["codes"]) == ("calls", ["MLF102"])
         assert promise["measured"]["requests"] == len(group)
         assert promise["estimated_requests_after"] == 1
         assert [lines[n]["requests"] for n in group] == [1] * len(group)
     for twin, line, call in (
-        ("flagged.fixed.py", 38, "mlflow.log_metrics("),
+        ("flagged.fixed.py", 39, "mlflow.log_metrics("),
         ("flagged.unsafe.fixed.py", 21, "self.client.log_batch("),
     ):
         fixed = on_server(RULES_DIR / "MLF102" / twin, server, proxy, tmp_path / twin)

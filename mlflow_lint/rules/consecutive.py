@@ -11,16 +11,17 @@ in the merged call, and comment lines between the calls go above it.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import ClassVar, Optional
+from typing import Any, ClassVar, Optional
 
 import libcst as cst
 
 from mlflow_lint import fixes, imports
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext
+from mlflow_lint.context import FileContext, is_test_code
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, RuleOption, Safety
 
 # The kind of each un-batched call, and the rule that owns it.
@@ -83,8 +84,20 @@ class ConsecutiveCalls(Rule):
     fix_safety = Safety.SAFE
     options = {
         "min-calls": RuleOption(
-            int, 2, "Smallest number of adjacent calls that is reported.", minimum=2
-        )
+            int,
+            2,
+            "Smallest number of adjacent calls that is reported where they repeat (in a loop, "
+            "per step, in a function called in a loop or named for a step, batch or epoch) "
+            "and in a script's top-level code.",
+            minimum=2,
+        ),
+        "min-calls-once": RuleOption(
+            int,
+            3,
+            "Smallest number of adjacent calls that is reported in a function that runs once "
+            "per run (a set-up or teardown helper): 2 calls save one request there.",
+            minimum=2,
+        ),
     }
 
     @property
@@ -97,11 +110,18 @@ class ConsecutiveCalls(Rule):
         self._callees: dict[int, tuple[Optional[str], bool]] = {}
         self._catching: set[int] = set()  # calls inside a `try` that could swallow an error
         self._top: dict[int, Optional[cst.CSTNode]] = {}  # call -> its top-level statement
+        self._places: dict[int, _Place] = {}  # call -> where it runs (see _Place)
+        # groups on a once-per-run path, unless their function turns out to be called in a
+        # loop: (the function's key, the report's arguments), decided in finish()
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
         if found is None or found.name not in KIND_RULE:
+            if self.ctx.callee_is_local(node):  # the three rules see the same calls
+                self.ctx.memo(f"consecutive.site:{id(node)}", lambda: self._note_site(node))
             return
+        self._places[id(node)] = self.ctx.memo(f"consecutive.place:{id(node)}", self._place)
         # the three rules see the same calls: the ancestors are read once per call
         if self.ctx.memo(f"catching:{id(node)}", lambda: fixes.in_catching_try(self.ctx)):
             self._catching.add(id(node))
@@ -109,6 +129,54 @@ class ConsecutiveCalls(Rule):
         if not found.is_client and found.name == self.single:
             callee = fixes.fluent_callee(self.ctx, node, self.batch)
             self._callees[id(node)] = (callee, self._bound_here(callee))
+
+    def _note_site(self, call: cst.Call) -> None:
+        """A function of this file called in a loop: what it logs, it logs repeatedly."""
+        if any(not frame.at_most_once for frame in self.ctx.loops()):
+            key = self.ctx.local_callee(call)
+            if key is not None:
+                _looped_helpers(self.ctx).add(key)
+
+    def _place(self) -> _Place:
+        function: Optional[cst.FunctionDef] = None
+        handler = False
+        for node in reversed(self.ctx.ancestors):
+            if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
+                handler = True
+            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                function = node if isinstance(node, cst.FunctionDef) else None
+                break
+        repeated = any(not frame.at_most_once for frame in self.ctx.loops())
+        return _Place(repeated, function, handler)
+
+    def _report_group(self, group: list[_Item], *report: Any) -> None:
+        """Report a group where it repeats, or where it is big enough to matter once; a small
+        group in a function waits for the end of the file (is the function called in a
+        loop?); a group in test code or in an exception handler is not worth a finding."""
+        first = group[0]
+        place = self._places.get(id(first.call), _Place(False, None, False))
+        if place.handler:
+            return  # an error path: rare, and merging there saves little
+        if is_test_code(self.ctx.path, place.function):
+            return  # a test's few calls against a throwaway store
+        if (
+            place.function is None  # a script's own code: `mlflow-lint fix` merges them
+            or place.repeated
+            or _per_step(first)
+            or _step_named(place.function)
+            or len(group) >= self.option_values["min-calls-once"]
+        ):
+            self.report(*report)
+        else:
+            self._pending.append((self.ctx.function_key(place.function), report))
+
+    def finish(self) -> None:
+        if not self._pending:
+            return
+        repeated = _repeated_functions(self.ctx)
+        for key, report in self._pending:
+            if key in repeated:
+                self.report(*report)
 
     def _bound_here(self, callee: Optional[str]) -> bool:
         """Whether the callee's first name is bound in the innermost scope at this point."""
@@ -157,19 +225,22 @@ class ConsecutiveCalls(Rule):
                     f"A batched `{shown}` would reject or drop the repeated key: log each key "
                     "once, then batch the calls"
                 )
-            self.report(
+            self._report_group(
+                group,
                 first.expr,
                 f"{message}, and repeat the key {repeated}",
-                help=advice,
-                end_node=last.expr,
+                None,
+                last.expr,
+                advice,
             )
             return
-        self.report(
+        self._report_group(
+            group,
             first.expr,
             message,
-            fix=self._fluent_fix(group, callee),
-            end_node=last.expr,
-            help=f"Send them in one request with `{shown}({{...}}{_shared_hint(first)})`",
+            self._fluent_fix(group, callee),
+            last.expr,
+            f"Send them in one request with `{shown}({{...}}{_shared_hint(first)})`",
         )
 
     def _fluent_fix(self, group: list[_Item], callee: Optional[str]) -> Optional[PendingFix]:
@@ -218,25 +289,24 @@ class ConsecutiveCalls(Rule):
         _mark_covered(self.ctx, group)
         repeated = _repeated_key(self.ctx, group, by_kind=True)
         if repeated is not None:
-            self.report(
+            self._report_group(
+                group,
                 first.expr,
                 f"{message}, and repeat the key {repeated}",
-                help=(
-                    "One `log_batch` would reject the repeated key: log each key once, then "
-                    f"batch the calls with `{client}.log_batch({run_id}, ...)`"
-                ),
-                end_node=last.expr,
+                None,
+                last.expr,
+                "One `log_batch` would reject the repeated key: log each key once, then "
+                f"batch the calls with `{client}.log_batch({run_id}, ...)`",
             )
             return
         lists = [f"{name}=[...]" for kind, name in _BATCH_LISTS if counts[kind]]
-        self.report(
+        self._report_group(
+            group,
             first.expr,
             message,
-            fix=self._client_fix(group, client, run_id),
-            end_node=last.expr,
-            help=(
-                f"Send them in one request with `{client}.log_batch({run_id}, {', '.join(lists)})`"
-            ),
+            self._client_fix(group, client, run_id),
+            last.expr,
+            f"Send them in one request with `{client}.log_batch({run_id}, {', '.join(lists)})`",
         )
 
     def _client_fix(self, group: list[_Item], client: str, run_id: str) -> Optional[PendingFix]:
@@ -329,6 +399,60 @@ class ConsecutiveCalls(Rule):
             Safety.SAFE if safe else Safety.UNSAFE,
             edits,
         )
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a call runs: on each iteration of a loop (`repeated`), in which function, and
+    whether in an exception handler (between it and its function)."""
+
+    repeated: bool
+    function: Optional[cst.FunctionDef]
+    handler: bool
+
+
+def _looped_helpers(ctx: FileContext) -> set[str]:
+    """Keys of this file's functions called on each iteration of a loop (filled in the walk)."""
+    looped: set[str] = ctx.memo("consecutive.looped-helpers", set)
+    return looped
+
+
+def _repeated_functions(ctx: FileContext) -> set[str]:
+    """The functions called in a loop, and those they call, transitively (after the walk)."""
+
+    def compute() -> set[str]:
+        repeated = set(_looped_helpers(ctx))
+        todo = list(repeated)
+        while todo:
+            summary = ctx.functions.get(todo.pop())
+            for callee, _ in summary.helper_calls if summary else ():
+                if callee not in repeated:
+                    repeated.add(callee)
+                    todo.append(callee)
+        return repeated
+
+    result: set[str] = ctx.memo("consecutive.repeated-functions", compute)
+    return result
+
+
+def _per_step(item: _Item) -> bool:
+    """A metric logged at a step that is not a constant: logged again at the next step."""
+    step = item.bound.get("step")
+    if step is None or isinstance(step.value, (cst.Integer, cst.Float)):
+        return False
+    return not (isinstance(step.value, cst.Name) and step.value.value == "None")
+
+
+_STEP_WORDS = frozenset({"step", "steps", "batch", "batches", "epoch", "epochs", "iteration"})
+
+
+def _step_named(function: Optional[cst.FunctionDef]) -> bool:
+    """A function named for a step, batch or epoch (`on_train_batch_end`, `log_step`): a
+    trainer calls it on each one."""
+    if function is None:
+        return False
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", function.name.value).lower().split("_")
+    return not _STEP_WORDS.isdisjoint(words)
 
 
 def _groups(
@@ -559,6 +683,16 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     value. A call that writes its value before its key, or its `step` before them
     (`log_metric(value=v(), key=k())`), with side effects in its key or value, gets no fix:
     the merged call evaluates each key, then its value, and the step last.
+
+    In a function that runs once per run, two calls save one request: not worth a finding
+    (option `min-calls-once`, default 3) in a function not called in a loop of the module and
+    not named for a step, batch or epoch (`log_git_info`, `on_train_begin`). Two calls are
+    reported in a script's top-level code (`mlflow-lint fix` merges them) and where they
+    repeat: in a loop, with a `step` that is not a constant, in a function the module calls
+    in a loop (directly or through its helpers), or in one named for a step, batch or epoch
+    (`on_train_batch_end`, `log_step`); option `min-calls`, default 2. Calls in an
+    exception handler (an error path) and in test code (`test_*` functions, test modules,
+    `tests/` folders) are not reported.
     """
 
     code = "MLF102"
@@ -609,6 +743,16 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     value and hide both. A call that writes its value (or `synchronous`) before its key
     (`log_param(value=v(), key=k())`), with side effects in its key or value, gets no fix:
     the merged dict evaluates each key before its value.
+
+    In a function that runs once per run, two calls save one request: not worth a finding
+    (option `min-calls-once`, default 3) in a function not called in a loop of the module and
+    not named for a step, batch or epoch (`log_git_info`, `on_train_begin`). Two calls are
+    reported in a script's top-level code (`mlflow-lint fix` merges them) and where they
+    repeat: in a loop, with a `step` that is not a constant, in a function the module calls
+    in a loop (directly or through its helpers), or in one named for a step, batch or epoch
+    (`on_train_batch_end`, `log_step`); option `min-calls`, default 2. Calls in an
+    exception handler (an error path) and in test code (`test_*` functions, test modules,
+    `tests/` folders) are not reported.
     """
 
     code = "MLF103"
@@ -656,6 +800,16 @@ class ConsecutiveSetTag(ConsecutiveCalls):
     report as a repeated dict key), and a key set twice in a few lines is most likely a
     mistake. A call that writes its value (or `synchronous`) before its key (`set_tag(value=
     v(), key=k())`), with side effects in its key or value, gets no fix.
+
+    In a function that runs once per run, two calls save one request: not worth a finding
+    (option `min-calls-once`, default 3) in a function not called in a loop of the module and
+    not named for a step, batch or epoch (`log_git_info`, `on_train_begin`). Two calls are
+    reported in a script's top-level code (`mlflow-lint fix` merges them) and where they
+    repeat: in a loop, with a `step` that is not a constant, in a function the module calls
+    in a loop (directly or through its helpers), or in one named for a step, batch or epoch
+    (`on_train_batch_end`, `log_step`); option `min-calls`, default 2. Calls in an
+    exception handler (an error path) and in test code (`test_*` functions, test modules,
+    `tests/` folders) are not reported.
     """
 
     code = "MLF104"

@@ -38,6 +38,7 @@ class LogAfterRunEnded(Rule):
     Logging after the block when another run is active there (an outer `with
     mlflow.start_run()`), after a `nested=True` child run's block (the parent is active
     again), after a run is started again, and `MlflowClient` calls (they name their run).
+    Functions and classes defined after the block: their bodies run where they are called.
     """
 
     code = "MLF304"
@@ -59,7 +60,8 @@ class LogAfterRunEnded(Rule):
             return
         closed = False
         for statement in statements:
-            if closed:
+            if closed and not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                # (a definition runs nothing: its body logs wherever it is called from)
                 if self._starts_run(statement):
                     return
                 for call in sorted(self._logging_calls(statement), key=lambda c: id(c)):

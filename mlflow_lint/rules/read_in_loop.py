@@ -12,6 +12,7 @@ from mlflow_lint.context import (
     FunctionSummary,
     LoopFrame,
     contains,
+    is_test_code,
     iter_children,
     spelling,
 )
@@ -140,7 +141,7 @@ class TrackingReadInLoop(LoopCallRule):
         return not paginated
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
-        if self.ctx.memo("read_in_loop.test_code", lambda: _is_test_code(self.ctx.path)):
+        if self.ctx.memo("read_in_loop.test_code", lambda: is_test_code(self.ctx.path)):
             return []
         frames = [
             frame
@@ -769,19 +770,3 @@ def _advances_page_token(ctx: FileContext, call: cst.Call) -> bool:
                 every.append(star)
         return any(param.name.value == token.value for param in every)
     return False
-
-
-_TEST_FOLDER_WORDS = frozenset({"test", "tests", "testing"})
-
-
-def _is_test_code(path: str) -> bool:
-    """A test module (pytest's names, or a tests/ folder): reading back a few runs a test just
-    logged, one by one, is not worth a batched query."""
-    parts = path.replace("\\", "/").split("/")
-    name = parts[-1]
-    return (
-        name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-        or any(part in _TEST_FOLDER_WORDS for part in parts[:-1])
-    )

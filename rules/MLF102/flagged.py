@@ -16,6 +16,7 @@ class RunCopier:
     def copy_summary(self, summary):
         self.client.log_metric(self.run_id, "best_val_loss", summary["val_loss"])
         self.client.log_metric(self.run_id, "best_epoch", summary["epoch"])  # 0-based
+        self.client.log_metric(self.run_id, "best_accuracy", summary["accuracy"])
         self.client.set_tag(self.run_id, "copied", "true")
 
 
@@ -37,4 +38,6 @@ with mlflow.start_run(run_name="mlf102-flagged") as run:
     mlflow.log_metric("momentum", 0.9)
 
 with mlflow.start_run(run_name="mlf102-copy") as copy:
-    RunCopier(copy.info.run_id).copy_summary({"val_loss": val_loss, "epoch": EPOCHS - 1})
+    RunCopier(copy.info.run_id).copy_summary(
+        {"val_loss": val_loss, "epoch": EPOCHS - 1, "accuracy": accuracy}
+    )

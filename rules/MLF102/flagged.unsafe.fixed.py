@@ -33,6 +33,12 @@ class RunCopier:
                     timestamp=timestamp_ms,
                     step=0,
                 ),  # 0-based
+                Metric(
+                    key="best_accuracy",
+                    value=summary["accuracy"],
+                    timestamp=timestamp_ms,
+                    step=0,
+                ),
             ],
         )
         self.client.set_tag(self.run_id, "copied", "true")
@@ -64,4 +70,6 @@ with mlflow.start_run(run_name="mlf102-flagged") as run:
     )
 
 with mlflow.start_run(run_name="mlf102-copy") as copy:
-    RunCopier(copy.info.run_id).copy_summary({"val_loss": val_loss, "epoch": EPOCHS - 1})
+    RunCopier(copy.info.run_id).copy_summary(
+        {"val_loss": val_loss, "epoch": EPOCHS - 1, "accuracy": accuracy}
+    )

@@ -40,6 +40,7 @@ class ExperimentTracker:
             params=[
                 Param(key="optimizer", value=str(optimizer)),
                 Param(key="weight_decay", value=str(weight_decay)),  # L2 penalty
+                Param(key="amsgrad", value="False"),
             ],
         )
         self.client.set_tag(self.run_id, "tracker", "ExperimentTracker")

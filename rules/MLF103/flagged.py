@@ -32,6 +32,7 @@ class ExperimentTracker:
     def log_hyperparams(self, optimizer, weight_decay):
         self.client.log_param(self.run_id, "optimizer", optimizer)
         self.client.log_param(self.run_id, "weight_decay", weight_decay)  # L2 penalty
+        self.client.log_param(self.run_id, "amsgrad", False)
         self.client.set_tag(self.run_id, "tracker", "ExperimentTracker")
 
 

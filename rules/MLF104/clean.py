@@ -1,4 +1,5 @@
-"""Tags that are already batched, or separated by other work."""
+"""Tags that are already batched, separated by other work, or two set once per run (one
+request saved is not worth a finding), on an error path, or in a test."""
 
 import mlflow
 
@@ -7,3 +8,30 @@ with mlflow.start_run(run_name="mlf104-clean"):
     mlflow.set_tag("status", "training")
     mlflow.log_metric("accuracy", 0.91)
     mlflow.set_tag("status", "done")
+
+
+def tag_source(run_id, dirty):
+    """Called once per run: merging two tags saves one request."""
+    client = mlflow.MlflowClient()
+    client.set_tag(run_id, "source", "nightly")
+    client.set_tag(run_id, "git_dirty", str(dirty))
+
+
+def train_in_half_precision(train):
+    try:
+        return train("fp16")
+    except FloatingPointError as error:
+        # the error path: rare, and the run is about to fail anyway
+        mlflow.set_tag("precision_fallback", "fp32")
+        mlflow.set_tag("failure_reason", str(error))
+        mlflow.set_tag("failed_at", "train")
+        raise
+
+
+def test_tags_are_stored(tmp_path):
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlruns.db")
+    with mlflow.start_run() as run:
+        mlflow.set_tag("a", "1")
+        mlflow.set_tag("b", "2")
+        mlflow.set_tag("c", "3")
+    assert mlflow.get_run(run.info.run_id).data.tags["c"] == "3"

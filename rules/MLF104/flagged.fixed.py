@@ -19,5 +19,6 @@ with mlflow.start_run(run_name="mlf104-client") as run:
         tags=[
             RunTag(key="source", value="nightly"),
             RunTag(key="python", value=str(python_version)),
+            RunTag(key="team", value="vision"),
         ],
     )

@@ -17,3 +17,4 @@ with mlflow.start_run(run_name="mlf104-client") as run:
     # where the run came from
     client.set_tag(run.info.run_id, "source", "nightly")
     client.set_tag(run.info.run_id, "python", python_version)
+    client.set_tag(run.info.run_id, "team", "vision")
