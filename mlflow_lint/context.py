@@ -512,16 +512,15 @@ class FileContext:
         """The MLflow function or MlflowClient method this call invokes, if proven."""
         return self._calls.get(id(call))
 
-    def callee_is_local(self, call: cst.Call) -> bool:
-        """Whether `call` invokes a function defined in this file (its summary may still be
-        incomplete during the walk: ask local_function() once it ended)."""
-        callee = self._callees.get(id(call))
-        return callee is not None and callee.startswith(LOCAL_PREFIX)
-
     def local_callee(self, call: cst.Call) -> Optional[str]:
         """The key (in `functions`) of the function defined in this file that `call` invokes."""
         callee = self._callees.get(id(call))
         return callee if callee is not None and callee.startswith(LOCAL_PREFIX) else None
+
+    def callee_is_local(self, call: cst.Call) -> bool:
+        """Whether `call` invokes a function defined in this file (its summary may still be
+        incomplete during the walk: ask local_function() once it ended)."""
+        return self.local_callee(call) is not None
 
     def function_key(self, node: cst.FunctionDef) -> str:
         """The key of a function of this file, as local_callee() gives it."""
@@ -529,10 +528,8 @@ class FileContext:
 
     def local_function(self, call: cst.Call) -> Optional[FunctionSummary]:
         """The function defined in this file that `call` invokes, if any."""
-        callee = self._callees.get(id(call))
-        if callee is None or not callee.startswith(LOCAL_PREFIX):
-            return None
-        return self.functions.get(callee)
+        callee = self.local_callee(call)
+        return self.functions.get(callee) if callee is not None else None
 
     def reachable_api_calls(
         self,
