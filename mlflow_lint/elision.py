@@ -52,6 +52,7 @@ _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 _CHAIN = re.compile(r"(?<![\w.])[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 # `importlib.import_module("mlflow")`, `lazy_import("mlflow")`: the resolver binds the result to
 # the mlflow module (names.py), which no import statement shows; such files are not elided.
+_IMPORTER_WORDS = ("import", "loader", "module")  # as in _IMPORT_CALL
 _IMPORT_CALL = re.compile(r"(?:import|loader|module)\w*\s*\([^()]*['\"]mlflow\b", re.IGNORECASE)
 # Eliding a definition shorter than this saves less than it costs.
 MIN_LINES = 3
@@ -186,15 +187,18 @@ def plan(
     imports: Sequence[Union[ast.Import, ast.ImportFrom]],
     text: str,
     words: Iterable[str],
+    called: Optional[Collection[str]] = None,
 ) -> Optional[Elision]:
     """What of `text` (whose ast is `tree`, with `imports` all its import statements) cannot
-    matter to rules that read `words`; None when nothing is worth eliding."""
+    matter to rules that read `words`; None when nothing is worth eliding. `called`: the names
+    the file calls (the gate's), when known: a file that calls nothing named like an importer
+    imports no module by a call, and its text need not be searched for one."""
     lines = split_lines(text)
     candidates = [_Candidate(node) for node in tree.body if isinstance(node, _DEFINITIONS)]
     if not any(c.worth_eliding(lines) for c in candidates):
         return None
     roots = _import_paths(imports)
-    if roots is None or _IMPORT_CALL.search(text):
+    if roots is None or (_may_import_by_call(called) and _IMPORT_CALL.search(text)):
         return None  # `from mlflow import *` or a module imported by a call: any name may be
     starts = [0]
     for line in lines:
@@ -242,6 +246,12 @@ def plan(
         return None
     spans = [(starts[stub.first - 1], starts[stub.last]) for stub in stubs]
     return Elision(tuple(sorted(stubs, key=lambda s: s.first)), ElidedNames(text, spans))
+
+
+def _may_import_by_call(called: Optional[Collection[str]]) -> bool:
+    if called is None:
+        return True
+    return any(word in name.lower() for name in called for word in _IMPORTER_WORDS)
 
 
 @dataclass

@@ -132,36 +132,11 @@ def may_hold_findings(data: bytes, rules: tuple[_Triggered, ...]) -> bool:
     return pattern is not None and b"mlflow" in data.lower() and bool(pattern.search(data))
 
 
-@lru_cache(maxsize=64)
-def _call_pattern(rules: tuple[type[Rule], ...]) -> re.Pattern[str]:
-    return re.compile(_CALL_SHAPE.format(elision.alternation(_trigger_words(rules)) or "(?!)"))
-
-
-@lru_cache(maxsize=64)
-def _word_pattern(rules: tuple[type[Rule], ...]) -> re.Pattern[str]:
-    words = {word for rule in rules for word in rule.requires}
-    return re.compile(elision.alternation(words) or "(?!)")
-
-
 def applicable_rules(text: str, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
-    """The rules one of whose trigger names the text may call (and that find one of their
-    required names): only those run."""
-    rules = tuple(rules)
-    called = set(_call_pattern(rules).findall(text))
-    required = set(_word_pattern(rules).findall(text)) if any(r.requires for r in rules) else set()
-    # findall reports the longest alternative at each position; a shorter word inside a
-    # longer one ("Pool" in "ProcessPoolExecutor") still counts
-    required |= {
-        word
-        for rule in rules
-        for word in rule.requires
-        if word not in required and any(word in longer for longer in required)
-    }
-    return [
-        rule
-        for rule in rules
-        if called & rule.triggers and (not rule.requires or required & rule.requires)
-    ]
+    """The rules whose required names the text mentions. Which trigger names the file really
+    calls is the gate's business (exact, from the ast): every caller has run the byte
+    prefilter, so a rule-by-rule text search here would only repeat it, slowly."""
+    return [rule for rule in rules if not rule.requires or any(w in text for w in rule.requires)]
 
 
 # --- 2. parse: CPython's ast first (clear errors, cheap depth bound), then libcst --------------
@@ -366,7 +341,9 @@ def _analyze(
         return []
     skipped = None
     if elide:
-        skipped = elision.plan(checked.tree, checked.imports, text, _context_words(tuple(rules)))
+        skipped = elision.plan(
+            checked.tree, checked.imports, text, _context_words(tuple(rules)), checked.called
+        )
     from mlflow_lint import positions
 
     # the whole-file run (elide=False, the reference) computes positions the plain way
