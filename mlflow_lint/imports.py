@@ -360,10 +360,12 @@ def _code(ctx: FileContext, node: cst.CSTNode) -> str:
 
 def _first_small(statement: cst.CSTNode) -> cst.CSTNode:
     """The statement an insertion goes before: the first small statement of a line (whose
-    range starts after the comment lines above it), or the compound statement itself."""
+    range starts after the comment lines above it), or the compound statement itself: its
+    first decorator, when it has one (a definition's range starts at `def` or `class`)."""
     if isinstance(statement, cst.SimpleStatementLine):
         return statement.body[0]
-    return statement
+    decorators = getattr(statement, "decorators", ())
+    return decorators[0] if decorators else statement
 
 
 def _has_comment(ctx: FileContext, small: ImportStatement) -> bool:

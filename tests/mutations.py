@@ -1027,11 +1027,19 @@ class _RunsAndClients(ast.NodeTransformer):
 
 
 def other_top_level_statements(text: str) -> list[str]:
-    """The module's top-level statements that make no logging call, as ast dumps, once runs
-    and client constructions are normalised away: a safe fix rewrites logging statements
-    only, so this list must not change."""
+    """The module's top-level statements that make no logging call and import nothing from
+    mlflow, as ast dumps, once runs and client constructions are normalised away: a safe fix
+    rewrites logging statements (and imports the entities it writes) only, so this list must
+    not change."""
     module = _RunsAndClients().visit(ast.parse(text))
-    return [ast.dump(s) for s in module.body if not _mentions_logging(s)]
+    return [
+        ast.dump(s) for s in module.body if not _mentions_logging(s) and not _imports_from_mlflow(s)
+    ]
+
+
+def _imports_from_mlflow(statement: ast.stmt) -> bool:
+    """`from mlflow.entities import Param`: what a fix adds for the entities it writes."""
+    return isinstance(statement, ast.ImportFrom) and (statement.module or "").startswith("mlflow")
 
 
 # --- the recording stand-in for mlflow ------------------------------------------------------------
@@ -1132,13 +1140,13 @@ class FakeMlflow:
 
     def set_tag(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("set_tag", args, kwargs)
-        self.tags[(self._run(), a["key"])] = a["value"]
+        self.tags[(self._run(), a["key"])] = str(a["value"])
 
     def set_tags(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("set_tags", args, kwargs)
         run = self._run()
         for key, value in a["tags"].items():
-            self.tags[(run, key)] = value
+            self.tags[(run, key)] = str(value)
 
     def log_artifact(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_artifact", args, kwargs)
@@ -1207,7 +1215,7 @@ class FakeClient:
 
     def set_tag(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("set_tag", args, kwargs)
-        self._fake.tags[(a.get("run_id"), a["key"])] = a["value"]
+        self._fake.tags[(a.get("run_id"), a["key"])] = str(a["value"])
 
     def log_batch(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_batch", args, kwargs)
@@ -1216,7 +1224,7 @@ class FakeClient:
         for param in a["params"]:
             self._fake.params[(a.get("run_id"), param.key, str(param.value))] += 1
         for tag in a["tags"]:
-            self._fake.tags[(a.get("run_id"), tag.key)] = tag.value
+            self._fake.tags[(a.get("run_id"), tag.key)] = str(tag.value)
 
     def log_artifact(self, *args: Any, **kwargs: Any) -> None:
         a = self._bind("log_artifact", args, kwargs)

@@ -243,3 +243,26 @@ def test_a_helper_called_in_a_loop_header_inside_a_run_is_checked() -> None:
     result = engine.check_source(source.encode(), "example.py", SAFE)
     assert result.error is None, result.error.message
     assert [v.code for v in result.violations] == ["MLF101"]
+
+
+# --- 8. An import a fix adds, when the module's first statement is a decorated definition ------
+# Found by the mutation test: the import went before the statement's own range, which for a
+# decorated class or function starts at `class`/`def`: between the decorator and the class,
+# and the fixed file did not parse (reported as an internal error, nothing fixed).
+# Expected: the import goes above the decorator.
+@pytest.mark.parametrize(
+    "definition", ["@decorator\nclass K:\n    pass\n", "@a\n@b\ndef f():\n    pass\n"]
+)
+def test_an_added_import_goes_above_a_decorated_definition(definition: str) -> None:
+    source = (
+        '"""Docstring."""\n' + definition + "from mlflow import MlflowClient\n"
+        "client = MlflowClient()\n"
+        "client.log_metric(run_id, 'loss', 0.5)\nclient.log_param(run_id, 'lr', 0.1)\n"
+    )
+    result, fixed = fix(source, UNSAFE)
+    assert result.error is None, result.error.message
+    assert fixed is not None
+    compile(fixed, "example.py", "exec")
+    assert fixed.startswith(
+        '"""Docstring."""\nimport time\n\nfrom mlflow.entities import Metric, Param\n\n@'
+    )
