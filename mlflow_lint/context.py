@@ -517,6 +517,11 @@ class FileContext:
         callee = self._callees.get(id(call))
         return callee if callee is not None and callee.startswith(LOCAL_PREFIX) else None
 
+    def resolved_callee(self, call: cst.Call) -> Optional[str]:
+        """What `call` invokes, as the resolver names it (`mlflow.pyfunc.load_model`), once
+        the walk has reached it."""
+        return self._callees.get(id(call))
+
     def callee_is_local(self, call: cst.Call) -> bool:
         """Whether `call` invokes a function defined in this file (its summary may still be
         incomplete during the walk: ask local_function() once it ended)."""
@@ -654,7 +659,9 @@ class FileContext:
         per-iteration, as far as the outer loops are concerned. A frame is `at_most_once` when
         the node runs on one iteration of that loop at most: it is in, or followed by, an
         unconditional `return`/`raise` (or a `break` of that loop) in the blocks between it
-        and the loop; or it is under an `if` that holds once (see _holds_once)."""
+        and the loop; or it is under an `if` that holds once (see _holds_once). A node in an
+        `except` handler counts as once too: it runs when an iteration fails (a fallback, a
+        retry's report), no per-iteration cost worth a finding."""
         # several rules ask for the same call's loops: computed once per node and place
         key = (id(node), len(self.ancestors), id(self.ancestors[-1]) if self.ancestors else 0)
         known = self._loops.get(key)
@@ -665,6 +672,7 @@ class FileContext:
         terminated_by_return = False
         breaks_inner = False  # a break seen below the next loop up exits that loop only
         throttled = False
+        failing = False  # in an `except` handler: runs when an iteration fails, not each one
         guards: list[cst.If] = []  # the `if`s whose body holds the node
         for index in range(len(chain) - 2, -1, -1):
             parent, child = chain[index], chain[index + 1]
@@ -680,20 +688,41 @@ class FileContext:
                     throttled = True
             elif isinstance(parent, cst.With) and child is parent.body and self._opens_run(parent):
                 break
+            elif isinstance(parent, (cst.ExceptHandler, cst.ExceptStarHandler)):
+                failing = True
             if _runs_per_iteration(parent, child, chain, index):
+                statement = chain[index + 2] if index + 2 < len(chain) else None
                 if isinstance(parent, (cst.For, cst.While)) and self._body_starts_run(
-                    parent, child
+                    parent, child, statement
                 ):
                     break  # a run per iteration: its calls are per-run, not per-iteration
                 if index > 0 and isinstance(parent, cst.For):
                     self._loop_blocks[id(parent)] = chain[index - 1]
-                once = terminated_by_return or breaks_inner
+                once = terminated_by_return or breaks_inner or failing
                 if not once and guards:
                     once = any(self._holds_once(guard, parent) for guard in guards)
                 frames.append(LoopFrame(parent, once, throttled))
                 breaks_inner = False
         self._loops[key] = frames
         return list(frames)
+
+    def exits_loop_after(self, loop: cst.CSTNode) -> bool:
+        """The current node is followed, in one of the blocks between it and `loop`, by an
+        unconditional `break`, `return` or `raise`: `loop` runs it on one iteration at most
+        (a retry loop: `for attempt in ...: try: start(); break; except: wait()`)."""
+        chain = self.ancestors
+        returns = breaks = False
+        for index in range(len(chain) - 2, -1, -1):
+            parent, child = chain[index], chain[index + 1]
+            if parent is loop:
+                return returns or breaks
+            if isinstance(parent, _SCOPE_BOUNDARIES):
+                return False
+            if isinstance(parent, (cst.For, cst.While)):
+                breaks = False  # a break below an inner loop exits that loop only
+            if isinstance(parent, (cst.BaseSuite, cst.Module, cst.SimpleStatementLine)):
+                returns, breaks = _scan_following(parent, child, returns, breaks)
+        return False
 
     @property
     def _loop_blocks(self) -> dict[int, cst.CSTNode]:
@@ -925,20 +954,47 @@ class FileContext:
         found = self.api_call(call)
         return found is not None and not found.is_client and found.name == "start_run"
 
-    def _body_starts_run(self, loop: cst.For | cst.While, child: cst.CSTNode) -> bool:
+    def _body_starts_run(
+        self, loop: cst.For | cst.While, child: cst.CSTNode, statement: Optional[cst.CSTNode]
+    ) -> bool:
         """`for x in xs: run = mlflow.start_run(); ...; mlflow.end_run()` opens a run per
-        iteration without `with`; `run = client.create_run(...)` creates one."""
-        if child is not loop.body or not isinstance(loop.body, cst.IndentedBlock):
+        iteration without `with`; `run = client.create_run(...)` creates one. The start may
+        sit under the body's `if`s and `try`s (`if enabled: mlflow.start_run(...)`); there the
+        body must also end it (`end_run()` on its paths), or a start under a first-iteration
+        guard would pass for a run per iteration. Only what follows the start is in the run:
+        `statement`, the body's statement that holds the node, is not before it."""
+        body = loop.body
+        if child is not body or not isinstance(body, cst.IndentedBlock):
             return False
-        for statement in loop.body.body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    value = getattr(small, "value", None)
-                    if isinstance(value, cst.Call) and (
-                        self._is_start_run(value) or self._is_create_run(value)
-                    ):
-                        return True
-        return False
+        first: Optional[int] = self.memo(
+            f"body-runs:{id(loop)}", lambda: self._first_run_start(body)
+        )
+        if first is None:
+            return False
+        index = next((i for i, s in enumerate(body.body) if s is statement), None)
+        return index is not None and first <= index
+
+    def _first_run_start(self, body: cst.IndentedBlock) -> Optional[int]:
+        """The index of the body's first statement that starts a run per iteration."""
+        starts: list[int] = []
+        nested: list[int] = []  # starts under an `if`/`try`/`with`: count if a run is ended
+        ends = False
+        for index, depth, call in _statement_calls(body):
+            # calls after the current node are not walked yet: resolved here
+            found = self.api_call(call) or api.api_call_for(self.resolver.resolve(call.func))
+            if found is None:
+                continue
+            if (found.name == "create_run" and found.is_client) or (
+                found.name == api.START_RUN and not found.is_client and depth == 0
+            ):
+                starts.append(index)
+            elif found.name == api.START_RUN and not found.is_client:
+                nested.append(index)
+            elif found.name in (api.END_RUN, "set_terminated"):
+                ends = True
+        if ends:
+            starts += nested
+        return min(starts, default=None)
 
     def _is_create_run(self, call: cst.Call) -> bool:
         found = self.api_call(call)
@@ -1084,6 +1140,47 @@ def _hook_for(node_type: type, leaving: bool) -> Optional[Hook]:
         hook = FileContext._leave_named_expr
     _LEAVE_HOOKS[node_type] = hook
     return hook
+
+
+def _statement_calls(block: cst.IndentedBlock) -> Iterator[tuple[int, int, cst.Call]]:
+    """The calls that make up a block's statements (`x = f()`, `f()`): (the index of the
+    block's statement that holds it, how many `if`, `try` or `with` levels down it is, the
+    call). Nested loops and definitions are not entered."""
+    pending: list[tuple[int, int, cst.BaseSuite]] = [
+        (index, 0, cst.IndentedBlock(body=[statement]))
+        for index, statement in enumerate(block.body)
+    ]
+    while pending:
+        index, depth, suite = pending.pop()
+        lines = [suite] if isinstance(suite, cst.SimpleStatementSuite) else suite.body
+        for statement in lines:
+            if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                for small in statement.body:
+                    value = getattr(small, "value", None)
+                    if isinstance(value, cst.Call):
+                        yield index, depth, value
+            elif isinstance(statement, (cst.If, cst.Try, cst.With)):
+                pending.extend((index, depth + 1, part) for part in _blocks_of(statement))
+
+
+def _blocks_of(statement: cst.CSTNode) -> Iterator[cst.BaseSuite]:
+    """The blocks of an `if` (with its `elif`s and `else`), a `try` or a `with`."""
+    if isinstance(statement, cst.If):
+        yield statement.body
+        if statement.orelse is not None:
+            if isinstance(statement.orelse, cst.If):
+                yield from _blocks_of(statement.orelse)
+            else:
+                yield statement.orelse.body
+    elif isinstance(statement, cst.Try):
+        yield statement.body
+        for handler in statement.handlers:
+            yield handler.body
+        for extra in (statement.orelse, statement.finalbody):
+            if extra is not None:
+                yield extra.body
+    elif isinstance(statement, cst.With):
+        yield statement.body
 
 
 def _runs_per_iteration(

@@ -526,3 +526,56 @@ def test_an_import_from_a_required_mlflow_goes_to_the_top_sorted() -> None:
     result = fixed(source, "MLF104")
     assert result is not None
     assert result.startswith("import os\n\nimport mlflow\nfrom mlflow.entities import RunTag\n")
+
+
+# --- a run per iteration opened without `with` ----------------------------------------------
+MANUAL_RUN_PER_MODEL = """\
+import mlflow
+
+
+def fit(models, enabled):
+    for name, model in models:
+        try:
+            if enabled:
+                mlflow.start_run(run_name=name)
+                mlflow.log_param("model_name", name)
+            model.fit()
+            mlflow.log_metric("fit_time", model.seconds)
+            if enabled:
+                mlflow.end_run()
+        except Exception:
+            if enabled:
+                mlflow.end_run()
+"""
+
+
+def test_a_run_started_and_ended_in_each_iteration_is_per_run() -> None:
+    """Each model gets its own run: nothing is logged twice to one run, no param changes."""
+    assert lint(MANUAL_RUN_PER_MODEL) == []
+
+
+def test_a_run_started_on_the_first_iteration_only_is_one_run() -> None:
+    """Started under a guard and never ended in the body: the loop's calls share one run."""
+    source = MANUAL_RUN_PER_MODEL.replace("mlflow.end_run()", "pass")
+    assert {"MLF106", "MLF301"} <= {code for _, _, code in lint(source)}
+
+
+def test_a_call_in_an_except_handler_is_no_per_iteration_call() -> None:
+    """A fallback or an error count runs when an iteration fails, not on every iteration."""
+    source = """\
+    import mlflow
+
+
+    def train(loader, config):
+        for batch in loader:
+            try:
+                mlflow.log_param("optimizer", config.optimizer)
+            except mlflow.exceptions.MlflowException:
+                mlflow.log_param("optimizer", str(config.optimizer)[:250])
+            try:
+                loss = batch.step()
+            except ValueError:
+                mlflow.log_metric("bad_batches", 1)
+                continue
+    """
+    assert [(line, code) for line, _, code in lint(source)] == [(7, "MLF106")]

@@ -97,9 +97,11 @@ class MetricInLoop(LoopCallRule):
     A call after the loop; a call in a function or lambda merely defined in the loop; a
     method called `log_metric` on anything that is not MLflow (your own logger, wandb); a
     loop body that runs at most once (the call is followed by an unconditional `break`,
-    `return` or `raise`); a call guarded by `if step % N == 0` (already logging every N
-    steps); calls inside a run opened per iteration (`for cfg in grid: with
-    mlflow.start_run(): ...`, a hyperparameter sweep); already-batched calls (`log_metrics`,
+    `return` or `raise`); a call in an `except` handler (it runs when an iteration fails);
+    a call guarded by `if step % N == 0` (already logging every N steps); calls inside a
+    run opened per iteration (`for cfg in grid: with mlflow.start_run(): ...`, a
+    hyperparameter sweep, or `mlflow.start_run()` ... `mlflow.end_run()` in the body
+    without `with`, also under an `if` or a `try`); already-batched calls (`log_metrics`,
     `log_batch`): one batched request per iteration is MLflow's recommended pattern; and
     calls at the epoch level of a training loop, once per epoch, which is the granularity
     MLflow recommends: the loop around the call has a per-batch loop of its own in its body
@@ -201,13 +203,13 @@ class MetricInLoop(LoopCallRule):
                 "Buffer the points as `Metric` entities and send up to 1,000 at a time with "
                 f"`{client}.log_batch({run}, metrics=[...])`"
             )
-        key = bound.get("key")
+        key, step = bound.get("key"), bound.get("step")
         inner = frames[0].loop
         keys_loop = (
             key is not None
             and isinstance(inner, cst.For)
             and fixes.uses_names(key.value, fixes.target_names(inner.target))
-        )
+        ) or self._new_key_each_time(inner, key, step)
         if keys_loop or self._per_loop.get(id(inner), 0) > 1:
             return message, (
                 "Log each step's metrics together in one `mlflow.log_metrics({...}, step=...)` call"
@@ -217,6 +219,19 @@ class MetricInLoop(LoopCallRule):
             "`MlflowClient().log_batch(run_id, metrics=[...])`: `log_metrics` cannot merge one "
             "metric's steps, and logging every N steps drops points"
         )
+
+    def _new_key_each_time(
+        self, loop: cst.CSTNode, key: Optional[cst.Arg], step: Optional[cst.Arg]
+    ) -> bool:
+        """The key changes from one iteration to the next (`f"score_{name}"` with `name` read
+        from the item) while the step does not: several metrics at one step, which one
+        `log_metrics` call after the loop sends together."""
+        if key is None:
+            return False
+        varying = self.ctx.loop_varying(loop)
+        if self.ctx.invariant(key.value, varying):
+            return False
+        return step is None or self.ctx.invariant(step.value, varying)
 
     # --- the buffering fix ----------------------------------------------------------------------
     def _buffer_loop(self, finding: _Finding, findings: list[_Finding]) -> Optional[Loop]:

@@ -36,7 +36,11 @@ class ParamInLoop(LoopCallRule):
     iteration logs to another run, so nothing is overwritten and no param can conflict. Such a
     loop's request count is the batching rules' business (MLF104 for adjacent calls on one
     run, MLF105 for a mapping logged item by item), with a `log_batch` remedy. Loops that open
-    a run per iteration, and a loop over a mapping's items that only logs them (MLF105).
+    a run per iteration: `with mlflow.start_run():` in the body, or `mlflow.start_run()` in it
+    without `with` (also under an `if` or a `try`, when the body also ends the run), or
+    `client.create_run(...)`; a call in an `except` handler (a fallback that runs when the
+    iteration's first attempt fails: `except MlflowException: log_param(key, str(value))`);
+    and a loop over a mapping's items that only logs them (MLF105).
     """
 
     code = "MLF106"

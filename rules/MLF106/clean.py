@@ -15,3 +15,15 @@ with mlflow.start_run(run_name="mlf106-clean"):
     for epoch in range(2):
         mlflow.log_metrics({"loss": 1.0 / (epoch + 1)}, step=epoch)
     mlflow.set_tag("status", "done")
+
+# A run per iteration without `with`: started when tracking is on, ended on every path.
+tracking = True
+for learning_rate in grid:
+    if tracking:
+        mlflow.start_run(run_name=f"mlf106-clean-manual-lr={learning_rate}")
+    try:
+        mlflow.log_param("learning_rate", learning_rate)
+        mlflow.log_metric("score", learning_rate * 10)
+    finally:
+        if tracking:
+            mlflow.end_run()
