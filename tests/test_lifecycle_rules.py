@@ -584,3 +584,39 @@ def test_mlf304_a_function_defined_after_the_block_is_not_logging_there() -> Non
     mlflow.log_metric("late", 1.0)
     """
     assert [v.line for v in found(source, "MLF304")] == [10]
+
+
+# --- retry loops around start_run, and a module-level start ended after its block ------------
+RETRY = """\
+import time
+
+import mlflow
+
+
+def connect(run_id, attempts):
+    for attempt in range(attempts):
+        try:
+            if run_id:
+                mlflow.start_run(run_id=run_id)
+            else:
+                mlflow.start_run()
+            mlflow.log_params({"attempt": attempt})
+            break
+        except Exception:
+            time.sleep(1)
+"""
+
+
+def test_a_retry_loop_that_breaks_once_started_starts_one_run() -> None:
+    """The loop leaves as soon as the start succeeds: no second start while it is active."""
+    assert violations(RETRY, "MLF303") == []
+    without_break = RETRY.replace("            break\n", "")
+    assert [v.line for v in violations(without_break, "MLF303")] == [10, 12]
+
+
+def test_an_end_run_after_a_module_level_block_ends_its_run() -> None:
+    """The run is ended by the module's later `end_run()`: MLF302 says what an exception
+    skips, not that nothing ends the run."""
+    source = "import mlflow\nif True:\n    mlflow.start_run()\n    mlflow.log_param('a', 1)\nmlflow.end_run()\n"
+    [found] = violations(source, "MLF302")
+    assert "an exception skips its `end_run()`" in found.message

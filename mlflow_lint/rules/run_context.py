@@ -101,6 +101,9 @@ class _Start:
                 blocks.append((node.body, list(node.body).index(child)))
         module_level = isinstance(self.scope, cst.Module)
         top = self._top_index() if module_level else -1
+        module = self.chain[0]
+        if module_level and isinstance(module, cst.Module) and self.statements is not module.body:
+            blocks.append((module.body, top))  # in a module-level loop, `if` or `try`
         for depth, (statements, index) in enumerate(blocks):
             outermost = depth == len(blocks) - 1
             for offset, statement in enumerate(statements[index + 1 :], start=index + 1):

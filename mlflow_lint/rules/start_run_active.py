@@ -35,7 +35,8 @@ class StartRunWhileActive(Rule):
     ## Not flagged
     `start_run(nested=True)`; a `start_run` after the active run's block closed; a loop whose
     body ends the run it starts (`with mlflow.start_run():`, or `mlflow.end_run()` in the
-    loop).
+    loop); a `start_run` followed by an unconditional `break`, `return` or `raise` of the
+    loop (a retry loop that stops once the run is started: it starts one run).
     """
 
     code = "MLF303"
@@ -67,7 +68,7 @@ class StartRunWhileActive(Rule):
             )
             return
         loop = self._enclosing_loop()
-        if loop is not None:
+        if loop is not None and not self.ctx.exits_loop_after(loop):
             self._in_loops.append((node, loop))
 
     def setup(self) -> None:
