@@ -298,6 +298,33 @@ NO_REQUEST = frozenset({CLIENT, "active_run", "last_active_run", "get_tracking_u
 ASYNC_FLUSHES = frozenset({END_RUN, "flush_async_logging", "_shut_down_async_logging"})
 ENABLE_ASYNC = "mlflow.config.enable_async_logging"
 
+# What moves files or models, creates a run or evaluates a model (`mlflow.<flavor>.load_model`,
+# `MlflowClient.download_artifacts`, `mlflow.genai.evaluate`): many requests or a long transfer
+# each, so a read in the same loop iteration is a small share of its cost.
+HEAVY_WORK = frozenset(
+    {
+        *ARTIFACT_UPLOADS,
+        "download_artifacts",
+        "load_model",
+        "log_model",
+        "save_model",
+        "register_model",
+        "create_model_version",
+        "copy_model_version",
+        "create_run",
+        "evaluate",
+    }
+)
+
+
+def is_heavy_work(resolved_callee: Optional[str]) -> bool:
+    """Whether a resolved callee (`mlflow.pyfunc.load_model`, `MlflowClient.create_run`) is
+    MLflow's heavy work (HEAVY_WORK)."""
+    if resolved_callee is None or not resolved_callee.startswith(("mlflow.", CLIENT + ".")):
+        return False
+    return resolved_callee.rsplit(".", 1)[-1] in HEAVY_WORK
+
+
 # Every fluent name the rules act on (`mlflow.<name>`): a name outside this set is no finding's
 # business, which lets elision.py skip code that only uses other parts of mlflow.
 KNOWN_FLUENT_NAMES = frozenset(

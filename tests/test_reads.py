@@ -659,3 +659,40 @@ def test_reads_in_test_code_are_not_reported(path: str) -> None:
     settings = build_settings(None, select=["MLF201"])
     assert engine.analyze(source, path, settings.rules_for(path), settings) == []
     assert engine.analyze(source, "pkg/runs.py", settings.rules_for("x.py"), settings)
+
+
+# --- a read beside heavy work in the same iteration -----------------------------------------
+@pytest.mark.parametrize(
+    "work",
+    [
+        "mlflow.artifacts.download_artifacts(run.info.artifact_uri, dst_path=dest)",
+        "client.download_artifacts(run.info.run_id, 'model', dest)",
+        "mlflow.pyfunc.load_model(f'runs:/{run.info.run_id}/model')",
+        "client.create_run(run.info.experiment_id)",
+        "mlflow.genai.evaluate(data=run.data, scorers=[])",
+    ],
+)
+def test_a_read_beside_a_transfer_or_an_evaluation_is_not_flagged(work: str) -> None:
+    source = f"""\
+    def export(run_ids, dest):
+        for run_id in run_ids:
+            run = client.get_run(run_id)
+            {work}
+    """
+    assert lines(source, "MLF201") == []
+    assert lines(source.replace(work, "print(run.data.metrics)"), "MLF201") == [3]
+
+
+def test_heavy_work_in_the_helper_that_reads_counts_too() -> None:
+    source = """\
+    def score(case):
+        mlflow.set_experiment(experiment_id=case.experiment_id)
+        return mlflow.genai.evaluate(data=case.traces, scorers=case.scorers)
+
+
+    def score_all(cases):
+        for case in cases:
+            score(case)
+    """
+    assert lines(source, "MLF201") == []
+    assert lines(source.replace("mlflow.genai.evaluate", "len"), "MLF201") == [8]

@@ -91,7 +91,8 @@ class TrackingReadInLoop(LoopCallRule):
     - Calls that run on one iteration at most: an unconditional `break`, `return` or `raise`
       follows the call, or the call is in it; or it is under `if i == best:` (the loop's
       variable, or a counter it steps, against something the loop does not change) or a
-      first-time guard (`if self._run is None:` whose body sets `self._run`).
+      first-time guard (`if self._run is None:` whose body sets `self._run`). Calls in an
+      `except` handler: they run when an iteration fails, not on every one.
     - Calls under `if step % N == 0:` and other throttles.
     - The same read repeated in a loop that creates, deletes or moves what it reads (`while
       client.search_registered_models(): ... client.delete_registered_model(name)`): it
@@ -104,6 +105,10 @@ class TrackingReadInLoop(LoopCallRule):
       given it (or given the client) that makes them (`run = client.get_run(rid)` then
       `self._process_run(run)`): one request beside several, which the other rules report
       where they can be batched.
+    - A read beside heavy work in the same iteration: the loop also downloads or uploads
+      artifacts, loads, logs or registers a model, creates a run (a copy tool) or runs
+      `evaluate` (directly or through a function of the module): the read is a small share
+      of what each iteration costs.
     - Inside the `mlflow` package's own source, a call of one of its public functions that
       is not itself a read (`set_experiment_tag` in a loop): what the API does inside is
       MLflow's business, as it is when user code calls it.
@@ -246,6 +251,11 @@ class TrackingReadInLoop(LoopCallRule):
             )
         if isinstance(frames[0].loop, cst.While) and stops:
             return None  # retries with a new value until the read lets it stop
+        helper = self.ctx.local_function(node) if via else None
+        if _beside_heavy_work(self.ctx, frames[0].loop, read) or (
+            helper is not None and _beside_heavy_work(self.ctx, helper.node, read)
+        ):
+            return None  # a transfer or evaluation per iteration dwarfs the read
         if same:
             where = (
                 "the loop"
@@ -538,6 +548,34 @@ def _fans_out(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
         any(given(arg.value) for arg in call.args) and _tracks(ctx, call, read)
         for call in helper_calls
     )
+
+
+def _beside_heavy_work(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
+    """Whether each iteration of `loop` also moves files or models, creates a run or
+    evaluates a model (api.HEAVY_WORK), directly or through a function of this file. `loop`
+    may also be the function that makes the read, called in a loop. A loop that can
+    `continue` past the work (`if found: continue`, a sync tool skipping what exists) is
+    not: its iterations may be the reads alone."""
+    heavy = False
+    todo: list[tuple[cst.CSTNode, bool]] = [(getattr(loop, "body", loop), False)]
+    while todo:
+        node, nested = todo.pop()  # nested: in an inner loop, whose `continue` is its own
+        if isinstance(node, _SCOPES) or node is read:
+            continue
+        if isinstance(node, cst.Continue) and not nested:
+            return False
+        if isinstance(node, cst.Call) and not heavy:
+            helper = ctx.local_function(node)
+            heavy = api.is_heavy_work(ctx.resolved_callee(node)) or (
+                helper is not None
+                and any(
+                    found.name in api.HEAVY_WORK
+                    for found, _, _ in ctx.reachable_api_calls(helper, site=node)
+                )
+            )
+        inner = nested or isinstance(node, (cst.For, cst.While))
+        todo.extend((child, inner) for child in iter_children(node))
+    return heavy
 
 
 def _tracks(ctx: FileContext, block: cst.CSTNode, read: Optional[cst.Call] = None) -> bool:
