@@ -10,18 +10,24 @@ from __future__ import annotations
 
 from typing import Optional
 
-from mlflow_lint import engine, notebook
+from mlflow_lint import engine
 from mlflow_lint.config import Settings
 from mlflow_lint.engine import FileError, FileResult
 from mlflow_lint.sourcefile import SourceError, atomic_write, read_bytes
 
+# notebook.py is imported with the first notebook: a run over Python files (and a warm run
+# from the cache) never pays for it
+NOTEBOOK_SUFFIX = ".ipynb"
+
 
 def is_notebook(path: str) -> bool:
-    return path.endswith(notebook.SUFFIX)
+    return path.endswith(NOTEBOOK_SUFFIX)
 
 
 def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
     if is_notebook(path):
+        from mlflow_lint import notebook
+
         return notebook.check_source(data, path, settings)
     return engine.check_source(data, path, settings)
 
@@ -30,6 +36,8 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
     """The result (the findings that remain) and the new bytes, or None when nothing changed
     or anything failed."""
     if is_notebook(path):
+        from mlflow_lint import notebook
+
         return notebook.fix_source(data, path, settings)
     return engine.fix_source(data, path, settings)
 
@@ -41,6 +49,8 @@ def check_file(path: str, settings: Settings) -> FileResult:
         data = read_bytes(path)
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
+    from mlflow_lint import notebook
+
     return notebook.check_source(data, path, settings)
 
 
@@ -51,6 +61,8 @@ def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
         data = read_bytes(path)
     except SourceError as error:
         return FileResult(path, error=FileError(error.message))
+    from mlflow_lint import notebook
+
     result, new_data = notebook.fix_source(data, path, settings)
     if new_data is not None and not write:
         # nothing is written: report what would remain where it is now, in the file on disk

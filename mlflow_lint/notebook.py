@@ -88,7 +88,6 @@ from mlflow_lint.engine import (
 from mlflow_lint.rule import Fix, Rule, Violation
 from mlflow_lint.sourcefile import SourceError, first_newline, line_starts
 
-SUFFIX = ".ipynb"
 NBFORMAT = 4  # the major version of the notebook format read and written here
 # Cell magics whose body is Python, executed in the notebook's namespace: their body is checked.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "memit"})
