@@ -9,8 +9,9 @@ file where every function logs, against a bare `libcst.parse_module` of the same
 The generated file (`generate`) is what a training package, a notebook export or a sweep script
 looks like to the engine: `import mlflow`, then N functions, each a `log_param` and a loop with
 a `log_metric` (6 lines, 2 findings: MLF101 and MLF108), so every function reaches the tracking
-API and nothing can be skipped. The `--fixable` variant logs two params and two metrics one by
-one (8 lines, 4 findings, 2 of them fixed by `fix`: MLF103 and MLF102) to measure `fix`.
+API and nothing can be skipped. The `--fixable` variant logs three params and two metrics one
+by one (9 lines, 2 findings, both fixed by `fix`: MLF103 and MLF102; two params would be below
+MLF103's `min-calls-once` in a function that runs once per run) to measure `fix`.
 
 Every command runs as its own process under run.py's wrapper (CPU time, peak RSS); the ratios
 compare CPU times measured in the same run (the lowest of --repeat runs, other load only adds
@@ -48,13 +49,14 @@ FIXABLE_FUNCTION = """\
 def train_{i}(model, loader):
     mlflow.log_param("lr_{i}", 0.1)
     mlflow.log_param("batch_{i}", 32)
+    mlflow.log_param("epochs_{i}", 10)
     for step, batch in enumerate(loader):
         loss = model.step(batch)
         mlflow.log_metric("loss_{i}", loss, step=step)
         mlflow.log_metric("acc_{i}", model.acc, step=step)
 
 """
-FIXABLE_FINDINGS_PER_FUNCTION = 4  # 2 fixed, 2 remaining
+FIXABLE_FINDINGS_PER_FUNCTION = 2  # both fixed
 
 SIZES = (1000, 2000, 4000, 8000, 20000)
 FLAKE8_SIZES = (2000,)

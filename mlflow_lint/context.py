@@ -60,6 +60,7 @@ COMPREHENSION_TYPES = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp
 _CONDITIONAL_TYPES = (cst.If, cst.Else, cst.Try, cst.TryStar, cst.Match, cst.ExceptHandler)
 _SCOPE_BOUNDARIES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 _TERMINATORS = (cst.Return, cst.Raise)
+_EXITS = (cst.Return, cst.Raise, cst.Continue, cst.Break)
 # Rounds of the class prescan: a property may return what another method assigns.
 _CLASS_PRESCAN_ROUNDS = 3
 
@@ -660,8 +661,11 @@ class FileContext:
         the node runs on one iteration of that loop at most: it is in, or followed by, an
         unconditional `return`/`raise` (or a `break` of that loop) in the blocks between it
         and the loop; or it is under an `if` that holds once (see _holds_once). A node in an
-        `except` handler counts as once too: it runs when an iteration fails (a fallback, a
-        retry's report), no per-iteration cost worth a finding."""
+        `except` handler counts as once too, in every loop, whether the handler is inside the
+        loops or around them: it runs when something failed (a fallback that logs item by
+        item after a batch failed, a retry's report), no per-iteration cost worth a finding.
+        So does code after an unconditional `continue`, `break`, `return` or `raise` in its
+        block, which never runs."""
         # several rules ask for the same call's loops: computed once per node and place
         key = (id(node), len(self.ancestors), id(self.ancestors[-1]) if self.ancestors else 0)
         known = self._loops.get(key)
@@ -672,7 +676,8 @@ class FileContext:
         terminated_by_return = False
         breaks_inner = False  # a break seen below the next loop up exits that loop only
         throttled = False
-        failing = False  # in an `except` handler: runs when an iteration fails, not each one
+        failing = False  # in an `except` handler: runs when something failed, not each time
+        unreachable = False  # after an unconditional `continue`, `break`, `return` or `raise`
         guards: list[cst.If] = []  # the `if`s whose body holds the node
         for index in range(len(chain) - 2, -1, -1):
             parent, child = chain[index], chain[index + 1]
@@ -682,6 +687,8 @@ class FileContext:
                 terminated_by_return, breaks_inner = _scan_following(
                     parent, child, terminated_by_return, breaks_inner
                 )
+                if _after_exit(parent, child):
+                    unreachable = True
             elif isinstance(parent, cst.If) and child is parent.body:
                 guards.append(parent)
                 if _is_throttle(parent.test):
@@ -703,6 +710,8 @@ class FileContext:
                     once = any(self._holds_once(guard, parent) for guard in guards)
                 frames.append(LoopFrame(parent, once, throttled))
                 breaks_inner = False
+        if failing or unreachable:  # also a loop inside a handler: a fallback, an error path
+            frames = [dataclasses.replace(frame, at_most_once=True) for frame in frames]
         self._loops[key] = frames
         return list(frames)
 
@@ -1146,21 +1155,21 @@ def _statement_calls(block: cst.IndentedBlock) -> Iterator[tuple[int, int, cst.C
     """The calls that make up a block's statements (`x = f()`, `f()`): (the index of the
     block's statement that holds it, how many `if`, `try` or `with` levels down it is, the
     call). Nested loops and definitions are not entered."""
-    pending: list[tuple[int, int, cst.BaseSuite]] = [
-        (index, 0, cst.IndentedBlock(body=[statement]))
-        for index, statement in enumerate(block.body)
+    pending: list[tuple[int, int, Sequence[cst.CSTNode]]] = [
+        (index, 0, (statement,)) for index, statement in enumerate(block.body)
     ]
     while pending:
-        index, depth, suite = pending.pop()
-        lines = [suite] if isinstance(suite, cst.SimpleStatementSuite) else suite.body
-        for statement in lines:
+        index, depth, statements = pending.pop()
+        for statement in statements:
             if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
                 for small in statement.body:
                     value = getattr(small, "value", None)
                     if isinstance(value, cst.Call):
                         yield index, depth, value
             elif isinstance(statement, (cst.If, cst.Try, cst.With)):
-                pending.extend((index, depth + 1, part) for part in _blocks_of(statement))
+                for part in _blocks_of(statement):
+                    inner = part.body if isinstance(part, cst.IndentedBlock) else (part,)
+                    pending.append((index, depth + 1, inner))
 
 
 def _blocks_of(statement: cst.CSTNode) -> Iterator[cst.BaseSuite]:
@@ -1196,6 +1205,19 @@ def _runs_per_iteration(
         # inside the outermost CompFor: only its `iter` is evaluated once
         grandchild = chain[index + 2] if index + 2 < len(chain) else None
         return grandchild is not parent.for_in.iter
+    return False
+
+
+def _after_exit(
+    container: Union[cst.BaseSuite, cst.Module, cst.SimpleStatementLine], child: cst.CSTNode
+) -> bool:
+    """Whether a statement before `child` in its block always leaves it (`continue`, `break`,
+    `return`, `raise`): `child` never runs."""
+    for statement in getattr(container, "body", ()):
+        if statement is child:
+            return False
+        if any(isinstance(small, _EXITS) for small in _small_statements(statement)):
+            return True
     return False
 
 

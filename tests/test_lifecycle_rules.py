@@ -620,3 +620,21 @@ def test_an_end_run_after_a_module_level_block_ends_its_run() -> None:
     source = "import mlflow\nif True:\n    mlflow.start_run()\n    mlflow.log_param('a', 1)\nmlflow.end_run()\n"
     [found] = violations(source, "MLF302")
     assert "an exception skips its `end_run()`" in found.message
+
+
+def test_a_run_whose_id_is_written_out_for_later_steps_is_handed_on() -> None:
+    """A pipeline step starts the run and writes its id to a file; later steps resume it."""
+    source = """\
+import mlflow
+
+
+def start_pipeline_run(output):
+    run = mlflow.start_run(run_name="pipeline")
+    mlflow.set_tag("pipeline", "nightly")
+    with open(output, "w") as f:
+        f.write(run.info.run_id)
+"""
+    assert violations(source, "MLF302") == []
+    assert (
+        len(violations(source.replace("f.write(run.info.run_id)", "f.write('x')"), "MLF302")) == 1
+    )

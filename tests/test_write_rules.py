@@ -579,3 +579,52 @@ def test_a_call_in_an_except_handler_is_no_per_iteration_call() -> None:
                 continue
     """
     assert [(line, code) for line, _, code in lint(source)] == [(7, "MLF106")]
+
+
+def test_item_by_item_after_a_failed_batch_is_an_error_path() -> None:
+    """A loop in an `except` handler salvages the valid items once the batch failed."""
+    source = """\
+    import mlflow
+
+
+    def log_scalars(values, step):
+        try:
+            mlflow.log_metrics(values, step=step)
+        except mlflow.exceptions.MlflowException:
+            for key, value in values.items():
+                try:
+                    mlflow.log_metric(key, float(value), step=step)
+                except ValueError:
+                    pass
+    """
+    assert lint(source) == []
+
+
+def test_code_after_an_unconditional_continue_never_runs() -> None:
+    source = """\
+    import mlflow
+
+
+    def last_values(client, runs, keys):
+        for run in runs:
+            for key in keys:
+                continue
+                client.get_metric_history(run.info.run_id, key)
+                mlflow.log_metric(key, 1.0)
+    """
+    assert lint(source) == []
+    assert lint(source.replace("continue", "pass"))
+
+
+def test_test_code_may_log_point_by_point() -> None:
+    source = """\
+    import mlflow
+
+
+    def test_history_keeps_duplicates():
+        with mlflow.start_run():
+            for step in range(3):
+                mlflow.log_metric("loss", 1.0, step=step)
+    """
+    assert lint(source, select=["MLF101"]) == []
+    assert lint(source.replace("def test_", "def make_"), select=["MLF101"])

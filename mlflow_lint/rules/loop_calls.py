@@ -8,7 +8,7 @@ from typing import ClassVar
 import libcst as cst
 
 from mlflow_lint import fixes
-from mlflow_lint.context import LoopFrame, contains
+from mlflow_lint.context import LoopFrame, contains, is_test_code
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules.per_item_loop import mapping_loop
@@ -36,6 +36,9 @@ class LoopCallRule(Rule):
     # Whether a client call whose run id comes from the loop counts only within one run (true
     # for writes: each iteration logs to another run; false for reads: that is the N+1).
     same_run_only: ClassVar[bool] = True
+    # Whether test code (test modules, `tests/` folders, `test_*` functions) is left alone:
+    # for rules about request counts, which a test's throwaway store does not feel.
+    skips_test_code: ClassVar[bool] = False
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         raise NotImplementedError
@@ -54,6 +57,8 @@ class LoopCallRule(Rule):
         self._flagged: set[int] = set()
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
+        if self.skips_test_code and self._in_test_code():
+            return []
         kept = []
         for frame in self.ctx.loops(node):
             mapping = mapping_loop(self.ctx, frame.loop)
@@ -64,6 +69,14 @@ class LoopCallRule(Rule):
             if not frame.at_most_once and (self.include_throttled or not frame.throttled):
                 kept.append(frame)
         return kept
+
+    def _in_test_code(self) -> bool:
+        if self.ctx.memo("test-module", lambda: is_test_code(self.ctx.path)):
+            return True
+        function = next(
+            (a for a in reversed(self.ctx.ancestors) if isinstance(a, cst.FunctionDef)), None
+        )
+        return function is not None and is_test_code(self.ctx.path, function)
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)

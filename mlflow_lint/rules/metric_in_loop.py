@@ -108,7 +108,10 @@ class MetricInLoop(LoopCallRule):
     (a `for` over anything but a literal collection or a dict's items, or a `while`), or its
     variable is named after epochs (`for epoch in range(...)`). A call that a batching
     finding already covers (adjacent calls, MLF102; a loop over a mapping, MLF105) is
-    reported there, once.
+    reported there, once. Test code (test modules, `tests/` folders, `test_*` functions):
+    its few points go to a throwaway store, and a test may log point by point on purpose.
+    A loop inside an `except` handler (logging item by item after a batched call failed,
+    to keep the valid items), and code after an unconditional `continue` or `return`.
     """
 
     code = "MLF101"
@@ -118,6 +121,7 @@ class MetricInLoop(LoopCallRule):
     )
     triggers = frozenset(UNBATCHED_METRIC)
     fix_safety = Safety.UNSAFE
+    skips_test_code = True
 
     def setup(self) -> None:
         super().setup()
@@ -226,8 +230,8 @@ class MetricInLoop(LoopCallRule):
         """The key changes from one iteration to the next (`f"score_{name}"` with `name` read
         from the item) while the step does not: several metrics at one step, which one
         `log_metrics` call after the loop sends together."""
-        if key is None:
-            return False
+        if key is None or isinstance(key.value, (cst.SimpleString, cst.ConcatenatedString)):
+            return False  # a written-out key (the common case) needs no look at the loop
         varying = self.ctx.loop_varying(loop)
         if self.ctx.invariant(key.value, varying):
             return False

@@ -32,7 +32,13 @@ _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 # Calls that cannot leave a run open however they end: logging and printing.
 _LOGGERS = frozenset({"logger", "_logger", "log", "_log", "logging", "LOGGER", "LOG", "warnings"})
 # Methods that keep what they are given on their receiver: `self._runs.append(run)`.
-_STORING_METHODS = frozenset({"append", "add", "put", "insert", "setdefault", "appendleft"})
+_STORING_METHODS = frozenset(
+    {
+        *("append", "add", "put", "insert", "setdefault", "appendleft"),
+        # written out for another process (a pipeline's next step resumes the run by its id)
+        *("write", "write_text", "dump", "safe_dump"),
+    }
+)
 # The statement notebook.py puts between two cells of a notebook's virtual module.
 _CELL_BOUNDARY = re.compile(r"#\s*nbcell-*:cell\s*$")
 
@@ -154,7 +160,9 @@ class RunNotContextManaged(Rule):
       methods, pytest session hooks, `__enter__`/`__exit__`, start/stop wrappers), or a
       module that defines or calls a helper whose name says it ends the run;
     - the run (or anything read from it, such as its id) is returned or yielded to the
-      caller, stored on an object (`self.run = run`, `runs.append(run)`) or in a global;
+      caller, stored on an object (`self.run = run`, `runs.append(run)`) or in a global,
+      or written to a file for another process (`f.write(run.info.run_id)`, `json.dump`:
+      a pipeline step that starts the run its later steps resume);
     - `start_run(run_id=...)` under an `if mlflow.active_run() is None:` guard, which
       re-activates a run its caller owns;
     - a module-level function that starts the run and returns at once (nothing after
@@ -367,7 +375,8 @@ class RunNotContextManaged(Rule):
 
     def _handed_on(self, scope: cst.CSTNode, name: str) -> bool:
         """`name` (or anything read from it) is returned, yielded, stored on an object or in a
-        container, or is a global."""
+        container, written to a file (`f.write(run.info.run_id)`, `json.dump(...)`), or is a
+        global."""
         todo: list[cst.CSTNode] = [scope]
         while todo:
             node = todo.pop()
