@@ -11,7 +11,7 @@ from test_cli import FLAGGED, write
 def project(tmp_path: Path, table: str) -> Path:
     write(tmp_path, "pyproject.toml", f"[project]\nname = 'x'\n\n[tool.mlflow-lint]\n{table}\n")
     write(tmp_path, "src/train.py", FLAGGED)
-    write(tmp_path, "tests/test_train.py", FLAGGED)
+    write(tmp_path, "scripts/sweep.py", FLAGGED)
     return tmp_path
 
 
@@ -36,15 +36,15 @@ def test_select_in_config_and_ignore_on_command_line(tmp_path: Path) -> None:
 
 
 def test_per_file_ignores(tmp_path: Path) -> None:
-    project(tmp_path, '[tool.mlflow-lint.per-file-ignores]\n"tests/*" = ["MLF101"]')
+    project(tmp_path, '[tool.mlflow-lint.per-file-ignores]\n"scripts/*" = ["MLF101"]')
     assert findings(run_cli("check", ".", cwd=tmp_path)) == ["src/train.py:3:5 MLF101"]
 
 
 def test_exclude(tmp_path: Path) -> None:
-    project(tmp_path, 'extend-exclude = ["tests"]')
+    project(tmp_path, 'extend-exclude = ["scripts"]')
     assert findings(run_cli("check", ".", cwd=tmp_path)) == ["src/train.py:3:5 MLF101"]
     project(tmp_path, 'exclude = ["src"]')
-    assert findings(run_cli("check", ".", cwd=tmp_path)) == ["tests/test_train.py:3:5 MLF101"]
+    assert findings(run_cli("check", ".", cwd=tmp_path)) == ["scripts/sweep.py:3:5 MLF101"]
 
 
 def test_nearest_pyproject_is_used_from_a_subdirectory(tmp_path: Path) -> None:
