@@ -108,7 +108,8 @@ class TrackingReadInLoop(LoopCallRule):
     - A read beside heavy work in the same iteration: the loop also downloads or uploads
       artifacts, loads, logs or registers a model, creates a run (a copy tool) or runs
       `evaluate` (directly or through a function of the module): the read is a small share
-      of what each iteration costs.
+      of what each iteration costs. Flagged still when the loop can `continue` past that
+      work (a sync tool that skips what already exists): its iterations may be the reads.
     - Inside the `mlflow` package's own source, a call of one of its public functions that
       is not itself a read (`set_experiment_tag` in a loop): what the API does inside is
       MLflow's business, as it is when user code calls it.
