@@ -757,6 +757,7 @@ def watch(options: RunOptions) -> int:
             run_once(options)
         except ConfigError as error:
             click.echo(f"mlflow-lint: error: {error}", err=True)
+        sys.stdout.flush()  # a pipe buffers: a reader sees each round's results before the next
         stamp = time.strftime("%H:%M:%S")
         click.echo(f"[{stamp}] Watching for file changes.", err=True)
 

@@ -139,17 +139,17 @@ def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
         threading.Thread(target=pump, args=(name, stream), daemon=True).start()
     seen: list[tuple[str, str]] = []
 
-    def wait_for(pattern: str, deadline: float = 120) -> None:
+    def wait_for(pattern: str, times: int = 1, deadline: float = 120) -> None:
+        # stdout and stderr are separate pipes: lines of one re-check can arrive in
+        # either order, so count matches over everything seen so far.
         end = time.monotonic() + deadline
-        while time.monotonic() < end:
+        while sum(bool(re.search(pattern, line)) for _, line in seen) < times:
+            if time.monotonic() > end:
+                raise AssertionError(f"{pattern!r} not {times}x in {seen}")
             try:
-                item = out.get(timeout=1)
+                seen.append(out.get(timeout=1))
             except queue.Empty:
                 continue
-            seen.append(item)
-            if re.search(pattern, item[1]):
-                return
-        raise AssertionError(f"no {pattern!r} in {seen}")
 
     try:
         wait_for(r"Watching for file changes")
@@ -157,7 +157,7 @@ def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
         time.sleep(0.5)
         write(tmp_path, "train.py", FLAGGED)
         wait_for(r"^train\.py:3:5: MLF101 ")
-        wait_for(r"Watching for file changes")
+        wait_for(r"Watching for file changes", times=2)
         (tmp_path / "train.py").write_text(FLAGGED.replace("log_metric", "log_metrix"))
         wait_for(r"^All checks passed! 2 files checked\.")
     finally:
