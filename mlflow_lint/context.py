@@ -130,6 +130,11 @@ class FunctionSummary:
         return self.node.name.value
 
 
+# A loop over a written-out iterable this short costs a fixed handful of requests, not a
+# number that grows with the data: the rules about request counts leave it alone.
+MAX_FIXED_ITERATIONS = 3
+
+
 @dataclass(frozen=True)
 class LoopFrame:
     """A loop that executes the node being visited on each of its iterations."""
@@ -924,6 +929,13 @@ class FileContext:
         else:
             return None
         return _literal_length(iterable)
+
+    @staticmethod
+    def fixed_handful(loop: cst.CSTNode) -> bool:
+        """A loop over a written-out iterable of three items or fewer (`for split in ("train",
+        "test")`): a fixed handful of iterations, like as many statements written out."""
+        length = FileContext.literal_length(loop)
+        return length is not None and length <= MAX_FIXED_ITERATIONS
 
     def iterates_chunks(self, loop: cst.CSTNode) -> bool:
         """Whether each iteration of `loop` handles one size-capped chunk of a single

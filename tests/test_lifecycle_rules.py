@@ -535,14 +535,16 @@ def test_mlf302_runs_spanning_notebook_cells(tmp_path: Path) -> None:
     _notebook(
         same,
         "import mlflow",
-        "run = mlflow.start_run()\nmlflow.log_metric('loss', 0.1)\nmlflow.end_run()",
+        "run = mlflow.start_run()\nloss = train()\nmlflow.log_metric('loss', loss)\nmlflow.end_run()",
     )
     [finding] = _check(same)
     assert finding["cell"] == 3 and finding["fixable"]
     fixed = run_cli("fix", "--select", "MLF302", str(same), cwd=tmp_path)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     cell = nbformat.read(str(same), as_version=4).cells[2].source
-    assert cell == "with mlflow.start_run() as run:\n    mlflow.log_metric('loss', 0.1)"
+    assert cell == (
+        "with mlflow.start_run() as run:\n    loss = train()\n    mlflow.log_metric('loss', loss)"
+    )
 
 
 def test_mlf302_a_helper_that_ends_its_own_run_does_not_end_the_callers() -> None:

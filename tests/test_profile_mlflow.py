@@ -464,28 +464,33 @@ def test_the_fixed_program_makes_the_requests_the_profile_promised(
 def test_a_merged_call_makes_one_request_where_there_were_n(
     server: Backend, proxy: CountingProxy, tmp_path: Path
 ) -> None:
-    """MLF102's own example: the four summary metrics after the loop (lines 33-38) are four
-    requests, and the export tool's four client calls (lines 17-20) four; the fixes' merged
-    calls (`log_metrics` in the safe twin, `MlflowClient.log_batch` in the unsafe one) are one
-    request each, as the profile promised."""
+    """MLF102's own example: the four summary metrics after the loop (lines 34-39) are four
+    requests, and the export tool's two client calls per epoch (lines 18-19) two per epoch;
+    the fixes' merged calls (`log_metrics` in the safe twin, `MlflowClient.log_batch` in the
+    unsafe one) are one request where there were several, as the profile promised."""
     original = on_server(RULES_DIR / "MLF102" / "flagged.py", server, proxy, tmp_path)
     promises = {f["line"]: f for f in original.doc["fixes"]}
     lines = original.lines()
-    for first, group in ((33, (33, 34, 36, 38)), (17, (17, 18, 19, 20))):
+    epochs = 3  # the example's EPOCHS
+    # (where the promise is, its kind, the calls it merges, how often they run)
+    for first, kind, group, times in (
+        (34, "calls", (34, 35, 37, 39), 1),
+        (17, "loop", (18, 19), epochs),  # the loop that holds the group
+    ):
         promise = promises[first]
-        assert (promise["kind"], promise["codes"]) == ("calls", ["MLF102"])
-        assert promise["measured"]["requests"] == len(group)
-        assert promise["estimated_requests_after"] == 1
-        assert [lines[n]["requests"] for n in group] == [1] * len(group)
-    for twin, line, call in (
-        ("flagged.fixed.py", 39, "mlflow.log_metrics("),
-        ("flagged.unsafe.fixed.py", 21, "self.client.log_batch("),
+        assert (promise["kind"], promise["codes"]) == (kind, ["MLF102"])
+        assert promise["measured"]["requests"] == len(group) * times
+        assert promise["estimated_requests_after"] == times
+        assert [lines[n]["requests"] for n in group] == [times] * len(group)
+    for twin, line, call, times in (
+        ("flagged.fixed.py", 40, "mlflow.log_metrics(", 1),
+        ("flagged.unsafe.fixed.py", 22, "self.client.log_batch(", epochs),
     ):
         fixed = on_server(RULES_DIR / "MLF102" / twin, server, proxy, tmp_path / twin)
         merged = fixed.lines()[line]
         assert merged["source"] == call
-        assert merged["requests"] == 1
-        assert merged["endpoints"] == {"POST /api/2.0/mlflow/runs/log-batch": 1}
+        assert merged["requests"] == times
+        assert merged["endpoints"] == {"POST /api/2.0/mlflow/runs/log-batch": times}
 
 
 ASYNC_PROGRAM = """\

@@ -521,8 +521,7 @@ def test_an_import_from_an_optional_mlflow_goes_into_the_function() -> None:
 
 
 def test_an_import_from_a_required_mlflow_goes_to_the_top_sorted() -> None:
-    source = 'import os\n\nimport mlflow\n\n\ndef log(client: mlflow.MlflowClient, run_id):\n    client.set_tag(run_id, "a", "1")\n    client.set_tag(run_id, "b", "2")\n'
-    source += '    client.set_tag(run_id, "c", "3")\n'
+    source = 'import os\n\nimport mlflow\n\n\ndef log_step(client: mlflow.MlflowClient, run_id):\n    client.set_tag(run_id, "a", "1")\n    client.set_tag(run_id, "b", "2")\n'
     result = fixed(source, "MLF104")
     assert result is not None
     assert result.startswith("import os\n\nimport mlflow\nfrom mlflow.entities import RunTag\n")

@@ -6,7 +6,6 @@ from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rules.loop_calls import LoopCallRule
-from mlflow_lint.rules.read_in_loop import fixed_handful
 
 
 class BatchedLoggingInInnerLoop(LoopCallRule):
@@ -54,7 +53,7 @@ class BatchedLoggingInInnerLoop(LoopCallRule):
         return [
             frame
             for frame in super().frames(node)
-            if not self.ctx.iterates_chunks(frame.loop) and not fixed_handful(self.ctx, frame.loop)
+            if not self.ctx.iterates_chunks(frame.loop) and not self.ctx.fixed_handful(frame.loop)
         ]
 
     def flag(

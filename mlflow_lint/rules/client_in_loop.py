@@ -13,7 +13,6 @@ from mlflow_lint.rules.read_in_loop import (
     RULE_KEY,
     TrackingReadInLoop,
     echo_sites,
-    fixed_handful,
     public_mlflow_function,
 )
 
@@ -128,7 +127,7 @@ class ClientInLoop(Rule):
             for frame in ctx.loops(node)
             if not frame.at_most_once
             and not ctx.paced(frame.loop)
-            and not fixed_handful(ctx, frame.loop)
+            and not ctx.fixed_handful(frame.loop)
             and not ctx.iterates_chunks(frame.loop)
         ]
 

@@ -93,9 +93,10 @@ class ConsecutiveCalls(Rule):
         ),
         "min-calls-once": RuleOption(
             int,
-            3,
+            10,
             "Smallest number of adjacent calls that is reported in a function that runs once "
-            "per run (a set-up or teardown helper): 2 calls save one request there.",
+            "per run (a set-up or teardown helper): a few requests saved once per run are "
+            "noise next to a training loop's logging.",
             minimum=2,
         ),
     }
@@ -132,7 +133,10 @@ class ConsecutiveCalls(Rule):
 
     def _note_site(self, call: cst.Call) -> None:
         """A function of this file called in a loop: what it logs, it logs repeatedly."""
-        if any(not frame.at_most_once for frame in self.ctx.loops()):
+        if any(
+            not frame.at_most_once and not self.ctx.fixed_handful(frame.loop)
+            for frame in self.ctx.loops()
+        ):
             key = self.ctx.local_callee(call)
             if key is not None:
                 _looped_helpers(self.ctx).add(key)
@@ -146,7 +150,10 @@ class ConsecutiveCalls(Rule):
             if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 function = node if isinstance(node, cst.FunctionDef) else None
                 break
-        repeated = any(not frame.at_most_once for frame in self.ctx.loops())
+        repeated = any(
+            not frame.at_most_once and not self.ctx.fixed_handful(frame.loop)
+            for frame in self.ctx.loops()
+        )
         return _Place(repeated, function, handler)
 
     def _report_group(self, group: list[_Item], *report: Any) -> None:
@@ -167,7 +174,7 @@ class ConsecutiveCalls(Rule):
             or len(group) >= self.option_values["min-calls-once"]
         ):
             self.report(*report)
-        else:
+        else:  # reported if the module calls the function in a loop
             self._pending.append((self.ctx.function_key(place.function), report))
 
     def finish(self) -> None:
@@ -684,15 +691,18 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     (`log_metric(value=v(), key=k())`), with side effects in its key or value, gets no fix:
     the merged call evaluates each key, then its value, and the step last.
 
-    In a function that runs once per run, two calls save one request: not worth a finding
-    (option `min-calls-once`, default 3) in a function not called in a loop of the module and
-    not named for a step, batch or epoch (`log_git_info`, `on_train_begin`). Two calls are
-    reported in a script's top-level code (`mlflow-lint fix` merges them) and where they
-    repeat: in a loop, with a `step` that is not a constant, in a function the module calls
-    in a loop (directly or through its helpers), or in one named for a step, batch or epoch
-    (`on_train_batch_end`, `log_step`); option `min-calls`, default 2. Calls in an
-    exception handler (an error path) and in test code (`test_*` functions, test modules,
-    `tests/` folders) are not reported.
+    In a function that runs once per run, fewer than ten calls are not reported (option
+    `min-calls-once`, default 10): a function not called in a loop of the module and not
+    named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
+    a written-out handful of three items or fewer (`for split in ("train", "test")`). A few
+    requests saved once per run are noise next to a training loop's logging: on real code,
+    hand-judged, none of those findings was worth acting on. Two calls are reported in a
+    script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
+    edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
+    function the module calls in a loop (directly or through its helpers), or in one named
+    for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
+    default 2. Calls in an exception handler (an error path) and in test code (`test_*`
+    functions, test modules, `tests/` folders) are not reported.
     """
 
     code = "MLF102"
@@ -744,15 +754,18 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     (`log_param(value=v(), key=k())`), with side effects in its key or value, gets no fix:
     the merged dict evaluates each key before its value.
 
-    In a function that runs once per run, two calls save one request: not worth a finding
-    (option `min-calls-once`, default 3) in a function not called in a loop of the module and
-    not named for a step, batch or epoch (`log_git_info`, `on_train_begin`). Two calls are
-    reported in a script's top-level code (`mlflow-lint fix` merges them) and where they
-    repeat: in a loop, with a `step` that is not a constant, in a function the module calls
-    in a loop (directly or through its helpers), or in one named for a step, batch or epoch
-    (`on_train_batch_end`, `log_step`); option `min-calls`, default 2. Calls in an
-    exception handler (an error path) and in test code (`test_*` functions, test modules,
-    `tests/` folders) are not reported.
+    In a function that runs once per run, fewer than ten calls are not reported (option
+    `min-calls-once`, default 10): a function not called in a loop of the module and not
+    named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
+    a written-out handful of three items or fewer (`for split in ("train", "test")`). A few
+    requests saved once per run are noise next to a training loop's logging: on real code,
+    hand-judged, none of those findings was worth acting on. Two calls are reported in a
+    script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
+    edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
+    function the module calls in a loop (directly or through its helpers), or in one named
+    for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
+    default 2. Calls in an exception handler (an error path) and in test code (`test_*`
+    functions, test modules, `tests/` folders) are not reported.
     """
 
     code = "MLF103"
@@ -801,15 +814,18 @@ class ConsecutiveSetTag(ConsecutiveCalls):
     mistake. A call that writes its value (or `synchronous`) before its key (`set_tag(value=
     v(), key=k())`), with side effects in its key or value, gets no fix.
 
-    In a function that runs once per run, two calls save one request: not worth a finding
-    (option `min-calls-once`, default 3) in a function not called in a loop of the module and
-    not named for a step, batch or epoch (`log_git_info`, `on_train_begin`). Two calls are
-    reported in a script's top-level code (`mlflow-lint fix` merges them) and where they
-    repeat: in a loop, with a `step` that is not a constant, in a function the module calls
-    in a loop (directly or through its helpers), or in one named for a step, batch or epoch
-    (`on_train_batch_end`, `log_step`); option `min-calls`, default 2. Calls in an
-    exception handler (an error path) and in test code (`test_*` functions, test modules,
-    `tests/` folders) are not reported.
+    In a function that runs once per run, fewer than ten calls are not reported (option
+    `min-calls-once`, default 10): a function not called in a loop of the module and not
+    named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
+    a written-out handful of three items or fewer (`for split in ("train", "test")`). A few
+    requests saved once per run are noise next to a training loop's logging: on real code,
+    hand-judged, none of those findings was worth acting on. Two calls are reported in a
+    script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
+    edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
+    function the module calls in a loop (directly or through its helpers), or in one named
+    for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
+    default 2. Calls in an exception handler (an error path) and in test code (`test_*`
+    functions, test modules, `tests/` folders) are not reported.
     """
 
     code = "MLF104"

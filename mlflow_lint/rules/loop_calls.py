@@ -39,6 +39,10 @@ class LoopCallRule(Rule):
     # Whether test code (test modules, `tests/` folders, `test_*` functions) is left alone:
     # for rules about request counts, which a test's throwaway store does not feel.
     skips_test_code: ClassVar[bool] = False
+    # Whether the rule is about request counts, which a loop over a written-out handful
+    # (`for split in ("train", "test")`) does not multiply by more than that handful; false
+    # for rules about what gets stored (every point on step 0), which a handful breaks too.
+    counts_requests: ClassVar[bool] = True
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         raise NotImplementedError
@@ -66,8 +70,11 @@ class LoopCallRule(Rule):
                 if mapping.call is node:
                     return []
                 continue
-            if not frame.at_most_once and (self.include_throttled or not frame.throttled):
-                kept.append(frame)
+            if frame.at_most_once or (frame.throttled and not self.include_throttled):
+                continue
+            if self.counts_requests and self.ctx.fixed_handful(frame.loop):
+                continue
+            kept.append(frame)
         return kept
 
     def _in_test_code(self) -> bool:

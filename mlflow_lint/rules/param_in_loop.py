@@ -40,7 +40,10 @@ class ParamInLoop(LoopCallRule):
     without `with` (also under an `if` or a `try`, when the body also ends the run), or
     `client.create_run(...)`; a call in an `except` handler (a fallback that runs when the
     iteration's first attempt fails: `except MlflowException: log_param(key, str(value))`);
-    and a loop over a mapping's items that only logs them (MLF105).
+    a loop over a mapping's items that only logs them (MLF105); and a loop over a
+    written-out iterable of three items or fewer (`for split in ("train", "test"):
+    mlflow.log_param(f"{split}_rows", n)`): a fixed handful of requests. The same param
+    logged again in such a loop is still reported: its second value raises.
     """
 
     code = "MLF106"
@@ -50,6 +53,9 @@ class ParamInLoop(LoopCallRule):
         " changed value, or wastes requests."
     )
     triggers = frozenset(UNBATCHED_PARAM | UNBATCHED_TAG)
+    # a param logged again with a changed value raises in a loop of two too; the request
+    # count of the other cases is decided in flag()
+    counts_requests = False
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         return found.name in UNBATCHED_PARAM | UNBATCHED_TAG
@@ -64,6 +70,10 @@ class ParamInLoop(LoopCallRule):
         loop_names = [n for frame in frames for n in fixes.loop_bound_names(frame.loop)]
         varying_key = key is not None and fixes.uses_names(key.value, loop_names)
         param = found.name in UNBATCHED_PARAM
+        if (via or varying_key or key is None or not param) and all(
+            self.ctx.fixed_handful(frame.loop) for frame in frames
+        ):
+            return  # requests only, and a written-out handful of them
         if found.is_client:
             run = self.ctx.code(bound["run_id"].value) if "run_id" in bound else "run_id"
             client = (

@@ -20,8 +20,6 @@ from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rules.loop_calls import LoopCallRule
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
-# A loop over a written-out iterable this short makes a fixed handful of requests, not N.
-MAX_FIXED_ITERATIONS = 3
 RULE_KEY = "rule:MLF201"  # FileContext.memo key under which the rule's instance is found
 
 
@@ -149,12 +147,7 @@ class TrackingReadInLoop(LoopCallRule):
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
         if self.ctx.memo("read_in_loop.test_code", lambda: is_test_code(self.ctx.path)):
             return []
-        frames = [
-            frame
-            for frame in super().frames(node)
-            if not self.ctx.paced(frame.loop)
-            and not _fixed_handful(self.ctx.literal_length(frame.loop))
-        ]
+        frames = [frame for frame in super().frames(node) if not self.ctx.paced(frame.loop)]
         if frames and _fills_cache_on_miss(self.ctx, frames[0].loop):
             return []
         if frames and isinstance(node, cst.Call):
@@ -445,15 +438,6 @@ def _functions_reached(ctx: FileContext, site: cst.Call, depth: int = 3) -> list
 
 def _builds_client(found: ApiCall, call: cst.Call) -> bool:
     return not found.is_client and found.name == api.CLIENT
-
-
-def _fixed_handful(length: Optional[int]) -> bool:
-    return length is not None and length <= MAX_FIXED_ITERATIONS
-
-
-def fixed_handful(ctx: FileContext, loop: cst.CSTNode) -> bool:
-    """A loop over a written-out iterable of three items or fewer."""
-    return _fixed_handful(ctx.literal_length(loop))
 
 
 def in_mlflow_package(path: str) -> bool:

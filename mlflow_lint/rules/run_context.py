@@ -31,6 +31,9 @@ _FUNCTIONS = (cst.FunctionDef, cst.Lambda)
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 # Calls that cannot leave a run open however they end: logging and printing.
 _LOGGERS = frozenset({"logger", "_logger", "log", "_log", "logging", "LOGGER", "LOG", "warnings"})
+# Calls that only turn a value into what a logging call takes, and mapping views to loop over.
+_CONVERSIONS = frozenset({"str", "int", "float", "round", "len", "bool", "sorted", "enumerate"})
+_MAPPING_VIEWS = frozenset({"items", "keys", "values"})
 # Methods that keep what they are given on their receiver: `self._runs.append(run)`.
 _STORING_METHODS = frozenset(
     {
@@ -170,7 +173,10 @@ class RunNotContextManaged(Rule):
     - a pytest fixture that ends the run after its `yield` (pytest runs that teardown when
       the test fails);
     - `start_run()` followed by `end_run()` with nothing in between that can fail (no call):
-      creating a run and ending it at once;
+      creating a run and ending it at once; nor with nothing in between but logging to the
+      run (`start_run()`, a loop of `log_metric`, `end_run()`): only MLflow itself could
+      fail there, a window a few requests wide (on real code, hand-judged, not worth a
+      finding);
     - in a notebook, a run started in one cell and ended in a later one (a `with` block
       cannot span cells). A run ended in the same cell is reported like in a script.
 
@@ -472,8 +478,25 @@ class RunNotContextManaged(Rule):
             return False
         between = statements[start.index + 1 : statements.index(ending)]
         return not any(
-            isinstance(node, _MAY_FAIL) for statement in between for node in _walk(statement)
+            isinstance(node, _MAY_FAIL) and not self._only_logs(node)
+            for statement in between
+            for node in _walk(statement)
         )
+
+    def _only_logs(self, node: cst.CSTNode) -> bool:
+        """A call that logs to the run (`mlflow.log_metric(...)`, `client.log_batch(...)`) or
+        reads a value for it (`str(x)`, `results.items()`): between a start and its end, only
+        MLflow itself could fail, and the window is a few requests wide (judged not worth a
+        finding on real code)."""
+        if not isinstance(node, cst.Call):
+            return False
+        found = self.ctx.api_call(node)
+        if found is not None:
+            return found.name in api.FLUENT_LOGGING or found.name in api.RUN_WRITES
+        func = node.func
+        if isinstance(func, cst.Name):
+            return func.value in _CONVERSIONS
+        return isinstance(func, cst.Attribute) and func.attr.value in _MAPPING_VIEWS
 
     def _spans_cells(self, start: _Start, top: int) -> bool:
         """In a notebook: the run is ended in a later cell than the one that starts it."""

@@ -7,20 +7,20 @@ EPOCHS = 3
 
 
 class RunCopier:
-    """An export tool: copies a finished run's summary into another run."""
+    """An export tool: copies a finished run's per-epoch history into another run."""
 
     def __init__(self, run_id):
         self.run_id = run_id
         self.client = MlflowClient()
 
-    def copy_summary(self, summary):
-        self.client.log_metric(self.run_id, "best_val_loss", summary["val_loss"])
-        self.client.log_metric(self.run_id, "best_epoch", summary["epoch"])  # 0-based
-        self.client.log_metric(self.run_id, "best_accuracy", summary["accuracy"])
-        self.client.set_tag(self.run_id, "copied", "true")
+    def copy_history(self, history):
+        for epoch, row in enumerate(history):
+            self.client.log_metric(self.run_id, "val_loss", row["val_loss"], step=epoch)
+            self.client.log_metric(self.run_id, "accuracy", row["accuracy"], step=epoch)  # 0-1
 
 
 with mlflow.start_run(run_name="mlf102-flagged") as run:
+    history = []
     for epoch in range(EPOCHS):
         train_loss = round(1.0 / (epoch + 1), 4)
         val_loss = round(train_loss * 1.1, 4)
@@ -29,6 +29,7 @@ with mlflow.start_run(run_name="mlf102-flagged") as run:
         mlflow.log_metric("train_loss", train_loss, step=epoch)
         mlflow.log_metric("val_loss", val_loss, step=epoch)
         mlflow.log_metric("accuracy", accuracy, step=epoch)
+        history.append({"val_loss": val_loss, "accuracy": accuracy})
 
     mlflow.log_metric("best_val_loss", val_loss)
     mlflow.log_metric("epochs_trained", EPOCHS)  # summary for the run table
@@ -38,6 +39,4 @@ with mlflow.start_run(run_name="mlf102-flagged") as run:
     mlflow.log_metric("momentum", 0.9)
 
 with mlflow.start_run(run_name="mlf102-copy") as copy:
-    RunCopier(copy.info.run_id).copy_summary(
-        {"val_loss": val_loss, "epoch": EPOCHS - 1, "accuracy": accuracy}
-    )
+    RunCopier(copy.info.run_id).copy_history(history)

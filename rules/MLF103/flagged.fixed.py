@@ -34,17 +34,24 @@ class ExperimentTracker:
             self._client = MlflowClient(self.tracking_uri)
         return self._client
 
-    def log_hyperparams(self, optimizer, weight_decay):
+    def log_hyperparams(self, optimizer, weight_decay, betas, eps):
         self.client.log_batch(
             self.run_id,
             params=[
                 Param(key="optimizer", value=str(optimizer)),
                 Param(key="weight_decay", value=str(weight_decay)),  # L2 penalty
+                Param(key="beta1", value=str(betas[0])),
+                Param(key="beta2", value=str(betas[1])),
+                Param(key="eps", value=str(eps)),
                 Param(key="amsgrad", value="False"),
+                Param(key="max_grad_norm", value="1.0"),
+                Param(key="grad_accumulation", value="4"),
+                Param(key="precision", value="bf16"),
+                Param(key="compile", value="False"),
             ],
         )
         self.client.set_tag(self.run_id, "tracker", "ExperimentTracker")
 
 
 with mlflow.start_run(run_name="mlf103-tracker") as run:
-    ExperimentTracker(run.info.run_id).log_hyperparams("adam", 0.0001)
+    ExperimentTracker(run.info.run_id).log_hyperparams("adam", 0.0001, (0.9, 0.999), 1e-8)

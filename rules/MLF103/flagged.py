@@ -29,12 +29,19 @@ class ExperimentTracker:
             self._client = MlflowClient(self.tracking_uri)
         return self._client
 
-    def log_hyperparams(self, optimizer, weight_decay):
+    def log_hyperparams(self, optimizer, weight_decay, betas, eps):
         self.client.log_param(self.run_id, "optimizer", optimizer)
         self.client.log_param(self.run_id, "weight_decay", weight_decay)  # L2 penalty
+        self.client.log_param(self.run_id, "beta1", betas[0])
+        self.client.log_param(self.run_id, "beta2", betas[1])
+        self.client.log_param(self.run_id, "eps", eps)
         self.client.log_param(self.run_id, "amsgrad", False)
+        self.client.log_param(self.run_id, "max_grad_norm", 1.0)
+        self.client.log_param(self.run_id, "grad_accumulation", 4)
+        self.client.log_param(self.run_id, "precision", "bf16")
+        self.client.log_param(self.run_id, "compile", False)
         self.client.set_tag(self.run_id, "tracker", "ExperimentTracker")
 
 
 with mlflow.start_run(run_name="mlf103-tracker") as run:
-    ExperimentTracker(run.info.run_id).log_hyperparams("adam", 0.0001)
+    ExperimentTracker(run.info.run_id).log_hyperparams("adam", 0.0001, (0.9, 0.999), 1e-8)

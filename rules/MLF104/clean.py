@@ -1,5 +1,6 @@
-"""Tags that are already batched, separated by other work, or two set once per run (one
-request saved is not worth a finding), on an error path, or in a test."""
+"""Tags that are already batched, separated by other work, fewer than ten set once per run
+in a function (a few requests saved once per run are not worth a finding), on an error
+path, or in a test."""
 
 import mlflow
 
@@ -11,10 +12,12 @@ with mlflow.start_run(run_name="mlf104-clean"):
 
 
 def tag_source(run_id, dirty):
-    """Called once per run: merging two tags saves one request."""
+    """Called once per run: merging four tags saves three requests per run."""
     client = mlflow.MlflowClient()
     client.set_tag(run_id, "source", "nightly")
     client.set_tag(run_id, "git_dirty", str(dirty))
+    client.set_tag(run_id, "team", "vision")
+    client.set_tag(run_id, "stage", "experiment")
 
 
 def train_in_half_precision(train):

@@ -25,5 +25,5 @@ def run_seed(seed):
         mf.log_metric("final_accuracy", round(1 - value / 2, 6))
 
 
-for seed in (0, 1):
+for seed in range(2):
     run_seed(seed)
