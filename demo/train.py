@@ -12,7 +12,7 @@ import mlflow
 
 EPOCHS = 5
 BATCHES = 100
-PARAMS = {"learning_rate": 0.01, "batch_size": 32, "optimizer": "adam"}
+CONFIG = {"learning_rate": 0.01, "batch_size": 32, "optimizer": "adam", "epochs": EPOCHS}
 
 
 def train_batch(epoch: int, batch: int) -> float:
@@ -21,11 +21,10 @@ def train_batch(epoch: int, batch: int) -> float:
 
 def main(output_dir: str) -> None:
     with mlflow.start_run(run_name="demo"):
-        mlflow.log_param("learning_rate", PARAMS["learning_rate"])
-        mlflow.log_param("batch_size", PARAMS["batch_size"])
-        mlflow.log_param("optimizer", PARAMS["optimizer"])
-        for key, value in PARAMS.items():
-            mlflow.set_tag(f"config.{key}", value)
+        for key, value in CONFIG.items():  # the whole training config
+            mlflow.log_param(key, value)
+        mlflow.set_tag("host", os.uname().nodename)
+        mlflow.set_tag("dataset", "demo")
 
         for epoch in range(EPOCHS):
             for batch in range(BATCHES):

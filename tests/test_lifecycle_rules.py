@@ -321,6 +321,7 @@ FLAGGED = {
 
         def task():
             mlflow.start_run()
+            prepare()
             mlflow.log_param("p", 1)
             mlflow.end_run()
         """,
@@ -335,7 +336,8 @@ FLAGGED = {
 
         def task(data):
             mlflow.start_run()
-            mlflow.log_param("rows", len(data))
+            rows = load(data)
+            mlflow.log_param("rows", len(rows))
             _finish()
         """,
         "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
@@ -347,7 +349,7 @@ FLAGGED = {
         class Dataset:
             def save(self, data):
                 mlflow.start_run(run_id=self.run_id)
-                mlflow.log_metrics(data)
+                mlflow.log_metrics(self.summarize(data))
                 mlflow.end_run()
         """,
         "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
@@ -382,7 +384,7 @@ def test_mlf302_same_cell_and_spanning_cells_in_a_notebook_module() -> None:
     """The notebook's virtual module (notebook.py): cells joined by a boundary statement."""
     spanning = "import mlflow\nrun = mlflow.start_run()\npass  # nbcell:cell\nmlflow.log_metric('a', 1)\npass  # nbcell:cell\nmlflow.end_run()\n"
     assert violations(spanning, "MLF302", path="nb.ipynb") == []
-    same = "import mlflow\nrun = mlflow.start_run()\nmlflow.log_metric('a', 1)\nmlflow.end_run()\n"
+    same = "import mlflow\nrun = mlflow.start_run()\nloss = train()\nmlflow.log_metric('a', loss)\nmlflow.end_run()\n"
     [finding] = violations(same, "MLF302", path="nb.ipynb")
     assert finding.fix is not None
     never = (

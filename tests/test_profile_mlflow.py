@@ -376,7 +376,7 @@ KNOWN_SIZES: dict[str, dict[str, int]] = {
     "MLF102/flagged": {"epoch": 3},
     # 3 hyperparameters, 3 class scores, 2 tags; the copy's loop over the 3 params logged;
     # the writer's 2 params, and its 2 metrics in each of 3 steps
-    "MLF105/flagged": {"name": 3, "label": 3, "tag": 2, "key": 3, "41:key": 2, "45:key": 6},
+    "MLF105/flagged": {"name": 3, "label": 3, "tag": 2, "key": 3, "42:key": 2, "46:key": 6},
     "scripts/epochs_batches": {"epoch": 4, "epoch x batch": 24},
     "scripts/consecutive_metrics": {"epoch": 8},
     "scripts/dict_loops": {"name": 5, "key": 3, "epoch": 6, "epoch x key": 18, "k": 2},

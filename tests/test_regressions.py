@@ -97,7 +97,8 @@ def test_safe_fix_keeps_comments(source: str) -> None:
         "import mlflow\nfor i in range(2):\n    client = mlflow.MlflowClient()\n"
         "    client.log_metric('r', 'a', i);\n",
         # MLF302 wraps the statements between start_run() and end_run(); both end with `;`
-        "import mlflow\nmlflow.start_run()\nmlflow.log_param('a', 1);\nmlflow.end_run();\n",
+        "import mlflow\nmlflow.start_run()\nx = compute();\nmlflow.log_param('a', x);\n"
+        "mlflow.end_run();\n",
     ],
     ids=["MLF202", "MLF302"],
 )
@@ -192,8 +193,8 @@ def test_buffering_fix_leaves_client_calls_alone() -> None:
     [
         # MLF302 (safe) -> `    mlflow.log_param('a', 1)\r\r\n`
         (
-            "import mlflow\r\nrun = mlflow.start_run()\r\nmlflow.log_param('a', 1)\r\n"
-            "mlflow.end_run()\r\n",
+            "import mlflow\r\nrun = mlflow.start_run()\r\nx = compute()\r\n"
+            "mlflow.log_param('a', x)\r\nmlflow.end_run()\r\n",
             SAFE,
         ),
         # MLF202 (safe) -> `    client.log_metric('r', 'a', i)\r\r\n`
@@ -213,8 +214,8 @@ def test_buffering_fix_leaves_client_calls_alone() -> None:
         # (here it still parses, and flushes once after the loop; with other indentation the
         # result does not parse: "unindent does not match any outer indentation level")
         (
-            "import mlflow as mf\r\nrun = mf.start_run()\r\nfor step in range(2):\r\n"
-            "  mf.log_metric('b', 1.0, step=step)\r\nmf.end_run()\r\n",
+            "import mlflow as mf\r\nrun = mf.start_run()\r\ndata = load()\r\n"
+            "for step in range(2):\r\n  mf.log_metric('b', 1.0, step=step)\r\nmf.end_run()\r\n",
             UNSAFE,
         ),
     ],

@@ -408,8 +408,10 @@ def test_trailing_semicolons_survive_rewrites() -> None:
         + "client = mlflow.MlflowClient()\nfor i in range(3):\n    mlflow.log_metric('x', 1, step=i);\n"
     )
     # (a call between: with nothing that can fail there, MLF302 reports nothing)
-    with_run = HEAD + "run = mlflow.start_run()\nx = len([]);\nmlflow.end_run();\n"
-    assert fixed(with_run, "MLF302") == HEAD + "with mlflow.start_run() as run:\n    x = len([]);\n"
+    with_run = HEAD + "run = mlflow.start_run()\nx = compute();\nmlflow.end_run();\n"
+    assert (
+        fixed(with_run, "MLF302") == HEAD + "with mlflow.start_run() as run:\n    x = compute();\n"
+    )
 
 
 def test_buffering_keeps_the_calls_trailing_comment() -> None:

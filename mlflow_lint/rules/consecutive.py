@@ -11,7 +11,6 @@ in the merged call, and comment lines between the calls go above it.
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,7 +18,7 @@ from typing import Any, ClassVar, Optional
 
 import libcst as cst
 
-from mlflow_lint import fixes, imports
+from mlflow_lint import fixes, frequency, imports
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import FileContext, is_test_code
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, RuleOption, Safety
@@ -119,8 +118,8 @@ class ConsecutiveCalls(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
         if found is None or found.name not in KIND_RULE:
-            if self.ctx.callee_is_local(node):  # the three rules see the same calls
-                self.ctx.memo(f"consecutive.site:{id(node)}", lambda: self._note_site(node))
+            if self.ctx.callee_is_local(node):
+                frequency.note_helper_site(self.ctx, node)
             return
         self._places[id(node)] = self.ctx.memo(f"consecutive.place:{id(node)}", self._place)
         # the three rules see the same calls: the ancestors are read once per call
@@ -130,16 +129,6 @@ class ConsecutiveCalls(Rule):
         if not found.is_client and found.name == self.single:
             callee = fixes.fluent_callee(self.ctx, node, self.batch)
             self._callees[id(node)] = (callee, self._bound_here(callee))
-
-    def _note_site(self, call: cst.Call) -> None:
-        """A function of this file called in a loop: what it logs, it logs repeatedly."""
-        if any(
-            not frame.at_most_once and not self.ctx.fixed_handful(frame.loop)
-            for frame in self.ctx.loops()
-        ):
-            key = self.ctx.local_callee(call)
-            if key is not None:
-                _looped_helpers(self.ctx).add(key)
 
     def _place(self) -> _Place:
         function: Optional[cst.FunctionDef] = None
@@ -170,7 +159,7 @@ class ConsecutiveCalls(Rule):
             place.function is None  # a script's own code: `mlflow-lint fix` merges them
             or place.repeated
             or _per_step(first)
-            or _step_named(place.function)
+            or frequency.step_named(place.function)
             or len(group) >= self.option_values["min-calls-once"]
         ):
             self.report(*report)
@@ -180,7 +169,7 @@ class ConsecutiveCalls(Rule):
     def finish(self) -> None:
         if not self._pending:
             return
-        repeated = _repeated_functions(self.ctx)
+        repeated = frequency.repeated_functions(self.ctx)
         for key, report in self._pending:
             if key in repeated:
                 self.report(*report)
@@ -418,48 +407,12 @@ class _Place:
     handler: bool
 
 
-def _looped_helpers(ctx: FileContext) -> set[str]:
-    """Keys of this file's functions called on each iteration of a loop (filled in the walk)."""
-    looped: set[str] = ctx.memo("consecutive.looped-helpers", set)
-    return looped
-
-
-def _repeated_functions(ctx: FileContext) -> set[str]:
-    """The functions called in a loop, and those they call, transitively (after the walk)."""
-
-    def compute() -> set[str]:
-        repeated = set(_looped_helpers(ctx))
-        todo = list(repeated)
-        while todo:
-            summary = ctx.functions.get(todo.pop())
-            for callee, _ in summary.helper_calls if summary else ():
-                if callee not in repeated:
-                    repeated.add(callee)
-                    todo.append(callee)
-        return repeated
-
-    result: set[str] = ctx.memo("consecutive.repeated-functions", compute)
-    return result
-
-
 def _per_step(item: _Item) -> bool:
     """A metric logged at a step that is not a constant: logged again at the next step."""
     step = item.bound.get("step")
     if step is None or isinstance(step.value, (cst.Integer, cst.Float)):
         return False
     return not (isinstance(step.value, cst.Name) and step.value.value == "None")
-
-
-_STEP_WORDS = frozenset({"step", "steps", "batch", "batches", "epoch", "epochs", "iteration"})
-
-
-def _step_named(function: Optional[cst.FunctionDef]) -> bool:
-    """A function named for a step, batch or epoch (`on_train_batch_end`, `log_step`): a
-    trainer calls it on each one."""
-    if function is None:
-        return False
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", function.name.value).lower().split("_")
-    return not _STEP_WORDS.isdisjoint(words)
 
 
 def _groups(

@@ -3,14 +3,13 @@ functions defined in the same module that the loop calls (to a bounded depth).""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Optional
 
 import libcst as cst
 
-from mlflow_lint import fixes
+from mlflow_lint import fixes, frequency
 from mlflow_lint.context import LoopFrame, contains, is_test_code
 from mlflow_lint.mlflow_api import ApiCall
-from mlflow_lint.rule import Rule
 from mlflow_lint.rules.per_item_loop import mapping_loop
 
 
@@ -30,7 +29,7 @@ def _same_run_frames(found: ApiCall, call: cst.Call, frames: list[LoopFrame]) ->
     return kept
 
 
-class LoopCallRule(Rule):
+class LoopCallRule(frequency.HoldsOncePerRun):
     # Whether `if step % N == 0:` guards still count (they do for correctness rules).
     include_throttled: ClassVar[bool] = False
     # Whether a client call whose run id comes from the loop counts only within one run (true
@@ -46,6 +45,15 @@ class LoopCallRule(Rule):
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         raise NotImplementedError
+
+    def requests_only(
+        self, found: Optional[ApiCall], call: cst.Call, frames: list[LoopFrame]
+    ) -> bool:
+        """Whether the finding `call` would get here is about request counts alone (not about
+        what gets stored): such a finding is left out where the loop runs a fixed handful
+        of times once per run (see frequency.once_per_run_entries). `found` is None for a
+        call of a helper of this file."""
+        return self.counts_requests
 
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
@@ -89,25 +97,40 @@ class LoopCallRule(Rule):
         found = self.ctx.api_call(node)
         if found is not None and not self.wanted(found, node):
             return
-        if found is None and not self.ctx.callee_is_local(node):
-            return
+        if found is None:
+            if not self.ctx.callee_is_local(node):
+                return
+            frequency.note_helper_site(self.ctx, node)
         frames = self.frames(node)
         if found is not None and found.is_client and self.same_run_only:
             frames = _same_run_frames(found, node, frames)
         if not frames:
             return
-        if found is not None:
-            self._flagged.add(id(node))
-            self.flag(node, found, node, frames, "")
-        else:
+        if self.requests_only(found, node, frames):
+            # in a loop over a mapping's entries that may run once per run: held, see finish()
+            once = frequency.once_per_run_entries(self.ctx, frames)
+            if once is not None:
+                self.hold(node, once)
+        if found is None:
             self._helper_calls.append((node, frames))
+            return
+        self._flagged.add(id(node))
+        self.flag(node, found, node, frames, "")
 
     def finish(self) -> None:
+        self.release_held()
         seen: set[tuple[int, int]] = set()
         sites = []
         for node, frames in self._helper_calls:
+            # a call a batching finding covers (a mapping logged item by item, MLF105) is
+            # reported there, once
             reached = self.ctx.helper_call(
-                node, lambda found, call: self.wanted(found, call) and id(call) not in self._flagged
+                node,
+                lambda found, call: (
+                    self.wanted(found, call)
+                    and id(call) not in self._flagged
+                    and id(call) not in self.ctx.covered
+                ),
             )
             if reached is not None:
                 sites.append((node, frames, reached))

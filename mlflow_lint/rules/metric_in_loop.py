@@ -94,6 +94,16 @@ class MetricInLoop(LoopCallRule):
     link is not made, which the fix cannot see).
 
     ## Not flagged
+    A loop over a mapping's entries (`for name, value in scores.items():`) in a function
+    that runs once per run: not called in a loop of the module, not named for a step, batch
+    or epoch (`on_epoch_end`), and not a logging interface that logs the mapping its caller
+    hands it (`def log_params(self, params):`). Such a mapping is a schema's worth of names
+    (a run's metrics, a model's params, a few tags): a handful of requests once per run,
+    which on real code, hand-judged, was not worth acting on. Still reported: the same loop
+    in a script's own code, nested in another loop, over a whole configuration
+    (`self.config`, `cfg`, a flattened dict: open-ended) or over a history keyed by step
+    (`for step, value in history.items()`).
+
     A loop over a written-out iterable of three items or fewer (`for split in ("train",
     "val", "test"):`, not `range(3)`, which in examples stands for any length): a fixed
     handful of requests, as many as the statements it stands for, not a number that grows

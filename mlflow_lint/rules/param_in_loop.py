@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Optional
+
 import libcst as cst
 
 from mlflow_lint import fixes
@@ -31,6 +33,16 @@ class ParamInLoop(LoopCallRule):
     or batch the items depends on intent.
 
     ## Not flagged
+    A loop over a mapping's entries (`for name, value in scores.items():`) in a function
+    that runs once per run: not called in a loop of the module, not named for a step, batch
+    or epoch (`on_epoch_end`), and not a logging interface that logs the mapping its caller
+    hands it (`def log_params(self, params):`). Such a mapping is a schema's worth of names
+    (a run's metrics, a model's params, a few tags): a handful of requests once per run,
+    which on real code, hand-judged, was not worth acting on. Still reported: the same loop
+    in a script's own code, nested in another loop, over a whole configuration
+    (`self.config`, `cfg`, a flattened dict: open-ended) or over a history keyed by step
+    (`for step, value in history.items()`).
+
     A client call whose run changes with each iteration (`for run in runs:
     client.set_tag(run.info.run_id, ...)`, also through a name assigned in the loop): each
     iteration logs to another run, so nothing is overwritten and no param can conflict. Such a
@@ -59,6 +71,16 @@ class ParamInLoop(LoopCallRule):
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         return found.name in UNBATCHED_PARAM | UNBATCHED_TAG
+
+    def requests_only(
+        self, found: Optional[ApiCall], call: cst.Call, frames: list[LoopFrame]
+    ) -> bool:
+        """All but the same param logged on every iteration (its second value raises)."""
+        if found is None or found.name not in UNBATCHED_PARAM:
+            return True
+        key = (fixes.bind_arguments(call, found.signature) or {}).get("key")
+        loop_names = [n for frame in frames for n in fixes.loop_bound_names(frame.loop)]
+        return key is None or fixes.uses_names(key.value, loop_names)
 
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str

@@ -5,10 +5,10 @@ from typing import Optional
 
 import libcst as cst
 
-from mlflow_lint import fixes, imports
+from mlflow_lint import fixes, frequency, imports
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext
-from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
+from mlflow_lint.context import FileContext, LoopFrame
+from mlflow_lint.rule import NodeEdit, PendingFix, Safety
 
 # The entity and `log_batch` list of each client call.
 _CLIENT_BATCH = {
@@ -102,7 +102,7 @@ def mapping_loop(ctx: FileContext, loop: cst.CSTNode) -> Optional[MappingLoop]:
     return MappingLoop(loop, call, found, iterator.func.value, bound)
 
 
-class PerItemLoggingLoop(Rule):
+class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     """
     ## What it does
     Flags a loop whose whole body logs one item of a mapping per iteration:
@@ -135,6 +135,16 @@ class PerItemLoggingLoop(Rule):
     would raise `NameError` or read a stale value).
 
     ## Not flagged
+    A loop over a mapping's entries (`for name, value in scores.items():`) in a function
+    that runs once per run: not called in a loop of the module, not named for a step, batch
+    or epoch (`on_epoch_end`), and not a logging interface that logs the mapping its caller
+    hands it (`def log_params(self, params):`). Such a mapping is a schema's worth of names
+    (a run's metrics, a model's params, a few tags): a handful of requests once per run,
+    which on real code, hand-judged, was not worth acting on. Still reported: the same loop
+    in a script's own code, nested in another loop, over a whole configuration
+    (`self.config`, `cfg`, a flattened dict: open-ended) or over a history keyed by step
+    (`for step, value in history.items()`).
+
     Loops that do anything else besides the one call, loops over anything but `.items()`,
     calls that use the loop variables in their other arguments (`step=k`), and loops whose
     iteration has side effects besides logging.
@@ -146,11 +156,24 @@ class PerItemLoggingLoop(Rule):
     triggers = frozenset(api.FLUENT_BATCH_FORM)
     fix_safety = Safety.SAFE
 
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.ctx.callee_is_local(node):  # is a function with such a loop called in a loop?
+            frequency.note_helper_site(self.ctx, node)
+
     def leave_For(self, node: cst.For) -> None:  # after the calls inside are resolved
         found = mapping_loop(self.ctx, node)
         if found is None:
             return
         self.ctx.covered.add(id(found.call))
+        outer = [
+            frame
+            for frame in self.ctx.loops(node)
+            if not frame.at_most_once and not self.ctx.fixed_handful(frame.loop)
+        ]
+        if not outer:  # held when its function may run once per run, see finish()
+            once = frequency.once_per_run_entries(self.ctx, [LoopFrame(node, False, False)])
+            if once is not None:
+                self.hold(node, once)
         name = found.found.name
         if found.found.is_client:
             suggestion, fix = self._client(found)
@@ -165,6 +188,9 @@ class PerItemLoggingLoop(Rule):
             end_node=node.iter,
             help=f"Log the whole mapping in one request with `{suggestion}`",
         )
+
+    def finish(self) -> None:
+        self.release_held()
 
     def _fluent(self, found: MappingLoop) -> tuple[str, Optional[PendingFix]]:
         batch, _ = api.FLUENT_BATCH_FORM[found.found.name]

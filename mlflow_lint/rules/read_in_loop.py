@@ -160,6 +160,11 @@ class TrackingReadInLoop(LoopCallRule):
                 self._latest_only.add(id(node))
         return frames
 
+    def requests_only(
+        self, found: Optional[ApiCall], call: cst.Call, frames: list[LoopFrame]
+    ) -> bool:
+        return False  # a read per entry has its own exemptions (see Not flagged)
+
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
     ) -> None:

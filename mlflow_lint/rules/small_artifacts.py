@@ -57,6 +57,16 @@ class SmallArtifactsInLoop(LoopCallRule):
     No automatic fix: the shape of the combined artifact is a choice.
 
     ## Not flagged
+    A loop over a mapping's entries (`for name, value in scores.items():`) in a function
+    that runs once per run: not called in a loop of the module, not named for a step, batch
+    or epoch (`on_epoch_end`), and not a logging interface that logs the mapping its caller
+    hands it (`def log_params(self, params):`). Such a mapping is a schema's worth of names
+    (a run's metrics, a model's params, a few tags): a handful of requests once per run,
+    which on real code, hand-judged, was not worth acting on. Still reported: the same loop
+    in a script's own code, nested in another loop, over a whole configuration
+    (`self.config`, `cfg`, a flattened dict: open-ended) or over a history keyed by step
+    (`for step, value in history.items()`).
+
     - A fixed set of distinct named artifacts: a loop over the items of a mapping
       (`for name, fig in figures.items(): mlflow.log_figure(fig, f"{name}.png")`) or over a
       literal collection of at most three items, and a name that is the loop's item itself

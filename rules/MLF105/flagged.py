@@ -18,15 +18,16 @@ with mlflow.start_run(run_name="mlf105-flagged") as source:
         mlflow.set_tag(tag, text)
 
 
-def copy_params(client: MlflowClient, source_run_id, destination_run_id):
-    """An export tool's copy of one run's params into another run."""
-    params = client.get_run(source_run_id).data.params
+def copy_params(client: MlflowClient, params, destination_run_id):
+    """An export tool's helper: logs the params it is handed (one run's, copied) into
+    another run, as often and as many as its callers like."""
     for key, value in params.items():
         client.log_param(destination_run_id, key, value)
 
 
 with mlflow.start_run(run_name="mlf105-copy") as destination:
-    copy_params(MlflowClient(), source.info.run_id, destination.info.run_id)
+    client = MlflowClient()
+    copy_params(client, client.get_run(source.info.run_id).data.params, destination.info.run_id)
 
 
 class MlflowWriter:

@@ -1,0 +1,251 @@
+"""How often code runs, as far as one file tells: once per run, or on every step.
+
+The rules about request counts report what grows with the data (a call per step, per batch,
+per file, per run of a listing) and leave alone what runs a fixed handful of times once per
+run: hand-judged on real code, those findings were not worth acting on. This module holds
+what they share to tell the two apart: the functions a file calls in a loop, the functions
+named for a step, and the loops over a mapping's entries in code that runs once per run.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+import libcst as cst
+
+from mlflow_lint.context import FileContext, LoopFrame
+from mlflow_lint.rule import PendingFix, Rule
+
+_STEP_WORDS = frozenset({"step", "steps", "batch", "batches", "epoch", "epochs", "iteration"})
+# Words in the name of a function that logs what its caller hands it (`log_params(self,
+# params)`, `_log_metrics`, `set_tags`, `log_hyperparams`): an interface, called as often
+# and with as much as its callers like.
+_LOGGING_NOUNS = frozenset(
+    {
+        *("metric", "metrics", "param", "params", "tag", "tags"),
+        *("hyperparams", "hparams", "hyperparameters", "scalars", "stats"),
+    }
+)
+# Words in the name of a mapping that holds a whole configuration (`self.config`,
+# `params_flat`, `cfg`): open-ended, from a few entries to hundreds, unlike a run's metrics
+# or tags.
+_WHOLE_CONFIG_WORDS = frozenset(
+    {"config", "cfg", "conf", "configuration", "hparams", "hyperparams", "flat", "flattened"}
+)
+_VIEWS = frozenset({"items", "keys", "values"})
+_WRAPPERS = frozenset({"enumerate", "sorted", "list", "tuple", "reversed"})
+
+
+def _words(name: str) -> list[str]:
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().split("_")
+
+
+def step_named(function: Optional[cst.FunctionDef]) -> bool:
+    """A function named for a step, batch or epoch (`on_train_batch_end`, `log_step`): a
+    trainer calls it on each one."""
+    return function is not None and not _STEP_WORDS.isdisjoint(_words(function.name.value))
+
+
+def note_helper_site(ctx: FileContext, call: cst.Call) -> None:
+    """Call during the walk at a call of a function of this file: noted when the call runs
+    on each iteration of a loop (not a written-out handful), for repeated_functions()."""
+
+    def note() -> None:
+        if any(
+            not frame.at_most_once and not ctx.fixed_handful(frame.loop) for frame in ctx.loops()
+        ):
+            key = ctx.local_callee(call)
+            if key is not None:
+                _looped_helpers(ctx).add(key)
+
+    ctx.memo(f"frequency.site:{id(call)}", note)
+
+
+def _looped_helpers(ctx: FileContext) -> set[str]:
+    looped: set[str] = ctx.memo("frequency.looped-helpers", set)
+    return looped
+
+
+def repeated_functions(ctx: FileContext) -> set[str]:
+    """Keys of the functions this file calls in a loop, and of those they call, transitively.
+    Complete after the walk (each rule that asks notes the sites it sees)."""
+    repeated = set(_looped_helpers(ctx))
+    todo = list(repeated)
+    while todo:
+        summary = ctx.functions.get(todo.pop())
+        for callee, _ in summary.helper_calls if summary else ():
+            if callee not in repeated:
+                repeated.add(callee)
+                todo.append(callee)
+    return repeated
+
+
+def entries_of(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    """`D` when `loop` walks a mapping's entries: `for k, v in D.items()`, `.keys()`,
+    `.values()`, also through `enumerate(...)` or `sorted(...)`."""
+    if isinstance(loop, cst.For):
+        iterable: cst.BaseExpression = loop.iter
+    elif isinstance(loop, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+        iterable = loop.for_in.iter
+    else:
+        return None
+    while (
+        isinstance(iterable, cst.Call)
+        and isinstance(iterable.func, cst.Name)
+        and iterable.func.value in _WRAPPERS
+        and iterable.args
+    ):
+        iterable = iterable.args[0].value
+    if (
+        isinstance(iterable, cst.Call)
+        and not iterable.args
+        and isinstance(iterable.func, cst.Attribute)
+        and iterable.func.attr.value in _VIEWS
+    ):
+        return iterable.func.value
+    return None
+
+
+def logging_interface(function: cst.FunctionDef, mapping: cst.BaseExpression) -> bool:
+    """A function that logs the mapping its caller hands it, named for what it logs
+    (`def log_params(self, params): for k, v in params.items(): ...`): an interface whose
+    callers decide how often and how much."""
+    if not isinstance(mapping, cst.Name):
+        return False  # `run.data.tags`: a run's own entries, not the caller's mapping
+    parameters = {
+        param.name.value
+        for param in (
+            *function.params.posonly_params,
+            *function.params.params,
+            *function.params.kwonly_params,
+        )
+    }
+    if isinstance(function.params.star_kwarg, cst.Param):
+        parameters.add(function.params.star_kwarg.name.value)
+    if mapping.value not in parameters - {"self", "cls"}:
+        return False
+    return not _LOGGING_NOUNS.isdisjoint(_words(function.name.value))
+
+
+def _whole_config(mapping: cst.BaseExpression) -> bool:
+    node = mapping
+    while isinstance(node, cst.Attribute):
+        if not _WHOLE_CONFIG_WORDS.isdisjoint(_words(node.attr.value)):
+            return True
+        node = node.value
+    return isinstance(node, cst.Name) and not _WHOLE_CONFIG_WORDS.isdisjoint(_words(node.value))
+
+
+def _steps_as_keys(loop: cst.CSTNode) -> bool:
+    """`for step, value in history.items()`: a metric's history keyed by step, not names."""
+    if not isinstance(loop, cst.For):
+        return False
+    target: cst.BaseExpression = loop.target
+    if isinstance(target, cst.Tuple) and target.elements:
+        target = target.elements[0].value
+    return isinstance(target, cst.Name) and not _STEP_WORDS.isdisjoint(_words(target.value))
+
+
+class HoldsOncePerRun(Rule):
+    """A rule whose findings at some nodes wait for the end of the walk: reported only if
+    the file calls the function they are in (its key, from once_per_run_entries) in a loop.
+    Subclasses call hold() before reporting such a node, and release_held() first thing in
+    finish()."""
+
+    def hold(self, node: cst.CSTNode, key: str) -> None:
+        self.__dict__.setdefault("_held_keys", {})[id(node)] = key
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        fix: Optional[PendingFix] = None,
+        end_node: Optional[cst.CSTNode] = None,
+        help: str = "",
+    ) -> None:
+        key = self.__dict__.get("_held_keys", {}).get(id(node))
+        if key is not None:
+            repeated: Optional[set[str]] = self.__dict__.get("_repeated")
+            if repeated is None:  # still walking
+                self.__dict__.setdefault("_held", []).append(
+                    (key, (node, message, fix, end_node, help))
+                )
+                return
+            if key not in repeated:
+                return
+        super().report(node, message, fix, end_node, help)
+
+    def release_held(self) -> None:
+        held = self.__dict__.get("_held_keys")
+        self._repeated = repeated_functions(self.ctx) if held else set()
+        for key, report in self.__dict__.pop("_held", []):
+            if key in self._repeated:
+                super().report(*report)
+
+
+def once_per_run_entries(ctx: FileContext, frames: list[LoopFrame]) -> Optional[str]:
+    """Call during the walk, with the loops that repeat the node being visited. The key of
+    its function when the only such loop walks a mapping's entries (a metrics dict, a
+    model's params, a run's tags: a schema's worth of names) in a function that is neither
+    named for a step nor a logging interface: once per run, a fixed handful of requests,
+    unless the file calls that function in a loop (ask repeated_functions() after the walk).
+    None when the node repeats with the data (nested loops, other iterables) or sits in a
+    script's own code (reported there, like adjacent calls)."""
+    if len(frames) != 1:
+        return None
+    loop = frames[0].loop
+    mapping = entries_of(loop)
+    if mapping is None or _whole_config(mapping) or _steps_as_keys(loop):
+        return None
+    function = next((a for a in reversed(ctx.ancestors) if isinstance(a, cst.FunctionDef)), None)
+    if function is None or step_named(function) or logging_interface(function, mapping):
+        return None
+    if isinstance(mapping, cst.Name) and _flattened_in(function, mapping.value):
+        return None
+    return ctx.function_key(function)
+
+
+def _flattened_in(function: cst.FunctionDef, name: str) -> bool:
+    """`name = flatten_dict(config)` in the function: a nested config made flat, open-ended."""
+    for node in _statements(function.body):
+        for small in node.body if isinstance(node, cst.SimpleStatementLine) else ():
+            if (
+                isinstance(small, cst.Assign)
+                and any(
+                    isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets
+                )
+                and _calls_flatten(small.value)
+            ):
+                return True
+    return False
+
+
+def _statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
+    """The statements of a block and of the blocks nested in it (not nested functions)."""
+    found: list[cst.BaseStatement] = []
+    todo = list(block.body) if isinstance(block, cst.IndentedBlock) else []
+    while todo:
+        statement = todo.pop()
+        found.append(statement)
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        for child in (getattr(statement, "body", None), getattr(statement, "orelse", None)):
+            if isinstance(child, cst.IndentedBlock):
+                todo.extend(child.body)
+            elif isinstance(child, (cst.If, cst.Else)) and isinstance(
+                child.body, cst.IndentedBlock
+            ):
+                if isinstance(child, cst.If):  # an elif: its own body and orelse follow
+                    todo.append(child)
+                else:
+                    todo.extend(child.body.body)
+    return found
+
+
+def _calls_flatten(value: cst.BaseExpression) -> bool:
+    if not isinstance(value, cst.Call):
+        return False
+    func = value.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    return isinstance(name, str) and any(word.startswith("flat") for word in _words(name))

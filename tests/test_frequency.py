@@ -1,0 +1,206 @@
+"""Once per run or per step: the request-count rules leave alone a loop over a mapping's
+entries in a function that runs once per run (a handful of requests, hand-judged not worth
+acting on), and keep reporting it where it repeats or its size is open-ended."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from mlflow_lint import engine
+from mlflow_lint.config import build_settings
+
+SETTINGS = build_settings(None, select=["ALL"])
+
+
+def codes(source: str, path: str = "train.py") -> list[tuple[int, str]]:
+    text = textwrap.dedent(source)
+    rules = SETTINGS.rules_for(path)
+    return [(v.line, v.code) for v in engine.analyze(text, path, rules, SETTINGS)]
+
+
+ONCE = {
+    "final-metrics": """
+        import mlflow
+        def report(model, data):
+            scores = model.evaluate(data)
+            for name, value in scores.items():
+                mlflow.log_metric(f"test_{name}", value)
+                print(name, value)
+    """,
+    "mapping-only-loop": """
+        import mlflow
+        def log_best(search):
+            for key, value in search.best_params_.items():
+                mlflow.log_param(key, value)
+    """,
+    "run-tags": """
+        import mlflow
+        def copy_tags(source_run):
+            for key, value in sorted(source_run.data.tags.items()):
+                mlflow.set_tag(key, value)
+                print(key)
+    """,
+    "client-checksums": """
+        from mlflow import MlflowClient
+        def record(run_id, checksums):
+            client = MlflowClient()
+            for index, (path, digest) in enumerate(checksums.items()):
+                client.set_tag(run_id, f"sha256_{index}", f"{path}:{digest}")
+    """,
+}
+
+
+@pytest.mark.parametrize("source", ONCE.values(), ids=ONCE.keys())
+def test_a_mapping_logged_once_per_run_is_not_reported(source: str) -> None:
+    assert codes(source) == []
+
+
+REPEATS = {
+    # the module calls the function on every epoch
+    "called-in-a-loop": (
+        """
+        import mlflow
+        def log_scores(scores):
+            for name, value in scores.items():
+                mlflow.log_metric(name, value)
+                print(name)
+        for epoch in range(100):
+            log_scores({"loss": 1 / (epoch + 1)})
+        """,
+        [(5, "MLF101")],
+    ),
+    # a trainer calls a hook named for an epoch on each one
+    "step-named-hook": (
+        """
+        import mlflow
+        class Callback:
+            def on_epoch_end(self, epoch, logs):
+                for name, value in logs.items():
+                    mlflow.log_metric(name, value, step=epoch)
+                    print(name)
+        """,
+        [(6, "MLF101")],
+    ),
+    # an interface whose callers decide how often and how much
+    "logging-interface": (
+        """
+        import mlflow
+        class Tracker:
+            def log_params(self, params):
+                for key, value in params.items():
+                    mlflow.log_param(key, value)
+        """,
+        [(5, "MLF105")],
+    ),
+    # a whole configuration: open-ended
+    "whole-config": (
+        """
+        import mlflow
+        class Experiment:
+            def log_parameters(self):
+                for name, value in self.config.items():
+                    mlflow.log_param(name, str(value))
+                    print(name)
+        """,
+        [(6, "MLF106")],
+    ),
+    # a history keyed by step is a step loop
+    "history-by-step": (
+        """
+        from mlflow import MlflowClient
+        def save(run_id, history):
+            client = MlflowClient()
+            for step, value in history.items():
+                client.log_metric(run_id, "loss", value, step=step)
+        """,
+        [(6, "MLF101")],
+    ),
+    # nested under a loop over the data
+    "nested": (
+        """
+        import mlflow
+        def evaluate(batches):
+            for step, batch in enumerate(batches):
+                for name, value in batch.metrics.items():
+                    mlflow.log_metric(name, value, step=step)
+                    print(name)
+        """,
+        [(6, "MLF101")],
+    ),
+    # a script's own code, like adjacent calls there
+    "script": (
+        """
+        import mlflow
+        scores = {"a": 1.0, "b": 2.0}
+        with mlflow.start_run():
+            for name, value in scores.items():
+                mlflow.log_metric(name, value)
+                print(name)
+        """,
+        [(6, "MLF101")],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REPEATS.values(), ids=REPEATS.keys())
+def test_a_mapping_logged_where_it_repeats_is_reported(
+    case: tuple[str, list[tuple[int, str]]],
+) -> None:
+    source, expected = case
+    assert codes(source) == expected
+
+
+def test_the_same_param_in_a_once_per_run_loop_is_still_reported() -> None:
+    # not a request count: the second value raises 'Changing param values is not allowed'
+    source = """
+        import mlflow
+        def log_folds(scores):
+            for fold, score in scores.items():
+                mlflow.log_param("fold", fold)
+    """
+    assert (5, "MLF106") in codes(source)
+
+
+def test_a_written_out_handful_is_not_reported_but_a_range_is() -> None:
+    source = """
+        import mlflow
+        def log_splits(model):
+            for split in ("train", "val", "test"):
+                mlflow.log_metric(f"{split}_loss", model.loss(split))
+        def log_curve(model, steps):
+            for step in range(steps):
+                mlflow.log_metric("loss", model.loss(step), step=step)
+    """
+    assert codes(source) == [(8, "MLF101")]
+
+
+def test_a_flattened_config_is_open_ended() -> None:
+    source = """
+        import mlflow
+        def log_inputs(params, flatten):
+            inputs = dict(params)
+            if flatten:
+                inputs = flatten_dict(inputs, sep=".")
+            for key, value in inputs.items():
+                mlflow.log_param(key, value)
+                print(key)
+    """
+    assert codes(source) == [(8, "MLF106")]
+
+
+def test_a_helper_logging_item_by_item_in_a_loop_is_one_finding() -> None:
+    # called on every shard: the helper's loop is MLF105's (with its fix), and the call site
+    # does not echo it as MLF106
+    source = """
+        import mlflow
+        def record(entries):
+            for key, value in entries.items():
+                mlflow.set_tag(key, value)
+        for shard in load_shards():
+            record(shard)
+    """
+    assert codes(source) == [(4, "MLF105")]
+    # called once: a handful of tags once per run
+    assert codes(source.replace("for shard in load_shards():", "if True:")) == []
