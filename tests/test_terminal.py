@@ -151,18 +151,29 @@ def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
             except queue.Empty:
                 continue
 
+    failure: Optional[BaseException] = None
     try:
         wait_for(r"Watching for file changes")
-        assert ("stdout", "All checks passed! 1 file checked.\n") in seen
+        wait_for(r"^All checks passed! 1 file checked\.$")
         time.sleep(0.5)
         write(tmp_path, "train.py", FLAGGED)
         wait_for(r"^train\.py:3:5: MLF101 ")
         wait_for(r"Watching for file changes", times=2)
         (tmp_path / "train.py").write_text(FLAGGED.replace("log_metric", "log_metrix"))
         wait_for(r"^All checks passed! 2 files checked\.")
-    finally:
-        process.send_signal(signal.SIGINT)
+    except BaseException as error:  # reported below, after the process is stopped
+        failure = error
+    process.send_signal(signal.SIGINT)
+    try:
         status = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError(
+            f"still running 60 s after SIGINT ({failure!r}); saw {seen}"
+        ) from failure
+    if failure is not None:
+        raise failure
     assert status == 0
     time.sleep(0.2)
     while not out.empty():
