@@ -761,9 +761,13 @@ def watch(options: RunOptions) -> int:
         stamp = time.strftime("%H:%M:%S")
         click.echo(f"[{stamp}] Watching for file changes.", err=True)
 
+    import logging  # here: only the watch needs it
+
+    # watchfiles logs a warning when it stops on Ctrl-C; stopping is what the user asked for.
+    logging.getLogger("watchfiles").setLevel(logging.ERROR)
     click.echo("Starting mlflow-lint in watch mode...", err=True)
-    once()
-    try:
+    try:  # Ctrl-C ends the watch cleanly whenever it comes, during a round or between two
+        once()
         for _ in watch_changes(*paths, watch_filter=relevant, raise_interrupt=False):
             once()
     except KeyboardInterrupt:

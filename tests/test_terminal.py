@@ -179,3 +179,31 @@ def test_watch_checks_again_when_a_file_changes(tmp_path: Path) -> None:
     while not out.empty():
         seen.append(out.get())
     assert not any("Traceback" in line for _, line in seen), seen
+
+
+def test_ctrl_c_ends_a_watch_cleanly_right_after_a_round(tmp_path: Path) -> None:
+    """Ctrl-C just as a round ends (the moment a user reads the report) exits 0 with no
+    "Aborted!" and no warning from the file watcher: stopping is what was asked for."""
+    pytest.importorskip("watchfiles")
+    write(tmp_path, "clean.py", "import mlflow\n")
+    for _ in range(3):
+        process = subprocess.Popen(
+            [str(MLFLOW_LINT), "check", "--watch", "."],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=terminal_env(),
+        )
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        second = process.stderr.readline()
+        process.send_signal(signal.SIGINT)
+        stdout, rest = process.communicate(timeout=60)
+        assert (first, second.split("] ")[-1]) == (
+            "Starting mlflow-lint in watch mode...\n",
+            "Watching for file changes.\n",
+        )
+        assert process.returncode == 0, rest
+        assert rest == "", rest
+        assert stdout == "All checks passed! 1 file checked.\n"
