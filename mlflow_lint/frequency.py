@@ -14,7 +14,8 @@ from typing import Optional
 
 import libcst as cst
 
-from mlflow_lint.context import FileContext, LoopFrame
+from mlflow_lint.context import FileContext, LoopFrame, uses_names
+from mlflow_lint.fixes import loop_bound_names
 from mlflow_lint.rule import PendingFix, Rule
 
 _STEP_WORDS = frozenset({"step", "steps", "batch", "batches", "epoch", "epochs", "iteration"})
@@ -84,6 +85,19 @@ def repeated_functions(ctx: FileContext) -> set[str]:
 def entries_of(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
     """`D` when `loop` walks a mapping's entries: `for k, v in D.items()`, `.keys()`,
     `.values()`, also through `enumerate(...)` or `sorted(...)`."""
+    iterable = _collection(loop)
+    if (
+        isinstance(iterable, cst.Call)
+        and not iterable.args
+        and isinstance(iterable.func, cst.Attribute)
+        and iterable.func.attr.value in _VIEWS
+    ):
+        return iterable.func.value
+    return None
+
+
+def _collection(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    """What a loop walks, unwrapped from `enumerate(...)`, `sorted(...)` and the like."""
     if isinstance(loop, cst.For):
         iterable: cst.BaseExpression = loop.iter
     elif isinstance(loop, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
@@ -97,14 +111,15 @@ def entries_of(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
         and iterable.args
     ):
         iterable = iterable.args[0].value
-    if (
-        isinstance(iterable, cst.Call)
-        and not iterable.args
-        and isinstance(iterable.func, cst.Attribute)
-        and iterable.func.attr.value in _VIEWS
-    ):
-        return iterable.func.value
-    return None
+    return iterable
+
+
+def _given_a_step(function: cst.FunctionDef) -> bool:
+    """`def log_results(self, results, step)`: its callers call it on each step."""
+    return any(
+        not _STEP_WORDS.isdisjoint(_words(param.name.value))
+        for param in (*function.params.params, *function.params.kwonly_params)
+    )
 
 
 def logging_interface(function: cst.FunctionDef, mapping: cst.BaseExpression) -> bool:
@@ -129,6 +144,8 @@ def logging_interface(function: cst.FunctionDef, mapping: cst.BaseExpression) ->
 
 
 def _whole_config(mapping: cst.BaseExpression) -> bool:
+    if _dumps_an_object(mapping):
+        return True
     node = mapping
     while isinstance(node, cst.Attribute):
         if not _WHOLE_CONFIG_WORDS.isdisjoint(_words(node.attr.value)):
@@ -184,30 +201,46 @@ class HoldsOncePerRun(Rule):
                 super().report(*report)
 
 
-def once_per_run_entries(ctx: FileContext, frames: list[LoopFrame]) -> Optional[str]:
-    """Call during the walk, with the loops that repeat the node being visited. The key of
-    its function when the only such loop walks a mapping's entries (a metrics dict, a
-    model's params, a run's tags: a schema's worth of names) in a function that is neither
-    named for a step nor a logging interface: once per run, a fixed handful of requests,
-    unless the file calls that function in a loop (ask repeated_functions() after the walk).
-    None when the node repeats with the data (nested loops, other iterables) or sits in a
-    script's own code (reported there, like adjacent calls)."""
+def once_per_run_entries(
+    ctx: FileContext,
+    frames: list[LoopFrame],
+    key: Optional[cst.BaseExpression] = None,
+    step: Optional[cst.BaseExpression] = None,
+) -> Optional[str]:
+    """Call during the walk, with the loops that repeat the node being visited and, for a
+    logging call, its `key` and `step` arguments. The key of its function when the only
+    such loop walks a set of names (a mapping's entries, or any collection when the logged
+    key changes with each item: a metrics dict, a model's params, a leaderboard, a run's
+    tags: a schema's worth of names) in a function that is neither named for a step, nor
+    given one, nor a logging interface: once per run, a fixed handful of requests, unless
+    the file calls that function in a loop (ask repeated_functions() after the walk). None
+    when the node repeats with the data (nested loops, one key over many items, any `step`
+    but a constant) or sits in a script's own code (reported there, like adjacent calls)."""
     if len(frames) != 1:
         return None
     loop = frames[0].loop
     mapping = entries_of(loop)
+    if mapping is None and key is not None and uses_names(key, loop_bound_names(loop)):
+        mapping = _collection(loop)  # one key per item: as many requests as names
     if mapping is None or _whole_config(mapping) or _steps_as_keys(loop):
         return None
+    if step is not None and not (
+        isinstance(step, cst.Integer) or (isinstance(step, cst.Name) and step.value == "None")
+    ):
+        return None  # `step=self.global_step`: on every step; `step=i`: a history
     function = next((a for a in reversed(ctx.ancestors) if isinstance(a, cst.FunctionDef)), None)
-    if function is None or step_named(function) or logging_interface(function, mapping):
+    if function is None or step_named(function) or _given_a_step(function):
         return None
-    if isinstance(mapping, cst.Name) and _flattened_in(function, mapping.value):
+    if logging_interface(function, mapping):
+        return None
+    if isinstance(mapping, cst.Name) and _open_ended_in(function, mapping.value):
         return None
     return ctx.function_key(function)
 
 
-def _flattened_in(function: cst.FunctionDef, name: str) -> bool:
-    """`name = flatten_dict(config)` in the function: a nested config made flat, open-ended."""
+def _open_ended_in(function: cst.FunctionDef, name: str) -> bool:
+    """`name = flatten_dict(config)`, `name = json.loads(text)`, `name = asdict(args)` in the
+    function: a nested config made flat, or a whole object dumped: open-ended."""
     for node in _statements(function.body):
         for small in node.body if isinstance(node, cst.SimpleStatementLine) else ():
             if (
@@ -215,7 +248,7 @@ def _flattened_in(function: cst.FunctionDef, name: str) -> bool:
                 and any(
                     isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets
                 )
-                and _calls_flatten(small.value)
+                and (_calls_flatten(small.value) or _dumps_an_object(small.value))
             ):
                 return True
     return False
@@ -249,3 +282,22 @@ def _calls_flatten(value: cst.BaseExpression) -> bool:
     func = value.func
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
     return isinstance(name, str) and any(word.startswith("flat") for word in _words(name))
+
+
+# Calls that turn a whole object or document into a mapping (`args.dict()`, `vars(args)`,
+# `dataclasses.asdict(cfg)`, `json.loads(text)`, `OmegaConf.to_container(cfg)`): as many
+# entries as the object has fields, open-ended.
+_DUMPS = frozenset(
+    {"dict", "model_dump", "asdict", "vars", "to_dict", "to_container", "loads", "safe_load"}
+)
+
+
+def _dumps_an_object(value: cst.BaseExpression) -> bool:
+    if isinstance(value, cst.Attribute):
+        return value.attr.value == "__dict__"
+    if not isinstance(value, cst.Call):
+        return False
+    func = value.func
+    if isinstance(func, cst.Attribute):  # `args.dict()`, `json.loads(...)`
+        return func.attr.value in _DUMPS
+    return isinstance(func, cst.Name) and func.value in ("asdict", "vars")  # not `dict(a=1)`

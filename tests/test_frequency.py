@@ -1,6 +1,7 @@
-"""Once per run or per step: the request-count rules leave alone a loop over a mapping's
-entries in a function that runs once per run (a handful of requests, hand-judged not worth
-acting on), and keep reporting it where it repeats or its size is open-ended."""
+"""Once per run or per step: the request-count rules leave alone a loop over a set of names
+(a mapping's entries, or items that each log their own key) in a function that runs once per
+run (a handful of requests, hand-judged not worth acting on), and keep reporting it where it
+repeats or its size is open-ended."""
 
 from __future__ import annotations
 
@@ -48,6 +49,23 @@ ONCE = {
             client = MlflowClient()
             for index, (path, digest) in enumerate(checksums.items()):
                 client.set_tag(run_id, f"sha256_{index}", f"{path}:{digest}")
+    """,
+    # any collection, when each item logs its own key: as many requests as names
+    "leaderboard": """
+        import mlflow
+        def log_summary(result):
+            for entry in result["leaderboard"]:
+                name = entry["model"]
+                mlflow.log_metric(f"score_{name}", entry["score"])
+    """,
+    "report-items": """
+        import mlflow
+        class Project:
+            def put(self, report):
+                self._log_items(report.items_to_log())
+            def _log_items(self, items):
+                for item in items:
+                    mlflow.set_tag(item.key, item.value)
     """,
 }
 
@@ -128,6 +146,63 @@ REPEATS = {
                     print(name)
         """,
         [(6, "MLF101")],
+    ),
+    # a step from outside the loop: the function runs on each step
+    "outer-step": (
+        """
+        import mlflow
+        class Logger:
+            def write(self, metrics):
+                for name, value in metrics.items():
+                    mlflow.log_metric(name, value, step=self.global_step)
+        """,
+        [(5, "MLF105")],
+    ),
+    # a function handed a step is called on each one
+    "given-a-step": (
+        """
+        import mlflow
+        def record(results, iteration):
+            for entry in results:
+                mlflow.log_metric(entry.name, entry.value)
+        """,
+        [(5, "MLF101")],
+    ),
+    # one key over many items: the values of a series, not a set of names
+    "one-key": (
+        """
+        import mlflow
+        def replay(losses):
+            for step, loss in enumerate(losses):
+                mlflow.log_metric("loss", loss, step=step)
+        """,
+        [(5, "MLF101")],
+    ),
+    # a step that changes with the item: a history of several keys, flattened
+    "flattened-history": (
+        """
+        import itertools
+        import mlflow
+        def save(history):
+            points = itertools.chain.from_iterable(history.values())
+            for key, value, step in points:
+                mlflow.log_metric(key, value, step=step)
+        """,
+        [(7, "MLF101")],
+    ),
+    # a whole object dumped into a mapping: as many entries as it has fields
+    "dumped-object": (
+        """
+        import json
+        import mlflow
+        def log_model_params(args, model_json):
+            for key in args.dict():
+                mlflow.log_param(key, getattr(args, key))
+            fields = json.loads(model_json)
+            for key in fields:
+                mlflow.log_param(key, fields[key])
+        """,
+        [(6, "MLF106"), (9, "MLF106")],
     ),
     # a script's own code, like adjacent calls there
     "script": (

@@ -107,8 +107,15 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         if not frames:
             return
         if self.requests_only(found, node, frames):
-            # in a loop over a mapping's entries that may run once per run: held, see finish()
-            once = frequency.once_per_run_entries(self.ctx, frames)
+            # in a loop over a set of names that may run once per run: held, see finish()
+            bound = (fixes.bind_arguments(node, found.signature) or {}) if found else {}
+            key, step = bound.get("key"), bound.get("step")
+            once = frequency.once_per_run_entries(
+                self.ctx,
+                frames,
+                key.value if key is not None else None,
+                step.value if step is not None else None,
+            )
             if once is not None:
                 self.hold(node, once)
         if found is None:

@@ -137,12 +137,14 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     ## Not flagged
     A loop over a mapping's entries (`for name, value in scores.items():`) in a function
     that runs once per run: not called in a loop of the module, not named for a step, batch
-    or epoch (`on_epoch_end`), and not a logging interface that logs the mapping its caller
-    hands it (`def log_params(self, params):`). Such a mapping is a schema's worth of names
-    (a run's metrics, a model's params, a few tags): a handful of requests once per run,
-    which on real code, hand-judged, was not worth acting on. Still reported: the same loop
-    in a script's own code, nested in another loop, over a whole configuration
-    (`self.config`, `cfg`, a flattened dict: open-ended) or over a history keyed by step
+    or epoch (`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging
+    with a `step` other than a constant), and not a logging interface that logs the mapping its
+    caller hands it (`def log_params(self, params):`). Such a mapping is a schema's worth of
+    names (a run's metrics, a model's params, a few tags): a handful of requests once per
+    run, which on real code, hand-judged, was not worth acting on. Still reported: the same
+    loop in a script's own code, nested in another loop, over a whole configuration
+    (`self.config`, `cfg`, a flattened dict, an object dumped whole: `args.dict()`,
+    `vars(args)`, `json.loads(text)`: open-ended) or over a history keyed by step
     (`for step, value in history.items()`).
 
     Loops that do anything else besides the one call, loops over anything but `.items()`,
@@ -171,7 +173,12 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
             if not frame.at_most_once and not self.ctx.fixed_handful(frame.loop)
         ]
         if not outer:  # held when its function may run once per run, see finish()
-            once = frequency.once_per_run_entries(self.ctx, [LoopFrame(node, False, False)])
+            step = found.extra.get("step")
+            once = frequency.once_per_run_entries(
+                self.ctx,
+                [LoopFrame(node, False, False)],
+                step=step.value if step is not None else None,
+            )
             if once is not None:
                 self.hold(node, once)
         name = found.found.name
