@@ -317,6 +317,21 @@ HEAVY_WORK = frozenset(
 )
 
 
+# Words in the name of any other call (yours, boto3's, a framework's) that moves data or
+# trains (`download_file`, `import_model_version`, `trainer.fit`, `paginate`): each call is
+# a transfer or a computation that dwarfs one tracking read.
+HEAVY_WORDS = frozenset(
+    {
+        *("download", "upload", "import", "export", "copy", "transfer", "sync"),
+        *("train", "fit", "evaluate", "paginate", "deploy"),
+    }
+)
+# Calls, as written, that run another program (a training job, a copy tool).
+# The words above that say so alone (`trainer.fit(...)`); `copy()` or `sync()` alone do not.
+HEAVY_ALONE = frozenset({"download", "upload", "train", "fit", "evaluate", "paginate", "deploy"})
+HEAVY_CALLS = frozenset({"subprocess.run", "subprocess.check_call", "subprocess.check_output"})
+
+
 def is_heavy_work(resolved_callee: Optional[str]) -> bool:
     """Whether a resolved callee (`mlflow.pyfunc.load_model`, `MlflowClient.create_run`) is
     MLflow's heavy work (HEAVY_WORK)."""

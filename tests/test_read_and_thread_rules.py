@@ -326,7 +326,7 @@ def test_mlf201_experiment_lookup_by_loop_variable_suggests_search_experiments()
         for cfg in configs:
             mlflow.set_experiment(cfg["experiment"])
             with mlflow.start_run():
-                train(cfg)
+                mlflow.log_params(cfg)
     """
     ((_, help_text),) = advice(starts_runs, "MLF201")
     assert help_text.endswith(", then pass `experiment_id=` to `mlflow.start_run`")

@@ -15,6 +15,7 @@ from mlflow_lint.config import build_settings
 HEAD = """\
 import asyncio
 import queue
+import subprocess
 import threading
 import time
 
@@ -670,6 +671,11 @@ def test_reads_in_test_code_are_not_reported(path: str) -> None:
         "mlflow.pyfunc.load_model(f'runs:/{run.info.run_id}/model')",
         "client.create_run(run.info.experiment_id)",
         "mlflow.genai.evaluate(data=run.data, scorers=[])",
+        # not MLflow's, named for moving data or training
+        "s3.download_file(bucket, run.info.run_id, dest)",
+        "import_model_version(client, run, dest)",
+        "self.trainer.fit(run.data.params)",
+        "subprocess.run(['train', run.info.run_id], check=True)",
     ],
 )
 def test_a_read_beside_a_transfer_or_an_evaluation_is_not_flagged(work: str) -> None:
@@ -681,6 +687,53 @@ def test_a_read_beside_a_transfer_or_an_evaluation_is_not_flagged(work: str) -> 
     """
     assert lines(source, "MLF201") == []
     assert lines(source.replace(work, "print(run.data.metrics)"), "MLF201") == [3]
+
+
+def test_a_vague_name_alone_is_not_heavy_work() -> None:
+    source = """\
+    def compare(run_ids):
+        for run_id in run_ids:
+            params = client.get_run(run_id).data.params.copy()
+            print(params)
+    """
+    assert lines(source, "MLF201") == [3]
+
+
+def test_a_continue_decides_only_before_the_heavy_work() -> None:
+    # every iteration downloads before it may skip the rest: the read is a small share
+    after = """\
+    def fetch(entries, dest):
+        for entry in entries:
+            version = client.get_model_version(entry.name, entry.version)
+            path = mlflow.artifacts.download_artifacts(version.source, dst_path=dest)
+            if verified(path):
+                continue
+            install(path)
+    """
+    assert lines(after, "MLF201") == []
+    # a sync tool skipping what exists before the copy: its iterations may be reads alone
+    before = """\
+    def sync(run_ids, dest):
+        for run_id in run_ids:
+            if client.get_run(run_id).data.tags.get("synced"):
+                continue
+            mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=dest)
+    """
+    assert lines(before, "MLF201") == [3]
+
+
+def test_a_helper_named_for_transfers_is_not_heavy_work_when_it_is_the_read() -> None:
+    # the call that leads to the read says nothing, by its name, about the work beside it
+    source = """\
+    def sync_run(run_id):
+        return client.get_run(run_id)
+
+
+    def sync_all(run_ids):
+        for run_id in run_ids:
+            print(sync_run(run_id).info.status)
+    """
+    assert lines(source, "MLF201") == [7]
 
 
 def test_heavy_work_in_the_helper_that_reads_counts_too() -> None:

@@ -105,9 +105,11 @@ class TrackingReadInLoop(LoopCallRule):
       where they can be batched.
     - A read beside heavy work in the same iteration: the loop also downloads or uploads
       artifacts, loads, logs or registers a model, creates a run (a copy tool) or runs
-      `evaluate` (directly or through a function of the module): the read is a small share
-      of what each iteration costs. Flagged still when the loop can `continue` past that
-      work (a sync tool that skips what already exists): its iterations may be the reads.
+      `evaluate` (directly or through a function of the module), or makes any other call
+      named for moving data or training (`s3.download_file`, `import_model_version`,
+      `paginate`, `trainer.fit`, `subprocess.run`): the read is a small share of what each
+      iteration costs. Flagged still when the loop can `continue` before that work (a sync
+      tool that skips what already exists): its iterations may be the reads.
     - Inside the `mlflow` package's own source, a call of one of its public functions that
       is not itself a read (`set_experiment_tag` in a loop): what the API does inside is
       MLflow's business, as it is when user code calls it.
@@ -251,7 +253,7 @@ class TrackingReadInLoop(LoopCallRule):
         if isinstance(frames[0].loop, cst.While) and stops:
             return None  # retries with a new value until the read lets it stop
         helper = self.ctx.local_function(node) if via else None
-        if _beside_heavy_work(self.ctx, frames[0].loop, read) or (
+        if _beside_heavy_work(self.ctx, frames[0].loop, read, node) or (
             helper is not None and _beside_heavy_work(self.ctx, helper.node, read)
         ):
             return None  # a transfer or evaluation per iteration dwarfs the read
@@ -540,13 +542,19 @@ def _fans_out(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
     )
 
 
-def _beside_heavy_work(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
+def _beside_heavy_work(
+    ctx: FileContext, loop: cst.CSTNode, read: cst.Call, site: Optional[cst.Call] = None
+) -> bool:
     """Whether each iteration of `loop` also moves files or models, creates a run or
-    evaluates a model (api.HEAVY_WORK), directly or through a function of this file. `loop`
-    may also be the function that makes the read, called in a loop. A loop that can
-    `continue` past the work (`if found: continue`, a sync tool skipping what exists) is
-    not: its iterations may be the reads alone."""
-    heavy = False
+    evaluates a model (api.HEAVY_WORK), directly or through a function of this file, or
+    makes a call named for moving data or training (`s3.download_file`, `trainer.fit`,
+    `import_model_version`, api.HEAVY_WORDS). `loop` may also be the function that makes
+    the read, called in a loop; `site` the call in it that leads to the read (a helper's
+    name says nothing about the work beside the read). A loop that can `continue` before
+    that work (`if found: continue`, a sync tool skipping what exists) is not: its
+    iterations may be the reads alone."""
+    # in source order: the first `continue` of the loop itself (not of an inner loop), or the
+    # first heavy call, decides
     todo: list[tuple[cst.CSTNode, bool]] = [(getattr(loop, "body", loop), False)]
     while todo:
         node, nested = todo.pop()  # nested: in an inner loop, whose `continue` is its own
@@ -554,18 +562,32 @@ def _beside_heavy_work(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> b
             continue
         if isinstance(node, cst.Continue) and not nested:
             return False
-        if isinstance(node, cst.Call) and not heavy:
-            helper = ctx.local_function(node)
-            heavy = api.is_heavy_work(ctx.resolved_callee(node)) or (
-                helper is not None
-                and any(
-                    found.name in api.HEAVY_WORK
-                    for found, _, _ in ctx.reachable_api_calls(helper, site=node)
-                )
-            )
+        if isinstance(node, cst.Call) and _heavy_call(ctx, node, by_name=node is not site):
+            return True
         inner = nested or isinstance(node, (cst.For, cst.While))
-        todo.extend((child, inner) for child in iter_children(node))
-    return heavy
+        todo.extend((child, inner) for child in reversed(list(iter_children(node))))
+    return False
+
+
+def _heavy_call(ctx: FileContext, call: cst.Call, by_name: bool) -> bool:
+    callee = ctx.resolved_callee(call)
+    if api.is_heavy_work(callee):
+        return True
+    helper = ctx.local_function(call)
+    if helper is not None and any(
+        found.name in api.HEAVY_WORK for found, _, _ in ctx.reachable_api_calls(helper, site=call)
+    ):
+        return True
+    if not by_name or (callee is not None and callee.startswith("mlflow.")):
+        return False  # MLflow's own calls: HEAVY_WORK decides
+    func = call.func
+    if ctx.code(func) in api.HEAVY_CALLS:  # `subprocess.run(...)`, as written
+        return True
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    words = name.lower().split("_") if isinstance(name, str) else []
+    if len(words) == 1 and words[0] not in api.HEAVY_ALONE:
+        return False  # `params.copy()`, `sync()`: too vague alone
+    return not api.HEAVY_WORDS.isdisjoint(words)
 
 
 def _tracks(ctx: FileContext, block: cst.CSTNode, read: Optional[cst.Call] = None) -> bool:
