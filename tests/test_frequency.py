@@ -279,3 +279,22 @@ def test_a_helper_logging_item_by_item_in_a_loop_is_one_finding() -> None:
     assert codes(source) == [(4, "MLF105")]
     # called once: a handful of tags once per run
     assert codes(source.replace("for shard in load_shards():", "if True:")) == []
+
+
+def test_adjacent_calls_per_name_in_a_once_per_run_loop_count_as_once_per_run() -> None:
+    # a few params for each schedule, once per fit: below min-calls-once like any handful
+    source = """
+        import mlflow
+        class Callback:
+            def before_fit(self, schedules):
+                for name, values in schedules.items():
+                    mlflow.log_param(f"{name}_min", min(values))
+                    mlflow.log_param(f"{name}_max", max(values))
+                    mlflow.log_param(f"{name}_first", values[0])
+    """
+    assert codes(source) == []
+    # the same loop where the function runs on every epoch
+    per_epoch = source.replace(
+        "def before_fit(self, schedules)", "def on_epoch_end(self, schedules)"
+    )
+    assert (6, "MLF103") in codes(per_epoch)

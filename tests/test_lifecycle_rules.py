@@ -162,6 +162,17 @@ OUTLIVING = {
                         mlflow.start_run(run_id=self.parent_run_id)
                 self.log_best()
     """,
+    "MLflow's own auto-start, copied under an active_run() guard": """
+        import mlflow
+
+        class FeatureClient:
+            def log_model(self, model, path):
+                model.save(path)
+                if mlflow.active_run() is None:
+                    mlflow.start_run()
+                mlflow.pyfunc.log_model(name="model", data_path=path)
+                return mlflow.active_run().info.run_id
+    """,
     "a start wrapper that returns at once": """
         import mlflow
 
@@ -351,6 +362,18 @@ FLAGGED = {
                 mlflow.start_run(run_id=self.run_id)
                 mlflow.log_metrics(self.summarize(data))
                 mlflow.end_run()
+        """,
+        "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
+    ),
+    "a guarded auto-start that the function also ends, unprotected": (
+        """
+        import mlflow
+
+        def score(model, data):
+            if mlflow.active_run() is None:
+                mlflow.start_run()
+            mlflow.log_metric("score", model.score(data))
+            mlflow.end_run()
         """,
         "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
     ),

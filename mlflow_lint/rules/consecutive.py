@@ -121,7 +121,9 @@ class ConsecutiveCalls(Rule):
             if self.ctx.callee_is_local(node):
                 frequency.note_helper_site(self.ctx, node)
             return
-        self._places[id(node)] = self.ctx.memo(f"consecutive.place:{id(node)}", self._place)
+        self._places[id(node)] = self.ctx.memo(
+            f"consecutive.place:{id(node)}", lambda: self._place(node, found)
+        )
         # the three rules see the same calls: the ancestors are read once per call
         if self.ctx.memo(f"catching:{id(node)}", lambda: fixes.in_catching_try(self.ctx)):
             self._catching.add(id(node))
@@ -130,7 +132,7 @@ class ConsecutiveCalls(Rule):
             callee = fixes.fluent_callee(self.ctx, node, self.batch)
             self._callees[id(node)] = (callee, self._bound_here(callee))
 
-    def _place(self) -> _Place:
+    def _place(self, call: cst.Call, found: api.ApiCall) -> _Place:
         function: Optional[cst.FunctionDef] = None
         handler = False
         for node in reversed(self.ctx.ancestors):
@@ -139,11 +141,22 @@ class ConsecutiveCalls(Rule):
             if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 function = node if isinstance(node, cst.FunctionDef) else None
                 break
-        repeated = any(
-            not frame.at_most_once and not self.ctx.fixed_handful(frame.loop)
+        frames = [
+            frame
             for frame in self.ctx.loops()
-        )
-        return _Place(repeated, function, handler)
+            if not frame.at_most_once and not self.ctx.fixed_handful(frame.loop)
+        ]
+        if frames:  # a loop over a set of names, each logging its own keys, once per run?
+            bound = fixes.bind_arguments(call, found.signature) or {}
+            key, step = bound.get("key"), bound.get("step")
+            if frequency.once_per_run_entries(
+                self.ctx,
+                frames,
+                key.value if key is not None else None,
+                step.value if step is not None else None,
+            ):
+                frames = []
+        return _Place(bool(frames), function, handler)
 
     def _report_group(self, group: list[_Item], *report: Any) -> None:
         """Report a group where it repeats, or where it is big enough to matter once; a small
@@ -647,7 +660,9 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     In a function that runs once per run, fewer than ten calls are not reported (option
     `min-calls-once`, default 10): a function not called in a loop of the module and not
     named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
-    a written-out handful of three items or fewer (`for split in ("train", "test")`). A few
+    a written-out handful of three items or fewer (`for split in ("train", "test")`) or over
+    a set of names whose items each log their own keys (`for name, values in
+    schedules.items():` logging `f"{name}_min"` and `f"{name}_max"`). A few
     requests saved once per run are noise next to a training loop's logging: on real code,
     hand-judged, none of those findings was worth acting on. Two calls are reported in a
     script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
@@ -710,7 +725,9 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     In a function that runs once per run, fewer than ten calls are not reported (option
     `min-calls-once`, default 10): a function not called in a loop of the module and not
     named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
-    a written-out handful of three items or fewer (`for split in ("train", "test")`). A few
+    a written-out handful of three items or fewer (`for split in ("train", "test")`) or over
+    a set of names whose items each log their own keys (`for name, values in
+    schedules.items():` logging `f"{name}_min"` and `f"{name}_max"`). A few
     requests saved once per run are noise next to a training loop's logging: on real code,
     hand-judged, none of those findings was worth acting on. Two calls are reported in a
     script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
@@ -770,7 +787,9 @@ class ConsecutiveSetTag(ConsecutiveCalls):
     In a function that runs once per run, fewer than ten calls are not reported (option
     `min-calls-once`, default 10): a function not called in a loop of the module and not
     named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
-    a written-out handful of three items or fewer (`for split in ("train", "test")`). A few
+    a written-out handful of three items or fewer (`for split in ("train", "test")`) or over
+    a set of names whose items each log their own keys (`for name, values in
+    schedules.items():` logging `f"{name}_min"` and `f"{name}_max"`). A few
     requests saved once per run are noise next to a training loop's logging: on real code,
     hand-judged, none of those findings was worth acting on. Two calls are reported in a
     script's own code (module level, a notebook: `mlflow-lint fix` merges them where you

@@ -167,7 +167,9 @@ class RunNotContextManaged(Rule):
       or written to a file for another process (`f.write(run.info.run_id)`, `json.dump`:
       a pipeline step that starts the run its later steps resume);
     - `start_run(run_id=...)` under an `if mlflow.active_run() is None:` guard, which
-      re-activates a run its caller owns;
+      re-activates a run its caller owns; or a plain `start_run()` under that guard in a
+      function that does not end the run: MLflow's own auto-start copied (every fluent
+      `log_*` and `set_tag` starts a run the same way and leaves it to the caller);
     - a module-level function that starts the run and returns at once (nothing after
       `start_run()` can fail): a start wrapper whose caller ends the run;
     - a pytest fixture that ends the run after its `yield` (pytest runs that teardown when
@@ -416,14 +418,18 @@ class RunNotContextManaged(Rule):
         return False
 
     def _reactivates(self, start: _Start) -> bool:
-        """`start_run(run_id=...)` under `if mlflow.active_run() is None:`: the caller's run,
-        made active again, not a new one."""
+        """Under `if mlflow.active_run() is None:`, `start_run(run_id=...)` makes the caller's
+        run active again, not a new one; a plain `start_run()` the function does not end is
+        MLflow's own auto-start copied (as `log_metric` does it): the run is the caller's."""
         run_id = next(
             (a for a in start.call.args if a.keyword is not None and a.keyword.value == "run_id"),
             start.call.args[0] if start.call.args and start.call.args[0].keyword is None else None,
         )
-        if run_id is None or (isinstance(run_id.value, cst.Name) and run_id.value.value == "None"):
-            return False
+        new_run = run_id is None or (
+            isinstance(run_id.value, cst.Name) and run_id.value.value == "None"
+        )
+        if new_run and self._first_ending(start) is not None:
+            return False  # started and ended here: this function's own run
         guards = self._active_run_names(start.scope)
         return any(
             isinstance(node, cst.If) and self._tests_active_run(node.test, guards)
