@@ -451,6 +451,11 @@ def changes_state(call: ApiCall) -> bool:
     return call.name in STATE_CHANGES or call.name.startswith(STATE_CHANGE_PREFIXES)
 
 
+# Batched forms newer than the rest: `experiment_id` became a search_experiments filter
+# key, with `IN`, in MLflow 3.17.0 (3.16 rejects it as an invalid attribute).
+READ_BATCH_SINCE: dict[str, str] = {"get_experiment": "3.17"}
+
+
 def read_batch_form(call: ApiCall) -> Optional[str]:
     """The call that fetches many items in one request, for a read made item by item; None
     when MLflow has none. A search is its own batched form (one broader search)."""

@@ -307,6 +307,8 @@ def test_a_read_with_a_batched_form_advises_it(call: str, advice: str) -> None:
     ((_, _, message, help),) = findings(source, "MLF201")
     assert message.endswith("in a loop sends one tracking request per iteration (N+1)")
     assert advice in help and help.startswith("Fetch ")
+    # search_experiments filters on experiment_id only from MLflow 3.17.0 on
+    assert ("(MLflow 3.17 and later" in help) == ("get_experiment(" in call)
 
 
 @pytest.mark.parametrize(

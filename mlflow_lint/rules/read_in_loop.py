@@ -41,7 +41,8 @@ class TrackingReadInLoop(LoopCallRule):
     - the call's arguments do not change in the loop: call it once before the loop;
     - a different run, experiment, model or trace on each iteration: fetch them all with the
       batched read MLflow has (`search_runs` with `attributes.run_id IN (...)`,
-      `search_experiments` with `experiment_id IN (...)`, `search_registered_models` /
+      `search_experiments` with `experiment_id IN (...)` from MLflow 3.17 on (earlier,
+      one `search_experiments()` picked by id), `search_registered_models` /
       `search_model_versions` with `name IN (...)`, `search_logged_models` with `model_id IN
       (...)`, `search_traces` with `trace.request_id IN (...)`);
     - an experiment looked up by a different name on each iteration: one
@@ -334,6 +335,12 @@ class TrackingReadInLoop(LoopCallRule):
         batch = api.read_batch_form(found)
         if batch is None:
             return None
+        since = api.READ_BATCH_SINCE.get(found.name)
+        if since is not None:
+            return (
+                f"Fetch them all in one request before the loop: `{batch}` (MLflow {since} "
+                "and later; before it, one `search_experiments()` and pick them by id)"
+            )
         return f"Fetch them all in one request before the loop: `{batch}`"
 
     def _arguments_read(self, node: cst.Call, read: cst.Call) -> list[cst.Arg]:
