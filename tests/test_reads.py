@@ -691,6 +691,21 @@ def test_a_read_beside_a_transfer_or_an_evaluation_is_not_flagged(work: str) -> 
     assert lines(source.replace(work, "print(run.data.metrics)"), "MLF201") == [3]
 
 
+def test_a_bulk_listing_per_item_is_not_flagged_but_a_filtered_search_is() -> None:
+    # an export listing everything under each experiment, in big pages: the payload costs
+    source = """\
+    def export(experiments):
+        for exp in experiments:
+            runs = client.search_runs([exp.experiment_id], max_results=10000)
+            print(len(runs))
+    """
+    assert lines(source, "MLF201") == []
+    # a filter keeps each result small: the request count is the cost again
+    filtered = source.replace("max_results", "filter_string=\"status = 'RUNNING'\", max_results")
+    assert lines(filtered, "MLF201") == [3]
+    assert lines(source.replace("10000", "10"), "MLF201") == [3]
+
+
 def test_a_vague_name_alone_is_not_heavy_work() -> None:
     source = """\
     def compare(run_ids):

@@ -111,6 +111,10 @@ class TrackingReadInLoop(LoopCallRule):
       `paginate`, `trainer.fit`, `subprocess.run`): the read is a small share of what each
       iteration costs. Flagged still when the loop can `continue` before that work (a sync
       tool that skips what already exists): its iterations may be the reads.
+    - A search per item for everything under it, in big pages and with no filter
+      (`client.search_runs([exp.experiment_id], max_results=10000)` per experiment): an
+      export's listing, whose cost is the results it transfers, not the request count; a
+      merged search would also cap the results of all items together instead of per item.
     - Inside the `mlflow` package's own source, a call of one of its public functions that
       is not itself a read (`set_experiment_tag` in a loop): what the API does inside is
       MLflow's business, as it is when user code calls it.
@@ -275,6 +279,8 @@ class TrackingReadInLoop(LoopCallRule):
         )
         if not via and _fans_out(self.ctx, frames[0].loop, node):
             return None  # the per-item requests of the inner loop dwarf this one
+        if _bulk_listing(found, read):
+            return None  # a page of everything per item: the payload, not the count, costs
         advice = self._batch_advice(node, found, frames, via)
         if advice is None:
             if found.name != "get_metric_history" or via or id(node) not in self._latest_only:
@@ -547,6 +553,20 @@ def _fans_out(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
         any(given(arg.value) for arg in call.args) and _tracks(ctx, call, read)
         for call in helper_calls
     )
+
+
+def _bulk_listing(found: ApiCall, read: cst.Call) -> bool:
+    """A search for everything under each item, in big pages (`search_runs([exp_id],
+    max_results=10000)` with no filter): an export's listing, whose cost is the results it
+    transfers; one merged search would also cap them all together, not per item."""
+    if not found.name.startswith(api.SEARCH_PREFIX):
+        return False
+    keywords = {arg.keyword.value: arg.value for arg in read.args if arg.keyword is not None}
+    positional = [arg for arg in read.args if arg.keyword is None]
+    if "filter_string" in keywords or len(positional) > 1:  # a filter: a few results each
+        return False
+    size = keywords.get("max_results")
+    return isinstance(size, cst.Integer) and int(size.value.replace("_", "")) >= 1000
 
 
 def _beside_heavy_work(
