@@ -326,9 +326,9 @@ HEAVY_WORDS = frozenset(
         *("train", "fit", "evaluate", "paginate", "deploy"),
     }
 )
-# Calls, as written, that run another program (a training job, a copy tool).
 # The words above that say so alone (`trainer.fit(...)`); `copy()` or `sync()` alone do not.
 HEAVY_ALONE = frozenset({"download", "upload", "train", "fit", "evaluate", "paginate", "deploy"})
+# Calls, as written, that run another program (a training job, a copy tool).
 HEAVY_CALLS = frozenset({"subprocess.run", "subprocess.check_call", "subprocess.check_output"})
 
 

@@ -99,14 +99,14 @@ class MetricInLoop(LoopCallRule):
     key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}", ...)`). Once per
     run means: not called in a loop of the module, not named for a step, batch or epoch
     (`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging with a
-    `step` other than a constant), and not a logging interface that logs the mapping its caller
-    hands it (`def log_params(self, params):`). Such a set is a schema's worth of names (a
-    run's metrics, a model's params, a leaderboard, a few tags): a handful of requests once
-    per run, which on real code, hand-judged, was not worth acting on. Still reported: the
-    same loop in a script's own code, nested in another loop, logging one key over many
-    items, over a whole configuration (`self.config`, `cfg`, a flattened dict, an object
-    dumped whole: `args.dict()`, `vars(args)`, `json.loads(text)`: open-ended) or over a
-    history keyed by step (`for step, value in history.items()`).
+    `step` other than a constant), and not a logging interface that logs the mapping its
+    caller hands it (`def log_params(self, params):`). Such a set is a schema's worth of
+    names (a run's metrics, a model's params, a leaderboard, a few tags): a handful of
+    requests once per run, which on real code, hand-judged, was not worth acting on. Still
+    reported: the same loop in a script's own code, nested in another loop, logging one key
+    over many items, over a whole configuration (`self.config`, `cfg`, a flattened dict, an
+    object dumped whole: `args.dict()`, `vars(args)`, `json.loads(text)`: open-ended) or
+    over a history keyed by step (`for step, value in history.items()`).
 
     A loop over a written-out iterable of three items or fewer (`for split in ("train",
     "val", "test"):`, not `range(3)`, which in examples stands for any length): a fixed
