@@ -15,7 +15,8 @@ from typing import Optional
 import libcst as cst
 
 from mlflow_lint.context import FileContext, LoopFrame, uses_names
-from mlflow_lint.fixes import loop_bound_names
+from mlflow_lint.fixes import bind_arguments, loop_bound_names
+from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import PendingFix, Rule
 
 _STEP_WORDS = frozenset({"step", "steps", "batch", "batches", "epoch", "epochs", "iteration"})
@@ -236,6 +237,21 @@ def once_per_run_entries(
     if isinstance(mapping, cst.Name) and _open_ended_in(function, mapping.value):
         return None
     return ctx.function_key(function)
+
+
+def once_per_run_call(
+    ctx: FileContext, frames: list[LoopFrame], call: cst.Call, found: Optional[ApiCall]
+) -> Optional[str]:
+    """once_per_run_entries() for a call in those loops, with the `key` and `step` it logs
+    (none for a call of a helper of this file: `found` None)."""
+    bound = (bind_arguments(call, found.signature) or {}) if found is not None else {}
+    key, step = bound.get("key"), bound.get("step")
+    return once_per_run_entries(
+        ctx,
+        frames,
+        key.value if key is not None else None,
+        step.value if step is not None else None,
+    )
 
 
 def _open_ended_in(function: cst.FunctionDef, name: str) -> bool:

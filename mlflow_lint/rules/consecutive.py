@@ -146,16 +146,9 @@ class ConsecutiveCalls(Rule):
             for frame in self.ctx.loops()
             if not frame.at_most_once and not self.ctx.fixed_handful(frame.loop)
         ]
-        if frames:  # a loop over a set of names, each logging its own keys, once per run?
-            bound = fixes.bind_arguments(call, found.signature) or {}
-            key, step = bound.get("key"), bound.get("step")
-            if frequency.once_per_run_entries(
-                self.ctx,
-                frames,
-                key.value if key is not None else None,
-                step.value if step is not None else None,
-            ):
-                frames = []
+        # a loop over a set of names, each logging its own keys, once per run?
+        if frames and frequency.once_per_run_call(self.ctx, frames, call, found):
+            frames = []
         return _Place(bool(frames), function, handler)
 
     def _report_group(self, group: list[_Item], *report: Any) -> None:

@@ -108,14 +108,7 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             return
         if self.requests_only(found, node, frames):
             # in a loop over a set of names that may run once per run: held, see finish()
-            bound = (fixes.bind_arguments(node, found.signature) or {}) if found else {}
-            key, step = bound.get("key"), bound.get("step")
-            once = frequency.once_per_run_entries(
-                self.ctx,
-                frames,
-                key.value if key is not None else None,
-                step.value if step is not None else None,
-            )
+            once = frequency.once_per_run_call(self.ctx, frames, node, found)
             if once is not None:
                 self.hold(node, once)
         if found is None:
