@@ -657,6 +657,15 @@ class FileContext:
         guarded: dict[int, str] = self.memo(f"none-guarded:{id(fn.node)}", compute)
         return guarded
 
+    def repeating_loops(self, node: Optional[cst.CSTNode] = None) -> list[LoopFrame]:
+        """loops(node) without the frames that repeat nothing worth counting: those it runs in
+        at most once, and loops over a written-out handful (fixed_handful)."""
+        return [
+            frame
+            for frame in self.loops(node)
+            if not frame.at_most_once and not self.fixed_handful(frame.loop)
+        ]
+
     def loops(self, node: Optional[cst.CSTNode] = None) -> list[LoopFrame]:
         """Loops, innermost first, that run the current node (or `node`, an ancestor's child)
         on every iteration. Stops at a function, lambda or class boundary, and at a run opened

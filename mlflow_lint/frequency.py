@@ -54,9 +54,7 @@ def note_helper_site(ctx: FileContext, call: cst.Call) -> None:
     on each iteration of a loop (not a written-out handful), for repeated_functions()."""
 
     def note() -> None:
-        if any(
-            not frame.at_most_once and not ctx.fixed_handful(frame.loop) for frame in ctx.loops()
-        ):
+        if ctx.repeating_loops():
             key = ctx.local_callee(call)
             if key is not None:
                 _looped_helpers(ctx).add(key)

@@ -141,11 +141,7 @@ class ConsecutiveCalls(Rule):
             if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 function = node if isinstance(node, cst.FunctionDef) else None
                 break
-        frames = [
-            frame
-            for frame in self.ctx.loops()
-            if not frame.at_most_once and not self.ctx.fixed_handful(frame.loop)
-        ]
+        frames = self.ctx.repeating_loops()
         # a loop over a set of names, each logging its own keys, once per run?
         if frames and frequency.once_per_run_call(self.ctx, frames, call, found):
             frames = []

@@ -167,12 +167,8 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
         if found is None:
             return
         self.ctx.covered.add(id(found.call))
-        outer = [
-            frame
-            for frame in self.ctx.loops(node)
-            if not frame.at_most_once and not self.ctx.fixed_handful(frame.loop)
-        ]
-        if not outer:  # held when its function may run once per run, see finish()
+        # not nested in a loop that repeats it: held when its function may run once per run
+        if not self.ctx.repeating_loops(node):
             step = found.extra.get("step")
             once = frequency.once_per_run_entries(
                 self.ctx,
