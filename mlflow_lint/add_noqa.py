@@ -21,8 +21,8 @@ from typing import Optional
 
 from mlflow_lint import dispatch
 from mlflow_lint.config import Settings
-from mlflow_lint.engine import FileError, FileResult, WriteError
 from mlflow_lint.noqa import INLINE
+from mlflow_lint.results import FileError, FileResult, WriteError
 from mlflow_lint.rule import Violation
 from mlflow_lint.sourcefile import SourceError, atomic_write, decode, read_bytes
 

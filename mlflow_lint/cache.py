@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional
 
 from mlflow_lint import __version__
 from mlflow_lint.config import Settings
-from mlflow_lint.engine import FileError, FileResult
+from mlflow_lint.results import FileError, FileResult
 from mlflow_lint.rule import Edit, Fix, Safety, Violation
 from mlflow_lint.sourcefile import SourceError, read_bytes
 
@@ -228,6 +228,7 @@ class StatIndex:
         self.path = Path(root) / DIRECTORY / f"index-{fingerprint[:24]}.json"
         self.started = time.time_ns()
         self.cwd = os.getcwd()  # os.path.abspath asks the system for it on every call
+        self.directories: dict[str, str] = {}  # absolute, normalized, with a trailing separator
         self.entries: dict[str, list[Any]] = {}
         self.seen: dict[str, Signature] = {}  # signatures of this run's lookups
         self.changed = False
@@ -269,7 +270,12 @@ class StatIndex:
         self.changed = True
 
     def _absolute(self, path: str) -> str:
-        return os.path.normpath(path if os.path.isabs(path) else os.path.join(self.cwd, path))
+        directory, name = os.path.split(path)
+        absolute = self.directories.get(directory)
+        if absolute is None:  # once per directory, not per file: normpath is slow
+            absolute = os.path.join(os.path.normpath(os.path.join(self.cwd, directory)), "")
+            self.directories[directory] = absolute
+        return absolute + name
 
     def save(self) -> None:
         if not self.changed:

@@ -21,11 +21,11 @@ from typing import Any, Callable, Optional, TextIO, TypeVar
 import click
 import cloup
 
-from mlflow_lint import __version__, cache, dispatch, engine, formats
+from mlflow_lint import __version__, cache, dispatch, formats
 from mlflow_lint.add_noqa import add_noqa_file
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
-from mlflow_lint.engine import FileResult
 from mlflow_lint.report import Reporter
+from mlflow_lint.results import FileResult
 from mlflow_lint.runner import default_jobs, discover, run_discovered, with_write
 from mlflow_lint.sourcefile import SourceError, decode
 
@@ -712,6 +712,8 @@ def skip_reasons(settings: Settings, files: Sequence[str]) -> dict[str, int]:
         "with every rule ignored for them (per-file-ignores)": 0,
     }
     keys = list(counts)
+    from mlflow_lint.engine import may_hold_findings
+
     for path in files:
         try:
             with open(path, "rb") as handle:
@@ -719,7 +721,7 @@ def skip_reasons(settings: Settings, files: Sequence[str]) -> dict[str, int]:
         except OSError:
             continue
         rules = settings.rule_infos_for(path)
-        if path.endswith(".ipynb") or engine.may_hold_findings(data, rules):
+        if path.endswith(".ipynb") or may_hold_findings(data, rules):
             continue
         if not rules:
             counts[keys[2]] += 1

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from mlflow_lint import engine
 from mlflow_lint.config import Settings
-from mlflow_lint.engine import FileError, FileResult
+from mlflow_lint.results import FileError, FileResult
 from mlflow_lint.sourcefile import SourceError, atomic_write, read_bytes
 
-# notebook.py is imported with the first notebook: a run over Python files (and a warm run
-# from the cache) never pays for it
+# The engine is imported with the first file to analyse and notebook.py with the first
+# notebook: a warm run from the cache pays for neither, a run over Python files not for notebooks
 NOTEBOOK_SUFFIX = ".ipynb"
 
 
@@ -29,6 +28,8 @@ def check_source(data: bytes, path: str, settings: Settings) -> FileResult:
         from mlflow_lint import notebook
 
         return notebook.check_source(data, path, settings)
+    from mlflow_lint import engine
+
     return engine.check_source(data, path, settings)
 
 
@@ -39,11 +40,15 @@ def fix_source(data: bytes, path: str, settings: Settings) -> tuple[FileResult, 
         from mlflow_lint import notebook
 
         return notebook.fix_source(data, path, settings)
+    from mlflow_lint import engine
+
     return engine.fix_source(data, path, settings)
 
 
 def check_file(path: str, settings: Settings) -> FileResult:
     if not is_notebook(path):
+        from mlflow_lint import engine
+
         return engine.check_file(path, settings)
     try:
         data = read_bytes(path)
@@ -56,6 +61,8 @@ def check_file(path: str, settings: Settings) -> FileResult:
 
 def fix_file(path: str, settings: Settings, write: bool = True) -> FileResult:
     if not is_notebook(path):
+        from mlflow_lint import engine
+
         return engine.fix_file(path, settings, write)
     try:
         data = read_bytes(path)

@@ -24,13 +24,17 @@ import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Optional, Protocol, Union
 
 from mlflow_lint import elision
 from mlflow_lint.config import Settings
 from mlflow_lint.noqa import NoqaFilter
+from mlflow_lint.results import FileError as FileError
+from mlflow_lint.results import FileResult as FileResult
+from mlflow_lint.results import WriteError as WriteError
+from mlflow_lint.results import applicable as applicable
 from mlflow_lint.rule import Edit, Fix, Report, Rule, Safety, Violation
 
 if TYPE_CHECKING:
@@ -59,41 +63,6 @@ MAX_SOURCE_CHARS = 10_000_000
 MAX_AST_DEPTH = 500
 
 sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))  # libcst's codegen recurses per node
-
-
-@dataclass(frozen=True)
-class FileError:
-    message: str
-    line: int = 1
-    column: int = 0  # 0-based
-    cell: Optional[int] = None  # notebooks: 1-based cell index; line is then within the cell
-
-
-@dataclass(frozen=True)
-class WriteError(FileError):
-    """The file was checked and fixed, but the fixed code could not be written: the file is
-    left as it was, and its findings are reported as they are in it."""
-
-
-@dataclass
-class FileResult:
-    path: str
-    violations: list[Violation] = field(default_factory=list)
-    error: Optional[FileError] = None
-    parsed: bool = False  # False when the prefilter proved the file cannot hold a finding
-    fixed: int = 0  # fix mode: findings whose fix was applied
-    # fix mode: findings of the first pass neither fixed nor remaining: another fix rewrote
-    # their code (two calls merged into one `log_metrics` leave no call in a loop to buffer)
-    moot: int = 0
-    changed: bool = False  # fix mode: the file's contents changed (written unless --diff)
-    diff: str = ""
-    # fix mode: the first pass's findings that no applicable fix addresses, where they are in
-    # the file as it was read (what `fix --diff`, which writes nothing, reports)
-    unfixable: list[Violation] = field(default_factory=list)
-    # not checked, and why (a notebook in another language): not an error, not a pass
-    skipped: str = ""
-    notes: list[str] = field(default_factory=list)  # parts left unchecked, and why (--verbose)
-    fixed_codes: dict[str, int] = field(default_factory=dict)  # fix mode: fixes applied, by rule
 
 
 # --- 1. prefilter: most files cannot hold a finding and are never parsed ------------------------
@@ -555,11 +524,6 @@ def check_file(path: str, settings: Settings) -> FileResult:
 
 
 # --- 6. fix: apply, re-parse, re-check until stable; then write atomically ----------------------
-def applicable(violation: Violation, unsafe_fixes: bool) -> bool:
-    fix = violation.fix
-    return fix is not None and (fix.safety is Safety.SAFE or unsafe_fixes)
-
-
 def apply_fixes(
     text: str, fixes: Sequence[Fix], applied_fixes: Optional[list[Fix]] = None
 ) -> tuple[str, int]:

@@ -33,8 +33,8 @@ from urllib.parse import quote
 import click
 
 from mlflow_lint import __version__
-from mlflow_lint.engine import FileError
 from mlflow_lint.report import ConciseReporter, FullReporter, Reporter, Style
+from mlflow_lint.results import FileError
 from mlflow_lint.rule import Edit, Rule, Violation
 
 FORMATS = ("full", "concise", "json", "github", "sarif")

@@ -19,7 +19,7 @@ from typing import Callable, Optional, TextIO
 import click
 
 from mlflow_lint.catalogue import RULES_BY_CODE
-from mlflow_lint.engine import FileError, FileResult, WriteError, applicable
+from mlflow_lint.results import FileError, FileResult, WriteError, applicable
 from mlflow_lint.rule import Edit, Violation
 from mlflow_lint.sourcefile import SourceError, decode, read_bytes
 

@@ -13,7 +13,7 @@ from itertools import repeat
 from typing import Callable, Optional, Protocol
 
 from mlflow_lint.config import Settings, relative_path
-from mlflow_lint.engine import FileError, FileResult
+from mlflow_lint.results import FileError, FileResult
 
 SOURCE_SUFFIXES = (".py", ".ipynb")  # .ipynb: Jupyter notebooks, see mlflow_lint.notebook
 # Below this many files a process pool costs more than it saves.
@@ -73,9 +73,13 @@ def _walk(root: str, settings: Settings, files: set[str], errors: list[FileResul
                 kept.append(d)
                 relative_of[os.path.join(directory, d)] = prefix + d
         subdirs[:] = sorted(kept)
+        base = None  # the directory's normalized path, once per directory rather than per file
         for name in names:
             if name.endswith(SOURCE_SUFFIXES) and not settings.excludes_entry(name, prefix + name):
-                files.add(os.path.normpath(os.path.join(directory, name)))
+                if base is None:
+                    base = os.path.normpath(directory)
+                    base = "" if base == "." else os.path.join(base, "")
+                files.add(base + name)
 
 
 def default_jobs() -> int:
