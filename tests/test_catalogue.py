@@ -1,5 +1,6 @@
 """The catalogue (what runs read before they import the rules, and libcst) says what the rule
-classes say; the warm path and the prefilter import neither the rules nor libcst."""
+classes say; the warm path and the prefilter import neither the rules nor libcst, and the warm
+path not even the engine."""
 
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ def test_warm_runs_import_neither_libcst_nor_the_rules(tmp_path: Path) -> None:
     assert warm == cold
     assert "libcst" not in modules
     assert not any(m.startswith("mlflow_lint.rules") for m in modules)
+    # nor the analysis around them: the stat index hands back results without the engine
+    assert not {"mlflow_lint.engine", "mlflow_lint.elision", "mlflow_lint.mlflow_api"} & modules
     # files touched but not changed: the prefilter and the content cache answer
     for path in tmp_path.glob("*.py"):
         os.utime(path)
