@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional
 
 import libcst as cst
 
@@ -95,6 +95,21 @@ def _node_types() -> frozenset[type]:
 NODE_TYPES = _node_types()
 
 
+def node_kinds(*classes: type) -> frozenset[type]:
+    """The node classes that are `classes` or derive from them: `type(x) in node_kinds(...)`
+    answers `isinstance(x, classes)` for a libcst node (or any value) without ABCMeta's
+    per-call cost, where the walk asks it hundreds of thousands of times on dense code."""
+    return frozenset(kind for kind in NODE_TYPES if issubclass(kind, classes))
+
+
+_SCOPE_BOUNDARY_KINDS = node_kinds(*_SCOPE_BOUNDARIES)
+_BLOCK_KINDS = node_kinds(cst.BaseSuite, cst.Module, cst.SimpleStatementLine)
+_REPEATING_KINDS = node_kinds(*LOOP_TYPES, *COMPREHENSION_TYPES)
+_TERMINATOR_KINDS = node_kinds(*_TERMINATORS)
+_EXIT_KINDS = node_kinds(*_EXITS)
+_HANDLER_KINDS = node_kinds(cst.ExceptHandler, cst.ExceptStarHandler)
+
+
 def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     node_types = NODE_TYPES
     for name in _child_fields.get(type(node)) or child_fields(type(node)):
@@ -145,7 +160,7 @@ class LoopFrame:
 
     @property
     def is_async(self) -> bool:
-        return isinstance(self.loop, cst.For) and self.loop.asynchronous is not None
+        return type(self.loop) is cst.For and self.loop.asynchronous is not None
 
 
 class FileContext:
@@ -248,7 +263,7 @@ class FileContext:
             comp = comp.inner_for_in
 
     def _enter_conditional(self, node: cst.CSTNode) -> None:
-        if isinstance(node, cst.ExceptHandler) and node.name is not None:
+        if type(node) is cst.ExceptHandler and node.name is not None:
             self.resolver.bind_target(node.name.name, None)
         self.resolver.conditional[-1] += 1
 
@@ -260,7 +275,7 @@ class FileContext:
             return
         parent = self.ancestors[-1]
         resolver = self.resolver
-        if isinstance(parent, cst.FunctionDef) and suite is parent.body:
+        if type(parent) is cst.FunctionDef and suite is parent.body:
             owner = resolver.current if resolver.current.kind == "class" else None
             params = _all_params(parent.params)
             scope = Scope("function", owner=owner)
@@ -277,23 +292,23 @@ class FileContext:
             summary = FunctionSummary(parent)
             self.functions[self._function_key(parent)] = summary
             self._function_stack.append(summary)
-        elif isinstance(parent, cst.ClassDef) and suite is parent.body:
+        elif type(parent) is cst.ClassDef and suite is parent.body:
             scope = Scope("class")
             resolver.push(scope)
             self._prescan_class(parent, scope)
-        elif isinstance(parent, cst.For) and suite is parent.body:
+        elif type(parent) is cst.For and suite is parent.body:
             resolver.bind_target(parent.target, None)
-        elif isinstance(parent, cst.With) and suite is parent.body:
+        elif type(parent) is cst.With and suite is parent.body:
             for item in parent.items:
                 if item.asname is not None:
                     resolver.bind_target(item.asname.name, resolver.resolve(item.item))
 
     def _leave_suite(self, node: cst.BaseSuite) -> None:
         parent = self.ancestors[-1] if self.ancestors else None
-        if isinstance(parent, cst.FunctionDef) and node is parent.body:
+        if type(parent) is cst.FunctionDef and node is parent.body:
             self.resolver.pop()
             self._function_stack.pop()
-        elif isinstance(parent, cst.ClassDef) and node is parent.body:
+        elif type(parent) is cst.ClassDef and node is parent.body:
             self.resolver.pop()
 
     def _leave_function(self, node: cst.FunctionDef) -> None:
@@ -334,28 +349,28 @@ class FileContext:
         def scan(statements: Sequence[cst.BaseStatement], depth: int) -> None:
             for statement in statements:
                 pre.conditional[-1] = depth
-                if isinstance(statement, cst.SimpleStatementLine):
+                if type(statement) is cst.SimpleStatementLine:
                     for small in statement.body:
                         if isinstance(small, (cst.Import, cst.ImportFrom)):
                             pre.bind_import(small)
-                        elif isinstance(small, cst.Assign):
+                        elif type(small) is cst.Assign:
                             value = pre.resolve(small.value)
                             for target in small.targets:
                                 pre.bind_target(target.target, value)
-                        elif isinstance(small, cst.AnnAssign):
+                        elif type(small) is cst.AnnAssign:
                             annotated = pre.resolve_annotation(small.annotation.annotation)
                             val = pre.resolve(small.value) if small.value else None
                             pre.bind_target(small.target, annotated or val)
-                        elif isinstance(small, cst.AugAssign):
+                        elif type(small) is cst.AugAssign:
                             pre.bind_target(small.target, None)
-                elif isinstance(statement, cst.FunctionDef):
+                elif type(statement) is cst.FunctionDef:
                     pre.bind(statement.name.value, self._function_key(statement))
-                elif isinstance(statement, cst.ClassDef):
+                elif type(statement) is cst.ClassDef:
                     pre.bind(statement.name.value, None)
                 else:
-                    if isinstance(statement, cst.For):
+                    if type(statement) is cst.For:
                         pre.bind_target(statement.target, None)
-                    elif isinstance(statement, cst.With):
+                    elif type(statement) is cst.With:
                         for item in statement.items:
                             if item.asname is not None:
                                 pre.bind_target(item.asname.name, pre.resolve(item.item))
@@ -366,7 +381,7 @@ class FileContext:
         scan(self.module.body, 0)
         self.resolver.module_final = pre.module_scope.names
         for statement in self.module.body:
-            if isinstance(statement, cst.FunctionDef):
+            if type(statement) is cst.FunctionDef:
                 self._prescan_function(statement, None)
 
     def _prescan_class(self, node: cst.ClassDef, scope: Scope) -> None:
@@ -375,18 +390,18 @@ class FileContext:
         attributes, before its methods are walked: a call through `self.client` in a method
         defined before the one that assigns it resolves as well."""
         resolver = self.resolver
-        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-        methods = [s for s in body if isinstance(s, cst.FunctionDef) and not _is_accessor(s)]
+        body = node.body.body if type(node.body) is cst.IndentedBlock else ()
+        methods = [s for s in body if type(s) is cst.FunctionDef and not _is_accessor(s)]
         for base in node.bases:  # a base class of this module: what its methods set
-            if isinstance(base.value, cst.Name) and base.keyword is None:
+            if type(base.value) is cst.Name and base.keyword is None:
                 for name, value in self._class_attrs.get(base.value.value, {}).items():
                     scope.attrs.setdefault(name, value)
         if resolver.current is scope and len(resolver.scopes) == 2:
             self._class_attrs[node.name.value] = scope.attrs
         for statement in body:
-            if isinstance(statement, cst.SimpleStatementLine):
+            if type(statement) is cst.SimpleStatementLine:
                 for small in statement.body:
-                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    if type(small) is cst.AnnAssign and type(small.target) is cst.Name:
                         annotated = resolver.resolve_annotation(small.annotation.annotation)
                         if annotated is not None:
                             scope.attrs[small.target.value] = annotated
@@ -442,24 +457,24 @@ class FileContext:
                 for small in statement.body:
                     if isinstance(small, (cst.Import, cst.ImportFrom)):
                         resolver.bind_import(small)
-                    elif isinstance(small, cst.Assign):
+                    elif type(small) is cst.Assign:
                         value = resolver.resolve(small.value)
                         for target in small.targets:
                             resolver.bind_target(target.target, value)
-                    elif isinstance(small, cst.AnnAssign):
+                    elif type(small) is cst.AnnAssign:
                         annotated = resolver.resolve_annotation(small.annotation.annotation)
                         assigned = resolver.resolve(small.value) if small.value else None
                         resolver.bind_target(small.target, annotated or assigned)
-                    elif isinstance(small, cst.AugAssign):
+                    elif type(small) is cst.AugAssign:
                         resolver.bind_target(small.target, None)
-                    elif isinstance(small, cst.Return) and small.value is not None:
+                    elif type(small) is cst.Return and small.value is not None:
                         returned.add(resolver.resolve(small.value))
             elif isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 resolver.bind(statement.name.value, None)
             elif isinstance(statement, cst.BaseCompoundStatement):
-                if isinstance(statement, cst.For):
+                if type(statement) is cst.For:
                     resolver.bind_target(statement.target, None)
-                elif isinstance(statement, cst.With):
+                elif type(statement) is cst.With:
                     for item in statement.items:
                         if item.asname is not None:
                             resolver.bind_target(item.asname.name, resolver.resolve(item.item))
@@ -475,7 +490,7 @@ class FileContext:
     def _record_call(self, call: cst.Call) -> None:
         callee = self.resolver.resolve(call.func)
         self._callees[id(call)] = callee
-        if call.args and not (isinstance(call.func, cst.Name) and call.func.value in _BUILTINS):
+        if call.args and not (type(call.func) is cst.Name and call.func.value in _BUILTINS):
             for arg in call.args:
                 value = self.resolver.resolve(arg.value)
                 if value in ("mlflow", api.CLIENT):
@@ -497,7 +512,7 @@ class FileContext:
             for node in reversed(self.ancestors):
                 if node is summary.node:
                     break
-                if isinstance(node, cst.With) and self._opens_run(node):
+                if type(node) is cst.With and self._opens_run(node):
                     summary.in_own_run.add(id(call))
                     break
             if (
@@ -630,7 +645,7 @@ class FileContext:
                     current = todo.pop()
                     if isinstance(current, _SCOPE_BOUNDARIES):
                         continue
-                    if isinstance(current, cst.Call):
+                    if type(current) is cst.Call:
                         guarded.setdefault(id(current), param)
                     todo.extend(iter_children(current))
 
@@ -645,11 +660,9 @@ class FileContext:
                         mark(current.body, when_none)
                     if when_set is not None:
                         mark(current.orelse, when_set)
-                elif isinstance(current, cst.BooleanOperation) and isinstance(
-                    current.operator, cst.Or
-                ):
+                elif type(current) is cst.BooleanOperation and isinstance(current.operator, cst.Or):
                     left = current.left
-                    if isinstance(left, cst.Name) and left.value in params:
+                    if type(left) is cst.Name and left.value in params:
                         mark(current.right, left.value)
                 todo.extend(iter_children(current))
             return guarded
@@ -695,29 +708,30 @@ class FileContext:
         guards: list[cst.If] = []  # the `if`s whose body holds the node
         for index in range(len(chain) - 2, -1, -1):
             parent, child = chain[index], chain[index + 1]
-            if isinstance(parent, _SCOPE_BOUNDARIES):
+            kind = type(parent)  # exact types: isinstance on libcst's ABCs is slow here
+            if kind in _SCOPE_BOUNDARY_KINDS:
                 break
-            if isinstance(parent, (cst.BaseSuite, cst.Module, cst.SimpleStatementLine)):
+            if kind in _BLOCK_KINDS:
                 terminated_by_return, breaks_inner = _scan_following(
                     parent, child, terminated_by_return, breaks_inner
                 )
                 if _after_exit(parent, child):
                     unreachable = True
-            elif isinstance(parent, cst.If) and child is parent.body:
+            elif type(parent) is cst.If and child is parent.body:
                 guards.append(parent)
                 if _is_throttle(parent.test):
                     throttled = True
-            elif isinstance(parent, cst.With) and child is parent.body and self._opens_run(parent):
+            elif type(parent) is cst.With and child is parent.body and self._opens_run(parent):
                 break
-            elif isinstance(parent, (cst.ExceptHandler, cst.ExceptStarHandler)):
+            elif kind in _HANDLER_KINDS:
                 failing = True
-            if _runs_per_iteration(parent, child, chain, index):
+            if kind in _REPEATING_KINDS and _runs_per_iteration(parent, child, chain, index):
                 statement = chain[index + 2] if index + 2 < len(chain) else None
                 if isinstance(parent, (cst.For, cst.While)) and self._body_starts_run(
                     parent, child, statement
                 ):
                     break  # a run per iteration: its calls are per-run, not per-iteration
-                if index > 0 and isinstance(parent, cst.For):
+                if index > 0 and type(parent) is cst.For:
                     self._loop_blocks[id(parent)] = chain[index - 1]
                 once = terminated_by_return or breaks_inner or failing
                 if not once and guards:
@@ -739,11 +753,12 @@ class FileContext:
             parent, child = chain[index], chain[index + 1]
             if parent is loop:
                 return returns or breaks
-            if isinstance(parent, _SCOPE_BOUNDARIES):
+            kind = type(parent)
+            if kind in _SCOPE_BOUNDARY_KINDS:
                 return False
-            if isinstance(parent, (cst.For, cst.While)):
+            if kind is cst.For or kind is cst.While:
                 breaks = False  # a break below an inner loop exits that loop only
-            if isinstance(parent, (cst.BaseSuite, cst.Module, cst.SimpleStatementLine)):
+            if kind in _BLOCK_KINDS:
                 returns, breaks = _scan_following(parent, child, returns, breaks)
         return False
 
@@ -769,8 +784,8 @@ class FileContext:
         tests: list[cst.BaseExpression] = [guard.test]
         while tests:
             test = tests.pop()
-            if isinstance(test, cst.BooleanOperation):
-                if isinstance(test.operator, cst.And):
+            if type(test) is cst.BooleanOperation:
+                if type(test.operator) is cst.And:
                     tests.extend((test.left, test.right))
                 continue
             if self._equals_once(test, loop) or self._first_time(test, guard, loop):
@@ -778,7 +793,7 @@ class FileContext:
         return False
 
     def _equals_once(self, test: cst.BaseExpression, loop: cst.CSTNode) -> bool:
-        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        if not (type(test) is cst.Comparison and len(test.comparisons) == 1):
             return False
         if not isinstance(test.comparisons[0].operator, (cst.Equal, cst.Is)):
             return False
@@ -797,10 +812,10 @@ class FileContext:
 
         def compute() -> frozenset[str]:
             names: set[str] = set()
-            if isinstance(loop, cst.For):
+            if type(loop) is cst.For:
                 names.update(_bound_names(loop.target))
             for current in _loop_nodes(loop):
-                if isinstance(current, cst.AugAssign) and isinstance(
+                if type(current) is cst.AugAssign and isinstance(
                     current.operator, (cst.AddAssign, cst.SubtractAssign)
                 ):
                     spelled = spelling(current.target)
@@ -813,12 +828,12 @@ class FileContext:
 
     def _first_time(self, test: cst.BaseExpression, guard: cst.If, loop: cst.CSTNode) -> bool:
         flag: Optional[cst.BaseExpression] = None
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
             flag = test.expression
-        elif isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        elif type(test) is cst.Comparison and len(test.comparisons) == 1:
             compared = test.comparisons[0]
             if isinstance(compared.operator, (cst.Is, cst.Equal)) and (
-                isinstance(compared.comparator, cst.Name)
+                type(compared.comparator) is cst.Name
                 and compared.comparator.value in ("None", "False")
             ):
                 flag = test.left
@@ -856,7 +871,7 @@ class FileContext:
 
         def compute() -> frozenset[str]:
             names: set[str] = set()
-            if isinstance(loop, cst.For):
+            if type(loop) is cst.For:
                 names.update(_bound_names(loop.target))
             elif isinstance(loop, COMPREHENSION_TYPES):
                 comp: Optional[cst.CompFor] = loop.for_in
@@ -866,13 +881,13 @@ class FileContext:
             for current in _loop_nodes(loop):
                 for target in _assignment_targets(current):
                     names.update(_bound_names(target))
-                if isinstance(current, cst.Call):
+                if type(current) is cst.Call:
                     func = current.func
-                    if isinstance(func, cst.Attribute) and func.attr.value in _MUTATORS:
+                    if type(func) is cst.Attribute and func.attr.value in _MUTATORS:
                         spelled = spelling(func.value)
                         if spelled is not None:
                             names.add(spelled)
-                    elif isinstance(func, cst.Name) and func.value == "next" and current.args:
+                    elif type(func) is cst.Name and func.value == "next" and current.args:
                         spelled = spelling(current.args[0].value)
                         if spelled is not None:
                             names.add(spelled)
@@ -894,8 +909,8 @@ class FileContext:
                 current, (cst.Await, cst.Yield, cst.Lambda, cst.NamedExpr, *COMPREHENSION_TYPES)
             ):
                 return False
-            if isinstance(current, cst.Call):
-                if not (isinstance(current.func, cst.Name) and current.func.value in _PURE):
+            if type(current) is cst.Call:
+                if not (type(current.func) is cst.Name and current.func.value in _PURE):
                     return False
                 todo.extend(arg.value for arg in current.args)
                 continue
@@ -918,7 +933,7 @@ class FileContext:
 
         def compute() -> bool:
             for current in _loop_nodes(loop):
-                if isinstance(current, cst.Call) and _waits(current):
+                if type(current) is cst.Call and _waits(current):
                     return True
             return False
 
@@ -931,7 +946,7 @@ class FileContext:
         set or dict display (`for split in ("train", "test")`), or `enumerate(...)` /
         `.items()` of one. None otherwise (`range(3)` too: in examples and tests it stands
         for a loop of any length)."""
-        if isinstance(loop, cst.For):
+        if type(loop) is cst.For:
             iterable: cst.BaseExpression = loop.iter
         elif isinstance(loop, COMPREHENSION_TYPES) and loop.for_in.inner_for_in is None:
             iterable = loop.for_in.iter
@@ -954,7 +969,7 @@ class FileContext:
         from one of these before the loop (`batches = chunk_list(items, 100)`)."""
 
         def compute() -> bool:
-            if not isinstance(loop, cst.For):
+            if type(loop) is not cst.For:
                 return False
             if _chunk_range(loop):
                 return True
@@ -965,9 +980,9 @@ class FileContext:
                     if statement is loop:
                         break
                     for small in _small_statements(statement):
-                        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        if type(small) is cst.Assign and len(small.targets) == 1:
                             target = small.targets[0].target
-                            if isinstance(target, cst.Name):
+                            if type(target) is cst.Name:
                                 assigned[target.value] = small.value
             return _chunk_iterable(loop.iter, assigned)
 
@@ -976,7 +991,7 @@ class FileContext:
 
     def _opens_run(self, with_node: cst.With) -> bool:
         return any(
-            isinstance(item.item, cst.Call) and self._is_start_run(item.item)
+            type(item.item) is cst.Call and self._is_start_run(item.item)
             for item in with_node.items
         )
 
@@ -994,7 +1009,7 @@ class FileContext:
         guard would pass for a run per iteration. Only what follows the start is in the run:
         `statement`, the body's statement that holds the node, is not before it."""
         body = loop.body
-        if child is not body or not isinstance(body, cst.IndentedBlock):
+        if child is not body or type(body) is not cst.IndentedBlock:
             return False
         first: Optional[int] = self.memo(
             f"body-runs:{id(loop)}", lambda: self._first_run_start(body)
@@ -1033,12 +1048,12 @@ class FileContext:
     def loop_label(self, loop: cst.CSTNode) -> str:
         """A short name for a loop in messages: its variable (`epoch`; the first of a tuple,
         `batch_idx` for `for batch_idx, (x, y) in enumerate(loader)`), or its kind."""
-        if isinstance(loop, cst.For):
+        if type(loop) is cst.For:
             names = _target_names(loop.target)
             if names and len(names[0]) <= 24:
                 return names[0]
             return "for"
-        return "while" if isinstance(loop, cst.While) else "comprehension"
+        return "while" if type(loop) is cst.While else "comprehension"
 
     def top_statement(self) -> Optional[cst.CSTNode]:
         """The top-level statement of the module that holds the node being visited."""
@@ -1089,7 +1104,7 @@ def _simple_code(node: cst.CSTNode) -> Optional[str]:
         return None if node.lpar else node.value  # type: ignore[attr-defined]
     if kind is not cst.Attribute:
         return None
-    assert isinstance(node, cst.Attribute)
+    assert type(node) is cst.Attribute
     dot = node.dot
     before, after = dot.whitespace_before, dot.whitespace_after
     if (
@@ -1185,40 +1200,40 @@ def _statement_calls(block: cst.IndentedBlock) -> Iterator[tuple[int, int, cst.C
             if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
                 for small in statement.body:
                     value = getattr(small, "value", None)
-                    if isinstance(value, cst.Call):
+                    if type(value) is cst.Call:
                         yield index, depth, value
             elif isinstance(statement, (cst.If, cst.Try, cst.With)):
                 for part in _blocks_of(statement):
-                    inner = part.body if isinstance(part, cst.IndentedBlock) else (part,)
+                    inner = part.body if type(part) is cst.IndentedBlock else (part,)
                     pending.append((index, depth + 1, inner))
 
 
 def _blocks_of(statement: cst.CSTNode) -> Iterator[cst.BaseSuite]:
     """The blocks of an `if` (with its `elif`s and `else`), a `try` or a `with`."""
-    if isinstance(statement, cst.If):
+    if type(statement) is cst.If:
         yield statement.body
         if statement.orelse is not None:
-            if isinstance(statement.orelse, cst.If):
+            if type(statement.orelse) is cst.If:
                 yield from _blocks_of(statement.orelse)
             else:
                 yield statement.orelse.body
-    elif isinstance(statement, cst.Try):
+    elif type(statement) is cst.Try:
         yield statement.body
         for handler in statement.handlers:
             yield handler.body
         for extra in (statement.orelse, statement.finalbody):
             if extra is not None:
                 yield extra.body
-    elif isinstance(statement, cst.With):
+    elif type(statement) is cst.With:
         yield statement.body
 
 
 def _runs_per_iteration(
     parent: cst.CSTNode, child: cst.CSTNode, chain: list[cst.CSTNode], index: int
 ) -> bool:
-    if isinstance(parent, cst.For):
+    if type(parent) is cst.For:
         return child is parent.body or child is parent.target
-    if isinstance(parent, cst.While):
+    if type(parent) is cst.While:
         return child is parent.body or child is parent.test
     if isinstance(parent, COMPREHENSION_TYPES):
         if child is not parent.for_in:
@@ -1229,21 +1244,19 @@ def _runs_per_iteration(
     return False
 
 
-def _after_exit(
-    container: Union[cst.BaseSuite, cst.Module, cst.SimpleStatementLine], child: cst.CSTNode
-) -> bool:
+def _after_exit(container: cst.CSTNode, child: cst.CSTNode) -> bool:
     """Whether a statement before `child` in its block always leaves it (`continue`, `break`,
     `return`, `raise`): `child` never runs."""
     for statement in getattr(container, "body", ()):
         if statement is child:
             return False
-        if any(isinstance(small, _EXITS) for small in _small_statements(statement)):
+        if any(type(small) in _EXIT_KINDS for small in _small_statements(statement)):
             return True
     return False
 
 
 def _scan_following(
-    container: Union[cst.BaseSuite, cst.Module, cst.SimpleStatementLine],
+    container: cst.CSTNode,
     child: cst.CSTNode,
     returns: bool,
     breaks: bool,
@@ -1257,15 +1270,15 @@ def _scan_following(
             after = True
         if after:
             for small in _small_statements(statement):
-                if isinstance(small, _TERMINATORS):
+                if type(small) in _TERMINATOR_KINDS:
                     returns = True
-                elif isinstance(small, cst.Break):
+                elif type(small) is cst.Break:
                     breaks = True
     return returns, breaks
 
 
 def _small_statements(statement: cst.CSTNode) -> Sequence[cst.CSTNode]:
-    if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+    if type(statement) is cst.SimpleStatementLine or type(statement) is cst.SimpleStatementSuite:
         return statement.body
     return (statement,)
 
@@ -1278,10 +1291,10 @@ def uses_names(node: cst.CSTNode, names: Iterable[str], skip: Optional[cst.CSTNo
         current = todo.pop()
         if current is skip:
             continue
-        if isinstance(current, cst.Name):
+        if type(current) is cst.Name:
             if current.value in wanted:
                 return True
-        elif isinstance(current, (cst.Attribute, cst.Arg)):
+        elif type(current) is cst.Attribute or type(current) is cst.Arg:
             # `x.step` reads x, and `f(step=1)` has a keyword: neither is a name `step`
             todo.append(current.value)
         else:
@@ -1295,13 +1308,13 @@ def _is_throttle(test: cst.BaseExpression) -> bool:
     todo: list[cst.CSTNode] = [test]
     while todo:
         node = todo.pop()
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+        if type(node) is cst.BinaryOperation and type(node.operator) is cst.Modulo:
             return True
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             func = node.func
-            if isinstance(func, cst.Name) and func.value == "len":
+            if type(func) is cst.Name and func.value == "len":
                 return True
-            if isinstance(func, cst.Attribute) and func.attr.value in (
+            if type(func) is cst.Attribute and func.attr.value in (
                 "monotonic",
                 "time",
                 "perf_counter",
@@ -1344,9 +1357,9 @@ _CHUNKERS = frozenset({"batched", "array_split", "grouper", "split_every"})
 
 def spelling(node: Optional[cst.CSTNode]) -> Optional[str]:
     """`token`, `page.token`, `self.state.token`; None for other expressions."""
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if type(node) is cst.Attribute:
         base = spelling(node.value)
         return f"{base}.{node.attr.value}" if base is not None else None
     return None
@@ -1357,22 +1370,22 @@ def _bound_names(target: cst.CSTNode) -> list[str]:
     subscript (`d[k] = v` changes `d`)."""
     if isinstance(target, (cst.Tuple, cst.List)):
         return [name for element in target.elements for name in _bound_names(element.value)]
-    if isinstance(target, cst.StarredElement):
+    if type(target) is cst.StarredElement:
         return _bound_names(target.value)
-    if isinstance(target, cst.Subscript):
+    if type(target) is cst.Subscript:
         return _bound_names(target.value)
     spelled = spelling(target)
     return [spelled] if spelled is not None else []
 
 
 def _assignment_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
-    if isinstance(node, cst.Assign):
+    if type(node) is cst.Assign:
         return [target.target for target in node.targets]
     if isinstance(node, (cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor)) or (
-        isinstance(node, cst.AnnAssign) and node.value is not None
+        type(node) is cst.AnnAssign and node.value is not None
     ):
         return [node.target]
-    if isinstance(node, cst.With):
+    if type(node) is cst.With:
         return [item.asname.name for item in node.items if item.asname is not None]
     return []
 
@@ -1380,9 +1393,9 @@ def _assignment_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
 def _loop_nodes(loop: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node an iteration of `loop` may run (a `while` test included, a `for` iterable
     and nested definitions excluded)."""
-    if isinstance(loop, cst.For):
+    if type(loop) is cst.For:
         todo: list[cst.CSTNode] = [loop.body]
-    elif isinstance(loop, cst.While):
+    elif type(loop) is cst.While:
         todo = [loop.test, loop.body]
     else:
         todo = [loop]
@@ -1408,9 +1421,9 @@ def _waits(call: cst.Call) -> bool:
     """`time.sleep(1)`, `asyncio.sleep(1)`, `stop.wait(5)`, `cond.wait()`,
     `queue.get(timeout=1)`, `input()`, `click.prompt(...)`, `Prompt.ask(...)`."""
     func = call.func
-    if isinstance(func, cst.Name):
+    if type(func) is cst.Name:
         return func.value in _SLEEPS | _INPUTS | _PROMPTS
-    if not isinstance(func, cst.Attribute):
+    if type(func) is not cst.Attribute:
         return False
     name = func.attr.value
     if name in _SLEEPS | _WAITS | _PROMPTS or name == "getpass":
@@ -1425,19 +1438,19 @@ def _waits(call: cst.Call) -> bool:
 
 def _literal_length(iterable: cst.BaseExpression) -> Optional[int]:
     if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
-        if any(isinstance(element, cst.StarredElement) for element in iterable.elements):
+        if any(type(element) is cst.StarredElement for element in iterable.elements):
             return None
         return len(iterable.elements)
-    if isinstance(iterable, cst.Dict):
-        if any(isinstance(element, cst.StarredDictElement) for element in iterable.elements):
+    if type(iterable) is cst.Dict:
+        if any(type(element) is cst.StarredDictElement for element in iterable.elements):
             return None
         return len(iterable.elements)
-    if not isinstance(iterable, cst.Call):
+    if type(iterable) is not cst.Call:
         return None
     func = iterable.func
-    if isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values"):
-        return _literal_length(func.value) if isinstance(func.value, cst.Dict) else None
-    if isinstance(func, cst.Name) and func.value == "enumerate" and iterable.args:
+    if type(func) is cst.Attribute and func.attr.value in ("items", "keys", "values"):
+        return _literal_length(func.value) if type(func.value) is cst.Dict else None
+    if type(func) is cst.Name and func.value == "enumerate" and iterable.args:
         return _literal_length(iterable.args[0].value)
     return None
 
@@ -1446,18 +1459,18 @@ def _chunk_range(loop: cst.For) -> bool:
     """`for i in range(0, len(items), n)` whose body slices from `i` (`items[i : i + n]`)."""
     iterable = loop.iter
     if not (
-        isinstance(iterable, cst.Call)
-        and isinstance(iterable.func, cst.Name)
+        type(iterable) is cst.Call
+        and type(iterable.func) is cst.Name
         and iterable.func.value == "range"
         and len(iterable.args) == 3
-        and isinstance(loop.target, cst.Name)
+        and type(loop.target) is cst.Name
     ):
         return False
     index = loop.target.value
     for current in _loop_nodes(loop):
-        if isinstance(current, cst.Slice) and current.lower is not None:
+        if type(current) is cst.Slice and current.lower is not None:
             lower = current.lower
-            if isinstance(lower, cst.Name) and lower.value == index:
+            if type(lower) is cst.Name and lower.value == index:
                 return True
     return False
 
@@ -1467,13 +1480,13 @@ def _chunk_iterable(
 ) -> bool:
     if depth > 3:
         return False
-    if isinstance(iterable, cst.Name):
+    if type(iterable) is cst.Name:
         value = assigned.get(iterable.value)
         return value is not None and _chunk_iterable(value, {}, depth + 1)
-    if not isinstance(iterable, cst.Call):
+    if type(iterable) is not cst.Call:
         return False
     func = iterable.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", "")
     if not isinstance(name, str):
         return False
     if "chunk" in name.lower() or name in _CHUNKERS:
@@ -1487,28 +1500,28 @@ def _none_test(test: cst.BaseExpression, params: set[str]) -> tuple[Optional[str
     """(the parameter `test` requires to be None, the one it requires to be set): `p is
     None` / `not p` -> (p, None); `p is not None` / `p` -> (None, p); an `and` keeps the
     first; anything else -> (None, None)."""
-    if isinstance(test, cst.BooleanOperation):
-        if isinstance(test.operator, cst.And):
+    if type(test) is cst.BooleanOperation:
+        if type(test.operator) is cst.And:
             when_none, _ = _none_test(test.left, params)
             if when_none is None:
                 when_none, _ = _none_test(test.right, params)
             return when_none, None
         return None, None
-    if isinstance(test, cst.Name) and test.value in params:
+    if type(test) is cst.Name and test.value in params:
         return None, test.value
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
         inner = test.expression
-        if isinstance(inner, cst.Name) and inner.value in params:
+        if type(inner) is cst.Name and inner.value in params:
             return inner.value, None
         return None, None
     if (
-        isinstance(test, cst.Comparison)
+        type(test) is cst.Comparison
         and len(test.comparisons) == 1
-        and isinstance(test.left, cst.Name)
+        and type(test.left) is cst.Name
         and test.left.value in params
     ):
         compared = test.comparisons[0]
-        if isinstance(compared.comparator, cst.Name) and compared.comparator.value == "None":
+        if type(compared.comparator) is cst.Name and compared.comparator.value == "None":
             if isinstance(compared.operator, (cst.Is, cst.Equal)):
                 return test.left.value, None
             if isinstance(compared.operator, (cst.IsNot, cst.NotEqual)):
@@ -1521,7 +1534,7 @@ def _passed_params(site: cst.Call, function: cst.FunctionDef) -> set[str]:
     (by keyword, or by position; `self.method(...)` fills the parameter after `self`)."""
     positional = [*function.params.posonly_params, *function.params.params]
     if (
-        isinstance(site.func, cst.Attribute)
+        type(site.func) is cst.Attribute
         and positional
         and positional[0].name.value in ("self", "cls")
     ):
@@ -1530,7 +1543,7 @@ def _passed_params(site: cst.Call, function: cst.FunctionDef) -> set[str]:
     for index, arg in enumerate(site.args):
         if arg.star:
             break
-        if isinstance(arg.value, cst.Name) and arg.value.value == "None":
+        if type(arg.value) is cst.Name and arg.value.value == "None":
             continue
         if arg.keyword is not None:
             passed.add(arg.keyword.value)
@@ -1541,7 +1554,7 @@ def _passed_params(site: cst.Call, function: cst.FunctionDef) -> set[str]:
 
 def _all_params(params: cst.Parameters) -> list[cst.Param]:
     result = [*params.posonly_params, *params.params, *params.kwonly_params]
-    if isinstance(params.star_arg, cst.Param):
+    if type(params.star_arg) is cst.Param:
         result.append(params.star_arg)
     if params.star_kwarg is not None:
         result.append(params.star_kwarg)
@@ -1549,30 +1562,30 @@ def _all_params(params: cst.Parameters) -> list[cst.Param]:
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return [target.value]
     if isinstance(target, (cst.Tuple, cst.List)):
         return [name for element in target.elements for name in _target_names(element.value)]
-    if isinstance(target, cst.StarredElement):
+    if type(target) is cst.StarredElement:
         return _target_names(target.value)
     return []
 
 
 def _statements(suite: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
-    return suite.body if isinstance(suite, cst.IndentedBlock) else (suite,)  # type: ignore[return-value]
+    return suite.body if type(suite) is cst.IndentedBlock else (suite,)  # type: ignore[return-value]
 
 
 def _is_accessor(node: cst.FunctionDef) -> bool:
     """`@client.setter` / `@client.deleter`: not what the property returns."""
     return any(
-        isinstance(d.decorator, cst.Attribute) and d.decorator.attr.value in ("setter", "deleter")
+        type(d.decorator) is cst.Attribute and d.decorator.attr.value in ("setter", "deleter")
         for d in node.decorators
     )
 
 
 def _is_staticmethod(node: cst.FunctionDef) -> bool:
     return any(
-        isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod"
+        type(d.decorator) is cst.Name and d.decorator.value == "staticmethod"
         for d in node.decorators
     )
 
@@ -1584,12 +1597,12 @@ def _blocks(statement: cst.BaseStatement) -> Iterator[Sequence[cst.BaseStatement
         if part is None:
             continue
         if isinstance(part, (cst.If, cst.Else, cst.Finally)):
-            if isinstance(part, cst.If):
+            if type(part) is cst.If:
                 yield from _blocks(part)
                 continue
             part = part.body
-        if isinstance(part, cst.IndentedBlock):
+        if type(part) is cst.IndentedBlock:
             yield part.body
     for handler in getattr(statement, "handlers", ()):
-        if isinstance(handler.body, cst.IndentedBlock):
+        if type(handler.body) is cst.IndentedBlock:
             yield handler.body.body

@@ -61,7 +61,7 @@ def is_pure(node: cst.CSTNode) -> bool:
         current = todo.pop()
         if isinstance(current, (cst.Await, cst.Yield, cst.NamedExpr, cst.Lambda)):
             return False
-        if isinstance(current, cst.Call) and not _is_pure_call(current.func):
+        if type(current) is cst.Call and not _is_pure_call(current.func):
             return False
         todo.extend(iter_children(current))
     return True
@@ -94,7 +94,7 @@ def comments_in(node: cst.CSTNode) -> list[cst.Comment]:
     todo: list[cst.CSTNode] = [node]
     while todo:
         current = todo.pop()
-        if isinstance(current, cst.Comment):
+        if type(current) is cst.Comment:
             found.append(current)
         todo.extend(reversed(current.children))
     return found
@@ -116,11 +116,11 @@ def in_catching_try(ctx: FileContext) -> bool:
             and any(not _reraises(handler.body) for handler in node.handlers)
         ):
             return True
-        if isinstance(node, cst.With) and child is node.body:
+        if type(node) is cst.With and child is node.body:
             for item in node.items:
-                called = item.item.func if isinstance(item.item, cst.Call) else None
+                called = item.item.func if type(item.item) is cst.Call else None
                 name = getattr(called, "attr", called)
-                if isinstance(name, cst.Name) and name.value == "suppress":
+                if type(name) is cst.Name and name.value == "suppress":
                     return True
     return False
 
@@ -128,8 +128,8 @@ def in_catching_try(ctx: FileContext) -> bool:
 def _reraises(body: cst.BaseSuite) -> bool:
     statements: Sequence[cst.CSTNode] = getattr(body, "body", ())
     last = statements[-1] if statements else None
-    if isinstance(last, cst.SimpleStatementLine):
-        return isinstance(last.body[-1], cst.Raise)
+    if type(last) is cst.SimpleStatementLine:
+        return type(last.body[-1]) is cst.Raise
     return False
 
 
@@ -153,21 +153,21 @@ def step_or_zero(
 def _loop_counter(loops: Sequence[cst.CSTNode], step: cst.BaseExpression) -> bool:
     """A name bound by one of `loops`, a `for` over `range(...)`, or as the index of
     `enumerate(...)`."""
-    if not isinstance(step, cst.Name):
+    if type(step) is not cst.Name:
         return False
     for node in reversed(loops):
-        if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call):
+        if type(node) is not cst.For or type(node.iter) is not cst.Call:
             continue
         func = node.iter.func
-        if not isinstance(func, cst.Name):
+        if type(func) is not cst.Name:
             continue
         target = node.target
-        if func.value == "range" and isinstance(target, cst.Name):
+        if func.value == "range" and type(target) is cst.Name:
             if target.value == step.value:
                 return True
-        elif func.value == "enumerate" and isinstance(target, cst.Tuple) and target.elements:
+        elif func.value == "enumerate" and type(target) is cst.Tuple and target.elements:
             first = target.elements[0].value
-            if isinstance(first, cst.Name) and first.value == step.value:
+            if type(first) is cst.Name and first.value == step.value:
                 return True
     return False
 
@@ -178,9 +178,9 @@ def _all_fields(node_type: type) -> tuple[str, ...]:
 
 
 def _is_pure_call(func: cst.BaseExpression) -> bool:
-    if isinstance(func, cst.Name):
+    if type(func) is cst.Name:
         return func.value in _PURE_FUNCTIONS
-    return isinstance(func, cst.Attribute) and func.attr.value in _PURE_METHODS
+    return type(func) is cst.Attribute and func.attr.value in _PURE_METHODS
 
 
 def as_string(ctx: FileContext, value: cst.BaseExpression) -> str:
@@ -190,7 +190,7 @@ def as_string(ctx: FileContext, value: cst.BaseExpression) -> str:
     if literal_string(value) is not None:
         return code
     if isinstance(value, (cst.Integer, cst.Float)) or (
-        isinstance(value, cst.Name) and value.value in ("True", "False", "None")
+        type(value) is cst.Name and value.value in ("True", "False", "None")
     ):
         try:
             return f'"{ast.literal_eval(code)}"'  # digits, a sign, a dot: no escapes
@@ -201,7 +201,7 @@ def as_string(ctx: FileContext, value: cst.BaseExpression) -> str:
 
 def literal_string(node: cst.BaseExpression) -> Optional[str]:
     """The value of a plain string literal (no f-string), else None."""
-    if isinstance(node, cst.SimpleString):
+    if type(node) is cst.SimpleString:
         prefix, raw = node.prefix.lower(), node.raw_value
         if "b" in prefix:
             return None
@@ -217,39 +217,58 @@ def literal_string(node: cst.BaseExpression) -> Optional[str]:
 
 def target_names(target: cst.BaseExpression) -> list[str]:
     """Names bound by a for-loop target."""
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return [target.value]
     if isinstance(target, (cst.Tuple, cst.List)):
         return [n for element in target.elements for n in target_names(element.value)]
-    if isinstance(target, cst.StarredElement):
+    if type(target) is cst.StarredElement:
         return target_names(target.value)
     return []
+
+
+# the statements and expressions that bind names, by the field holding their target(s)
+_BINDERS: dict[type, str] = {
+    cst.Assign: "targets",
+    cst.AnnAssign: "target",
+    cst.AugAssign: "target",
+    cst.For: "target",
+    cst.NamedExpr: "target",
+    cst.WithItem: "asname",
+}
 
 
 def loop_bound_names(loop: cst.CSTNode) -> frozenset[str]:
     """Names that may change with each iteration of a loop: its target, and every name
     assigned (or attribute set) in its body (`for r in runs: rid = r.info.run_id`)."""
-    names: set[str] = set(target_names(loop.target)) if isinstance(loop, cst.For) else set()
+    known = _loop_bound.get(id(loop))
+    if known is not None and known[0] is loop:
+        return known[1]
+    names: set[str] = set(target_names(loop.target)) if type(loop) is cst.For else set()
     body = getattr(loop, "body", None)
     todo: list[cst.CSTNode] = [body] if body is not None else []
+    binders = _BINDERS
     while todo:
         node = todo.pop()
-        targets: list[cst.BaseExpression] = []
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For, cst.NamedExpr)):
-            targets = [node.target]
-        elif isinstance(node, cst.WithItem) and node.asname is not None:
-            targets = [node.asname.name]
-        for target in targets:
-            todo_names: list[cst.CSTNode] = [target]
-            while todo_names:
-                current = todo_names.pop()
-                if isinstance(current, cst.Name):
-                    names.add(current.value)
-                todo_names.extend(iter_children(current))
+        field = binders.get(type(node))
+        if field is not None:
+            bound = getattr(node, field)
+            targets = [t.target for t in bound] if field == "targets" else [bound]
+            for target in targets:  # `AsName` of a `with ... as x:` holds the name in `.name`
+                todo_names: list[cst.CSTNode] = [] if target is None else [target]
+                while todo_names:
+                    current = todo_names.pop()
+                    if type(current) is cst.Name:
+                        names.add(current.value)
+                    todo_names.extend(iter_children(current))
         todo.extend(iter_children(node))
-    return frozenset(names)
+    result = frozenset(names)
+    if len(_loop_bound) >= 256:  # rules ask for the loop of the call at hand, one after another
+        _loop_bound.clear()
+    _loop_bound[id(loop)] = (loop, result)
+    return result
+
+
+_loop_bound: dict[int, tuple[cst.CSTNode, frozenset[str]]] = {}
 
 
 def loop_target_names(frames: Iterable[LoopFrame]) -> list[str]:
@@ -257,7 +276,7 @@ def loop_target_names(frames: Iterable[LoopFrame]) -> list[str]:
     return [
         name
         for frame in frames
-        if isinstance(frame.loop, cst.For)
+        if type(frame.loop) is cst.For
         for name in target_names(frame.loop.target)
     ]
 
@@ -268,7 +287,7 @@ def fluent_callee(ctx: FileContext, call: cst.Call, function: str) -> Optional[s
     for `mf.log_param`; for a bare `log_param`, `log_params` when that name is imported from
     mlflow, else through a name bound to the mlflow module (`mf.log_params`). None when there
     is no way without a new import."""
-    if isinstance(call.func, cst.Attribute):
+    if type(call.func) is cst.Attribute:
         return f"{ctx.code(call.func.value)}.{function}"
     resolver = ctx.resolver
     if resolver.lookup(function) == f"mlflow.{function}":
@@ -360,9 +379,9 @@ def inside_run_block(ctx: FileContext) -> bool:
     for node in reversed(ctx.ancestors):
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             return False
-        if isinstance(node, cst.With):
+        if type(node) is cst.With:
             for item in node.items:
-                if isinstance(item.item, cst.Call):
+                if type(item.item) is cst.Call:
                     found = ctx.api_call(item.item)
                     if found is not None and not found.is_client and found.name == "start_run":
                         return True
@@ -373,7 +392,7 @@ def indent_unit(module: cst.Module, block: Optional[cst.CSTNode]) -> str:
     """One more level of indentation inside `block` (an IndentedBlock, or anything else for
     module level): the block's own unit, so a new block mixes tabs and spaces no more than
     the file does (a file's default unit comes from its first block and may differ)."""
-    if isinstance(block, cst.IndentedBlock) and block.indent is not None:
+    if type(block) is cst.IndentedBlock and block.indent is not None:
         return block.indent
     return module.default_indent
 
@@ -384,7 +403,7 @@ def enclosing_units(ctx: FileContext) -> dict[int, str]:
     block: Optional[cst.CSTNode] = None
     for node in ctx.ancestors:
         units[id(node)] = indent_unit(ctx.module, block)
-        if isinstance(node, cst.IndentedBlock):
+        if type(node) is cst.IndentedBlock:
             block = node
     return units
 
@@ -414,5 +433,5 @@ def indented(statement: cst.BaseStatement, unit: str) -> cst.BaseStatement:
 def current_indent(ctx: FileContext, extra_levels: int = 0) -> int:
     """Columns of indentation where the walk is now (the blocks among the ancestors, plus
     `extra_levels`): used to decide whether generated code fits on one line."""
-    depth = sum(1 for a in ctx.ancestors if isinstance(a, cst.IndentedBlock)) + extra_levels
+    depth = sum(1 for a in ctx.ancestors if type(a) is cst.IndentedBlock) + extra_levels
     return depth * len(ctx.module.default_indent)

@@ -86,9 +86,9 @@ def entries_of(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
     `.values()`, also through `enumerate(...)` or `sorted(...)`."""
     iterable = _collection(loop)
     if (
-        isinstance(iterable, cst.Call)
+        type(iterable) is cst.Call
         and not iterable.args
-        and isinstance(iterable.func, cst.Attribute)
+        and type(iterable.func) is cst.Attribute
         and iterable.func.attr.value in _VIEWS
     ):
         return iterable.func.value
@@ -97,15 +97,15 @@ def entries_of(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
 
 def _collection(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
     """What a loop walks, unwrapped from `enumerate(...)`, `sorted(...)` and the like."""
-    if isinstance(loop, cst.For):
+    if type(loop) is cst.For:
         iterable: cst.BaseExpression = loop.iter
     elif isinstance(loop, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
         iterable = loop.for_in.iter
     else:
         return None
     while (
-        isinstance(iterable, cst.Call)
-        and isinstance(iterable.func, cst.Name)
+        type(iterable) is cst.Call
+        and type(iterable.func) is cst.Name
         and iterable.func.value in _WRAPPERS
         and iterable.args
     ):
@@ -125,7 +125,7 @@ def logging_interface(function: cst.FunctionDef, mapping: cst.BaseExpression) ->
     """A function that logs the mapping its caller hands it, named for what it logs
     (`def log_params(self, params): for k, v in params.items(): ...`): an interface whose
     callers decide how often and how much."""
-    if not isinstance(mapping, cst.Name):
+    if type(mapping) is not cst.Name:
         return False  # `run.data.tags`: a run's own entries, not the caller's mapping
     parameters = {
         param.name.value
@@ -135,7 +135,7 @@ def logging_interface(function: cst.FunctionDef, mapping: cst.BaseExpression) ->
             *function.params.kwonly_params,
         )
     }
-    if isinstance(function.params.star_kwarg, cst.Param):
+    if type(function.params.star_kwarg) is cst.Param:
         parameters.add(function.params.star_kwarg.name.value)
     if mapping.value not in parameters - {"self", "cls"}:
         return False
@@ -146,21 +146,21 @@ def _whole_config(mapping: cst.BaseExpression) -> bool:
     if _dumps_an_object(mapping):
         return True
     node = mapping
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         if not _WHOLE_CONFIG_WORDS.isdisjoint(_words(node.attr.value)):
             return True
         node = node.value
-    return isinstance(node, cst.Name) and not _WHOLE_CONFIG_WORDS.isdisjoint(_words(node.value))
+    return type(node) is cst.Name and not _WHOLE_CONFIG_WORDS.isdisjoint(_words(node.value))
 
 
 def _steps_as_keys(loop: cst.CSTNode) -> bool:
     """`for step, value in history.items()`: a metric's history keyed by step, not names."""
-    if not isinstance(loop, cst.For):
+    if type(loop) is not cst.For:
         return False
     target: cst.BaseExpression = loop.target
-    if isinstance(target, cst.Tuple) and target.elements:
+    if type(target) is cst.Tuple and target.elements:
         target = target.elements[0].value
-    return isinstance(target, cst.Name) and not _STEP_WORDS.isdisjoint(_words(target.value))
+    return type(target) is cst.Name and not _STEP_WORDS.isdisjoint(_words(target.value))
 
 
 class HoldsOncePerRun(Rule):
@@ -224,15 +224,15 @@ def once_per_run_entries(
     if mapping is None or _whole_config(mapping) or _steps_as_keys(loop):
         return None
     if step is not None and not (
-        isinstance(step, cst.Integer) or (isinstance(step, cst.Name) and step.value == "None")
+        type(step) is cst.Integer or (type(step) is cst.Name and step.value == "None")
     ):
         return None  # `step=self.global_step`: on every step; `step=i`: a history
-    function = next((a for a in reversed(ctx.ancestors) if isinstance(a, cst.FunctionDef)), None)
+    function = next((a for a in reversed(ctx.ancestors) if type(a) is cst.FunctionDef), None)
     if function is None or step_named(function) or _given_a_step(function):
         return None
     if logging_interface(function, mapping):
         return None
-    if isinstance(mapping, cst.Name) and _open_ended_in(function, mapping.value):
+    if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
         return None
     return ctx.function_key(function)
 
@@ -256,11 +256,11 @@ def _open_ended_in(function: cst.FunctionDef, name: str) -> bool:
     """`name = flatten_dict(config)`, `name = json.loads(text)`, `name = asdict(args)` in the
     function: a nested config made flat, or a whole object dumped: open-ended."""
     for node in _statements(function.body):
-        for small in node.body if isinstance(node, cst.SimpleStatementLine) else ():
+        for small in node.body if type(node) is cst.SimpleStatementLine else ():
             if (
-                isinstance(small, cst.Assign)
+                type(small) is cst.Assign
                 and any(
-                    isinstance(t.target, cst.Name) and t.target.value == name for t in small.targets
+                    type(t.target) is cst.Name and t.target.value == name for t in small.targets
                 )
                 and (_calls_flatten(small.value) or _dumps_an_object(small.value))
             ):
@@ -271,19 +271,19 @@ def _open_ended_in(function: cst.FunctionDef, name: str) -> bool:
 def _statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
     """The statements of a block and of the blocks nested in it (not nested functions)."""
     found: list[cst.BaseStatement] = []
-    todo = list(block.body) if isinstance(block, cst.IndentedBlock) else []
+    todo = list(block.body) if type(block) is cst.IndentedBlock else []
     while todo:
         statement = todo.pop()
         found.append(statement)
         if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             continue
         for child in (getattr(statement, "body", None), getattr(statement, "orelse", None)):
-            if isinstance(child, cst.IndentedBlock):
+            if type(child) is cst.IndentedBlock:
                 todo.extend(child.body)
             elif isinstance(child, (cst.If, cst.Else)) and isinstance(
                 child.body, cst.IndentedBlock
             ):
-                if isinstance(child, cst.If):  # an elif: its own body and orelse follow
+                if type(child) is cst.If:  # an elif: its own body and orelse follow
                     todo.append(child)
                 else:
                     todo.extend(child.body.body)
@@ -291,10 +291,10 @@ def _statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
 
 
 def _calls_flatten(value: cst.BaseExpression) -> bool:
-    if not isinstance(value, cst.Call):
+    if type(value) is not cst.Call:
         return False
     func = value.func
-    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", "")
     return isinstance(name, str) and any(word.startswith("flat") for word in _words(name))
 
 
@@ -307,11 +307,11 @@ _DUMPS = frozenset(
 
 
 def _dumps_an_object(value: cst.BaseExpression) -> bool:
-    if isinstance(value, cst.Attribute):
+    if type(value) is cst.Attribute:
         return value.attr.value == "__dict__"
-    if not isinstance(value, cst.Call):
+    if type(value) is not cst.Call:
         return False
     func = value.func
-    if isinstance(func, cst.Attribute):  # `args.dict()`, `json.loads(...)`
+    if type(func) is cst.Attribute:  # `args.dict()`, `json.loads(...)`
         return func.attr.value in _DUMPS
-    return isinstance(func, cst.Name) and func.value in ("asdict", "vars")  # not `dict(a=1)`
+    return type(func) is cst.Name and func.value in ("asdict", "vars")  # not `dict(a=1)`

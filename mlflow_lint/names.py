@@ -40,10 +40,10 @@ class Scope:
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     """`a.b.c` -> "a.b.c"; anything else -> None."""
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if not isinstance(node, cst.Name):
+    if type(node) is not cst.Name:
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))
@@ -93,7 +93,7 @@ class Resolver:
         if isinstance(node, cst.Import):
             for alias in node.names:
                 full = dotted_name(alias.name) or ""
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                if alias.asname is not None and type(alias.asname.name) is cst.Name:
                     value = api.canonical(full) if _is_mlflow(full) else None
                     self.bind(alias.asname.name.value, value, scope)
                 else:  # `import a.b.c` binds `a`
@@ -108,9 +108,9 @@ class Resolver:
                 (scope or self.current).star_from.append(module)
             return
         for alias in node.names:
-            imported = alias.name.value if isinstance(alias.name, cst.Name) else None
+            imported = alias.name.value if type(alias.name) is cst.Name else None
             bound = imported
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            if alias.asname is not None and type(alias.asname.name) is cst.Name:
                 bound = alias.asname.name.value
             if bound is None:
                 continue
@@ -121,16 +121,16 @@ class Resolver:
 
     def bind_target(self, target: cst.BaseExpression, value: Value) -> None:
         """Bind an assignment target; tuples and starred targets bind to "not MLflow"."""
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             self.bind(target.value, value)
             if self.current.kind == "class":  # a class attribute is reachable as self.<name>
                 self.current.attrs[target.value] = value
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self.bind_target(element.value, None)
-        elif isinstance(target, cst.StarredElement):
+        elif type(target) is cst.StarredElement:
             self.bind_target(target.value, None)
-        elif isinstance(target, cst.Attribute):
+        elif type(target) is cst.Attribute:
             owner = self._self_class(target.value)
             # a later `self.client = None` does not erase what __init__ set
             if owner is not None and (value is not None or target.attr.value not in owner.attrs):
@@ -158,9 +158,9 @@ class Resolver:
 
     def resolve(self, node: cst.BaseExpression) -> Value:
         """What an expression refers to, as far as MLflow is concerned."""
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             return self.lookup(node.value)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             owner = self._self_class(node.value)
             if owner is not None:
                 return owner.attrs.get(node.attr.value)
@@ -172,14 +172,14 @@ class Resolver:
             if "." in base and base.split(".", 1)[0] in api.INSTANCE_TYPES:
                 return None  # attribute of a method, e.g. client.log_metric.__doc__
             return api.canonical(f"{base}.{node.attr.value}")
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             callee = self.resolve(node.func)
             if callee is not None and callee.startswith(LOCAL_PREFIX):
                 return self.returns.get(callee)
             return api.factory_result(callee) or _imported_module(node)
-        if isinstance(node, cst.IfExp):
+        if type(node) is cst.IfExp:
             return _agreeing(self.resolve(node.body), self.resolve(node.orelse))
-        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+        if type(node) is cst.BooleanOperation and type(node.operator) is cst.Or:
             # `client or MlflowClient()`: a parameter that defaults to a new client
             return _agreeing(self.resolve(node.left), self.resolve(node.right))
         return None
@@ -189,15 +189,13 @@ class Resolver:
         candidates: list[cst.BaseExpression] = [annotation]
         while candidates:
             node = candidates.pop()
-            if isinstance(node, cst.Subscript):
-                candidates.extend(
-                    e.slice.value for e in node.slice if isinstance(e.slice, cst.Index)
-                )
+            if type(node) is cst.Subscript:
+                candidates.extend(e.slice.value for e in node.slice if type(e.slice) is cst.Index)
                 continue
-            if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            if type(node) is cst.BinaryOperation and type(node.operator) is cst.BitOr:
                 candidates.extend((node.left, node.right))
                 continue
-            if isinstance(node, cst.SimpleString):  # "MlflowClient | None"
+            if type(node) is cst.SimpleString:  # "MlflowClient | None"
                 parsed = _parse_string_annotation(node)
                 if parsed is not None:
                     candidates.append(parsed)
@@ -208,7 +206,7 @@ class Resolver:
 
     def _self_class(self, node: cst.BaseExpression) -> Optional[Scope]:
         """The class scope when `node` is the `self` of the method being walked."""
-        if not isinstance(node, cst.Name):
+        if type(node) is not cst.Name:
             return None
         for scope in reversed(self.scopes):
             if scope.kind == "function":
@@ -233,9 +231,9 @@ def _imported_module(call: cst.Call) -> Value:
     globals(), "mlflow")`): a call of something whose name says it imports, with an mlflow
     module's name as its last argument."""
     func = call.func
-    if isinstance(func, cst.Name):
+    if type(func) is cst.Name:
         text = func.value
-    elif isinstance(func, cst.Attribute):
+    elif type(func) is cst.Attribute:
         text = func.attr.value
     else:
         return None
@@ -248,7 +246,7 @@ def _imported_module(call: cst.Call) -> Value:
     if not positional or len(positional) != len(call.args):
         return None
     argument = positional[-1].value
-    if not isinstance(argument, cst.SimpleString):
+    if type(argument) is not cst.SimpleString:
         return None
     module = argument.evaluated_value
     if not isinstance(module, str) or not _is_mlflow(module):

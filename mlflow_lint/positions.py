@@ -76,7 +76,7 @@ def _cst_blocks(statement: cst.BaseStatement) -> list[Optional[Sequence[cst.Base
     if isinstance(statement, (cst.If, cst.For, cst.While)):
         orelse = statement.orelse
         tail: Optional[Sequence[cst.BaseStatement]] = ()
-        if isinstance(orelse, cst.If):  # elif
+        if type(orelse) is cst.If:  # elif
             tail = (orelse,)
         elif orelse is not None:
             tail = _statements(orelse.body)
@@ -88,18 +88,18 @@ def _cst_blocks(statement: cst.BaseStatement) -> list[Optional[Sequence[cst.Base
         otherwise = _statements(statement.orelse.body) if statement.orelse else ()
         final = _statements(statement.finalbody.body) if statement.finalbody else ()
         return [_statements(statement.body), *handlers, otherwise, final]
-    if isinstance(statement, cst.Match):
+    if type(statement) is cst.Match:
         return [_statements(case.body) for case in statement.cases]
     return []
 
 
 def _statements(suite: cst.BaseSuite) -> Optional[Sequence[cst.BaseStatement]]:
-    return suite.body if isinstance(suite, cst.IndentedBlock) else None
+    return suite.body if type(suite) is cst.IndentedBlock else None
 
 
 def _width(statement: cst.BaseStatement) -> int:
     """How many ast statements a libcst statement is: `a = 1; b = 2` is two."""
-    return len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    return len(statement.body) if type(statement) is cst.SimpleStatementLine else 1
 
 
 # How deep under a simple statement _shallow looks: the statement, its small statements,
@@ -113,12 +113,12 @@ def _block_paths(
     """The statement lists of a module or compound statement, each with the nodes between
     the holder and its statements (a block, an `else`, a handler): what a path from the
     holder down to one of its statements goes through."""
-    if isinstance(holder, cst.Module):
+    if type(holder) is cst.Module:
         return [([], holder.body)]
     found: list[tuple[list[cst.CSTNode], Sequence[cst.BaseStatement]]] = []
 
     def add(between: list[cst.CSTNode], suite: cst.BaseSuite) -> None:
-        if isinstance(suite, cst.IndentedBlock):
+        if type(suite) is cst.IndentedBlock:
             found.append(([*between, suite], suite.body))
 
     if isinstance(holder, (cst.FunctionDef, cst.ClassDef, cst.With, cst.For, cst.While, cst.If)):
@@ -129,11 +129,11 @@ def _block_paths(
             add([handler], handler.body)
         if holder.finalbody is not None:
             add([holder.finalbody], holder.finalbody.body)
-    elif isinstance(holder, cst.Match):
+    elif type(holder) is cst.Match:
         for case in holder.cases:
             add([case], case.body)
     orelse = getattr(holder, "orelse", None)
-    if isinstance(orelse, cst.Else):
+    if type(orelse) is cst.Else:
         add([orelse], orelse.body)
     return found
 
@@ -295,7 +295,7 @@ class Locator:
         found = {}
         for between, statements in _block_paths(holder):
             for statement in statements:
-                if not isinstance(statement, cst.SimpleStatementLine):
+                if type(statement) is not cst.SimpleStatementLine:
                     continue
                 suffix = [*between, statement]
                 level: list[cst.CSTNode] = [statement]
@@ -344,7 +344,7 @@ class Locator:
         start = line - _lines_before_keyword(statement, self.module)
         state = _PositionState(self.module, start, indents, self.computed)
         parent = path[-2]
-        if isinstance(parent, cst.If) and parent.orelse is statement:
+        if type(parent) is cst.If and parent.orelse is statement:
             statement._codegen(state, is_elif=True)  # its header says `elif`, not `if`
         else:
             statement._codegen(state)

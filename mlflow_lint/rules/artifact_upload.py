@@ -40,27 +40,23 @@ def listing(iterator: cst.BaseExpression) -> Optional[tuple[str, cst.Call]]:
     (`os.listdir(d)`, `os.scandir(d)`, `glob.glob(p)`, `Path(d).iterdir()`, `p.rglob(...)`,
     `os.walk(d)`), possibly wrapped in `sorted(...)`."""
     if (
-        isinstance(iterator, cst.Call)
-        and isinstance(iterator.func, cst.Name)
+        type(iterator) is cst.Call
+        and type(iterator.func) is cst.Name
         and iterator.func.value in ("sorted", "list")
         and len(iterator.args) == 1
     ):
         iterator = iterator.args[0].value
-    if not isinstance(iterator, cst.Call):
+    if type(iterator) is not cst.Call:
         return None
     func = iterator.func
-    if isinstance(func, cst.Name) and func.value in _LISTING_FUNCTIONS:
+    if type(func) is cst.Name and func.value in _LISTING_FUNCTIONS:
         return func.value, iterator
-    if isinstance(func, cst.Attribute):
+    if type(func) is cst.Attribute:
         name = func.attr.value
         base = func.value
-        if (
-            isinstance(base, cst.Name)
-            and base.value in ("os", "glob")
-            and name in _LISTING_FUNCTIONS
-        ):
+        if type(base) is cst.Name and base.value in ("os", "glob") and name in _LISTING_FUNCTIONS:
             return name, iterator
-        if name in _LISTING_METHODS and not (isinstance(base, cst.Name) and base.value == "glob"):
+        if name in _LISTING_METHODS and not (type(base) is cst.Name and base.value == "glob"):
             return name, iterator
     return None
 
@@ -74,7 +70,7 @@ def counter_names(loop: cst.For) -> set[str]:
         return set(fixes.target_names(target))
     if (
         _is_call_to(iterator, "enumerate")
-        and isinstance(iterator, cst.Call)
+        and type(iterator) is cst.Call
         and iterator.args
         and isinstance(target, (cst.Tuple, cst.List))
         and len(target.elements) == 2
@@ -87,19 +83,17 @@ def counter_names(loop: cst.For) -> set[str]:
 
 
 def _is_call_to(node: cst.BaseExpression, name: str) -> bool:
-    return (
-        isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == name
-    )
+    return type(node) is cst.Call and type(node.func) is cst.Name and node.func.value == name
 
 
 def literal_items(iterator: cst.BaseExpression) -> Optional[int]:
     """How many items a literal iterable holds (`("a", "b")`, `{"x": p}.items()`,
     `sorted([...])`), None when it is not a literal."""
-    if isinstance(iterator, cst.Call):
+    if type(iterator) is cst.Call:
         func = iterator.func
-        if isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values"):
+        if type(func) is cst.Attribute and func.attr.value in ("items", "keys", "values"):
             iterator = func.value
-        elif isinstance(func, cst.Name) and func.value in ("sorted", "list", "tuple", "reversed"):
+        elif type(func) is cst.Name and func.value in ("sorted", "list", "tuple", "reversed"):
             if len(iterator.args) != 1:
                 return None
             iterator = iterator.args[0].value
@@ -114,11 +108,11 @@ def literal_items(iterator: cst.BaseExpression) -> Optional[int]:
 
 def iterates_mapping(iterator: cst.BaseExpression) -> bool:
     """`d.items()`, `d.keys()`, `d.values()`, or a dict literal: a collection of named things."""
-    if isinstance(iterator, cst.Dict):
+    if type(iterator) is cst.Dict:
         return True
     return (
-        isinstance(iterator, cst.Call)
-        and isinstance(iterator.func, cst.Attribute)
+        type(iterator) is cst.Call
+        and type(iterator.func) is cst.Attribute
         and iterator.func.attr.value in ("items", "keys", "values")
         and not iterator.args
     )
@@ -140,15 +134,15 @@ def _derive(loop: cst.For, roots: set[str]) -> frozenset[str]:
         node = todo.pop()
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
             continue
-        if isinstance(node, cst.Assign):
+        if type(node) is cst.Assign:
             targets = [n for t in node.targets for n in fixes.target_names(t.target)]
             bindings.append((targets, node.value))
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.NamedExpr)):
             if node.value is not None:
                 bindings.append((fixes.target_names(node.target), node.value))
-        elif isinstance(node, cst.For):
+        elif type(node) is cst.For:
             bindings.append((fixes.target_names(node.target), node.iter))
-        elif isinstance(node, cst.WithItem) and node.asname is not None:
+        elif type(node) is cst.WithItem and node.asname is not None:
             bindings.append((fixes.target_names(node.asname.name), node.item))
         todo.extend(iter_children(node))
     changed = True
@@ -165,9 +159,9 @@ def picks_one(test: cst.BaseExpression, names: frozenset[str]) -> bool:
     """Whether `test` holds for at most one entry: `name == "model.pkl"`, `p.name == best`,
     `os.path.basename(p) == target` (the other side loop-invariant), or a conjunction with one
     such test. `p.suffix == ".png"` is a filter, not a pick."""
-    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+    if type(test) is cst.BooleanOperation and type(test.operator) is cst.And:
         return picks_one(test.left, names) or picks_one(test.right, names)
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
         return False
     comparison = test.comparisons[0]
     if not isinstance(comparison.operator, (cst.Equal, cst.Is)):
@@ -180,13 +174,13 @@ def picks_one(test: cst.BaseExpression, names: frozenset[str]) -> bool:
 
 
 def _names_entry(node: cst.BaseExpression, names: frozenset[str]) -> bool:
-    if isinstance(node, cst.Name):
+    if type(node) is cst.Name:
         return node.value in names
-    if isinstance(node, cst.Attribute) and node.attr.value in _SAME_ENTRY_ATTRIBUTES:
+    if type(node) is cst.Attribute and node.attr.value in _SAME_ENTRY_ATTRIBUTES:
         return _names_entry(node.value, names)
-    if isinstance(node, cst.Call) and len(node.args) == 1 and not node.args[0].keyword:
+    if type(node) is cst.Call and len(node.args) == 1 and not node.args[0].keyword:
         func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+        name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", "")
         return name in _SAME_ENTRY_FUNCTIONS and _names_entry(node.args[0].value, names)
     return False
 
@@ -194,7 +188,7 @@ def _names_entry(node: cst.BaseExpression, names: frozenset[str]) -> bool:
 def picked_once(ctx: FileContext, node: cst.CSTNode, loop: cst.CSTNode) -> bool:
     """Whether `node` (being visited) sits, below `loop`, in the body of an `if` that picks
     one entry of the loop (see picks_one)."""
-    if not isinstance(loop, cst.For):
+    if type(loop) is not cst.For:
         return False
     names = derived_names(ctx, loop, set(fixes.target_names(loop.target)))
     chain = [*ctx.ancestors, node]
@@ -203,7 +197,7 @@ def picked_once(ctx: FileContext, node: cst.CSTNode, loop: cst.CSTNode) -> bool:
         if parent is loop:
             return False
         if (
-            isinstance(parent, cst.If)
+            type(parent) is cst.If
             and chain[index + 1] is parent.body
             and picks_one(parent.test, names)
         ):
@@ -324,7 +318,7 @@ class PerFileArtifactUpload(Rule):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
-            if isinstance(target.target, cst.Name):
+            if type(target.target) is cst.Name:
                 key = (self._scope_id(), target.target.value)
                 ancestors = self.ctx.ancestors
                 statement = ancestors[-1] if ancestors else node
@@ -332,7 +326,7 @@ class PerFileArtifactUpload(Rule):
                 self._iterables[key] = (node.value, statement, block)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if isinstance(node.target, cst.Name):
+        if type(node.target) is cst.Name:
             self._iterables.pop((self._scope_id(), node.target.value), None)
 
     def _kept(
@@ -341,7 +335,7 @@ class PerFileArtifactUpload(Rule):
         """What the name a loop iterates was last assigned in this scope, if anything; with
         `unconditional`, only an assignment in a block that encloses the loop (not one under
         an `if` beside it)."""
-        if not isinstance(loop.iter, cst.Name):
+        if type(loop.iter) is not cst.Name:
             return None
         kept = self._iterables.get((self._scope_id(), loop.iter.value))
         if kept is None:
@@ -368,8 +362,8 @@ class PerFileArtifactUpload(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if (
-            isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Name)
+            type(func) is cst.Attribute
+            and type(func.value) is cst.Name
             and func.attr.value in _MUTATORS
         ):
             self._iterables.pop((self._scope_id(), func.value.value), None)
@@ -416,7 +410,7 @@ class PerFileArtifactUpload(Rule):
         destination (a destination per item is a layout, not a bundle)."""
         for frame in self.ctx.loops(node):
             loop = frame.loop
-            if not isinstance(loop, cst.For):
+            if type(loop) is not cst.For:
                 continue  # while loops and comprehensions: polling and retries, not files
             targets = set(fixes.target_names(loop.target))
             if run_id is not None and uses_names(
@@ -503,13 +497,13 @@ class PerFileArtifactUpload(Rule):
         if fixes.has_comment(loop.with_changes(leading_lines=())):
             return None  # the loop is replaced: its comments would be lost
         body = loop.body.body
-        if loop.orelse is not None or len(body) != 1 or not isinstance(loop.target, cst.Name):
+        if loop.orelse is not None or len(body) != 1 or type(loop.target) is not cst.Name:
             return None
         statement = body[0]
         if not (
-            isinstance(statement, cst.SimpleStatementLine)
+            type(statement) is cst.SimpleStatementLine
             and len(statement.body) == 1
-            and isinstance(statement.body[0], cst.Expr)
+            and type(statement.body[0]) is cst.Expr
             and statement.body[0].value is call
         ):
             return None
@@ -524,7 +518,7 @@ class PerFileArtifactUpload(Rule):
             fixes.uses_names(a.value, [target]) or not fixes.is_pure(a.value) for a in rest.values()
         ):
             return None
-        if isinstance(call.func, cst.Attribute):
+        if type(call.func) is cst.Attribute:
             callee: Optional[str] = f"{self.ctx.code(call.func.value)}.{api.DIRECTORY_UPLOAD}"
         else:
             callee = fixes.fluent_callee(self.ctx, call, api.DIRECTORY_UPLOAD)
@@ -566,10 +560,10 @@ class PerFileArtifactUpload(Rule):
         self._finish_group(group)
 
     def _upload(self, statement: cst.BaseStatement) -> Optional[_Upload]:
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
             return None
         expr = statement.body[0]
-        if not isinstance(expr, cst.Expr) or not isinstance(expr.value, cst.Call):
+        if type(expr) is not cst.Expr or type(expr.value) is not cst.Call:
             return None
         call = expr.value
         found = self.ctx.api_call(call)
@@ -578,7 +572,7 @@ class PerFileArtifactUpload(Rule):
         bound = fixes.bind_arguments(call, found.signature)
         if bound is None:
             return None
-        receiver = self.ctx.code(call.func.value) if isinstance(call.func, cst.Attribute) else ""
+        receiver = self.ctx.code(call.func.value) if type(call.func) is cst.Attribute else ""
         run = bound.get("run_id")
         key = (receiver, self.ctx.code(run.value) if run is not None else "")
         return _Upload(statement, call, found, key)
@@ -622,15 +616,15 @@ def _may_upload_directories(
     chain = [*ctx.ancestors, node]
     start = next((i for i, n in enumerate(chain) if n is loop), len(chain))
     return not any(
-        isinstance(parent, cst.If) and _tests_for_files(parent.test) for parent in chain[start:]
+        type(parent) is cst.If and _tests_for_files(parent.test) for parent in chain[start:]
     )
 
 
 def _literal_tail(node: cst.BaseExpression) -> Optional[str]:
     """The literal end of a string (`"out/*.png"`, `f"{d}/*.png"`), where a glob's suffix is."""
-    if isinstance(node, cst.FormattedString) and node.parts:
+    if type(node) is cst.FormattedString and node.parts:
         last = node.parts[-1]
-        return last.value if isinstance(last, cst.FormattedStringText) else None
+        return last.value if type(last) is cst.FormattedStringText else None
     return fixes.literal_string(node)
 
 
@@ -639,9 +633,9 @@ def _tests_for_files(test: cst.BaseExpression) -> bool:
     todo: list[cst.CSTNode] = [test]
     while todo:
         node = todo.pop()
-        if isinstance(node, cst.Attribute) and node.attr.value in _FILE_TESTS:
+        if type(node) is cst.Attribute and node.attr.value in _FILE_TESTS:
             return True
-        if isinstance(node, cst.Name) and node.value in _FILE_TESTS:
+        if type(node) is cst.Name and node.value in _FILE_TESTS:
             return True
         todo.extend(iter_children(node))
     return False
@@ -654,7 +648,7 @@ def _directory_upload(
     folder, artifact_path)`, `mlflow.log_artifacts(folder, artifact_path)`; `client` or
     `mlflow` without the call."""
     receiver = "client" if found.is_client else "mlflow"
-    if call is not None and isinstance(call.func, cst.Attribute):
+    if call is not None and type(call.func) is cst.Attribute:
         receiver = ctx.code(call.func.value)
     if found.is_client:
         return f"{receiver}.{api.DIRECTORY_UPLOAD}(run_id, {folder}, artifact_path)"
@@ -667,7 +661,7 @@ def _written_into(
     """The loop-invariant folder each uploaded file is named in (`os.path.join(tmp, name)`,
     `tmp / name`, `f"{tmp}/{name}"`), directly or through a name the loop body assigns."""
     if (
-        isinstance(path, cst.Call)
+        type(path) is cst.Call
         and len(path.args) == 1
         and ctx.code(path.func)
         in (
@@ -676,22 +670,22 @@ def _written_into(
         )
     ):
         path = path.args[0].value
-    if isinstance(path, cst.Name):
+    if type(path) is cst.Name:
         assigned = _assigned_in(loop, path.value)
         if assigned is None:
             return None
         path = assigned
     folder: Optional[cst.BaseExpression] = None
-    if isinstance(path, cst.Call) and ctx.code(path.func) in ("os.path.join", "join"):
+    if type(path) is cst.Call and ctx.code(path.func) in ("os.path.join", "join"):
         if len(path.args) == 2 and not any(a.star or a.keyword for a in path.args):
             folder = path.args[0].value
-    elif isinstance(path, cst.BinaryOperation) and isinstance(path.operator, cst.Divide):
+    elif type(path) is cst.BinaryOperation and type(path.operator) is cst.Divide:
         folder = path.left
-    elif isinstance(path, cst.FormattedString) and len(path.parts) >= 2:
+    elif type(path) is cst.FormattedString and len(path.parts) >= 2:
         head, second = path.parts[0], path.parts[1]
         if (
-            isinstance(head, cst.FormattedStringExpression)
-            and isinstance(second, cst.FormattedStringText)
+            type(head) is cst.FormattedStringExpression
+            and type(second) is cst.FormattedStringText
             and second.value.startswith("/")
         ):
             folder = head.expression
@@ -710,7 +704,7 @@ def _assigned_in(loop: cst.For, name: str) -> Optional[cst.BaseExpression]:
         node = todo.pop()
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
             continue
-        if isinstance(node, cst.Assign) and any(
+        if type(node) is cst.Assign and any(
             name in fixes.target_names(t.target) for t in node.targets
         ):
             values.append(node.value)
@@ -729,7 +723,7 @@ def _uploads_a_computed_path(found: ApiCall, call: cst.Call) -> bool:
     destination = bound.get("artifact_path")
     if destination is not None and not (
         fixes.literal_string(destination.value) is not None
-        or (isinstance(destination.value, cst.Name) and destination.value.value == "None")
+        or (type(destination.value) is cst.Name and destination.value.value == "None")
     ):
         return False
     return fixes.literal_string(bound["local_path"].value) is None
@@ -756,22 +750,22 @@ def _listed_directory(
     if kind == "listdir" and len(listing_call.args) == 1 and not listing_call.args[0].keyword:
         directory = listing_call.args[0].value
         if (
-            isinstance(path, cst.Call)
+            type(path) is cst.Call
             and code(path.func) in ("os.path.join", "path.join", "join")
             and len(path.args) == 2
             and code(path.args[0].value) == code(directory)
-            and isinstance(path.args[1].value, cst.Name)
+            and type(path.args[1].value) is cst.Name
             and path.args[1].value.value == target
         ):
             return code(directory)
-    if kind == "iterdir" and isinstance(listing_call.func, cst.Attribute) and not listing_call.args:
+    if kind == "iterdir" and type(listing_call.func) is cst.Attribute and not listing_call.args:
         entry = path
         if (
-            isinstance(entry, cst.Call)
+            type(entry) is cst.Call
             and code(entry.func) in ("str", "os.fspath")
             and len(entry.args) == 1
         ):
             entry = entry.args[0].value
-        if isinstance(entry, cst.Name) and entry.value == target:
+        if type(entry) is cst.Name and entry.value == target:
             return code(listing_call.func.value)
     return None

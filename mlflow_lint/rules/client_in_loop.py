@@ -165,9 +165,9 @@ class ClientInLoop(Rule):
         if statement is None:
             return None
         assign = statement.body[0]
-        assert isinstance(assign, cst.Assign)
+        assert type(assign) is cst.Assign
         target = assign.targets[0].target
-        assert isinstance(target, cst.Name)
+        assert type(target) is cst.Name
         bound_in_loop = _names_bound_in(loop)
         if any(
             fixes.uses_names(arg.value, bound_in_loop) or not _invariant(arg.value)
@@ -195,7 +195,7 @@ class ClientInLoop(Rule):
         todo: list[cst.CSTNode] = [loop]
         while todo:
             node = todo.pop()
-            if isinstance(node, cst.Call):
+            if type(node) is cst.Call:
                 found = self.ctx.api_call(node)
                 if found is not None and found.name in api.URI_SETTERS:
                     return True
@@ -210,7 +210,7 @@ def _used_before(loop: Loop, statement: cst.BaseStatement, name: str) -> bool:
     header = loop.iter if isinstance(loop, cst.For) else loop.test
     if fixes.uses_names(header, [name]):
         return True
-    assert isinstance(loop.body, cst.IndentedBlock)
+    assert type(loop.body) is cst.IndentedBlock
     for earlier in loop.body.body:
         if earlier is statement:
             return False
@@ -224,16 +224,16 @@ def _builds_client(found: ApiCall, call: cst.Call) -> bool:
 
 
 def _assignment_in_body(loop: Loop, call: cst.Call) -> Optional[cst.SimpleStatementLine]:
-    if not isinstance(loop.body, cst.IndentedBlock):
+    if type(loop.body) is not cst.IndentedBlock:
         return None
     for statement in loop.body.body:
         if (
-            isinstance(statement, cst.SimpleStatementLine)
+            type(statement) is cst.SimpleStatementLine
             and len(statement.body) == 1
-            and isinstance(statement.body[0], cst.Assign)
+            and type(statement.body[0]) is cst.Assign
             and statement.body[0].value is call
             and len(statement.body[0].targets) == 1
-            and isinstance(statement.body[0].targets[0].target, cst.Name)
+            and type(statement.body[0].targets[0].target) is cst.Name
         ):
             return statement
     return None
@@ -245,7 +245,7 @@ def _invariant(node: cst.BaseExpression) -> bool:
         node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)
     ):
         return True
-    return isinstance(node, cst.Attribute) and _invariant(node.value)
+    return type(node) is cst.Attribute and _invariant(node.value)
 
 
 def _names_bound_in(loop: Loop) -> list[str]:

@@ -27,7 +27,7 @@ def _worker_calls(
     its call node and the chain of names that leads to it; `own_runs`: also those inside runs
     it opens itself."""
     ctx = rule.ctx
-    if isinstance(target, cst.Lambda):
+    if type(target) is cst.Lambda:
         for call in calls_in(target.body, enter_scopes=True):
             found = ctx.api_call(call)
             if found is not None:
@@ -52,7 +52,7 @@ def _passes_run_id(found: ApiCall, call: cst.Call) -> bool:
         bound = {arg.keyword.value: arg for arg in call.args if arg.keyword is not None}
     run_id = bound.get("run_id")
     return run_id is not None and not (
-        isinstance(run_id.value, cst.Name) and run_id.value.value == "None"
+        type(run_id.value) is cst.Name and run_id.value.value == "None"
     )
 
 
@@ -197,7 +197,7 @@ class AsyncWithoutFlush(Rule):
         if any(
             is_fluent(self.ctx, item.item, api.START_RUN)
             for item in node.items
-            if isinstance(item.item, cst.Call)
+            if type(item.item) is cst.Call
         ):
             self._ended = True
 
@@ -221,7 +221,7 @@ def _is_enable_async(rule: Rule, node: cst.Call) -> bool:
     if callee != api.ENABLE_ASYNC:
         return False
     return not node.args or not (
-        isinstance(node.args[0].value, cst.Name) and node.args[0].value.value == "False"
+        type(node.args[0].value) is cst.Name and node.args[0].value.value == "False"
     )
 
 
@@ -296,18 +296,17 @@ class SqliteWithWorkerProcesses(Rule):
         while todo:
             node = todo.pop()
             if (
-                isinstance(node, cst.Call)
+                type(node) is cst.Call
                 and is_fluent(self.ctx, node, "set_tracking_uri")
                 and node.args
             ):
                 value = node.args[0].value
                 uri = (
                     value.evaluated_value
-                    if isinstance(value, cst.SimpleString)
-                    and isinstance(value.evaluated_value, str)
+                    if type(value) is cst.SimpleString and isinstance(value.evaluated_value, str)
                     else "<computed>"
                 )
-            elif isinstance(node, cst.SimpleString) and "MLFLOW_TRACKING_URI" in node.value:
+            elif type(node) is cst.SimpleString and "MLFLOW_TRACKING_URI" in node.value:
                 uri = uri or "<computed>"
             todo.extend(iter_children(node))
         return uri

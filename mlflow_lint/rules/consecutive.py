@@ -139,7 +139,7 @@ class ConsecutiveCalls(Rule):
             if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
                 handler = True
             if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-                function = node if isinstance(node, cst.FunctionDef) else None
+                function = node if type(node) is cst.FunctionDef else None
                 break
         frames = self.ctx.repeating_loops()
         # a loop over a set of names, each logging its own keys, once per run?
@@ -329,7 +329,7 @@ class ConsecutiveCalls(Rule):
             needed.append(imports.Wanted("time"))
         top = self._top.get(id(group[0].call))
         function = self.ctx.enclosing(cst.FunctionDef)
-        assert function is None or isinstance(function, cst.FunctionDef)
+        assert function is None or type(function) is cst.FunctionDef
         plan = imports.plan(self.ctx, needed, top, function) if top is not None else None
         if plan is None:
             return None
@@ -414,7 +414,7 @@ def _per_step(item: _Item) -> bool:
     step = item.bound.get("step")
     if step is None or isinstance(step.value, (cst.Integer, cst.Float)):
         return False
-    return not (isinstance(step.value, cst.Name) and step.value.value == "None")
+    return not (type(step.value) is cst.Name and step.value.value == "None")
 
 
 def _groups(
@@ -453,10 +453,10 @@ _CLIENT_PER_ITEM = {"log_metric": ("timestamp", "step"), "log_param": (), "set_t
 def _item(
     ctx: FileContext, statement: cst.BaseStatement, client: bool, kinds: tuple[str, ...]
 ) -> Optional[_Item]:
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+    if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
         return None
     expr = statement.body[0]
-    if not isinstance(expr, cst.Expr) or not isinstance(expr.value, cst.Call):
+    if type(expr) is not cst.Expr or type(expr.value) is not cst.Call:
         return None
     call = expr.value
     found = ctx.api_call(call)
@@ -517,7 +517,7 @@ def _item(
 
 
 def _receiver(call: cst.Call) -> cst.BaseExpression:
-    assert isinstance(call.func, cst.Attribute)
+    assert type(call.func) is cst.Attribute
     return call.func.value
 
 
@@ -582,9 +582,7 @@ def _synchronous(item: _Item) -> bool:
     """`synchronous=False` (asynchronous logging): a rejected item is only logged, so a
     rejected batch loses every item silently."""
     argument = item.bound.get("synchronous")
-    return argument is None or (
-        isinstance(argument.value, cst.Name) and argument.value.value == "True"
-    )
+    return argument is None or (type(argument.value) is cst.Name and argument.value.value == "True")
 
 
 def _valid_literal_key(key: cst.BaseExpression) -> bool:

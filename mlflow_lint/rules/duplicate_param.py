@@ -66,9 +66,9 @@ class DuplicateParamKey(Rule):
             key = fixes.literal_string(bound["key"].value)
             if key is not None:
                 pairs.append((key, bound["value"].value))
-        elif "params" in bound and isinstance(bound["params"].value, cst.Dict):
+        elif "params" in bound and type(bound["params"].value) is cst.Dict:
             for element in bound["params"].value.elements:
-                if isinstance(element, cst.DictElement):
+                if type(element) is cst.DictElement:
                     key = fixes.literal_string(element.key)
                     if key is not None:
                         pairs.append((key, element.value))
@@ -120,7 +120,7 @@ class DuplicateParamKey(Rule):
         for `MlflowClient` calls the run id expression."""
         run_id = self.ctx.code(bound["run_id"].value) if is_client and "run_id" in bound else ""
         for node in reversed(self.ctx.ancestors):
-            if isinstance(node, cst.With) and start_run_call(self.ctx, node) is not None:
+            if type(node) is cst.With and start_run_call(self.ctx, node) is not None:
                 return id(node), run_id
             if isinstance(node, SCOPES):
                 return id(node), run_id
@@ -139,11 +139,11 @@ class DuplicateParamKey(Rule):
 
 def _branch_index(node: cst.CSTNode, child: cst.CSTNode) -> int:
     parts: list[Optional[cst.CSTNode]] = []
-    if isinstance(node, cst.If):
+    if type(node) is cst.If:
         parts = [node.body, node.orelse]
     elif isinstance(node, (cst.Try, cst.TryStar)):
         parts = [node.body, *node.handlers, node.orelse, node.finalbody]
-    elif isinstance(node, cst.Match):
+    elif type(node) is cst.Match:
         parts = list(node.cases)
     for index, part in enumerate(parts):
         if part is child:
@@ -158,5 +158,5 @@ def _exclusive(first: tuple[tuple[int, int], ...], second: tuple[tuple[int, int]
 
 def _literal(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString)) or (
-        isinstance(node, cst.Name) and node.value in ("True", "False", "None")
+        type(node) is cst.Name and node.value in ("True", "False", "None")
     )

@@ -43,30 +43,30 @@ def says_end(identifier: str) -> bool:
 def callee_name(call: cst.Call) -> Optional[str]:
     """The last name of what `call` calls: `stop_run` for `utils.stop_run(...)`."""
     func = call.func
-    if isinstance(func, cst.Name):
+    if type(func) is cst.Name:
         return func.value
-    if isinstance(func, cst.Attribute):
+    if type(func) is cst.Attribute:
         return func.attr.value
     return None
 
 
 def is_hook_class(node: Optional[cst.CSTNode]) -> bool:
     """A class deriving from a framework's callback, hook or logger base."""
-    return isinstance(node, cst.ClassDef) and any(
+    return type(node) is cst.ClassDef and any(
         (dotted_name(base.value) or "").rsplit(".", 1)[-1].endswith(HOOK_BASE_SUFFIXES)
         for base in node.bases
     )
 
 
 def is_fluent(ctx: FileContext, call: cst.CSTNode, *names: str) -> bool:
-    if not isinstance(call, cst.Call):
+    if type(call) is not cst.Call:
         return False
     found = ctx.api_call(call)
     return found is not None and not found.is_client and found.name in names
 
 
 def is_client_call(ctx: FileContext, call: cst.CSTNode, *names: str) -> bool:
-    if not isinstance(call, cst.Call):
+    if type(call) is not cst.Call:
         return False
     found = ctx.api_call(call)
     return found is not None and found.is_client and found.name in names
@@ -76,7 +76,7 @@ def start_run_call(ctx: FileContext, with_node: cst.With) -> Optional[cst.Call]:
     """The `mlflow.start_run(...)` a `with` statement enters, if any."""
     for item in with_node.items:
         if is_fluent(ctx, item.item, api.START_RUN):
-            assert isinstance(item.item, cst.Call)
+            assert type(item.item) is cst.Call
             return item.item
     return None
 
@@ -84,7 +84,7 @@ def start_run_call(ctx: FileContext, with_node: cst.With) -> Optional[cst.Call]:
 def has_keyword(call: cst.Call, name: str, value: Optional[str] = None) -> bool:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == name:
-            return value is None or (isinstance(arg.value, cst.Name) and arg.value.value == value)
+            return value is None or (type(arg.value) is cst.Name and arg.value.value == value)
     return False
 
 
@@ -95,7 +95,7 @@ def calls_in(node: cst.CSTNode, enter_scopes: bool = False) -> Iterator[cst.Call
         current = todo.pop()
         if not enter_scopes and current is not node and isinstance(current, SCOPES):
             continue
-        if isinstance(current, cst.Call):
+        if type(current) is cst.Call:
             yield current
         todo.extend(iter_children(current))
 
@@ -105,6 +105,6 @@ def inside_active_run(ctx: FileContext) -> bool:
     for node in reversed(ctx.ancestors):
         if isinstance(node, SCOPES):
             return False
-        if isinstance(node, cst.With) and start_run_call(ctx, node) is not None:
+        if type(node) is cst.With and start_run_call(ctx, node) is not None:
             return True
     return False

@@ -76,7 +76,7 @@ class LogAfterRunEnded(Rule):
                             "(`MlflowClient().log_metric(run_id, ...)`)"
                         ),
                     )
-            if isinstance(statement, cst.With):
+            if type(statement) is cst.With:
                 start = start_run_call(self.ctx, statement)
                 if start is not None and not has_keyword(start, "nested", "True"):
                     closed = True

@@ -89,7 +89,7 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         if self.ctx.memo("test-module", lambda: is_test_code(self.ctx.path)):
             return True
         function = next(
-            (a for a in reversed(self.ctx.ancestors) if isinstance(a, cst.FunctionDef)), None
+            (a for a in reversed(self.ctx.ancestors) if type(a) is cst.FunctionDef), None
         )
         return function is not None and is_test_code(self.ctx.path, function)
 

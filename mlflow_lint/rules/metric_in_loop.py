@@ -153,9 +153,9 @@ class MetricInLoop(LoopCallRule):
             return
         parents = self.ctx.ancestors
         statement = None
-        if not via and len(parents) >= 2 and isinstance(parents[-1], cst.Expr):
+        if not via and len(parents) >= 2 and type(parents[-1]) is cst.Expr:
             line = parents[-2]
-            if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+            if type(line) is cst.SimpleStatementLine and len(line.body) == 1:
                 statement = line
         in_walk = not via  # helper calls are flagged after the walk: no ancestors then
         self._findings.append(
@@ -215,7 +215,7 @@ class MetricInLoop(LoopCallRule):
         if finding.found.is_client:
             client = (
                 self.ctx.code(finding.call.func.value)
-                if isinstance(finding.call.func, cst.Attribute)
+                if type(finding.call.func) is cst.Attribute
                 else "client"
             )
             run = self.ctx.code(bound["run_id"].value) if "run_id" in bound else "run_id"
@@ -227,7 +227,7 @@ class MetricInLoop(LoopCallRule):
         inner = frames[0].loop
         keys_loop = (
             key is not None
-            and isinstance(inner, cst.For)
+            and type(inner) is cst.For
             and fixes.uses_names(key.value, fixes.target_names(inner.target))
         ) or self._new_key_each_time(inner, key, step)
         if keys_loop or self._per_loop.get(id(inner), 0) > 1:
@@ -280,10 +280,10 @@ class MetricInLoop(LoopCallRule):
         while todo:
             node = todo.pop()
             if isinstance(node, (cst.Yield, cst.Await)) or (
-                isinstance(node, cst.For) and node.asynchronous
+                type(node) is cst.For and node.asynchronous
             ):
                 return False  # a suspended generator would hold the buffer
-            if isinstance(node, cst.Call):
+            if type(node) is cst.Call:
                 found = self.ctx.api_call(node)
                 if found is not None:
                     other = self._buffered(node, findings)
@@ -319,10 +319,10 @@ class MetricInLoop(LoopCallRule):
         """`for x in xs: log_metric(...)` and nothing else, its variables not read after it:
         the points are known up front, so one `log_batch` of all of them does (MLflow splits
         it by 1,000 itself); no buffer, no timer."""
-        if not isinstance(loop, cst.For) or loop.orelse is not None or loop.asynchronous:
+        if type(loop) is not cst.For or loop.orelse is not None or loop.asynchronous:
             return False
         body = loop.body
-        if not isinstance(body, cst.IndentedBlock) or list(body.body) != [finding.statement]:
+        if type(body) is not cst.IndentedBlock or list(body.body) != [finding.statement]:
             return False
         if finding.frames[0].loop is not loop:
             return False
@@ -390,7 +390,7 @@ class MetricInLoop(LoopCallRule):
             sender, run_id = f"{mlflow}.MlflowClient()", f"{mlflow}.active_run().info.run_id"
         else:
             sender, run_id = CLIENT, RUN_ID
-        if isinstance(loop, cst.For) and self._single_statement(loop, first):
+        if type(loop) is cst.For and self._single_statement(loop, first):
             return self._comprehension_fix(loop, first, plan, metric, time, sender, run_id)
         flush_code = f"{sender}.log_batch({run_id}, metrics={BATCH})"
         replaced: dict[int, list[cst.BaseStatement]] = {}
@@ -460,13 +460,13 @@ class MetricInLoop(LoopCallRule):
 
 def _function(ctx: FileContext) -> Optional[cst.FunctionDef]:
     function = ctx.enclosing(cst.FunctionDef)
-    return function if isinstance(function, cst.FunctionDef) else None
+    return function if type(function) is cst.FunctionDef else None
 
 
 def _per_epoch(loop: cst.CSTNode) -> bool:
     """Whether a loop runs once per epoch of a training loop: its body has a per-batch loop
     of its own, or its variable is named after epochs."""
-    if isinstance(loop, cst.For) and any(
+    if type(loop) is cst.For and any(
         _EPOCH.search(name) for name in fixes.target_names(loop.target)
     ):
         return True
@@ -478,7 +478,7 @@ def _per_epoch(loop: cst.CSTNode) -> bool:
         # loops are statements: no need to look into simple statements (expressions)
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.SimpleStatementLine)):
             continue
-        if isinstance(node, cst.While) or (isinstance(node, cst.For) and _per_item(node)):
+        if type(node) is cst.While or (type(node) is cst.For and _per_item(node)):
             return True
         todo.extend(iter_children(node))
     return False
@@ -491,8 +491,8 @@ def _per_item(loop: cst.For) -> bool:
     if isinstance(iterator, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
         return False
     return not (
-        isinstance(iterator, cst.Call)
-        and isinstance(iterator.func, cst.Attribute)
+        type(iterator) is cst.Call
+        and type(iterator.func) is cst.Attribute
         and iterator.func.attr.value in ("items", "keys", "values")
     )
 
@@ -509,7 +509,7 @@ def _client_target(ctx: FileContext, call: cst.Call) -> Optional[tuple[str, froz
     """For `client.log_metric(run_id, ...)`: (client code, the names the client and the run
     read, run code), when both are free of side effects; None otherwise (or fluent)."""
     found = ctx.api_call(call)
-    if found is None or not found.is_client or not isinstance(call.func, cst.Attribute):
+    if found is None or not found.is_client or type(call.func) is not cst.Attribute:
         return None
     bound = fixes.bind_arguments(call, found.signature) or {}
     run = bound.get("run_id")
@@ -525,7 +525,7 @@ def _names(node: cst.CSTNode) -> set[str]:
     todo: list[cst.CSTNode] = [node]
     while todo:
         current = todo.pop()
-        if isinstance(current, cst.Name):
+        if type(current) is cst.Name:
             found.add(current.value)
         todo.extend(iter_children(current))
     return found

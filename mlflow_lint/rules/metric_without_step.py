@@ -58,10 +58,10 @@ class MetricWithoutStep(LoopCallRule):
         metrics = bound.get("metrics")
         return (
             metrics is not None
-            and isinstance(metrics.value, cst.Dict)
+            and type(metrics.value) is cst.Dict
             and bool(metrics.value.elements)
             and all(
-                isinstance(e, cst.DictElement) and fixes.literal_string(e.key) is not None
+                type(e) is cst.DictElement and fixes.literal_string(e.key) is not None
                 for e in metrics.value.elements
             )
         )
@@ -94,19 +94,19 @@ class MetricWithoutStep(LoopCallRule):
 
 def _counter(loop: cst.CSTNode) -> Optional[str]:
     """The loop's counter: `for epoch in range(...)` -> epoch; `for i, x in enumerate(...)` -> i."""
-    if not isinstance(loop, cst.For) or not isinstance(loop.iter, cst.Call):
+    if type(loop) is not cst.For or type(loop.iter) is not cst.Call:
         return None
     func = loop.iter.func
-    if not isinstance(func, cst.Name):
+    if type(func) is not cst.Name:
         return None
     target = loop.target
-    if func.value == "range" and isinstance(target, cst.Name):
+    if func.value == "range" and type(target) is cst.Name:
         return target.value
     if (
         func.value == "enumerate"
-        and isinstance(target, cst.Tuple)
+        and type(target) is cst.Tuple
         and target.elements
-        and isinstance(target.elements[0].value, cst.Name)
+        and type(target.elements[0].value) is cst.Name
     ):
         return target.elements[0].value.value
     return None

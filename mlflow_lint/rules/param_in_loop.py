@@ -103,7 +103,7 @@ class ParamInLoop(LoopCallRule):
         if found.is_client:
             run = self.ctx.code(bound["run_id"].value) if "run_id" in bound else "run_id"
             client = (
-                self.ctx.code(call.func.value) if isinstance(call.func, cst.Attribute) else "client"
+                self.ctx.code(call.func.value) if type(call.func) is cst.Attribute else "client"
             )
             kind = "params" if param else "tags"
             batch = f"`{client}.log_batch({run}, {kind}=[...])`"

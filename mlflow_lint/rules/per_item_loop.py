@@ -33,21 +33,21 @@ class MappingLoop:
 def mapping_loop(ctx: FileContext, loop: cst.CSTNode) -> Optional[MappingLoop]:
     """The loop if its whole body is one un-batched call (fluent, or an `MlflowClient`'s)
     logging each item of a mapping."""
-    if not isinstance(loop, cst.For) or loop.orelse is not None or loop.asynchronous:
+    if type(loop) is not cst.For or loop.orelse is not None or loop.asynchronous:
         return None
     iterator = loop.iter
     if not (
-        isinstance(iterator, cst.Call)
+        type(iterator) is cst.Call
         and not iterator.args
-        and isinstance(iterator.func, cst.Attribute)
+        and type(iterator.func) is cst.Attribute
         and iterator.func.attr.value == "items"
     ):
         return None
     target = loop.target
     if not (
-        isinstance(target, cst.Tuple)
+        type(target) is cst.Tuple
         and len(target.elements) == 2
-        and all(isinstance(e.value, cst.Name) for e in target.elements)
+        and all(type(e.value) is cst.Name for e in target.elements)
     ):
         return None
     key_name, value_name = fixes.target_names(target)
@@ -60,11 +60,7 @@ def mapping_loop(ctx: FileContext, loop: cst.CSTNode) -> Optional[MappingLoop]:
         if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite))
         else ()
     )
-    if (
-        len(small) != 1
-        or not isinstance(small[0], cst.Expr)
-        or not isinstance(small[0].value, cst.Call)
-    ):
+    if len(small) != 1 or type(small[0]) is not cst.Expr or type(small[0].value) is not cst.Call:
         return None
     call = small[0].value
     found = ctx.api_call(call)
@@ -77,9 +73,9 @@ def mapping_loop(ctx: FileContext, loop: cst.CSTNode) -> Optional[MappingLoop]:
     if not (
         key is not None
         and value is not None
-        and isinstance(key.value, cst.Name)
+        and type(key.value) is cst.Name
         and key.value.value == key_name
-        and isinstance(value.value, cst.Name)
+        and type(value.value) is cst.Name
         and value.value.value == value_name
     ):
         return None
@@ -217,7 +213,7 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
 
     def _client(self, found: MappingLoop) -> tuple[str, Optional[PendingFix]]:
         entity, list_name = _CLIENT_BATCH[found.found.name]
-        assert isinstance(found.call.func, cst.Attribute)
+        assert type(found.call.func) is cst.Attribute
         client = self.ctx.code(found.call.func.value)
         run_id = self.ctx.code(found.extra["run_id"].value)
         suggestion = f"{client}.log_batch({run_id}, {list_name}=[...])"
@@ -229,7 +225,7 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
             wanted.append(imports.Wanted("time"))
         top = self.ctx.top_statement()
         function = self.ctx.enclosing(cst.FunctionDef)
-        assert function is None or isinstance(function, cst.FunctionDef)
+        assert function is None or type(function) is cst.FunctionDef
         plan = imports.plan(self.ctx, wanted, top, function) if top is not None else None
         if plan is None:
             return suggestion, None
@@ -282,7 +278,7 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     def _safe(self, found: MappingLoop) -> bool:
         synchronous = found.extra.get("synchronous")
         asynchronous = synchronous is not None and not (
-            isinstance(synchronous.value, cst.Name) and synchronous.value.value == "True"
+            type(synchronous.value) is cst.Name and synchronous.value.value == "True"
         )
         return not asynchronous and not fixes.in_catching_try(self.ctx)
 

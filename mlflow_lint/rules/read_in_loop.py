@@ -157,7 +157,7 @@ class TrackingReadInLoop(LoopCallRule):
         frames = [frame for frame in super().frames(node) if not self.ctx.paced(frame.loop)]
         if frames and _fills_cache_on_miss(self.ctx, frames[0].loop):
             return []
-        if frames and isinstance(node, cst.Call):
+        if frames and type(node) is cst.Call:
             found = self.ctx.api_call(node)
             if (  # decided while the ancestors are known
                 found is not None
@@ -255,7 +255,7 @@ class TrackingReadInLoop(LoopCallRule):
                 "Wait between reads (`time.sleep(interval)`, `event.wait(interval)`), or "
                 "react to the change another way than by re-reading it in a tight loop",
             )
-        if isinstance(frames[0].loop, cst.While) and stops:
+        if type(frames[0].loop) is cst.While and stops:
             return None  # retries with a new value until the read lets it stop
         helper = self.ctx.local_function(node) if via else None
         if _beside_heavy_work(self.ctx, frames[0].loop, read, node) or (
@@ -304,7 +304,7 @@ class TrackingReadInLoop(LoopCallRule):
         todo: list[cst.CSTNode] = [loop]
         while todo:
             node = todo.pop()
-            if isinstance(node, cst.Call):
+            if type(node) is cst.Call:
                 called = self.ctx.api_call(node)
                 if called is not None and not called.is_client and called.name == api.START_RUN:
                     return True
@@ -357,9 +357,9 @@ class TrackingReadInLoop(LoopCallRule):
         if helper is None or not any(call is read for _, call in helper.api_calls):
             return list(node.args)
         params = [*helper.node.params.posonly_params, *helper.node.params.params]
-        if isinstance(helper.node.params.star_arg, cst.Param) or helper.node.params.star_kwarg:
+        if type(helper.node.params.star_arg) is cst.Param or helper.node.params.star_kwarg:
             return list(node.args)
-        if isinstance(node.func, cst.Attribute) and params and params[0].name.value == "self":
+        if type(node.func) is cst.Attribute and params and params[0].name.value == "self":
             params = params[1:]
         names = {param.name.value for param in params}
         names |= {param.name.value for param in helper.node.params.kwonly_params}
@@ -401,7 +401,7 @@ class TrackingReadInLoop(LoopCallRule):
                 current = todo.pop()
                 if isinstance(current, _SCOPES):
                     continue
-                if isinstance(current, cst.Call):
+                if type(current) is cst.Call:
                     call = self.ctx.api_call(current)
                     if call is not None:
                         found.append(call)
@@ -491,16 +491,16 @@ def _fills_cache_on_miss(ctx: FileContext, loop: cst.CSTNode) -> bool:
         parent, child = chain[index - 1], chain[index]
         if parent is loop:
             return False
-        if not isinstance(parent, cst.If):
+        if type(parent) is not cst.If:
             continue
         test = parent.test
-        if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        if not (type(test) is cst.Comparison and len(test.comparisons) == 1):
             continue
         operator = test.comparisons[0].operator
         branch: Optional[cst.CSTNode] = None
-        if isinstance(operator, cst.NotIn) and child is parent.body:
+        if type(operator) is cst.NotIn and child is parent.body:
             branch = parent.body
-        elif isinstance(operator, cst.In) and child is parent.orelse:
+        elif type(operator) is cst.In and child is parent.orelse:
             branch = parent.orelse
         cache = spelling(test.comparisons[0].comparator)
         if branch is not None and cache is not None and _stores_into(branch, cache):
@@ -512,10 +512,10 @@ def _stores_into(branch: cst.CSTNode, cache: str) -> bool:
     todo = [branch]
     while todo:
         current = todo.pop()
-        if isinstance(current, cst.Assign):
+        if type(current) is cst.Assign:
             for target in current.targets:
                 value = target.target
-                if isinstance(value, cst.Subscript) and spelling(value.value) == cache:
+                if type(value) is cst.Subscript and spelling(value.value) == cache:
                     return True
         todo.extend(iter_children(current))
     return False
@@ -538,11 +538,11 @@ def _fans_out(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
         node = todo.pop()
         if isinstance(node, _SCOPES):
             continue
-        if isinstance(node, cst.Assign) and node.value is read:
+        if type(node) is cst.Assign and node.value is read:
             bound.update(n for t in node.targets for n in _names_in(t.target))
-        elif isinstance(node, cst.For):
+        elif type(node) is cst.For:
             inner.append(node)
-        elif isinstance(node, cst.Call) and ctx.callee_is_local(node):
+        elif type(node) is cst.Call and ctx.callee_is_local(node):
             helper_calls.append(node)
         todo.extend(iter_children(node))
 
@@ -566,7 +566,7 @@ def _bulk_listing(found: ApiCall, read: cst.Call) -> bool:
     if "filter_string" in keywords or len(positional) > 1:  # a filter: a few results each
         return False
     size = keywords.get("max_results")
-    return isinstance(size, cst.Integer) and int(size.value.replace("_", "")) >= 1000
+    return type(size) is cst.Integer and int(size.value.replace("_", "")) >= 1000
 
 
 def _beside_heavy_work(
@@ -587,9 +587,9 @@ def _beside_heavy_work(
         node, nested = todo.pop()  # nested: in an inner loop, whose `continue` is its own
         if isinstance(node, _SCOPES) or node is read:
             continue
-        if isinstance(node, cst.Continue) and not nested:
+        if type(node) is cst.Continue and not nested:
             return False
-        if isinstance(node, cst.Call) and _heavy_call(ctx, node, by_name=node is not site):
+        if type(node) is cst.Call and _heavy_call(ctx, node, by_name=node is not site):
             return True
         inner = nested or isinstance(node, (cst.For, cst.While))
         todo.extend((child, inner) for child in reversed(list(iter_children(node))))
@@ -610,7 +610,7 @@ def _heavy_call(ctx: FileContext, call: cst.Call, by_name: bool) -> bool:
     func = call.func
     if ctx.code(func) in api.HEAVY_CALLS:  # `subprocess.run(...)`, as written
         return True
-    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+    name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", "")
     words = name.lower().split("_") if isinstance(name, str) else []
     if len(words) == 1 and words[0] not in api.HEAVY_ALONE:
         return False  # `params.copy()`, `sync()`: too vague alone
@@ -626,7 +626,7 @@ def _tracks(ctx: FileContext, block: cst.CSTNode, read: Optional[cst.Call] = Non
         node = todo.pop()
         if isinstance(node, _SCOPES) or node is read:
             continue
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             helper = ctx.local_function(node)
             if (
                 ctx.api_call(node) is not None
@@ -650,7 +650,7 @@ def _hands_mlflow_on(ctx: FileContext, function: cst.FunctionDef) -> bool:
     todo: list[cst.CSTNode] = [function.body]
     while todo:
         node = todo.pop()
-        if isinstance(node, cst.Call) and id(node) in ctx.hands_mlflow:
+        if type(node) is cst.Call and id(node) in ctx.hands_mlflow:
             return True
         if not isinstance(node, _SCOPES):
             todo.extend(iter_children(node))
@@ -661,16 +661,16 @@ def _decides_exit(loop: cst.CSTNode, node: cst.CSTNode) -> bool:
     """Whether what `node` returns decides when `loop` stops: `node` is in a `while` test,
     or its result (the names its statement assigns) is tested by the `while` or by an `if`
     of the loop's body whose block leaves the loop (`break`, `return`, `raise`)."""
-    if isinstance(loop, cst.While) and contains(loop.test, node):
+    if type(loop) is cst.While and contains(loop.test, node):
         return True
     body = getattr(loop, "body", None)
-    if not isinstance(loop, (cst.For, cst.While)) or not isinstance(body, cst.IndentedBlock):
+    if not isinstance(loop, (cst.For, cst.While)) or type(body) is not cst.IndentedBlock:
         return False
     holder = next((s for s in body.body if contains(s, node)), None)
     if holder is None:
         return False
     results = _assigned_names(holder)
-    if isinstance(loop, cst.While) and results and _reads_any(loop.test, results):
+    if type(loop) is cst.While and results and _reads_any(loop.test, results):
         return True
     for statement in body.body:
         todo: list[cst.CSTNode] = [statement]
@@ -679,7 +679,7 @@ def _decides_exit(loop: cst.CSTNode, node: cst.CSTNode) -> bool:
             if isinstance(current, (*_SCOPES, cst.For, cst.While)):
                 continue
             if (
-                isinstance(current, cst.If)
+                type(current) is cst.If
                 and _leaves(current.body)
                 and (contains(current.test, node) or _reads_any(current.test, results))
             ):
@@ -693,7 +693,7 @@ def _names_read(node: cst.CSTNode) -> set[str]:
     todo = [node]
     while todo:
         current = todo.pop()
-        if isinstance(current, cst.Name):
+        if type(current) is cst.Name:
             names.add(current.value)
         todo.extend(iter_children(current))
     return names
@@ -708,11 +708,11 @@ def _assigned_in_function(function: cst.FunctionDef) -> set[str]:
         if isinstance(current, _SCOPES):
             continue
         targets: list[cst.CSTNode] = []
-        if isinstance(current, cst.Assign):
+        if type(current) is cst.Assign:
             targets = [target.target for target in current.targets]
         elif isinstance(current, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For)):
             targets = [current.target]
-        elif isinstance(current, cst.With):
+        elif type(current) is cst.With:
             targets = [item.asname.name for item in current.items if item.asname is not None]
         for target in targets:
             names.update(name.split(".")[0] for name in _names_in(target))
@@ -727,7 +727,7 @@ def _assigned_names(statement: cst.CSTNode) -> set[str]:
         current = todo.pop()
         if isinstance(current, _SCOPES):
             continue
-        if isinstance(current, cst.Assign):
+        if type(current) is cst.Assign:
             for target in current.targets:
                 names.update(_names_in(target.target))
         elif isinstance(current, (cst.NamedExpr, cst.AnnAssign)):
@@ -755,7 +755,7 @@ def _reads_any(expression: cst.CSTNode, names: set[str]) -> bool:
 
 
 def _leaves(block: cst.BaseSuite) -> bool:
-    statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    statements = block.body if type(block) is cst.IndentedBlock else [block]
     for statement in statements:
         if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and any(
             isinstance(small, (cst.Break, cst.Return, cst.Raise)) for small in statement.body
@@ -768,14 +768,14 @@ def _uses_last_item_only(ctx: FileContext, call: cst.Call, loop: cst.CSTNode) ->
     """`client.get_metric_history(...)[-1]`, or `history = client.get_metric_history(...)`
     read in the loop only as `history[-1]` (and in truth tests). Call during the walk."""
     parent = ctx.ancestors[-1] if ctx.ancestors else None
-    if isinstance(parent, cst.Subscript) and parent.value is call:
+    if type(parent) is cst.Subscript and parent.value is call:
         return _is_last_index(parent)
     holder = ctx.ancestors[-2] if len(ctx.ancestors) > 1 else None
     if not (
-        isinstance(parent, cst.Assign)
+        type(parent) is cst.Assign
         and parent.value is call
         and len(parent.targets) == 1
-        and isinstance(parent.targets[0].target, cst.Name)
+        and type(parent.targets[0].target) is cst.Name
         and holder is not None
     ):
         return False
@@ -786,14 +786,10 @@ def _uses_last_item_only(ctx: FileContext, call: cst.Call, loop: cst.CSTNode) ->
         current, above = todo.pop()
         if current is parent:
             continue
-        if isinstance(current, cst.Name) and current.value == name:
+        if type(current) is cst.Name and current.value == name:
             uses += 1
             if not (
-                (
-                    isinstance(above, cst.Subscript)
-                    and above.value is current
-                    and _is_last_index(above)
-                )
+                (type(above) is cst.Subscript and above.value is current and _is_last_index(above))
                 or isinstance(above, (cst.If, cst.While, cst.IfExp, cst.UnaryOperation))
             ):
                 return False
@@ -805,13 +801,13 @@ def _is_last_index(subscript: cst.Subscript) -> bool:
     if len(subscript.slice) != 1:
         return False
     index = subscript.slice[0].slice
-    if not isinstance(index, cst.Index):
+    if type(index) is not cst.Index:
         return False
     value = index.value
     return (
-        isinstance(value, cst.UnaryOperation)
-        and isinstance(value.operator, cst.Minus)
-        and isinstance(value.expression, cst.Integer)
+        type(value) is cst.UnaryOperation
+        and type(value.operator) is cst.Minus
+        and type(value.expression) is cst.Integer
         and value.expression.value == "1"
     )
 
@@ -834,16 +830,16 @@ def _advances_page_token(ctx: FileContext, call: cst.Call) -> bool:
     root = spelled.split(".", 1)[0]
     for frame in ctx.loops(call):
         assigned = ctx.loop_varying(frame.loop)
-        if isinstance(frame.loop, cst.For):  # the loop's own variable is not a page token
+        if type(frame.loop) is cst.For:  # the loop's own variable is not a page token
             assigned = assigned - set(_names_in(frame.loop.target))
         if spelled in assigned or root in assigned:
             return True
     scope = ctx.enclosing(*_SCOPES)
-    if isinstance(token, cst.Name) and isinstance(scope, (cst.FunctionDef, cst.Lambda)):
+    if type(token) is cst.Name and isinstance(scope, (cst.FunctionDef, cst.Lambda)):
         params = scope.params
         every = [*params.posonly_params, *params.params, *params.kwonly_params]
         for star in (params.star_arg, params.star_kwarg):
-            if isinstance(star, cst.Param):
+            if type(star) is cst.Param:
                 every.append(star)
         return any(param.name.value == token.value for param in every)
     return False

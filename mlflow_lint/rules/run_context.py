@@ -89,13 +89,13 @@ class _Start:
             if isinstance(node, _FUNCTIONS):
                 return node
         module = self.chain[0]
-        assert isinstance(module, cst.Module)
+        assert type(module) is cst.Module
         return module
 
     def scope_chain(self) -> tuple[cst.CSTNode, ...]:
         """The ancestors from the scope (excluded) down to the block."""
         scope = self.scope
-        if isinstance(scope, cst.Module):
+        if type(scope) is cst.Module:
             return self.chain[1:]
         return self.chain[self.chain.index(scope) + 1 :]
 
@@ -106,12 +106,12 @@ class _Start:
         chain = self.scope_chain()
         for position in range(len(chain) - 2, -1, -1):
             node, child = chain[position], chain[position + 1]
-            if isinstance(node, cst.IndentedBlock) and isinstance(child, cst.BaseStatement):
+            if type(node) is cst.IndentedBlock and isinstance(child, cst.BaseStatement):
                 blocks.append((node.body, list(node.body).index(child)))
-        module_level = isinstance(self.scope, cst.Module)
+        module_level = type(self.scope) is cst.Module
         top = self._top_index() if module_level else -1
         module = self.chain[0]
-        if module_level and isinstance(module, cst.Module) and self.statements is not module.body:
+        if module_level and type(module) is cst.Module and self.statements is not module.body:
             blocks.append((module.body, top))  # in a module-level loop, `if` or `try`
         for depth, (statements, index) in enumerate(blocks):
             outermost = depth == len(blocks) - 1
@@ -120,7 +120,7 @@ class _Start:
 
     def _top_index(self) -> int:
         module = self.chain[0]
-        assert isinstance(module, cst.Module)
+        assert type(module) is cst.Module
         top = self.chain[1] if len(self.chain) > 1 else self.statements[self.index]
         return list(module.body).index(top)  # type: ignore[arg-type]
 
@@ -251,7 +251,7 @@ class RunNotContextManaged(Rule):
         if self._ended_elsewhere(start):
             return
         scope = start.scope
-        if isinstance(scope, cst.Module) and self.ctx.path.endswith(".ipynb"):
+        if type(scope) is cst.Module and self.ctx.path.endswith(".ipynb"):
             message, advice = (
                 "nothing in this notebook ends the run `start_run()` starts",
                 (_NOTEBOOK_HELP),
@@ -304,16 +304,16 @@ class RunNotContextManaged(Rule):
         `set_terminated()` (not in a function that starts a run of its own: that one ends its
         own), or a helper whose name says it ends the run, defined or used."""
         scope = start.scope
-        own = {id(s.scope): s.scope for s in self._starts if not isinstance(s.scope, cst.Module)}
+        own = {id(s.scope): s.scope for s in self._starts if type(s.scope) is not cst.Module}
         starters = set(own)
         for functions, innermost in self._endings:
             if innermost in starters:
                 continue
-            if isinstance(scope, cst.Module) and functions:
+            if type(scope) is cst.Module and functions:
                 return True
-            if not isinstance(scope, cst.Module) and id(scope) not in functions:
+            if type(scope) is not cst.Module and id(scope) not in functions:
                 return True
-        if isinstance(scope, cst.Module):
+        if type(scope) is cst.Module:
             inside = sum(
                 self._count_end_names(s)
                 for s in scope.body
@@ -354,10 +354,9 @@ class RunNotContextManaged(Rule):
                 return True
             if (
                 start.name is not None
-                and isinstance(statement, cst.With)
+                and type(statement) is cst.With
                 and any(
-                    isinstance(i.item, cst.Name) and i.item.value == start.name
-                    for i in statement.items
+                    type(i.item) is cst.Name and i.item.value == start.name for i in statement.items
                 )
             ):
                 return True
@@ -371,7 +370,7 @@ class RunNotContextManaged(Rule):
     def _outlives(self, start: _Start) -> bool:
         """The run is meant to outlive the function that starts it."""
         scope = start.scope
-        if isinstance(scope, cst.Module):
+        if type(scope) is cst.Module:
             return False
         if start.name is not None and self._handed_on(scope, start.name):
             return True
@@ -408,8 +407,8 @@ class RunNotContextManaged(Rule):
             ):
                 return True
             if (
-                isinstance(node, cst.Call)
-                and isinstance(node.func, cst.Attribute)
+                type(node) is cst.Call
+                and type(node.func) is cst.Attribute
                 and node.func.attr.value in _STORING_METHODS
                 and any(_mentions(arg.value, name) for arg in node.args)
             ):
@@ -426,13 +425,13 @@ class RunNotContextManaged(Rule):
             start.call.args[0] if start.call.args and start.call.args[0].keyword is None else None,
         )
         new_run = run_id is None or (
-            isinstance(run_id.value, cst.Name) and run_id.value.value == "None"
+            type(run_id.value) is cst.Name and run_id.value.value == "None"
         )
         if new_run and self._first_ending(start) is not None:
             return False  # started and ended here: this function's own run
         guards = self._active_run_names(start.scope)
         return any(
-            isinstance(node, cst.If) and self._tests_active_run(node.test, guards)
+            type(node) is cst.If and self._tests_active_run(node.test, guards)
             for node in start.scope_chain()
         )
 
@@ -444,31 +443,31 @@ class RunNotContextManaged(Rule):
             node = todo.pop()
             if node is not scope and isinstance(node, SCOPES):
                 continue
-            if isinstance(node, cst.Assign) and is_fluent(self.ctx, node.value, "active_run"):
-                names.update(t.value for t in _targets(node) if isinstance(t, cst.Name))
+            if type(node) is cst.Assign and is_fluent(self.ctx, node.value, "active_run"):
+                names.update(t.value for t in _targets(node) if type(t) is cst.Name)
             todo.extend(iter_children(node))
         return names
 
     def _tests_active_run(self, test: cst.BaseExpression, names: set[str]) -> bool:
         return any(is_fluent(self.ctx, c, "active_run") for c in calls_in(test)) or any(
-            isinstance(n, cst.Name) and n.value in names for n in _walk(test)
+            type(n) is cst.Name and n.value in names for n in _walk(test)
         )
 
     def _start_wrapper(self, start: _Start) -> bool:
         """A module-level function that starts the run and returns: nothing after the start
         can fail, so the run is its caller's (a `with` here would end it on return)."""
         scope = start.scope
-        if not isinstance(scope, cst.FunctionDef) or start.chain.index(scope) != 1:
+        if type(scope) is not cst.FunctionDef or start.chain.index(scope) != 1:
             return False
         return not any(self._may_fail(statement) for statement, _ in start.following())
 
     def _may_fail(self, node: cst.CSTNode) -> bool:
         for current in _walk(node):
-            if isinstance(current, cst.Call):
+            if type(current) is cst.Call:
                 receiver = current.func
-                if isinstance(receiver, cst.Attribute):
+                if type(receiver) is cst.Attribute:
                     receiver = receiver.value
-                if isinstance(receiver, cst.Name) and (
+                if type(receiver) is cst.Name and (
                     receiver.value in _LOGGERS or receiver.value == "print"
                 ):
                     continue
@@ -494,50 +493,50 @@ class RunNotContextManaged(Rule):
         reads a value for it (`str(x)`, `results.items()`): between a start and its end, only
         MLflow itself could fail, and the window is a few requests wide (judged not worth a
         finding on real code)."""
-        if not isinstance(node, cst.Call):
+        if type(node) is not cst.Call:
             return False
         found = self.ctx.api_call(node)
         if found is not None:
             return found.name in api.FLUENT_LOGGING or found.name in api.RUN_WRITES
         func = node.func
-        if isinstance(func, cst.Name):
+        if type(func) is cst.Name:
             return func.value in _CONVERSIONS
-        return isinstance(func, cst.Attribute) and func.attr.value in _MAPPING_VIEWS
+        return type(func) is cst.Attribute and func.attr.value in _MAPPING_VIEWS
 
     def _spans_cells(self, start: _Start, top: int) -> bool:
         """In a notebook: the run is ended in a later cell than the one that starts it."""
         scope = start.scope
-        if top < 0 or not isinstance(scope, cst.Module) or not self.ctx.path.endswith(".ipynb"):
+        if top < 0 or type(scope) is not cst.Module or not self.ctx.path.endswith(".ipynb"):
             return False
         first = start._top_index()
         return any(_is_cell_boundary(s) for s in scope.body[first + 1 : top + 1])
 
     def _method_of(self, start: _Start) -> Optional[cst.ClassDef]:
         scope = start.scope
-        if not isinstance(scope, cst.FunctionDef):
+        if type(scope) is not cst.FunctionDef:
             return None
         position = start.chain.index(scope)
         owner = start.chain[position - 2] if position >= 2 else None
-        return owner if isinstance(owner, cst.ClassDef) else None
+        return owner if type(owner) is cst.ClassDef else None
 
     # --- the start statement and its fix --------------------------------------------------
     def _start_statement(
         self, statement: cst.BaseStatement
     ) -> Optional[tuple[cst.Call, Optional[str]]]:
         """`mlflow.start_run(...)` or `run = mlflow.start_run(...)` as a statement."""
-        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        if type(statement) is not cst.SimpleStatementLine or len(statement.body) != 1:
             return None
         small = statement.body[0]
-        if isinstance(small, cst.Expr) and is_fluent(self.ctx, small.value, api.START_RUN):
-            assert isinstance(small.value, cst.Call)
+        if type(small) is cst.Expr and is_fluent(self.ctx, small.value, api.START_RUN):
+            assert type(small.value) is cst.Call
             return small.value, None
         if (
-            isinstance(small, cst.Assign)
+            type(small) is cst.Assign
             and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
+            and type(small.targets[0].target) is cst.Name
             and is_fluent(self.ctx, small.value, api.START_RUN)
         ):
-            assert isinstance(small.value, cst.Call)
+            assert type(small.value) is cst.Call
             return small.value, small.targets[0].target.value
         return None
 
@@ -582,11 +581,11 @@ def _starting(found: ApiCall, call: cst.Call) -> bool:
 
 def _is_fixture(scope: cst.CSTNode) -> bool:
     """A pytest fixture: code after its `yield` runs as teardown, even when the test fails."""
-    if not isinstance(scope, cst.FunctionDef):
+    if type(scope) is not cst.FunctionDef:
         return False
     for decorator in scope.decorators:
         target = decorator.decorator
-        if isinstance(target, cst.Call):
+        if type(target) is cst.Call:
             target = target.func
         if (dotted_name(target) or "").rsplit(".", 1)[-1] == "fixture":
             return True
@@ -595,9 +594,9 @@ def _is_fixture(scope: cst.CSTNode) -> bool:
 
 def _is_cell_boundary(statement: cst.BaseStatement) -> bool:
     return (
-        isinstance(statement, cst.SimpleStatementLine)
+        type(statement) is cst.SimpleStatementLine
         and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Pass)
+        and type(statement.body[0]) is cst.Pass
         and statement.trailing_whitespace.comment is not None
         and _CELL_BOUNDARY.search(statement.trailing_whitespace.comment.value) is not None
     )
@@ -615,7 +614,7 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 
 def _mentions(node: cst.CSTNode, name: str) -> bool:
-    return any(isinstance(n, cst.Name) and n.value == name for n in _walk(node))
+    return any(type(n) is cst.Name and n.value == name for n in _walk(node))
 
 
 def _targets(node: Union[cst.Assign, cst.AnnAssign]) -> list[cst.BaseExpression]:
@@ -626,9 +625,9 @@ def _targets(node: Union[cst.Assign, cst.AnnAssign]) -> list[cst.BaseExpression]
 
 def _is_plain_end_run(rule: Rule, statement: cst.BaseStatement) -> bool:
     return (
-        isinstance(statement, cst.SimpleStatementLine)
+        type(statement) is cst.SimpleStatementLine
         and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
+        and type(statement.body[0]) is cst.Expr
         and is_fluent(rule.ctx, statement.body[0].value, api.END_RUN)
         and not statement.body[0].value.args  # type: ignore[attr-defined]
     )
@@ -636,7 +635,7 @@ def _is_plain_end_run(rule: Rule, statement: cst.BaseStatement) -> bool:
 
 def _comment_would_move(start: cst.BaseStatement, end: cst.BaseStatement) -> bool:
     """A comment on the start_run line or above/on the end_run line has no good new home."""
-    assert isinstance(start, cst.SimpleStatementLine) and isinstance(end, cst.SimpleStatementLine)
+    assert type(start) is cst.SimpleStatementLine and type(end) is cst.SimpleStatementLine
     return (
         start.trailing_whitespace.comment is not None
         or end.trailing_whitespace.comment is not None
@@ -658,6 +657,6 @@ def _jumps(statement: cst.CSTNode) -> bool:
 
 def _small(statement: cst.BaseStatement) -> cst.CSTNode:
     """The small statement inside a one-statement line: its range excludes the leading lines."""
-    if isinstance(statement, cst.SimpleStatementLine):
+    if type(statement) is cst.SimpleStatementLine:
         return statement.body[0]
     return statement

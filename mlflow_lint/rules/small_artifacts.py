@@ -147,7 +147,7 @@ class SmallArtifactsInLoop(LoopCallRule):
         fixed set of named things."""
         for frame in frames:
             loop = frame.loop
-            if not isinstance(loop, cst.For):
+            if type(loop) is not cst.For:
                 continue
             names = derived_names(self.ctx, loop, set(fixes.target_names(loop.target)))
             if via:
@@ -166,7 +166,7 @@ class SmallArtifactsInLoop(LoopCallRule):
     def _loop_names(self, frames: list[LoopFrame]) -> frozenset[str]:
         names: set[str] = set()
         for frame in frames:
-            if isinstance(frame.loop, cst.For):
+            if type(frame.loop) is cst.For:
                 targets = set(fixes.target_names(frame.loop.target))
                 names |= derived_names(self.ctx, frame.loop, targets)
             else:
@@ -180,8 +180,8 @@ def _is_template(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.FormattedString, cst.ConcatenatedString, cst.BinaryOperation)):
         return True
     return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
         and node.func.attr.value in ("format", "join")
     )
 
@@ -191,6 +191,6 @@ def _spelled(
 ) -> str:
     """A call of `name` (default: the call's own) as the code spells its receiver:
     `mlflow.log_dict(...)`, `self.client.log_dict(run_id, ...)`."""
-    receiver = code(call.func.value) if isinstance(call.func, cst.Attribute) else "mlflow"
+    receiver = code(call.func.value) if type(call.func) is cst.Attribute else "mlflow"
     function = f"{receiver}.{name or found.name}"
     return f"{function}(run_id, ...)" if found.is_client else f"{function}(...)"

@@ -117,7 +117,7 @@ class StartRunWhileActive(Rule):
             node = chain[index]
             if isinstance(node, SCOPES):
                 return None
-            if isinstance(node, cst.With) and start_run_call(self.ctx, node) is not None:
+            if type(node) is cst.With and start_run_call(self.ctx, node) is not None:
                 child = chain[index + 1] if index + 1 < len(chain) else None
                 if child is node.body:  # the call is inside the block, not its header
                     return node
@@ -129,7 +129,7 @@ class StartRunWhileActive(Rule):
             node = chain[index]
             if isinstance(node, SCOPES):
                 return None
-            if isinstance(node, cst.With) and start_run_call(self.ctx, node) is not None:
+            if type(node) is cst.With and start_run_call(self.ctx, node) is not None:
                 return None  # the call is the with's own start_run: ended each iteration
             child = chain[index + 1] if index + 1 < len(chain) else None
             if isinstance(node, (cst.For, cst.While)) and child is node.body:

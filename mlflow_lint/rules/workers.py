@@ -50,17 +50,17 @@ class Submission:
 
 
 def _class_name(func: cst.BaseExpression) -> Optional[str]:
-    if isinstance(func, cst.Name):
+    if type(func) is cst.Name:
         return func.value
-    if isinstance(func, cst.Attribute):
+    if type(func) is cst.Attribute:
         return func.attr.value
     return None
 
 
 def _executor_kind(expr: cst.BaseExpression, executors: dict[str, str]) -> Optional[str]:
-    if isinstance(expr, cst.Call):
+    if type(expr) is cst.Call:
         return _EXECUTOR_KINDS.get(_class_name(expr.func) or "")
-    if isinstance(expr, cst.Name):
+    if type(expr) is cst.Name:
         return executors.get(expr.value)
     return None
 
@@ -79,24 +79,24 @@ def submissions(module: cst.Module) -> Iterator[Submission]:
         node = todo.pop()
         nodes.append(node)
         if (
-            isinstance(node, cst.Assign)
+            type(node) is cst.Assign
             and len(node.targets) == 1
-            and isinstance(node.targets[0].target, cst.Name)
+            and type(node.targets[0].target) is cst.Name
         ):
             kind = _executor_kind(node.value, {})
             if kind:
                 executors[node.targets[0].target.value] = kind
         elif (
-            isinstance(node, cst.WithItem)
+            type(node) is cst.WithItem
             and node.asname is not None
-            and isinstance(node.asname.name, cst.Name)
+            and type(node.asname.name) is cst.Name
         ):
             kind = _executor_kind(node.item, {})
             if kind:
                 executors[node.asname.name.value] = kind
         todo.extend(iter_children(node))
     for node in nodes:
-        if not isinstance(node, cst.Call):
+        if type(node) is not cst.Call:
             continue
         func = node.func
         name = _class_name(func)
@@ -104,17 +104,17 @@ def submissions(module: cst.Module) -> Iterator[Submission]:
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value == "target":
                     yield Submission(node, _TARGET_CLASSES[name], arg.value)
-        elif isinstance(func, cst.Attribute) and func.attr.value in _SUBMIT_METHODS and node.args:
+        elif type(func) is cst.Attribute and func.attr.value in _SUBMIT_METHODS and node.args:
             kind = _executor_kind(func.value, executors)
             if kind and not node.args[0].keyword:
                 yield Submission(node, kind, node.args[0].value)
-        elif isinstance(func, cst.Call) and _class_name(func.func) == "Parallel" and node.args:
+        elif type(func) is cst.Call and _class_name(func.func) == "Parallel" and node.args:
             # Parallel(n_jobs=4)(delayed(f)(x) for x in xs)
             generator = node.args[0].value
             element = (
                 generator.elt if isinstance(generator, (cst.GeneratorExp, cst.ListComp)) else None
             )
-            if isinstance(element, cst.Call) and isinstance(element.func, cst.Call):
+            if type(element) is cst.Call and type(element.func) is cst.Call:
                 inner = element.func
                 if _class_name(inner.func) == "delayed" and inner.args:
                     yield Submission(node, PROCESS, inner.args[0].value)
