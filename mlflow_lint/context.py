@@ -1421,11 +1421,12 @@ def _waits(call: cst.Call) -> bool:
     """`time.sleep(1)`, `asyncio.sleep(1)`, `stop.wait(5)`, `cond.wait()`,
     `queue.get(timeout=1)`, `input()`, `click.prompt(...)`, `Prompt.ask(...)`."""
     func = call.func
+    # a private alias waits the same: `self._sleep = time.sleep` (injected for tests), `_wait`
     if type(func) is cst.Name:
-        return func.value in _SLEEPS | _INPUTS | _PROMPTS
+        return func.value.strip("_") in _SLEEPS | _INPUTS | _PROMPTS
     if type(func) is not cst.Attribute:
         return False
-    name = func.attr.value
+    name = func.attr.value.strip("_")
     if name in _SLEEPS | _WAITS | _PROMPTS or name == "getpass":
         return True
     if name == "get":

@@ -59,6 +59,8 @@ def lines(source: str, code: str) -> list[int]:
         "name = input('run id: ')",
         "name = click.prompt('run id')",
         "ok = click.confirm('again?')",
+        "self._sleep(15)",  # `self._sleep = time.sleep`, swapped out in tests
+        "_sleep(15)",
     ],
 )
 @pytest.mark.parametrize("code", ["MLF201", "MLF202"])

@@ -76,7 +76,8 @@ class TrackingReadInLoop(LoopCallRule):
       (`token = page.token`), or a parameter of the function making it (its caller may
       advance it). A `page_token` the loop never advances (`page_token=None`) is flagged.
     - Polling and interactive loops: the loop waits on each iteration (`time.sleep`,
-      `asyncio.sleep`, `event.wait(...)`, `condition.wait()`, `queue.get(timeout=...)`) or
+      `asyncio.sleep`, `event.wait(...)`, `condition.wait()`, `queue.get(timeout=...)`, or a
+      private alias such as `self._sleep(...)` where a test swaps in a fake clock) or
       reads input (`input()`, `click.prompt(...)`, `click.confirm(...)`, `Prompt.ask(...)`):
       its requests come at the pace of the poll or of the person.
     - A `while` loop that stops on what the read returns and reads something different each
