@@ -215,7 +215,7 @@ ALL_RULES: tuple[RuleInfo, ...] = (
         "small-artifacts-in-loop",
         True,
         None,
-        frozenset({"log_dict", "log_figure", "log_image", "log_table", "log_text"}),
+        frozenset({"log_dict", "log_table", "log_text"}),
     ),
     RuleInfo(
         "MLF201",

@@ -281,6 +281,11 @@ METRIC_CALLS = frozenset({"log_metric", "log_metrics"})
 BATCHED_METRICS = frozenset({"log_metrics", "log_batch"})
 # Small artifacts: one upload (a temporary file) per call.
 SMALL_ARTIFACTS = frozenset({"log_text", "log_dict", "log_figure", "log_table", "log_image"})
+# Of these, the ones whose contents merge into one artifact after a loop (the texts, the
+# dicts, the rows). A figure or an image is a document of its own: a folder of them uploaded
+# with `log_artifacts` still takes one request per file on an `mlflow server`, S3, GCS and
+# Azure Blob (see FILE_UPLOAD), and `log_image(key=, step=)` uploads one image per call too.
+MERGEABLE_ARTIFACTS = frozenset({"log_text", "log_dict", "log_table"})
 ARTIFACT_UPLOADS = frozenset({"log_artifact", "log_artifacts"})
 # One file per call (a directory given to it is uploaded as a tree, file by file); the
 # directory form uploads a folder in one call: file by file too on an `mlflow server`

@@ -311,8 +311,6 @@ def test_no_fix_where_the_loop_is_not_the_whole_directory() -> None:
         "for i, text in enumerate(texts):\n    mlflow.log_text(text, 'sample_%d.txt' % i)\n",
         "for i in range(n):\n    mlflow.log_text(t, 'sample_{}.txt'.format(i))\n",
         "for row in rows:\n    mlflow.log_dict(row, os.path.join('rows', row['id'] + '.json'))\n",
-        "for step in range(n):\n    mlflow.log_image(img, f'pred_{step}.png')\n",
-        "for fig, i in zip(figs, ids):\n    mlflow.log_figure(fig, f'fig_{i}.png')\n",
         # one table appended to, whatever the loop iterates
         "for name, rows in tables.items():\n    mlflow.log_table(rows, artifact_file='all.json')\n",
         # through a helper, given a template of the loop variable
@@ -341,6 +339,9 @@ def test_small_artifact_per_iteration(loop: str) -> None:
         "for name, d in reports.items():\n    if name == 'summary':\n"
         "        mlflow.log_dict(d, f'{name}.json')\n",
         "for step in range(3):\n    mlflow.log_image(img, key='pred', step=step)\n",
+        # figures and images: documents of their own, one upload each however they are sent
+        "for step in range(n):\n    mlflow.log_image(img, f'pred_{step}.png')\n",
+        "for fig, i in zip(figs, ids):\n    mlflow.log_figure(fig, f'fig_{i}.png')\n",
         # helpers over named things: a mapping, or a list argument (no template)
         "def log_table(client, run_id, rows, artifact_file):\n"
         "    client.log_table(run_id, rows, artifact_file)\n"

@@ -287,12 +287,13 @@ def test_sweeps_and_callbacks_are_not_param_in_loop() -> None:
         assert codes(source, "MLF106") == []
 
 
-def test_log_image_with_step_is_the_stepped_api() -> None:
+def test_images_in_a_loop_are_documents_not_small_artifacts() -> None:
     source = (
         HEAD
         + "for s in range(3):\n    mlflow.log_image(img, key='pred', step=s)\n    mlflow.log_image(img, f'img_{s}.png')\n"
     )
-    assert codes(source, "MLF109") == [4]
+    assert codes(source, "MLF109") == []
+    assert codes(source.replace("log_image(img, f", "log_text(txt, f"), "MLF109") == [4]
 
 
 def test_log_table_same_file_gets_the_quadratic_message() -> None:

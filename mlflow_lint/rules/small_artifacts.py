@@ -25,22 +25,14 @@ _REMEDIES = {
         " of one `{table}`."
     ),
     "log_table": "Collect the rows in one table and log it once after the loop with `{call}`.",
-    "log_figure": (
-        "Save the figures into one folder and upload it once after the loop with `{folder}`,"
-        " or log a figure every N iterations."
-    ),
-    "log_image": (
-        "Save the images into one folder and upload it once after the loop with `{folder}`,"
-        " or log an image every N iterations."
-    ),
 }
 
 
 class SmallArtifactsInLoop(LoopCallRule):
     """
     ## What it does
-    Flags `log_text`, `log_dict`, `log_figure`, `log_table` and `log_image` without `step`
-    (fluent or `MlflowClient`) on every iteration of a loop that does not open its own run,
+    Flags `log_text`, `log_dict` and `log_table` (fluent or `MlflowClient`) on every
+    iteration of a loop that does not open its own run,
     when the loop makes a new small artifact on each iteration: its name is a template of the
     loop variable (`f"summaries/epoch_{epoch}.json"`, `"sample_%d.txt" % i`,
     `os.path.join("rows", f"{row_id}.json")`). Also flags `log_table` called with the same
@@ -70,7 +62,7 @@ class SmallArtifactsInLoop(LoopCallRule):
     (`for step, value in history.items()`).
 
     - A fixed set of distinct named artifacts: a loop over the items of a mapping
-      (`for name, fig in figures.items(): mlflow.log_figure(fig, f"{name}.png")`) or over a
+      (`for name, report in reports.items(): mlflow.log_dict(report, f"{name}.json")`) or over a
       literal collection of at most three items, and a name that is the loop's item itself
       or looked up from it (`file.name`, `names[key]`) rather than a template. Each such
       artifact is its own document; merging them into one dict would make them harder to
@@ -78,29 +70,26 @@ class SmallArtifactsInLoop(LoopCallRule):
     - A name that does not change with the loop (`mlflow.log_dict(state, "state.json")` on
       each epoch): the run keeps the latest version, like a checkpoint, and only `log_table`
       appends (flagged above).
-    - `log_image(key=..., step=...)`, MLflow's stepped image API.
+    - `log_figure` and `log_image`, whatever the loop: a figure or an image is a document of
+      its own (a plot per class, a prediction per sample), with nothing to merge it into. A
+      folder of them uploaded once with `log_artifacts` still takes one request per file on
+      an `mlflow server`, S3, GCS and Azure Blob, and MLflow's stepped image API
+      (`log_image(key=..., step=...)`) uploads one image per call too: no advice would cut
+      the requests without dropping figures.
     - A call on one iteration only: under an `if` that picks one entry (`if name ==
       "summary":`), or followed by `break` or `return`.
     """
 
     code = "MLF109"
     name = "small-artifacts-in-loop"
-    summary = (
-        "`log_text` / `log_dict` / `log_figure` / `log_table` / `log_image` on"
-        " every iteration of a loop."
-    )
-    triggers = api.SMALL_ARTIFACTS
+    summary = "`log_text` / `log_dict` / `log_table` on every iteration of a loop."
+    triggers = api.MERGEABLE_ARTIFACTS
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
         return [f for f in super().frames(node) if not picked_once(self.ctx, node, f.loop)]
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
-        if found.name not in api.SMALL_ARTIFACTS:
-            return False
-        if found.name == "log_image":
-            bound = fixes.bind_arguments(call, found.signature)
-            return bound is not None and "step" not in bound and "key" not in bound
-        return True
+        return found.name in api.MERGEABLE_ARTIFACTS
 
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
@@ -110,7 +99,7 @@ class SmallArtifactsInLoop(LoopCallRule):
         bound = fixes.bind_arguments(call, found.signature) or {}
         artifact = bound.get("artifact_file")
         if artifact is None:
-            return  # `log_image(image)` without a name, or arguments we cannot bind
+            return  # arguments we cannot bind
         spelled = _spelled(self.ctx.code, call, found)
         if found.name in api.APPENDING_ARTIFACTS and self._same_file(
             node, artifact.value, frames, via
@@ -129,7 +118,6 @@ class SmallArtifactsInLoop(LoopCallRule):
             help=_REMEDIES[found.name].format(
                 call=spelled,
                 table=_spelled(self.ctx.code, call, found, "log_table"),
-                folder=_spelled(self.ctx.code, call, found, api.DIRECTORY_UPLOAD),
             ),
         )
 

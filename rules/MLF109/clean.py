@@ -1,9 +1,10 @@
-"""Small artifacts logged once, or a fixed set of distinct named ones."""
+"""Small artifacts logged once, a fixed set of distinct named ones, and images."""
 
 import tempfile
 from pathlib import Path
 
 import mlflow
+import numpy as np
 
 report_dir = Path(tempfile.mkdtemp())
 for name in ("summary", "errors", "latency", "coverage"):
@@ -30,3 +31,8 @@ with mlflow.start_run(run_name="mlf109-clean"):
     for name, report in reports.items():
         if name == "confusion":
             mlflow.log_dict(report, f"picked/{name}.json")
+
+# Figures and images are documents of their own: one upload each, however they are sent.
+with mlflow.start_run(run_name="mlf109-clean-figures"):
+    for epoch in range(3):
+        mlflow.log_image(np.full((4, 4, 3), epoch, dtype=np.uint8), f"predictions/epoch_{epoch}.png")
