@@ -125,6 +125,27 @@ def in_catching_try(ctx: FileContext) -> bool:
     return False
 
 
+def isolated_per_iteration(ctx: FileContext, loop: cst.CSTNode) -> bool:
+    """Whether the walk is in the body of a `try`, inside `loop`, with a handler that lets
+    the loop go on (`try: log_param(k, v) except MlflowException: continue`): each
+    iteration's failure costs only that iteration's item."""
+    ancestors = ctx.ancestors
+    for index in range(len(ancestors) - 1, 0, -1):
+        node, child = ancestors[index - 1], ancestors[index]
+        if node is loop or type(node) in _FUNCTION_KINDS:
+            return False
+        if (
+            (type(node) is cst.Try or type(node) is cst.TryStar)
+            and child is node.body
+            and any(not _reraises(handler.body) for handler in node.handlers)
+        ):
+            return True
+    return False
+
+
+_FUNCTION_KINDS = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
+
+
 def _reraises(body: cst.BaseSuite) -> bool:
     statements: Sequence[cst.CSTNode] = getattr(body, "body", ())
     last = statements[-1] if statements else None

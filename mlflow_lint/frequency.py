@@ -205,6 +205,7 @@ def once_per_run_entries(
     frames: list[LoopFrame],
     key: Optional[cst.BaseExpression] = None,
     step: Optional[cst.BaseExpression] = None,
+    guarded: bool = False,
 ) -> Optional[str]:
     """Call during the walk, with the loops that repeat the node being visited and, for a
     logging call, its `key` and `step` arguments. The key of its function when the only
@@ -214,7 +215,9 @@ def once_per_run_entries(
     given one, nor a logging interface: once per run, a fixed handful of requests, unless
     the file calls that function in a loop (ask repeated_functions() after the walk). None
     when the node repeats with the data (nested loops, one key over many items, any `step`
-    but a constant) or sits in a script's own code (reported there, like adjacent calls)."""
+    but a constant) or sits in a script's own code (reported there, like adjacent calls).
+    `guarded`: the write is guarded item by item (LoopCallRule.isolated_item), which makes
+    a logging interface's one request per item a choice; it is then held like the rest."""
     if len(frames) != 1:
         return None
     loop = frames[0].loop
@@ -230,7 +233,7 @@ def once_per_run_entries(
     function = next((a for a in reversed(ctx.ancestors) if type(a) is cst.FunctionDef), None)
     if function is None or step_named(function) or _given_a_step(function):
         return None
-    if logging_interface(function, mapping):
+    if logging_interface(function, mapping) and not guarded:
         return None
     if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
         return None
@@ -238,7 +241,11 @@ def once_per_run_entries(
 
 
 def once_per_run_call(
-    ctx: FileContext, frames: list[LoopFrame], call: cst.Call, found: Optional[ApiCall]
+    ctx: FileContext,
+    frames: list[LoopFrame],
+    call: cst.Call,
+    found: Optional[ApiCall],
+    guarded: bool = False,
 ) -> Optional[str]:
     """once_per_run_entries() for a call in those loops, with the `key` and `step` it logs
     (none for a call of a helper of this file: `found` None)."""
@@ -249,6 +256,7 @@ def once_per_run_call(
         frames,
         key.value if key is not None else None,
         step.value if step is not None else None,
+        guarded,
     )
 
 

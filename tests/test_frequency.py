@@ -298,3 +298,53 @@ def test_adjacent_calls_per_name_in_a_once_per_run_loop_count_as_once_per_run() 
         "def before_fit(self, schedules)", "def on_epoch_end(self, schedules)"
     )
     assert (6, "MLF103") in codes(per_epoch)
+
+
+# --- items guarded one by one -------------------------------------------------------------------
+GUARDED = """
+    import mlflow
+    class Tracker:
+        def log_metrics(self, metrics):
+            for name, value in metrics.items():
+                try:
+                    mlflow.log_metric(name, float(value))
+                except (TypeError, ValueError):
+                    print("not a number:", name)
+        def log_params(self, params):
+            for name, value in params.items():
+                try:
+                    mlflow.log_param(name, value)
+                except mlflow.exceptions.MlflowException:
+                    continue
+"""
+
+
+def test_a_logging_interface_that_guards_each_item_is_judged_once_per_run() -> None:
+    # an interface that logs what its caller hands it is reported as it is (its callers
+    # decide how often); guarding item by item makes its one request per item a choice (a
+    # batch would fail as a whole where the loop loses just the bad item): held like the rest
+    assert codes(GUARDED) == []
+    unguarded = GUARDED.replace("except (TypeError, ValueError):", "finally:").replace(
+        "except mlflow.exceptions.MlflowException:\n                    continue",
+        "finally:\n                    pass",
+    )
+    assert [c for _, c in codes(unguarded)] == ["MLF101", "MLF106"]
+    # still reported where the file calls it in a loop
+    looped = GUARDED + "        def replay(self, history):\n            for row in history:\n"
+    looped += "                self.log_metrics(row)\n"
+    assert "MLF101" in [c for _, c in codes(looped)]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # the handler re-raises: nothing is kept that a batch would lose
+        ('print("not a number:", name)', "raise"),
+        # one key over the items: a history, not a set of names
+        ("mlflow.log_metric(name, float(value))", "mlflow.log_metric('score', float(value))"),
+    ],
+)
+def test_guarded_items_still_reported_when_the_guard_keeps_nothing_or_the_key_is_one(
+    change: tuple[str, str],
+) -> None:
+    assert "MLF101" in [c for _, c in codes(GUARDED.replace(*change))]

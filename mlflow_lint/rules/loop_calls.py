@@ -42,6 +42,11 @@ class LoopCallRule(frequency.HoldsOncePerRun):
     # (`for split in ("train", "test")`) does not multiply by more than that handful; false
     # for rules about what gets stored (every point on step 0), which a handful breaks too.
     counts_requests: ClassVar[bool] = True
+    # Whether a write that logs each item under its own key, guarded item by item (`try:
+    # log_param(k, v) except ...: continue`), counts as once per run even in a logging
+    # interface: a batch would fail as a whole where the loop loses only the bad item (see
+    # isolated_item and frequency.once_per_run_entries).
+    guards_items: ClassVar[bool] = False
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         raise NotImplementedError
@@ -108,7 +113,10 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             return
         if self.requests_only(found, node, frames):
             # in a loop over a set of names that may run once per run: held, see finish()
-            once = frequency.once_per_run_call(self.ctx, frames, node, found)
+            guarded = (
+                found is not None and self.guards_items and self.isolated_item(found, node, frames)
+            )
+            once = frequency.once_per_run_call(self.ctx, frames, node, found, guarded)
             if once is not None:
                 self.hold(node, once)
         if found is None:
@@ -116,6 +124,21 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             return
         self._flagged.add(id(node))
         self.flag(node, found, node, frames, "")
+
+    def isolated_item(self, found: ApiCall, call: cst.Call, frames: list[LoopFrame]) -> bool:
+        """A write of one item per iteration, each under its own key and at no step (or a
+        constant one), in a `try` inside the loop whose handler goes on to the next item:
+        the code keeps every good item when one fails (a value the server rejects, a param
+        logged before with another value). Batched, one bad item fails the whole request,
+        so the one request per item is the price of that choice, not an oversight."""
+        bound = fixes.bind_arguments(call, found.signature) or {}
+        key, step = bound.get("key"), bound.get("step")
+        loop = frames[0].loop
+        if key is None or not fixes.uses_names(key.value, fixes.loop_bound_names(loop)):
+            return False
+        if step is not None and type(step.value) is not cst.Integer:
+            return False
+        return fixes.isolated_per_iteration(self.ctx, loop)
 
     def finish(self) -> None:
         self.release_held()

@@ -100,7 +100,9 @@ class MetricInLoop(LoopCallRule):
     run means: not called in a loop of the module, not named for a step, batch or epoch
     (`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging with a
     `step` other than a constant), and not a logging interface that logs the mapping its
-    caller hands it (`def log_params(self, params):`). Such a set is a schema's worth of
+    caller hands it (`def log_params(self, params):`) unless it guards each item (`try:
+    ... except ...: continue`: a batch would fail as a whole where such a loop loses only
+    the bad item, so its one request per item is a choice). Such a set is a schema's worth of
     names (a run's metrics, a model's params, a leaderboard, a few tags): a handful of
     requests once per run, which on real code, hand-judged, was not worth acting on. Still
     reported: the same loop in a script's own code, nested in another loop, logging one key
@@ -138,6 +140,7 @@ class MetricInLoop(LoopCallRule):
     triggers = frozenset(UNBATCHED_METRIC)
     fix_safety = Safety.UNSAFE
     skips_test_code = True
+    guards_items = True
 
     def setup(self) -> None:
         super().setup()
