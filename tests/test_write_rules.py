@@ -630,3 +630,34 @@ def test_test_code_may_log_point_by_point() -> None:
     """
     assert lint(source, select=["MLF101"]) == []
     assert lint(source.replace("def test_", "def make_"), select=["MLF101"])
+
+
+@pytest.mark.parametrize(
+    ("loop", "advice"),
+    [
+        # one metric over many steps: log_metrics cannot merge it, buffer for log_batch
+        ("for step in range(n):\n        mlflow.log_metric('loss', 0.1, step=step)", "buffer"),
+        # the keys of a mapping or a range: distinct, one log_metrics dict per step
+        (
+            "for name, value in scores.items():\n        mlflow.log_metric(name, value, step=s)"
+            "\n        print(name)",
+            "dict",
+        ),
+        ("for i in range(n):\n        mlflow.log_metric(f'layer_{i}', 0.1, step=s)", "dict"),
+        ("for k in scores:\n        mlflow.log_metric(f'm/{k}', scores[k], step=s)", "dict"),
+        # keys read from records may repeat: a dict would keep one point per key
+        ("for p in points:\n        mlflow.log_metric(p['name'], p['value'])", "records"),
+    ],
+)
+def test_metric_in_loop_advice_follows_the_loop_shape(loop: str, advice: str) -> None:
+    # named for a step: called on each one (not a loop over names that runs once per run)
+    source = f"import mlflow\n\ndef on_step_end(points, scores, n, s):\n    {loop}\n"
+    settings = build_settings(None, select=["MLF101"])
+    [violation] = engine.analyze(source, "t.py", settings.rules_for("t.py"), settings)
+    help = violation.help
+    if advice == "buffer":
+        assert help.startswith("Buffer the points") and "log_metrics` cannot merge" in help
+    elif advice == "dict":
+        assert help.startswith("Log each step's metrics together in one `mlflow.log_metrics")
+    else:
+        assert help.startswith("Send the points together") and "which keeps every point" in help

@@ -6,7 +6,7 @@ from typing import Optional, Union
 
 import libcst as cst
 
-from mlflow_lint import fixes, imports
+from mlflow_lint import fixes, frequency, imports
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import FileContext, LoopFrame, iter_children
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
@@ -55,7 +55,9 @@ class MetricInLoop(LoopCallRule):
     the chain.
 
     The advice follows the loop's shape: several metrics per step (or a loop over metric
-    names) are logged together with one `mlflow.log_metrics({...}, step=...)` per step; one
+    names) are logged together with one `mlflow.log_metrics({...}, step=...)` per step (a
+    loop over records whose keys may repeat, `for p in points: log_metric(p["name"], ...)`,
+    is told that a dict keeps one point per key and `log_batch` keeps them all); one
     metric over many steps is buffered and sent with `MlflowClient.log_batch` (merging calls
     cannot help there, and logging every N steps drops points); a client call with an
     explicit run is buffered for that client and run (`client.log_batch(run_id, ...)`).
@@ -233,6 +235,14 @@ class MetricInLoop(LoopCallRule):
             and type(inner) is cst.For
             and fixes.uses_names(key.value, fixes.target_names(inner.target))
         ) or self._new_key_each_time(inner, key, step)
+        if keys_loop and not _distinct_keys(inner, bound.get("value")):
+            # keys read from a list of records may repeat: a dict would keep one point each
+            return message, (
+                "Send the points together: one `mlflow.log_metrics({...}, step=...)` call when "
+                "their keys are distinct; where a key can repeat (points read from a list), "
+                "buffer `Metric` entities and send them with "
+                "`MlflowClient().log_batch(run_id, metrics=[...])`, which keeps every point"
+            )
         if keys_loop or self._per_loop.get(id(inner), 0) > 1:
             return message, (
                 "Log each step's metrics together in one `mlflow.log_metrics({...}, step=...)` call"
@@ -570,6 +580,31 @@ def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
         if node is target:
             return True
         todo.extend(iter_children(node))
+    return False
+
+
+def _distinct_keys(loop: cst.CSTNode, value: Optional[cst.Arg]) -> bool:
+    """A loop whose items cannot repeat a key: a mapping's entries or keys (`for name, value
+    in scores.items():`, or `for name in scores:` logging `scores[name]`), a range (`for i in
+    range(n): log_metric(f"layer_{i}", ...)`) or a written-out collection of distinct names."""
+    if frequency.entries_of(loop) is not None:
+        return True
+    if type(loop) is not cst.For:
+        return False
+    iterable = loop.iter
+    looked_up = value.value if value is not None else None
+    if (
+        type(looked_up) is cst.Subscript
+        and looked_up.value.deep_equals(iterable)
+        and type(loop.target) is cst.Name
+        and fixes.uses_names(looked_up, [loop.target.value], skip=looked_up.value)
+    ):
+        return True  # `metrics[name]` for each `name in metrics`: the mapping's own keys
+    if type(iterable) is cst.Call:
+        return type(iterable.func) is cst.Name and iterable.func.value == "range"
+    if isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+        names = [fixes.literal_string(element.value) for element in iterable.elements]
+        return None not in names and len(set(names)) == len(names)
     return False
 
 
