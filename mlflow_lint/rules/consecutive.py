@@ -134,10 +134,12 @@ class ConsecutiveCalls(Rule):
 
     def _place(self, call: cst.Call, found: api.ApiCall) -> _Place:
         function: Optional[cst.FunctionDef] = None
-        handler = False
+        handler = own_run = False
         for node in reversed(self.ctx.ancestors):
             if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
                 handler = True
+            if type(node) is cst.With and self.ctx.opens_run(node):
+                own_run = True
             if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 function = node if type(node) is cst.FunctionDef else None
                 break
@@ -145,7 +147,7 @@ class ConsecutiveCalls(Rule):
         # a loop over a set of names, each logging its own keys, once per run?
         if frames and frequency.once_per_run_call(self.ctx, frames, call, found):
             frames = []
-        return _Place(bool(frames), function, handler)
+        return _Place(bool(frames), function, handler, own_run and function is not None)
 
     def _report_group(self, group: list[_Item], *report: Any) -> None:
         """Report a group where it repeats, or where it is big enough to matter once; a small
@@ -165,7 +167,7 @@ class ConsecutiveCalls(Rule):
             or len(group) >= self.option_values["min-calls-once"]
         ):
             self.report(*report)
-        else:  # reported if the module calls the function in a loop
+        elif not place.own_run:  # reported if the module calls the function in a loop
             self._pending.append((self.ctx.function_key(place.function), report))
 
     def finish(self) -> None:
@@ -407,6 +409,9 @@ class _Place:
     repeated: bool
     function: Optional[cst.FunctionDef]
     handler: bool
+    # in a run the function opens itself (`with mlflow.start_run():` in its body): once per
+    # run however often the function is called, as a run per loop iteration is
+    own_run: bool = False
 
 
 def _per_step(item: _Item) -> bool:
@@ -654,7 +659,9 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     hand-judged, none of those findings was worth acting on. Two calls are reported in a
     script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
     edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
-    function the module calls in a loop (directly or through its helpers), or in one named
+    function the module calls in a loop (directly or through its helpers) unless they sit
+    in a run that function opens itself (`with mlflow.start_run():` in its body: once per
+    run however often it is called), or in one named
     for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
     default 2. Calls in an exception handler (an error path) and in test code (`test_*`
     functions, test modules, `tests/` folders) are not reported.
@@ -719,7 +726,9 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     hand-judged, none of those findings was worth acting on. Two calls are reported in a
     script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
     edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
-    function the module calls in a loop (directly or through its helpers), or in one named
+    function the module calls in a loop (directly or through its helpers) unless they sit
+    in a run that function opens itself (`with mlflow.start_run():` in its body: once per
+    run however often it is called), or in one named
     for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
     default 2. Calls in an exception handler (an error path) and in test code (`test_*`
     functions, test modules, `tests/` folders) are not reported.
@@ -781,7 +790,9 @@ class ConsecutiveSetTag(ConsecutiveCalls):
     hand-judged, none of those findings was worth acting on. Two calls are reported in a
     script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
     edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
-    function the module calls in a loop (directly or through its helpers), or in one named
+    function the module calls in a loop (directly or through its helpers) unless they sit
+    in a run that function opens itself (`with mlflow.start_run():` in its body: once per
+    run however often it is called), or in one named
     for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
     default 2. Calls in an exception handler (an error path) and in test code (`test_*`
     functions, test modules, `tests/` folders) are not reported.
