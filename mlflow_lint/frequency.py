@@ -39,14 +39,14 @@ _VIEWS = frozenset({"items", "keys", "values"})
 _WRAPPERS = frozenset({"enumerate", "sorted", "list", "tuple", "reversed"})
 
 
-def _words(name: str) -> list[str]:
+def words(name: str) -> list[str]:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().split("_")
 
 
 def step_named(function: Optional[cst.FunctionDef]) -> bool:
     """A function named for a step, batch or epoch (`on_train_batch_end`, `log_step`): a
     trainer calls it on each one."""
-    return function is not None and not _STEP_WORDS.isdisjoint(_words(function.name.value))
+    return function is not None and not _STEP_WORDS.isdisjoint(words(function.name.value))
 
 
 def note_helper_site(ctx: FileContext, call: cst.Call) -> None:
@@ -116,7 +116,7 @@ def _collection(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
 def _given_a_step(function: cst.FunctionDef) -> bool:
     """`def log_results(self, results, step)`: its callers call it on each step."""
     return any(
-        not _STEP_WORDS.isdisjoint(_words(param.name.value))
+        not _STEP_WORDS.isdisjoint(words(param.name.value))
         for param in (*function.params.params, *function.params.kwonly_params)
     )
 
@@ -139,7 +139,7 @@ def logging_interface(function: cst.FunctionDef, mapping: cst.BaseExpression) ->
         parameters.add(function.params.star_kwarg.name.value)
     if mapping.value not in parameters - {"self", "cls"}:
         return False
-    return not _LOGGING_NOUNS.isdisjoint(_words(function.name.value))
+    return not _LOGGING_NOUNS.isdisjoint(words(function.name.value))
 
 
 def _whole_config(mapping: cst.BaseExpression) -> bool:
@@ -147,10 +147,10 @@ def _whole_config(mapping: cst.BaseExpression) -> bool:
         return True
     node = mapping
     while type(node) is cst.Attribute:
-        if not _WHOLE_CONFIG_WORDS.isdisjoint(_words(node.attr.value)):
+        if not _WHOLE_CONFIG_WORDS.isdisjoint(words(node.attr.value)):
             return True
         node = node.value
-    return type(node) is cst.Name and not _WHOLE_CONFIG_WORDS.isdisjoint(_words(node.value))
+    return type(node) is cst.Name and not _WHOLE_CONFIG_WORDS.isdisjoint(words(node.value))
 
 
 def _steps_as_keys(loop: cst.CSTNode) -> bool:
@@ -160,7 +160,7 @@ def _steps_as_keys(loop: cst.CSTNode) -> bool:
     target: cst.BaseExpression = loop.target
     if type(target) is cst.Tuple and target.elements:
         target = target.elements[0].value
-    return type(target) is cst.Name and not _STEP_WORDS.isdisjoint(_words(target.value))
+    return type(target) is cst.Name and not _STEP_WORDS.isdisjoint(words(target.value))
 
 
 class HoldsOncePerRun(Rule):
@@ -303,7 +303,7 @@ def _calls_flatten(value: cst.BaseExpression) -> bool:
         return False
     func = value.func
     name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", "")
-    return isinstance(name, str) and any(word.startswith("flat") for word in _words(name))
+    return isinstance(name, str) and any(word.startswith("flat") for word in words(name))
 
 
 # Calls that turn a whole object or document into a mapping (`args.dict()`, `vars(args)`,

@@ -661,3 +661,24 @@ def test_metric_in_loop_advice_follows_the_loop_shape(loop: str, advice: str) ->
         assert help.startswith("Log each step's metrics together in one `mlflow.log_metrics")
     else:
         assert help.startswith("Send the points together") and "which keeps every point" in help
+
+
+def test_a_batch_loop_with_a_loop_over_its_callbacks_is_still_per_batch() -> None:
+    # the epoch-level exemption looks for a per-batch loop inside the loop; a loop named for
+    # batches is that loop itself, whatever it runs on each batch
+    source = """\
+import mlflow
+
+def train_one_epoch(model, loader, callbacks):
+    for batch_idx, (inputs, targets) in enumerate(loader):
+        loss = model.step(inputs, targets)
+        mlflow.log_metric("train_loss", loss, step=batch_idx)
+        for callback in callbacks:
+            callback.on_batch_end(batch_idx, loss)
+"""
+    settings = build_settings(None, select=["MLF101"])
+    found = engine.analyze(source, "t.py", settings.rules_for("t.py"), settings)
+    assert [v.line for v in found] == [6]
+    # named for epochs, the same loop is the epoch level MLflow recommends: not reported
+    epochs = source.replace("batch_idx", "epoch")
+    assert engine.analyze(epochs, "t.py", settings.rules_for("t.py"), settings) == []

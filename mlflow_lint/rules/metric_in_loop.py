@@ -24,6 +24,7 @@ BATCH, STARTED, CLIENT, RUN_ID = (
 )
 MARKER = "# mlflow-lint MLF101:"
 _EPOCH = re.compile("epoch", re.IGNORECASE)
+_BATCH_WORDS = frozenset({"batch", "batches", "step", "steps", "iteration", "iter"})
 # Where a file links metrics to a model itself: `log_batch` would not link buffered ones.
 _ACTIVE_MODEL = re.compile(r"\bset_active_model\b|\bMLFLOW_ACTIVE_MODEL_ID\b")
 
@@ -127,7 +128,9 @@ class MetricInLoop(LoopCallRule):
     calls at the epoch level of a training loop, once per epoch, which is the granularity
     MLflow recommends: the loop around the call has a per-batch loop of its own in its body
     (a `for` over anything but a literal collection or a dict's items, or a `while`), or its
-    variable is named after epochs (`for epoch in range(...)`). A call that a batching
+    variable is named after epochs (`for epoch in range(...)`); a loop whose variable is
+    named for batches or steps (`for batch_idx, batch in enumerate(loader)`) is per batch,
+    whatever it loops over inside (each batch's callbacks). A call that a batching
     finding already covers (adjacent calls, MLF102; a loop over a mapping, MLF105) is
     reported there, once. Test code (test modules, `tests/` folders, `test_*` functions):
     its few points go to a throwaway store, and a test may log point by point on purpose. A
@@ -478,11 +481,15 @@ def _function(ctx: FileContext) -> Optional[cst.FunctionDef]:
 
 def _per_epoch(loop: cst.CSTNode) -> bool:
     """Whether a loop runs once per epoch of a training loop: its body has a per-batch loop
-    of its own, or its variable is named after epochs."""
-    if type(loop) is cst.For and any(
-        _EPOCH.search(name) for name in fixes.target_names(loop.target)
-    ):
-        return True
+    of its own, or its variable is named after epochs. A loop whose variable is named after
+    batches or steps (`for batch_idx, (x, y) in enumerate(loader)`) is per batch, whatever
+    its body loops over (the callbacks of each batch)."""
+    if type(loop) is cst.For:
+        names = fixes.target_names(loop.target)
+        if any(_EPOCH.search(name) for name in names):
+            return True
+        if any(not _BATCH_WORDS.isdisjoint(frequency.words(name)) for name in names):
+            return False
     if not isinstance(loop, (cst.For, cst.While)):
         return False
     todo: list[cst.CSTNode] = list(iter_children(loop.body))
