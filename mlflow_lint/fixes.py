@@ -100,18 +100,20 @@ def comments_in(node: cst.CSTNode) -> list[cst.Comment]:
     return found
 
 
-def in_catching_try(ctx: FileContext) -> bool:
+def in_catching_try(ctx: FileContext, within: Optional[cst.CSTNode] = None) -> bool:
     """Whether the walk is in the body of a `try` (in the same function) with a handler
     that may let the program go on after an error (one that does not end in `raise`), or in
     `with suppress(...)`: an error raised by one of several calls is then observable by the
-    code after it."""
+    code after it. With `within` (a loop), only such a block inside it counts: each
+    iteration's failure then costs only that iteration (`try: log_param(k, v) except
+    MlflowException: continue`)."""
     ancestors = ctx.ancestors
     for index in range(len(ancestors) - 1, 0, -1):
         node, child = ancestors[index - 1], ancestors[index]
-        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+        if node is within or type(node) in _SCOPE_KINDS:
             return False
         if (
-            isinstance(node, (cst.Try, cst.TryStar))
+            (type(node) is cst.Try or type(node) is cst.TryStar)
             and child is node.body
             and any(not _reraises(handler.body) for handler in node.handlers)
         ):
@@ -125,25 +127,7 @@ def in_catching_try(ctx: FileContext) -> bool:
     return False
 
 
-def isolated_per_iteration(ctx: FileContext, loop: cst.CSTNode) -> bool:
-    """Whether the walk is in the body of a `try`, inside `loop`, with a handler that lets
-    the loop go on (`try: log_param(k, v) except MlflowException: continue`): each
-    iteration's failure costs only that iteration's item."""
-    ancestors = ctx.ancestors
-    for index in range(len(ancestors) - 1, 0, -1):
-        node, child = ancestors[index - 1], ancestors[index]
-        if node is loop or type(node) in _FUNCTION_KINDS:
-            return False
-        if (
-            (type(node) is cst.Try or type(node) is cst.TryStar)
-            and child is node.body
-            and any(not _reraises(handler.body) for handler in node.handlers)
-        ):
-            return True
-    return False
-
-
-_FUNCTION_KINDS = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
+_SCOPE_KINDS = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
 
 
 def _reraises(body: cst.BaseSuite) -> bool:

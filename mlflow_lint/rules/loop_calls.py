@@ -138,7 +138,7 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             return False
         if step is not None and type(step.value) is not cst.Integer:
             return False
-        return fixes.isolated_per_iteration(self.ctx, loop)
+        return fixes.in_catching_try(self.ctx, within=loop)
 
     def finish(self) -> None:
         self.release_held()
