@@ -317,7 +317,6 @@ HEAVY_WORK = frozenset(
         "create_model_version",
         "copy_model_version",
         "create_run",
-        "start_run",  # creates a run too (and ends it): a trial per iteration
         "evaluate",
     }
 )

@@ -768,32 +768,3 @@ def test_heavy_work_in_the_helper_that_reads_counts_too() -> None:
     """
     assert lines(source, "MLF201") == []
     assert lines(source.replace("mlflow.genai.evaluate", "len"), "MLF201") == [8]
-
-
-def test_a_run_started_per_iteration_is_heavy_work_too() -> None:
-    # a trial per item: the read adds one request to a run's creation, logging and ending
-    source = """\
-    def tune(name, space):
-        experiment = mlflow.get_experiment_by_name("sweeps")
-        with mlflow.start_run(experiment_id=experiment.experiment_id, nested=True):
-            search(space)
-
-
-    def tune_all(spaces):
-        for name, space in spaces.items():
-            tune(name, space)
-    """
-    assert lines(source, "MLF201") == []
-    without_run = source.replace(
-        "with mlflow.start_run(experiment_id=experiment.experiment_id, nested=True):", "if True:"
-    )
-    assert lines(without_run, "MLF201") == [9]
-    inline = """\
-    def sweep(grid):
-        for params in grid:
-            experiment = client.get_experiment_by_name("sweeps")
-            with mlflow.start_run(experiment_id=experiment.experiment_id):
-                mlflow.log_params(params)
-    """
-    assert lines(inline, "MLF201") == []
-    assert lines(inline.replace("with mlflow.start_run(", "with open("), "MLF201") == [3]

@@ -106,8 +106,7 @@ class TrackingReadInLoop(LoopCallRule):
       `self._process_run(run)`): one request beside several, which the other rules report
       where they can be batched.
     - A read beside heavy work in the same iteration: the loop also downloads or uploads
-      artifacts, loads, logs or registers a model, creates or starts a run (a copy tool, a
-      trial per item, also in a run the helper making the read opens) or runs
+      artifacts, loads, logs or registers a model, creates a run (a copy tool) or runs
       `evaluate` (directly or through a function of the module), or makes any other call
       named for moving data or training (`s3.download_file`, `import_model_version`,
       `paginate`, `trainer.fit`, `subprocess.run`): the read is a small share of what each
@@ -603,9 +602,8 @@ def _heavy_call(ctx: FileContext, call: cst.Call, by_name: bool) -> bool:
     if api.is_heavy_work(callee):
         return True
     helper = ctx.local_function(call)
-    if helper is not None and any(  # work in a run the helper opens is work all the same
-        found.name in api.HEAVY_WORK
-        for found, _, _ in ctx.reachable_api_calls(helper, own_runs=True, site=call)
+    if helper is not None and any(
+        found.name in api.HEAVY_WORK for found, _, _ in ctx.reachable_api_calls(helper, site=call)
     ):
         return True
     if not by_name or (callee is not None and callee.startswith("mlflow.")):
