@@ -512,7 +512,7 @@ class FileContext:
             for node in reversed(self.ancestors):
                 if node is summary.node:
                     break
-                if type(node) is cst.With and self.opens_run(node):
+                if type(node) is cst.With and self._opens_run(node):
                     summary.in_own_run.add(id(call))
                     break
             if (
@@ -721,7 +721,7 @@ class FileContext:
                 guards.append(parent)
                 if _is_throttle(parent.test):
                     throttled = True
-            elif type(parent) is cst.With and child is parent.body and self.opens_run(parent):
+            elif type(parent) is cst.With and child is parent.body and self._opens_run(parent):
                 break
             elif kind in _HANDLER_KINDS:
                 failing = True
@@ -989,7 +989,7 @@ class FileContext:
         chunked: bool = self.memo(f"chunks:{id(loop)}", compute)
         return chunked
 
-    def opens_run(self, with_node: cst.With) -> bool:
+    def _opens_run(self, with_node: cst.With) -> bool:
         return any(
             type(item.item) is cst.Call and self._is_start_run(item.item)
             for item in with_node.items

@@ -28,17 +28,6 @@ def codes(source: str, path: str = "train.py", **options: object) -> list[tuple[
 
 
 ONCE_PAIRS = {
-    "a helper that opens its own run, called in a loop (one run per call)": """
-        import mlflow
-        def create_model(name, seed):
-            with mlflow.start_run(run_name=name):
-                mlflow.set_tag("source", "create_model")
-                mlflow.set_tag("seed", seed)
-                mlflow.log_metric("score", 0.5)
-        def compare(names):
-            for name in names:
-                create_model(name, 0)
-    """,
     "set-up helper": """
         import mlflow
         def log_git(branch, dirty):

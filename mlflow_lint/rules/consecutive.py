@@ -134,12 +134,10 @@ class ConsecutiveCalls(Rule):
 
     def _place(self, call: cst.Call, found: api.ApiCall) -> _Place:
         function: Optional[cst.FunctionDef] = None
-        handler = own_run = False
+        handler = False
         for node in reversed(self.ctx.ancestors):
             if isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler)):
                 handler = True
-            if type(node) is cst.With and self.ctx.opens_run(node):
-                own_run = True
             if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 function = node if type(node) is cst.FunctionDef else None
                 break
@@ -147,7 +145,7 @@ class ConsecutiveCalls(Rule):
         # a loop over a set of names, each logging its own keys, once per run?
         if frames and frequency.once_per_run_call(self.ctx, frames, call, found):
             frames = []
-        return _Place(bool(frames), function, handler, own_run and function is not None)
+        return _Place(bool(frames), function, handler)
 
     def _report_group(self, group: list[_Item], *report: Any) -> None:
         """Report a group where it repeats, or where it is big enough to matter once; a small
@@ -167,7 +165,7 @@ class ConsecutiveCalls(Rule):
             or len(group) >= self.option_values["min-calls-once"]
         ):
             self.report(*report)
-        elif not place.own_run:  # reported if the module calls the function in a loop
+        else:  # reported if the module calls the function in a loop
             self._pending.append((self.ctx.function_key(place.function), report))
 
     def finish(self) -> None:
@@ -409,9 +407,6 @@ class _Place:
     repeated: bool
     function: Optional[cst.FunctionDef]
     handler: bool
-    # in a run the function opens itself (`with mlflow.start_run():` in its body): once per
-    # run however often the function is called, as a run per loop iteration is
-    own_run: bool = False
 
 
 def _per_step(item: _Item) -> bool:
@@ -659,9 +654,7 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     hand-judged, none of those findings was worth acting on. Two calls are reported in a
     script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
     edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
-    function the module calls in a loop (directly or through its helpers) unless they sit
-    in a run that function opens itself (`with mlflow.start_run():` in its body: once per
-    run however often it is called), or in one named
+    function the module calls in a loop (directly or through its helpers), or in one named
     for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
     default 2. Calls in an exception handler (an error path) and in test code (`test_*`
     functions, test modules, `tests/` folders) are not reported.
@@ -726,9 +719,7 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     hand-judged, none of those findings was worth acting on. Two calls are reported in a
     script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
     edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
-    function the module calls in a loop (directly or through its helpers) unless they sit
-    in a run that function opens itself (`with mlflow.start_run():` in its body: once per
-    run however often it is called), or in one named
+    function the module calls in a loop (directly or through its helpers), or in one named
     for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
     default 2. Calls in an exception handler (an error path) and in test code (`test_*`
     functions, test modules, `tests/` folders) are not reported.
@@ -790,9 +781,7 @@ class ConsecutiveSetTag(ConsecutiveCalls):
     hand-judged, none of those findings was worth acting on. Two calls are reported in a
     script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
     edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
-    function the module calls in a loop (directly or through its helpers) unless they sit
-    in a run that function opens itself (`with mlflow.start_run():` in its body: once per
-    run however often it is called), or in one named
+    function the module calls in a loop (directly or through its helpers), or in one named
     for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
     default 2. Calls in an exception handler (an error path) and in test code (`test_*`
     functions, test modules, `tests/` folders) are not reported.
