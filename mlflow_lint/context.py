@@ -1421,7 +1421,7 @@ def _waits(call: cst.Call) -> bool:
     """`time.sleep(1)`, `asyncio.sleep(1)`, `stop.wait(5)`, `cond.wait()`,
     `queue.get(timeout=1)`, `input()`, `click.prompt(...)`, `Prompt.ask(...)`."""
     func = call.func
-    # a private alias waits the same: `self._sleep = time.sleep` (injected for tests), `_wait`
+    # a private alias waits the same: `self._sleep = time.sleep` (injected for tests), `_sleep`
     if type(func) is cst.Name:
         return func.value.strip("_") in _SLEEPS | _INPUTS | _PROMPTS
     if type(func) is not cst.Attribute:
