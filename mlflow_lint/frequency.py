@@ -84,7 +84,7 @@ def repeated_functions(ctx: FileContext) -> set[str]:
 def entries_of(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
     """`D` when `loop` walks a mapping's entries: `for k, v in D.items()`, `.keys()`,
     `.values()`, also through `enumerate(...)` or `sorted(...)`."""
-    iterable = _collection(loop)
+    iterable = collection(loop)
     if (
         type(iterable) is cst.Call
         and not iterable.args
@@ -95,7 +95,7 @@ def entries_of(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
     return None
 
 
-def _collection(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
+def collection(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
     """What a loop walks, unwrapped from `enumerate(...)`, `sorted(...)` and the like."""
     if type(loop) is cst.For:
         iterable: cst.BaseExpression = loop.iter
@@ -223,7 +223,7 @@ def once_per_run_entries(
     loop = frames[0].loop
     mapping = entries_of(loop)
     if mapping is None and key is not None and uses_names(key, loop_bound_names(loop)):
-        mapping = _collection(loop)  # one key per item: as many requests as names
+        mapping = collection(loop)  # one key per item: as many requests as names
     if mapping is None or _whole_config(mapping) or _steps_as_keys(loop):
         return None
     if step is not None and not (

@@ -231,14 +231,14 @@ def test_a_method_called_on_self_maps_arguments_after_self() -> None:
         def resolve(self, name, client=None):
             if client is None:
                 client = MlflowClient()
-            return client.get_experiment_by_name(name)
+            return client.get_experiment(name)
 
         def run(self, names, shared):
             for name in names:
                 self.resolve(name, shared)
     """
     assert findings(source, "MLF202") == []
-    ((_, code, _, help),) = findings(source, "MLF201", "MLF202")  # still one lookup per name
+    ((_, code, _, help),) = findings(source, "MLF201", "MLF202")  # still one lookup per id
     assert code == "MLF201" and "also builds" not in help
     omits = source.replace("(name, shared)", "(name)")
     assert [code for _, code, *_ in findings(omits, "MLF202")] == ["MLF202"]
@@ -467,8 +467,8 @@ def set_experiment_tags(tags):
         set_experiment_tag(key, value)
 
 
-def search(names):
-    return [get_experiment_by_name(name) for name in names]
+def search(runs):
+    return [get_experiment_by_name(run.data.tags["experiment"]) for run in runs]
 """
 
 
@@ -706,6 +706,40 @@ def test_a_bulk_listing_per_item_is_not_flagged_but_a_filtered_search_is() -> No
     filtered = source.replace("max_results", "filter_string=\"status = 'RUNNING'\", max_results")
     assert lines(filtered, "MLF201") == [3]
     assert lines(source.replace("10000", "10"), "MLF201") == [3]
+
+
+@pytest.mark.parametrize(
+    "lookup", ["client.get_experiment_by_name(name)", "mlflow.set_experiment(name)"]
+)
+def test_experiments_a_caller_names_are_looked_up_one_by_one(lookup: str) -> None:
+    # the names a function is handed: a handful the caller picked, while the only batched
+    # form lists every experiment of the workspace
+    given = f"""\
+    def compare(experiment_names):
+        found = [{lookup} for name in experiment_names]
+        return client.search_runs([e.experiment_id for e in found if e])
+
+    class Source:
+        def load(self):
+            for name in self.experiment_names:
+                print({lookup})
+    """
+    assert lines(given, "MLF201") == []
+    # names read from records (a copy tool walking a listing) are as many as the listing
+    listed = f"""\
+    def copy_all(source):
+        for exp in source.search_experiments():
+            name = exp.name
+            print({lookup})
+    """
+    assert lines(listed, "MLF201") == [4]
+    # so are names read from the records a caller hands over
+    records = given.replace("for name in experiment_names", "for run in experiment_names")
+    records = records.replace("(name)", '(run.data.tags["experiment"])')
+    assert lines(records, "MLF201") == [2, 8]
+    # and a lookup by id still has its batched form
+    by_id = "def show(ids):\n    for i in ids:\n        print(client.get_experiment(i))\n"
+    assert lines(by_id, "MLF201") == [3]
 
 
 def test_a_vague_name_alone_is_not_heavy_work() -> None:

@@ -6,6 +6,7 @@ from typing import Optional
 
 import libcst as cst
 
+from mlflow_lint import fixes, frequency
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import (
     FileContext,
@@ -83,6 +84,12 @@ class TrackingReadInLoop(LoopCallRule):
     - A `while` loop that stops on what the read returns and reads something different each
       time (`while name_taken(name): name = new_name()`): it retries until it succeeds,
       usually once.
+    - Experiments looked up by the names a function is handed (a loop over a parameter or an
+      attribute of `self`, passing its variable, alone or in an f-string: `for name in
+      experiment_names: client.get_experiment_by_name(name)`): the experiments a caller
+      picked, usually a handful, while the only batched form lists every experiment of the
+      workspace. Names read from records (`run.data.tags[...]`, a copy tool walking a
+      listing) are still flagged.
     - Loops over a written-out list, tuple, set or dict of three items or fewer (`for
       split in ("train", "test")`): a fixed handful of requests.
     - Reads on a cache miss that fill the cache (`if key not in cache: cache[key] =
@@ -142,6 +149,8 @@ class TrackingReadInLoop(LoopCallRule):
         self._direct: list[tuple[cst.Call, ApiCall, list[LoopFrame], str]] = []
         # history reads whose result the loop uses only for its last item (seen in the walk)
         self._latest_only: set[int] = set()
+        # loops over the names a function is handed (seen in the walk, with their function)
+        self._given_names: set[int] = set()
         self.ctx.memo(RULE_KEY, lambda: self)
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
@@ -158,6 +167,8 @@ class TrackingReadInLoop(LoopCallRule):
         frames = [frame for frame in super().frames(node) if not self.ctx.paced(frame.loop)]
         if frames and _fills_cache_on_miss(self.ctx, frames[0].loop):
             return []
+        if frames and _walks_given_collection(self.ctx, frames[0].loop):
+            self._given_names.add(id(frames[0].loop))
         if frames and type(node) is cst.Call:
             found = self.ctx.api_call(node)
             if (  # decided while the ancestors are known
@@ -282,6 +293,8 @@ class TrackingReadInLoop(LoopCallRule):
             return None  # the per-item requests of the inner loop dwarf this one
         if _bulk_listing(found, read):
             return None  # a page of everything per item: the payload, not the count, costs
+        if id(frames[0].loop) in self._given_names and _by_given_name(found, read, node, frames):
+            return None  # the experiments a caller picked: listing them all costs more
         advice = self._batch_advice(node, found, frames, via)
         if advice is None:
             if found.name != "get_metric_history" or via or id(node) not in self._latest_only:
@@ -554,6 +567,58 @@ def _fans_out(ctx: FileContext, loop: cst.CSTNode, read: cst.Call) -> bool:
         any(given(arg.value) for arg in call.args) and _tracks(ctx, call, read)
         for call in helper_calls
     )
+
+
+def _walks_given_collection(ctx: FileContext, loop: cst.CSTNode) -> bool:
+    """Whether `loop` walks what its function was handed: a parameter (`for name in
+    experiment_names` in `def load(experiment_names)`) or an attribute of `self`."""
+    iterable = frequency.collection(loop)
+    if type(iterable) is cst.Attribute:
+        return type(iterable.value) is cst.Name and iterable.value.value == "self"
+    if type(iterable) is not cst.Name:
+        return False
+    function = ctx.enclosing(cst.FunctionDef)
+    if type(function) is not cst.FunctionDef:
+        return False
+    params = function.params
+    given = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+    return iterable.value in given - {"self", "cls"}
+
+
+def _by_given_name(found: ApiCall, read: cst.Call, node: cst.Call, frames: list[LoopFrame]) -> bool:
+    """Whether `read` looks an experiment up by the name the loop walks (`name`, or
+    `f"{name}_eval"`): `node` (the read, or the call in the loop that leads to it) passes a
+    name spelled from the loop's variables alone."""
+    if found.name not in api.EXPERIMENT_LOOKUPS:
+        return False
+    if any(arg.keyword is not None and arg.keyword.value == "experiment_id" for arg in read.args):
+        return False  # `set_experiment(experiment_id=...)`: by id, which has a batched read
+    loop = frames[0].loop
+    if type(loop) is cst.For:
+        target = loop.target
+    elif isinstance(loop, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+        target = loop.for_in.target
+    else:
+        return False  # a `while` loop walks nothing
+    targets = set(fixes.target_names(target))
+    return any(_spelled_from(arg.value, targets) for arg in node.args)
+
+
+def _spelled_from(expression: cst.BaseExpression, names: set[str]) -> bool:
+    """Whether `expression` is built from `names` and literals alone: `name`,
+    `f"{name}_eval"`, `prefix + name` with a literal prefix (no attribute, item or call)."""
+    found = False
+    todo: list[cst.CSTNode] = [expression]
+    while todo:
+        node = todo.pop()
+        if type(node) is cst.Name:
+            if node.value not in names:
+                return False
+            found = True
+        elif isinstance(node, (cst.Attribute, cst.Subscript, cst.Call)):
+            return False
+        todo.extend(iter_children(node))
+    return found
 
 
 def _bulk_listing(found: ApiCall, read: cst.Call) -> bool:

@@ -81,6 +81,15 @@ def experiment_id_for(name, experiment_id=None):
     return experiment_id
 
 
+def runs_of(experiment_names):
+    # Experiments the caller picked, looked up by name: no lookup takes several names, and
+    # listing every experiment of the workspace costs more than a handful of lookups.
+    experiments = [client.get_experiment_by_name(name) for name in experiment_names]
+    return client.search_runs([e.experiment_id for e in experiments if e is not None])
+
+
+print(len(runs_of(["Default"])))
+
 default_id = run.info.experiment_id
 resolved = [experiment_id_for(name, experiment_id=default_id) for name in ["a", "b", "c", "d"]]
 
