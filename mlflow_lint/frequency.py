@@ -10,7 +10,7 @@ named for a step, and the loops over a mapping's entries in code that runs once 
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Optional, TypeVar
 
 import libcst as cst
 
@@ -37,6 +37,41 @@ _WHOLE_CONFIG_WORDS = frozenset(
 )
 _VIEWS = frozenset({"items", "keys", "values"})
 _WRAPPERS = frozenset({"enumerate", "sorted", "list", "tuple", "reversed"})
+
+_RuleClass = TypeVar("_RuleClass", bound=type[Rule])
+
+# The "Not flagged" paragraph of the rules that hold such loops once per run (MLF101, MLF106):
+# one text, put in their docstrings by `documents_once_per_run`.
+ONCE_PER_RUN_NOT_FLAGGED = """\
+A loop over a set of names in a function that runs once per run: a mapping's entries
+(`for name, value in scores.items():`), or any collection when each item logs its own
+key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}", ...)`). Once per
+run means: not called in a loop of the module, not named for a step, batch or epoch
+(`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging with a
+`step` other than a constant), and not a logging interface that logs the mapping its
+caller hands it (`def log_params(self, params):`) unless it guards each item (`try:
+... except ...: continue`: a batch would fail as a whole where such a loop loses only
+the bad item, so its one request per item is a choice). Such a set is a schema's worth of
+names (a run's metrics, a model's params, a leaderboard, a few tags): a handful of
+requests once per run, which on real code, hand-judged, was not worth acting on. Still
+reported: the same loop in a script's own code, nested in another loop, logging one key
+over many items, over a whole configuration (`self.config`, `cfg`, a flattened dict, an
+object dumped whole: `args.dict()`, `vars(args)`, `json.loads(text)`: open-ended) or
+over a history keyed by step (`for step, value in history.items()`)."""
+
+
+def documents_once_per_run(rule: _RuleClass) -> _RuleClass:
+    """Put ONCE_PER_RUN_NOT_FLAGGED where `rule`'s docstring says `{once_per_run}`, indented
+    like the line it replaces."""
+    doc = rule.__doc__ or ""
+    marker = next((line for line in doc.splitlines() if line.strip() == "{once_per_run}"), None)
+    if marker is None:  # `python -OO` strips docstrings
+        return rule
+    indent = marker[: len(marker) - len(marker.lstrip())]
+    lines = ONCE_PER_RUN_NOT_FLAGGED.splitlines()
+    text = "\n".join(indent + line if line else line for line in lines)
+    rule.__doc__ = doc.replace(marker, text)
+    return rule
 
 
 def words(name: str) -> list[str]:

@@ -46,6 +46,7 @@ class _Finding:
     function: Optional[cst.FunctionDef]  # the function that holds the call
 
 
+@frequency.documents_once_per_run
 class MetricInLoop(LoopCallRule):
     """
     ## What it does
@@ -97,21 +98,7 @@ class MetricInLoop(LoopCallRule):
     link is not made, which the fix cannot see).
 
     ## Not flagged
-    A loop over a set of names in a function that runs once per run: a mapping's entries
-    (`for name, value in scores.items():`), or any collection when each item logs its own
-    key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}", ...)`). Once per
-    run means: not called in a loop of the module, not named for a step, batch or epoch
-    (`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging with a
-    `step` other than a constant), and not a logging interface that logs the mapping its
-    caller hands it (`def log_params(self, params):`) unless it guards each item (`try:
-    ... except ...: continue`: a batch would fail as a whole where such a loop loses only
-    the bad item, so its one request per item is a choice). Such a set is a schema's worth of
-    names (a run's metrics, a model's params, a leaderboard, a few tags): a handful of
-    requests once per run, which on real code, hand-judged, was not worth acting on. Still
-    reported: the same loop in a script's own code, nested in another loop, logging one key
-    over many items, over a whole configuration (`self.config`, `cfg`, a flattened dict, an
-    object dumped whole: `args.dict()`, `vars(args)`, `json.loads(text)`: open-ended) or
-    over a history keyed by step (`for step, value in history.items()`).
+    {once_per_run}
 
     A loop over a written-out iterable of three items or fewer (`for split in ("train",
     "val", "test"):`, not `range(3)`, which in examples stands for any length): a fixed
