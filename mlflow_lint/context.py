@@ -196,7 +196,7 @@ class FileContext:
         # ids of calls (not of builtins) given the mlflow module or an MlflowClient
         self.hands_mlflow: set[int] = set()
         self._memo: dict[str, Any] = {}
-        self._loops: dict[tuple[int, int, int], list[LoopFrame]] = {}  # see loops()
+        self._loops: dict[tuple[int, int, int, bool], list[LoopFrame]] = {}  # see loops()
         # the attributes of each module-level class (the class scope's attrs), for subclasses
         self._class_attrs: dict[str, dict[str, Optional[str]]] = {}
 
@@ -679,12 +679,15 @@ class FileContext:
             if not frame.at_most_once and not self.fixed_handful(frame.loop)
         ]
 
-    def loops(self, node: Optional[cst.CSTNode] = None) -> list[LoopFrame]:
+    def loops(
+        self, node: Optional[cst.CSTNode] = None, through_runs: bool = False
+    ) -> list[LoopFrame]:
         """Loops, innermost first, that run the current node (or `node`, an ancestor's child)
         on every iteration. Stops at a function, lambda or class boundary, and at a run opened
         per iteration (`for cfg in grid: with mlflow.start_run(): ...`, or `run =
         client.create_run(...)` in the loop's body): calls inside that run are per-run, not
-        per-iteration, as far as the outer loops are concerned. A frame is `at_most_once` when
+        per-iteration, as far as the outer loops are concerned (`through_runs`: not there,
+        for counting requests, which such a run still repeats). A frame is `at_most_once` when
         the node runs on one iteration of that loop at most: it is in, or followed by, an
         unconditional `return`/`raise` (or a `break` of that loop) in the blocks between it
         and the loop; or it is under an `if` that holds once (see _holds_once). A node in an
@@ -694,7 +697,12 @@ class FileContext:
         So does code after an unconditional `continue`, `break`, `return` or `raise` in its
         block, which never runs."""
         # several rules ask for the same call's loops: computed once per node and place
-        key = (id(node), len(self.ancestors), id(self.ancestors[-1]) if self.ancestors else 0)
+        key = (
+            id(node),
+            len(self.ancestors),
+            id(self.ancestors[-1]) if self.ancestors else 0,
+            through_runs,
+        )
         known = self._loops.get(key)
         if known is not None:
             return list(known)
@@ -721,14 +729,21 @@ class FileContext:
                 guards.append(parent)
                 if _is_throttle(parent.test):
                     throttled = True
-            elif type(parent) is cst.With and child is parent.body and self._opens_run(parent):
+            elif (
+                type(parent) is cst.With
+                and child is parent.body
+                and not through_runs
+                and self._opens_run(parent)
+            ):
                 break
             elif kind in _HANDLER_KINDS:
                 failing = True
             if kind in _REPEATING_KINDS and _runs_per_iteration(parent, child, chain, index):
                 statement = chain[index + 2] if index + 2 < len(chain) else None
-                if isinstance(parent, (cst.For, cst.While)) and self._body_starts_run(
-                    parent, child, statement
+                if (
+                    not through_runs
+                    and isinstance(parent, (cst.For, cst.While))
+                    and self._body_starts_run(parent, child, statement)
                 ):
                     break  # a run per iteration: its calls are per-run, not per-iteration
                 if index > 0 and type(parent) is cst.For:

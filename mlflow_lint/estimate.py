@@ -46,13 +46,16 @@ class _Counter:
         calls = 0
         if found is not None:
             calls = 0 if found.name in api.NO_REQUEST or found.name.startswith("_") else 1
+            if found.name == api.START_RUN and type(self.ctx.ancestors[-1]) is cst.WithItem:
+                calls = 2  # leaving the `with` ends the run: one more request
         else:
             helper = self.ctx.local_function(node)
             if helper is not None:
                 calls = len(self.ctx.reachable_api_calls(helper))
         if not calls:
             return
-        frames = [f for f in self.ctx.loops(node) if not f.at_most_once]
+        # a run opened per iteration still repeats its requests with the loop around it
+        frames = [f for f in self.ctx.loops(node, through_runs=True) if not f.at_most_once]
         if not frames or any(f.throttled for f in frames):
             return
         self._add(frames, calls)

@@ -56,6 +56,7 @@ EXERCISES: dict[str, dict[str, bool | str]] = {
     # client metric merges are unsafe (timestamps, the active model's link): --unsafe-fixes only
     "client_logging.py": {"MLF102": "unsafe", "MLF103": True, "MLF104": True},
     "aliases.py": {"MLF102": True, "MLF103": True, "MLF104": True},
+    "seed_runs.py": {"MLF102": True, "MLF103": True, "MLF104": True},
     "artifacts_loop.py": {"MLF107": True},
     "metric_no_step.py": {"MLF108": True},
     "eval_suites.py": {"MLF202": True},

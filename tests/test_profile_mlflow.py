@@ -383,6 +383,8 @@ KNOWN_SIZES: dict[str, dict[str, int]] = {
     "scripts/metric_no_step": {"iteration": 6},
     "scripts/aliases": {"step": 10},
     "scripts/hyperparams": {"epoch": 5},
+    # a run per seed, opened in the loop: its requests still repeat with the seeds
+    "scripts/seed_runs": {"seed": 2, "seed x step": 10},
 }
 
 
@@ -431,6 +433,7 @@ FIXABLE = [
             "epochs_batches",
             "hyperparams",
             "metric_no_step",
+            "seed_runs",
         )
     ),
 ]
