@@ -647,11 +647,17 @@ def test_test_code_may_log_point_by_point() -> None:
         ("for k in scores:\n        mlflow.log_metric(f'm/{k}', scores[k], step=s)", "dict"),
         # keys read from records may repeat: a dict would keep one point per key
         ("for p in points:\n        mlflow.log_metric(p['name'], p['value'])", "records"),
+        # through a helper handed each entry's key: distinct keys at one step too
+        ("for k, v in scores.items():\n        log_one(k, v)", "dict"),
+        ("for k in scores.keys():\n        log_one(k, scores[k])", "dict"),
+        # a helper handed the values alone logs its own key: one metric over the items
+        ("for v in scores.values():\n        log_one('loss', v)", "buffer"),
     ],
 )
 def test_metric_in_loop_advice_follows_the_loop_shape(loop: str, advice: str) -> None:
     # named for a step: called on each one (not a loop over names that runs once per run)
     source = f"import mlflow\n\ndef on_step_end(points, scores, n, s):\n    {loop}\n"
+    source += "\n\ndef log_one(key, value):\n    mlflow.log_metric(key, value, step=0)\n"
     settings = build_settings(None, select=["MLF101"])
     [violation] = engine.analyze(source, "t.py", settings.rules_for("t.py"), settings)
     help = violation.help

@@ -225,6 +225,13 @@ class MetricInLoop(LoopCallRule):
             and type(inner) is cst.For
             and fixes.uses_names(key.value, fixes.target_names(inner.target))
         ) or self._new_key_each_time(inner, key, step)
+        if finding.via and not keys_loop:
+            # through a helper (`self._log_metric(k, v)` for each entry of a mapping): it is
+            # handed the entry's key, so each call logs a metric of its own
+            entry_key = _entry_key_name(inner)
+            keys_loop = entry_key is not None and any(
+                fixes.uses_names(arg.value, [entry_key]) for arg in finding.node.args
+            )
         if keys_loop and not _distinct_keys(inner, bound.get("value")):
             # keys read from a list of records may repeat: a dict would keep one point each
             return message, (
@@ -575,6 +582,22 @@ def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
             return True
         todo.extend(iter_children(node))
     return False
+
+
+def _entry_key_name(loop: cst.CSTNode) -> Optional[str]:
+    """The name a loop over a mapping binds its keys to: `k` in `for k, v in d.items():` and
+    `for k in d.keys():`."""
+    mapping_view = frequency.entries_of(loop)
+    if mapping_view is None or type(loop) is not cst.For:
+        return None
+    view = cst.ensure_type(frequency.collection(loop), cst.Call).func
+    target = loop.target
+    if type(view) is cst.Attribute and view.attr.value == "items" and type(target) is cst.Tuple:
+        first = target.elements[0].value if target.elements else None
+        return first.value if type(first) is cst.Name else None
+    if type(view) is cst.Attribute and view.attr.value == "keys" and type(target) is cst.Name:
+        return target.value
+    return None
 
 
 def _distinct_keys(loop: cst.CSTNode, value: Optional[cst.Arg]) -> bool:
