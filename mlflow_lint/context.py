@@ -749,6 +749,8 @@ class FileContext:
                 if index > 0 and type(parent) is cst.For:
                     self._loop_blocks[id(parent)] = chain[index - 1]
                 once = terminated_by_return or breaks_inner or failing
+                if not once and type(parent) is cst.For:
+                    once = self._walks_one_item(parent)
                 if not once and guards:
                     once = any(self._holds_once(guard, parent) for guard in guards)
                 frames.append(LoopFrame(parent, once, throttled))
@@ -1003,6 +1005,35 @@ class FileContext:
 
         chunked: bool = self.memo(f"chunks:{id(loop)}", compute)
         return chunked
+
+    def _walks_one_item(self, loop: cst.For) -> bool:
+        """`run_ids = ["ecc6f5..."]` and then `for run_id in run_ids:` in the same block, the
+        name untouched in between (a notebook's cell, a script's pick): one iteration."""
+        iterable = loop.iter
+        block = self._loop_blocks.get(id(loop))
+        if type(iterable) is not cst.Name or block is None:
+            return False
+
+        def compute() -> bool:
+            one = False
+            for statement in getattr(block, "body", ()):
+                if statement is loop:
+                    return one
+                smalls = list(_small_statements(statement))
+                if (
+                    len(smalls) == 1
+                    and type(smalls[0]) is cst.Assign
+                    and len(smalls[0].targets) == 1
+                    and type(smalls[0].targets[0].target) is cst.Name
+                    and smalls[0].targets[0].target.value == iterable.value
+                ):
+                    one = _literal_length(smalls[0].value) == 1
+                elif one and _mentions(statement, iterable.value):
+                    one = False  # appended to, passed on: may hold more by now
+            return False
+
+        walks_one: bool = self.memo(f"one-item:{id(loop)}", compute)
+        return walks_one
 
     def _opens_run(self, with_node: cst.With) -> bool:
         return any(
@@ -1449,6 +1480,16 @@ def _waits(call: cst.Call) -> bool:
     if name == "ask":
         owner = spelling(func.value)
         return owner is not None and owner.rsplit(".", 1)[-1] in _PROMPT_CLASSES
+    return False
+
+
+def _mentions(node: cst.CSTNode, name: str) -> bool:
+    todo: list[cst.CSTNode] = [node]
+    while todo:
+        current = todo.pop()
+        if type(current) is cst.Name and current.value == name:
+            return True
+        todo.extend(iter_children(current))
     return False
 
 

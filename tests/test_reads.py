@@ -286,6 +286,23 @@ def test_a_written_out_iterable_of_three_items_or_fewer_is_not_flagged(code: str
     assert lines(source.replace('("1", "2", "3")', "experiment_ids"), code) == [3]
 
 
+@pytest.mark.parametrize("code", ["MLF201", "MLF101"])
+def test_a_name_bound_to_one_written_out_item_walks_it_once(code: str) -> None:
+    # a notebook cell that picks one run, then loops over the pick: one request
+    call = "mlflow.get_run(x)" if code == "MLF201" else "mlflow.log_metric(x, 1.0)"
+    source = f"""\
+    picked = ["ecc6f58b340a4f8b9dc59a9265cec3ab"]
+    for x in picked:
+        print({call})
+    """
+    assert lines(source, code) == []
+    # two picks are a list that grows with the notebook, as the rules' examples show
+    assert lines(source.replace('"]', '", "b"]'), code) == [3]
+    # and one pick that something may add to before the loop is not one any more
+    grown = source.replace("for x", "picked.extend(more)\n    for x")
+    assert lines(grown, code) == [4]
+
+
 # --- advice by the shape of the read ------------------------------------------------------------
 @pytest.mark.parametrize(
     ("call", "advice"),

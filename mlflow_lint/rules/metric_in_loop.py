@@ -100,29 +100,30 @@ class MetricInLoop(LoopCallRule):
     ## Not flagged
     {once_per_run}
 
-    A loop over a written-out iterable of three items or fewer (`for split in ("train",
-    "val", "test"):`, not `range(3)`, which in examples stands for any length): a fixed
-    handful of requests, as many as the statements it stands for, not a number that grows
-    with the data. A call after the loop; a call in a function or lambda merely defined in
-    the loop; a method called `log_metric` on anything that is not MLflow (your own logger,
-    wandb); a loop body that runs at most once (the call is followed by an unconditional
-    `break`, `return` or `raise`); a call in an `except` handler (it runs when an iteration
-    fails); a call guarded by `if step % N == 0` (already logging every N steps); calls
-    inside a run opened per iteration (`for cfg in grid: with mlflow.start_run(): ...`, a
+    A loop over a written-out iterable of three items or fewer (`for split in ("train", "val",
+    "test"):`, not `range(3)`, which in examples stands for any length): a fixed handful of
+    requests, as many as the statements it stands for, not a number that grows with the data;
+    nor over a name the same block has just bound to a written-out list of one item (`picked =
+    ["ecc6f58b..."]`, then `for run_id in picked:`). A call after the loop; a call in a function
+    or lambda merely defined in the loop; a method called `log_metric` on anything that is not
+    MLflow (your own logger, wandb); a loop body that runs at most once (the call is followed by
+    an unconditional `break`, `return` or `raise`); a call in an `except` handler (it runs when
+    an iteration fails); a call guarded by `if step % N == 0` (already logging every N steps);
+    calls inside a run opened per iteration (`for cfg in grid: with mlflow.start_run(): ...`, a
     hyperparameter sweep, or `mlflow.start_run()` ... `mlflow.end_run()` in the body without
-    `with`, also under an `if` or a `try`); already-batched calls (`log_metrics`,
-    `log_batch`): one batched request per iteration is MLflow's recommended pattern; and
-    calls at the epoch level of a training loop, once per epoch, which is the granularity
-    MLflow recommends: the loop around the call has a per-batch loop of its own in its body
-    (a `for` over anything but a literal collection or a dict's items, or a `while`), or its
-    variable is named after epochs (`for epoch in range(...)`); a loop whose variable is
-    named for batches or steps (`for batch_idx, batch in enumerate(loader)`) is per batch,
-    whatever it loops over inside (each batch's callbacks). A call that a batching
-    finding already covers (adjacent calls, MLF102; a loop over a mapping, MLF105) is
-    reported there, once. Test code (test modules, `tests/` folders, `test_*` functions):
-    its few points go to a throwaway store, and a test may log point by point on purpose. A
-    loop inside an `except` handler (logging item by item after a batched call failed, to
-    keep the valid items), and code after an unconditional `continue` or `return`."""
+    `with`, also under an `if` or a `try`); already-batched calls (`log_metrics`, `log_batch`):
+    one batched request per iteration is MLflow's recommended pattern; and calls at the epoch
+    level of a training loop, once per epoch, which is the granularity MLflow recommends: the
+    loop around the call has a per-batch loop of its own in its body (a `for` over anything but
+    a literal collection or a dict's items, or a `while`), or its variable is named after epochs
+    (`for epoch in range(...)`); a loop whose variable is named for batches or steps (`for
+    batch_idx, batch in enumerate(loader)`) is per batch, whatever it loops over inside (each
+    batch's callbacks). A call that a batching finding already covers (adjacent calls, MLF102; a
+    loop over a mapping, MLF105) is reported there, once. Test code (test modules, `tests/`
+    folders, `test_*` functions): its few points go to a throwaway store, and a test may log
+    point by point on purpose. A loop inside an `except` handler (logging item by item after a
+    batched call failed, to keep the valid items), and code after an unconditional `continue` or
+    `return`."""
 
     code = "MLF101"
     name = "metric-in-loop"

@@ -92,6 +92,9 @@ class TrackingReadInLoop(LoopCallRule):
       listing) are still flagged.
     - Loops over a written-out list, tuple, set or dict of three items or fewer (`for
       split in ("train", "test")`): a fixed handful of requests.
+    - A loop over a name that the same block has just bound to a written-out list of one
+      item (`run_ids = ["ecc6f58b..."]`, then `for run_id in run_ids:`, as notebooks pick a
+      run): one iteration. Two or more items are flagged, like any list that may grow.
     - Reads on a cache miss that fill the cache (`if key not in cache: cache[key] =
       client.get_experiment(key)`, or the `else` of `if key in cache:`): one request per
       distinct item, already the remedy for repeated lookups.
