@@ -1028,7 +1028,7 @@ class FileContext:
                     and smalls[0].targets[0].target.value == iterable.value
                 ):
                     one = _literal_length(smalls[0].value) == 1
-                elif one and _mentions(statement, iterable.value):
+                elif one and uses_names(statement, [iterable.value]):
                     one = False  # appended to, passed on: may hold more by now
             return False
 
@@ -1480,16 +1480,6 @@ def _waits(call: cst.Call) -> bool:
     if name == "ask":
         owner = spelling(func.value)
         return owner is not None and owner.rsplit(".", 1)[-1] in _PROMPT_CLASSES
-    return False
-
-
-def _mentions(node: cst.CSTNode, name: str) -> bool:
-    todo: list[cst.CSTNode] = [node]
-    while todo:
-        current = todo.pop()
-        if type(current) is cst.Name and current.value == name:
-            return True
-        todo.extend(iter_children(current))
     return False
 
 

@@ -10,14 +10,14 @@ named for a step, and the loops over a mapping's entries in code that runs once 
 from __future__ import annotations
 
 import re
-from typing import Optional, TypeVar
+from typing import Optional
 
 import libcst as cst
 
 from mlflow_lint.context import FileContext, LoopFrame, uses_names
 from mlflow_lint.fixes import bind_arguments, loop_bound_names
 from mlflow_lint.mlflow_api import ApiCall
-from mlflow_lint.rule import PendingFix, Rule
+from mlflow_lint.rule import PendingFix, Rule, shared_doc
 
 _STEP_WORDS = frozenset({"step", "steps", "batch", "batches", "epoch", "epochs", "iteration"})
 # Words in the name of a function that logs what its caller hands it (`log_params(self,
@@ -37,8 +37,6 @@ _WHOLE_CONFIG_WORDS = frozenset(
 )
 _VIEWS = frozenset({"items", "keys", "values"})
 _WRAPPERS = frozenset({"enumerate", "sorted", "list", "tuple", "reversed"})
-
-_RuleClass = TypeVar("_RuleClass", bound=type[Rule])
 
 # The "Not flagged" paragraph of the rules that hold such loops once per run (MLF101, MLF106):
 # one text, put in their docstrings by `documents_once_per_run`.
@@ -60,18 +58,7 @@ object dumped whole: `args.dict()`, `vars(args)`, `json.loads(text)`: open-ended
 over a history keyed by step (`for step, value in history.items()`)."""
 
 
-def documents_once_per_run(rule: _RuleClass) -> _RuleClass:
-    """Put ONCE_PER_RUN_NOT_FLAGGED where `rule`'s docstring says `{once_per_run}`, indented
-    like the line it replaces."""
-    doc = rule.__doc__ or ""
-    marker = next((line for line in doc.splitlines() if line.strip() == "{once_per_run}"), None)
-    if marker is None:  # `python -OO` strips docstrings
-        return rule
-    indent = marker[: len(marker) - len(marker.lstrip())]
-    lines = ONCE_PER_RUN_NOT_FLAGGED.splitlines()
-    text = "\n".join(indent + line if line else line for line in lines)
-    rule.__doc__ = doc.replace(marker, text)
-    return rule
+documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
 
 
 def words(name: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, TypeVar
 
 if TYPE_CHECKING:  # at run time, only the analysis needs libcst (catalogue.py says why)
     import libcst as cst
@@ -155,3 +155,24 @@ class Rule:
 class RuleSettings:
     enabled: list[type[Rule]] = field(default_factory=list)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)  # by rule code
+
+
+_RuleClass = TypeVar("_RuleClass", bound=type["Rule"])
+
+
+def shared_doc(marker: str, text: str) -> Callable[[_RuleClass], _RuleClass]:
+    """A class decorator that puts `text` where a rule's docstring has a line that is just
+    `marker` (`{once_per_run}`), indented like that line: one text for the paragraph
+    several rules share."""
+
+    def put(rule: _RuleClass) -> _RuleClass:
+        doc = rule.__doc__ or ""
+        line = next((line for line in doc.splitlines() if line.strip() == marker), None)
+        if line is None:  # `python -OO` strips docstrings
+            return rule
+        indent = line[: len(line) - len(line.lstrip())]
+        lines = text.splitlines()
+        rule.__doc__ = doc.replace(line, "\n".join(indent + x if x else x for x in lines))
+        return rule
+
+    return put

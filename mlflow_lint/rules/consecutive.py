@@ -21,7 +21,7 @@ import libcst as cst
 from mlflow_lint import fixes, frequency, imports
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import FileContext, is_test_code
-from mlflow_lint.rule import NodeEdit, PendingFix, Rule, RuleOption, Safety
+from mlflow_lint.rule import NodeEdit, PendingFix, Rule, RuleOption, Safety, shared_doc
 
 # The kind of each un-batched call, and the rule that owns it.
 KIND_RULE = {"log_metric": "MLF102", "log_param": "MLF103", "set_tag": "MLF104"}
@@ -30,6 +30,24 @@ _KIND_ORDER = tuple(KIND_RULE)
 _BATCH_LISTS = (("log_metric", "metrics"), ("log_param", "params"), ("set_tag", "tags"))
 _ENTITIES = {"log_metric": "Metric", "log_param": "Param", "set_tag": "RunTag"}
 TIMESTAMP = "timestamp_ms"  # the batch's one timestamp, when the file has no such name
+
+# The part of MLF102-MLF104's "Not flagged" on where a group is reported: one text, put in
+# each rule's docstring in place of `{where_reported}`.
+_WHERE_REPORTED = """\
+In a function that runs once per run, fewer than ten calls are not reported (option
+`min-calls-once`, default 10): a function not called in a loop of the module and not
+named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
+a written-out handful of three items or fewer (`for split in ("train", "test")`) or over
+a set of names whose items each log their own keys (`for name, values in
+schedules.items():` logging `f"{name}_min"` and `f"{name}_max"`). A few
+requests saved once per run are noise next to a training loop's logging: on real code,
+hand-judged, none of those findings was worth acting on. Two calls are reported in a
+script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
+edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
+function the module calls in a loop (directly or through its helpers), or in one named
+for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
+default 2. Calls in an exception handler (an error path) and in test code (`test_*`
+functions, test modules, `tests/` folders) are not reported."""
 
 
 @dataclass
@@ -592,6 +610,7 @@ def _valid_literal_key(key: cst.BaseExpression) -> bool:
     return literal is None or api.valid_key(literal)
 
 
+@shared_doc("{where_reported}", _WHERE_REPORTED)
 class ConsecutiveLogMetric(ConsecutiveCalls):
     """
     ## What it does
@@ -644,20 +663,7 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     (`log_metric(value=v(), key=k())`), with side effects in its key or value, gets no fix:
     the merged call evaluates each key, then its value, and the step last.
 
-    In a function that runs once per run, fewer than ten calls are not reported (option
-    `min-calls-once`, default 10): a function not called in a loop of the module and not
-    named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
-    a written-out handful of three items or fewer (`for split in ("train", "test")`) or over
-    a set of names whose items each log their own keys (`for name, values in
-    schedules.items():` logging `f"{name}_min"` and `f"{name}_max"`). A few
-    requests saved once per run are noise next to a training loop's logging: on real code,
-    hand-judged, none of those findings was worth acting on. Two calls are reported in a
-    script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
-    edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
-    function the module calls in a loop (directly or through its helpers), or in one named
-    for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
-    default 2. Calls in an exception handler (an error path) and in test code (`test_*`
-    functions, test modules, `tests/` folders) are not reported.
+    {where_reported}
     """
 
     code = "MLF102"
@@ -668,6 +674,7 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
     limit = api.MAX_METRICS_PER_BATCH
 
 
+@shared_doc("{where_reported}", _WHERE_REPORTED)
 class ConsecutiveLogParam(ConsecutiveCalls):
     """
     ## What it does
@@ -709,20 +716,7 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     (`log_param(value=v(), key=k())`), with side effects in its key or value, gets no fix:
     the merged dict evaluates each key before its value.
 
-    In a function that runs once per run, fewer than ten calls are not reported (option
-    `min-calls-once`, default 10): a function not called in a loop of the module and not
-    named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
-    a written-out handful of three items or fewer (`for split in ("train", "test")`) or over
-    a set of names whose items each log their own keys (`for name, values in
-    schedules.items():` logging `f"{name}_min"` and `f"{name}_max"`). A few
-    requests saved once per run are noise next to a training loop's logging: on real code,
-    hand-judged, none of those findings was worth acting on. Two calls are reported in a
-    script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
-    edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
-    function the module calls in a loop (directly or through its helpers), or in one named
-    for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
-    default 2. Calls in an exception handler (an error path) and in test code (`test_*`
-    functions, test modules, `tests/` folders) are not reported.
+    {where_reported}
     """
 
     code = "MLF103"
@@ -733,6 +727,7 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     limit = api.MAX_PARAMS_TAGS_PER_BATCH
 
 
+@shared_doc("{where_reported}", _WHERE_REPORTED)
 class ConsecutiveSetTag(ConsecutiveCalls):
     """
     ## What it does
@@ -771,20 +766,7 @@ class ConsecutiveSetTag(ConsecutiveCalls):
     mistake. A call that writes its value (or `synchronous`) before its key (`set_tag(value=
     v(), key=k())`), with side effects in its key or value, gets no fix.
 
-    In a function that runs once per run, fewer than ten calls are not reported (option
-    `min-calls-once`, default 10): a function not called in a loop of the module and not
-    named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
-    a written-out handful of three items or fewer (`for split in ("train", "test")`) or over
-    a set of names whose items each log their own keys (`for name, values in
-    schedules.items():` logging `f"{name}_min"` and `f"{name}_max"`). A few
-    requests saved once per run are noise next to a training loop's logging: on real code,
-    hand-judged, none of those findings was worth acting on. Two calls are reported in a
-    script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
-    edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
-    function the module calls in a loop (directly or through its helpers), or in one named
-    for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
-    default 2. Calls in an exception handler (an error path) and in test code (`test_*`
-    functions, test modules, `tests/` folders) are not reported.
+    {where_reported}
     """
 
     code = "MLF104"

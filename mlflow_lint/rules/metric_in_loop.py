@@ -588,8 +588,7 @@ def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
 def _entry_key_name(loop: cst.CSTNode) -> Optional[str]:
     """The name a loop over a mapping binds its keys to: `k` in `for k, v in d.items():` and
     `for k in d.keys():`."""
-    mapping_view = frequency.entries_of(loop)
-    if mapping_view is None or type(loop) is not cst.For:
+    if frequency.entries_of(loop) is None or type(loop) is not cst.For:
         return None
     view = cst.ensure_type(frequency.collection(loop), cst.Call).func
     target = loop.target

@@ -9,6 +9,7 @@ import libcst as cst
 from mlflow_lint import fixes, frequency
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import (
+    COMPREHENSION_TYPES,
     FileContext,
     FunctionSummary,
     LoopFrame,
@@ -599,7 +600,7 @@ def _by_given_name(found: ApiCall, read: cst.Call, node: cst.Call, frames: list[
     loop = frames[0].loop
     if type(loop) is cst.For:
         target = loop.target
-    elif isinstance(loop, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+    elif isinstance(loop, COMPREHENSION_TYPES):
         target = loop.for_in.target
     else:
         return False  # a `while` loop walks nothing
