@@ -15,12 +15,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 import libcst as cst
 
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.names import LOCAL_PREFIX, Resolver, Scope, is_property
+from mlflow_lint.names import LOCAL_PREFIX, Resolver, Scope, is_property, words
 
 # Fields that hold only whitespace, punctuation or comments: never walked.
 _SKIPPED_FIELDS = frozenset(
@@ -636,7 +636,7 @@ class FileContext:
         the branch of a conditional expression that `param is None` selects."""
 
         def compute() -> dict[int, str]:
-            params = {param.name.value for param in _all_params(fn.node.params)}
+            params = parameter_names(fn.node)
             guarded: dict[int, str] = {}
 
             def mark(root: Optional[cst.CSTNode], param: str) -> None:
@@ -1036,10 +1036,18 @@ class FileContext:
         return walks_one
 
     def _opens_run(self, with_node: cst.With) -> bool:
-        return any(
-            type(item.item) is cst.Call and self._is_start_run(item.item)
-            for item in with_node.items
-        )
+        """`with mlflow.start_run():`, or a context manager named for a run or for MLflow,
+        whose code lives elsewhere (`with tracker.start_run(name):`, `with
+        self.run_context():`, `with plugins["MLFlowPlugin"]:`): each entry opens a run."""
+        for item in with_node.items:
+            entered = item.item
+            if type(entered) is cst.Call:
+                if self._is_start_run(entered):
+                    return True
+                entered = entered.func
+            if _named_for_run(entered):
+                return True
+        return False
 
     def _is_start_run(self, call: cst.Call) -> bool:
         found = self.api_call(call)
@@ -1401,6 +1409,26 @@ _PROMPT_CLASSES = frozenset({"Prompt", "Confirm", "IntPrompt", "FloatPrompt"})  
 _CHUNKERS = frozenset({"batched", "array_split", "grouper", "split_every"})
 
 
+def _named_for_run(node: cst.BaseExpression) -> bool:
+    """`run_context`, `tracker.start_run`, `plugins["MLFlowPlugin"]`: the last name, or the
+    string key, has the word "run" or says MLflow."""
+    name: Union[str, bytes, None] = None
+    if type(node) is cst.Subscript and len(node.slice) == 1:
+        index = node.slice[0].slice
+        if type(index) is cst.Index and type(index.value) is cst.SimpleString:
+            name = index.value.evaluated_value
+        else:
+            node = node.value
+    if type(node) is cst.Attribute:
+        name = node.attr.value
+    elif type(node) is cst.Name:
+        name = node.value
+    if not isinstance(name, str):
+        return False
+    parts = words(name)
+    return "run" in parts or "runs" in parts or "mlflow" in name.lower()
+
+
 def spelling(node: Optional[cst.CSTNode]) -> Optional[str]:
     """`token`, `page.token`, `self.state.token`; None for other expressions."""
     if type(node) is cst.Name:
@@ -1597,6 +1625,11 @@ def _passed_params(site: cst.Call, function: cst.FunctionDef) -> set[str]:
         elif index < len(positional):
             passed.add(positional[index].name.value)
     return passed
+
+
+def parameter_names(function: cst.FunctionDef | cst.Lambda) -> set[str]:
+    """Every name a function's parameters bind, `*args` and `**kwargs` included."""
+    return {param.name.value for param in _all_params(function.params)}
 
 
 def _all_params(params: cst.Parameters) -> list[cst.Param]:

@@ -9,14 +9,14 @@ named for a step, and the loops over a mapping's entries in code that runs once 
 
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 import libcst as cst
 
-from mlflow_lint.context import FileContext, LoopFrame, uses_names
+from mlflow_lint.context import FileContext, LoopFrame, parameter_names, uses_names
 from mlflow_lint.fixes import bind_arguments, loop_bound_names
 from mlflow_lint.mlflow_api import ApiCall
+from mlflow_lint.names import words
 from mlflow_lint.rule import PendingFix, Rule, shared_doc
 
 _STEP_WORDS = frozenset({"step", "steps", "batch", "batches", "epoch", "epochs", "iteration"})
@@ -59,10 +59,6 @@ over a history keyed by step (`for step, value in history.items()`)."""
 
 
 documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
-
-
-def words(name: str) -> list[str]:
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().split("_")
 
 
 def step_named(function: Optional[cst.FunctionDef]) -> bool:
@@ -149,17 +145,7 @@ def logging_interface(function: cst.FunctionDef, mapping: cst.BaseExpression) ->
     callers decide how often and how much."""
     if type(mapping) is not cst.Name:
         return False  # `run.data.tags`: a run's own entries, not the caller's mapping
-    parameters = {
-        param.name.value
-        for param in (
-            *function.params.posonly_params,
-            *function.params.params,
-            *function.params.kwonly_params,
-        )
-    }
-    if type(function.params.star_kwarg) is cst.Param:
-        parameters.add(function.params.star_kwarg.name.value)
-    if mapping.value not in parameters - {"self", "cls"}:
+    if mapping.value not in parameter_names(function) - {"self", "cls"}:
         return False
     return not _LOGGING_NOUNS.isdisjoint(words(function.name.value))
 

@@ -393,6 +393,11 @@ def canonical(path: str) -> str:
     return path
 
 
+def is_fluent_module(value: Optional[str]) -> bool:
+    """A fluent API module itself (`mlflow`), as `self.mlflow = mlflow` stores it."""
+    return value is not None and value + "." in _FLUENT_MODULES
+
+
 def is_mlflow_path(value: Optional[str]) -> bool:
     return value is not None and (value == "mlflow" or value.startswith("mlflow."))
 

@@ -9,6 +9,7 @@ mlflow_api.INSTANCE_TYPES, or None for "not MLflow".
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -35,6 +36,11 @@ class Scope:
     attrs: dict[str, Value] = field(default_factory=dict)
     self_name: Optional[str] = None  # the first parameter of a method (function scopes only)
     owner: Optional[Scope] = None  # the class scope a method belongs to
+
+
+def words(name: str) -> list[str]:
+    """`on_train_batch_end` -> on, train, batch, end; `finishRun` -> finish, run."""
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower().split("_")
 
 
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:

@@ -162,6 +162,25 @@ OUTLIVING = {
                         mlflow.start_run(run_id=self.parent_run_id)
                 self.log_best()
     """,
+    "a worker process joining the run whose id its parent hands it": """
+        import mlflow
+
+        def measure_bandwidth(parent_run_id, sizes, results):
+            mlflow.start_run(run_id=parent_run_id)
+            for size in sizes:
+                results.put(transfer(size))
+            mlflow.log_metrics({"transfers": len(sizes)})
+    """,
+    "the mlflow module handed on with its run, for others to end": """
+        import mlflow
+
+        class Trainer:
+            def connect(self, uri, name):
+                mlflow.set_tracking_uri(uri)
+                mlflow.start_run(run_name=name)
+                mlflow.log_params(self.config)
+                self.tracker = mlflow
+    """,
     "MLflow's own auto-start, copied under an active_run() guard": """
         import mlflow
 
@@ -323,6 +342,17 @@ FLAGGED = {
 
             def after_run(self, runner):
                 mlflow.log_artifact(self.config_path)
+        """,
+        "nothing in this class ends the run `start_run()` starts",
+    ),
+    "a logger that re-opens the run whose id it keeps, and never ends it": (
+        """
+        import mlflow
+
+        class TrackingLogger:
+            def attach(self):
+                mlflow.start_run(run_id=self.run_id)
+                mlflow.set_tags(self.tags)
         """,
         "nothing in this class ends the run `start_run()` starts",
     ),

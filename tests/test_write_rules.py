@@ -287,6 +287,20 @@ def test_sweeps_and_callbacks_are_not_param_in_loop() -> None:
         assert codes(source, "MLF106") == []
 
 
+@pytest.mark.parametrize(
+    "entered",
+    ["tracker.start_run(run_name=str(lr))", "self.run_context(lr)", 'plugins["MLFlowPlugin"]'],
+)
+def test_a_context_named_for_a_run_opens_one_per_iteration(entered: str) -> None:
+    """Whatever a `with` named for a run (or for MLflow) enters is defined elsewhere; each
+    entry opens a run, so the param is logged once per run."""
+    source = HEAD + f"for lr in grid:\n    with {entered}:\n        mlflow.log_param('lr', lr)\n"
+    assert codes(source, "MLF106") == []
+    # a context named for something else does not: the param is logged on every iteration
+    timed = source.replace(entered, 'timer("lr")')
+    assert codes(timed, "MLF106") == [4]
+
+
 def test_images_in_a_loop_are_documents_not_small_artifacts() -> None:
     source = (
         HEAD

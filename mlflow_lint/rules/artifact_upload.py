@@ -281,7 +281,8 @@ class PerFileArtifactUpload(Rule):
     - The same file uploaded again on each iteration (a path that does not change with the
       loop), a `while` loop, and a client call whose run changes with the loop
       (`client.log_artifact(run.info.run_id, ...)` over runs): one file per run.
-    - A loop that opens a run per iteration (`with mlflow.start_run():` inside it), and a
+    - A loop that opens a run per iteration (`with mlflow.start_run():` inside it, or a
+      `with` of a context manager named for a run or for MLflow), and a
       helper called in a loop that uploads one fixed file (`mlflow.log_artifact("model.pt")`).
     - Each file of a collection (not a directory listing) uploaded to its own artifact path
       (`log_artifact(path, f"checkpoints/{name}")`, or a helper that computes the artifact

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Optional
 
@@ -10,7 +9,7 @@ import libcst as cst
 
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import FileContext, iter_children
-from mlflow_lint.names import dotted_name
+from mlflow_lint.names import dotted_name, words
 
 SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 
@@ -24,7 +23,6 @@ _END_VERBS = frozenset(
 _RUN_WORDS = frozenset("run runs mlflow tracking tracker".split())  # noqa: SIM905
 _EVENT_PREFIXES = frozenset({"on", "before", "after", "when", "handle"})
 _ENDING_NAMES = frozenset({api.END_RUN, "set_terminated"})
-_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 # Framework hook classes: a base whose name ends so is called by a framework inside a run its
 # caller owns (Keras, Lightning and transformers callbacks, kedro/mmcv/inspect hooks, loggers).
 HOOK_BASE_SUFFIXES = ("Callback", "Callbacks", "Hook", "Hooks", "Logger")
@@ -34,10 +32,10 @@ def says_end(identifier: str) -> bool:
     """Whether a function's name says that it ends the run."""
     if identifier.lstrip("_") in _ENDING_NAMES:
         return True
-    words = [w.lower() for w in _WORD.findall(identifier)]
-    if not words or words[0] in _EVENT_PREFIXES:
+    parts = [part for part in words(identifier) if part]
+    if not parts or parts[0] in _EVENT_PREFIXES:
         return False
-    return not _END_VERBS.isdisjoint(words) and not _RUN_WORDS.isdisjoint(words)
+    return not _END_VERBS.isdisjoint(parts) and not _RUN_WORDS.isdisjoint(parts)
 
 
 def callee_name(call: cst.Call) -> Optional[str]:

@@ -10,6 +10,7 @@ from mlflow_lint import fixes, frequency, imports
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import FileContext, LoopFrame, iter_children
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
+from mlflow_lint.names import words
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
 from mlflow_lint.rules.loop_calls import LoopCallRule
 
@@ -111,7 +112,9 @@ class MetricInLoop(LoopCallRule):
     an iteration fails); a call guarded by `if step % N == 0` (already logging every N steps);
     calls inside a run opened per iteration (`for cfg in grid: with mlflow.start_run(): ...`, a
     hyperparameter sweep, or `mlflow.start_run()` ... `mlflow.end_run()` in the body without
-    `with`, also under an `if` or a `try`); already-batched calls (`log_metrics`, `log_batch`):
+    `with`, also under an `if` or a `try`, or a `with` of a context manager defined elsewhere
+    and named for a run or for MLflow: `with tracker.start_run(name):`, `with
+    plugins["MLFlowPlugin"]:`); already-batched calls (`log_metrics`, `log_batch`):
     one batched request per iteration is MLflow's recommended pattern; and calls at the epoch
     level of a training loop, once per epoch, which is the granularity MLflow recommends: the
     loop around the call has a per-batch loop of its own in its body (a `for` over anything but
@@ -483,7 +486,7 @@ def _per_epoch(loop: cst.CSTNode) -> bool:
         names = fixes.target_names(loop.target)
         if any(_EPOCH.search(name) for name in names):
             return True
-        if any(not _BATCH_WORDS.isdisjoint(frequency.words(name)) for name in names):
+        if any(not _BATCH_WORDS.isdisjoint(words(name)) for name in names):
             return False
     if not isinstance(loop, (cst.For, cst.While)):
         return False

@@ -43,7 +43,9 @@ class ParamInLoop(LoopCallRule):
     run, MLF105 for a mapping logged item by item), with a `log_batch` remedy. Loops that open
     a run per iteration: `with mlflow.start_run():` in the body, or `mlflow.start_run()` in it
     without `with` (also under an `if` or a `try`, when the body also ends the run), or
-    `client.create_run(...)`; a call in an `except` handler (a fallback that runs when the
+    `client.create_run(...)`, or a `with` of a context manager defined elsewhere and named for
+    a run or for MLflow (`with tracker.start_run(name):`, `with self.run_context():`, `with
+    plugins["MLFlowPlugin"]:`); a call in an `except` handler (a fallback that runs when the
     iteration's first attempt fails: `except MlflowException: log_param(key, str(value))`);
     a loop over a mapping's items that only logs them (MLF105); and a loop over a
     written-out iterable of three items or fewer (`for split in ("train", "test"):

@@ -16,6 +16,7 @@ from mlflow_lint.context import (
     contains,
     is_test_code,
     iter_children,
+    parameter_names,
     spelling,
 )
 from mlflow_lint.mlflow_api import ApiCall
@@ -584,9 +585,7 @@ def _walks_given_collection(ctx: FileContext, loop: cst.CSTNode) -> bool:
     function = ctx.enclosing(cst.FunctionDef)
     if type(function) is not cst.FunctionDef:
         return False
-    params = function.params
-    given = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
-    return iterable.value in given - {"self", "cls"}
+    return iterable.value in parameter_names(function) - {"self", "cls"}
 
 
 def _by_given_name(found: ApiCall, read: cst.Call, node: cst.Call, frames: list[LoopFrame]) -> bool:
@@ -906,10 +905,5 @@ def _advances_page_token(ctx: FileContext, call: cst.Call) -> bool:
             return True
     scope = ctx.enclosing(*_SCOPES)
     if type(token) is cst.Name and isinstance(scope, (cst.FunctionDef, cst.Lambda)):
-        params = scope.params
-        every = [*params.posonly_params, *params.params, *params.kwonly_params]
-        for star in (params.star_arg, params.star_kwarg):
-            if type(star) is cst.Param:
-                every.append(star)
-        return any(param.name.value == token.value for param in every)
+        return token.value in parameter_names(scope)
     return False

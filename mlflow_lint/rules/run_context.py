@@ -9,7 +9,7 @@ import libcst as cst
 
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import iter_children
+from mlflow_lint.context import iter_children, parameter_names
 from mlflow_lint.elision import code_text
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.names import dotted_name
@@ -166,6 +166,11 @@ class RunNotContextManaged(Rule):
       caller, stored on an object (`self.run = run`, `runs.append(run)`) or in a global,
       or written to a file for another process (`f.write(run.info.run_id)`, `json.dump`:
       a pipeline step that starts the run its later steps resume);
+    - `start_run(run_id=run_id)` with an id the function is handed (a parameter), in a
+      function that does not end the run: a worker process, a child or a callback joining
+      a run its owner created and ends (a `with` there would end the owner's run);
+    - the mlflow module stored on an object after the start (`self.mlflow = mlflow`): the
+      object's users log into the run and end it through it, in other modules;
     - `start_run(run_id=...)` under an `if mlflow.active_run() is None:` guard, which
       re-activates a run its caller owns; or a plain `start_run()` under that guard in a
       function that does not end the run: MLflow's own auto-start copied (every fluent
@@ -206,6 +211,8 @@ class RunNotContextManaged(Rule):
         # around each, and of the innermost (0 at module level)
         self._endings: list[tuple[frozenset[int], int]] = []
         self._text_counts: dict[int, int] = {}
+        # ids of the functions that store the mlflow module on an object (`self.mlflow = mlflow`)
+        self._module_holders: set[int] = set()
 
     def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
         self._scan(node, node.body, fixes.indent_unit(self.ctx.module, node))
@@ -219,6 +226,13 @@ class RunNotContextManaged(Rule):
         ):
             functions = [id(a) for a in self.ctx.ancestors if isinstance(a, _FUNCTIONS)]
             self._endings.append((frozenset(functions), functions[-1] if functions else 0))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if any(
+            isinstance(t.target, (cst.Attribute, cst.Subscript)) for t in node.targets
+        ) and api.is_fluent_module(self.ctx.resolver.resolve(node.value)):
+            function = self.ctx.enclosing(*_FUNCTIONS)
+            self._module_holders.add(id(function))
 
     def _scan(self, block: Block, statements: Sequence[cst.BaseStatement], unit: str) -> None:
         chain: Optional[tuple[cst.CSTNode, ...]] = None
@@ -374,6 +388,8 @@ class RunNotContextManaged(Rule):
             return False
         if start.name is not None and self._handed_on(scope, start.name):
             return True
+        if id(scope) in self._module_holders:
+            return True  # whoever holds the module logs into the run and ends it
         if self._reactivates(start):
             return True
         if _is_fixture(scope) and self._first_ending(start) is not None:
@@ -417,8 +433,8 @@ class RunNotContextManaged(Rule):
         return False
 
     def _reactivates(self, start: _Start) -> bool:
-        """Under `if mlflow.active_run() is None:`, `start_run(run_id=...)` makes the caller's
-        run active again, not a new one; a plain `start_run()` the function does not end is
+        """`start_run(run_id=...)` with an id the function is handed, or under `if
+        mlflow.active_run() is None:`, makes the caller's run active again, not a new one; a plain `start_run()` the function does not end is
         MLflow's own auto-start copied (as `log_metric` does it): the run is the caller's."""
         run_id = next(
             (a for a in start.call.args if a.keyword is not None and a.keyword.value == "run_id"),
@@ -427,8 +443,20 @@ class RunNotContextManaged(Rule):
         new_run = run_id is None or (
             type(run_id.value) is cst.Name and run_id.value.value == "None"
         )
-        if new_run and self._first_ending(start) is not None:
+        ends_here = self._first_ending(start) is not None
+        if new_run and ends_here:
             return False  # started and ended here: this function's own run
+        scope = start.scope
+        if (
+            not ends_here
+            and run_id is not None
+            and type(run_id.value) is cst.Name
+            and isinstance(scope, _FUNCTIONS)
+            and run_id.value.value in parameter_names(scope)
+        ):
+            # the caller names the run this joins: a worker process, a child or a callback
+            # logging into a run its owner created and ends
+            return True
         guards = self._active_run_names(start.scope)
         return any(
             type(node) is cst.If and self._tests_active_run(node.test, guards)

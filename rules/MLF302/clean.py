@@ -35,6 +35,12 @@ def resume(parent_run_id):
     mlflow.log_metric("resumed", 1)
 
 
+def count_shards(run_id, shards):
+    """A worker joins the run whose id its caller hands it: the caller owns it and ends it."""
+    mlflow.start_run(run_id=run_id)
+    mlflow.log_metric("shards", len(shards))
+
+
 def create_run(name):
     """The run is handed to the caller, who ends it."""
     run = mlflow.start_run(run_name=name)
@@ -57,6 +63,8 @@ on_train_end({})
 with mlflow.start_run(run_name="mlf302-clean-parent") as parent:
     pass
 resume(parent.info.run_id)
+mlflow.end_run()
+count_shards(parent.info.run_id, ["a", "b"])
 mlflow.end_run()
 create_run("mlf302-clean-created")
 mlflow.end_run()
