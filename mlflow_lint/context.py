@@ -548,6 +548,13 @@ class FileContext:
         incomplete during the walk: ask local_function() once it ended)."""
         return self.local_callee(call) is not None
 
+    def in_own_run(self, call: cst.Call) -> bool:
+        """Whether `call`, already walked, logs to a run its function opens itself (`with
+        mlflow.start_run():` around it, or `start_run()` / `create_run()` before it): once
+        per call of the function, whatever its name or parameters say."""
+        stack = self._function_stack
+        return bool(stack) and id(call) in stack[-1].in_own_run
+
     def function_key(self, node: cst.FunctionDef) -> str:
         """The key of a function of this file, as local_callee() gives it."""
         return self._function_key(node)
@@ -831,7 +838,7 @@ class FileContext:
             names: set[str] = set()
             if type(loop) is cst.For:
                 names.update(_bound_names(loop.target))
-            for current in _loop_nodes(loop):
+            for current in loop_nodes(loop):
                 if type(current) is cst.AugAssign and isinstance(
                     current.operator, (cst.AddAssign, cst.SubtractAssign)
                 ):
@@ -870,7 +877,7 @@ class FileContext:
 
         def compute() -> dict[str, list[cst.CSTNode]]:
             found: dict[str, list[cst.CSTNode]] = {}
-            for current in _loop_nodes(loop):
+            for current in loop_nodes(loop):
                 for target in _assignment_targets(current):
                     for name in _bound_names(target):
                         found.setdefault(name, []).append(current)
@@ -895,7 +902,7 @@ class FileContext:
                 while comp is not None:
                     names.update(_bound_names(comp.target))
                     comp = comp.inner_for_in
-            for current in _loop_nodes(loop):
+            for current in loop_nodes(loop):
                 for target in _assignment_targets(current):
                     names.update(_bound_names(target))
                 if type(current) is cst.Call:
@@ -949,7 +956,7 @@ class FileContext:
         `click.prompt(...)`, `click.confirm(...)`, `getpass()`, `Prompt.ask(...)`)."""
 
         def compute() -> bool:
-            for current in _loop_nodes(loop):
+            for current in loop_nodes(loop):
                 if type(current) is cst.Call and _waits(current):
                     return True
             return False
@@ -1409,6 +1416,10 @@ _PROMPT_CLASSES = frozenset({"Prompt", "Confirm", "IntPrompt", "FloatPrompt"})  
 _CHUNKERS = frozenset({"batched", "array_split", "grouper", "split_every"})
 
 
+# words, not API names (tests/test_elision.py reads `mlflow.run` into a "run" constant)
+_RUN_WORDS = frozenset({"run", "runs"})
+
+
 def _named_for_run(node: cst.BaseExpression) -> bool:
     """`run_context`, `tracker.start_run`, `plugins["MLFlowPlugin"]`: the last name, or the
     string key, has the word "run" or says MLflow."""
@@ -1425,8 +1436,7 @@ def _named_for_run(node: cst.BaseExpression) -> bool:
         name = node.value
     if not isinstance(name, str):
         return False
-    parts = words(name)
-    return "run" in parts or "runs" in parts or "mlflow" in name.lower()
+    return not _RUN_WORDS.isdisjoint(words(name)) or "mlflow" in name.lower()
 
 
 def spelling(node: Optional[cst.CSTNode]) -> Optional[str]:
@@ -1464,7 +1474,7 @@ def _assignment_targets(node: cst.CSTNode) -> list[cst.CSTNode]:
     return []
 
 
-def _loop_nodes(loop: cst.CSTNode) -> Iterator[cst.CSTNode]:
+def loop_nodes(loop: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node an iteration of `loop` may run (a `while` test included, a `for` iterable
     and nested definitions excluded)."""
     if type(loop) is cst.For:
@@ -1542,7 +1552,7 @@ def _chunk_range(loop: cst.For) -> bool:
     ):
         return False
     index = loop.target.value
-    for current in _loop_nodes(loop):
+    for current in loop_nodes(loop):
         if type(current) is cst.Slice and current.lower is not None:
             lower = current.lower
             if type(lower) is cst.Name and lower.value == index:

@@ -46,8 +46,10 @@ A loop over a set of names in a function that runs once per run: a mapping's ent
 key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}", ...)`). Once per
 run means: not called in a loop of the module, not named for a step, batch or epoch
 (`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging with a
-`step` other than a constant), and not a logging interface that logs the mapping its
-caller hands it (`def log_params(self, params):`) unless it guards each item (`try:
+`step` other than a constant; neither matters when the function opens the run itself,
+`with mlflow.start_run():` around the loop: each call is a run of its own), and not a
+logging interface that logs the mapping its caller hands it (`def log_params(self,
+params):`) unless it guards each item (`try:
 ... except ...: continue`: a batch would fail as a whole where such a loop loses only
 the bad item, so its one request per item is a choice). Such a set is a schema's worth of
 names (a run's metrics, a model's params, a leaderboard, a few tags): a handful of
@@ -151,7 +153,7 @@ def logging_interface(function: cst.FunctionDef, mapping: cst.BaseExpression) ->
 
 
 def _whole_config(mapping: cst.BaseExpression) -> bool:
-    if _dumps_an_object(mapping):
+    if _open_ended(mapping):
         return True
     node = mapping
     while type(node) is cst.Attribute:
@@ -214,6 +216,7 @@ def once_per_run_entries(
     key: Optional[cst.BaseExpression] = None,
     step: Optional[cst.BaseExpression] = None,
     guarded: bool = False,
+    call: Optional[cst.Call] = None,
 ) -> Optional[str]:
     """Call during the walk, with the loops that repeat the node being visited and, for a
     logging call, its `key` and `step` arguments. The key of its function when the only
@@ -225,7 +228,10 @@ def once_per_run_entries(
     when the node repeats with the data (nested loops, one key over many items, any `step`
     but a constant) or sits in a script's own code (reported there, like adjacent calls).
     `guarded`: the write is guarded item by item (LoopCallRule.isolated_item), which makes
-    a logging interface's one request per item a choice; it is then held like the rest."""
+    a logging interface's one request per item a choice; it is then held like the rest.
+    `call`: the logging call, when known; in a run its function opens itself
+    (`log_optimization_step` under `with mlflow.start_run():`), the function's name and
+    parameters say nothing about steps: each call is a run of its own."""
     if len(frames) != 1:
         return None
     loop = frames[0].loop
@@ -239,7 +245,10 @@ def once_per_run_entries(
     ):
         return None  # `step=self.global_step`: on every step; `step=i`: a history
     function = next((a for a in reversed(ctx.ancestors) if type(a) is cst.FunctionDef), None)
-    if function is None or step_named(function) or _given_a_step(function):
+    if function is None:
+        return None
+    own_run = call is not None and ctx.in_own_run(call)
+    if not own_run and (step_named(function) or _given_a_step(function)):
         return None
     if logging_interface(function, mapping) and not guarded:
         return None
@@ -265,12 +274,13 @@ def once_per_run_call(
         key.value if key is not None else None,
         step.value if step is not None else None,
         guarded,
+        call,
     )
 
 
 def _open_ended_in(function: cst.FunctionDef, name: str) -> bool:
     """`name = flatten_dict(config)`, `name = json.loads(text)`, `name = asdict(args)` in the
-    function: a nested config made flat, or a whole object dumped: open-ended."""
+    function (see _open_ended): a nested config made flat, or a whole object dumped."""
     for node in _statements(function.body):
         for small in node.body if type(node) is cst.SimpleStatementLine else ():
             if (
@@ -278,7 +288,7 @@ def _open_ended_in(function: cst.FunctionDef, name: str) -> bool:
                 and any(
                     type(t.target) is cst.Name and t.target.value == name for t in small.targets
                 )
-                and (_calls_flatten(small.value) or _dumps_an_object(small.value))
+                and _open_ended(small.value)
             ):
                 return True
     return False
@@ -304,6 +314,13 @@ def _statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
                 else:
                     todo.extend(child.body.body)
     return found
+
+
+def _open_ended(value: cst.BaseExpression) -> bool:
+    """A nested config made flat (`flatten_dict(config)`) or a whole object dumped
+    (`args.dict()`, `vars(args)`). A function of this file that returns one is not followed:
+    its body may be elided (elision.py), and must not decide a finding."""
+    return _calls_flatten(value) or _dumps_an_object(value)
 
 
 def _calls_flatten(value: cst.BaseExpression) -> bool:

@@ -67,6 +67,18 @@ ONCE = {
                 for item in items:
                     mlflow.set_tag(item.key, item.value)
     """,
+    # a function named for a step that opens a run on every call: once per run all the same
+    "own-run-per-call": """
+        import mlflow
+        class Optimizer:
+            def record_pruning_step(self, technique, scores, settings):
+                with mlflow.start_run():
+                    mlflow.set_tag("technique", technique)
+                    for name, value in scores.items():
+                        mlflow.log_metric(name, value)
+                    for name, value in settings.items():
+                        mlflow.log_param(name, str(value))
+    """,
 }
 
 
@@ -203,6 +215,17 @@ REPEATS = {
                 mlflow.log_param(key, fields[key])
         """,
         [(6, "MLF106"), (9, "MLF106")],
+    ),
+    # a run of its own per call, but a flattened config: open-ended all the same
+    "own-run-flattened-config": (
+        """
+        from mlflow import MlflowClient
+        def add_step_run(client: MlflowClient, experiment_id, step_info):
+            run = client.create_run(experiment_id=experiment_id)
+            for key, value in flatten_dict(step_info.config).items():
+                client.log_param(run.info.run_id, key, value)
+        """,
+        [(5, "MLF105")],
     ),
     # a script's own code, like adjacent calls there
     "script": (

@@ -819,3 +819,29 @@ def test_heavy_work_in_the_helper_that_reads_counts_too() -> None:
     """
     assert lines(source, "MLF201") == []
     assert lines(source.replace("mlflow.genai.evaluate", "len"), "MLF201") == [8]
+
+
+def test_a_read_of_what_the_same_iteration_created_is_not_flagged() -> None:
+    """Nothing can be fetched before the loop for an experiment or run the loop creates."""
+    source = """\
+    def launch(plans):
+        for plan in plans:
+            start(plan)
+
+
+    def start(plan):
+        experiment_id = mlflow.create_experiment(plan.name)
+        mlflow.set_experiment(experiment_id=experiment_id)
+        print(experiment_id)
+
+
+    def register(client, names):
+        for name in names:
+            run = client.create_run(experiment_id="0", run_name=name)
+            print(client.get_run(run.info.run_id).info.status)
+    """
+    assert lines(source, "MLF201") == []
+    # read by an id the loop was handed: still one request per item
+    handed = source.replace("experiment_id = mlflow.create_experiment(plan.name)", "")
+    handed = handed.replace("experiment_id=experiment_id", "experiment_id=plan.experiment_id")
+    assert lines(handed, "MLF201") == [3]

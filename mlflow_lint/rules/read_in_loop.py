@@ -16,6 +16,7 @@ from mlflow_lint.context import (
     contains,
     is_test_code,
     iter_children,
+    loop_nodes,
     parameter_names,
     spelling,
 )
@@ -124,6 +125,10 @@ class TrackingReadInLoop(LoopCallRule):
       `paginate`, `trainer.fit`, `subprocess.run`): the read is a small share of what each
       iteration costs. Flagged still when the loop can `continue` before that work (a sync
       tool that skips what already exists): its iterations may be the reads.
+    - A read handed what an MLflow `create_*` call of the same iteration returned
+      (`experiment_id = mlflow.create_experiment(name)`, then
+      `mlflow.set_experiment(experiment_id=experiment_id)`): nothing can be fetched before
+      the loop for what the loop creates.
     - A search per item for everything under it, in big pages and with no filter
       (`client.search_runs([exp.experiment_id], max_results=10000)` per experiment): an
       export's listing, whose cost is the results it transfers, not the request count; a
@@ -279,6 +284,10 @@ class TrackingReadInLoop(LoopCallRule):
             helper is not None and _beside_heavy_work(self.ctx, helper.node, read)
         ):
             return None  # a transfer or evaluation per iteration dwarfs the read
+        if _reads_what_it_created(self.ctx, frames[0].loop, read) or (
+            helper is not None and _reads_what_it_created(self.ctx, helper.node, read)
+        ):
+            return None  # created in the same iteration: nothing to fetch before the loop
         if same:
             where = (
                 "the loop"
@@ -636,6 +645,21 @@ def _bulk_listing(found: ApiCall, read: cst.Call) -> bool:
         return False
     size = keywords.get("max_results")
     return type(size) is cst.Integer and int(size.value.replace("_", "")) >= 1000
+
+
+def _reads_what_it_created(ctx: FileContext, block: cst.CSTNode, read: cst.Call) -> bool:
+    """Whether `read` is handed what an MLflow `create_*` call in `block` returned
+    (`experiment_id = mlflow.create_experiment(name)`, then `mlflow.set_experiment(
+    experiment_id=experiment_id)`): it reads back what the same iteration created."""
+    created: set[str] = set()
+    for node in loop_nodes(block.body if type(block) is cst.FunctionDef else block):
+        if type(node) is cst.Assign and type(node.value) is cst.Call:
+            found = ctx.api_call(node.value)
+            if found is not None and found.name.startswith("create_"):
+                created.update(t.target.value for t in node.targets if type(t.target) is cst.Name)
+    if not created:
+        return False
+    return any((spelling(arg.value) or "").split(".", 1)[0] in created for arg in read.args)
 
 
 def _beside_heavy_work(

@@ -434,8 +434,9 @@ class RunNotContextManaged(Rule):
 
     def _reactivates(self, start: _Start) -> bool:
         """`start_run(run_id=...)` with an id the function is handed, or under `if
-        mlflow.active_run() is None:`, makes the caller's run active again, not a new one; a plain `start_run()` the function does not end is
-        MLflow's own auto-start copied (as `log_metric` does it): the run is the caller's."""
+        mlflow.active_run() is None:`, makes the caller's run active again, not a new one; a
+        plain `start_run()` the function does not end is MLflow's own auto-start copied (as
+        `log_metric` does it): the run is the caller's."""
         run_id = next(
             (a for a in start.call.args if a.keyword is not None and a.keyword.value == "run_id"),
             start.call.args[0] if start.call.args and start.call.args[0].keyword is None else None,
