@@ -77,6 +77,25 @@ def test_a_loop_that_waits_on_each_iteration_is_not_flagged(wait: str, code: str
     assert lines(source.replace(wait, "pass"), code) == [4]
 
 
+@pytest.mark.parametrize("wait", ["time.sleep(5)", "stop.wait(5)", "event = events.get(timeout=1)"])
+def test_a_poll_that_logs_what_it_sees_sends_requests_at_its_pace(wait: str) -> None:
+    """A request or two per wait is no burst: the request-count rules leave polls alone, while
+    the rules about what gets stored (the same param each time) still look at them."""
+    source = f"""
+    def follow(job, run_id):
+        while not job.done():
+            mlflow.log_metric("progress", job.progress(), step=job.steps())
+            {wait}
+    """
+    assert lines(source, "MLF101") == []
+    assert lines(source.replace(wait, "pass"), "MLF101") == [4]
+    param = source.replace(
+        'mlflow.log_metric("progress", job.progress(), step=job.steps())',
+        'mlflow.log_param("job", job.name)',
+    )
+    assert lines(param, "MLF106") == [4]
+
+
 def test_asyncio_sleep_paces_an_async_loop() -> None:
     source = """
     async def watch(rids):

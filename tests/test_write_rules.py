@@ -435,7 +435,7 @@ def test_buffering_keeps_the_calls_trailing_comment() -> None:
         + RUN
         + "    for s in range(3):\n"
         + "        mlflow.log_metric('loss', 0.1, step=s)  # per batch\n"
-        + "        time.sleep(1)\n"  # work between points: buffered, not one batch of all
+        + "        train_step()\n"  # work between points: buffered, not one batch of all
     )
     result = fixed(source, "MLF101", unsafe=True)
     assert result is not None and "_metric_batch.append(" in result

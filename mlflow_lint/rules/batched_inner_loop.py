@@ -5,9 +5,10 @@ import libcst as cst
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
-from mlflow_lint.rules.loop_calls import LoopCallRule
+from mlflow_lint.rules.loop_calls import LoopCallRule, documents_paced
 
 
+@documents_paced
 class BatchedLoggingInInnerLoop(LoopCallRule):
     """
     ## What it does
@@ -28,6 +29,8 @@ class BatchedLoggingInInnerLoop(LoopCallRule):
     No automatic fix: how often to log is a choice.
 
     ## Not flagged
+    {paced}
+
     - Inner loops over size-capped chunks of one collection (`for i in range(0, len(metrics),
       1000)` slicing `metrics[i : i + 1000]`, `for part in chunk_list(params, 100)`): that
       loop is the batching, each iteration sends a full batch.

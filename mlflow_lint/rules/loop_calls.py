@@ -10,6 +10,7 @@ import libcst as cst
 from mlflow_lint import fixes, frequency
 from mlflow_lint.context import LoopFrame, contains, is_test_code
 from mlflow_lint.mlflow_api import ApiCall
+from mlflow_lint.rule import shared_doc
 from mlflow_lint.rules.per_item_loop import mapping_loop
 
 
@@ -27,6 +28,17 @@ def _same_run_frames(found: ApiCall, call: cst.Call, frames: list[LoopFrame]) ->
             break
         kept.append(frame)
     return kept
+
+
+# The "Not flagged" paragraph of the rules about request counts in loops, put in their
+# docstrings by `documents_paced`.
+PACED_NOT_FLAGGED = """\
+Polling and interactive loops: the loop waits on each iteration (`time.sleep`,
+`asyncio.sleep`, `event.wait(...)`, `condition.wait()`, `queue.get(timeout=...)`, or a
+private alias such as `self._sleep(...)` where a test swaps in a fake clock) or reads
+input (`input()`, `click.prompt(...)`, `click.confirm(...)`, `Prompt.ask(...)`): its
+requests come a few at a time, at the pace of the poll or of the person."""
+documents_paced = shared_doc("{paced}", PACED_NOT_FLAGGED)
 
 
 class LoopCallRule(frequency.HoldsOncePerRun):
@@ -85,7 +97,11 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                 continue
             if frame.at_most_once or (frame.throttled and not self.include_throttled):
                 continue
-            if self.counts_requests and self.ctx.fixed_handful(frame.loop):
+            # a written-out handful, or a loop that waits on each iteration (a poll, a
+            # prompt): its requests come a few at a time, at the pace of the wait
+            if self.counts_requests and (
+                self.ctx.fixed_handful(frame.loop) or self.ctx.paced(frame.loop)
+            ):
                 continue
             kept.append(frame)
         return kept

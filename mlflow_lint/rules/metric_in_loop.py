@@ -12,7 +12,7 @@ from mlflow_lint.context import FileContext, LoopFrame, iter_children
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
 from mlflow_lint.names import words
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
-from mlflow_lint.rules.loop_calls import LoopCallRule
+from mlflow_lint.rules.loop_calls import LoopCallRule, documents_paced
 
 Loop = Union[cst.For, cst.While]
 # Names the buffering fix introduces; the fix is not offered when the file uses one for
@@ -48,6 +48,7 @@ class _Finding:
 
 
 @frequency.documents_once_per_run
+@documents_paced
 class MetricInLoop(LoopCallRule):
     """
     ## What it does
@@ -100,6 +101,8 @@ class MetricInLoop(LoopCallRule):
 
     ## Not flagged
     {once_per_run}
+
+    {paced}
 
     A loop over a written-out iterable of three items or fewer (`for split in ("train", "val",
     "test"):`, not `range(3)`, which in examples stands for any length): a fixed handful of

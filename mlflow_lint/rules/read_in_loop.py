@@ -21,7 +21,7 @@ from mlflow_lint.context import (
     spelling,
 )
 from mlflow_lint.mlflow_api import ApiCall
-from mlflow_lint.rules.loop_calls import LoopCallRule
+from mlflow_lint.rules.loop_calls import LoopCallRule, documents_paced
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 RULE_KEY = "rule:MLF201"  # FileContext.memo key under which the rule's instance is found
@@ -33,6 +33,7 @@ class ReadFinding:
     help: str
 
 
+@documents_paced
 class TrackingReadInLoop(LoopCallRule):
     """
     ## What it does
@@ -71,6 +72,8 @@ class TrackingReadInLoop(LoopCallRule):
     runs) that the loop body has to be adapted to.
 
     ## Not flagged
+    {paced}
+
     - Test code (`test_*.py`, `*_test.py`, `conftest.py`, files under a `tests/` folder):
       reading back, one by one, the few runs a test just logged is not worth a batched query.
     - Reads with no batched form, made for a different item on each iteration
@@ -79,11 +82,6 @@ class TrackingReadInLoop(LoopCallRule):
     - Pagination: the call passes `page_token=` a name or attribute that the loop assigns
       (`token = page.token`), or a parameter of the function making it (its caller may
       advance it). A `page_token` the loop never advances (`page_token=None`) is flagged.
-    - Polling and interactive loops: the loop waits on each iteration (`time.sleep`,
-      `asyncio.sleep`, `event.wait(...)`, `condition.wait()`, `queue.get(timeout=...)`, or a
-      private alias such as `self._sleep(...)` where a test swaps in a fake clock) or
-      reads input (`input()`, `click.prompt(...)`, `click.confirm(...)`, `Prompt.ask(...)`):
-      its requests come at the pace of the poll or of the person.
     - A `while` loop that stops on what the read returns and reads something different each
       time (`while name_taken(name): name = new_name()`): it retries until it succeeds,
       usually once.
@@ -174,7 +172,7 @@ class TrackingReadInLoop(LoopCallRule):
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
         if self.ctx.memo("read_in_loop.test_code", lambda: is_test_code(self.ctx.path)):
             return []
-        frames = [frame for frame in super().frames(node) if not self.ctx.paced(frame.loop)]
+        frames = super().frames(node)  # polls and prompts left out there
         if frames and _fills_cache_on_miss(self.ctx, frames[0].loop):
             return []
         if frames and _walks_given_collection(self.ctx, frames[0].loop):

@@ -4,7 +4,7 @@ from typing import Callable
 
 import libcst as cst
 
-from mlflow_lint import fixes
+from mlflow_lint import fixes, frequency
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import LoopFrame, uses_names
 from mlflow_lint.mlflow_api import ApiCall
@@ -15,7 +15,7 @@ from mlflow_lint.rules.artifact_upload import (
     literal_items,
     picked_once,
 )
-from mlflow_lint.rules.loop_calls import LoopCallRule
+from mlflow_lint.rules.loop_calls import LoopCallRule, documents_paced
 
 # What to do instead, by call: `{call}` is the call in the code's own spelling.
 _REMEDIES = {
@@ -28,6 +28,8 @@ _REMEDIES = {
 }
 
 
+@frequency.documents_once_per_run
+@documents_paced
 class SmallArtifactsInLoop(LoopCallRule):
     """
     ## What it does
@@ -49,17 +51,9 @@ class SmallArtifactsInLoop(LoopCallRule):
     No automatic fix: the shape of the combined artifact is a choice.
 
     ## Not flagged
-    A loop over a mapping's entries (`for name, value in scores.items():`) in a function
-    that runs once per run: not called in a loop of the module, not named for a step, batch
-    or epoch (`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging
-    with a `step` other than a constant), and not a logging interface that logs the mapping its
-    caller hands it (`def log_params(self, params):`). Such a mapping is a schema's worth of
-    names (a run's metrics, a model's params, a few tags): a handful of requests once per
-    run, which on real code, hand-judged, was not worth acting on. Still reported: the same
-    loop in a script's own code, nested in another loop, over a whole configuration
-    (`self.config`, `cfg`, a flattened dict, an object dumped whole: `args.dict()`,
-    `vars(args)`, `json.loads(text)`: open-ended) or over a history keyed by step
-    (`for step, value in history.items()`).
+    {once_per_run}
+
+    {paced}
 
     - A fixed set of distinct named artifacts: a loop over the items of a mapping
       (`for name, report in reports.items(): mlflow.log_dict(report, f"{name}.json")`) or over a
