@@ -864,3 +864,22 @@ def test_a_read_of_what_the_same_iteration_created_is_not_flagged() -> None:
     handed = source.replace("experiment_id = mlflow.create_experiment(plan.name)", "")
     handed = handed.replace("experiment_id=experiment_id", "experiment_id=plan.experiment_id")
     assert lines(handed, "MLF201") == [3]
+
+
+def test_one_loop_reading_the_same_way_in_several_places_is_one_finding() -> None:
+    """Each branch reads the run again: one fetch before the loop fixes them all."""
+    source = """
+    def table(run_ids, index):
+        rows = {}
+        for run_id in run_ids:
+            if index == "name":
+                name = mlflow.get_run(run_id).data.tags["mlflow.runName"]
+            else:
+                name = mlflow.get_run(run_id).info.run_id
+            rows[name] = mlflow.get_run(run_id).data.metrics
+        return rows
+    """
+    assert lines(source, "MLF201") == [6]
+    # another loop with the same read is another problem
+    twice = source + source.replace("def table(", "def other_table(")
+    assert lines(twice, "MLF201") == [6, 16]

@@ -31,6 +31,9 @@ RULE_KEY = "rule:MLF201"  # FileContext.memo key under which the rule's instance
 class ReadFinding:
     message: str
     help: str
+    # a fetch of every item before the loop: it replaces all the loop's reads it advises
+    # for, so the loop gets one such finding (a hoisted read moves that call alone)
+    fetches_all: bool = False
 
 
 @documents_paced
@@ -59,7 +62,9 @@ class TrackingReadInLoop(LoopCallRule):
       between reads.
 
     When the helper that reads also builds an `MlflowClient()` on every call, this finding
-    says so, and MLF202 does not report that call a second time.
+    says so, and MLF202 does not report that call a second time. A loop gets one finding per
+    remedy: `get_run(run_id)` in each branch of an `if` (or `get_run` and `get_parent_run`,
+    which the same `search_runs` replaces) is reported at its first read only.
 
     ## Why is this bad
     Each call is one request and one database query: the N+1 pattern. Looping `get_run` over
@@ -200,9 +205,12 @@ class TrackingReadInLoop(LoopCallRule):
         self._direct.append((node, found, frames, via))
 
     def finish(self) -> None:
+        # one finding per loop and remedy: `get_run(run_id)` in each branch of an `if` is one
+        # problem, fixed by the one fetch before the loop the first finding advises
+        advised: set[tuple[int, str]] = set()
         for node, found, frames, via in self._direct:
             finding = self._finding(node, found, node, frames, via)
-            if finding is not None:
+            if finding is not None and not _advised(advised, frames[0].loop, finding):
                 self.report(node, finding.message, help=finding.help)
         for node, frames in self._helper_calls:
             if id(node) not in self._helper_findings:
@@ -214,8 +222,13 @@ class TrackingReadInLoop(LoopCallRule):
         }
         sites = {key: (node, self._reads[key]) for key, (node, _) in decided.items()}
         echoes = echo_sites(self.ctx, sites)
+        loops = {id(node): frames[0].loop for node, frames in self._helper_calls}
         for key, (node, finding) in decided.items():
-            if key not in echoes and finding is not None:
+            if (
+                key not in echoes
+                and finding is not None
+                and not _advised(advised, loops[key], finding)
+            ):
                 self.report(node, finding.message, help=finding.help)
 
     def helper_finding(self, node: cst.Call) -> Optional[ReadFinding]:
@@ -323,7 +336,7 @@ class TrackingReadInLoop(LoopCallRule):
                 f". `{builder}` also builds an `MlflowClient()` on every call: create one "
                 "before the loop and pass it in"
             )
-        return ReadFinding(message, advice)
+        return ReadFinding(message, advice, fetches_all=True)
 
     def _starts_runs(self, loop: cst.CSTNode) -> bool:
         """Whether the loop body starts runs itself (`mlflow.start_run(...)`)."""
@@ -643,6 +656,18 @@ def _bulk_listing(found: ApiCall, read: cst.Call) -> bool:
         return False
     size = keywords.get("max_results")
     return type(size) is cst.Integer and int(size.value.replace("_", "")) >= 1000
+
+
+def _advised(advised: set[tuple[int, str]], loop: cst.CSTNode, finding: ReadFinding) -> bool:
+    """Whether `loop` already got a finding with the same fetch-everything advice (noted
+    now if not)."""
+    if not finding.fetches_all:
+        return False
+    key = (id(loop), finding.help)
+    if key in advised:
+        return True
+    advised.add(key)
+    return False
 
 
 def _reads_what_it_created(ctx: FileContext, block: cst.CSTNode, read: cst.Call) -> bool:
