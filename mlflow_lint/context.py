@@ -997,21 +997,29 @@ class FileContext:
                 return False
             if _chunk_range(loop):
                 return True
-            block = self._loop_blocks.get(id(loop))
-            assigned: dict[str, cst.BaseExpression] = {}
-            if block is not None:
-                for statement in getattr(block, "body", ()):
-                    if statement is loop:
-                        break
-                    for small in _small_statements(statement):
-                        if type(small) is cst.Assign and len(small.targets) == 1:
-                            target = small.targets[0].target
-                            if type(target) is cst.Name:
-                                assigned[target.value] = small.value
-            return _chunk_iterable(loop.iter, assigned)
+            return _chunk_iterable(loop.iter, self.assigned_before(loop))
 
         chunked: bool = self.memo(f"chunks:{id(loop)}", compute)
         return chunked
+
+    def assigned_before(self, loop: cst.For) -> dict[str, cst.BaseExpression]:
+        """The names the loop's block assigns before the loop (`name = value`), each with
+        its last value there."""
+
+        def compute() -> dict[str, cst.BaseExpression]:
+            assigned: dict[str, cst.BaseExpression] = {}
+            for statement in getattr(self._loop_blocks.get(id(loop)), "body", ()):
+                if statement is loop:
+                    break
+                for small in _small_statements(statement):
+                    if type(small) is cst.Assign and len(small.targets) == 1:
+                        target = small.targets[0].target
+                        if type(target) is cst.Name:
+                            assigned[target.value] = small.value
+            return assigned
+
+        found: dict[str, cst.BaseExpression] = self.memo(f"assigned:{id(loop)}", compute)
+        return found
 
     def _walks_one_item(self, loop: cst.For) -> bool:
         """`run_ids = ["ecc6f5..."]` and then `for run_id in run_ids:` in the same block, the

@@ -883,3 +883,24 @@ def test_one_loop_reading_the_same_way_in_several_places_is_one_finding() -> Non
     # another loop with the same read is another problem
     twice = source + source.replace("def table(", "def other_table(")
     assert lines(twice, "MLF201") == [6, 16]
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "runs = client.search_runs([experiment_id])\n    for run in runs:",
+        "for i, run in enumerate(client.search_runs([experiment_id])):",
+        "frame = mlflow.search_runs([experiment_id])\n    for _, run in frame.iterrows():",
+    ],
+)
+def test_a_run_refetched_from_search_results_gets_read_it_from_the_item(loop: str) -> None:
+    source = (
+        "def scores(client: MlflowClient, experiment_id, run_ids):\n"
+        f"    {loop}\n"
+        "        print(client.get_run(run.run_id).data.metrics)\n"
+    )
+    [(_, _, _, advice)] = findings(source, "MLF201")
+    assert "read them from the loop's item" in advice
+    # a loop over ids from elsewhere: the batched read is the remedy
+    [(_, _, _, advice)] = findings(source.replace(loop, "for run in run_ids:"), "MLF201")
+    assert "read them from the loop's item" not in advice and "IN (" in advice

@@ -137,6 +137,38 @@ def test_the_latest_metric_value_is_in_run_data(client: MlflowClient) -> None:
     assert client.get_run(run_id).data.metrics["loss"] == last.value == 0.2
 
 
+def test_search_results_already_hold_what_get_run_returns(client: MlflowClient) -> None:
+    """MLF201's advice for `get_run` over the runs a `search_runs` returned: each result holds
+    the run's info, latest metrics, params and tags, and `mlflow.search_runs`'s DataFrame has
+    them as `metrics.*`, `params.*`, `tags.*` columns beside `artifact_uri`."""
+    experiment = client.create_experiment("searched")
+    for index in range(3):
+        run_id = client.create_run(experiment).info.run_id
+        client.log_metric(run_id, "rmse", 1.0 / (index + 1), step=index)
+        client.log_param(run_id, "depth", str(index))
+        client.set_tag(run_id, "stage", "eval")
+    for found in client.search_runs([experiment]):
+        fetched = client.get_run(found.info.run_id)
+        assert found.info.artifact_uri == fetched.info.artifact_uri
+        assert found.info.status == fetched.info.status
+        assert found.data.metrics == fetched.data.metrics
+        assert found.data.params == fetched.data.params
+        assert found.data.tags == fetched.data.tags
+    mlflow.set_tracking_uri(client.tracking_uri)
+    try:
+        frame = mlflow.search_runs([experiment])
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert {"run_id", "artifact_uri", "metrics.rmse", "params.depth", "tags.stage"} <= set(
+        frame.columns
+    )
+    for _, row in frame.iterrows():
+        fetched = client.get_run(row.run_id)
+        assert row["artifact_uri"] == fetched.info.artifact_uri
+        assert row["metrics.rmse"] == fetched.data.metrics["rmse"]
+        assert row["params.depth"] == fetched.data.params["depth"]
+
+
 def test_client_local_getters_send_nothing(client: MlflowClient) -> None:
     """`get_model_version_stages` and `get_workspace_store_uri` are not reads: MLF201 skips
     them. Against an unreachable server they still answer."""

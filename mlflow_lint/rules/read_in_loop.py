@@ -56,6 +56,9 @@ class TrackingReadInLoop(LoopCallRule):
     - an experiment looked up by a different name on each iteration: one
       `search_experiments()` call, picking them by name (its filter has no `name IN (...)`
       and no `OR`);
+    - `get_run` of each run a `search_runs` returned, in a loop over that result: the search
+      already holds every run it found (info, latest metrics, params, tags; the columns of
+      `mlflow.search_runs`'s DataFrame): read them from the loop's item;
     - `get_metric_history(...)[-1]`: MLflow has no batched history read, but the latest value
       of every metric is in `run.data.metrics`;
     - a loop that reads the same thing until the result lets it stop, without waiting: wait
@@ -320,6 +323,16 @@ class TrackingReadInLoop(LoopCallRule):
             return None  # a page of everything per item: the payload, not the count, costs
         if id(frames[0].loop) in self._given_names and _by_given_name(found, read, node, frames):
             return None  # the experiments a caller picked: listing them all costs more
+        if not via and found.name == "get_run" and _refetches_searched_run(self.ctx, read, frames):
+            return ReadFinding(
+                message,
+                "The loop walks the result of `search_runs`, which already holds every run "
+                "it found (`run.info`, `run.data.metrics`, `.params`, `.tags`; for "
+                "`mlflow.search_runs`'s DataFrame, its `metrics.*`, `params.*`, `tags.*` "
+                "and `artifact_uri` columns): read them from the loop's item instead of "
+                "fetching each run again",
+                fetches_all=True,
+            )
         advice = self._batch_advice(node, found, frames, via)
         if advice is None:
             if found.name != "get_metric_history" or via or id(node) not in self._latest_only:
@@ -656,6 +669,44 @@ def _bulk_listing(found: ApiCall, read: cst.Call) -> bool:
         return False
     size = keywords.get("max_results")
     return type(size) is cst.Integer and int(size.value.replace("_", "")) >= 1000
+
+
+# How a loop walks what a search returned: `for run in runs`, `for i, run in
+# enumerate(runs)`, `for _, row in runs_df.iterrows()`, `for row in df.itertuples()`.
+_ROW_VIEWS = frozenset({"iterrows", "itertuples", "items"})
+
+
+def _refetches_searched_run(ctx: FileContext, read: cst.Call, frames: list[LoopFrame]) -> bool:
+    """`get_run` of the run id of each item of a `search_runs` result that the loop walks
+    (the result itself, or a name assigned from it before the loop in the same block)."""
+    loop = frames[0].loop
+    if type(loop) is not cst.For or not any(
+        fixes.uses_names(arg.value, fixes.loop_bound_names(loop)) for arg in read.args
+    ):
+        return False
+    source: cst.BaseExpression = loop.iter
+    if (
+        type(source) is cst.Call
+        and type(source.func) is cst.Name
+        and source.func.value
+        in (
+            "enumerate",
+            "list",
+        )
+    ):
+        source = source.args[0].value if source.args else source
+    if (
+        type(source) is cst.Call
+        and type(source.func) is cst.Attribute
+        and source.func.attr.value in _ROW_VIEWS
+    ):
+        source = source.func.value
+    if type(source) is cst.Name:
+        source = ctx.assigned_before(loop).get(source.value, source)
+    if type(source) is not cst.Call:
+        return False
+    searched = ctx.api_call(source)
+    return searched is not None and searched.name == "search_runs"
 
 
 def _advised(advised: set[tuple[int, str]], loop: cst.CSTNode, finding: ReadFinding) -> bool:
