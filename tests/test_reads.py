@@ -904,3 +904,21 @@ def test_a_run_refetched_from_search_results_gets_read_it_from_the_item(loop: st
     # a loop over ids from elsewhere: the batched read is the remedy
     [(_, _, _, advice)] = findings(source.replace(loop, "for run in run_ids:"), "MLF201")
     assert "read them from the loop's item" not in advice and "IN (" in advice
+
+
+def test_a_wait_loop_that_returns_from_a_branch_is_a_poll() -> None:
+    """The result decides when the loop ends even when only some branches return: the
+    advice is to wait between reads, never to read once before a loop that waits for it."""
+    source = """
+    def wait_for_child(client: MlflowClient, output):
+        while True:
+            run = client.search_runs(["1"], filter_string="tags.role = 'child'")
+            if run:
+                if output == "json":
+                    return run[0].data.params
+                elif output == "bash":
+                    return str(run[0].data.params)
+    """
+    [(line, _, message, advice)] = findings(source, "MLF201")
+    assert line == 4 and "polls in a loop without waiting" in message
+    assert "Wait between reads" in advice

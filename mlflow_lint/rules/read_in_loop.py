@@ -922,12 +922,17 @@ def _reads_any(expression: cst.CSTNode, names: set[str]) -> bool:
 
 
 def _leaves(block: cst.BaseSuite) -> bool:
-    statements = block.body if type(block) is cst.IndentedBlock else [block]
-    for statement in statements:
-        if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and any(
-            isinstance(small, (cst.Break, cst.Return, cst.Raise)) for small in statement.body
-        ):
+    """Whether the block can leave the loop: a `break`, `return` or `raise` in it, also in
+    the branches of its `if`s and `try`s (`if output == "json": return params`), not in a
+    loop or a definition of its own."""
+    todo: list[cst.CSTNode] = [block]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, (cst.Break, cst.Return, cst.Raise)):
             return True
+        if isinstance(current, (*_SCOPES, cst.For, cst.While)):
+            continue
+        todo.extend(iter_children(current))
     return False
 
 
