@@ -673,7 +673,8 @@ def _bulk_listing(found: ApiCall, read: cst.Call) -> bool:
 
 # How a loop walks what a search returned: `for run in runs`, `for i, run in
 # enumerate(runs)`, `for _, row in runs_df.iterrows()`, `for row in df.itertuples()`.
-_ROW_VIEWS = frozenset({"iterrows", "itertuples", "items"})
+_ROW_WRAPPERS = frozenset({"enumerate", "list"})
+_ROW_VIEWS = frozenset({"iterrows", "itertuples"})
 
 
 def _refetches_searched_run(ctx: FileContext, read: cst.Call, frames: list[LoopFrame]) -> bool:
@@ -688,13 +689,10 @@ def _refetches_searched_run(ctx: FileContext, read: cst.Call, frames: list[LoopF
     if (
         type(source) is cst.Call
         and type(source.func) is cst.Name
-        and source.func.value
-        in (
-            "enumerate",
-            "list",
-        )
+        and source.func.value in _ROW_WRAPPERS
+        and source.args
     ):
-        source = source.args[0].value if source.args else source
+        source = source.args[0].value
     if (
         type(source) is cst.Call
         and type(source.func) is cst.Attribute
