@@ -671,9 +671,8 @@ def _bulk_listing(found: ApiCall, read: cst.Call) -> bool:
     return type(size) is cst.Integer and int(size.value.replace("_", "")) >= 1000
 
 
-# How a loop walks what a search returned: `for run in runs`, `for i, run in
-# enumerate(runs)`, `for _, row in runs_df.iterrows()`, `for row in df.itertuples()`.
-_ROW_WRAPPERS = frozenset({"enumerate", "list"})
+# How a loop walks the rows of a search's DataFrame: `for _, row in runs_df.iterrows()`,
+# `for row in df.itertuples()`.
 _ROW_VIEWS = frozenset({"iterrows", "itertuples"})
 
 
@@ -685,14 +684,7 @@ def _refetches_searched_run(ctx: FileContext, read: cst.Call, frames: list[LoopF
         fixes.uses_names(arg.value, fixes.loop_bound_names(loop)) for arg in read.args
     ):
         return False
-    source: cst.BaseExpression = loop.iter
-    if (
-        type(source) is cst.Call
-        and type(source.func) is cst.Name
-        and source.func.value in _ROW_WRAPPERS
-        and source.args
-    ):
-        source = source.args[0].value
+    source = frequency.collection(loop)  # unwrapped from `enumerate(...)`, `list(...)`
     if (
         type(source) is cst.Call
         and type(source.func) is cst.Attribute
