@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TextIO, TypeVar
 
 import click
-import cloup
 
 from mlflow_lint import __version__, cache, dispatch, formats
 from mlflow_lint.add_noqa import add_noqa_file
 from mlflow_lint.config import ConfigError, Settings, build_settings, find_config
+from mlflow_lint.help_groups import Group, argument, option_group
 from mlflow_lint.report import Reporter
 from mlflow_lint.results import FileResult
 from mlflow_lint.runner import default_jobs, discover, run_discovered, with_write
@@ -39,7 +39,6 @@ PROGRESS_DELAY_SECONDS = 1.0
 CONTEXT_SETTINGS = {
     "help_option_names": ["-h", "--help"],
     "max_content_width": 100,
-    "show_constraints": False,
 }
 
 
@@ -63,9 +62,9 @@ def check_options(command: F) -> F:
     """The options of `check` (and of `fix`, its short form with `--fix` on), grouped as
     Ruff's `check --help` groups them."""
     groups = [
-        cloup.option_group(
+        option_group(
             "Log levels",
-            cloup.option(
+            click.option(
                 "-v",
                 "--verbose",
                 is_flag=True,
@@ -73,14 +72,14 @@ def check_options(command: F) -> F:
                 "how many files the prefilter skipped and why, and how long it took "
                 "(on standard error).",
             ),
-            cloup.option("-q", "--quiet", is_flag=True, help="Print findings, but nothing else."),
-            cloup.option(
+            click.option("-q", "--quiet", is_flag=True, help="Print findings, but nothing else."),
+            click.option(
                 "-s",
                 "--silent",
                 is_flag=True,
                 help="Print nothing; the exit code still says whether there are findings.",
             ),
-            cloup.option(
+            click.option(
                 "--color",
                 type=click.Choice(["auto", "always", "never"]),
                 default="auto",
@@ -89,38 +88,38 @@ def check_options(command: F) -> F:
                 "always, or never. Never in files or pipes.",
             ),
         ),
-        cloup.option_group(
+        option_group(
             "Miscellaneous",
-            cloup.option(
+            click.option(
                 "-n",
                 "--no-cache",
                 is_flag=True,
                 help="Analyse every file again; do not read or write .mlflow-lint-cache.",
             ),
-            cloup.option(
+            click.option(
                 "--stdin-filename",
                 default=None,
                 help="The name of the file read from standard input (`-`), for the "
                 "report and the configuration.",
             ),
-            cloup.option(
+            click.option(
                 "-e",
                 "--exit-zero",
                 is_flag=True,
                 help="Exit with status 0, even when findings are reported.",
             ),
-            cloup.option(
+            click.option(
                 "--exit-non-zero-on-fix",
                 is_flag=True,
                 help="Exit with status 1 when any file was fixed, even if no findings remain.",
             ),
-            cloup.option(
+            click.option(
                 "--config",
                 "config_path",
                 type=click.Path(exists=True, dir_okay=False),
                 help="The pyproject.toml to use instead of the nearest one.",
             ),
-            cloup.option(
+            click.option(
                 "-j",
                 "--jobs",
                 type=click.IntRange(min=1),
@@ -128,32 +127,32 @@ def check_options(command: F) -> F:
                 help="Parallel processes (default: all cores; 1 under pre-commit).",
             ),
         ),
-        cloup.option_group(
+        option_group(
             "File selection",
-            cloup.option(
+            click.option(
                 "--exclude",
                 multiple=True,
                 callback=_patterns,
                 metavar="PATTERN",
                 help="Files and directories to leave out (replaces the configured `exclude`).",
             ),
-            cloup.option(
+            click.option(
                 "--extend-exclude",
                 multiple=True,
                 callback=_patterns,
                 metavar="PATTERN",
                 help="Like --exclude, but adds to the excluded files and directories.",
             ),
-            cloup.option(
+            click.option(
                 "--force-exclude/--no-force-exclude",
                 default=None,
                 help="Apply the exclusions to paths named on the command line too "
                 "(pre-commit names every file).",
             ),
         ),
-        cloup.option_group(
+        option_group(
             "Rule selection",
-            cloup.option(
+            click.option(
                 "--select",
                 multiple=True,
                 callback=_codes,
@@ -161,14 +160,14 @@ def check_options(command: F) -> F:
                 help="Rule codes or prefixes to enable, comma-separated (or ALL); "
                 "replaces the configured selection.",
             ),
-            cloup.option(
+            click.option(
                 "--ignore",
                 multiple=True,
                 callback=_codes,
                 metavar="RULE_CODE",
                 help="Rule codes or prefixes to disable.",
             ),
-            cloup.option(
+            click.option(
                 "--extend-select",
                 multiple=True,
                 callback=_codes,
@@ -176,51 +175,51 @@ def check_options(command: F) -> F:
                 help="Like --select, but adds to the selection.",
             ),
         ),
-        cloup.option_group(
+        option_group(
             "Options",
-            cloup.option(
+            click.option(
                 "--fix/--no-fix",
                 default=None,
                 help="Apply the safe fixes (with --unsafe-fixes, the unsafe ones too) "
                 "and report what remains.",
             ),
-            cloup.option(
+            click.option(
                 "--unsafe-fixes/--no-unsafe-fixes",
                 default=None,
                 help="Include fixes that may change what gets logged (see `mlflow-lint "
                 "rule CODE`).",
             ),
-            cloup.option(
+            click.option(
                 "--show-fixes/--no-show-fixes",
                 default=False,
                 help="List the fixes applied (or, without --fix, the fixable "
                 "findings), by file and rule.",
             ),
-            cloup.option(
+            click.option(
                 "--diff",
                 is_flag=True,
                 help="Write nothing; print each fixed file's changes as a diff, and "
                 "exit 1 if there are any. Implies --fix-only.",
             ),
-            cloup.option(
+            click.option(
                 "-w",
                 "--watch",
                 is_flag=True,
                 help="Check again whenever a file changes (needs the `watch` extra).",
             ),
-            cloup.option(
+            click.option(
                 "--fix-only/--no-fix-only",
                 default=False,
                 help="Apply the fixes, but do not report or exit non-zero for the "
                 "findings that remain. Implies --fix.",
             ),
-            cloup.option(
+            click.option(
                 "--add-noqa",
                 is_flag=True,
                 help="Add `# noqa: CODE` to every line with a finding (keeping "
                 "existing comments and codes).",
             ),
-            cloup.option(
+            click.option(
                 "--output-format",
                 "output_format",
                 type=click.Choice([*formats.FORMATS, *formats.ALIASES]),
@@ -228,7 +227,7 @@ def check_options(command: F) -> F:
                 help="full (the default on a terminal), concise (one line per "
                 "finding, the default otherwise), json, github or sarif.",
             ),
-            cloup.option(
+            click.option(
                 "--format",
                 "legacy_format",
                 hidden=True,
@@ -236,7 +235,7 @@ def check_options(command: F) -> F:
                 default=None,
                 help="The old name of --output-format (`text` is `concise`).",
             ),
-            cloup.option(
+            click.option(
                 "-o",
                 "--output-file",
                 type=click.Path(dir_okay=False),
@@ -244,7 +243,7 @@ def check_options(command: F) -> F:
                 help="Write the report to this file (never in colour); standard "
                 "output then shows only the summary.",
             ),
-            cloup.option(
+            click.option(
                 "--statistics",
                 is_flag=True,
                 help="Count the findings per rule, and estimate the tracking requests "
@@ -254,7 +253,7 @@ def check_options(command: F) -> F:
     ]
     for group in groups:
         command = group(command)
-    return cloup.argument(
+    return argument(
         "paths",
         nargs=-1,
         type=click.Path(readable=False),
@@ -305,7 +304,7 @@ class RunOptions:
         return "fix" if self.fix else "check"
 
 
-@cloup.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=Group, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="mlflow-lint")
 def main() -> None:
     """mlflow-lint: find MLflow logging habits that overload the tracking server, and rewrite
@@ -828,9 +827,9 @@ PROFILE_CONTEXT = {
 
 
 @main.command(context_settings=PROFILE_CONTEXT)
-@cloup.option_group(
+@option_group(
     "Program",
-    cloup.option(
+    click.option(
         "-m",
         "module",
         metavar="MODULE",
@@ -838,9 +837,9 @@ PROFILE_CONTEXT = {
         help="Run a module as `python -m` does (`-m pytest tests/` profiles a test run).",
     ),
 )
-@cloup.option_group(
+@option_group(
     "Report",
-    cloup.option(
+    click.option(
         "--output-format",
         "--format",
         "output_format",
@@ -849,17 +848,17 @@ PROFILE_CONTEXT = {
         show_default=True,
         help="A table for the terminal, or JSON for tools.",
     ),
-    cloup.option(
+    click.option(
         "-o",
         "--output-file",
         type=click.Path(dir_okay=False, writable=True),
         default=None,
         help="Write the report to this file instead of standard output.",
     ),
-    cloup.option(
+    click.option(
         "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Lines to show."
     ),
-    cloup.option(
+    click.option(
         "--blind-spot-min",
         type=click.IntRange(min=1),
         default=10,
@@ -867,37 +866,37 @@ PROFILE_CONTEXT = {
         help="Requests from one line with no finding that make it a blind spot.",
     ),
 )
-@cloup.option_group(
+@option_group(
     "Rule selection (for the findings shown next to the lines)",
-    cloup.option(
+    click.option(
         "--select",
         multiple=True,
         callback=_codes,
         metavar="RULE_CODE",
         help="Rule codes or prefixes to enable, comma-separated (or ALL).",
     ),
-    cloup.option(
+    click.option(
         "--extend-select",
         multiple=True,
         callback=_codes,
         metavar="RULE_CODE",
         help="Like --select, but adds to the selection.",
     ),
-    cloup.option(
+    click.option(
         "--ignore",
         multiple=True,
         callback=_codes,
         metavar="RULE_CODE",
         help="Rule codes or prefixes to disable.",
     ),
-    cloup.option(
+    click.option(
         "--config",
         "config_path",
         type=click.Path(exists=True, dir_okay=False),
         help="The pyproject.toml to use instead of the nearest one.",
     ),
 )
-@cloup.argument("program", nargs=-1, type=click.UNPROCESSED, metavar="[PROGRAM [ARGS]...]")
+@argument("program", nargs=-1, type=click.UNPROCESSED, metavar="[PROGRAM [ARGS]...]")
 def profile(
     module: Optional[str],
     output_format: str,

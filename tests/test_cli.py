@@ -533,6 +533,13 @@ def test_help_reads_like_ruffs() -> None:
     ):
         assert re.search(rf"^  (-\w, )?{option}\b", check, re.M), option
     assert "--format" not in check.replace("--output-format", "")  # the old name: hidden
+    # one column for every section's help, as Ruff's
+    starts = {
+        len(line) - len(line.lstrip(" ").split("  ", 1)[1].lstrip(" "))
+        for line in check.splitlines()
+        if line.startswith("  ") and "  " in line.lstrip(" ") and not line.startswith("   ")
+    }
+    assert len(starts) == 1, starts
     fix_help = run_cli("fix", "--help").stdout
     assert fix_help.split("Positional arguments:")[1] == check.split("Positional arguments:")[1]
 
