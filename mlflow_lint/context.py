@@ -139,6 +139,8 @@ class FunctionSummary:
     # `run = client.create_run(...)` (or a `start_run()` outside `with`) seen: the calls the
     # body makes after it log to that new run, once per call of the function
     opened_run: bool = False
+    # MLflow's heavy work that is no tracking call (`mlflow.pyfunc.load_model`): api.HEAVY_WORK
+    heavy_calls: list[cst.Call] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -500,6 +502,8 @@ class FileContext:
         self._calls[id(call)] = found
         if self._function_stack:
             summary = self._function_stack[-1]
+            if found is None and api.is_heavy_work(callee):
+                summary.heavy_calls.append(call)
             if found is not None:
                 summary.api_calls.append((found, call))
             elif callee is not None and callee.startswith(LOCAL_PREFIX):
@@ -578,35 +582,56 @@ class FileContext:
         only when a parameter is None (`if client is None: client = MlflowClient()`,
         `experiment_id = experiment_id or lookup()`) where the call that leads there (`site`
         for `summary`) passes that parameter a value. Call only once the walk ended."""
-        found: list[tuple[api.ApiCall, cst.Call, tuple[str, ...]]] = []
-        seen: set[str] = set()
+        return [
+            (call, node, chain)
+            for fn, chain, skipped in self._reachable(summary, max_depth, own_runs, site)
+            for call, node in fn.api_calls
+            if (own_runs or id(node) not in fn.in_own_run) and id(node) not in skipped
+        ]
 
-        def visit(
-            fn: FunctionSummary, chain: tuple[str, ...], depth: int, site: Optional[cst.Call]
-        ) -> None:
+    def reaches_heavy_work(self, summary: FunctionSummary, site: Optional[cst.Call]) -> bool:
+        """Whether a local function, or the local helpers it calls, moves files or models or
+        evaluates a model (api.HEAVY_WORK), as reachable_api_calls() follows them."""
+        return any(
+            found.name in api.HEAVY_WORK
+            for found, _, _ in self.reachable_api_calls(summary, site=site)
+        ) or any(
+            id(call) not in skipped
+            for fn, _, skipped in self._reachable(summary, 3, False, site)
+            for call in fn.heavy_calls
+        )
+
+    def _reachable(
+        self,
+        summary: FunctionSummary,
+        max_depth: int,
+        own_runs: bool,
+        site: Optional[cst.Call],
+    ) -> Iterator[tuple[FunctionSummary, tuple[str, ...], set[int]]]:
+        """The local functions reachable from `summary` (itself first), each with the chain
+        of names that leads to it and the ids of the calls it skips at that site."""
+        seen: set[str] = set()
+        todo: list[tuple[FunctionSummary, tuple[str, ...], int, Optional[cst.Call]]] = [
+            (summary, (), 1, site)
+        ]
+        while todo:
+            fn, chain, depth, at = todo.pop()
             key = self._function_key(fn.node)
             if key in seen:
-                return
+                continue
             seen.add(key)
             chain = (*chain, fn.name)
-            skipped = self._skipped_at(fn, site)
-            found.extend(
-                (call, node, chain)
-                for call, node in fn.api_calls
-                if (own_runs or id(node) not in fn.in_own_run) and id(node) not in skipped
-            )
+            skipped = self._skipped_at(fn, at)
+            yield fn, chain, skipped
             if depth < max_depth:
-                for helper_key, helper_call in fn.helper_calls:
+                for helper_key, helper_call in reversed(fn.helper_calls):
                     if not own_runs and id(helper_call) in fn.in_own_run:
                         continue
                     if id(helper_call) in skipped:
                         continue
                     helper = self.functions.get(helper_key)
                     if helper is not None:
-                        visit(helper, chain, depth + 1, helper_call)
-
-        visit(summary, (), 1, site)
-        return found
+                        todo.append((helper, chain, depth + 1, helper_call))
 
     def helper_call(
         self,
@@ -697,7 +722,7 @@ class FileContext:
         for counting requests, which such a run still repeats). A frame is `at_most_once` when
         the node runs on one iteration of that loop at most: it is in, or followed by, an
         unconditional `return`/`raise` (or a `break` of that loop) in the blocks between it
-        and the loop; or it is under an `if` that holds once (see _holds_once). A node in an
+        and the loop; or it is under an `if` that holds once (see holds_once). A node in an
         `except` handler counts as once too, in every loop, whether the handler is inside the
         loops or around them: it runs when something failed (a fallback that logs item by
         item after a batch failed, a retry's report), no per-iteration cost worth a finding.
@@ -759,7 +784,7 @@ class FileContext:
                 if not once and type(parent) is cst.For:
                     once = self._walks_one_item(parent)
                 if not once and guards:
-                    once = any(self._holds_once(guard, parent) for guard in guards)
+                    once = any(self.holds_once(guard, parent) for guard in guards)
                 frames.append(LoopFrame(parent, once, throttled))
                 breaks_inner = False
         if failing or unreachable:  # also a loop inside a handler: a fallback, an error path
@@ -793,7 +818,7 @@ class FileContext:
         blocks: dict[int, cst.CSTNode] = self.memo("loop-blocks", dict)
         return blocks
 
-    def _holds_once(self, guard: cst.If, loop: cst.CSTNode) -> bool:
+    def holds_once(self, guard: cst.If, loop: cst.CSTNode) -> bool:
         """Whether `guard`'s body runs on one iteration of `loop` at most (an `and` holds
         when one of its operands does):
         - `if i == best:` / `if i is best:`: one side is the loop's own variable or a counter

@@ -811,6 +811,55 @@ def test_a_continue_decides_only_before_the_heavy_work() -> None:
     assert lines(before, "MLF201") == [3]
 
 
+def test_a_continue_before_the_read_skips_the_read_too() -> None:
+    # filtered items make neither the read nor the export: every read has its export beside it
+    source = """\
+    def export(run_ids, wanted, dest):
+        for run_id in run_ids:
+            if wanted and run_id not in wanted:
+                continue
+            exporter.export_run(run_id, dest)
+            run = client.get_run(run_id)
+            print(run.info.artifact_uri)
+    """
+    assert lines(source, "MLF201") == []
+    assert lines(source.replace("exporter.export_run", "print"), "MLF201") == [6]
+
+
+def test_work_on_one_iteration_at_most_is_not_work_beside_each_read() -> None:
+    # the best run's model is downloaded once; every other iteration is the read alone
+    source = """\
+    def report(run_ids, best):
+        for run_id in run_ids:
+            run = client.get_run(run_id)
+            if run_id == best:
+                mlflow.artifacts.download_artifacts(run_id=run_id, dst_path="best")
+            print(run.data.metrics)
+    """
+    assert lines(source, "MLF201") == [3]
+    assert lines(source.replace("if run_id == best:", "if run.data.metrics:"), "MLF201") == []
+
+
+def test_heavy_work_deeper_in_the_helpers_counts_too() -> None:
+    # each iteration loads a registered model (a download) two helpers down, beside the read
+    source = """\
+    class Promoter:
+        def production_metrics(self, name):
+            model = mlflow.pyfunc.load_model(f"models:/{name}/Production")
+            return mlflow.get_run(model.metadata.run_id).data.metrics
+
+        def improved(self, name, loss):
+            return loss < self.production_metrics(name)["loss"]
+
+        def promote_all(self, names, loss):
+            for name in names:
+                if self.improved(name, loss):
+                    print(name)
+    """
+    assert lines(source, "MLF201") == []
+    assert lines(source.replace("mlflow.pyfunc.load_model", "resolve"), "MLF201") == [11]
+
+
 def test_a_helper_named_for_transfers_is_not_heavy_work_when_it_is_the_read() -> None:
     # the call that leads to the read says nothing, by its name, about the work beside it
     source = """\

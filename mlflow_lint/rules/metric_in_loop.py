@@ -8,7 +8,7 @@ import libcst as cst
 
 from mlflow_lint import fixes, frequency, imports
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext, LoopFrame, iter_children
+from mlflow_lint.context import FileContext, LoopFrame, contains, iter_children
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
 from mlflow_lint.names import words
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
@@ -412,7 +412,7 @@ class MetricInLoop(LoopCallRule):
         flush_code = f"{sender}.log_batch({run_id}, metrics={BATCH})"
         replaced: dict[int, list[cst.BaseStatement]] = {}
         for finding in findings:
-            if finding.statement is None or not _contains(loop, finding.call):
+            if finding.statement is None or not contains(loop, finding.call):
                 continue
             bound = _plain_arguments(self.ctx, finding.found, finding.call)
             if bound is None:
@@ -579,16 +579,6 @@ def _plain_arguments(
     if order != expected and not all(fixes.is_pure(arg.value) for arg in bound.values()):
         return None
     return bound
-
-
-def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
-    todo: list[cst.CSTNode] = [root]
-    while todo:
-        node = todo.pop()
-        if node is target:
-            return True
-        todo.extend(iter_children(node))
-    return False
 
 
 def _entry_key_name(loop: cst.CSTNode) -> Optional[str]:

@@ -126,11 +126,14 @@ class TrackingReadInLoop(LoopCallRule):
       where they can be batched.
     - A read beside heavy work in the same iteration: the loop also downloads or uploads
       artifacts, loads, logs or registers a model, creates a run (a copy tool) or runs
-      `evaluate` (directly or through a function of the module), or makes any other call
-      named for moving data or training (`s3.download_file`, `import_model_version`,
-      `paginate`, `trainer.fit`, `subprocess.run`): the read is a small share of what each
-      iteration costs. Flagged still when the loop can `continue` before that work (a sync
-      tool that skips what already exists): its iterations may be the reads.
+      `evaluate` (directly or through the functions of the module it calls, a flavor's
+      `mlflow.pyfunc.load_model` included), or makes any other call named for moving data
+      or training (`s3.download_file`, `import_model_version`, `paginate`, `trainer.fit`,
+      `subprocess.run`): the read is a small share of what each iteration costs. Flagged
+      still when the loop can `continue` after the read and before that work (a sync tool
+      that skips what already exists: its iterations may be the reads; a `continue` before
+      the read skips both), or when that work sits under an `if` that holds on one
+      iteration at most (`if run_id == best:`).
     - A read handed what an MLflow `create_*` call of the same iteration returned
       (`experiment_id = mlflow.create_experiment(name)`, then
       `mlflow.set_experiment(experiment_id=experiment_id)`): nothing can be fetched before
@@ -734,18 +737,29 @@ def _beside_heavy_work(
     makes a call named for moving data or training (`s3.download_file`, `trainer.fit`,
     `import_model_version`, api.HEAVY_WORDS). `loop` may also be the function that makes
     the read, called in a loop; `site` the call in it that leads to the read (a helper's
-    name says nothing about the work beside the read). A loop that can `continue` before
-    that work (`if found: continue`, a sync tool skipping what exists) is not: its
-    iterations may be the reads alone."""
-    # in source order: the first `continue` of the loop itself (not of an inner loop), or the
-    # first heavy call, decides
+    name says nothing about the work beside the read). A loop that can `continue` after the
+    read and before that work (`if found: continue`, a sync tool skipping what exists) is
+    not: its iterations may be the reads alone. A `continue` before the read skips both.
+    Work under an `if` that holds on one iteration at most (`if i == best:`) is not
+    per-iteration work."""
+    # in source order: the first `continue` of the loop itself (not of an inner loop) after the
+    # read, or the first heavy call, decides
     todo: list[tuple[cst.CSTNode, bool]] = [(getattr(loop, "body", loop), False)]
+    where = site if site is not None else read  # the read's place in `loop`, if it is there
+    passed = not contains(loop, where)
+    is_loop = isinstance(loop, (cst.For, cst.While, *COMPREHENSION_TYPES))
     while todo:
         node, nested = todo.pop()  # nested: in an inner loop, whose `continue` is its own
+        if node is where:
+            passed = True
         if isinstance(node, _SCOPES) or node is read:
             continue
-        if type(node) is cst.Continue and not nested:
+        if type(node) is cst.Continue and not nested and passed:
             return False
+        if type(node) is cst.If and is_loop and ctx.holds_once(node, loop):
+            # the body runs on one iteration at most: not per-iteration work; the rest does
+            todo.extend((child, nested) for child in (node.orelse, node.test) if child is not None)
+            continue
         if type(node) is cst.Call and _heavy_call(ctx, node, by_name=node is not site):
             return True
         inner = nested or isinstance(node, (cst.For, cst.While))
@@ -758,9 +772,7 @@ def _heavy_call(ctx: FileContext, call: cst.Call, by_name: bool) -> bool:
     if api.is_heavy_work(callee):
         return True
     helper = ctx.local_function(call)
-    if helper is not None and any(
-        found.name in api.HEAVY_WORK for found, _, _ in ctx.reachable_api_calls(helper, site=call)
-    ):
+    if helper is not None and ctx.reaches_heavy_work(helper, site=call):
         return True
     if not by_name or (callee is not None and callee.startswith("mlflow.")):
         return False  # MLflow's own calls: HEAVY_WORK decides
