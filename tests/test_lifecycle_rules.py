@@ -695,3 +695,29 @@ def start_pipeline_run(output):
     assert (
         len(violations(source.replace("f.write(run.info.run_id)", "f.write('x')"), "MLF302")) == 1
     )
+
+
+def test_a_start_with_the_active_runs_id_pushes_the_callers_run() -> None:
+    """A training loop re-activates the run it was called in (`parent = active_run()`,
+    later `start_run(run_id=parent.info.run_id, nested=True)`) after a child run: the run
+    is the caller's, and a `with` there would end it on the first epoch."""
+    source = """\
+import mlflow
+
+
+def train(model, epochs):
+    parent = mlflow.active_run()
+    for epoch in range(epochs):
+        model.step()
+        mlflow.start_run(run_id=parent.info.run_id, nested=True)
+        mlflow.log_metric("loss", model.loss, step=epoch)
+"""
+    assert violations(source, "MLF302") == []
+    direct = source.replace("parent.info.run_id", "mlflow.active_run().info.run_id")
+    assert violations(direct, "MLF302") == []
+    # popped again after the epoch's logging: still the caller's run, the caller ends it
+    popped = source + "        mlflow.end_run()\n"
+    assert violations(popped, "MLF302") == []
+    # an id from elsewhere starts or resumes a run this function leaves open
+    other = source.replace("parent = mlflow.active_run()", "parent = mlflow.last_active_run()")
+    assert len(violations(other, "MLF302")) == 1

@@ -172,8 +172,11 @@ class RunNotContextManaged(Rule):
     - the mlflow module stored on an object after the start (`self.mlflow = mlflow`): the
       object's users log into the run and end it through it, in other modules;
     - `start_run(run_id=...)` under an `if mlflow.active_run() is None:` guard, which
-      re-activates a run its caller owns; or a plain `start_run()` under that guard in a
-      function that does not end the run: MLflow's own auto-start copied (every fluent
+      re-activates a run its caller owns, or with the id of the run that is active
+      (`parent = mlflow.active_run()`, then `start_run(run_id=parent.info.run_id,
+      nested=True)`): it pushes the caller's run again, and the caller ends it; or a plain
+      `start_run()` under that guard in a function that does not end the run: MLflow's
+      own auto-start copied (every fluent
       `log_*` and `set_tag` starts a run the same way and leaves it to the caller);
     - a module-level function that starts the run and returns at once (nothing after
       `start_run()` can fail): a start wrapper whose caller ends the run;
@@ -459,10 +462,24 @@ class RunNotContextManaged(Rule):
             # logging into a run its owner created and ends
             return True
         guards = self._active_run_names(start.scope)
+        if run_id is not None and self._of_active_run(run_id.value, guards):
+            # `start_run(run_id=parent.info.run_id, nested=True)` with `parent =
+            # mlflow.active_run()`: pushes the run that is already active, the caller's, who
+            # ends it (an `end_run()` here pops it again; an exception leaves that to them)
+            return True
         return any(
             type(node) is cst.If and self._tests_active_run(node.test, guards)
             for node in start.scope_chain()
         )
+
+    def _of_active_run(self, value: cst.BaseExpression, names: set[str]) -> bool:
+        """Whether `value` is read from the active run: `mlflow.active_run().info.run_id`, or
+        `run.info.run_id` with `run` one of `names` (assigned `mlflow.active_run()`)."""
+        while type(value) is cst.Attribute:
+            value = value.value
+        if type(value) is cst.Name:
+            return value.value in names
+        return type(value) is cst.Call and is_fluent(self.ctx, value, "active_run")
 
     def _active_run_names(self, scope: cst.CSTNode) -> set[str]:
         """Names the scope assigns `mlflow.active_run()` to."""
