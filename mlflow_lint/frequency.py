@@ -44,7 +44,8 @@ ONCE_PER_RUN_NOT_FLAGGED = """\
 A loop over a set of names in a function that runs once per run: a mapping's entries
 (`for name, value in scores.items():`), or any collection when each item logs its own
 key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}", ...)`). Once per
-run means: not called in a loop of the module, not named for a step, batch or epoch
+run means: not called in a loop of the module (a function calling itself for a nested
+mapping's entries walks one config, it does not repeat), not named for a step, batch or epoch
 (`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging with a
 `step` other than a constant; neither matters when the function opens the run itself,
 `with mlflow.start_run():` around the loop: each call is a run of its own), and not a
@@ -74,12 +75,23 @@ def note_helper_site(ctx: FileContext, call: cst.Call) -> None:
     on each iteration of a loop (not a written-out handful), for repeated_functions()."""
 
     def note() -> None:
-        if ctx.repeating_loops():
+        frames = ctx.repeating_loops()
+        if frames:
             key = ctx.local_callee(call)
-            if key is not None:
+            if key is not None and not _descends(ctx, frames, key):
                 _looped_helpers(ctx).add(key)
 
     ctx.memo(f"frequency.site:{id(call)}", note)
+
+
+def _descends(ctx: FileContext, frames: list[LoopFrame], key: str) -> bool:
+    """A function that calls itself in a loop over a mapping's entries (`for k, v in
+    d.items(): ... walk(v)`): it descends into a nested mapping, once per call of its own
+    caller, not once per iteration of anything."""
+    if len(frames) != 1 or entries_of(frames[0].loop) is None:
+        return False
+    function = next((a for a in reversed(ctx.ancestors) if type(a) is cst.FunctionDef), None)
+    return function is not None and ctx.function_key(function) == key
 
 
 def _looped_helpers(ctx: FileContext) -> set[str]:

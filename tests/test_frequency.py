@@ -371,3 +371,30 @@ def test_guarded_items_still_reported_when_the_guard_keeps_nothing_or_the_key_is
     change: tuple[str, str],
 ) -> None:
     assert "MLF101" in [c for _, c in codes(GUARDED.replace(*change))]
+
+
+NESTED_CONFIG = """
+    import mlflow
+
+
+    def log_params_dict(params, prefix=""):
+        for name, value in params.items():
+            key = f"{prefix}.{name}" if prefix else name
+            if isinstance(value, dict):
+                log_params_dict(value, key)
+                continue
+            try:
+                mlflow.log_param(key, value)
+            except mlflow.exceptions.MlflowException:
+                continue
+"""
+
+
+def test_a_guarded_interface_that_descends_into_nested_params_runs_once_per_run() -> None:
+    # calling itself for a nested mapping is one walk of one config, not a loop that repeats
+    # the function: the guarded interface stays once per run
+    assert codes(NESTED_CONFIG) == []
+    # called for every trial of a sweep, it repeats with the trials
+    per_trial = NESTED_CONFIG + "\n    def log_trials(trials):\n        for trial in trials:\n"
+    per_trial += "            log_params_dict(trial.params)\n"
+    assert [c for _, c in codes(per_trial)] == ["MLF106"]
