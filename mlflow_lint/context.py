@@ -197,6 +197,9 @@ class FileContext:
         self._callees: dict[int, Optional[str]] = {}
         # ids of calls (not of builtins) given the mlflow module or an MlflowClient
         self.hands_mlflow: set[int] = set()
+        # ids of the `with` blocks in which the walk has met a fluent `end_run()` so far:
+        # after it, the block's run is no longer the active one
+        self.ended_in: set[int] = set()
         self._memo: dict[str, Any] = {}
         self._loops: dict[tuple[int, int, int, bool], list[LoopFrame]] = {}  # see loops()
         # the attributes of each module-level class (the class scope's attrs), for subclasses
@@ -500,6 +503,8 @@ class FileContext:
                     break
         found = api.api_call_for(callee)
         self._calls[id(call)] = found
+        if found is not None and found.name == api.END_RUN and not found.is_client:
+            self.ended_in.update(id(a) for a in self.ancestors if type(a) is cst.With)
         if self._function_stack:
             summary = self._function_stack[-1]
             if found is None and api.is_heavy_work(callee):

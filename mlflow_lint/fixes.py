@@ -380,9 +380,13 @@ def chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
 
 
 def inside_run_block(ctx: FileContext) -> bool:
-    """Whether the walk is lexically inside `with mlflow.start_run(...)` in the same function."""
+    """Whether the walk is lexically inside `with mlflow.start_run(...)` in the same function,
+    with no `end_run()` met in that block so far (after one, a fluent call starts a run of
+    its own and `mlflow.active_run()` is None)."""
     for node in reversed(ctx.ancestors):
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        if type(node) is cst.With and id(node) in ctx.ended_in:
             return False
         if type(node) is cst.With:
             for item in node.items:

@@ -106,6 +106,36 @@ def test_no_buffering_with_an_active_model() -> None:
     assert finding.fix is None
 
 
+# --- MLF101: a loop after the block's run was ended -------------------------------------------
+ENDED_EARLY = """\
+import mlflow
+
+with mlflow.start_run(run_name="warm-up"):
+    mlflow.log_metric("warmup_loss", 0.5)
+    mlflow.end_run()  # ends the block's run early: the loop's first call starts a new one
+    for step in range(3):
+        mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+"""
+
+
+def test_no_buffering_after_the_blocks_run_was_ended(sqlite: Backend, tmp_path: Path) -> None:
+    # the buffered fix reads `mlflow.active_run()`, None after `end_run()`: the fixed program
+    # raised at the flush and stored none of the loop's points
+    [finding] = findings(ENDED_EARLY, "MLF101")
+    assert finding.fix is None
+    original = stored(sqlite, ENDED_EARLY, tmp_path, "ended-early")
+    assert original.run.returncode == 0, original.run.failure()
+    points = sorted(
+        (key, len(values))
+        for run in original.snapshot.values()
+        for key, values in run["metrics"].items()
+    )
+    assert points == [("loss", 3), ("warmup_loss", 1)]
+    # without the early end, the block's run is active and the fix is offered
+    [kept] = findings(ENDED_EARLY.replace("    mlflow.end_run()", "    pass"), "MLF101")
+    assert kept.fix is not None
+
+
 # --- MLF105: loop variables read after the loop ----------------------------------------------
 def test_no_mapping_fix_when_the_loop_variables_are_read_after_it() -> None:
     source = """\

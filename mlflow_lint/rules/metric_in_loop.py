@@ -76,7 +76,9 @@ class MetricInLoop(LoopCallRule):
     ## Fix safety
     Unsafe, and offered only where the loop's shape makes it equivalent: a `for` or `while`
     loop whose only MLflow calls are plain `log_metric(key, value, step=...)` statements,
-    fluent ones inside `with mlflow.start_run():` (same function), or calls of one
+    fluent ones inside `with mlflow.start_run():` (same function, with no `end_run()` in
+    the block before the loop: after one, the fluent call starts a run of its own and the
+    buffer would have no active run to flush to), or calls of one
     `MlflowClient` on one run whose client and run do not change in the loop. Each call
     becomes a `Metric(key, value, timestamp, step)` appended to a buffer, with the timestamp
     taken at the original call site and the step stored as MLflow would have stored it (a

@@ -120,11 +120,12 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     in D.items()])` (`Metric`, `RunTag` likewise; imports added where missing). It is safe
     when no `try` around the loop in the same function could swallow an error, the calls
     are synchronous, and (fluent calls) the loop is inside a `with mlflow.start_run():` block
-    in the same function: the same items with the same values and step are logged. On
-    failure the batch differs: when MLflow rejects one item, the separate calls had stored
-    the items before it, while the batch is rejected whole; the program raises at that point
-    either way. It is unsafe otherwise: with no active run, `log_params({})` on an empty
-    mapping starts a run where the empty loop did nothing; and for client metrics, each
+    in the same function, with no `end_run()` in the block before it: the same items
+    with the same values and step are logged. On failure the batch differs: when MLflow
+    rejects one item, the separate calls had stored the items before it, while the batch
+    is rejected whole; the program raises at that point either way. It is unsafe otherwise:
+    with no active run, `log_params({})` on an empty mapping starts a run where the empty
+    loop did nothing; and for client metrics, each
     `Metric` is stamped when the batch is built and is not linked to an active model
     (`mlflow.set_active_model`), which `MlflowClient.log_metric` does. No fix is offered when
     the loop variables are read after the loop (the batched call binds none, so that code
