@@ -220,7 +220,7 @@ ALL_RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "MLF201",
         "tracking-read-in-loop",
-        True,
+        False,
         None,
         frozenset(
             {

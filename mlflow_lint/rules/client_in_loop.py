@@ -40,7 +40,7 @@ class ClientInLoop(Rule):
     construction sends no request, and on real code every loop that built a client also
     sent a tracking request of its own on each iteration, next to which the construction is
     incidental: none of those findings was worth acting on. The rules about those requests
-    (MLF101-MLF106, MLF108, MLF109, MLF201) are on by default.
+    report them: MLF101-MLF106, MLF108 and MLF109 by default, MLF201 (reads) when selected.
 
     ## Fix safety
     Safe where the client is assigned to a name (`client = MlflowClient(uri)`) in a statement
