@@ -97,9 +97,9 @@ ALL_RULES: tuple[RuleInfo, ...] = (
                 2,
                 (
                     "Smallest number of adjacent calls that is reported where"
-                    " they repeat (in a loop, per step, in a function called in a"
-                    " loop or named for a step, batch or epoch) and in a script's"
-                    " top-level code."
+                    " they repeat within a run (in a loop, per step, in a"
+                    " function called in a loop or named for a step, batch or"
+                    " epoch)."
                 ),
                 2,
             ),
@@ -108,10 +108,10 @@ ALL_RULES: tuple[RuleInfo, ...] = (
                 int,
                 10,
                 (
-                    "Smallest number of adjacent calls that is reported in a"
-                    " function that runs once per run (a set-up or teardown"
-                    " helper): a few requests saved once per run are noise next"
-                    " to a training loop's logging."
+                    "Smallest number of adjacent calls that is reported where"
+                    " they run once per run (a script's own code, a set-up or"
+                    " teardown helper): a few requests saved once per run are"
+                    " noise next to a training loop's logging."
                 ),
                 2,
             ),
@@ -130,9 +130,9 @@ ALL_RULES: tuple[RuleInfo, ...] = (
                 2,
                 (
                     "Smallest number of adjacent calls that is reported where"
-                    " they repeat (in a loop, per step, in a function called in a"
-                    " loop or named for a step, batch or epoch) and in a script's"
-                    " top-level code."
+                    " they repeat within a run (in a loop, per step, in a"
+                    " function called in a loop or named for a step, batch or"
+                    " epoch)."
                 ),
                 2,
             ),
@@ -141,10 +141,10 @@ ALL_RULES: tuple[RuleInfo, ...] = (
                 int,
                 10,
                 (
-                    "Smallest number of adjacent calls that is reported in a"
-                    " function that runs once per run (a set-up or teardown"
-                    " helper): a few requests saved once per run are noise next"
-                    " to a training loop's logging."
+                    "Smallest number of adjacent calls that is reported where"
+                    " they run once per run (a script's own code, a set-up or"
+                    " teardown helper): a few requests saved once per run are"
+                    " noise next to a training loop's logging."
                 ),
                 2,
             ),
@@ -163,9 +163,9 @@ ALL_RULES: tuple[RuleInfo, ...] = (
                 2,
                 (
                     "Smallest number of adjacent calls that is reported where"
-                    " they repeat (in a loop, per step, in a function called in a"
-                    " loop or named for a step, batch or epoch) and in a script's"
-                    " top-level code."
+                    " they repeat within a run (in a loop, per step, in a"
+                    " function called in a loop or named for a step, batch or"
+                    " epoch)."
                 ),
                 2,
             ),
@@ -174,10 +174,10 @@ ALL_RULES: tuple[RuleInfo, ...] = (
                 int,
                 10,
                 (
-                    "Smallest number of adjacent calls that is reported in a"
-                    " function that runs once per run (a set-up or teardown"
-                    " helper): a few requests saved once per run are noise next"
-                    " to a training loop's logging."
+                    "Smallest number of adjacent calls that is reported where"
+                    " they run once per run (a script's own code, a set-up or"
+                    " teardown helper): a few requests saved once per run are"
+                    " noise next to a training loop's logging."
                 ),
                 2,
             ),

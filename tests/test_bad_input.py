@@ -228,16 +228,19 @@ def test_unreadable_directory_on_the_way(shared_dir: Path) -> None:
 
 
 def test_read_only_file_is_reported_as_not_fixed(shared_dir: Path) -> None:
-    source = "import mlflow\nmlflow.log_param('a', 1)\nmlflow.log_param('b', 2)\n"
-    path = write(shared_dir, "params.py", source)
+    source = (
+        "import mlflow\nfor epoch in range(3):\n"
+        "    mlflow.log_metric('a', 1, step=epoch)\n    mlflow.log_metric('b', 2, step=epoch)\n"
+    )
+    path = write(shared_dir, "metrics.py", source)
     give_away(shared_dir)
     path.chmod(0o444)
-    result = run_unprivileged("check", "--fix", "params.py", cwd=shared_dir)
+    result = run_unprivileged("check", "--fix", "metrics.py", cwd=shared_dir)
     assert result.returncode == 2
     assert path.read_text() == source
     lines = result.stdout.splitlines()
-    assert "params.py:1:1: error: file is read-only; not fixed" in lines
-    assert any(line.startswith("params.py:2:1: MLF103 ") for line in lines), lines  # still listed
+    assert "metrics.py:1:1: error: file is read-only; not fixed" in lines
+    assert any(line.startswith("metrics.py:3:5: MLF102 ") for line in lines), lines  # still listed
     assert lines[-1] == (
         "Fixed 0 findings in 0 files. 1 finding remaining. 1 file checked. "
         "1 file could not be fixed (see errors above)."
@@ -245,18 +248,21 @@ def test_read_only_file_is_reported_as_not_fixed(shared_dir: Path) -> None:
 
 
 def test_read_only_directory_is_reported(shared_dir: Path) -> None:
-    source = "import mlflow\nmlflow.log_param('a', 1)\nmlflow.log_param('b', 2)\n"
-    path = write(shared_dir, "src/params.py", source)
+    source = (
+        "import mlflow\nfor epoch in range(3):\n"
+        "    mlflow.log_metric('a', 1, step=epoch)\n    mlflow.log_metric('b', 2, step=epoch)\n"
+    )
+    path = write(shared_dir, "src/metrics.py", source)
     give_away(shared_dir)
     (shared_dir / "src").chmod(0o555)
     result = run_unprivileged("fix", "src", cwd=shared_dir)
     assert result.returncode == 2
     assert path.read_text() == source
     assert (
-        "src/params.py:1:1: error: cannot write src: directory is not writable; not fixed"
+        "src/metrics.py:1:1: error: cannot write src: directory is not writable; not fixed"
         in result.stdout.splitlines()
     ), result.stdout
-    assert not [p for p in (shared_dir / "src").iterdir() if p.name != "params.py"]
+    assert not [p for p in (shared_dir / "src").iterdir() if p.name != "metrics.py"]
     # the same for --add-noqa, which writes too
     noqa = run_unprivileged("check", "--add-noqa", "src", cwd=shared_dir)
     assert noqa.returncode == 2 and "directory is not writable" in noqa.stdout

@@ -259,10 +259,17 @@ def test_statistics_estimate_requests_per_iteration(tmp_path: Path) -> None:
 
 
 # --- Ruff's options -------------------------------------------------------------------------------
-TWO_PARAMS = "import mlflow\nmlflow.log_param('a', 1)\nmlflow.log_param('b', 2)\n"
-FIXED_PARAMS = "import mlflow\nmlflow.log_params({'a': 1, 'b': 2})\n"
-# one safe fix (MLF103) and one finding with an unsafe fix (MLF101)
-MIXED = TWO_PARAMS + (
+# two metrics per epoch: a group MLF102 reports (a script's own code runs once per run, where
+# fewer than ten calls are not reported)
+TWO_METRICS = (
+    "import mlflow\nfor epoch in range(3):\n"
+    "    mlflow.log_metric('a', 1, step=epoch)\n    mlflow.log_metric('b', 2, step=epoch)\n"
+)
+FIXED_METRICS = (
+    "import mlflow\nfor epoch in range(3):\n    mlflow.log_metrics({'a': 1, 'b': 2}, step=epoch)\n"
+)
+# one safe fix (MLF102) and one finding with an unsafe fix (MLF101)
+MIXED = TWO_METRICS + (
     "with mlflow.start_run():\n"
     "    for step in range(3):\n"
     "        mlflow.log_metric('loss', 0.1, step=step)\n"
@@ -275,9 +282,9 @@ def test_check_fix_is_fix(tmp_path: Path) -> None:
         path = write(tmp_path, "train.py", MIXED)
         result = run_cli(*command, "train.py", cwd=tmp_path)
         assert result.returncode == 1, result.stdout  # MLF101 remains
-        assert path.read_text().startswith(FIXED_PARAMS)
+        assert path.read_text().startswith(FIXED_METRICS)
         lines = result.stdout.splitlines()
-        assert lines[0].startswith("train.py:5:9: MLF101 ")  # where it is in the fixed file
+        assert lines[0].startswith("train.py:6:9: MLF101 ")  # where it is in the fixed file
         assert lines[-1] == (
             "Fixed 1 finding in 1 file. 1 finding remaining. 1 file checked. "
             "1 more fix available with `--unsafe-fixes`."
@@ -295,7 +302,7 @@ def test_fix_only_diff_show_fixes_and_exit_non_zero_on_fix(tmp_path: Path) -> No
     assert diff.returncode == 1  # something would change
     assert path.read_text() == MIXED  # nothing written
     assert diff.stdout.startswith("--- a/train.py\n+++ b/train.py\n")
-    assert "+mlflow.log_params({'a': 1, 'b': 2})\n" in diff.stdout
+    assert "+    mlflow.log_metrics({'a': 1, 'b': 2}, step=epoch)\n" in diff.stdout
     assert "MLF101" not in diff.stdout  # --diff implies --fix-only: no findings listed
     assert diff.stdout.endswith(
         "Would fix 1 finding in 1 file. 1 finding would remain. 1 file checked. "
@@ -304,11 +311,11 @@ def test_fix_only_diff_show_fixes_and_exit_non_zero_on_fix(tmp_path: Path) -> No
     only = run_cli("check", "--fix-only", "--show-fixes", "train.py", cwd=tmp_path)
     assert only.returncode == 0, only.stdout  # the remaining MLF101 does not count
     assert only.stdout == (
-        "Fixed 1 finding:\n- train.py:\n    1 \u00d7 MLF103 (consecutive-log-param)\n\n"
+        "Fixed 1 finding:\n- train.py:\n    1 \u00d7 MLF102 (consecutive-log-metric)\n\n"
         "Fixed 1 finding in 1 file. 1 file checked. 1 more fix available with `--unsafe-fixes`.\n"
     )
     assert run_cli("check", "--diff", "train.py", cwd=tmp_path).returncode == 0  # nothing left
-    write(tmp_path, "train.py", TWO_PARAMS)
+    write(tmp_path, "train.py", TWO_METRICS)
     assert (
         run_cli("check", "--fix", "--exit-non-zero-on-fix", "train.py", cwd=tmp_path).returncode
         == 1
@@ -317,19 +324,19 @@ def test_fix_only_diff_show_fixes_and_exit_non_zero_on_fix(tmp_path: Path) -> No
         run_cli("check", "--fix", "--exit-non-zero-on-fix", "train.py", cwd=tmp_path).returncode
         == 0
     )
-    write(tmp_path, "train.py", TWO_PARAMS)
+    write(tmp_path, "train.py", TWO_METRICS)
     fixable = run_cli("check", "--show-fixes", "train.py", cwd=tmp_path)
     assert (
-        "Fixable with `mlflow-lint fix`: 1 finding:\n    1 \u00d7 MLF103 (consecutive-log-param)\n"
+        "Fixable with `mlflow-lint fix`: 1 finding:\n    1 \u00d7 MLF102 (consecutive-log-metric)\n"
         in fixable.stdout
     )
 
 
 def test_stdin_fix_and_diff(tmp_path: Path) -> None:
     fixed = run_cli("check", "--fix", "-", "--stdin-filename", "t.py", input=MIXED.encode())
-    assert fixed.stdout.startswith(FIXED_PARAMS)  # the fixed code on standard output
-    assert fixed.stderr.startswith("t.py:5:9: MLF101 ")  # the report on standard error
-    diff = run_cli("check", "--diff", "-", input=TWO_PARAMS.encode())
+    assert fixed.stdout.startswith(FIXED_METRICS)  # the fixed code on standard output
+    assert fixed.stderr.startswith("t.py:6:9: MLF101 ")  # the report on standard error
+    diff = run_cli("check", "--diff", "-", input=TWO_METRICS.encode())
     assert diff.returncode == 1 and diff.stdout.startswith("--- a/-\n")
 
 
@@ -563,28 +570,29 @@ def test_colour(tmp_path: Path) -> None:
 def test_full_format(tmp_path: Path) -> None:
     write(tmp_path, "train.py", MIXED)
     out = run_cli("check", "--output-format", "full", "train.py", cwd=tmp_path).stdout
-    assert out.startswith("MLF103 [*] 2 consecutive `mlflow.log_param` calls send 2 requests"), out
+    assert out.startswith("MLF102 [*] 2 consecutive `mlflow.log_metric` calls send 2 requests"), out
     assert (
-        " --> train.py:2:1\n"
+        " --> train.py:3:5\n"
         "  |\n"
         "1 |   import mlflow\n"
-        "2 | / mlflow.log_param('a', 1)\n"
-        "3 | | mlflow.log_param('b', 2)\n"
-        "  | |________________________^\n"
+        "2 |   for epoch in range(3):\n"
+        "3 | /     mlflow.log_metric('a', 1, step=epoch)\n"
+        "4 | |     mlflow.log_metric('b', 2, step=epoch)\n"
+        "  | |_________________________________________^\n"
     ) in out
     assert (
         "  |\n"
-        "1 | import mlflow\n"
-        "  - mlflow.log_param('a', 1)\n"
-        "  - mlflow.log_param('b', 2)\n"
-        "2 + mlflow.log_params({'a': 1, 'b': 2})\n"
-        "3 | with mlflow.start_run():\n"
+        "2 | for epoch in range(3):\n"
+        "  -     mlflow.log_metric('a', 1, step=epoch)\n"
+        "  -     mlflow.log_metric('b', 2, step=epoch)\n"
+        "3 +     mlflow.log_metrics({'a': 1, 'b': 2}, step=epoch)\n"
+        "4 | with mlflow.start_run():\n"
         "  |\n"
     ) in out
     assert ("MLF101 `mlflow.log_metric` in a loop") in out
     assert (
-        "5 |     for step in range(3):\n"
-        "6 |         mlflow.log_metric('loss', 0.1, step=step)\n"
+        "6 |     for step in range(3):\n"
+        "7 |         mlflow.log_metric('loss', 0.1, step=step)\n"
         "  |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
     ) in out
     assert "note: an unsafe fix, applied only with `--unsafe-fixes`\n" in out

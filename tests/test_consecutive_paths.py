@@ -1,8 +1,10 @@
 """MLF102-MLF104 report adjacent calls where merging them saves requests that matter (issue
-#12): two calls in a function that runs once per run save one request, which real-code
-judging found not worth a finding; in a script's top-level code and on a path that repeats (a loop, a metric logged per step, a function called
-in a loop or named for a step, batch or epoch) two calls are reported as before. Calls in an
-exception handler (an error path) and in test code are not reported."""
+#12): a few calls that run once per run (in a set-up function, or in a script's own
+top-level code and a notebook's cells) save a few requests, which real-code judging found
+not worth a finding, so fewer than ten are not reported there (option `min-calls-once`). On
+a path that repeats within a run (a loop, a metric logged per step, a function called in a
+loop or named for a step, batch or epoch) two calls are reported. Calls in an exception
+handler (an error path) and in test code are not reported."""
 
 from __future__ import annotations
 
@@ -35,6 +37,12 @@ ONCE_PAIRS = {
             mlflow.set_tag("git_dirty", str(dirty))
         def main():
             log_git("main", False)
+    """,
+    "script": """
+        import mlflow
+        with mlflow.start_run():
+            mlflow.log_param("model", "resnet")
+            mlflow.log_param("epochs", 3)
     """,
     "client at task end": """
         from mlflow import MlflowClient
@@ -71,12 +79,6 @@ def test_ten_calls_once_per_run_are_reported() -> None:
 
 
 REPEATED_PAIRS = {
-    "script": """
-        import mlflow
-        with mlflow.start_run():
-            mlflow.log_param("model", "resnet")
-            mlflow.log_param("epochs", 3)
-    """,
     "in a loop": """
         import mlflow
         for epoch in range(10):

@@ -17,8 +17,15 @@ from mlflow_lint.config import build_settings
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 from mlflow_lint.sourcefile import SourceError, atomic_write
 
-BEFORE = 'import mlflow\nmlflow.log_param("lr", 0.1)\nmlflow.log_param("epochs", 3)\n'
-AFTER = 'import mlflow\nmlflow.log_params({"lr": 0.1, "epochs": 3})\n'
+# two metrics per epoch, which MLF102 merges (a script's own code runs once per run: fewer
+# than ten calls there are not reported)
+BEFORE = (
+    "import mlflow\nfor epoch in range(3):\n"
+    '    mlflow.log_metric("lr", 0.1, step=epoch)\n    mlflow.log_metric("loss", 3, step=epoch)\n'
+)
+AFTER = 'import mlflow\nfor epoch in range(3):\n    mlflow.log_metrics({"lr": 0.1, "loss": 3}, step=epoch)\n'
+# two params, for the test rules below (they trigger on `log_param`)
+PARAMS = 'import mlflow\nmlflow.log_param("lr", 0.1)\nmlflow.log_param("epochs", 3)\n'
 
 
 def test_fix_writes_and_reports(tmp_path: Path) -> None:
@@ -40,18 +47,18 @@ def test_diff_writes_nothing(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert path.read_text() == BEFORE
     assert "--- a/train.py\n+++ b/train.py\n" in result.stdout
-    assert '+mlflow.log_params({"lr": 0.1, "epochs": 3})\n' in result.stdout
-    assert '-mlflow.log_param("lr", 0.1)\n' in result.stdout
+    assert '+    mlflow.log_metrics({"lr": 0.1, "loss": 3}, step=epoch)\n' in result.stdout
+    assert '-    mlflow.log_metric("lr", 0.1, step=epoch)\n' in result.stdout
 
 
 def test_check_marks_fixable_and_counts_hidden_unsafe_fixes(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text(
-        BEFORE + 'mlflow.set_tag("a", f())\nmlflow.set_tag("b", g())\n'
+        BEFORE + 'def on_epoch_end():\n    mlflow.set_tag("a", f())\n    mlflow.set_tag("b", g())\n'
     )
     result = run_cli("check", "train.py", cwd=tmp_path)
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("train.py:2:1: MLF103 ") and lines[0].endswith(" [*]")
-    assert lines[1].startswith("train.py:4:1: MLF104 ") and not lines[1].endswith("[*]")
+    assert lines[0].startswith("train.py:3:5: MLF102 ") and lines[0].endswith(" [*]")
+    assert lines[1].startswith("train.py:6:5: MLF104 ") and not lines[1].endswith("[*]")
     assert "(1 fixable with `mlflow-lint fix`)" in result.stdout
     assert "1 more fix available with `--unsafe-fixes`." in result.stdout
     unsafe = run_cli("check", "--unsafe-fixes", "train.py", cwd=tmp_path)
@@ -60,18 +67,21 @@ def test_check_marks_fixable_and_counts_hidden_unsafe_fixes(tmp_path: Path) -> N
 
 def test_unsafe_fixes_only_when_asked(tmp_path: Path) -> None:
     path = tmp_path / "t.py"
-    source = 'import mlflow\nmlflow.set_tag("a", f())\nmlflow.set_tag("b", g())\n'
+    head = "import mlflow\ndef on_epoch_end():\n"
+    source = head + '    mlflow.set_tag("a", f())\n    mlflow.set_tag("b", g())\n'
     path.write_text(source)
     run_cli("fix", "t.py", cwd=tmp_path)
     assert path.read_text() == source
     run_cli("fix", "--unsafe-fixes", "t.py", cwd=tmp_path)
-    assert path.read_text() == 'import mlflow\nmlflow.set_tags({"a": f(), "b": g()})\n'
+    assert path.read_text() == head + '    mlflow.set_tags({"a": f(), "b": g()})\n'
 
 
 def test_encoding_line_endings_bom_and_mode_are_kept(tmp_path: Path) -> None:
     latin = tmp_path / "latin.py"
     latin.write_bytes(
-        b"# -*- coding: latin-1 -*-\r\nimport mlflow\r\nmlflow.set_tag('caf\xe9', 1)\r\nmlflow.set_tag('b', 2)\r\n"
+        b"# -*- coding: latin-1 -*-\r\nimport mlflow\r\nfor epoch in range(3):\r\n"
+        b"    mlflow.log_metric('caf\xe9', 1, step=epoch)\r\n"
+        b"    mlflow.log_metric('b', 2, step=epoch)\r\n"
     )
     latin.chmod(0o754)
     bom = tmp_path / "bom.py"
@@ -79,7 +89,8 @@ def test_encoding_line_endings_bom_and_mode_are_kept(tmp_path: Path) -> None:
     result = run_cli("fix", ".", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     assert latin.read_bytes() == (
-        b"# -*- coding: latin-1 -*-\r\nimport mlflow\r\nmlflow.set_tags({'caf\xe9': 1, 'b': 2})\r\n"
+        b"# -*- coding: latin-1 -*-\r\nimport mlflow\r\nfor epoch in range(3):\r\n"
+        b"    mlflow.log_metrics({'caf\xe9': 1, 'b': 2}, step=epoch)\r\n"
     )
     assert stat.S_IMODE(latin.stat().st_mode) == 0o754
     assert bom.read_bytes() == b"\xef\xbb\xbf" + AFTER.encode()
@@ -125,21 +136,22 @@ def test_diff_shows_the_fixes_only(tmp_path: Path) -> None:
     disk, `fix` where they are in the fixed file."""
     path = tmp_path / "train.py"
     path.write_text(
-        "import mlflow\nwith mlflow.start_run():\n"
-        '    mlflow.log_param("a", 1)\n    mlflow.log_param("b", 2)\n'
+        "import mlflow\nwith mlflow.start_run():\n    for epoch in range(3):\n"
+        '        mlflow.log_metric("a", 1, step=epoch)\n'
+        '        mlflow.log_metric("b", 2, step=epoch)\n'
         '    for i in range(3):\n        mlflow.log_metric("x", i, step=i)\n'
     )
-    result = run_cli("fix", "--diff", "--select", "MLF101,MLF103", "train.py", cwd=tmp_path)
-    assert '+    mlflow.log_params({"a": 1, "b": 2})' in result.stdout
+    result = run_cli("fix", "--diff", "--select", "MLF101,MLF102", "train.py", cwd=tmp_path)
+    assert '+        mlflow.log_metrics({"a": 1, "b": 2}, step=epoch)' in result.stdout
     assert not [line for line in result.stdout.splitlines() if line.startswith("train.py:")]
-    # what really remains is counted: the MLF101 finding, not the merged params
+    # what really remains is counted: the MLF101 finding, not the merged metrics
     assert "\nWould fix 1 finding in 1 file. 1 finding would remain. 1 file checked." in (
         result.stdout
     )
-    checked = run_cli("check", "--select", "MLF101,MLF103", "train.py", cwd=tmp_path)
-    assert "train.py:6:9: MLF101" in checked.stdout  # on disk: where it is now
-    written = run_cli("fix", "--select", "MLF101,MLF103", "train.py", cwd=tmp_path)
-    assert "train.py:5:9: MLF101" in written.stdout  # written: where it is now
+    checked = run_cli("check", "--select", "MLF101,MLF102", "train.py", cwd=tmp_path)
+    assert "train.py:7:9: MLF101" in checked.stdout  # on disk: where it is now
+    written = run_cli("fix", "--select", "MLF101,MLF102", "train.py", cwd=tmp_path)
+    assert "train.py:6:9: MLF101" in written.stdout  # written: where it is now
 
 
 def test_file_changed_on_disk_is_not_overwritten(tmp_path: Path) -> None:
@@ -198,11 +210,11 @@ def test_bad_fix_is_never_written(
     monkeypatch.setitem(catalogue.RULES_BY_CODE, rule.code, entry)
     monkeypatch.setattr("mlflow_lint.config.ALL_RULES", (*catalogue.ALL_RULES, entry))
     path = tmp_path / "t.py"
-    path.write_text(BEFORE)
+    path.write_text(PARAMS)
     settings = build_settings(None, select=[rule.code])
     result = engine.fix_file(str(path), settings)
     assert result.error is not None and message in result.error.message
-    assert path.read_text() == BEFORE
+    assert path.read_text() == PARAMS
 
 
 def test_two_concurrent_fix_processes_leave_files_whole(tmp_path: Path) -> None:
@@ -234,4 +246,4 @@ def test_python_dash_m_works(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert result.returncode == 1 and "MLF103" in result.stdout
+    assert result.returncode == 1 and "MLF102" in result.stdout

@@ -150,15 +150,23 @@ def test_no_mapping_fix_when_the_loop_variables_are_read_after_it() -> None:
 
 
 # --- safe merges: what survives a rejected item -------------------------------------------------
+# the group in a function named for an epoch, where MLF103 reports two calls (a script's own
+# code runs once per run: fewer than ten calls there are not reported)
 REJECTED_PARAM = """\
 import mlflow
+
+
+def on_epoch_end(epoch):
+    mlflow.log_param("lr", 0.1)
+    mlflow.log_param("batch_size", 32)
+    mlflow.log_param("seed", 7)
+
 
 with mlflow.start_run(run_name="conflict"):
     mlflow.log_param("seed", 1)
     print("resumed")
-    mlflow.log_param("lr", 0.1)
-    mlflow.log_param("batch_size", 32)
-    mlflow.log_param("seed", 7)
+    for epoch in range(3):
+        on_epoch_end(epoch)
 """
 
 
@@ -182,14 +190,18 @@ def test_a_merge_rejected_by_mlflow_stores_none_of_its_items(
 
 
 def test_merges_a_handler_could_observe_are_unsafe() -> None:
-    body = 'mlflow.log_param("a", 1)\n    mlflow.log_param("b", 2)\n'
-    caught = f"import mlflow\ntry:\n    {body}except Exception:\n    pass\n"
+    # in a function named for an epoch, where two calls are reported
+    head = "import mlflow\ndef on_epoch_end():\n"
+    body = 'mlflow.log_param("a", 1)\n        mlflow.log_param("b", 2)\n'
+    caught = f"{head}    try:\n        {body}    except Exception:\n        pass\n"
     [finding] = findings(caught, "MLF103")
     assert finding.fix is not None and finding.fix.safety is Safety.UNSAFE
-    reraised = f"import mlflow\ntry:\n    {body}except Exception:\n    cleanup()\n    raise\n"
+    reraised = (
+        f"{head}    try:\n        {body}    except Exception:\n        cleanup()\n        raise\n"
+    )
     [finding] = findings(reraised, "MLF103")
     assert finding.fix is not None and finding.fix.safety is Safety.SAFE
-    plain = f"import mlflow\n{textwrap.dedent('    ' + body)}"
+    plain = f"{head}    {body.replace('        ', '    ')}"
     [finding] = findings(plain, "MLF103")
     assert finding.fix is not None and finding.fix.safety is Safety.SAFE
 
@@ -199,7 +211,10 @@ def test_merges_a_handler_could_observe_are_unsafe() -> None:
     ['"bad key!"', '"a//b"', '"/abs"', '""', '"' + "k" * 251 + '"'],
 )
 def test_a_literal_key_mlflow_rejects_makes_the_merge_unsafe(key: str) -> None:
-    source = f'import mlflow\nmlflow.log_param({key}, 1)\nmlflow.log_param("ok", 2)\n'
+    source = (
+        "import mlflow\ndef on_epoch_end():\n"
+        f'    mlflow.log_param({key}, 1)\n    mlflow.log_param("ok", 2)\n'
+    )
     [finding] = findings(source, "MLF103")
     assert finding.fix is not None and finding.fix.safety is Safety.UNSAFE
 

@@ -35,7 +35,12 @@ MULTI_LINE = (
     "    }.items():\n"
     "        mlflow.log_param(k, v)\n"
 )
-ONE_FIX = 'import mlflow\nmlflow.log_param("a", 1)\nmlflow.log_param("b", 2)\n'
+# two metrics per epoch, merged by MLF102's fix (a script's own code runs once per run, where
+# fewer than ten calls are not reported)
+ONE_FIX = (
+    "import mlflow\nfor epoch in range(3):\n"
+    '    mlflow.log_metric("a", 1, step=epoch)\n    mlflow.log_metric("b", 2, step=epoch)\n'
+)
 WEIRD_NAME = "odd,name:100%.py"
 WEIRD = "import mlflow\nfor step in range(3):\n    mlflow.log_metric('loss', 0.1, step=step)\n"
 TEXT_LINE = re.compile(

@@ -30,15 +30,16 @@ pytest.importorskip("pygls")
 TIMEOUT = 15.0  # seconds for any one answer; the server answers in well under one
 STARTUP_TIMEOUT = 60.0  # the first answer waits for Python to import pygls and libcst
 
-# Line 5 has two non-BMP characters (two UTF-16 code units each) inside the MLF102 range; line 6
-# has one before the MLF101 call. The form feed on line 2 is whitespace to Python and LSP alike
-# (str.splitlines would break the line there).
+# Line 6 has two non-BMP characters (two UTF-16 code units each) inside the MLF102 range (a
+# pair per epoch: reported); line 7 has one before the MLF101 call. The form feed on line 2 is
+# whitespace to Python and LSP alike (str.splitlines would break the line there).
 EMOJI_SOURCE = (
     "import mlflow\n"
     "\x0c\n"
     "# a comment\n"
-    'mlflow.log_metric("a", 1)\n'
-    'mlflow.log_metric("b\U0001d431\U0001d432", 2)\n'  # astral letters: a valid key
+    "for epoch in range(3):\n"
+    '    mlflow.log_metric("a", 1, step=epoch)\n'
+    '    mlflow.log_metric("b\U0001d431\U0001d432", 2, step=epoch)\n'  # astral letters: a valid key
     'for i in range(3): tag = "\U0001f600"; mlflow.log_metric("c", i, step=i)\n'
 )
 
@@ -51,11 +52,11 @@ params = {"lr": 0.1, "batch": 32}
 with mlflow.start_run():
     for key, value in params.items():
         mlflow.log_param(key, value)
-    mlflow.set_tag("team", "ml")
-    mlflow.set_tag("stage", "dev")
     for epoch in range(3):
         mlflow.log_metric("loss", 1.0 / (epoch + 1), step=epoch)
         mlflow.log_metric("acc", 0.5, step=epoch)
+        mlflow.set_tag("last_epoch", epoch)
+        mlflow.set_tag("stage", "dev")
 """
 
 CLEAN_SOURCE = 'import mlflow\n\nmlflow.log_metrics({"a": 1, "b": 2})\n'
@@ -354,11 +355,11 @@ def test_diagnostics_match_check_with_utf16_columns(server, project):
     assert set(by_code) == {"MLF101", "MLF102"}
     # UTF-16 columns: each emoji counts twice
     assert by_code["MLF102"]["range"] == {
-        "start": {"line": 3, "character": 0},
-        "end": {"line": 4, "character": 27 + 2},
+        "start": {"line": 4, "character": 4},
+        "end": {"line": 5, "character": 43 + 2},
     }
-    assert by_code["MLF101"]["range"]["start"] == {"line": 5, "character": 30 + 1}
-    assert by_code["MLF101"]["range"]["end"] == {"line": 5, "character": 63 + 1}
+    assert by_code["MLF101"]["range"]["start"] == {"line": 6, "character": 30 + 1}
+    assert by_code["MLF101"]["range"]["end"] == {"line": 6, "character": 63 + 1}
     for d in diagnostics:
         assert d["severity"] == 2  # Warning
         assert d["source"] == "mlflow-lint"
@@ -372,8 +373,8 @@ def test_position_encoding_negotiated(server, project):
     client.open(uri, EMOJI_SOURCE)
     by_code = {d["code"]: d for d in client.diagnostics(uri)}
     # UTF-8: each emoji is four code units
-    assert by_code["MLF102"]["range"]["end"] == {"line": 4, "character": 27 + 2 * 3}
-    assert by_code["MLF101"]["range"]["start"] == {"line": 5, "character": 30 + 3}
+    assert by_code["MLF102"]["range"]["end"] == {"line": 5, "character": 43 + 2 * 3}
+    assert by_code["MLF101"]["range"]["start"] == {"line": 6, "character": 30 + 3}
 
 
 def test_configuration_and_noqa_apply(server, project):
@@ -382,7 +383,10 @@ def test_configuration_and_noqa_apply(server, project):
         '"legacy_*.py" = ["MLF102"]\n',
         encoding="utf-8",
     )
-    text = EMOJI_SOURCE + 'mlflow.set_tag("a", 1)  # noqa: MLF104\nmlflow.set_tag("b", 2)\n'
+    # a pair in a function named for an epoch: reported, but for the noqa
+    text = EMOJI_SOURCE + (
+        'def on_epoch_end():\n    mlflow.set_tag("a", 1)  # noqa: MLF104\n    mlflow.set_tag("b", 2)\n'
+    )
     client = server()
     uri = (project / "train.py").as_uri()
     client.open(uri, text)
@@ -414,8 +418,8 @@ def test_quickfix_matches_fix(server, project):
     assert fixed == cli_fixed(EMOJI_SOURCE, project)
 
     # the MLF101 finding has no fix: nothing offered on its line
-    line_5 = {"start": {"line": 5, "character": 40}, "end": {"line": 5, "character": 40}}
-    assert [a for a in client.code_actions(uri, line_5, []) if a["kind"] == "quickfix"] == []
+    line_6 = {"start": {"line": 6, "character": 40}, "end": {"line": 6, "character": 40}}
+    assert [a for a in client.code_actions(uri, line_6, []) if a["kind"] == "quickfix"] == []
 
 
 def test_did_change_and_did_close(server, project):

@@ -18,6 +18,7 @@ Found in an audit of the merge fixes:
 from __future__ import annotations
 
 import sys
+import textwrap
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,15 @@ import pytest
 from mlflow_lint import engine
 from mlflow_lint.config import build_settings
 
-HEAD = "import mlflow\n"
+IMPORT = "import mlflow\n"
+# The calls run once per epoch: where MLF102-MLF104 report two calls (a script's own code runs
+# once per run, and fewer than ten calls there are not reported).
+HEAD = IMPORT + "for epoch in range(3):\n"
+
+
+def program(body: str) -> str:
+    """`body`, the calls, in the epoch loop."""
+    return HEAD + textwrap.indent(body, "    ")
 
 
 def violations(source: str, code: str) -> list[Any]:
@@ -176,9 +185,9 @@ REPEATED = [
 def test_calls_that_repeat_a_key_are_reported_without_a_fix(
     code: str, body: str, shown: Optional[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = HEAD + body
+    source = program(body)
     [violation] = violations(source, code)
-    assert violation.line == 2
+    assert violation.line == 3
     assert "repeat the key" in violation.message
     if shown is not None:
         assert violation.message.endswith(f"repeat the key {shown}")
@@ -187,17 +196,17 @@ def test_calls_that_repeat_a_key_are_reported_without_a_fix(
 
 
 def test_repeated_param_key_keeps_mlflows_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    source = HEAD + "mlflow.log_param(k, 1)\nmlflow.log_param(k, 2)\n"
+    source = program("mlflow.log_param(k, 1)\nmlflow.log_param(k, 2)\n")
     assert run(source, monkeypatch)["error"] is not None
     assert fixed(source, "MLF103", unsafe=True) is None
 
 
 def test_different_key_code_still_merges() -> None:
-    metrics = HEAD + "mlflow.log_metric(k, 1)\nmlflow.log_metric(j, 2)\n"
+    metrics = program("mlflow.log_metric(k, 1)\nmlflow.log_metric(j, 2)\n")
     assert fixed(metrics, "MLF102", unsafe=False) is None  # k and j could be equal
-    assert fixed(metrics, "MLF102") == HEAD + "mlflow.log_metrics({k: 1, j: 2})\n"
-    tags = HEAD + 'mlflow.set_tag(k, "a")\nmlflow.set_tag(j, "b")\n'
-    assert fixed(tags, "MLF104", unsafe=False) == HEAD + 'mlflow.set_tags({k: "a", j: "b"})\n'
+    assert fixed(metrics, "MLF102") == program("mlflow.log_metrics({k: 1, j: 2})\n")
+    tags = program('mlflow.set_tag(k, "a")\nmlflow.set_tag(j, "b")\n')
+    assert fixed(tags, "MLF104", unsafe=False) == program('mlflow.set_tags({k: "a", j: "b"})\n')
 
 
 # --- 2. evaluation order ----------------------------------------------------------------------
@@ -233,20 +242,22 @@ def test_different_key_code_still_merges() -> None:
 def test_value_before_key_with_side_effects_is_reported_without_a_fix(
     code: str, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = HEAD + body
+    source = program(body)
     [violation] = violations(source, code)
     assert violation.fix is None
     assert fixed(source, code, unsafe=True) is None
 
 
 def test_value_before_key_without_side_effects_merges_safely() -> None:
-    source = HEAD + 'mlflow.log_metric(value=x, key="a")\nmlflow.log_metric(value=y, key="b")\n'
-    assert fixed(source, "MLF102", unsafe=False) == HEAD + 'mlflow.log_metrics({"a": x, "b": y})\n'
+    source = program('mlflow.log_metric(value=x, key="a")\nmlflow.log_metric(value=y, key="b")\n')
+    assert fixed(source, "MLF102", unsafe=False) == program(
+        'mlflow.log_metrics({"a": x, "b": y})\n'
+    )
 
 
 def test_step_with_side_effects_is_never_merged() -> None:
     # evaluated once per call before, once after merging: the calls are not even grouped
-    source = HEAD + 'mlflow.log_metric("a", 1, step=next(counter))\n' * 2
+    source = program('mlflow.log_metric("a", 1, step=next(counter))\n' * 2)
     assert violations(source, "MLF102") == []
 
 
@@ -279,7 +290,7 @@ OFFERED = [
 def test_offered_merge_keeps_evaluation_order_and_values(
     code: str, body: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = HEAD + body
+    source = program(body)
     new = fixed(source, code, unsafe=True)
     assert new is not None and new.count(f"mlflow.{code_batch(code)}(") == 1, new
     assert_same_run(source, new, monkeypatch)
@@ -302,7 +313,7 @@ def code_batch(code: str) -> str:
 )
 def test_no_fix_changes_what_runs(code: str, body: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """What the audit found, as a property: whatever fix is applied runs the same."""
-    source = HEAD + body
+    source = program(body)
     new = fixed(source, code, unsafe=True)
     if new is not None:
         assert_same_run(source, new, monkeypatch)
@@ -310,7 +321,7 @@ def test_no_fix_changes_what_runs(code: str, body: str, monkeypatch: pytest.Monk
 
 # --- MLF101's buffering rebuilds Metric(key, value, timestamp, step) --------------------------
 def loop(call: str) -> str:
-    return HEAD + f"with mlflow.start_run():\n    for i in range(3):\n        {call}\n"
+    return IMPORT + f"with mlflow.start_run():\n    for i in range(3):\n        {call}\n"
 
 
 @pytest.mark.parametrize(

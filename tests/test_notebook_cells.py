@@ -77,22 +77,29 @@ def test_json_positions_of_an_indented_cell(tmp_path: Path) -> None:
 
 
 def test_no_fix_is_offered_or_applied_inside_an_indented_cell(tmp_path: Path) -> None:
-    indented = "  import mlflow\n  mlflow.log_param('a', 1)\n  mlflow.log_param('b', 2)"
-    plain = "mlflow.log_param('c', 3)\nmlflow.log_param('d', 4)"
+    # in functions named for an epoch, where two calls are reported
+    indented = (
+        "  import mlflow\n  def on_epoch_end():\n"
+        "      mlflow.log_param('a', 1)\n      mlflow.log_param('b', 2)"
+    )
+    plain = "def on_epoch_end():\n    mlflow.log_param('c', 3)\n    mlflow.log_param('d', 4)"
     path = tmp_path / "fix.ipynb"
     write(path, notebook(indented, plain))
     check = run_cli("check", "--no-cache", "--select", "MLF103", "fix.ipynb", cwd=tmp_path)
     lines = [line for line in check.stdout.splitlines() if " MLF103 " in line]
     assert [line.split(" MLF103 ")[0] for line in lines] == [
-        "fix.ipynb:cell 1:2:3:",
-        "fix.ipynb:cell 2:1:1:",
+        "fix.ipynb:cell 1:3:7:",
+        "fix.ipynb:cell 2:2:5:",
     ], check.stdout
     # reported in the indented cell, but fixable only in the other one
     assert not lines[0].endswith("[*]") and lines[1].endswith("[*]"), check.stdout
     fixed = run_cli("fix", "--select", "MLF103", "fix.ipynb", cwd=tmp_path)
     assert errors(fixed.stdout) == [], fixed.stdout
     assert "Fixed 1 finding in 1 file." in fixed.stdout, fixed.stdout
-    assert sources(path) == [indented, "mlflow.log_params({'c': 3, 'd': 4})"]
+    assert sources(path) == [
+        indented,
+        "def on_epoch_end():\n    mlflow.log_params({'c': 3, 'd': 4})",
+    ]
     nbformat.validate(nbformat.read(str(path), as_version=4))
 
 

@@ -58,7 +58,10 @@ def databricks_notebook() -> Any:
         databricks_cell("%fs ls /mnt/raw"),
         databricks_cell("%md\n## Params\nLogged with `mlflow.log_param(...)` below."),
         databricks_cell(
-            "import mlflow\nmlflow.log_param('lr', 0.01)\nmlflow.log_param('epochs', 3)"
+            # in a function named for an epoch: a cell's own code runs once per run, where
+            # fewer than ten calls are not reported
+            "import mlflow\ndef on_epoch_end():\n"
+            "    mlflow.log_param('lr', 0.01)\n    mlflow.log_param('epochs', 3)"
         ),
         databricks_cell("%sql\nSELECT * FROM runs WHERE run_id = 0012 -- mlflow.log_metric("),
         databricks_cell('%scala\nval runs = spark.table("runs")\nmlflow.log_metric("x", 1)'),
@@ -87,7 +90,7 @@ def test_databricks_language_cells_are_skipped_and_python_cells_checked(tmp_path
     result = run_cli("check", "--select", "ALL", "-v", "train.ipynb", cwd=tmp_path)
     assert errors(result.stdout) == [], result.stdout
     assert findings(result.stdout) == [
-        "train.ipynb:cell 7:2:1: MLF103",
+        "train.ipynb:cell 7:3:5: MLF103",
         "train.ipynb:cell 11:3:5: MLF101",
     ]
     assert result.returncode == 1
@@ -102,7 +105,9 @@ def test_databricks_language_cells_are_skipped_and_python_cells_checked(tmp_path
     fixed = run_cli("fix", "--select", "MLF103", "train.ipynb", cwd=tmp_path)
     assert fixed.returncode == 0, fixed.stdout
     after = sources(path)
-    assert after[6] == "import mlflow\nmlflow.log_params({'lr': 0.01, 'epochs': 3})"
+    assert after[6] == (
+        "import mlflow\ndef on_epoch_end():\n    mlflow.log_params({'lr': 0.01, 'epochs': 3})"
+    )
     original = [c["source"] for c in json.loads(before)["cells"]]
     assert [s for i, s in enumerate(after) if i != 6] == [
         "".join(s) for i, s in enumerate(original) if i != 6
@@ -143,12 +148,14 @@ def jupyter_notebook() -> Any:
         new_code_cell("%%writefile -a train.py\nmlflow.set_tag('a', 1)\nmlflow.set_tag('b', 2)"),
         new_code_cell("!python train.py"),
         new_code_cell(
-            "%%capture output\nmf.set_tag('owner', 'me')\nmf.set_tag('team', 'ml')",
+            "%%capture output\ndef on_epoch_end():\n"
+            "    mf.set_tag('owner', 'me')\n    mf.set_tag('team', 'ml')",
             execution_count=3,
         ),
         new_code_cell("%%time\nfor step in range(3):\n    mf.log_metric('acc', step, step=step)"),
         new_code_cell(
-            "%%python\nimport mlflow\nmlflow.log_param('a', 1)\nmlflow.log_param('b', 2)"
+            "%%python\nimport mlflow\ndef on_epoch_end():\n"
+            "    mlflow.log_param('a', 1)\n    mlflow.log_param('b', 2)"
         ),
     ]
     nbformat.validate(nb)
@@ -164,10 +171,10 @@ def test_jupyter_cell_magics(tmp_path: Path) -> None:
         "exp.ipynb:cell 4:5:5: MLF101",
         "exp.ipynb:cell 4:5:5: MLF108",
         # %%capture and %%time run their body in the notebook: `mf` is known there
-        "exp.ipynb:cell 8:2:1: MLF104",
+        "exp.ipynb:cell 8:3:5: MLF104",
         "exp.ipynb:cell 9:3:5: MLF101",
         # %%python: a program of its own
-        "exp.ipynb:cell 10:3:1: MLF103",
+        "exp.ipynb:cell 10:4:5: MLF103",
     ]
     assert "exp.ipynb:cell 3: skipped: `%%bash` cell, not Python" in result.stderr
     assert "exp.ipynb:cell 5: skipped: `%%writefile` writes MLproject, not Python" in result.stderr
@@ -175,24 +182,27 @@ def test_jupyter_cell_magics(tmp_path: Path) -> None:
     assert "exp.ipynb:cell 4: `%%writefile` writes train.py: checked as that file" in result.stderr
 
 
+# in a function named for an epoch, where two calls are reported
+EPOCH_PAIR = "def on_epoch_end():\n    mlflow.log_param('x', 1)\n    mlflow.log_param('y', 2)"
+
+
 def test_writefile_body_has_its_own_names_and_is_fixed_in_place(tmp_path: Path) -> None:
     nb = new_notebook(metadata=PYTHON_METADATA)
     nb.cells = [
         new_code_cell("import mlflow"),
         # no import in the written file: `mlflow` there is not the notebook's module
-        new_code_cell("%%writefile a.py\nmlflow.log_param('x', 1)\nmlflow.log_param('y', 2)"),
-        new_code_cell(
-            "%%writefile b.py\nimport mlflow\nmlflow.log_param('x', 1)\nmlflow.log_param('y', 2)"
-        ),
+        new_code_cell(f"%%writefile a.py\n{EPOCH_PAIR}"),
+        new_code_cell(f"%%writefile b.py\nimport mlflow\n{EPOCH_PAIR}"),
     ]
     path = tmp_path / "w.ipynb"
     write(path, nb)
     result = run_cli("check", "--select", "MLF103", "w.ipynb", cwd=tmp_path)
-    assert findings(result.stdout) == ["w.ipynb:cell 3:3:1: MLF103"], result.stdout
+    assert findings(result.stdout) == ["w.ipynb:cell 3:4:5: MLF103"], result.stdout
     fixed = run_cli("fix", "--select", "MLF103", "w.ipynb", cwd=tmp_path)
     assert fixed.returncode == 0, fixed.stdout
-    assert (
-        sources(path)[2] == "%%writefile b.py\nimport mlflow\nmlflow.log_params({'x': 1, 'y': 2})"
+    assert sources(path)[2] == (
+        "%%writefile b.py\nimport mlflow\n"
+        "def on_epoch_end():\n    mlflow.log_params({'x': 1, 'y': 2})"
     )
 
 
@@ -206,7 +216,7 @@ def test_databricks_source_export(tmp_path: Path) -> None:
         "# MAGIC %pip install mlflow\n\n"
         "# COMMAND ----------\n\n"
         "import mlflow\n"
-        "mlflow.set_tag('a', 1)\nmlflow.set_tag('b', 2)\n\n"
+        "def on_epoch_end():\n    mlflow.set_tag('a', 1)\n    mlflow.set_tag('b', 2)\n\n"
         "# COMMAND ----------\n\n"
         "# MAGIC %sql\n# MAGIC SELECT 0012 FROM t\n\n"
         "# COMMAND ----------\n\n"
@@ -216,8 +226,8 @@ def test_databricks_source_export(tmp_path: Path) -> None:
     path.write_text(source)
     result = run_cli("check", "--select", "MLF101,MLF104", "train.py", cwd=tmp_path)
     assert [line.split(" ")[0] for line in result.stdout.splitlines()[:-1]] == [
-        "train.py:12:1:",
-        "train.py:23:5:",
+        "train.py:13:5:",
+        "train.py:24:5:",
     ]
     flake8 = subprocess.run(
         [sys.executable, "-m", "flake8", "--select", "MLF101,MLF104", "train.py"],
@@ -226,12 +236,13 @@ def test_databricks_source_export(tmp_path: Path) -> None:
         text=True,
     )
     assert [line.split(" ")[0] for line in flake8.stdout.splitlines()] == [
-        "train.py:12:1:",
-        "train.py:23:5:",
+        "train.py:13:5:",
+        "train.py:24:5:",
     ]
     run_cli("fix", "--select", "MLF104", "train.py", cwd=tmp_path)
     assert path.read_text() == source.replace(
-        "mlflow.set_tag('a', 1)\nmlflow.set_tag('b', 2)", "mlflow.set_tags({'a': 1, 'b': 2})"
+        "    mlflow.set_tag('a', 1)\n    mlflow.set_tag('b', 2)",
+        "    mlflow.set_tags({'a': 1, 'b': 2})",
     )
 
 
@@ -247,8 +258,13 @@ def broken_notebook() -> Any:
         ),
         new_markdown_cell("work in progress below"),
         new_code_cell("import mlflow as mf\nparams = {'lr': 0.1,\nmlflow.log_param('x', 1)"),
-        new_code_cell("mf.log_param('lr', 0.1)\nmf.log_param('bs', 32)"),
-        new_code_cell("mlflow.set_tag('a', 1)\nmlflow.set_tag('b', 2)"),
+        # in functions named for an epoch, where two calls are reported
+        new_code_cell(
+            "def on_epoch_end():\n    mf.log_param('lr', 0.1)\n    mf.log_param('bs', 32)"
+        ),
+        new_code_cell(
+            "def on_epoch_end():\n    mlflow.set_tag('a', 1)\n    mlflow.set_tag('b', 2)"
+        ),
     ]
     return nb
 
@@ -263,7 +279,7 @@ def test_broken_cell_is_one_error_and_other_cells_are_checked(tmp_path: Path) ->
     # `mf` is defined in the broken cell only: unknown to cell 5
     assert findings(result.stdout) == [
         "wip.ipynb:cell 2:2:5: MLF101",
-        "wip.ipynb:cell 6:1:1: MLF104",
+        "wip.ipynb:cell 6:2:5: MLF104",
     ]
     # the same through standard input and the cache (a second run)
     stdin = run_cli("check", "--select", "ALL", "-", "--stdin-filename", "wip.ipynb", input=before)
@@ -422,7 +438,7 @@ def test_flake8_checks_a_notebook_it_is_given(tmp_path: Path) -> None:
     )
     lines = result.stdout.splitlines()
     assert [line.split(": ")[1][:6] for line in lines] == ["MLF103", "MLF101"], result.stdout
-    assert lines[0].startswith("train.ipynb:1:1: MLF103 cell 7:2:1: 2 consecutive")
+    assert lines[0].startswith("train.ipynb:1:1: MLF103 cell 7:3:5: 2 consecutive")
 
 
 LOOPS = """\

@@ -103,9 +103,10 @@ def training_notebook() -> Any:
         code(
             """
             params = {"lr": 0.01, "epochs": 3, "optimizer": "adam", "name": "Größe 名前"}
-            mlflow.log_param("lr", params["lr"])
-            mlflow.log_param("epochs", params["epochs"])
-            mlflow.log_param("optimizer", "adam")  # noqa: MLF103
+            def on_epoch_end(epoch):
+                mlflow.log_param("lr", params["lr"])
+                mlflow.log_param("epochs", params["epochs"])
+                mlflow.log_param("optimizer", "adam")  # noqa: MLF103
             """,
             execution_count=2,
         ),
@@ -229,10 +230,11 @@ def test_findings_are_positioned_in_cells(tmp_path: Path) -> None:
     write(tmp_path / "train.ipynb", training_notebook())
     result = run_cli("check", "--select", "MLF101,MLF103", "train.ipynb", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    # cell 3 holds the MLF103 group (its third call is noqa'd), cell 4 the loop; the bash
-    # cell, the help and shell lines and the raw cell are skipped without a word
+    # cell 3 holds the MLF103 group (its third call is noqa'd) in a function named for an
+    # epoch (where two calls are reported), cell 4 the loop; the bash cell, the help and shell
+    # lines and the raw cell are skipped without a word
     assert findings(result.stdout) == [
-        "train.ipynb:cell 3:2:1: MLF103",
+        "train.ipynb:cell 3:3:5: MLF103",
         "train.ipynb:cell 4:4:9: MLF101",
     ]
     assert "error" not in result.stdout
@@ -246,13 +248,14 @@ def test_names_resolve_across_cells(tmp_path: Path) -> None:
         with mf.start_run():
             for step in range(10):
                 mf.log_metric("acc", 0.1 * step, step=step)
-        lp("a", 1)
-        lp("b", 2)
+        def on_epoch_end(epoch):
+            lp("a", 1)
+            lp("b", 2)
         """
     )
     write(tmp_path / "nb.ipynb", notebook(alias, md("## Train"), loop))
     result = run_cli("check", "--select", "MLF101,MLF103", "nb.ipynb", cwd=tmp_path)
-    assert findings(result.stdout) == ["nb.ipynb:cell 3:3:9: MLF101", "nb.ipynb:cell 3:4:1: MLF103"]
+    assert findings(result.stdout) == ["nb.ipynb:cell 3:3:9: MLF101", "nb.ipynb:cell 3:5:5: MLF103"]
     # without the import cell, `mf` and `lp` are not MLflow: nothing to report
     write(tmp_path / "nb.ipynb", notebook(md("## Train"), copy.deepcopy(loop)))
     result = run_cli("check", "--select", "MLF101,MLF103", "nb.ipynb", cwd=tmp_path)
@@ -389,8 +392,14 @@ def test_standard_input_with_a_notebook_name(tmp_path: Path) -> None:
 
 
 # --- fix --------------------------------------------------------------------------------------------
-MERGE_BEFORE = 'mlflow.log_param("lr", 0.01)\nmlflow.log_param("größe", "groß 🚀")\nmlflow.log_param("名前", "adam")'
-MERGE_AFTER = 'mlflow.log_params({"lr": 0.01, "größe": "groß 🚀", "名前": "adam"})'
+# in a function named for an epoch: a cell's own code runs once per run, where fewer than ten
+# calls are not reported
+MERGE_HEAD = "def on_epoch_end(epoch):\n"
+MERGE_BEFORE = (
+    MERGE_HEAD
+    + '    mlflow.log_param("lr", 0.01)\n    mlflow.log_param("größe", "groß 🚀")\n    mlflow.log_param("名前", "adam")'
+)
+MERGE_AFTER = MERGE_HEAD + '    mlflow.log_params({"lr": 0.01, "größe": "groß 🚀", "名前": "adam"})'
 
 
 def merge_notebook() -> Any:
@@ -421,11 +430,16 @@ def test_fix_merges_within_a_cell_and_keeps_every_other_byte(tmp_path: Path, sty
 
 
 def test_no_merge_across_cells(tmp_path: Path) -> None:
+    # a cell's own code runs once per run: ten calls are reported there, fewer are not, and
+    # the calls of two cells are never one group (cells 3 and 4 hold five each)
+    def calls(first: int, count: int) -> str:
+        return "\n".join(f'mlflow.log_metric("m{i}", {i}.0)' for i in range(first, first + count))
+
     cells = [
-        code('import mlflow\nmlflow.log_metric("a", 1.0)\nmlflow.log_metric("b", 2.0)'),
-        code('mlflow.log_metric("c", 3.0)\nmlflow.log_metric("d", 4.0)'),
-        code('mlflow.log_metric("e", 5.0)'),
-        new_code_cell('mlflow.log_metric("f", 6.0)\n'),
+        code("import mlflow\n" + calls(0, 10)),
+        code(calls(10, 10)),
+        code(calls(20, 5)),
+        new_code_cell(calls(25, 5) + "\n"),
     ]
     path = tmp_path / "split.ipynb"
     write(path, notebook(*cells))
@@ -434,14 +448,19 @@ def test_no_merge_across_cells(tmp_path: Path) -> None:
         "split.ipynb:cell 1:2:1: MLF102",
         "split.ipynb:cell 2:1:1: MLF102",
     ]
-    assert "2 consecutive" in check.stdout and "3 consecutive" not in check.stdout
+    assert "10 consecutive" in check.stdout and "20 consecutive" not in check.stdout
     result = run_cli("fix", "--select", "MLF102", "split.ipynb", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
+
+    def merged(first: int, count: int) -> str:
+        items = "".join(f'        "m{i}": {i}.0,\n' for i in range(first, first + count))
+        return f"mlflow.log_metrics(\n    {{\n{items}    }},\n)"
+
     assert sources(path) == [
-        'import mlflow\nmlflow.log_metrics({"a": 1.0, "b": 2.0})',
-        'mlflow.log_metrics({"c": 3.0, "d": 4.0})',
-        'mlflow.log_metric("e", 5.0)',
-        'mlflow.log_metric("f", 6.0)\n',
+        "import mlflow\n" + merged(0, 10),
+        merged(10, 10),
+        calls(20, 5),
+        calls(25, 5) + "\n",
     ]
 
 
@@ -454,9 +473,10 @@ def test_diff_shows_changed_cells_and_writes_nothing(tmp_path: Path) -> None:
     expected = (
         "--- a/train.ipynb:cell 3\n"
         "+++ b/train.ipynb:cell 3\n"
-        "@@ -1,3 +1 @@\n"
-        + "".join(f"-{line}\n" for line in MERGE_BEFORE.splitlines())
-        + f"+{MERGE_AFTER}\n"
+        "@@ -1,4 +1,2 @@\n"
+        + f" {MERGE_HEAD}"
+        + "".join(f"-{line}\n" for line in MERGE_BEFORE.splitlines()[1:])
+        + f"+{MERGE_AFTER.splitlines()[1]}\n"
     )
     assert result.stdout.startswith(expected), result.stdout
 

@@ -32,17 +32,21 @@ CLEAN = textwrap.dedent(
         mlflow.log_metrics({"loss": 0.5, "acc": 0.9}, step=1)
     """
 )
+# a pair per epoch: reported (a script's own code runs once per run, where fewer than ten
+# calls are not reported)
 MLF102_INPUT = textwrap.dedent(
     """\
     import mlflow
-    mlflow.log_metric("loss", 0.5, step=1)
-    mlflow.log_metric("acc", 0.9, step=1)
+    for epoch in range(3):
+        mlflow.log_metric("loss", 0.5, step=epoch)
+        mlflow.log_metric("acc", 0.9, step=epoch)
     """
 )
 MLF102_FIXED = textwrap.dedent(
     """\
     import mlflow
-    mlflow.log_metrics({"loss": 0.5, "acc": 0.9}, step=1)
+    for epoch in range(3):
+        mlflow.log_metrics({"loss": 0.5, "acc": 0.9}, step=epoch)
     """
 )
 # Copies of the working tree skip what .gitignore names and, without Git, these.
@@ -283,7 +287,7 @@ def test_local_hooks_check_and_fix(local_project: Project) -> None:
     path = project.write("metrics.py", MLF102_INPUT)
     checked = project.run("mlflow-lint", "metrics.py")
     assert checked.returncode == 1
-    assert "metrics.py:2:1: MLF102 " in checked.stdout
+    assert "metrics.py:3:5: MLF102 " in checked.stdout
     fixed = project.run("mlflow-lint-fix", "metrics.py")
     assert fixed.returncode == 1 and "- files were modified by this hook" in fixed.stdout
     assert path.read_text() == MLF102_FIXED

@@ -467,8 +467,8 @@ def test_the_fixed_program_makes_the_requests_the_profile_promised(
 def test_a_merged_call_makes_one_request_where_there_were_n(
     server: Backend, proxy: CountingProxy, tmp_path: Path
 ) -> None:
-    """MLF102's own example: the four summary metrics after the loop (lines 34-39) are four
-    requests, and the export tool's two client calls per epoch (lines 18-19) two per epoch;
+    """MLF102's own example: the four metrics of each epoch (lines 29-34) are four requests
+    per epoch, and the export tool's two client calls per epoch (lines 18-19) two per epoch;
     the fixes' merged calls (`log_metrics` in the safe twin, `MlflowClient.log_batch` in the
     unsafe one) are one request where there were several, as the profile promised."""
     original = on_server(RULES_DIR / "MLF102" / "flagged.py", server, proxy, tmp_path)
@@ -477,8 +477,8 @@ def test_a_merged_call_makes_one_request_where_there_were_n(
     epochs = 3  # the example's EPOCHS
     # (where the promise is, its kind, the calls it merges, how often they run)
     for first, kind, group, times in (
-        (34, "calls", (34, 35, 37, 39), 1),
-        (17, "loop", (18, 19), epochs),  # the loop that holds the group
+        (24, "loop", (29, 30, 33, 34), epochs),  # the loops that hold the groups
+        (17, "loop", (18, 19), epochs),
     ):
         promise = promises[first]
         assert (promise["kind"], promise["codes"]) == (kind, ["MLF102"])
@@ -486,7 +486,7 @@ def test_a_merged_call_makes_one_request_where_there_were_n(
         assert promise["estimated_requests_after"] == times
         assert [lines[n]["requests"] for n in group] == [times] * len(group)
     for twin, line, call, times in (
-        ("flagged.fixed.py", 40, "mlflow.log_metrics(", 1),
+        ("flagged.fixed.py", 30, "mlflow.log_metrics(", epochs),
         ("flagged.unsafe.fixed.py", 22, "self.client.log_batch(", epochs),
     ):
         fixed = on_server(RULES_DIR / "MLF102" / twin, server, proxy, tmp_path / twin)

@@ -41,11 +41,13 @@ CI = settings(
 # fix, which runs the fix path over the whole file, generated code included.
 FRAMES = (
     "import mlflow  # log_metric log_param set_tag log_artifact log_metrics log_batch log_text\n",
-    # MLF102, safe fix
-    "import mlflow\nmlflow.log_metric('a', 1.0)\nmlflow.log_metric('b', 2.0)\n",
-    # MLF103 + MLF104, safe fixes
-    "import mlflow as mf\nmf.log_param('p', 1)\nmf.log_param('q', 2)\n"
-    "mf.set_tag('t', 'x')\nmf.set_tag('u', 'y')\n",
+    # MLF102, safe fix (a pair per epoch: a script's own code runs once per run, where fewer
+    # than ten calls are not reported)
+    "import mlflow\nfor epoch in range(3):\n"
+    "    mlflow.log_metric('a', 1.0, step=epoch)\n    mlflow.log_metric('b', 2.0, step=epoch)\n",
+    # MLF103 + MLF104, safe fixes (in a function named for an epoch)
+    "import mlflow as mf\ndef on_epoch_end():\n    mf.log_param('p', 1)\n    mf.log_param('q', 2)\n"
+    "    mf.set_tag('t', 'x')\n    mf.set_tag('u', 'y')\n",
     # MLF105, safe fix
     "import mlflow\nwith mlflow.start_run():\n    for k, v in {'a': 1}.items():\n"
     "        mlflow.log_param(k, v)\n",

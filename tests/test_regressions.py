@@ -60,11 +60,13 @@ def test_safe_fix_never_uses_a_name_bound_after_the_calls(source: str) -> None:
 @pytest.mark.parametrize(
     "source",
     [
-        # -> mlflow.log_metrics({"a": 1.0, "b": 2.0}): "# the first metric" is gone
-        'import mlflow\nmlflow.log_metric(\n    "a",  # the first metric\n    1.0,\n)\n'
-        'mlflow.log_metric("b", 2.0)\n',
+        # -> mlflow.log_metrics({"a": 1.0, "b": 2.0}): "# the first metric" is gone (the calls
+        # in a loop and a function named for an epoch: where two calls are reported)
+        'import mlflow\nfor epoch in range(3):\n    mlflow.log_metric(\n        "a",  # the first metric\n'
+        '        1.0,\n        step=epoch,\n    )\n    mlflow.log_metric("b", 2.0, step=epoch)\n',
         # -> mlflow.log_params({"a": 1, "b": 2}): "# why b" is gone
-        'import mlflow\nmlflow.log_param("a", 1)\nmlflow.log_param(  # why b\n    "b", 2)\n',
+        'import mlflow\ndef on_epoch_end():\n    mlflow.log_param("a", 1)\n'
+        '    mlflow.log_param(  # why b\n        "b", 2)\n',
         # -> mlflow.log_params({"a": 1}): "# per item" is gone
         'import mlflow\nwith mlflow.start_run():\n    for k, v in {"a": 1}.items():  # per item\n'
         "        mlflow.log_param(k, v)\n",
@@ -257,8 +259,9 @@ def test_a_helper_called_in_a_loop_header_inside_a_run_is_checked() -> None:
 def test_an_added_import_goes_above_a_decorated_definition(definition: str) -> None:
     source = (
         '"""Docstring."""\n' + definition + "from mlflow import MlflowClient\n"
-        "client = MlflowClient()\n"
-        "client.log_metric(run_id, 'loss', 0.5)\nclient.log_param(run_id, 'lr', 0.1)\n"
+        "client = MlflowClient()\nfor epoch in range(3):\n"
+        "    client.log_metric(run_id, 'loss', 0.5, step=epoch)\n"
+        "    client.log_param(run_id, 'lr', 0.1)\n"
     )
     result, fixed = fix(source, UNSAFE)
     assert result.error is None, result.error.message

@@ -30,6 +30,17 @@ def codes(source: str, code: str) -> list[int]:
 HEAD = "import mlflow\n"
 
 
+def epochs(body: str, head: str = HEAD) -> str:
+    """`body` in an epoch loop, where MLF102-MLF104 report two calls (a script's own code runs
+    once per run: fewer than ten calls there are not reported)."""
+    return head + "for epoch in range(3):\n" + textwrap.indent(body, "    ")
+
+
+def on_epoch_end(body: str) -> str:
+    """`body` in a function named for an epoch, also reported from two calls."""
+    return HEAD + "def on_epoch_end():\n" + textwrap.indent(body, "    ")
+
+
 # --- MLF102-MLF104: what is merged, and what is never merged ---------------------------------
 def test_merges_with_shared_step_and_synchronous() -> None:
     source = (
@@ -59,32 +70,37 @@ def test_merges_with_shared_step_and_synchronous() -> None:
     ],
 )
 def test_never_merged(second: str) -> None:
-    source = HEAD + f'mlflow.log_metric("a", x, step=s)\n{second}\n'
+    source = epochs(f'mlflow.log_metric("a", x, step=s)\n{second}\n')
     assert codes(source, "MLF102") == []
+    # the same calls, merged, are reported: the pair is not left alone for where it is
+    assert codes(
+        epochs('mlflow.log_metric("a", x, step=s)\nmlflow.log_metric("b", y, step=s)\n'), "MLF102"
+    ) == [3]
 
 
 def test_comments_never_split_a_group_and_survive_the_merge() -> None:
     # a comment line between the calls goes above the merged call
-    source = HEAD + 'mlflow.log_param("a", 1)\n# why b\nmlflow.log_param("b", 2)\n'
-    assert codes(source, "MLF103") == [2]
-    assert fixed(source, "MLF103") == HEAD + '# why b\nmlflow.log_params({"a": 1, "b": 2})\n'
+    source = epochs('mlflow.log_param("a", 1)\n# why b\nmlflow.log_param("b", 2)\n')
+    assert codes(source, "MLF103") == [3]
+    assert fixed(source, "MLF103") == epochs('# why b\nmlflow.log_params({"a": 1, "b": 2})\n')
     # a call's own comment stays beside its entry, one entry per line
-    trailing = HEAD + 'mlflow.log_param("a", 1)  # note\nmlflow.log_param("b", 2)\n'
-    assert codes(trailing, "MLF103") == [2]
-    assert fixed(trailing, "MLF103") == HEAD + (
+    trailing = epochs('mlflow.log_param("a", 1)  # note\nmlflow.log_param("b", 2)\n')
+    assert codes(trailing, "MLF103") == [3]
+    assert fixed(trailing, "MLF103") == epochs(
         'mlflow.log_params(\n    {\n        "a": 1,  # note\n        "b": 2,\n    },\n)\n'
     )
-    last = HEAD + 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)  # note on the block\n'
-    assert fixed(last, "MLF103") == HEAD + (
+    last = epochs('mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)  # note on the block\n')
+    assert fixed(last, "MLF103") == epochs(
         'mlflow.log_params(\n    {\n        "a": 1,\n        "b": 2,  # note on the block\n    },\n)\n'
     )
 
 
 def test_a_noqa_on_the_reported_line_silences_the_whole_group(tmp_path: Path) -> None:
     body = 'mlflow.log_param("a", 1)  # noqa: MLF103\nmlflow.log_param("b", 2)\nmlflow.log_param("c", 3)\n'
-    assert codes(HEAD + body, "MLF103") == []
-    assert fixed(HEAD + body, "MLF103", unsafe=True) is None
-    (tmp_path / "t.py").write_text(HEAD + body)
+    # in a function named for a step: reported from two calls (and no MLF106, as in a loop)
+    assert codes(on_epoch_end(body), "MLF103") == []
+    assert fixed(on_epoch_end(body), "MLF103", unsafe=True) is None
+    (tmp_path / "t.py").write_text(on_epoch_end(body))
     assert run_cli("check", "--select", "MLF103", "t.py", cwd=tmp_path).returncode == 0
     flake8 = subprocess.run(
         [sys.executable, "-m", "flake8", "--select", "MLF", "t.py"],
@@ -95,17 +111,17 @@ def test_a_noqa_on_the_reported_line_silences_the_whole_group(tmp_path: Path) ->
     assert flake8.returncode == 0 and flake8.stdout == "", flake8.stdout
     # elsewhere in the group it silences nothing, as in Ruff and flake8: the group is one finding
     middle = 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)  # noqa: MLF103\nmlflow.log_param("c", 3)\n'
-    assert codes(HEAD + middle, "MLF103") == [2]
+    assert codes(on_epoch_end(middle), "MLF103") == [3]
 
 
 def test_blank_lines_between_calls_do_not_block_the_merge() -> None:
-    source = HEAD + 'mlflow.set_tag("a", "1")\n\nmlflow.set_tag("b", "2")\n'
-    assert fixed(source, "MLF104") == HEAD + 'mlflow.set_tags({"a": "1", "b": "2"})\n'
+    source = epochs('mlflow.set_tag("a", "1")\n\nmlflow.set_tag("b", "2")\n')
+    assert fixed(source, "MLF104") == epochs('mlflow.set_tags({"a": "1", "b": "2"})\n')
 
 
 def test_duplicate_literal_keys_are_reported_without_a_fix() -> None:
-    source = HEAD + 'mlflow.log_param("lr", 1)\nmlflow.log_param("lr", 2)\n'
-    assert codes(source, "MLF103") == [2]
+    source = epochs('mlflow.log_param("lr", 1)\nmlflow.log_param("lr", 2)\n')
+    assert codes(source, "MLF103") == [3]
     assert fixed(source, "MLF103", unsafe=True) is None
     [violation] = engine.analyze(
         source,
@@ -117,59 +133,55 @@ def test_duplicate_literal_keys_are_reported_without_a_fix() -> None:
 
 
 def test_computed_keys_or_calls_make_the_fix_unsafe() -> None:
-    computed = HEAD + "mlflow.log_metric(name_a, 1)\nmlflow.log_metric(name_b, 2)\n"
+    computed = epochs("mlflow.log_metric(name_a, 1)\nmlflow.log_metric(name_b, 2)\n")
     assert fixed(computed, "MLF102") is None
-    assert (
-        fixed(computed, "MLF102", unsafe=True)
-        == HEAD + "mlflow.log_metrics({name_a: 1, name_b: 2})\n"
+    assert fixed(computed, "MLF102", unsafe=True) == epochs(
+        "mlflow.log_metrics({name_a: 1, name_b: 2})\n"
     )
-    calls = HEAD + 'mlflow.log_param("a", compute_a())\nmlflow.log_param("b", 2)\n'
+    calls = epochs('mlflow.log_param("a", compute_a())\nmlflow.log_param("b", 2)\n')
+    assert codes(calls, "MLF103") == [3]
     assert fixed(calls, "MLF103") is None
-    pure = (
-        HEAD
-        + 'mlflow.log_metric("a", loss.item(), step=s)\nmlflow.log_metric("b", float(acc), step=s)\n'
+    pure = epochs(
+        'mlflow.log_metric("a", loss.item(), step=s)\nmlflow.log_metric("b", float(acc), step=s)\n'
     )
-    assert (
-        fixed(pure, "MLF102")
-        == HEAD + 'mlflow.log_metrics({"a": loss.item(), "b": float(acc)}, step=s)\n'
+    assert fixed(pure, "MLF102") == epochs(
+        'mlflow.log_metrics({"a": loss.item(), "b": float(acc)}, step=s)\n'
     )
 
 
 def test_computed_tag_keys_stay_safe_because_the_last_write_wins() -> None:
-    source = HEAD + "mlflow.set_tag(key_a, 1)\nmlflow.set_tag(key_b, 2)\n"
-    assert fixed(source, "MLF104") == HEAD + "mlflow.set_tags({key_a: 1, key_b: 2})\n"
+    source = epochs("mlflow.set_tag(key_a, 1)\nmlflow.set_tag(key_b, 2)\n")
+    assert fixed(source, "MLF104") == epochs("mlflow.set_tags({key_a: 1, key_b: 2})\n")
 
 
 def test_values_keep_their_expression_and_type() -> None:
-    source = (
-        HEAD
-        + 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 1.0)\nmlflow.log_param("c", True)\nmlflow.log_param("d", "1")\n'
+    source = epochs(
+        'mlflow.log_param("a", 1)\nmlflow.log_param("b", 1.0)\nmlflow.log_param("c", True)\nmlflow.log_param("d", "1")\n'
     )
-    assert (
-        fixed(source, "MLF103")
-        == HEAD + 'mlflow.log_params({"a": 1, "b": 1.0, "c": True, "d": "1"})\n'
+    assert fixed(source, "MLF103") == epochs(
+        'mlflow.log_params({"a": 1, "b": 1.0, "c": True, "d": "1"})\n'
     )
 
 
 def test_keyword_and_positional_spellings_merge_and_emit_keywords() -> None:
     # arguments are bound by name: `step=3` and a positional 3 are the same step
-    source = HEAD + 'mlflow.log_metric(key="a", value=1, step=3)\nmlflow.log_metric("b", 2, 3)\n'
-    assert fixed(source, "MLF102") == HEAD + 'mlflow.log_metrics({"a": 1, "b": 2}, step=3)\n'
-    different = HEAD + 'mlflow.log_metric("a", 1, 3)\nmlflow.log_metric("b", 2, 4)\n'
+    source = epochs('mlflow.log_metric(key="a", value=1, step=3)\nmlflow.log_metric("b", 2, 3)\n')
+    assert fixed(source, "MLF102") == epochs('mlflow.log_metrics({"a": 1, "b": 2}, step=3)\n')
+    different = epochs('mlflow.log_metric("a", 1, 3)\nmlflow.log_metric("b", 2, 4)\n')
+    assert codes(different, "MLF102") == []
     assert fixed(different, "MLF102") is None
 
 
 def test_aliases_and_module_spelling_are_kept() -> None:
-    source = "import mlflow as mf\nmf.log_param('a', 1)\nmf.log_param('b', 2)\n"
-    assert fixed(source, "MLF103") == "import mlflow as mf\nmf.log_params({'a': 1, 'b': 2})\n"
-    bare = "from mlflow import log_param, log_params\nlog_param('a', 1)\nlog_param('b', 2)\n"
-    assert (
-        fixed(bare, "MLF103")
-        == "from mlflow import log_param, log_params\nlog_params({'a': 1, 'b': 2})\n"
-    )
+    alias = "import mlflow as mf\n"
+    source = epochs("mf.log_param('a', 1)\nmf.log_param('b', 2)\n", alias)
+    assert fixed(source, "MLF103") == epochs("mf.log_params({'a': 1, 'b': 2})\n", alias)
+    names = "from mlflow import log_param, log_params\n"
+    bare = epochs("log_param('a', 1)\nlog_param('b', 2)\n", names)
+    assert fixed(bare, "MLF103") == epochs("log_params({'a': 1, 'b': 2})\n", names)
     # the batched name is not imported and there is no module name: reported, not fixed
-    missing = "from mlflow import log_param\nlog_param('a', 1)\nlog_param('b', 2)\n"
-    assert codes(missing, "MLF103") == [2]
+    missing = epochs("log_param('a', 1)\nlog_param('b', 2)\n", "from mlflow import log_param\n")
+    assert codes(missing, "MLF103") == [3]
     assert fixed(missing, "MLF103", unsafe=True) is None
 
 
@@ -182,12 +194,13 @@ def test_batches_respect_mlflow_limits() -> None:
 
 
 def test_semicolon_separated_calls_are_left_alone() -> None:
-    assert codes(HEAD + 'mlflow.log_param("a", 1); mlflow.log_param("b", 2)\n', "MLF103") == []
+    assert codes(epochs('mlflow.log_param("a", 1); mlflow.log_param("b", 2)\n'), "MLF103") == []
 
 
 def test_min_calls_option_reaches_the_rule(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.mlflow-lint.MLF103]\nmin-calls = 3\n")
-    (tmp_path / "t.py").write_text(HEAD + 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)\n')
+    pair = epochs('mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)\n')
+    (tmp_path / "t.py").write_text(pair)
     assert run_cli("check", "--select", "MLF103", ".", cwd=tmp_path).returncode == 0
     (tmp_path / "pyproject.toml").write_text(
         "[tool.mlflow-lint.consecutive-log-param]\nmin-calls = 2\n"
@@ -395,8 +408,8 @@ def test_a_helper_that_opens_its_own_run_is_per_run_not_per_iteration() -> None:
 
 def test_comments_inside_call_arguments_follow_their_entry() -> None:
     # found by the mutation fuzzer: the merge rebuilt the calls from their keys and values
-    source = HEAD + "mlflow.log_metric('a', 1)\nmlflow.log_metric(\n    'b',  # why b\n    2,\n)\n"
-    assert fixed(source, "MLF102") == HEAD + (
+    source = epochs("mlflow.log_metric('a', 1)\nmlflow.log_metric(\n    'b',  # why b\n    2,\n)\n")
+    assert fixed(source, "MLF102") == epochs(
         "mlflow.log_metrics(\n    {\n        'a': 1,\n        'b': 2,  # why b\n    },\n)\n"
     )
     loop = (

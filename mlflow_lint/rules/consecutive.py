@@ -41,13 +41,17 @@ a written-out handful of three items or fewer (`for split in ("train", "test")`)
 a set of names whose items each log their own keys (`for name, values in
 schedules.items():` logging `f"{name}_min"` and `f"{name}_max"`). A few
 requests saved once per run are noise next to a training loop's logging: on real code,
-hand-judged, none of those findings was worth acting on. Two calls are reported in a
-script's own code (module level, a notebook: `mlflow-lint fix` merges them where you
-edit) and where they repeat: in a loop, with a `step` that is not a constant, in a
-function the module calls in a loop (directly or through its helpers), or in one named
-for a step, batch or epoch (`on_train_batch_end`, `log_step`); option `min-calls`,
-default 2. Calls in an exception handler (an error path) and in test code (`test_*`
-functions, test modules, `tests/` folders) are not reported."""
+hand-judged, none of those findings was worth acting on. A script's own code (module
+level, a notebook's cells) runs once per run too and is held to the same ten, as is a
+loop that opens a run per iteration (a sweep: each trial is one run). Two calls are
+reported where they repeat within a run: in a loop, with a `step` that is not a
+constant, in a function the module calls in a loop (directly or through its helpers),
+or in one named for a step, batch or epoch (`on_train_batch_end`, `log_step`); option
+`min-calls`, default 2. To have every group of two or more reported (and merged by
+`mlflow-lint fix`), set `min-calls-once = 2` in the rule's table, for example
+`[tool.mlflow-lint.MLF103]` (see docs/configuration.md). Calls in an exception handler
+(an error path) and in test code (`test_*` functions, test modules, `tests/` folders)
+are not reported."""
 
 
 @dataclass
@@ -103,17 +107,17 @@ class ConsecutiveCalls(Rule):
         "min-calls": RuleOption(
             int,
             2,
-            "Smallest number of adjacent calls that is reported where they repeat (in a loop, "
-            "per step, in a function called in a loop or named for a step, batch or epoch) "
-            "and in a script's top-level code.",
+            "Smallest number of adjacent calls that is reported where they repeat within a "
+            "run (in a loop, per step, in a function called in a loop or named for a step, "
+            "batch or epoch).",
             minimum=2,
         ),
         "min-calls-once": RuleOption(
             int,
             10,
-            "Smallest number of adjacent calls that is reported in a function that runs once "
-            "per run (a set-up or teardown helper): a few requests saved once per run are "
-            "noise next to a training loop's logging.",
+            "Smallest number of adjacent calls that is reported where they run once per run "
+            "(a script's own code, a set-up or teardown helper): a few requests saved once "
+            "per run are noise next to a training loop's logging.",
             minimum=2,
         ),
     }
@@ -176,15 +180,15 @@ class ConsecutiveCalls(Rule):
         if is_test_code(self.ctx.path, place.function):
             return  # a test's few calls against a throwaway store
         if (
-            place.function is None  # a script's own code: `mlflow-lint fix` merges them
-            or place.repeated
+            place.repeated
             or _per_step(first)
-            or frequency.step_named(place.function)
+            or (place.function is not None and frequency.step_named(place.function))
             or len(group) >= self.option_values["min-calls-once"]
         ):
             self.report(*report)
-        else:  # reported if the module calls the function in a loop
+        elif place.function is not None:  # reported if the module calls it in a loop
             self._pending.append((self.ctx.function_key(place.function), report))
+        # else a script's own code, run once: as in a set-up function
 
     def finish(self) -> None:
         if not self._pending:

@@ -3,7 +3,7 @@
 import mlflow
 from mlflow.entities import Param
 
-config = {"model": "resnet18", "epochs": 3}
+config = {"model": "resnet18", "epochs": 3, "optimizer": "adam"}
 learning_rate = 0.001
 
 with mlflow.start_run(run_name="mlf103-flagged"):
@@ -11,8 +11,14 @@ with mlflow.start_run(run_name="mlf103-flagged"):
         {
             "model": config["model"],
             "epochs": config["epochs"],
+            "optimizer": config["optimizer"],
             "learning_rate": learning_rate,
+            "weight_decay": 0.0001,  # L2 penalty
+            "warmup_steps": 500,
+            "dropout": 0.1,
+            "label_smoothing": 0.1,
             "batch_size": 32,
+            "seed": 42,
             "use_amp": True,
         },
     )

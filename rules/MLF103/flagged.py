@@ -2,14 +2,20 @@
 
 import mlflow
 
-config = {"model": "resnet18", "epochs": 3}
+config = {"model": "resnet18", "epochs": 3, "optimizer": "adam"}
 learning_rate = 0.001
 
 with mlflow.start_run(run_name="mlf103-flagged"):
     mlflow.log_param("model", config["model"])
     mlflow.log_param("epochs", config["epochs"])
+    mlflow.log_param("optimizer", config["optimizer"])
     mlflow.log_param("learning_rate", learning_rate)
+    mlflow.log_param("weight_decay", 0.0001)  # L2 penalty
+    mlflow.log_param("warmup_steps", 500)
+    mlflow.log_param("dropout", 0.1)
+    mlflow.log_param("label_smoothing", 0.1)
     mlflow.log_param("batch_size", 32)
+    mlflow.log_param("seed", 42)
     mlflow.log_param("use_amp", True)
 
 

@@ -1,24 +1,36 @@
-"""Tag a run with where and how it was produced, one request per tag."""
-
-import platform
+"""Tag a run with its progress after each epoch, and tag each run a search finds, one
+request per tag."""
 
 import mlflow
 from mlflow.entities import RunTag
 
-python_version = platform.python_version()
+EPOCHS = 3
 
-with mlflow.start_run(run_name="mlf104-flagged"):
-    mlflow.set_tags({"team": "vision", "stage": "experiment", "python": python_version})
-    mlflow.log_metric("accuracy", 0.91)
 
-with mlflow.start_run(run_name="mlf104-client") as run:
-    client = mlflow.MlflowClient()
-    # where the run came from
+def on_epoch_end(epoch, accuracy):
+    """Where training is, for the runs table while it trains."""
+    mlflow.log_metric("accuracy", accuracy, step=epoch)
+    mlflow.set_tags(
+        {
+            "status": "training",
+            "last_epoch": epoch,
+            "last_accuracy": accuracy,
+        },
+    )
+
+
+with mlflow.start_run(run_name="mlf104-flagged") as run:
+    for epoch in range(EPOCHS):
+        on_epoch_end(epoch, round(0.5 + epoch / 10, 4))
+    mlflow.set_tag("status", "trained")
+
+# mark every run of the experiment that finished training as due for review
+client = mlflow.MlflowClient()
+for found in client.search_runs([run.info.experiment_id], "tags.status = 'trained'"):
     client.log_batch(
-        run.info.run_id,
+        found.info.run_id,
         tags=[
-            RunTag(key="source", value="nightly"),
-            RunTag(key="python", value=str(python_version)),
-            RunTag(key="team", value="vision"),
+            RunTag(key="review", value="pending"),
+            RunTag(key="reviewer", value="nightly"),  # the job that reviews it
         ],
     )

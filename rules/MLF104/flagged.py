@@ -1,20 +1,26 @@
-"""Tag a run with where and how it was produced, one request per tag."""
-
-import platform
+"""Tag a run with its progress after each epoch, and tag each run a search finds, one
+request per tag."""
 
 import mlflow
 
-python_version = platform.python_version()
+EPOCHS = 3
 
-with mlflow.start_run(run_name="mlf104-flagged"):
-    mlflow.set_tag("team", "vision")
-    mlflow.set_tag("stage", "experiment")
-    mlflow.set_tag("python", python_version)
-    mlflow.log_metric("accuracy", 0.91)
 
-with mlflow.start_run(run_name="mlf104-client") as run:
-    client = mlflow.MlflowClient()
-    # where the run came from
-    client.set_tag(run.info.run_id, "source", "nightly")
-    client.set_tag(run.info.run_id, "python", python_version)
-    client.set_tag(run.info.run_id, "team", "vision")
+def on_epoch_end(epoch, accuracy):
+    """Where training is, for the runs table while it trains."""
+    mlflow.log_metric("accuracy", accuracy, step=epoch)
+    mlflow.set_tag("status", "training")
+    mlflow.set_tag("last_epoch", epoch)
+    mlflow.set_tag("last_accuracy", accuracy)
+
+
+with mlflow.start_run(run_name="mlf104-flagged") as run:
+    for epoch in range(EPOCHS):
+        on_epoch_end(epoch, round(0.5 + epoch / 10, 4))
+    mlflow.set_tag("status", "trained")
+
+# mark every run of the experiment that finished training as due for review
+client = mlflow.MlflowClient()
+for found in client.search_runs([run.info.experiment_id], "tags.status = 'trained'"):
+    client.set_tag(found.info.run_id, "review", "pending")
+    client.set_tag(found.info.run_id, "reviewer", "nightly")  # the job that reviews it

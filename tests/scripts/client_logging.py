@@ -28,12 +28,21 @@ try:
     client.log_param(run_id, "alpha", 0.5)
     client.log_param(run_id, "fit_intercept", True)
     client.log_param(run_id, "folds", FOLDS)
+    client.log_param(run_id, "solver", "cholesky")
+    client.log_param(run_id, "max_iter", 1000)
+    client.log_param(run_id, "tol", 1e-4)
+    client.log_param(run_id, "shuffle", False)
+    client.log_param(run_id, "random_state", 0)
+    client.log_param(run_id, "copy_X", True)
 
     client.set_tag(run_id, "stage", "evaluation")
     client.set_tag(run_id, "owner", "ml-platform")
 
     scores = []
     for fold in range(FOLDS):
+        # where the cross-validation is, for the runs table while it runs
+        client.set_tag(run_id, "current_fold", fold)
+        client.set_tag(run_id, "progress", f"{fold + 1}/{FOLDS}")
         mse, r2 = fold_scores(fold)
         scores.append(mse)
         client.log_metric(run_id, "fold_mse", mse, step=fold)

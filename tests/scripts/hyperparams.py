@@ -15,6 +15,12 @@ def accuracy_after(epochs, hidden_units, dropout):
     return round(1 - 0.5 / (1 + epochs * hidden_units * (1 - dropout) / 100), 6)
 
 
+def on_epoch_end(epoch, acc):
+    """Where training is, for the runs table while it trains."""
+    mlflow.set_tag("last_epoch", epoch)
+    mlflow.set_tag("last_accuracy", acc)
+
+
 with mlflow.start_run(run_name="classifier-config"):
     mlflow.log_param("model", "mlp")
     mlflow.log_param("hidden_units", CONFIG["hidden_units"])
@@ -24,6 +30,8 @@ with mlflow.start_run(run_name="classifier-config"):
     mlflow.log_param("learning_rate", 1e-3)
     mlflow.log_param("layers", [64, 32])
     mlflow.log_param("class_weights", None)
+    mlflow.log_param("optimizer", "adam")
+    mlflow.log_param("batch_size", 32)
 
     mlflow.set_tag("team", "vision")
     mlflow.set_tag("task", "classification")
@@ -35,6 +43,7 @@ with mlflow.start_run(run_name="classifier-config"):
     for epoch in range(epochs):
         acc = accuracy_after(epoch + 1, CONFIG["hidden_units"], CONFIG["dropout"])
         mlflow.log_metrics({"accuracy": acc, "error": round(1 - acc, 6)}, step=epoch)
+        on_epoch_end(epoch, acc)
 
     mlflow.set_tag("status", "trained")
     mlflow.set_tag("best_epoch", epochs - 1)
