@@ -597,14 +597,15 @@ class FileContext:
     def reaches_heavy_work(self, summary: FunctionSummary, site: Optional[cst.Call]) -> bool:
         """Whether a local function, or the local helpers it calls, moves files or models or
         evaluates a model (api.HEAVY_WORK), as reachable_api_calls() follows them."""
-        return any(
-            found.name in api.HEAVY_WORK
-            for found, _, _ in self.reachable_api_calls(summary, site=site)
-        ) or any(
-            id(call) not in skipped
-            for fn, _, skipped in self._reachable(summary, 3, False, site)
-            for call in fn.heavy_calls
-        )
+        for fn, _, skipped in self._reachable(summary, 3, False, site):
+            if any(id(call) not in skipped for call in fn.heavy_calls) or any(
+                found.name in api.HEAVY_WORK
+                and id(node) not in fn.in_own_run
+                and id(node) not in skipped
+                for found, node in fn.api_calls
+            ):
+                return True
+        return False
 
     def _reachable(
         self,
