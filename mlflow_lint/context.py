@@ -557,6 +557,10 @@ class FileContext:
         incomplete during the walk: ask local_function() once it ended)."""
         return self.local_callee(call) is not None
 
+    def enclosing_function(self) -> Optional[cst.FunctionDef]:
+        """The innermost function definition around the node being visited, if any."""
+        return next((a for a in reversed(self.ancestors) if type(a) is cst.FunctionDef), None)
+
     def in_own_run(self, call: cst.Call) -> bool:
         """Whether `call`, already walked, logs to a run its function opens itself (`with
         mlflow.start_run():` around it, or `start_run()` / `create_run()` before it): once

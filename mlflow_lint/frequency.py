@@ -90,7 +90,7 @@ def _descends(ctx: FileContext, frames: list[LoopFrame], key: str) -> bool:
     caller, not once per iteration of anything."""
     if len(frames) != 1 or entries_of(frames[0].loop) is None:
         return False
-    function = next((a for a in reversed(ctx.ancestors) if type(a) is cst.FunctionDef), None)
+    function = ctx.enclosing_function()
     return function is not None and ctx.function_key(function) == key
 
 
@@ -256,7 +256,7 @@ def once_per_run_entries(
         type(step) is cst.Integer or (type(step) is cst.Name and step.value == "None")
     ):
         return None  # `step=self.global_step`: on every step; `step=i`: a history
-    function = next((a for a in reversed(ctx.ancestors) if type(a) is cst.FunctionDef), None)
+    function = ctx.enclosing_function()
     if function is None:
         return None
     own_run = call is not None and ctx.in_own_run(call)

@@ -98,7 +98,7 @@ class Command(click.Command):
                 sections.setdefault(getattr(param, _GROUP_ATTRIBUTE, OTHER), []).append(record)
         others = sections.pop(OTHER, [])
         grouped = any(title != POSITIONAL and rows for title, rows in sections.items())
-        sections["Other options" if grouped else "Options"] = others  # last
+        sections[OTHER if grouped else "Options"] = others  # last
         rows = [row for section in sections.values() for row in section]
         first = max((term_len(a) for a, _ in rows if term_len(a) <= FIRST_COLUMN_MAX), default=0)
         for title, section in sections.items():

@@ -109,9 +109,7 @@ class LoopCallRule(frequency.HoldsOncePerRun):
     def _in_test_code(self) -> bool:
         if self.ctx.memo("test-module", lambda: is_test_code(self.ctx.path)):
             return True
-        function = next(
-            (a for a in reversed(self.ctx.ancestors) if type(a) is cst.FunctionDef), None
-        )
+        function = self.ctx.enclosing_function()
         return function is not None and is_test_code(self.ctx.path, function)
 
     def visit_Call(self, node: cst.Call) -> None:

@@ -461,14 +461,14 @@ class RunNotContextManaged(Rule):
             # the caller names the run this joins: a worker process, a child or a callback
             # logging into a run its owner created and ends
             return True
-        guards = self._active_run_names(start.scope)
-        if run_id is not None and self._of_active_run(run_id.value, guards):
+        active_names = self._active_run_names(start.scope)
+        if run_id is not None and self._of_active_run(run_id.value, active_names):
             # `start_run(run_id=parent.info.run_id, nested=True)` with `parent =
             # mlflow.active_run()`: pushes the run that is already active, the caller's, who
             # ends it (an `end_run()` here pops it again; an exception leaves that to them)
             return True
         return any(
-            type(node) is cst.If and self._tests_active_run(node.test, guards)
+            type(node) is cst.If and self._tests_active_run(node.test, active_names)
             for node in start.scope_chain()
         )
 
