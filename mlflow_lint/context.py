@@ -147,6 +147,17 @@ class FunctionSummary:
         return self.node.name.value
 
 
+_SCOPE_KINDS = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
+
+
+def _reraises(body: cst.BaseSuite) -> bool:
+    statements: Sequence[cst.CSTNode] = getattr(body, "body", ())
+    last = statements[-1] if statements else None
+    if type(last) is cst.SimpleStatementLine:
+        return type(last.body[-1]) is cst.Raise
+    return False
+
+
 # A loop over a written-out iterable this short costs a fixed handful of requests, not a
 # number that grows with the data: the rules about request counts leave it alone.
 MAX_FIXED_ITERATIONS = 3
@@ -200,6 +211,9 @@ class FileContext:
         # ids of the `with` blocks in which the walk has met a fluent `end_run()` so far:
         # after it, the block's run is no longer the active one
         self.ended_in: set[int] = set()
+        # ids of the MLflow calls made in a block of their own function that lets the program
+        # go on after they fail (in_catching_try): each such call stands alone
+        self.caught_calls: set[int] = set()
         self._memo: dict[str, Any] = {}
         self._loops: dict[tuple[int, int, int, bool], list[LoopFrame]] = {}  # see loops()
         # the attributes of each module-level class (the class scope's attrs), for subclasses
@@ -507,6 +521,8 @@ class FileContext:
             self.ended_in.update(id(a) for a in self.ancestors if type(a) is cst.With)
         if self._function_stack:
             summary = self._function_stack[-1]
+            if found is not None and self.in_catching_try():
+                self.caught_calls.add(id(call))
             if found is None and api.is_heavy_work(callee):
                 summary.heavy_calls.append(call)
             if found is not None:
@@ -556,6 +572,32 @@ class FileContext:
         """Whether `call` invokes a function defined in this file (its summary may still be
         incomplete during the walk: ask local_function() once it ended)."""
         return self.local_callee(call) is not None
+
+    def in_catching_try(self, within: Optional[cst.CSTNode] = None) -> bool:
+        """Whether the walk is in the body of a `try` (in the same function) with a handler
+        that may let the program go on after an error (one that does not end in `raise`), or in
+        `with suppress(...)`: an error raised by one of several calls is then observable by the
+        code after it. With `within` (a loop), only such a block inside it counts: each
+        iteration's failure then costs only that iteration (`try: log_param(k, v) except
+        MlflowException: continue`)."""
+        ancestors = self.ancestors
+        for index in range(len(ancestors) - 1, 0, -1):
+            node, child = ancestors[index - 1], ancestors[index]
+            if node is within or type(node) in _SCOPE_KINDS:
+                return False
+            if (
+                (type(node) is cst.Try or type(node) is cst.TryStar)
+                and child is node.body
+                and any(not _reraises(handler.body) for handler in node.handlers)
+            ):
+                return True
+            if type(node) is cst.With and child is node.body:
+                for item in node.items:
+                    called = item.item.func if type(item.item) is cst.Call else None
+                    name = getattr(called, "attr", called)
+                    if type(name) is cst.Name and name.value == "suppress":
+                        return True
+        return False
 
     def enclosing_function(self) -> Optional[cst.FunctionDef]:
         """The innermost function definition around the node being visited, if any."""

@@ -100,44 +100,6 @@ def comments_in(node: cst.CSTNode) -> list[cst.Comment]:
     return found
 
 
-def in_catching_try(ctx: FileContext, within: Optional[cst.CSTNode] = None) -> bool:
-    """Whether the walk is in the body of a `try` (in the same function) with a handler
-    that may let the program go on after an error (one that does not end in `raise`), or in
-    `with suppress(...)`: an error raised by one of several calls is then observable by the
-    code after it. With `within` (a loop), only such a block inside it counts: each
-    iteration's failure then costs only that iteration (`try: log_param(k, v) except
-    MlflowException: continue`)."""
-    ancestors = ctx.ancestors
-    for index in range(len(ancestors) - 1, 0, -1):
-        node, child = ancestors[index - 1], ancestors[index]
-        if node is within or type(node) in _SCOPE_KINDS:
-            return False
-        if (
-            (type(node) is cst.Try or type(node) is cst.TryStar)
-            and child is node.body
-            and any(not _reraises(handler.body) for handler in node.handlers)
-        ):
-            return True
-        if type(node) is cst.With and child is node.body:
-            for item in node.items:
-                called = item.item.func if type(item.item) is cst.Call else None
-                name = getattr(called, "attr", called)
-                if type(name) is cst.Name and name.value == "suppress":
-                    return True
-    return False
-
-
-_SCOPE_KINDS = frozenset({cst.FunctionDef, cst.Lambda, cst.ClassDef})
-
-
-def _reraises(body: cst.BaseSuite) -> bool:
-    statements: Sequence[cst.CSTNode] = getattr(body, "body", ())
-    last = statements[-1] if statements else None
-    if type(last) is cst.SimpleStatementLine:
-        return type(last.body[-1]) is cst.Raise
-    return False
-
-
 _MAYBE_NONE = (cst.Name, cst.Attribute, cst.Subscript, cst.Call)
 
 

@@ -50,9 +50,10 @@ mapping's entries walks one config, it does not repeat), not named for a step, b
 `step` other than a constant; neither matters when the function opens the run itself,
 `with mlflow.start_run():` around the loop: each call is a run of its own), and not a
 logging interface that logs the mapping its caller hands it (`def log_params(self,
-params):`) unless it guards each item (`try: ... except ...: continue`: a batch would
-fail as a whole where such a loop loses only the bad item, so its one request per item
-is a choice). Such a set is a schema's worth of
+params):`) unless it guards each item (`try: ... except ...: continue` in the loop, or
+`with suppress(Exception):` around the write in the helper it calls for each item): a
+batch would fail as a whole where such a loop loses only the bad item, so its one request
+per item is a choice. Such a set is a schema's worth of
 names (a run's metrics, a model's params, a leaderboard, a few tags): a handful of
 requests once per run, which on real code, hand-judged, was not worth acting on. Still
 reported: the same loop in a script's own code, nested in another loop, logging one key

@@ -398,3 +398,39 @@ def test_a_guarded_interface_that_descends_into_nested_params_runs_once_per_run(
     per_trial = NESTED_CONFIG + "\n    def log_trials(trials):\n        for trial in trials:\n"
     per_trial += "            log_params_dict(trial.params)\n"
     assert [c for _, c in codes(per_trial)] == ["MLF106"]
+
+
+GUARDING_HELPER = """
+    import contextlib
+
+    from mlflow import MlflowClient
+
+
+    def _log_one(client: MlflowClient, run_id, key, value):
+        with contextlib.suppress(Exception):
+            client.log_param(run_id, key, str(value)[:500])
+
+
+    def log_params(client: MlflowClient, run_id, params):
+        for key, value in params.items():
+            _log_one(client, run_id, key, value)
+"""
+
+
+def test_an_interface_whose_helper_guards_each_write_is_judged_once_per_run() -> None:
+    # the guard may sit in the helper the loop calls, not in the loop: the same choice
+    assert codes(GUARDING_HELPER) == []
+    # without the guard the interface is reported, through its helper
+    unguarded = GUARDING_HELPER.replace("with contextlib.suppress(Exception):", "if True:")
+    assert [c for _, c in codes(unguarded)] == ["MLF106"]
+    # a helper that logs at a changing step logs a history, guarded or not
+    stepped = GUARDING_HELPER.replace(
+        "client.log_param(run_id, key, str(value)[:500])",
+        "client.log_metric(run_id, key, value, step=key)",
+    )
+    assert [c for _, c in codes(stepped)] == ["MLF101"]
+    # and the file calling the interface in a loop repeats it
+    looped = GUARDING_HELPER + "\n    def log_trials(client, run_ids, trials):\n"
+    looped += "        for run_id, trial in zip(run_ids, trials):\n"
+    looped += "            log_params(client, run_id, trial)\n"
+    assert (14, "MLF106") in codes(looped)

@@ -147,7 +147,7 @@ class ConsecutiveCalls(Rule):
             f"consecutive.place:{id(node)}", lambda: self._place(node, found)
         )
         # the three rules see the same calls: the ancestors are read once per call
-        if self.ctx.memo(f"catching:{id(node)}", lambda: fixes.in_catching_try(self.ctx)):
+        if self.ctx.memo(f"catching:{id(node)}", lambda: self.ctx.in_catching_try()):
             self._catching.add(id(node))
         self._top[id(node)] = self.ctx.top_statement()
         if not found.is_client and found.name == self.single:

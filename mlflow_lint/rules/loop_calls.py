@@ -83,6 +83,7 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         # calls of local functions, decided in finish(): a helper defined further down the
         # file is summarised only once the walk reaches it
         self._helper_calls: list[tuple[cst.Call, list[LoopFrame]]] = []
+        self._guarded_helper_sites: list[tuple[cst.Call, str]] = []
         self._flagged: set[int] = set()
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
@@ -133,6 +134,12 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             once = frequency.once_per_run_call(self.ctx, frames, node, found, guarded)
             if once is not None:
                 self.hold(node, once)
+            elif found is None and self.guards_items and self._passes_item(node, frames):
+                # a logging interface calling a helper that guards its own write: whether it
+                # does is known once the walk has summarised the helper (finish())
+                once = frequency.once_per_run_call(self.ctx, frames, node, found, guarded=True)
+                if once is not None:
+                    self._guarded_helper_sites.append((node, once))
         if found is None:
             self._helper_calls.append((node, frames))
             return
@@ -152,9 +159,38 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             return False
         if step is not None and type(step.value) is not cst.Integer:
             return False
-        return fixes.in_catching_try(self.ctx, within=loop)
+        return self.ctx.in_catching_try(within=loop)
+
+    def _passes_item(self, call: cst.Call, frames: list[LoopFrame]) -> bool:
+        """The helper call hands on what the loop binds: the item it logs."""
+        bound = fixes.loop_bound_names(frames[0].loop)
+        return any(fixes.uses_names(arg.value, bound) for arg in call.args)
+
+    def _guards_own_writes(self, call: cst.Call) -> bool:
+        """Every write this rule wants that the helper `call` invokes reaches is made in a
+        block of its function that goes on after an error (`with suppress(Exception):
+        client.log_param(...)`), at no step or a constant one: the helper is the loop's
+        per-item guard (see isolated_item)."""
+        helper = self.ctx.local_function(call)
+        if helper is None:
+            return False
+        writes = [
+            (found, node)
+            for found, node, _ in self.ctx.reachable_api_calls(helper, site=call)
+            if self.wanted(found, node)
+        ]
+        for found, node in writes:
+            step = (fixes.bind_arguments(node, found.signature) or {}).get("step")
+            if id(node) not in self.ctx.caught_calls or (
+                step is not None and type(step.value) is not cst.Integer
+            ):
+                return False
+        return bool(writes)
 
     def finish(self) -> None:
+        for node, once in self._guarded_helper_sites:
+            if self._guards_own_writes(node):
+                self.hold(node, once)
         self.release_held()
         seen: set[tuple[int, int]] = set()
         sites = []

@@ -284,7 +284,7 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
         asynchronous = synchronous is not None and not (
             type(synchronous.value) is cst.Name and synchronous.value.value == "True"
         )
-        return not asynchronous and not fixes.in_catching_try(self.ctx)
+        return not asynchronous and not self.ctx.in_catching_try()
 
 
 def _short(shown: str, mapping: str, arguments: list[str]) -> str:
