@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -1038,6 +1039,9 @@ class FileContext:
                     return True
             return False
 
+        # a file that never spells a waiting call has no paced loop: no body to walk
+        if self.text and not self.memo("may-wait", lambda: bool(_WAIT_WORDS.search(self.text))):
+            return False
         paced: bool = self.memo(f"paced:{id(loop)}", compute)
         return paced
 
@@ -1498,6 +1502,10 @@ _WAITS = frozenset({"wait", "wait_for"})
 _INPUTS = frozenset({"input", "getpass"})
 _PROMPTS = frozenset({"prompt", "confirm"})  # click, typer, prompt_toolkit
 _PROMPT_CLASSES = frozenset({"Prompt", "Confirm", "IntPrompt", "FloatPrompt"})  # rich
+# Every name _waits() looks for, as a pattern: a file without any has no waiting call.
+_WAIT_WORDS = re.compile(
+    "|".join(sorted(_SLEEPS | _WAITS | _INPUTS | _PROMPTS | {"getpass", "timeout", "ask"}))
+)
 _CHUNKERS = frozenset({"batched", "array_split", "grouper", "split_every"})
 
 

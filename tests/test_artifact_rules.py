@@ -322,6 +322,16 @@ def test_small_artifact_per_iteration(loop: str) -> None:
     assert len(lines(HEAD + loop, "MLF109")) == 1, loop
 
 
+def test_a_table_appended_to_is_reported_even_once_per_run() -> None:
+    # a function that runs once per run holds its loops over a mapping's entries (a handful
+    # of requests); a table appended to is read back and uploaded whole on every call
+    appends = "def report(tables):\n    for name, rows in tables.items():\n"
+    appends += "        mlflow.log_table(rows, artifact_file='all.json')\n"
+    assert len(lines(HEAD + appends, "MLF109")) == 1
+    distinct = appends.replace("artifact_file='all.json'", "artifact_file=f'{name}.json'")
+    assert lines(HEAD + distinct, "MLF109") == []
+
+
 @pytest.mark.parametrize(
     "loop",
     [

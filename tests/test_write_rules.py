@@ -679,6 +679,12 @@ def test_test_code_may_log_point_by_point() -> None:
         ("for k in scores.keys():\n        log_one(k, scores[k])", "dict"),
         # a helper handed the values alone logs its own key: one metric over the items
         ("for v in scores.values():\n        log_one('loss', v)", "buffer"),
+        # the loop already sends a log_metrics call on each iteration: the metric joins it
+        (
+            "for i in range(n):\n        mlflow.log_metric('cost', 0.1)"
+            "\n        if s:\n            mlflow.log_metrics({'a': 1.0}, i)",
+            "join",
+        ),
     ],
 )
 def test_metric_in_loop_advice_follows_the_loop_shape(loop: str, advice: str) -> None:
@@ -692,6 +698,8 @@ def test_metric_in_loop_advice_follows_the_loop_shape(loop: str, advice: str) ->
         assert help.startswith("Buffer the points") and "log_metrics` cannot merge" in help
     elif advice == "dict":
         assert help.startswith("Log each step's metrics together in one `mlflow.log_metrics")
+    elif advice == "join":
+        assert help.startswith("This loop already calls `mlflow.log_metrics(...)`: log this")
     else:
         assert help.startswith("Send the points together") and "which keeps every point" in help
 

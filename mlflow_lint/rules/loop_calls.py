@@ -152,14 +152,14 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         the code keeps every good item when one fails (a value the server rejects, a param
         logged before with another value). Batched, one bad item fails the whole request,
         so the one request per item is the price of that choice, not an oversight."""
+        loop = frames[0].loop
+        if not self.ctx.in_catching_try(within=loop):  # the cheap test first
+            return False
         bound = fixes.bind_arguments(call, found.signature) or {}
         key, step = bound.get("key"), bound.get("step")
-        loop = frames[0].loop
         if key is None or not fixes.uses_names(key.value, fixes.loop_bound_names(loop)):
             return False
-        if step is not None and type(step.value) is not cst.Integer:
-            return False
-        return self.ctx.in_catching_try(within=loop)
+        return step is None or type(step.value) is cst.Integer
 
     def _passes_item(self, call: cst.Call, frames: list[LoopFrame]) -> bool:
         """The helper call hands on what the loop binds: the item it logs."""

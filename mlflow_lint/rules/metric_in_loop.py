@@ -8,7 +8,7 @@ import libcst as cst
 
 from mlflow_lint import fixes, frequency, imports
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext, LoopFrame, contains, iter_children
+from mlflow_lint.context import FileContext, LoopFrame, contains, iter_children, loop_nodes
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
 from mlflow_lint.names import words
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
@@ -63,7 +63,8 @@ class MetricInLoop(LoopCallRule):
     loop over records whose keys may repeat, `for p in points: log_metric(p["name"], ...)`,
     is told that a dict keeps one point per key and `log_batch` keeps them all); one
     metric over many steps is buffered and sent with `MlflowClient.log_batch` (merging calls
-    cannot help there, and logging every N steps drops points); a client call with an
+    cannot help there, and logging every N steps drops points), unless the loop already
+    calls `mlflow.log_metrics(...)`: the metric then joins that call; a client call with an
     explicit run is buffered for that client and run (`client.log_batch(run_id, ...)`).
 
     ## Why is this bad
@@ -253,11 +254,31 @@ class MetricInLoop(LoopCallRule):
             return message, (
                 "Log each step's metrics together in one `mlflow.log_metrics({...}, step=...)` call"
             )
+        batched = self._batched_call_in(inner)
+        if batched is not None:
+            return message, (
+                f"This loop already calls `{batched}`: log this metric in that call, at its step"
+            )
         return message, (
             "Buffer the points and send up to 1,000 at a time with "
             "`MlflowClient().log_batch(run_id, metrics=[...])`: `log_metrics` cannot merge one "
             "metric's steps, and logging every N steps drops points"
         )
+
+    def _batched_call_in(self, loop: cst.CSTNode) -> Optional[str]:
+        """How the loop's own fluent `log_metrics(...)` call is spelled, if its body makes one
+        (outside nested functions): the one request per iteration this metric can join."""
+
+        def find() -> Optional[str]:
+            for node in loop_nodes(loop):
+                if type(node) is cst.Call:
+                    found = self.ctx.api_call(node)
+                    if found is not None and not found.is_client and found.name == "log_metrics":
+                        return f"{self.ctx.code(node.func)}(...)"
+            return None
+
+        spelled: Optional[str] = self.ctx.memo(f"metric_in_loop.batched:{id(loop)}", find)
+        return spelled
 
     def _new_key_each_time(
         self, loop: cst.CSTNode, key: Optional[cst.Arg], step: Optional[cst.Arg]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import libcst as cst
 
@@ -84,6 +84,13 @@ class SmallArtifactsInLoop(LoopCallRule):
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         return found.name in api.MERGEABLE_ARTIFACTS
+
+    def requests_only(
+        self, found: Optional[ApiCall], call: cst.Call, frames: list[LoopFrame]
+    ) -> bool:
+        # a table appended to is read back and uploaded whole on each call: its cost grows
+        # with the square of the rows, whatever the loop and however often it runs
+        return found is None or found.name not in api.APPENDING_ARTIFACTS
 
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
