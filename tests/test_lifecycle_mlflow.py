@@ -15,6 +15,9 @@ from conftest import RULES_DIR
 mlflow = pytest.importorskip("mlflow")
 from mlflow import MlflowClient  # noqa: E402
 
+from mlflow_lint import engine as mlflow_lint_engine  # noqa: E402
+from mlflow_lint.config import build_settings  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -220,6 +223,44 @@ def test_mlf302_how_a_run_ends(
     result, client, experiment = run_example(script, tmp_path)
     assert (result.returncode == 0) == (status == "FAILED" and "try" in ending), result.stderr
     assert _status(client, experiment) == status
+
+
+@pytest.mark.parametrize(
+    ("start", "status"),
+    [
+        ("mlflow.start_run(run_id=RUN_ID)", "FINISHED"),
+        ("with mlflow.start_run(run_id=RUN_ID):", "FAILED"),
+    ],
+)
+def test_mlf302_a_resumed_run_is_left_as_it_was_found(
+    tmp_path: Path, run_example, start: str, status: str
+) -> None:
+    """MLF302 leaves alone a script resuming a finished run that nothing there ends: the
+    exit handler ends it FINISHED, as it found it, where a `with` marks the owner's run
+    FAILED for a crash of this script alone."""
+    body = 'mlflow.log_metric("eval_loss", 0.5)\nraise RuntimeError("evaluation crashed")\n'
+    if start.startswith("with"):
+        body = "".join(f"    {line}\n" for line in body.splitlines())
+    source = (
+        "import mlflow\n"
+        "with mlflow.start_run() as owner:\n    mlflow.log_metric('loss', 0.1)\n"
+        f"RUN_ID = owner.info.run_id\n{start}\n{body}"
+    )
+    script = tmp_path / "evaluate.py"
+    script.write_text(source)
+    result, client, experiment = run_example(script, tmp_path)
+    assert result.returncode != 0 and "evaluation crashed" in result.stderr
+    [run] = runs(client, experiment)
+    assert run.info.status == status
+    assert run.data.metrics == {"loss": 0.1, "eval_loss": 0.5}
+    settings = build_settings(None)
+    flagged = [
+        v.code
+        for v in mlflow_lint_engine.analyze(
+            source, "evaluate.py", settings.rules_for("evaluate.py"), settings
+        )
+    ]
+    assert "MLF302" not in flagged
 
 
 NOTEBOOK_CELLS = [

@@ -266,6 +266,27 @@ OUTLIVING = {
                 if enable:
                     mlflow.end_run()
     """,
+    # resuming a run by its id, from wherever it comes: the run is its creator's, and a
+    # script that exits leaves it FINISHED, as it found it (found judging real code: a hook
+    # resuming the user's run, a sweep agent command resuming the sweep's parent run)
+    "a hook class that resumes the run whose id it is given": """
+        import mlflow
+
+        class MlflowHook(LoggerHook):
+            def before_run(self, runner):
+                if self.run_id:
+                    mlflow.start_run(self.run_id)
+                mlflow.set_tags(self.tags)
+    """,
+    "a command that resumes a run it looks up": """
+        import mlflow
+
+        def run_command(sweep_id):
+            sweep = find_sweep(sweep_id)
+            mlflow.start_run(run_id=sweep.info.run_id)
+            for command in proposals(sweep):
+                run(command)
+    """,
 }
 
 
@@ -336,23 +357,11 @@ FLAGGED = {
 
         class MlflowHook(LoggerHook):
             def before_run(self, runner):
-                if self.run_id:
-                    mlflow.start_run(self.run_id)
+                mlflow.start_run(run_name=self.run_name)
                 mlflow.set_tags(self.tags)
 
             def after_run(self, runner):
                 mlflow.log_artifact(self.config_path)
-        """,
-        "nothing in this class ends the run `start_run()` starts",
-    ),
-    "a logger that re-opens the run whose id it keeps, and never ends it": (
-        """
-        import mlflow
-
-        class TrackingLogger:
-            def attach(self):
-                mlflow.start_run(run_id=self.run_id)
-                mlflow.set_tags(self.tags)
         """,
         "nothing in this class ends the run `start_run()` starts",
     ),
@@ -446,6 +455,10 @@ def test_mlf302_same_cell_and_spanning_cells_in_a_notebook_module() -> None:
     [finding] = violations(never, "MLF302", path="nb.ipynb")
     assert finding.message == "nothing in this notebook ends the run `start_run()` starts"
     assert "final cell" in finding.help and "restarting the kernel" in finding.help
+    # a resumed run is not left to a script's exit here: the kernel keeps it RUNNING
+    resumed = never.replace("mlflow.start_run()", "mlflow.start_run(run_id=RUN_ID)")
+    assert len(violations(resumed, "MLF302", path="nb.ipynb")) == 1
+    assert violations(resumed, "MLF302", path="resume.py") == []
 
 
 # --- MLF305 ----------------------------------------------------------------------------------
@@ -614,7 +627,7 @@ def test_mlf302_a_helper_that_ends_its_own_run_does_not_end_the_callers() -> Non
                 mlflow.end_run()
 
             def log_best(self, model):
-                mlflow.start_run(run_id=self.parent_run_id)
+                mlflow.start_run(run_name="best")
                 mlflow.log_metric("best", 1.0)
                 self.log_model(model, self.best_run_id)
     """
@@ -718,6 +731,8 @@ def train(model, epochs):
     # popped again after the epoch's logging: still the caller's run, the caller ends it
     popped = source + "        mlflow.end_run()\n"
     assert violations(popped, "MLF302") == []
-    # an id from elsewhere starts or resumes a run this function leaves open
+    # an id from elsewhere resumes a run whose creator ends it; a new run is this code's own
     other = source.replace("parent = mlflow.active_run()", "parent = mlflow.last_active_run()")
-    assert len(violations(other, "MLF302")) == 1
+    assert violations(other, "MLF302") == []
+    new = source.replace("run_id=parent.info.run_id, nested=True", "run_name='epoch'")
+    assert len(violations(new, "MLF302")) == 1

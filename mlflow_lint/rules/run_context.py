@@ -9,7 +9,7 @@ import libcst as cst
 
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import iter_children, parameter_names
+from mlflow_lint.context import iter_children
 from mlflow_lint.elision import code_text
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.names import dotted_name
@@ -166,9 +166,12 @@ class RunNotContextManaged(Rule):
       caller, stored on an object (`self.run = run`, `runs.append(run)`) or in a global,
       or written to a file for another process (`f.write(run.info.run_id)`, `json.dump`:
       a pipeline step that starts the run its later steps resume);
-    - `start_run(run_id=run_id)` with an id the function is handed (a parameter), in a
-      function that does not end the run: a worker process, a child or a callback joining
-      a run its owner created and ends (a `with` there would end the owner's run);
+    - `start_run(run_id=...)` that resumes an existing run (an id the function is handed,
+      read from a config, a lookup or an attribute) in code that does not end it: a worker
+      process, a command or a callback joining a run its owner created and ends. A `with`
+      there would end the owner's run, or mark it FAILED for a crash of this code alone,
+      and a script that exits leaves the resumed run FINISHED, as it found it. In a
+      notebook, where the kernel keeps the run active and RUNNING, it is still reported;
     - the mlflow module stored on an object after the start (`self.mlflow = mlflow`): the
       object's users log into the run and end it through it, in other modules;
     - `start_run(run_id=...)` under an `if mlflow.active_run() is None:` guard, which
@@ -386,6 +389,8 @@ class RunNotContextManaged(Rule):
 
     def _outlives(self, start: _Start) -> bool:
         """The run is meant to outlive the function that starts it."""
+        if self._resumes(start):
+            return True
         scope = start.scope
         if type(scope) is cst.Module:
             return False
@@ -435,32 +440,37 @@ class RunNotContextManaged(Rule):
             todo.extend(iter_children(node))
         return False
 
+    @staticmethod
+    def _run_id(start: _Start) -> Optional[cst.Arg]:
+        """The `run_id` argument of the start, unless it is None: a run to resume."""
+        call = start.call
+        run_id = next(
+            (a for a in call.args if a.keyword is not None and a.keyword.value == "run_id"),
+            call.args[0] if call.args and call.args[0].keyword is None else None,
+        )
+        if run_id is None or (type(run_id.value) is cst.Name and run_id.value.value == "None"):
+            return None
+        return run_id
+
+    def _resumes(self, start: _Start) -> bool:
+        """`start_run(run_id=...)` that nothing here ends, outside a notebook: it resumes a
+        run (handed in, looked up, configured) for a worker process, a command or a callback
+        joining a run its owner created and ends; a script that exits leaves it FINISHED, as
+        it found it. A notebook's kernel would keep it RUNNING."""
+        return (
+            self._run_id(start) is not None
+            and not self.ctx.path.endswith(".ipynb")
+            and self._first_ending(start) is None
+        )
+
     def _reactivates(self, start: _Start) -> bool:
-        """`start_run(run_id=...)` with an id the function is handed, or under `if
+        """`start_run(run_id=...)` with the id of the active run, or under `if
         mlflow.active_run() is None:`, makes the caller's run active again, not a new one; a
         plain `start_run()` the function does not end is MLflow's own auto-start copied (as
         `log_metric` does it): the run is the caller's."""
-        run_id = next(
-            (a for a in start.call.args if a.keyword is not None and a.keyword.value == "run_id"),
-            start.call.args[0] if start.call.args and start.call.args[0].keyword is None else None,
-        )
-        new_run = run_id is None or (
-            type(run_id.value) is cst.Name and run_id.value.value == "None"
-        )
-        ends_here = self._first_ending(start) is not None
-        if new_run and ends_here:
+        run_id = self._run_id(start)
+        if run_id is None and self._first_ending(start) is not None:
             return False  # started and ended here: this function's own run
-        scope = start.scope
-        if (
-            not ends_here
-            and run_id is not None
-            and type(run_id.value) is cst.Name
-            and isinstance(scope, _FUNCTIONS)
-            and run_id.value.value in parameter_names(scope)
-        ):
-            # the caller names the run this joins: a worker process, a child or a callback
-            # logging into a run its owner created and ends
-            return True
         active_names = self._active_run_names(start.scope)
         if run_id is not None and self._of_active_run(run_id.value, active_names):
             # `start_run(run_id=parent.info.run_id, nested=True)` with `parent =
