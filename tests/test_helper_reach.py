@@ -263,3 +263,29 @@ def test_a_helper_that_creates_a_run_logs_once_per_run_not_per_iteration() -> No
         "run = client.create_run(experiment_id)", "run = client.get_run(experiment_id)"
     )
     assert [line for line, _ in findings(shared_run, "MLF106")] == [16]
+
+
+def test_a_loop_calling_a_helper_whose_own_loop_is_reported_echoes_it() -> None:
+    """One problem, one finding: the helper's loop over the items is where the requests
+    multiply and where the batch goes; the loop over trials that calls it echoes it."""
+    source = """
+    import mlflow
+
+    def log_one(key, value):
+        mlflow.log_metric(key, value, step=0)
+
+    def on_step_end(scores):
+        for key, value in scores.items():
+            log_one(key, value)
+
+    def replay(history):
+        for scores in history:
+            on_step_end(scores)
+    """
+    assert [line for line, _ in findings(source, "MLF101")] == [9]
+    # a helper whose calls are not in a loop of its own is reported where it is looped over
+    flat = source.replace(
+        "for key, value in scores.items():\n            log_one(key, value)",
+        "log_one('loss', scores['loss'])",
+    )
+    assert [line for line, _ in findings(flat, "MLF101")] == [12]

@@ -84,6 +84,7 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         # file is summarised only once the walk reaches it
         self._helper_calls: list[tuple[cst.Call, list[LoopFrame]]] = []
         self._guarded_helper_sites: list[tuple[cst.Call, str]] = []
+        self._site_function: dict[int, str] = {}  # helper call in a loop -> its function's name
         self._flagged: set[int] = set()
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
@@ -142,6 +143,9 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                     self._guarded_helper_sites.append((node, once))
         if found is None:
             self._helper_calls.append((node, frames))
+            function = self.ctx.enclosing_function()
+            if function is not None:
+                self._site_function[id(node)] = function.name.value
             return
         self._flagged.add(id(node))
         self.flag(node, found, node, frames, "")
@@ -208,10 +212,13 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             if reached is not None:
                 sites.append((node, frames, reached))
         recursion = self._recursion_echoes([(node, reached[1]) for node, _, reached in sites])
+        outer = self._outer_echoes(
+            [(node, reached) for node, _, reached in sites if id(node) not in recursion]
+        )
         for node, frames, (found, call, chain) in sites:
             # one finding per loop and MLflow call: the helper called from several
             # branches of the loop (`if a: log(x) else: log(y)`) is one problem
-            if (id(frames[0].loop), id(call)) in seen or id(node) in recursion:
+            if (id(frames[0].loop), id(call)) in seen or id(node) in recursion | outer:
                 continue
             seen.add((id(frames[0].loop), id(call)))
             self.flag(node, found, call, frames, f"{chain} -> {found.qualname}")
@@ -234,6 +241,27 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                 echoes.update(id(node) for node in recursive)
             else:
                 echoes.update(id(node) for node in recursive[1:])
+        return echoes
+
+    def _outer_echoes(
+        self, sites: list[tuple[cst.Call, tuple[ApiCall, cst.Call, str]]]
+    ) -> set[int]:
+        """Of the helper calls in loops, those whose chain passes through a function that
+        reaches the same MLflow call from a loop of its own (`for trial in trials:
+        log_params(run, trial)`, with `log_params` calling `log_one(k, v)` for each item):
+        the inner loop is where the requests multiply and where the fix goes; the outer
+        one echoes it. One problem, one finding. (A recursion's own calls are not among
+        `sites`: its walk is reported where it starts, see _recursion_echoes.)"""
+        inner: dict[int, set[str]] = {}
+        for node, (_, call, _) in sites:
+            function = self._site_function.get(id(node))
+            if function is not None:
+                inner.setdefault(id(call), set()).add(function)
+        echoes: set[int] = set()
+        for node, (_, call, chain) in sites:
+            passes = set(chain.split(" -> ")) - {self._site_function.get(id(node), "")}
+            if passes & inner.get(id(call), set()):
+                echoes.add(id(node))
         return echoes
 
     def loops_phrase(self, frames: list[LoopFrame]) -> str:

@@ -128,7 +128,9 @@ class MetricInLoop(LoopCallRule):
     (`for epoch in range(...)`); a loop whose variable is named for batches or steps (`for
     batch_idx, batch in enumerate(loader)`) is per batch, whatever it loops over inside (each
     batch's callbacks). A call that a batching finding already covers (adjacent calls, MLF102; a
-    loop over a mapping, MLF105) is reported there, once. Test code (test modules, `tests/`
+    loop over a mapping, MLF105) is reported there, once; so is a helper's own loop, not the
+    loop that calls the helper (`for scores in history: on_step_end(scores)` where
+    `on_step_end` logs each score in a loop). Test code (test modules, `tests/`
     folders, `test_*` functions): its few points go to a throwaway store, and a test may log
     point by point on purpose. A loop inside an `except` handler (logging item by item after a
     batched call failed, to keep the valid items), and code after an unconditional `continue` or

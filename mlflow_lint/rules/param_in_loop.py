@@ -36,6 +36,10 @@ class ParamInLoop(LoopCallRule):
     ## Not flagged
     {once_per_run}
 
+    A loop that calls a helper whose own loop is reported for the same call (`for trial in
+    trials: log_config(trial)` where `log_config` logs each item in a loop): one problem,
+    reported at the helper's loop, where the batch goes.
+
     A client call whose run changes with each iteration (`for run in runs:
     client.set_tag(run.info.run_id, ...)`, also through a name assigned in the loop): each
     iteration logs to another run, so nothing is overwritten and no param can conflict. Such a
