@@ -279,6 +279,9 @@ class MetricInLoop(LoopCallRule):
                         return f"{self.ctx.code(node.func)}(...)"
             return None
 
+        # the usual case, decided once per file: no such call, no loop body to walk
+        if not self.ctx.memo("metric_in_loop.any-batched", lambda: "log_metrics" in self.ctx.text):
+            return None
         spelled: Optional[str] = self.ctx.memo(f"metric_in_loop.batched:{id(loop)}", find)
         return spelled
 
