@@ -47,8 +47,9 @@ key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}", ...)`).
 run means: not called in a loop of the module (a function calling itself for a nested
 mapping's entries walks one config, it does not repeat), not named for a step, batch or epoch
 (`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging with a
-`step` other than a constant; neither matters when the function opens the run itself,
-`with mlflow.start_run():` around the loop: each call is a run of its own), and not a
+`step` other than a constant; none of these three matters when the function opens the
+run itself, `with mlflow.start_run():` around the loop: each call is a run of its own),
+and not a
 logging interface that logs the mapping its caller hands it (`def log_params(self,
 params):`) unless it guards each item (`try: ... except ...: continue` in the loop, or
 `with suppress(Exception):` around the write in the helper it calls for each item): a
@@ -63,6 +64,10 @@ over a history keyed by step (`for step, value in history.items()`)."""
 
 
 documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
+
+
+# The key of code that logs into a run its function opens itself: never repeated.
+OWN_RUN_KEY = "own-run"
 
 
 def step_named(function: Optional[cst.FunctionDef]) -> bool:
@@ -267,7 +272,8 @@ def once_per_run_entries(
         return None
     if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
         return None
-    return ctx.function_key(function)
+    # a run of its own: once per run, however often the module calls the function
+    return OWN_RUN_KEY if own_run else ctx.function_key(function)
 
 
 def once_per_run_call(

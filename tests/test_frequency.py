@@ -434,3 +434,22 @@ def test_an_interface_whose_helper_guards_each_write_is_judged_once_per_run() ->
     looped += "        for run_id, trial in zip(run_ids, trials):\n"
     looped += "            log_params(client, run_id, trial)\n"
     assert (14, "MLF106") in codes(looped)
+
+
+def test_a_loop_over_names_in_a_run_its_function_opens_is_once_per_run_however_called() -> None:
+    # a sweep's trial function opens its run: called in a loop, each call is a run of its own
+    source = """
+        import mlflow
+        def train(params, features, model):
+            with mlflow.start_run():
+                model.fit()
+                for name, importance in zip(features, model.importances):
+                    mlflow.log_metric(f"importance_{name}", importance)
+        def sweep(grid, features, model):
+            for params in grid:
+                train(params, features, model)
+    """
+    assert codes(source) == []
+    # logging into the caller's run, the loop repeats with the sweep
+    shared = source.replace("with mlflow.start_run():", "if True:")
+    assert [c for _, c in codes(shared)] == ["MLF101"]

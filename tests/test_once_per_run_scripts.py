@@ -131,3 +131,26 @@ def test_min_calls_once_in_pyproject_brings_the_module_level_group_back(tmp_path
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     text = (tmp_path / "train.py").read_text()
     assert "mlflow.log_params(" in text and "mlflow.log_param(" not in text, text
+
+
+def test_a_function_that_opens_its_own_run_is_once_per_run_however_often_called() -> None:
+    """A sweep's trial function opens the run around its logging: called in a loop, each
+    call is a run of its own, so its few params are a handful once per run."""
+    source = """\
+        import mlflow
+
+        def train(symbol, model_type):
+            with mlflow.start_run(run_name=f"{symbol}-{model_type}"):
+                mlflow.log_param("symbol", symbol)
+                mlflow.log_param("model_type", model_type)
+                mlflow.log_param("rows", 100)
+
+        def main():
+            for symbol in ("AAPL", "MSFT", "GOOG", "NVDA"):
+                for model_type in ("rf", "linear"):
+                    train(symbol, model_type)
+        """
+    assert lint(source) == []
+    # the same calls logging into the caller's run repeat within it
+    shared = source.replace('with mlflow.start_run(run_name=f"{symbol}-{model_type}"):', "if True:")
+    assert [(line, code) for line, _, code in lint(shared)] == [(5, "MLF103")]

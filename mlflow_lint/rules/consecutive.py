@@ -43,7 +43,9 @@ schedules.items():` logging `f"{name}_min"` and `f"{name}_max"`). A few
 requests saved once per run are noise next to a training loop's logging: on real code,
 hand-judged, none of those findings was worth acting on. A script's own code (module
 level, a notebook's cells) runs once per run too and is held to the same ten, as is a
-loop that opens a run per iteration (a sweep: each trial is one run). Two calls are
+loop that opens a run per iteration (a sweep: each trial is one run), and a function
+that opens the run itself around the calls (`with mlflow.start_run():`), however often
+it is called: each call is a run of its own. Two calls are
 reported where they repeat within a run: in a loop, with a `step` that is not a
 constant, in a function the module calls in a loop (directly or through its helpers),
 or in one named for a step, batch or epoch (`on_train_batch_end`, `log_step`); option
@@ -167,7 +169,8 @@ class ConsecutiveCalls(Rule):
         # a loop over a set of names, each logging its own keys, once per run?
         if frames and frequency.once_per_run_call(self.ctx, frames, call, found):
             frames = []
-        return _Place(bool(frames), function, handler)
+        own_run = function is not None and self.ctx.in_own_run(call)
+        return _Place(bool(frames), function, handler, own_run)
 
     def _report_group(self, group: list[_Item], *report: Any) -> None:
         """Report a group where it repeats, or where it is big enough to matter once; a small
@@ -186,9 +189,10 @@ class ConsecutiveCalls(Rule):
             or len(group) >= self.option_values["min-calls-once"]
         ):
             self.report(*report)
-        elif place.function is not None:  # reported if the module calls it in a loop
+        elif place.function is not None and not place.own_run:
+            # reported if the module calls it in a loop
             self._pending.append((self.ctx.function_key(place.function), report))
-        # else a script's own code, run once: as in a set-up function
+        # else a script's own code, or a run of its own: once per run, as in a set-up function
 
     def finish(self) -> None:
         if not self._pending:
@@ -429,6 +433,9 @@ class _Place:
     repeated: bool
     function: Optional[cst.FunctionDef]
     handler: bool
+    # in a run the function opens itself (`with mlflow.start_run():` around the call): once
+    # per run however often the function is called
+    own_run: bool = False
 
 
 def _per_step(item: _Item) -> bool:

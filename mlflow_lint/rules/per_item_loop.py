@@ -135,8 +135,9 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     A loop over a mapping's entries (`for name, value in scores.items():`) in a function
     that runs once per run: not called in a loop of the module, not named for a step, batch
     or epoch (`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging
-    with a `step` other than a constant; neither matters when the function opens the run
-    itself, `with mlflow.start_run():` around the loop: each call is a run of its own), and
+    with a `step` other than a constant; none of these three matters when the function
+    opens the run itself, `with mlflow.start_run():` around the loop: each call is a run of
+    its own), and
     not a logging interface that logs the mapping its caller hands it (`def log_params(self,
     params):`). Such a mapping is a schema's worth of
     names (a run's metrics, a model's params, a few tags): a handful of requests once per
