@@ -248,20 +248,26 @@ def loop_target_names(frames: Iterable[LoopFrame]) -> list[str]:
     ]
 
 
+_FLUENT_MODULES = ("mlflow", "mlflow.tracking.fluent")
+
+
 def fluent_callee(ctx: FileContext, call: cst.Call, function: str) -> Optional[str]:
     """How to spell fluent `function` where the walk is now (call this at the call, so only
     names bound by then count): `mlflow.log_params` for `mlflow.log_param`, `mf.log_params`
     for `mf.log_param`; for a bare `log_param`, `log_params` when that name is imported from
     mlflow, else through a name bound to the mlflow module (`mf.log_params`). None when there
     is no way without a new import."""
-    if type(call.func) is cst.Attribute:
-        return f"{ctx.code(call.func.value)}.{function}"
     resolver = ctx.resolver
-    if resolver.lookup(function) == f"mlflow.{function}":
+    if type(call.func) is cst.Attribute:
+        if resolver.resolve(call.func.value) in _FLUENT_MODULES:
+            return f"{ctx.code(call.func.value)}.{function}"
+        # a function held on an object (`self.log_metric = mlflow.log_metric`): the object
+        # has no `log_metrics`, spell it through the module
+    elif resolver.lookup(function) == f"mlflow.{function}":
         return function
     for scope in reversed(resolver.scopes):
         for name, value in scope.names.items():
-            if value in ("mlflow", "mlflow.tracking.fluent") and resolver.lookup(name) == value:
+            if value in _FLUENT_MODULES and resolver.lookup(name) == value:
                 return f"{name}.{function}"
     return None
 
