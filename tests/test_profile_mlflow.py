@@ -381,7 +381,7 @@ KNOWN_SIZES: dict[str, dict[str, int]] = {
     "scripts/consecutive_metrics": {"epoch": 8},
     "scripts/dict_loops": {"name": 5, "key": 3, "epoch": 6, "epoch x key": 18, "k": 2},
     "scripts/metric_no_step": {"iteration": 6},
-    "scripts/aliases": {"step": 10},
+    "scripts/aliases": {"seed": 2, "seed x step": 10},
     "scripts/hyperparams": {"epoch": 5},
     # a run per seed, opened in the loop: its requests still repeat with the seeds
     "scripts/seed_runs": {"seed": 2, "seed x step": 10},

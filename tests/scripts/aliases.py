@@ -1,4 +1,4 @@
-"""Two seeds of the same experiment, logged through import aliases."""
+"""Two seeds of the same experiment, logged into one run through import aliases."""
 
 import random
 
@@ -8,22 +8,19 @@ from mlflow import log_param, set_tag
 
 STEPS = 5
 
-
-def run_seed(seed):
-    rng = random.Random(seed)
-    with mf.start_run():
-        log_param("seed", seed)
+with mf.start_run():
+    for seed in range(2):
+        rng = random.Random(seed)
+        # the sweep's settings, the same for every seed: logging a param again with the
+        # same value is a no-op
         log_param("steps", STEPS)
+        log_param("sweep", "seeds")
         set_tag("sweep", "seeds")
-        set_tag("variant", f"seed-{seed}")
+        set_tag(f"variant_{seed}", f"seed-{seed}")
         value = 1.0
         for step in range(STEPS):
             value = round(value * (0.8 + rng.random() / 10), 6)
-            lm("loss", value, step=step)
-            lm("accuracy", round(1 - value / 2, 6), step=step)
-        mf.log_metric("final_loss", value)
-        mf.log_metric("final_accuracy", round(1 - value / 2, 6))
-
-
-for seed in range(2):
-    run_seed(seed)
+            lm("loss", value, step=seed * STEPS + step)
+            lm("accuracy", round(1 - value / 2, 6), step=seed * STEPS + step)
+        mf.log_metric(f"final_loss_{seed}", value)
+        mf.log_metric(f"final_accuracy_{seed}", round(1 - value / 2, 6))
