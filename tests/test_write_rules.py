@@ -679,6 +679,11 @@ def test_test_code_may_log_point_by_point() -> None:
         ("for k in scores.keys():\n        log_one(k, scores[k])", "dict"),
         # a helper handed the values alone logs its own key: one metric over the items
         ("for v in scores.values():\n        log_one('loss', v)", "buffer"),
+        # a helper handed the same step on every iteration: several metrics at that step,
+        # whose keys it reads from each item (they may repeat)
+        ("for cb in callbacks:\n        log_outputs(cb, step=s)", "records"),
+        # ... and one handed the item as its step logs a history
+        ("for i in range(n):\n        log_outputs(cb, step=i)", "buffer"),
         # the loop already sends a log_metrics call on each iteration: the metric joins it
         (
             "for i in range(n):\n        mlflow.log_metric('cost', 0.1)"
@@ -689,8 +694,11 @@ def test_test_code_may_log_point_by_point() -> None:
 )
 def test_metric_in_loop_advice_follows_the_loop_shape(loop: str, advice: str) -> None:
     # named for a step: called on each one (not a loop over names that runs once per run)
-    source = f"import mlflow\n\ndef on_step_end(points, scores, n, s):\n    {loop}\n"
+    source = f"import mlflow\n\ndef on_step_end(points, scores, n, s, callbacks, cb):\n    {loop}\n"
     source += "\n\ndef log_one(key, value):\n    mlflow.log_metric(key, value, step=0)\n"
+    source += (
+        "\n\ndef log_outputs(cb, step):\n    mlflow.log_metric(cb.name, cb.value, step=step)\n"
+    )
     settings = build_settings(None, select=["MLF101"])
     [violation] = engine.analyze(source, "t.py", settings.rules_for("t.py"), settings)
     help = violation.help

@@ -58,8 +58,9 @@ class MetricInLoop(LoopCallRule):
     defined in the same module are flagged where the helper is called in the loop, naming
     the chain.
 
-    The advice follows the loop's shape: several metrics per step (or a loop over metric
-    names) are logged together with one `mlflow.log_metrics({...}, step=...)` per step (a
+    The advice follows the loop's shape: several metrics per step (a loop over metric
+    names, or a helper handed the same `step=` on every iteration) are logged together with
+    one `mlflow.log_metrics({...}, step=...)` per step (a
     loop over records whose keys may repeat, `for p in points: log_metric(p["name"], ...)`,
     is told that a dict keeps one point per key and `log_batch` keeps them all); one
     metric over many steps is buffered and sent with `MlflowClient.log_batch` (merging calls
@@ -243,6 +244,16 @@ class MetricInLoop(LoopCallRule):
             entry_key = _entry_key_name(inner)
             keys_loop = entry_key is not None and any(
                 fixes.uses_names(arg.value, [entry_key]) for arg in finding.node.args
+            )
+        if finding.via and not keys_loop:
+            # handed one step for every iteration (`self._log_outputs(cb, step=self.epoch)`
+            # for each callback): its points share that step, so their keys differ
+            varying = self.ctx.loop_varying(inner)
+            keys_loop = any(
+                arg.keyword is not None
+                and arg.keyword.value == "step"
+                and self.ctx.invariant(arg.value, varying)
+                for arg in finding.node.args
             )
         if keys_loop and not _distinct_keys(inner, bound.get("value")):
             # keys read from a list of records may repeat: a dict would keep one point each
