@@ -212,8 +212,9 @@ class FileContext:
         # ids of the `with` blocks in which the walk has met a fluent `end_run()` so far:
         # after it, the block's run is no longer the active one
         self.ended_in: set[int] = set()
-        # ids of the MLflow calls made in a block of their own function that lets the program
-        # go on after they fail (in_catching_try): each such call stands alone
+        # ids of the MLflow calls made in a block of their own scope that lets the program go
+        # on after they fail (in_catching_try): each such call stands alone, and a merge or a
+        # batch that moves it out of that block changes what an error leaves stored
         self.caught_calls: set[int] = set()
         self._memo: dict[str, Any] = {}
         self._loops: dict[tuple[int, int, int, bool], list[LoopFrame]] = {}  # see loops()
@@ -520,10 +521,10 @@ class FileContext:
         self._calls[id(call)] = found
         if found is not None and found.name == api.END_RUN and not found.is_client:
             self.ended_in.update(id(a) for a in self.ancestors if type(a) is cst.With)
+        if found is not None and self.in_catching_try():
+            self.caught_calls.add(id(call))
         if self._function_stack:
             summary = self._function_stack[-1]
-            if found is not None and self.in_catching_try():
-                self.caught_calls.add(id(call))
             if found is None and api.is_heavy_work(callee):
                 summary.heavy_calls.append(call)
             if found is not None:

@@ -132,7 +132,6 @@ class ConsecutiveCalls(Rule):
         # the batched call's spelling, decided where each call is (the names bound by then),
         # and whether its first name was bound in the innermost scope there
         self._callees: dict[int, tuple[Optional[str], bool]] = {}
-        self._catching: set[int] = set()  # calls inside a `try` that could swallow an error
         self._top: dict[int, Optional[cst.CSTNode]] = {}  # call -> its top-level statement
         self._places: dict[int, _Place] = {}  # call -> where it runs (see _Place)
         # groups on a once-per-run path, unless their function turns out to be called in a
@@ -145,12 +144,10 @@ class ConsecutiveCalls(Rule):
             if self.ctx.callee_is_local(node):
                 frequency.note_helper_site(self.ctx, node)
             return
+        # the three rules see the same calls: the ancestors are read once per call
         self._places[id(node)] = self.ctx.memo(
             f"consecutive.place:{id(node)}", lambda: self._place(node, found)
         )
-        # the three rules see the same calls: the ancestors are read once per call
-        if self.ctx.memo(f"catching:{id(node)}", lambda: self.ctx.in_catching_try()):
-            self._catching.add(id(node))
         self._top[id(node)] = self.ctx.top_statement()
         if not found.is_client and found.name == self.single:
             callee = fixes.fluent_callee(self.ctx, node, self.batch)
@@ -294,7 +291,7 @@ class ConsecutiveCalls(Rule):
         return all(
             fixes.is_pure(item.key)
             and fixes.is_pure(item.value)
-            and id(item.call) not in self._catching
+            and id(item.call) not in self.ctx.caught_calls
             and _valid_literal_key(item.key)
             for item in group
         ) and all(_synchronous(item) for item in group)

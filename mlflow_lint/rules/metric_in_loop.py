@@ -176,7 +176,7 @@ class MetricInLoop(LoopCallRule):
                 statement,
                 fixes.mlflow_module_name(self.ctx) if in_walk else None,
                 fixes.inside_run_block(self.ctx) if in_walk else False,
-                self.ctx.in_catching_try() if in_walk else True,
+                id(call) in self.ctx.caught_calls if in_walk else True,
                 fixes.current_indent(self.ctx) if in_walk else 0,
                 fixes.enclosing_units(self.ctx) if in_walk else {},
                 self.ctx.top_statement() if in_walk else None,
