@@ -1029,10 +1029,11 @@ class FileContext:
 
     def paced(self, loop: cst.CSTNode) -> bool:
         """Whether each iteration of `loop` waits, for time or for a person, so that its
-        requests come at the pace of a poll or of a user, not in a burst: its body calls
+        requests come at the pace of a poll, a user or a job, not in a burst: its body calls
         `sleep(...)` (`time`, `asyncio`, ...), `.wait(...)` / `.wait_for(...)` (`Event`,
-        `Condition`), `.get(..., timeout=...)` (a queue), or reads input (`input()`,
-        `click.prompt(...)`, `click.confirm(...)`, `getpass()`, `Prompt.ask(...)`)."""
+        `Condition`), `.get(..., timeout=...)` (a queue), reads input (`input()`,
+        `click.prompt(...)`, `click.confirm(...)`, `getpass()`, `Prompt.ask(...)`), or runs
+        a child process to its end (`subprocess.run(...)`, `os.system(...)`)."""
 
         def compute() -> bool:
             for current in loop_nodes(loop):
@@ -1503,9 +1504,25 @@ _WAITS = frozenset({"wait", "wait_for"})
 _INPUTS = frozenset({"input", "getpass"})
 _PROMPTS = frozenset({"prompt", "confirm"})  # click, typer, prompt_toolkit
 _PROMPT_CLASSES = frozenset({"Prompt", "Confirm", "IntPrompt", "FloatPrompt"})  # rich
+# Calls that run a child process and wait for it: `subprocess.run(...)`, `os.system(...)`
+# (words, not API names: `mlflow.run` is not one of them).
+_PROCESS_RUN_WORDS = {
+    "subprocess": frozenset({"run", "call", "check_call", "check_output"}),
+    "os": frozenset({"system"}),
+}
+_PROCESS_WAITS = frozenset({"communicate", "check_call", "check_output"})
 # Every name _waits() looks for, as a pattern: a file without any has no waiting call.
 _WAIT_WORDS = re.compile(
-    "|".join(sorted(_SLEEPS | _WAITS | _INPUTS | _PROMPTS | {"getpass", "timeout", "ask"}))
+    "|".join(
+        sorted(
+            _SLEEPS
+            | _WAITS
+            | _INPUTS
+            | _PROMPTS
+            | _PROCESS_WAITS
+            | {"getpass", "timeout", "ask", "subprocess", "system"}
+        )
+    )
 )
 _CHUNKERS = frozenset({"batched", "array_split", "grouper", "split_every"})
 
@@ -1597,15 +1614,18 @@ def contains(root: cst.CSTNode, wanted: cst.CSTNode) -> bool:
 
 def _waits(call: cst.Call) -> bool:
     """`time.sleep(1)`, `asyncio.sleep(1)`, `stop.wait(5)`, `cond.wait()`,
-    `queue.get(timeout=1)`, `input()`, `click.prompt(...)`, `Prompt.ask(...)`."""
+    `queue.get(timeout=1)`, `input()`, `click.prompt(...)`, `Prompt.ask(...)`, and a child
+    process run to its end: `subprocess.run(...)`, `os.system(...)`, `proc.communicate()`."""
     func = call.func
     # a private alias waits the same: `self._sleep = time.sleep` (injected for tests), `_sleep`
     if type(func) is cst.Name:
-        return func.value.strip("_") in _SLEEPS | _INPUTS | _PROMPTS
+        return func.value.strip("_") in _SLEEPS | _INPUTS | _PROMPTS | _PROCESS_WAITS
     if type(func) is not cst.Attribute:
         return False
     name = func.attr.value.strip("_")
-    if name in _SLEEPS | _WAITS | _PROMPTS or name == "getpass":
+    if name in _SLEEPS | _WAITS | _PROMPTS | _PROCESS_WAITS or name == "getpass":
+        return True
+    if type(func.value) is cst.Name and name in _PROCESS_RUN_WORDS.get(func.value.value, ()):
         return True
     if name == "get":
         return any(arg.keyword is not None and arg.keyword.value == "timeout" for arg in call.args)

@@ -96,6 +96,36 @@ def test_a_poll_that_logs_what_it_sees_sends_requests_at_its_pace(wait: str) -> 
     assert lines(param, "MLF106") == [4]
 
 
+@pytest.mark.parametrize(
+    "job",
+    [
+        "subprocess.run(command, shell=True, check=True)",
+        "subprocess.check_call(command)",
+        "os.system(command)",
+        "out, _ = worker.communicate()",
+    ],
+)
+def test_a_loop_that_runs_a_process_per_iteration_is_paced_by_it(job: str) -> None:
+    """A sweep agent: each iteration proposes a trial, records it and runs the training as a
+    child process. One request per trial waits for minutes of work, and the table it appends
+    to may be read back by the next proposal: no burst to batch."""
+    source = f"""
+    import os
+    def agent(sampler, command):
+        while True:
+            proposal = sampler.propose_next()
+            mlflow.log_table({{"lr": [proposal]}}, artifact_file="proposed.json")
+            mlflow.log_metric("proposed", proposal)
+            {job}
+    """
+    assert lines(source, "MLF109") == []
+    assert lines(source, "MLF101") == []
+    assert lines(source.replace(job, "pass"), "MLF109") == [6]
+    assert lines(source.replace(job, "pass"), "MLF101") == [7]
+    # a call named `run` on anything but the subprocess module is not a process
+    assert lines(source.replace(job, "pipeline.run(proposal)"), "MLF109") == [6]
+
+
 def test_asyncio_sleep_paces_an_async_loop() -> None:
     source = """
     async def watch(rids):

@@ -33,11 +33,14 @@ def _same_run_frames(found: ApiCall, call: cst.Call, frames: list[LoopFrame]) ->
 # The "Not flagged" paragraph of the rules about request counts in loops, put in their
 # docstrings by `documents_paced`.
 PACED_NOT_FLAGGED = """\
-Polling and interactive loops: the loop waits on each iteration (`time.sleep`,
-`asyncio.sleep`, `event.wait(...)`, `condition.wait()`, `queue.get(timeout=...)`, or a
-private alias such as `self._sleep(...)` where a test swaps in a fake clock) or reads
-input (`input()`, `click.prompt(...)`, `click.confirm(...)`, `Prompt.ask(...)`): its
-requests come a few at a time, at the pace of the poll or of the person."""
+Polling, interactive and job-running loops: the loop waits on each iteration
+(`time.sleep`, `asyncio.sleep`, `event.wait(...)`, `condition.wait()`,
+`queue.get(timeout=...)`, or a private alias such as `self._sleep(...)` where a test swaps
+in a fake clock), reads input (`input()`, `click.prompt(...)`, `click.confirm(...)`,
+`Prompt.ask(...)`) or runs a child process to its end (`subprocess.run(...)`,
+`subprocess.check_call(...)`, `os.system(...)`, `proc.communicate()`: a sweep agent that
+launches each trial): its requests come a few at a time, at the pace of the poll, the
+person or the job."""
 documents_paced = shared_doc("{paced}", PACED_NOT_FLAGGED)
 
 
