@@ -736,3 +736,39 @@ def train(model, epochs):
     assert violations(other, "MLF302") == []
     new = source.replace("run_id=parent.info.run_id, nested=True", "run_name='epoch'")
     assert len(violations(new, "MLF302")) == 1
+
+
+def test_a_setup_callback_that_hands_out_the_callback_ending_the_run() -> None:
+    """A framework's logger protocol: the setup function starts the run and returns the
+    teardown callback that ends it (the framework calls it when training stops, also on
+    error). A `with` cannot span the two callbacks."""
+    source = """\
+import atexit
+
+import mlflow
+
+
+def make_logger(run_name):
+    def setup(config):
+        mlflow.start_run(run_name=run_name)
+        mlflow.log_params(config)
+
+        def log_step(info):
+            mlflow.log_metrics(info["scores"], step=info["step"])
+
+        def finalize():
+            mlflow.end_run()
+
+        return log_step, finalize
+
+    return setup
+"""
+    assert violations(source, "MLF302") == []
+    registered = source.replace("return log_step, finalize", "atexit.register(finalize)")
+    assert violations(registered, "MLF302") == []
+    # the callback handed out does not end the run; or the one that does is kept inside
+    assert len(violations(source.replace("mlflow.end_run()", "pass"), "MLF302")) == 1
+    kept = source.replace("return log_step, finalize", "return log_step").replace(
+        "finalize", "tidy"
+    )
+    assert len(violations(kept, "MLF302")) == 1

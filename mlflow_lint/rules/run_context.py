@@ -172,6 +172,11 @@ class RunNotContextManaged(Rule):
       there would end the owner's run, or mark it FAILED for a crash of this code alone,
       and a script that exits leaves the resumed run FINISHED, as it found it. In a
       notebook, where the kernel keeps the run active and RUNNING, it is still reported;
+    - a function defined next to the start that ends the run and is handed out: returned
+      (`return log_step, finalize`, spaCy's logger protocol, whose trainer calls
+      `finalize()` when training stops, also on error), registered
+      (`atexit.register(close)`) or passed on. A definition alone ends nothing: one that is
+      neither called nor handed out leaves the run open, and is reported;
     - the mlflow module stored on an object after the start (`self.mlflow = mlflow`): the
       object's users log into the run and end it through it, in other modules;
     - `start_run(run_id=...)` under an `if mlflow.active_run() is None:` guard, which
@@ -312,6 +317,8 @@ class RunNotContextManaged(Rule):
         """The first statement after the start, in its own scope, that ends the run; in a loop,
         the loop's own body counts too (the next iteration runs it)."""
         for statement, top in start.following():
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                continue  # a definition runs none of its code (see _hands_out_ending)
             if self._ends_in(statement):
                 return statement, top
         for node in start.scope_chain():
@@ -396,6 +403,8 @@ class RunNotContextManaged(Rule):
             return False
         if start.name is not None and self._handed_on(scope, start.name):
             return True
+        if self._hands_out_ending(scope):
+            return True
         if id(scope) in self._module_holders:
             return True  # whoever holds the module logs into the run and ends it
         if self._reactivates(start):
@@ -403,6 +412,21 @@ class RunNotContextManaged(Rule):
         if _is_fixture(scope) and self._first_ending(start) is not None:
             return True
         return self._start_wrapper(start)
+
+    def _hands_out_ending(self, scope: cst.CSTNode) -> bool:
+        """A function defined in `scope` ends the run and is handed to the caller (returned,
+        stored, registered: `return log_step, finalize`, `atexit.register(close)`): a
+        framework's setup callback whose teardown callback ends the run (spaCy's loggers)."""
+        for node in _nested_functions(scope):
+            if (
+                self._ends_in(node.body)
+                and (
+                    self._handed_on(scope, node.name.value)
+                    or _passed_in_call(scope, node.name.value)
+                )
+            ):
+                return True
+        return False
 
     def _handed_on(self, scope: cst.CSTNode, name: str) -> bool:
         """`name` (or anything read from it) is returned, yielded, stored on an object or in a
@@ -667,6 +691,26 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             continue
         yield current
         todo.extend(iter_children(current))
+
+
+def _nested_functions(scope: cst.CSTNode) -> Iterator[cst.FunctionDef]:
+    """The functions defined in `scope`'s own code (not in those functions)."""
+    todo: list[cst.CSTNode] = list(iter_children(scope))
+    while todo:
+        current = todo.pop()
+        if type(current) is cst.FunctionDef:
+            yield current
+        elif not isinstance(current, SCOPES):
+            todo.extend(iter_children(current))
+
+
+def _passed_in_call(scope: cst.CSTNode, name: str) -> bool:
+    """`name` itself is an argument of a call in `scope` (`atexit.register(finalize)`)."""
+    return any(
+        type(node) is cst.Call
+        and any(type(arg.value) is cst.Name and arg.value.value == name for arg in node.args)
+        for node in _walk(scope)
+    )
 
 
 def _mentions(node: cst.CSTNode, name: str) -> bool:
