@@ -418,12 +418,8 @@ class RunNotContextManaged(Rule):
         stored, registered: `return log_step, finalize`, `atexit.register(close)`): a
         framework's setup callback whose teardown callback ends the run (spaCy's loggers)."""
         for node in _nested_functions(scope):
-            if (
-                self._ends_in(node.body)
-                and (
-                    self._handed_on(scope, node.name.value)
-                    or _passed_in_call(scope, node.name.value)
-                )
+            if self._ends_in(node.body) and (
+                self._handed_on(scope, node.name.value) or _passed_in_call(scope, node.name.value)
             ):
                 return True
         return False
