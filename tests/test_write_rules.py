@@ -586,7 +586,8 @@ def test_a_run_started_and_ended_in_each_iteration_is_per_run() -> None:
 def test_a_run_started_on_the_first_iteration_only_is_one_run() -> None:
     """Started under a guard and never ended in the body: the loop's calls share one run."""
     source = MANUAL_RUN_PER_MODEL.replace("mlflow.end_run()", "pass")
-    assert {"MLF106", "MLF301"} <= {code for _, _, code in lint(source)}
+    assert "MLF301" in {code for _, _, code in lint(source)}
+    assert codes(source, "MLF106") == [9]  # MLF301's when both are on: one finding
 
 
 def test_a_call_in_an_except_handler_is_no_per_iteration_call() -> None:
@@ -754,3 +755,22 @@ def test_a_function_held_on_an_object_is_merged_through_the_module() -> None:
     held = source.replace("self.log_metric = mlflow.log_metric", "self.tracking = mlflow")
     held = held.replace("self.log_metric(", "self.tracking.log_metric(")
     assert "self.tracking.log_metrics(" in (fixed(held, "MLF102", unsafe=True) or "")
+
+
+def test_a_param_whose_value_changes_with_the_loop_is_one_finding() -> None:
+    """`log_param("model_name", name)` in a loop over models, in one run: the second
+    iteration raises. MLF301 says so; MLF106's "same param on every iteration" would be
+    the same problem told less precisely. With MLF301 off, MLF106 still reports it."""
+    source = """\
+    import mlflow
+
+    def compare(models, data):
+        with mlflow.start_run():
+            for name, model in models.items():
+                model.fit(data)
+                mlflow.log_param("model_name", name)
+                mlflow.log_param("framework", "sklearn")
+    """
+    found = lint(source, select=["MLF106", "MLF301"])
+    assert [(line, code) for line, _, code in found] == [(7, "MLF301"), (8, "MLF106")]
+    assert codes(source, "MLF106") == [7, 8]

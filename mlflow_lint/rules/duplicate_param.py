@@ -6,6 +6,8 @@ import libcst as cst
 
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
+from mlflow_lint.context import FileContext
+from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules.lifecycle import SCOPES, start_run_call
 
@@ -76,14 +78,7 @@ class DuplicateParamKey(Rule):
             return
         scope = self._run_scope(found.is_client, bound)
         branches = self._branch_path()
-        frames = self.ctx.loops(node)
-        run_id = bound.get("run_id") if found.is_client else None
-        if run_id is not None:  # loops inside the one that changes the run log to one run
-            varying = [
-                fixes.uses_names(run_id.value, fixes.loop_bound_names(f.loop)) for f in frames
-            ]
-            frames = frames[: varying.index(True)] if True in varying else frames
-        loop_names = fixes.loop_target_names(frames)
+        loop_names = _one_run_loop_names(self.ctx, node, found, bound)
         for key, value in pairs:
             value_code = self.ctx.code(value)
             if loop_names and fixes.uses_names(value, loop_names):
@@ -135,6 +130,33 @@ class DuplicateParamKey(Rule):
                 child = chain[index + 1]
                 path.append((id(node), _branch_index(node, child)))
         return tuple(path)
+
+
+def _one_run_loop_names(
+    ctx: FileContext, node: cst.Call, found: ApiCall, bound: dict[str, cst.Arg]
+) -> list[str]:
+    """The names bound by the loops around `node` that log to one run: for a client call,
+    the loops inside the one that changes its run id."""
+    frames = ctx.loops(node)
+    run_id = bound.get("run_id") if found.is_client else None
+    if run_id is not None:
+        varying = [fixes.uses_names(run_id.value, fixes.loop_bound_names(f.loop)) for f in frames]
+        frames = frames[: varying.index(True)] if True in varying else frames
+    return fixes.loop_target_names(frames)
+
+
+def changes_in_loop(ctx: FileContext, node: cst.Call, found: ApiCall) -> bool:
+    """`log_param` with a literal key and a value that changes with the loop around it, in
+    one run: what this rule reports as certain to raise (MLF106 leaves such a call to it)."""
+    if found.name != "log_param":
+        return False
+    bound = fixes.bind_arguments(node, found.signature)
+    if bound is None or "key" not in bound or "value" not in bound:
+        return False
+    if fixes.literal_string(bound["key"].value) is None:
+        return False
+    loop_names = _one_run_loop_names(ctx, node, found, bound)
+    return bool(loop_names) and fixes.uses_names(bound["value"].value, loop_names)
 
 
 def _branch_index(node: cst.CSTNode, child: cst.CSTNode) -> int:

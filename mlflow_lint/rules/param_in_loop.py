@@ -7,6 +7,7 @@ import libcst as cst
 from mlflow_lint import fixes, frequency
 from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import UNBATCHED_PARAM, UNBATCHED_TAG, ApiCall
+from mlflow_lint.rules.duplicate_param import DuplicateParamKey, changes_in_loop
 from mlflow_lint.rules.loop_calls import LoopCallRule
 
 
@@ -17,8 +18,10 @@ class ParamInLoop(LoopCallRule):
     Flags an un-batched `log_param` or `set_tag` (fluent or `MlflowClient`) that runs on every
     iteration of a loop. Not flagged: loops that open their own run per iteration (a
     hyperparameter sweep), `log_params` / `set_tags` / `log_batch` over chunks (that is the
-    batching already), and the loop whose whole body logs one mapping item per iteration,
-    which MLF105 (per-item-logging-loop) reports with a fix.
+    batching already), the loop whose whole body logs one mapping item per iteration,
+    which MLF105 (per-item-logging-loop) reports with a fix, and a param under a literal key
+    whose value changes with the loop (`log_param("model_name", name)`), which MLF301
+    (duplicate-param-key) reports as the error it is when it is selected.
 
     ## Why is this bad
     Params are immutable within a run: when the value changes between iterations, the second
@@ -122,6 +125,10 @@ class ParamInLoop(LoopCallRule):
                 help=f"Collect the items into a dict and log them once after the loop with {batch}",
             )
         elif param:
+            if DuplicateParamKey.code in self.ctx.enabled and changes_in_loop(
+                self.ctx, call, found
+            ):
+                return  # a certain error: MLF301 says so, one finding for one problem
             self.report(
                 node,
                 f"{what} {where} logs the same param on every iteration",
