@@ -1198,10 +1198,11 @@ class FileContext:
         return found is not None and found.is_client and found.name == "create_run"
 
     def loop_label(self, loop: cst.CSTNode) -> str:
-        """A short name for a loop in messages: its variable (`epoch`; the first of a tuple,
-        `batch_idx` for `for batch_idx, (x, y) in enumerate(loader)`), or its kind."""
+        """A short name for a loop in messages: its variable (`epoch`; the first of a tuple
+        that is not a throwaway, `batch_idx` for `for batch_idx, (x, y) in
+        enumerate(loader)`, `row` for `for _, row in df.iterrows()`), or its kind."""
         if type(loop) is cst.For:
-            names = _target_names(loop.target)
+            names = [n for n in _target_names(loop.target) if n.strip("_")]
             if names and len(names[0]) <= 24:
                 return names[0]
             return "for"

@@ -479,6 +479,10 @@ def test_loop_labels_are_the_engines() -> None:
                     pass
         for [k, v] in pairs:
             pass
+        for _, row in frame.iterrows():
+            pass
+        for _ in range(3):
+            pass
         """
     )
     module = engine.parse(source)
@@ -488,7 +492,9 @@ def test_loop_labels_are_the_engines() -> None:
     expected = {positions[n].start.line: context.loop_label(n) for n in loops}
     found = {line: loop.label for line, loop in FileLoops(source).loops.items()}
     assert found == expected
-    assert set(found.values()) == {"epoch", "batch_idx", "rest", "for", "while", "chunk", "k"}
+    assert set(found.values()) == {
+        *("epoch", "batch_idx", "rest", "for", "while", "chunk", "k", "row")
+    }
 
 
 def test_user_code_is_the_program_not_libraries(tmp_path: Path) -> None:

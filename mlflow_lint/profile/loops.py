@@ -76,12 +76,13 @@ class FileLoops:
 
     @staticmethod
     def _label(node: ast.AST) -> str:
-        """As context.loop_label names a loop: the first name its target binds (`batch_idx`
-        for `for batch_idx, (x, y) in ...`), "for" when there is none or it is too long."""
+        """As context.loop_label names a loop: the first name its target binds that is not a
+        throwaway (`batch_idx` for `for batch_idx, (x, y) in ...`, `row` for `for _, row in
+        ...`), "for" when there is none or it is too long."""
         if isinstance(node, ast.While):
             return "while"
         assert isinstance(node, (ast.For, ast.AsyncFor))
-        names = _names(node.target)
+        names = [n for n in _names(node.target) if n.strip("_")]
         return names[0] if names and len(names[0]) <= LABEL_MAX else "for"
 
     def _visit(self, node: ast.AST, loops: tuple[Loop, ...]) -> None:
