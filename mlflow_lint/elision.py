@@ -203,6 +203,8 @@ def plan(
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
+    if _dense(candidates, roots, text, starts, lines):
+        return None
     word_pattern = (
         re.compile(r"(?<!\w)(?:" + alternation(set(words)) + r")(?!\w)") if words else None
     )
@@ -246,6 +248,57 @@ def plan(
         return None
     spans = [(starts[stub.first - 1], starts[stub.last]) for stub in stubs]
     return Elision(tuple(sorted(stubs, key=lambda s: s.first)), ElidedNames(text, spans))
+
+
+# Below this share of a file's lines in definitions that never name an MLflow import, eliding
+# saves less than deciding what to elide costs (reading every definition's text twice).
+MIN_FREE_SHARE = 0.05
+
+
+def _dense(
+    candidates: list[_Candidate],
+    roots: dict[str, set[str]],
+    text: str,
+    starts: list[int],
+    lines: list[str],
+) -> bool:
+    """Whether nearly every definition names an MLflow import (`mlflow`, `MlflowClient`):
+    dense logging code, where the definitions free of them, the most eliding could stub, are
+    under MIN_FREE_SHARE of the lines. A class is counted by its methods."""
+    reaching = {name for name, paths in roots.items() if any(map(api.may_reach_api, paths))}
+    if not reaching:
+        return False
+    names = re.compile(r"(?<![\w.])(?:" + alternation(reaching) + r")(?!\w)")
+    budget = len(lines) * MIN_FREE_SHARE
+    free = 0
+    todo = list(candidates)
+    while todo:
+        candidate = todo.pop()
+        if not candidate.worth_eliding(lines):
+            continue
+        end = starts[min(candidate.last, len(starts) - 1)]
+        if not names.search(text, starts[_after_docstring(candidate) - 1], end):
+            free += candidate.last - candidate.first + 1
+            if free >= budget:
+                return False
+        elif isinstance(candidate.node, ast.ClassDef):
+            todo.extend(_Candidate(s) for s in candidate.node.body if isinstance(s, _DEFINITIONS))
+    return True
+
+
+def _after_docstring(candidate: _Candidate) -> int:
+    """The first line of a definition after its decorators and docstring: library docstrings
+    show MLflow in examples that are not code, and CLI decorators name it in help texts
+    (counting those lines as free only makes the test fall back to reading the code)."""
+    first = candidate.node.body[0]
+    if (
+        type(first) is ast.Expr
+        and type(first.value) is ast.Constant
+        and isinstance(first.value.value, str)
+        and first.end_lineno is not None
+    ):
+        return min(first.end_lineno + 1, candidate.last)
+    return candidate.node.lineno
 
 
 def _may_import_by_call(called: Optional[Collection[str]]) -> bool:
