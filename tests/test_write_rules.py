@@ -774,3 +774,24 @@ def test_a_param_whose_value_changes_with_the_loop_is_one_finding() -> None:
     found = lint(source, select=["MLF106", "MLF301"])
     assert [(line, code) for line, _, code in found] == [(7, "MLF301"), (8, "MLF106")]
     assert codes(source, "MLF106") == [7, 8]
+
+
+@pytest.mark.parametrize("value", ["EPOCHS", "args.epochs"])
+def test_the_same_name_logged_twice_is_the_same_value_unless_rebound(value: str) -> None:
+    """Two `log_param("epochs", EPOCHS)` calls in one run read one value when the run's
+    block never assigns the name (a module constant, a parsed option): MLflow accepts the
+    second as a no-op. Assigned in between, the value may differ: still reported."""
+    source = f"""\
+    import mlflow
+
+    def train(args):
+        with mlflow.start_run():
+            mlflow.log_param("epochs", {value})
+            fit(args)
+            mlflow.log_param("epochs", {value})
+    """
+    assert codes(source, "MLF301") == []
+    rebound = source.replace("fit(args)", f"{value} = {value} * 2")
+    assert codes(rebound, "MLF301") == [7]
+    looped = source.replace("fit(args)", f"for {value} in range(3): pass")
+    assert codes(looped, "MLF301") == [7]

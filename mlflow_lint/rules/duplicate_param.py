@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Optional
 
 import libcst as cst
 
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext
+from mlflow_lint.context import FileContext, iter_children, spelling
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules.lifecycle import SCOPES, start_run_call
@@ -33,7 +34,9 @@ class DuplicateParamKey(Rule):
     ## Not flagged
     A client call whose run changes with each iteration of the loop around it (`for run in
     runs: client.log_param(run.info.run_id, "p", v)`): each run gets the param once. The same
-    literal value logged again (an idempotent no-op), and calls in exclusive branches.
+    value logged again (an idempotent no-op): the same literal, or the same name or attribute
+    chain (`EPOCHS`, `args.epochs`) that the run's block never assigns. Calls in exclusive
+    branches.
 
     ## Fix safety
     No automatic fix: which value is meant is for you to decide.
@@ -99,8 +102,10 @@ class DuplicateParamKey(Rule):
             first_value, first_branches = previous
             if _exclusive(first_branches, branches):
                 continue
-            if first_value == value_code and _literal(value):
-                continue  # the same literal again: an idempotent no-op
+            if first_value == value_code and (
+                _literal(value) or self._never_rebound(value, scope[0])
+            ):
+                continue  # the same value again: an idempotent no-op
             self.report(
                 node,
                 f"param {key!r} was already logged in this run, as `{first_value}`",
@@ -109,6 +114,18 @@ class DuplicateParamKey(Rule):
                     "allowed': log it once, or use a different key"
                 ),
             )
+
+    def _never_rebound(self, value: cst.BaseExpression, scope: int) -> bool:
+        """A name or attribute chain (`max_epoch`, `args.epochs`) that the run's block never
+        assigns: both calls read the same value (a module constant, a parsed option)."""
+        spelled = spelling(value)
+        if spelled is None:
+            return False
+        block = next((n for n in reversed(self.ctx.ancestors) if id(n) == scope), None)
+        if block is None:
+            return False
+        root = spelled.split(".", 1)[0]
+        return not any(bound in (spelled, root) for bound in _assigned(block))
 
     def _run_scope(self, is_client: bool, bound: dict[str, cst.Arg]) -> tuple[int, str]:
         """The run a call logs to: its `with mlflow.start_run()` block or its function, and
@@ -157,6 +174,35 @@ def changes_in_loop(ctx: FileContext, node: cst.Call, found: ApiCall) -> bool:
         return False
     loop_names = _one_run_loop_names(ctx, node, found, bound)
     return bool(loop_names) and fixes.uses_names(bound["value"].value, loop_names)
+
+
+def _assigned(block: cst.CSTNode) -> Iterator[Optional[str]]:
+    """The spelling of each name or attribute chain `block` binds: assignment targets
+    (augmented and annotated too), loop and `with` targets, walrus, and `global`/`del`."""
+    todo: list[cst.CSTNode] = [block]
+    while todo:
+        node = todo.pop()
+        targets: list[cst.BaseExpression] = []
+        if type(node) is cst.Assign:
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)):
+            targets = [node.target]
+        elif type(node) is cst.AsName:
+            targets = [node.name]
+        for target in targets:
+            for name in _target_parts(target):
+                yield spelling(name)
+        todo.extend(iter_children(node))
+
+
+def _target_parts(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            yield from _target_parts(element.value)
+    elif type(target) is cst.StarredElement:
+        yield from _target_parts(target.value)
+    else:
+        yield target
 
 
 def _branch_index(node: cst.CSTNode, child: cst.CSTNode) -> int:

@@ -14,3 +14,11 @@ with mlflow.start_run(run_name="mlf301-clean"):
 for lr in [0.1, 0.01]:  # a sweep: one run per value
     with mlflow.start_run(run_name=f"mlf301-clean-{lr}"):
         mlflow.log_param("learning_rate", lr)
+
+EPOCHS = 3
+
+with mlflow.start_run(run_name="mlf301-clean-constant"):
+    mlflow.log_param("epochs", EPOCHS)
+    for epoch in range(EPOCHS):
+        mlflow.log_metric("loss", 1.0 / (epoch + 1), step=epoch)
+    mlflow.log_param("epochs", EPOCHS)  # the same value again: MLflow accepts it
