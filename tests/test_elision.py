@@ -505,7 +505,9 @@ def test_dense_logging_code_is_not_read_for_elision(monkeypatch: pytest.MonkeyPa
     it are the most eliding could stub: under 5% of the lines, nothing is planned (reading
     each definition twice costs more than it saves). Docstrings and decorators naming MLflow
     do not make a definition dense; a definition free of MLflow is still elided."""
-    logging = "def train_{i}(loader):\n    for batch in loader:\n        mlflow.log_metric('l', 1)\n\n"
+    logging = (
+        "def train_{i}(loader):\n    for batch in loader:\n        mlflow.log_metric('l', 1)\n\n"
+    )
     documented = (
         "def helper_{i}(x):\n    '''Like `mlflow.log_metric`.'''\n    y = x + 1\n    return y\n\n"
     )
