@@ -772,3 +772,30 @@ def make_logger(run_name):
         "finalize", "tidy"
     )
     assert len(violations(kept, "MLF302")) == 1
+
+
+@pytest.mark.parametrize(
+    "guard",
+    [
+        "if mlflow.active_run() is None:",
+        "active = mlflow.active_run()\n        if active is None:",
+        "if not mlflow.active_run():",
+    ],
+)
+def test_a_start_in_a_loop_under_a_no_active_run_guard_starts_one_run(guard: str) -> None:
+    """A logging thread resumes its run before each write, only when none is active: the
+    loop never starts a second run while one is active."""
+    source = f"""\
+import mlflow
+
+
+def drain(queue, run_id):
+    while True:
+        task = queue.get()
+        {guard}
+            mlflow.start_run(run_id=run_id)
+        task()
+"""
+    assert violations(source, "MLF303") == []
+    unguarded = source.replace(guard, "if task is not None:")
+    assert [v.line for v in violations(unguarded, "MLF303")] == [8]

@@ -106,3 +106,31 @@ def inside_active_run(ctx: FileContext) -> bool:
         if type(node) is cst.With and start_run_call(ctx, node) is not None:
             return True
     return False
+
+
+def active_run_names(ctx: FileContext, scope: cst.CSTNode) -> set[str]:
+    """Names `scope`'s own code assigns `mlflow.active_run()` to (`run = mlflow.active_run()`)."""
+    names: set[str] = set()
+    todo: list[cst.CSTNode] = [scope]
+    while todo:
+        node = todo.pop()
+        if node is not scope and isinstance(node, SCOPES):
+            continue
+        if type(node) is cst.Assign and is_fluent(ctx, node.value, "active_run"):
+            names.update(t.target.value for t in node.targets if type(t.target) is cst.Name)
+        todo.extend(iter_children(node))
+    return names
+
+
+def tests_active_run(ctx: FileContext, test: cst.BaseExpression, names: set[str]) -> bool:
+    """Whether an `if` test reads the active run: `mlflow.active_run() is None`, `not
+    active` with `active` one of `names`."""
+    if any(is_fluent(ctx, call, "active_run") for call in calls_in(test)):
+        return True
+    todo: list[cst.CSTNode] = [test]
+    while todo:
+        node = todo.pop()
+        if type(node) is cst.Name and node.value in names:
+            return True
+        todo.extend(iter_children(node))
+    return False

@@ -16,11 +16,13 @@ from mlflow_lint.names import dotted_name
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 from mlflow_lint.rules.lifecycle import (
     SCOPES,
+    active_run_names,
     callee_name,
     calls_in,
     is_client_call,
     is_fluent,
     says_end,
+    tests_active_run,
 )
 
 Block = Union[cst.IndentedBlock, cst.Module]
@@ -491,14 +493,14 @@ class RunNotContextManaged(Rule):
         run_id = self._run_id(start)
         if run_id is None and self._first_ending(start) is not None:
             return False  # started and ended here: this function's own run
-        active_names = self._active_run_names(start.scope)
+        active_names = active_run_names(self.ctx, start.scope)
         if run_id is not None and self._of_active_run(run_id.value, active_names):
             # `start_run(run_id=parent.info.run_id, nested=True)` with `parent =
             # mlflow.active_run()`: pushes the run that is already active, the caller's, who
             # ends it (an `end_run()` here pops it again; an exception leaves that to them)
             return True
         return any(
-            type(node) is cst.If and self._tests_active_run(node.test, active_names)
+            type(node) is cst.If and tests_active_run(self.ctx, node.test, active_names)
             for node in start.scope_chain()
         )
 
@@ -510,24 +512,6 @@ class RunNotContextManaged(Rule):
         if type(value) is cst.Name:
             return value.value in names
         return type(value) is cst.Call and is_fluent(self.ctx, value, "active_run")
-
-    def _active_run_names(self, scope: cst.CSTNode) -> set[str]:
-        """Names the scope assigns `mlflow.active_run()` to."""
-        names: set[str] = set()
-        todo: list[cst.CSTNode] = [scope]
-        while todo:
-            node = todo.pop()
-            if node is not scope and isinstance(node, SCOPES):
-                continue
-            if type(node) is cst.Assign and is_fluent(self.ctx, node.value, "active_run"):
-                names.update(t.value for t in _targets(node) if type(t) is cst.Name)
-            todo.extend(iter_children(node))
-        return names
-
-    def _tests_active_run(self, test: cst.BaseExpression, names: set[str]) -> bool:
-        return any(is_fluent(self.ctx, c, "active_run") for c in calls_in(test)) or any(
-            type(n) is cst.Name and n.value in names for n in _walk(test)
-        )
 
     def _start_wrapper(self, start: _Start) -> bool:
         """A module-level function that starts the run and returns: nothing after the start

@@ -7,7 +7,15 @@ import libcst as cst
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
-from mlflow_lint.rules.lifecycle import SCOPES, calls_in, has_keyword, is_fluent, start_run_call
+from mlflow_lint.rules.lifecycle import (
+    SCOPES,
+    active_run_names,
+    calls_in,
+    has_keyword,
+    is_fluent,
+    start_run_call,
+    tests_active_run,
+)
 
 
 class StartRunWhileActive(Rule):
@@ -36,7 +44,10 @@ class StartRunWhileActive(Rule):
     `start_run(nested=True)`; a `start_run` after the active run's block closed; a loop whose
     body ends the run it starts (`with mlflow.start_run():`, or `mlflow.end_run()` in the
     loop); a `start_run` followed by an unconditional `break`, `return` or `raise` of the
-    loop (a retry loop that stops once the run is started: it starts one run).
+    loop (a retry loop that stops once the run is started: it starts one run); a `start_run`
+    in the loop under an `if` that tests the active run (`if mlflow.active_run() is None:`,
+    or `active = mlflow.active_run()` then `if active is None:`): it starts a run only when
+    none is active (a logging thread that resumes its run before each write).
     """
 
     code = "MLF303"
@@ -68,7 +79,7 @@ class StartRunWhileActive(Rule):
             )
             return
         loop = self._enclosing_loop()
-        if loop is not None and not self.ctx.exits_loop_after(loop):
+        if loop is not None and not self.ctx.exits_loop_after(loop) and not self._guarded(loop):
             self._in_loops.append((node, loop))
 
     def setup(self) -> None:
@@ -122,6 +133,18 @@ class StartRunWhileActive(Rule):
                 if child is node.body:  # the call is inside the block, not its header
                     return node
         return None
+
+    def _guarded(self, loop: cst.For | cst.While) -> bool:
+        """Under an `if` in the loop that tests the active run (`if mlflow.active_run() is
+        None:`, or a name assigned it): a run is started only when none is, never twice."""
+        chain = self.ctx.ancestors
+        inside = chain[chain.index(loop) + 1 :]
+        ifs = [node for node in inside if type(node) is cst.If]
+        if not ifs:
+            return False
+        scope = next((n for n in reversed(chain) if isinstance(n, SCOPES)), self.ctx.module)
+        names = active_run_names(self.ctx, scope)
+        return any(tests_active_run(self.ctx, node.test, names) for node in ifs)
 
     def _enclosing_loop(self) -> Optional[cst.For | cst.While]:
         chain = self.ctx.ancestors
