@@ -799,3 +799,32 @@ def drain(queue, run_id):
     assert violations(source, "MLF303") == []
     unguarded = source.replace(guard, "if task is not None:")
     assert [v.line for v in violations(unguarded, "MLF303")] == [8]
+
+
+def test_a_helper_that_swallows_every_error_cannot_skip_the_end() -> None:
+    """A stop command resumes the run, syncs through a method whose whole body is a `try`
+    that swallows any error, and ends the run: nothing between can raise."""
+    source = """\
+import traceback
+
+import mlflow
+
+
+class Syncer:
+    def sync(self, folder):
+        try:
+            mlflow.log_artifacts(folder)
+        except:
+            traceback.print_exc()
+
+    def stop(self, folder, run_id):
+        mlflow.start_run(run_id=run_id)
+        self.sync(folder)
+        mlflow.end_run()
+"""
+    assert violations(source, "MLF302") == []
+    # a handler that raises again, or an argument that may fail: the end can be skipped
+    reraising = source.replace("traceback.print_exc()", "raise")
+    assert len(violations(reraising, "MLF302")) == 1
+    computed = source.replace("self.sync(folder)", "self.sync(folder.resolve())")
+    assert len(violations(computed, "MLF302")) == 1

@@ -192,8 +192,10 @@ class RunNotContextManaged(Rule):
       `start_run()` can fail): a start wrapper whose caller ends the run;
     - a pytest fixture that ends the run after its `yield` (pytest runs that teardown when
       the test fails);
-    - `start_run()` followed by `end_run()` with nothing in between that can fail (no call):
-      creating a run and ending it at once; nor with nothing in between but logging to the
+    - `start_run()` followed by `end_run()` with nothing in between that can fail (no call,
+      or only calls, with plain arguments, of functions of this module whose whole body is a
+      `try` that swallows any error): creating a run and ending it at once; nor with
+      nothing in between but logging to the
       run (`start_run()`, a loop of `log_metric`, `end_run()`): only MLflow itself could
       fail there, a window a few requests wide (on real code, hand-judged, not worth a
       finding);
@@ -543,9 +545,29 @@ class RunNotContextManaged(Rule):
             return False
         between = statements[start.index + 1 : statements.index(ending)]
         return not any(
-            isinstance(node, _MAY_FAIL) and not self._only_logs(node)
+            isinstance(node, _MAY_FAIL) and not self._only_logs(node) and not self._guarded(node)
             for statement in between
             for node in _walk(statement)
+        )
+
+    def _guarded(self, node: cst.CSTNode) -> bool:
+        """A call of a function of this file whose whole body is a `try` that swallows any
+        error (`except:` or `except Exception:` that does not raise), with plain arguments:
+        the call cannot fail (`self.sync(...)` before `end_run()` in a stop command)."""
+        if type(node) is not cst.Call or not all(_plain(arg.value) for arg in node.args):
+            return False
+        summary = self.ctx.local_function(node)
+        if summary is None:
+            return False
+        body = [s for s in summary.node.body.body if not _is_docstring(s)]
+        if len(body) != 1 or not isinstance(body[0], cst.Try):
+            return False
+        attempt = body[0]
+        if attempt.orelse is not None or attempt.finalbody is not None:
+            return False
+        return any(
+            (handler.type is None or _catches_all(handler.type)) and not _raises(handler.body)
+            for handler in attempt.handlers
         )
 
     def _only_logs(self, node: cst.CSTNode) -> bool:
@@ -691,6 +713,30 @@ def _passed_in_call(scope: cst.CSTNode, name: str) -> bool:
         and any(type(arg.value) is cst.Name and arg.value.value == name for arg in node.args)
         for node in _walk(scope)
     )
+
+
+def _plain(value: cst.BaseExpression) -> bool:
+    """A name, an attribute chain or a literal: evaluating it cannot fail."""
+    while type(value) is cst.Attribute:
+        value = value.value
+    return isinstance(value, (cst.Name, cst.SimpleString, cst.Integer, cst.Float))
+
+
+def _is_docstring(statement: Union[cst.BaseStatement, cst.BaseSmallStatement]) -> bool:
+    return (
+        type(statement) is cst.SimpleStatementLine
+        and len(statement.body) == 1
+        and type(statement.body[0]) is cst.Expr
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _catches_all(kind: cst.BaseExpression) -> bool:
+    return type(kind) is cst.Name and kind.value in ("Exception", "BaseException")
+
+
+def _raises(body: cst.BaseSuite) -> bool:
+    return any(type(node) is cst.Raise for node in _walk(body))
 
 
 def _mentions(node: cst.CSTNode, name: str) -> bool:
