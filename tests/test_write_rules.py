@@ -795,3 +795,22 @@ def test_the_same_name_logged_twice_is_the_same_value_unless_rebound(value: str)
     assert codes(rebound, "MLF301") == [7]
     looped = source.replace("fit(args)", f"for {value} in range(3): pass")
     assert codes(looped, "MLF301") == [7]
+
+
+def test_a_metric_logged_per_named_entry_is_told_a_key_per_entry() -> None:
+    """A loop over models by name logs `accuracy` on each: the points pile on step 0, and a
+    step would plot the models as time. The advice is a key (or a child run) per entry."""
+    source = """\
+    import mlflow
+
+    with mlflow.start_run():
+        for name, model in models.items():
+            mlflow.log_metric("accuracy", model.score())
+        for epoch in range(3):
+            mlflow.log_metric("loss", 1.0)
+    """
+    found = lint_violations(source, "MLF108")
+    assert [v.line for v in found] == [5, 7]
+    assert 'f"{name}_accuracy"' in found[0].help and "nested=True" in found[0].help
+    assert found[0].fix is None
+    assert "step=epoch" in found[1].help

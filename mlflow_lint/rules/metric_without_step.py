@@ -4,7 +4,7 @@ from typing import Optional
 
 import libcst as cst
 
-from mlflow_lint import fixes
+from mlflow_lint import fixes, frequency
 from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import LoopFrame
 from mlflow_lint.mlflow_api import ApiCall
@@ -23,7 +23,9 @@ class MetricWithoutStep(LoopCallRule):
     ## Why is this bad
     Without a step MLflow records every point at step 0: the metric's history holds all the
     values, but the chart plots them on top of each other at x = 0, and comparing runs by step
-    is impossible. Pass the loop counter as `step=`.
+    is impossible. Pass the loop counter as `step=`. In a loop over a mapping's entries (`for
+    name, model in models.items()`), the iterations are named things, not time: log a key per
+    entry (`f"{name}_accuracy"`) or a child run per entry instead.
 
     ## Fix safety
     Unsafe: where the loop has an obvious counter (`for step, batch in enumerate(...)`, `for
@@ -83,13 +85,47 @@ class MetricWithoutStep(LoopCallRule):
                 f"Add `step={counter}`", Safety.UNSAFE, [NodeEdit(call, call, self.ctx.code(fixed))]
             )
         what = f"`{via}`" if via else f"`{found.qualname}`"
+        message = f"{what} logs the same key in a loop without `step`: every point lands on step 0"
+        entry = _entry_name(frames[0].loop) if len(frames) == 1 and not via else None
+        if entry is not None:
+            # `for name, model in models.items()`: the iterations are named things, not time
+            bound = fixes.bind_arguments(call, found.signature) or {}
+            key = bound.get("key")
+            literal = fixes.literal_string(key.value) if key is not None else None
+            self.report(
+                node,
+                message,
+                help=(
+                    f"Each iteration is a named entry (`{entry}`), not a step: log it under a key "
+                    f'per entry (`f"{{{entry}}}_{literal or "<metric>"}"`) or in a child run per '
+                    f"entry (`with mlflow.start_run(run_name={entry}, nested=True):`), so each "
+                    "value stays visible"
+                ),
+            )
+            return
         hint = f"step={counter}" if counter else "step=<iteration counter>"
         self.report(
             node,
-            f"{what} logs the same key in a loop without `step`: every point lands on step 0",
+            message,
             fix=fix,
             help=f"Pass `{hint}`, so the history chart plots the points by step",
         )
+
+
+def _entry_name(loop: cst.CSTNode) -> Optional[str]:
+    """The key variable of a loop over a mapping's entries: `name` in `for name, model in
+    models.items()` or `for name in models.keys()`."""
+    if type(loop) is not cst.For or frequency.entries_of(loop) is None:
+        return None
+    iterable = frequency.collection(loop)
+    if type(iterable) is not cst.Call or type(iterable.func) is not cst.Attribute:
+        return None
+    if iterable.func.attr.value not in ("items", "keys"):
+        return None
+    target: cst.BaseExpression = loop.target
+    if type(target) is cst.Tuple and target.elements:
+        target = target.elements[0].value
+    return target.value if type(target) is cst.Name else None
 
 
 def _counter(loop: cst.CSTNode) -> Optional[str]:
