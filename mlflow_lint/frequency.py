@@ -15,7 +15,7 @@ import libcst as cst
 
 from mlflow_lint.context import FileContext, LoopFrame, parameter_names, uses_names
 from mlflow_lint.fixes import bind_arguments, loop_bound_names
-from mlflow_lint.mlflow_api import ApiCall
+from mlflow_lint.mlflow_api import UNBATCHED_TAG, ApiCall
 from mlflow_lint.names import words
 from mlflow_lint.rule import PendingFix, Rule, shared_doc
 
@@ -54,7 +54,9 @@ logging interface that logs the mapping its caller hands it (`def log_params(sel
 params):`) unless it guards each item (`try: ... except ...: continue` in the loop, or
 `with suppress(Exception):` around the write in the helper it calls for each item): a
 batch would fail as a whole where such a loop loses only the bad item, so its one request
-per item is a choice. Such a set is a schema's worth of
+per item is a choice; or unless it sets tags (`def set_tags(self, tags):`: a run's handful
+of labels, set once, where a params interface takes whole configurations and a metrics
+interface runs on every step). Such a set is a schema's worth of
 names (a run's metrics, a model's params, a leaderboard, a few tags): a handful of
 requests once per run, which on real code, hand-judged, was not worth acting on. Still
 reported: the same loop in a script's own code, nested in another loop, logging one key
@@ -235,6 +237,7 @@ def once_per_run_entries(
     step: Optional[cst.BaseExpression] = None,
     guarded: bool = False,
     call: Optional[cst.Call] = None,
+    labels_run: bool = False,
 ) -> Optional[str]:
     """Call during the walk, with the loops that repeat the node being visited and, for a
     logging call, its `key` and `step` arguments. The key of its function when the only
@@ -249,7 +252,11 @@ def once_per_run_entries(
     a logging interface's one request per item a choice; it is then held like the rest.
     `call`: the logging call, when known; in a run its function opens itself
     (`log_optimization_step` under `with mlflow.start_run():`), the function's name and
-    parameters say nothing about steps: each call is a run of its own."""
+    parameters say nothing about steps: each call is a run of its own. `labels_run`: the call
+    sets a tag: an interface that sets the tags its caller hands it (`def set_tags(self,
+    tags)`) labels a run with a handful of tags once per run, like the set-up code that calls
+    it, where a metrics interface runs on every step and a params interface takes whole
+    configurations."""
     if len(frames) != 1:
         return None
     loop = frames[0].loop
@@ -268,7 +275,7 @@ def once_per_run_entries(
     own_run = call is not None and ctx.in_own_run(call)
     if not own_run and (step_named(function) or _given_a_step(function)):
         return None
-    if logging_interface(function, mapping) and not guarded:
+    if logging_interface(function, mapping) and not guarded and not labels_run:
         return None
     if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
         return None
@@ -294,7 +301,13 @@ def once_per_run_call(
         step.value if step is not None else None,
         guarded,
         call,
+        found is not None and labels_run(found.name),
     )
+
+
+def labels_run(name: str) -> bool:
+    """A call that sets a tag (`set_tag`): a run's label."""
+    return name in UNBATCHED_TAG
 
 
 def _open_ended_in(function: cst.FunctionDef, name: str) -> bool:

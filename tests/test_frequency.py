@@ -342,6 +342,31 @@ GUARDED = """
 """
 
 
+def test_a_tags_interface_is_once_per_run_where_params_and_metrics_ones_are_not() -> None:
+    """`set_tags(self, tags)` labels a run with a handful of tags, once: held like other
+    once-per-run loops. A params interface takes whole configurations, a metrics one runs on
+    every step: both stay reported."""
+    source = """
+    import mlflow
+    class Tracker:
+        def set_tags(self, tags):
+            for key, value in tags.items():
+                mlflow.set_tag(key, value)
+        def log_params(self, params):
+            for key, value in params.items():
+                mlflow.log_param(key, value)
+        def log_metrics(self, metrics, step):
+            for key, value in metrics.items():
+                mlflow.log_metric(key, value, step=step)
+    """
+    assert codes(source) == [(8, "MLF105"), (11, "MLF105")]
+    looped = (
+        source.rstrip(" ") + "        def label_all(self, runs):\n            for tags in runs:\n"
+    )
+    looped += "                self.set_tags(tags)\n"
+    assert (5, "MLF105") in codes(looped)
+
+
 def test_a_logging_interface_that_guards_each_item_is_judged_once_per_run() -> None:
     # an interface that logs what its caller hands it is reported as it is (its callers
     # decide how often); guarding item by item makes its one request per item a choice (a

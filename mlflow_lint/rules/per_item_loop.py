@@ -139,7 +139,9 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     opens the run itself, `with mlflow.start_run():` around the loop: each call is a run of
     its own), and
     not a logging interface that logs the mapping its caller hands it (`def log_params(self,
-    params):`). Such a mapping is a schema's worth of
+    params):`), unless it sets tags (`def set_tags(self, tags):`: a run's handful of labels,
+    set once, where a params interface takes whole configurations and a metrics interface
+    runs on every step). Such a mapping is a schema's worth of
     names (a run's metrics, a model's params, a few tags): a handful of requests once per
     run, which on real code, hand-judged, was not worth acting on. Still reported: the same
     loop in a script's own code, nested in another loop, over a whole configuration
@@ -175,6 +177,7 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
                 [LoopFrame(node, False, False)],
                 step=step.value if step is not None else None,
                 call=found.call,
+                labels_run=frequency.labels_run(found.found.name),
             )
             if once is not None:
                 self.hold(node, once)
