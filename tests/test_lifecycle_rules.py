@@ -828,3 +828,28 @@ class Syncer:
     assert len(violations(reraising, "MLF302")) == 1
     computed = source.replace("self.sync(folder)", "self.sync(folder.resolve())")
     assert len(violations(computed, "MLF302")) == 1
+
+
+def test_the_with_protocol_spelled_out_ends_the_run() -> None:
+    """A context manager of the package's own enters the run by hand and leaves it in
+    `finally:` with `run.__exit__(None, None, None)`, which ends it as `with` would."""
+    source = """\
+import contextlib
+
+import mlflow
+
+
+@contextlib.contextmanager
+def tracked(name):
+    run = None
+    try:
+        run = mlflow.start_run(run_name=name)
+        run.__enter__()
+        yield mlflow
+    finally:
+        if run is not None:
+            run.__exit__(None, None, None)
+"""
+    assert violations(source, "MLF302") == []
+    other = source.replace("run.__exit__(None, None, None)", "log.__exit__(None, None, None)")
+    assert len(violations(other, "MLF302")) == 1

@@ -463,3 +463,19 @@ def test_mlf201_read_whose_result_a_nested_loop_walks_with_tracking_calls_is_not
             summarise(client.get_run(run_id))
     """
     assert ["get_run" in m for m in messages(summarised, "MLF201")] == [True, True]
+
+
+def test_mlf305_a_configuration_module_that_only_switches_async_on_is_not_flagged() -> None:
+    """A settings module turns async logging on for the program and neither starts nor
+    writes to a run: the runs and their ends are in the modules that import it. The same
+    switch in a module that logs is still flagged."""
+    settings = """
+    import os
+    import mlflow
+    if os.getenv("MLFLOW_TRACKING_URI"):
+        mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+    mlflow.config.enable_async_logging()
+    """
+    assert lint(settings, select=["MLF305"]) == []
+    logging = settings.rstrip(" ") + "    mlflow.log_metric('loss', 0.5)\n"
+    assert [line for line, _, _ in lint(logging, select=["MLF305"])] == [6]

@@ -161,6 +161,9 @@ class AsyncWithoutFlush(Rule):
       calls it inside a run its caller owns and ends.
     - Autologging code that patches with `manage_run=True`: the patch ends the run it
       starts when the patched call returns.
+    - `mlflow.config.enable_async_logging()` in a module that neither starts a run nor
+      writes to one (a configuration module): the runs, and their ends, are in the modules
+      that import it.
 
     ## Fix safety
     No automatic fix.
@@ -178,9 +181,12 @@ class AsyncWithoutFlush(Rule):
     def setup(self) -> None:
         self._async: list[cst.Call] = []
         self._ended = False
+        self._writes = False  # the module starts a run or writes to one
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
+        if found is not None and (found.name in api.RUN_WRITES or found.name == api.START_RUN):
+            self._writes = True
         if (found is not None and has_keyword(node, "synchronous", "False")) or (
             found is None and _is_enable_async(self, node)
         ):
@@ -203,6 +209,10 @@ class AsyncWithoutFlush(Rule):
 
     def finish(self) -> None:
         if self._ended:
+            return
+        # `enable_async_logging()` alone in a module that neither starts a run nor logs (a
+        # configuration module): the runs, and their ends, are in the modules that import it
+        if not self._writes:
             return
         for call in self._async:
             self.report(

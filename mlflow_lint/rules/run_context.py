@@ -190,6 +190,9 @@ class RunNotContextManaged(Rule):
       `log_*` and `set_tag` starts a run the same way and leaves it to the caller);
     - a module-level function that starts the run and returns at once (nothing after
       `start_run()` can fail): a start wrapper whose caller ends the run;
+    - a run left with `run.__exit__(None, None, None)` on what `start_run()` returned (the
+      `with` protocol spelled out, in a context manager of the package's own): it ends the
+      run as `with` does;
     - a pytest fixture that ends the run after its `yield` (pytest runs that teardown when
       the test fails);
     - `start_run()` followed by `end_run()` with nothing in between that can fail (no call,
@@ -299,10 +302,20 @@ class RunNotContextManaged(Rule):
 
     # --- what ends a run ------------------------------------------------------------------
     def _ends_run(self, call: cst.Call) -> bool:
-        """`mlflow.end_run()`, `MlflowClient.set_terminated()`, a helper of this module that
-        calls either (and starts no run of its own), or a helper whose name says so."""
+        """`mlflow.end_run()`, `MlflowClient.set_terminated()`, `run.__exit__(...)` on what a
+        `start_run()` returned (the `with` protocol spelled out), a helper of this module
+        that calls one of them (and starts no run of its own), or a helper whose name says
+        so."""
         if is_fluent(self.ctx, call, api.END_RUN) or is_client_call(
             self.ctx, call, "set_terminated"
+        ):
+            return True
+        func = call.func
+        if (
+            type(func) is cst.Attribute
+            and func.attr.value == "__exit__"
+            and type(func.value) is cst.Name
+            and any(s.name == func.value.value for s in self._starts)
         ):
             return True
         name = callee_name(call)
