@@ -814,3 +814,26 @@ def test_a_metric_logged_per_named_entry_is_told_a_key_per_entry() -> None:
     assert 'f"{name}_accuracy"' in found[0].help and "nested=True" in found[0].help
     assert found[0].fix is None
     assert "step=epoch" in found[1].help
+
+
+def test_the_same_call_in_both_branches_of_an_if_in_a_loop_is_one_finding() -> None:
+    """`log_metric(k, v, step=step)` when there is a step, else `log_metric(k, v)`: one
+    request per iteration either way, so one finding, and the loop's fix covers both."""
+    source = """\
+    import mlflow
+
+    def log_metrics(metrics, step=None):
+        with mlflow.start_run():
+            for key, value in metrics.items():
+                if step is not None:
+                    mlflow.log_metric(key, value, step=step)
+                else:
+                    mlflow.log_metric(key, value)
+    """
+    assert codes(source, "MLF101") == [7]
+    # both branches' calls in one iteration (no `else`): two requests, two findings
+    both = source.replace("                else:\n", "").replace(
+        "                    mlflow.log_metric(key, value)\n",
+        "                mlflow.log_metric(key, value)\n",
+    )
+    assert codes(both, "MLF101") == [7, 8]

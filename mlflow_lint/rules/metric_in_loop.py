@@ -45,6 +45,8 @@ class _Finding:
     units: dict[int, str]  # the indentation unit of the block around each ancestor, by id
     top: Optional[cst.CSTNode]  # the top-level statement that holds the call
     function: Optional[cst.FunctionDef]  # the function that holds the call
+    # the `if`s between the innermost loop and the call: (id of the `if`, 0 body / 1 else)
+    branches: tuple[tuple[int, int], ...] = ()
 
 
 @frequency.documents_once_per_run
@@ -56,7 +58,8 @@ class MetricInLoop(LoopCallRule):
     `MlflowClient.log_metric`, that runs on every iteration of a per-step loop: a `for`,
     `async for` or `while` loop, or a comprehension. Calls made through a helper function
     defined in the same module are flagged where the helper is called in the loop, naming
-    the chain.
+    the chain. The same call in both branches of an `if` in one loop (with a step when there
+    is one, without otherwise) is one request per iteration: one finding, at the first.
 
     The advice follows the loop's shape: several metrics per step (a loop over metric
     names, or a helper handed the same `step=` on every iteration) are logged together with
@@ -181,6 +184,7 @@ class MetricInLoop(LoopCallRule):
                 fixes.enclosing_units(self.ctx) if in_walk else {},
                 self.ctx.top_statement() if in_walk else None,
                 _function(self.ctx) if in_walk else None,
+                _branches(self.ctx.ancestors, frames[0].loop) if in_walk else (),
             )
         )
 
@@ -188,6 +192,9 @@ class MetricInLoop(LoopCallRule):
         super().finish()
         covered = self.ctx.covered
         findings = [f for f in self._findings if id(f.call) not in covered]
+        # the same call in both branches of an `if` in one loop (`log_metric(k, v, step=step)`
+        # if there is a step, else `log_metric(k, v)`) is one request per iteration: one finding
+        echoes = _branch_echoes(findings)
         # per file, not per finding (a dense file has thousands): whether it sets an active
         # model, the fluent findings per innermost loop, and each plain call statement's finding
         self._active_model = _ACTIVE_MODEL.search(self.ctx.text) is not None
@@ -196,7 +203,7 @@ class MetricInLoop(LoopCallRule):
         for f in findings:
             if not f.via and f.statement is not None:  # a plain call statement
                 self._by_call.setdefault(id(f.call), f)
-            if f.frames and not f.found.is_client:
+            if f.frames and not f.found.is_client and id(f) not in echoes:
                 inner = id(f.frames[0].loop)
                 self._per_loop[inner] = self._per_loop.get(inner, 0) + 1
         built: dict[int, Optional[PendingFix]] = {}
@@ -208,6 +215,8 @@ class MetricInLoop(LoopCallRule):
                     unit = finding.units[id(loop)]
                     built[id(loop)] = self._buffer_fix(loop, finding, findings, unit)
                 fix = built[id(loop)]
+            if id(finding) in echoes:
+                continue  # its loop's fix, built from every finding, still covers it
             message, advice = self._message(finding, findings)
             self.report(finding.node, message, fix=fix, help=advice)
 
@@ -512,6 +521,39 @@ class MetricInLoop(LoopCallRule):
             Safety.UNSAFE,
             edits,
         )
+
+
+def _branches(ancestors: list[cst.CSTNode], loop: cst.CSTNode) -> tuple[tuple[int, int], ...]:
+    """The `if`s between `loop` and the node being visited, each with the branch taken."""
+    if loop not in ancestors:
+        return ()
+    inside = ancestors[ancestors.index(loop) + 1 :]
+    return tuple(
+        (id(node), 0 if child is node.body else 1)
+        for node, child in zip(inside, inside[1:])
+        if type(node) is cst.If
+    )
+
+
+def _branch_echoes(findings: list[_Finding]) -> set[int]:
+    """Ids of the findings that repeat an earlier one of the same loop and call in another
+    branch of an `if`: both branches never run in one iteration."""
+    echoes: set[int] = set()
+    kept: dict[tuple[int, str, bool], list[_Finding]] = {}
+    for finding in findings:
+        if finding.via or not finding.frames or not finding.branches:
+            continue
+        group = (id(finding.frames[0].loop), finding.found.name, finding.found.is_client)
+        earlier = kept.setdefault(group, [])
+        branches = dict(finding.branches)
+        if any(
+            any(node in branches and branches[node] != taken for node, taken in other.branches)
+            for other in earlier
+        ):
+            echoes.add(id(finding))
+        else:
+            earlier.append(finding)
+    return echoes
 
 
 def _function(ctx: FileContext) -> Optional[cst.FunctionDef]:
