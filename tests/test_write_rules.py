@@ -837,3 +837,22 @@ def test_the_same_call_in_both_branches_of_an_if_in_a_loop_is_one_finding() -> N
         "                mlflow.log_metric(key, value)\n",
     )
     assert codes(both, "MLF101") == [7, 8]
+
+
+def test_a_param_logged_in_both_branches_of_an_if_in_a_loop_is_one_finding() -> None:
+    """`log_param(k, v)` for a scalar, else `log_param(k, str(v))`: one request per item
+    either way, one finding (at the first)."""
+    source = """\
+    import mlflow
+
+    def log_config(config):
+        for key, value in config.items():
+            if isinstance(value, (str, int, float)):
+                mlflow.log_param(key, value)
+            else:
+                mlflow.log_param(key, str(value))
+        for key in config:
+            mlflow.set_tag(key, "a")
+            mlflow.set_tag(key + "_b", "b")
+    """
+    assert codes(source, "MLF106") == [6, 10, 11]

@@ -3,6 +3,7 @@ functions defined in the same module that the loop calls (to a bounded depth).""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar, Optional
 
 import libcst as cst
@@ -44,6 +45,28 @@ person or the job."""
 documents_paced = shared_doc("{paced}", PACED_NOT_FLAGGED)
 
 
+# The `if`s between a loop and a call in it: (id of the `if`, 0 for its body, 1 for `else`).
+Branches = tuple[tuple[int, int], ...]
+
+
+def branches_taken(ancestors: Sequence[cst.CSTNode], loop: cst.CSTNode) -> Branches:
+    """The `if`s between `loop` and the node being visited, each with the branch taken."""
+    if loop not in ancestors:
+        return ()
+    inside = list(ancestors[list(ancestors).index(loop) + 1 :])
+    return tuple(
+        (id(node), 0 if child is node.body else 1)
+        for node, child in zip(inside, inside[1:])
+        if type(node) is cst.If
+    )
+
+
+def exclusive(first: Branches, second: Branches) -> bool:
+    """Whether two calls sit in different branches of one `if`: never both in one pass."""
+    taken = dict(first)
+    return any(node in taken and taken[node] != branch for node, branch in second)
+
+
 class LoopCallRule(frequency.HoldsOncePerRun):
     # Whether `if step % N == 0:` guards still count (they do for correctness rules).
     include_throttled: ClassVar[bool] = False
@@ -62,6 +85,9 @@ class LoopCallRule(frequency.HoldsOncePerRun):
     # interface: a batch would fail as a whole where the loop loses only the bad item (see
     # isolated_item and frequency.once_per_run_entries).
     guards_items: ClassVar[bool] = False
+    # Whether a direct call flagged in another branch of an `if` in the same loop is left
+    # out (MLF101 keeps every call for its loop's fix and leaves the echoes out itself).
+    one_finding_per_branch_pair: ClassVar[bool] = True
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         raise NotImplementedError
@@ -89,6 +115,8 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         self._guarded_helper_sites: list[tuple[cst.Call, str]] = []
         self._site_function: dict[int, str] = {}  # helper call in a loop -> its function's name
         self._flagged: set[int] = set()
+        # (loop, MLflow function, client?) -> the branches of the direct calls flagged there
+        self._branch_sites: dict[tuple[int, str, bool], list[Branches]] = {}
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
         if self.skips_test_code and self._in_test_code():
@@ -151,7 +179,23 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                 self._site_function[id(node)] = function.name.value
             return
         self._flagged.add(id(node))
+        if self.one_finding_per_branch_pair and self._branch_echo(node, found, frames):
+            return
         self.flag(node, found, node, frames, "")
+
+    def _branch_echo(self, node: cst.Call, found: ApiCall, frames: list[LoopFrame]) -> bool:
+        """The same call was flagged in another branch of an `if` in this loop (`log_param(k,
+        v)` for a scalar, else `log_param(k, str(v))`): one request per iteration either
+        way, one problem."""
+        taken = branches_taken(self.ctx.ancestors, frames[0].loop)
+        if not taken:
+            return False
+        group = (id(frames[0].loop), found.name, found.is_client)
+        earlier = self._branch_sites.setdefault(group, [])
+        if any(exclusive(taken, other) for other in earlier):
+            return True
+        earlier.append(taken)
+        return False
 
     def isolated_item(self, found: ApiCall, call: cst.Call, frames: list[LoopFrame]) -> bool:
         """A write of one item per iteration, each under its own key and at no step (or a

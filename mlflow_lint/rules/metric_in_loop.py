@@ -12,7 +12,13 @@ from mlflow_lint.context import FileContext, LoopFrame, contains, iter_children,
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
 from mlflow_lint.names import words
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
-from mlflow_lint.rules.loop_calls import LoopCallRule, documents_paced
+from mlflow_lint.rules.loop_calls import (
+    Branches,
+    LoopCallRule,
+    branches_taken,
+    documents_paced,
+    exclusive,
+)
 
 Loop = Union[cst.For, cst.While]
 # Names the buffering fix introduces; the fix is not offered when the file uses one for
@@ -46,7 +52,7 @@ class _Finding:
     top: Optional[cst.CSTNode]  # the top-level statement that holds the call
     function: Optional[cst.FunctionDef]  # the function that holds the call
     # the `if`s between the innermost loop and the call: (id of the `if`, 0 body / 1 else)
-    branches: tuple[tuple[int, int], ...] = ()
+    branches: Branches = ()
 
 
 @frequency.documents_once_per_run
@@ -149,6 +155,7 @@ class MetricInLoop(LoopCallRule):
     fix_safety = Safety.UNSAFE
     skips_test_code = True
     guards_items = True
+    one_finding_per_branch_pair = False  # every call feeds the loop's fix: see finish()
 
     def setup(self) -> None:
         super().setup()
@@ -184,7 +191,7 @@ class MetricInLoop(LoopCallRule):
                 fixes.enclosing_units(self.ctx) if in_walk else {},
                 self.ctx.top_statement() if in_walk else None,
                 _function(self.ctx) if in_walk else None,
-                _branches(self.ctx.ancestors, frames[0].loop) if in_walk else (),
+                branches_taken(self.ctx.ancestors, frames[0].loop) if in_walk else (),
             )
         )
 
@@ -523,18 +530,6 @@ class MetricInLoop(LoopCallRule):
         )
 
 
-def _branches(ancestors: list[cst.CSTNode], loop: cst.CSTNode) -> tuple[tuple[int, int], ...]:
-    """The `if`s between `loop` and the node being visited, each with the branch taken."""
-    if loop not in ancestors:
-        return ()
-    inside = ancestors[ancestors.index(loop) + 1 :]
-    return tuple(
-        (id(node), 0 if child is node.body else 1)
-        for node, child in zip(inside, inside[1:])
-        if type(node) is cst.If
-    )
-
-
 def _branch_echoes(findings: list[_Finding]) -> set[int]:
     """Ids of the findings that repeat an earlier one of the same loop and call in another
     branch of an `if`: both branches never run in one iteration."""
@@ -545,11 +540,7 @@ def _branch_echoes(findings: list[_Finding]) -> set[int]:
             continue
         group = (id(finding.frames[0].loop), finding.found.name, finding.found.is_client)
         earlier = kept.setdefault(group, [])
-        branches = dict(finding.branches)
-        if any(
-            any(node in branches and branches[node] != taken for node, taken in other.branches)
-            for other in earlier
-        ):
+        if any(exclusive(finding.branches, other.branches) for other in earlier):
             echoes.add(id(finding))
         else:
             earlier.append(finding)

@@ -21,7 +21,9 @@ class ParamInLoop(LoopCallRule):
     batching already), the loop whose whole body logs one mapping item per iteration,
     which MLF105 (per-item-logging-loop) reports with a fix, and a param under a literal key
     whose value changes with the loop (`log_param("model_name", name)`), which MLF301
-    (duplicate-param-key) reports as the error it is when it is selected.
+    (duplicate-param-key) reports as the error it is when it is selected. The same call in
+    both branches of an `if` in one loop (`log_param(k, v)` for a scalar, else
+    `log_param(k, str(v))`) is one finding, at the first.
 
     ## Why is this bad
     Params are immutable within a run: when the value changes between iterations, the second
