@@ -856,3 +856,30 @@ def test_a_param_logged_in_both_branches_of_an_if_in_a_loop_is_one_finding() -> 
             mlflow.set_tag(key + "_b", "b")
     """
     assert codes(source, "MLF106") == [6, 10, 11]
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "for t in range(epochs):",
+        "for t in range(1, args.num_epochs + 1):",
+        "for t in tqdm(range(cfg.epochs)):",
+    ],
+)
+def test_a_loop_that_counts_epochs_is_the_epoch_level(loop: str) -> None:
+    """`for t in range(epochs)` runs once per epoch, whatever its variable is called: one
+    metric per epoch there is the granularity MLflow recommends. A count of anything else
+    is still a loop that logs on every iteration."""
+    source = f"""\
+import mlflow
+
+def fit(model, epochs, args, cfg):
+    {loop}
+        acc = model.train_one_epoch()
+        mlflow.log_metric("best_acc", acc, step=t)
+"""
+    settings = build_settings(None, select=["MLF101"])
+    assert engine.analyze(source, "t.py", settings.rules_for("t.py"), settings) == []
+    other = source.replace("epochs", "trials")
+    found = engine.analyze(other, "t.py", settings.rules_for("t.py"), settings)
+    assert [v.line for v in found] == [6]

@@ -135,7 +135,8 @@ class MetricInLoop(LoopCallRule):
     level of a training loop, once per epoch, which is the granularity MLflow recommends: the
     loop around the call has a per-batch loop of its own in its body (a `for` over anything but
     a literal collection or a dict's items, or a `while`), or its variable is named after epochs
-    (`for epoch in range(...)`); a loop whose variable is named for batches or steps (`for
+    (`for epoch in range(...)`), or it counts epochs (`for t in range(epochs)`, `range(1,
+    args.num_epochs + 1)`); a loop whose variable is named for batches or steps (`for
     batch_idx, batch in enumerate(loader)`) is per batch, whatever it loops over inside (each
     batch's callbacks). A call that a batching finding already covers (adjacent calls, MLF102; a
     loop over a mapping, MLF105) is reported there, once; so is a helper's own loop, not the
@@ -554,7 +555,8 @@ def _function(ctx: FileContext) -> Optional[cst.FunctionDef]:
 
 def _per_epoch(loop: cst.CSTNode) -> bool:
     """Whether a loop runs once per epoch of a training loop: its body has a per-batch loop
-    of its own, or its variable is named after epochs. A loop whose variable is named after
+    of its own, or its variable is named after epochs, or it counts them (`for t in
+    range(epochs)`, `range(1, args.num_epochs + 1)`). A loop whose variable is named after
     batches or steps (`for batch_idx, (x, y) in enumerate(loader)`) is per batch, whatever
     its body loops over (the callbacks of each batch)."""
     if type(loop) is cst.For:
@@ -563,6 +565,8 @@ def _per_epoch(loop: cst.CSTNode) -> bool:
             return True
         if any(not _BATCH_WORDS.isdisjoint(words(name)) for name in names):
             return False
+        if _counts_epochs(loop.iter):
+            return True
     if not isinstance(loop, (cst.For, cst.While)):
         return False
     todo: list[cst.CSTNode] = list(iter_children(loop.body))
@@ -574,6 +578,38 @@ def _per_epoch(loop: cst.CSTNode) -> bool:
         if type(node) is cst.While or (type(node) is cst.For and _per_item(node)):
             return True
         todo.extend(iter_children(node))
+    return False
+
+
+def _counts_epochs(iterable: cst.BaseExpression) -> bool:
+    """`range(epochs)`, `tqdm(range(1, cfg.n_epochs + 1))`: a count of epochs."""
+    while (
+        type(iterable) is cst.Call
+        and type(iterable.func) is cst.Name
+        and iterable.func.value in ("tqdm", "trange", "enumerate")
+        and iterable.args
+    ):
+        if iterable.func.value == "trange":
+            break
+        iterable = iterable.args[0].value
+    if (
+        type(iterable) is not cst.Call
+        or type(iterable.func) is not cst.Name
+        or iterable.func.value not in ("range", "trange")
+    ):
+        return False
+    bound = iterable.args[-1].value if len(iterable.args) <= 2 and iterable.args else None
+    todo: list[cst.CSTNode] = [bound] if bound is not None else []
+    while todo:
+        node = todo.pop()
+        if type(node) is cst.Name and _EPOCH.search(node.value):
+            return True
+        if type(node) is cst.Attribute:
+            if _EPOCH.search(node.attr.value):
+                return True
+            todo.append(node.value)
+        elif type(node) is cst.BinaryOperation:
+            todo.extend((node.left, node.right))
     return False
 
 
