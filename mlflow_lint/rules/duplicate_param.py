@@ -90,8 +90,10 @@ class DuplicateParamKey(Rule):
                     f"param {key!r} is logged on every iteration with a value that changes",
                     help=(
                         "The second iteration raises 'Changing param values is not allowed': "
-                        f"log it as a metric with a step (`mlflow.log_metric({key!r}, value, "
-                        "step=step)`), or use a key per iteration"
+                        "give each iteration a child run of its own (`with mlflow.start_run("
+                        "nested=True):`) or a key of its own, or, for a number that changes "
+                        f"over steps, log it as a metric (`mlflow.log_metric({key!r}, value, "
+                        "step=step)`)"
                     ),
                 )
                 continue
