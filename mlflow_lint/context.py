@@ -1551,6 +1551,35 @@ def _named_for_run(node: cst.BaseExpression) -> bool:
     return not _RUN_WORDS.isdisjoint(words(name)) or "mlflow" in name.lower()
 
 
+def bound_spellings(root: cst.CSTNode) -> Iterator[str]:
+    """The spelling of each name or attribute chain `root`'s own code binds (nested
+    definitions left out): assignment targets (augmented, annotated, walrus), `for` targets
+    and `as` names (`with`, `except`, imports), tuples and starred targets unpacked."""
+    todo: list[cst.CSTNode] = [root]
+    while todo:
+        node = todo.pop()
+        if node is not root and type(node) in _SCOPE_KINDS:
+            continue
+        targets: list[cst.BaseExpression] = []
+        if type(node) is cst.Assign:
+            targets = [target.target for target in node.targets]
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For)):
+            targets = [node.target]
+        elif type(node) is cst.AsName and isinstance(node.name, cst.BaseExpression):
+            targets = [node.name]
+        while targets:
+            target = targets.pop()
+            if isinstance(target, (cst.Tuple, cst.List)):
+                targets.extend(element.value for element in target.elements)
+            elif type(target) is cst.StarredElement:
+                targets.append(target.value)
+            else:
+                spelled = spelling(target)
+                if spelled is not None:
+                    yield spelled
+        todo.extend(iter_children(node))
+
+
 def spelling(node: Optional[cst.CSTNode]) -> Optional[str]:
     """`token`, `page.token`, `self.state.token`; None for other expressions."""
     if type(node) is cst.Name:

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Optional
 
 import libcst as cst
 
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext, iter_children, spelling
+from mlflow_lint.context import FileContext, bound_spellings, spelling
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules.lifecycle import SCOPES, start_run_call
@@ -127,7 +126,7 @@ class DuplicateParamKey(Rule):
         if block is None:
             return False
         root = spelled.split(".", 1)[0]
-        return not any(bound in (spelled, root) for bound in _assigned(block))
+        return not any(bound in (spelled, root) for bound in bound_spellings(block))
 
     def _run_scope(self, is_client: bool, bound: dict[str, cst.Arg]) -> tuple[int, str]:
         """The run a call logs to: its `with mlflow.start_run()` block or its function, and
@@ -176,35 +175,6 @@ def changes_in_loop(ctx: FileContext, node: cst.Call, found: ApiCall) -> bool:
         return False
     loop_names = _one_run_loop_names(ctx, node, found, bound)
     return bool(loop_names) and fixes.uses_names(bound["value"].value, loop_names)
-
-
-def _assigned(block: cst.CSTNode) -> Iterator[Optional[str]]:
-    """The spelling of each name or attribute chain `block` binds: assignment targets
-    (augmented and annotated too), loop and `with` targets, walrus, and `global`/`del`."""
-    todo: list[cst.CSTNode] = [block]
-    while todo:
-        node = todo.pop()
-        targets: list[cst.BaseExpression] = []
-        if type(node) is cst.Assign:
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr)):
-            targets = [node.target]
-        elif type(node) is cst.AsName:
-            targets = [node.name]
-        for target in targets:
-            for name in _target_parts(target):
-                yield spelling(name)
-        todo.extend(iter_children(node))
-
-
-def _target_parts(target: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        for element in target.elements:
-            yield from _target_parts(element.value)
-    elif type(target) is cst.StarredElement:
-        yield from _target_parts(target.value)
-    else:
-        yield target
 
 
 def _branch_index(node: cst.CSTNode, child: cst.CSTNode) -> int:

@@ -13,6 +13,7 @@ from mlflow_lint.context import (
     FileContext,
     FunctionSummary,
     LoopFrame,
+    bound_spellings,
     contains,
     is_test_code,
     iter_children,
@@ -880,23 +881,7 @@ def _names_read(node: cst.CSTNode) -> set[str]:
 
 def _assigned_in_function(function: cst.FunctionDef) -> set[str]:
     """Names the function's own body binds (nested definitions excluded)."""
-    names: set[str] = set()
-    todo: list[cst.CSTNode] = [function.body]
-    while todo:
-        current = todo.pop()
-        if isinstance(current, _SCOPES):
-            continue
-        targets: list[cst.CSTNode] = []
-        if type(current) is cst.Assign:
-            targets = [target.target for target in current.targets]
-        elif isinstance(current, (cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For)):
-            targets = [current.target]
-        elif type(current) is cst.With:
-            targets = [item.asname.name for item in current.items if item.asname is not None]
-        for target in targets:
-            names.update(name.split(".")[0] for name in _names_in(target))
-        todo.extend(iter_children(current))
-    return names
+    return {spelled.split(".")[0] for spelled in bound_spellings(function.body)}
 
 
 def _assigned_names(statement: cst.CSTNode) -> set[str]:
