@@ -217,6 +217,9 @@ def parse_cst(text: str) -> cst.Module:
         raise SourceError(
             f"libcst cannot parse this file: {message}", error.raw_line, error.raw_column
         ) from None
+    except cst.CSTValidationError as error:  # e.g. an identifier CPython rejects too
+        message = str(error).splitlines()[0]
+        raise SourceError(f"libcst cannot parse this file: {message}") from None
     except RecursionError:
         raise SourceError("too deeply nested to analyse") from None
 

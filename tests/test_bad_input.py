@@ -55,8 +55,17 @@ def check_with_good_file(tmp_path: Path, *args: str):
             b"\x89PNG\r\n\x1a\n\x00\x00mlflow log_metric",
             "bad.py:3:1: error: file contains NUL bytes",
         ),
+        (
+            # a character CPython rejects and libcst's own checks reject too (a found
+            # example of the property test: libcst raised its validation error)
+            MLFLOW_HEAD + "\U00013460".encode(),
+            "bad.py:3:1: error: SyntaxError: invalid non-printable character U+13460",
+        ),
     ],
-    ids=["syntax", "nul", "utf8", "cookie", "parens", "bool-chain", "binop-chain", "binary"],
+    ids=[
+        *("syntax", "nul", "utf8", "cookie", "parens", "bool-chain", "binop-chain", "binary"),
+        "non-printable",
+    ],
 )
 def test_one_diagnostic_per_bad_file(tmp_path: Path, content: bytes, expected: str) -> None:
     (tmp_path / "bad.py").write_bytes(content)
