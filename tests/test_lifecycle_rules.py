@@ -853,3 +853,29 @@ def tracked(name):
     assert violations(source, "MLF302") == []
     other = source.replace("run.__exit__(None, None, None)", "log.__exit__(None, None, None)")
     assert len(violations(other, "MLF302")) == 1
+
+
+def test_a_helper_run_entered_with_with_in_a_loop_is_ended_each_iteration() -> None:
+    """A helper returns `start_run(...)` (nested when a run is active) and the loop enters
+    it with `with`: each model's run ends before the next starts."""
+    source = """\
+import mlflow
+
+
+def start_child(name):
+    if mlflow.active_run() is None:
+        return mlflow.start_run(run_name=name)
+    return mlflow.start_run(run_name=name, nested=True)
+
+
+def train_all(models):
+    for name in models:
+        with start_child(name) as run:
+            mlflow.set_tag("model", name)
+"""
+    assert violations(source, "MLF303") == []
+    entered_by_hand = source.replace(
+        "        with start_child(name) as run:\n            mlflow.set_tag",
+        "        run = start_child(name)\n        if run:\n            mlflow.set_tag",
+    )
+    assert [v.line for v in violations(entered_by_hand, "MLF303")] == [12]

@@ -44,7 +44,9 @@ class StartRunWhileActive(Rule):
     `start_run(nested=True)`; a `start_run` after the active run's block closed; a loop whose
     body ends the run it starts (`with mlflow.start_run():`, or `mlflow.end_run()` in the
     loop); a `start_run` followed by an unconditional `break`, `return` or `raise` of the
-    loop (a retry loop that stops once the run is started: it starts one run); a `start_run`
+    loop (a retry loop that stops once the run is started: it starts one run); a helper whose
+    `start_run()` the loop enters with `with` (`with start_child(name) as run:`: the `with`
+    ends the run it returns on every iteration); a `start_run`
     in the loop under an `if` that tests the active run (`if mlflow.active_run() is None:`,
     or `active = mlflow.active_run()` then `if active is None:`): it starts a run only when
     none is active (a logging thread that resumes its run before each write).
@@ -62,7 +64,8 @@ class StartRunWhileActive(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if self.ctx.callee_is_local(node):
             loop = self._enclosing_loop()
-            if loop is not None:  # a helper that may start a run: decided in finish()
+            if loop is not None and not self._entered_with(node):
+                # a helper that may start a run: decided in finish()
                 self._helper_calls.append((node, loop))
             return
         if not is_fluent(self.ctx, node, api.START_RUN) or has_keyword(node, "nested"):
@@ -133,6 +136,12 @@ class StartRunWhileActive(Rule):
                 if child is node.body:  # the call is inside the block, not its header
                     return node
         return None
+
+    def _entered_with(self, node: cst.Call) -> bool:
+        """`with start_child(name) as run:`: the run the helper returns is entered and ended
+        by the `with`, on every iteration."""
+        parent = self.ctx.ancestors[-1] if self.ctx.ancestors else None
+        return type(parent) is cst.WithItem and parent.item is node
 
     def _guarded(self, loop: cst.For | cst.While) -> bool:
         """Under an `if` in the loop that tests the active run (`if mlflow.active_run() is
