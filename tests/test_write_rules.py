@@ -883,3 +883,51 @@ def fit(model, epochs, args, cfg):
     other = source.replace("epochs", "trials")
     found = engine.analyze(other, "t.py", settings.rules_for("t.py"), settings)
     assert [v.line for v in found] == [6]
+
+
+def test_branches_of_one_if_at_different_depths_are_one_finding_the_deepest() -> None:
+    """A boosting callback logs the loss series under "Loss" (a guard that holds once per
+    inner loop) and every other series under its own name: one call or the other runs on
+    each inner iteration, so one finding, at the call the inner loop repeats."""
+    source = """\
+    import mlflow
+
+    def log_iteration(metrics, loss_name):
+        for dataset, series_by_name in metrics.items():
+            for series, values in series_by_name.items():
+                if series == loss_name:
+                    mlflow.log_metric("Loss", values[-1])
+                else:
+                    mlflow.log_metric(series, values[-1])
+    """
+    assert codes(source, "MLF101") == [9]
+    [found] = lint_violations(source, "MLF108")
+    assert "step=" in found.help  # `dataset` is not what "Loss" is about: no per-entry key
+
+
+def test_a_scripts_loop_over_a_few_written_out_names_is_like_written_out_calls() -> None:
+    """A training script logs four named results from a written-out list, once per run: as
+    many requests as four written-out calls, which MLF102 does not report in a script's own
+    code either. Ten names, the same loop in an epoch loop, or in a function called per step
+    are still reported."""
+    source = """\
+    import mlflow
+
+    with mlflow.start_run():
+        for key in ["precision", "recall", "mAP50", "mAP50-95"]:
+            mlflow.log_metric(key, results[key])
+    """
+    assert codes(source, "MLF101") == []
+    ten = source.replace(
+        '["precision", "recall", "mAP50", "mAP50-95"]', str([f"m{i}" for i in range(10)])
+    )
+    assert codes(ten, "MLF101") == [5]
+    per_epoch = """\
+    import mlflow
+
+    with mlflow.start_run():
+        for epoch in range(epochs):
+            for key in ["precision", "recall", "mAP50", "mAP50-95"]:
+                mlflow.log_metric(key, evaluate(key), step=epoch)
+    """
+    assert codes(per_epoch, "MLF101") == [6]

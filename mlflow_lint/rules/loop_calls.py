@@ -31,6 +31,10 @@ def _same_run_frames(found: ApiCall, call: cst.Call, frames: list[LoopFrame]) ->
     return kept
 
 
+# In a script's own code (once per run), fewer written-out calls than this are not reported:
+# MLF102-MLF104's default `min-calls-once`, and a loop over a written-out collection alike.
+WRITTEN_OUT_ONCE = 10
+
 # The "Not flagged" paragraph of the rules about request counts in loops, put in their
 # docstrings by `documents_paced`.
 PACED_NOT_FLAGGED = """\
@@ -41,7 +45,10 @@ in a fake clock), reads input (`input()`, `click.prompt(...)`, `click.confirm(..
 `Prompt.ask(...)`) or runs a child process to its end (`subprocess.run(...)`,
 `subprocess.check_call(...)`, `os.system(...)`, `proc.communicate()`: a sweep agent that
 launches each trial): its requests come a few at a time, at the pace of the poll, the
-person or the job."""
+person or the job. Nor, in a script's own code (in no function and no other loop), a loop
+over a written-out collection of fewer than ten items (`for k in ["precision", "recall",
+"mAP50", "mAP50-95"]:`): as many requests as that many written-out calls, once per run,
+which MLF102-MLF104 do not report there either."""
 documents_paced = shared_doc("{paced}", PACED_NOT_FLAGGED)
 
 
@@ -88,6 +95,9 @@ class LoopCallRule(frequency.HoldsOncePerRun):
     # Whether a direct call flagged in another branch of an `if` in the same loop is left
     # out (MLF101 keeps every call for its loop's fix and leaves the echoes out itself).
     one_finding_per_branch_pair: ClassVar[bool] = True
+    # Whether a script's own loop over fewer than WRITTEN_OUT_ONCE written-out items is left
+    # out like as many written-out calls (the write rules; reads keep issue #12's handful).
+    holds_written_out_loops: ClassVar[bool] = True
 
     def wanted(self, found: ApiCall, call: cst.Call) -> bool:
         raise NotImplementedError
@@ -122,7 +132,9 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         if self.skips_test_code and self._in_test_code():
             return []
         kept = []
-        for frame in self.ctx.loops(node):
+        loops = self.ctx.loops(node)
+        outermost = loops[-1].loop if loops else None
+        for frame in loops:
             mapping = mapping_loop(self.ctx, frame.loop)
             if mapping is not None:  # MLF105's business: the loop, and the call it makes
                 if mapping.call is node:
@@ -133,11 +145,26 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             # a written-out handful, or a loop that waits on each iteration (a poll, a
             # prompt): its requests come a few at a time, at the pace of the wait
             if self.counts_requests and (
-                self.ctx.fixed_handful(frame.loop) or self.ctx.paced(frame.loop)
+                self.ctx.fixed_handful(frame.loop)
+                or self.ctx.paced(frame.loop)
+                or (frame.loop is outermost and self.written_out_once(frame.loop))
             ):
                 continue
             kept.append(frame)
         return kept
+
+    def written_out_once(self, loop: cst.CSTNode) -> bool:
+        """A script's own loop over a written-out collection of fewer items than MLF102-MLF104
+        report there (`for k in ["precision", "recall", "mAP50", "mAP50-95"]:`, in no other
+        loop and no function): as many requests as written-out calls, once per run."""
+        if not self.holds_written_out_loops:
+            return False
+        length = self.ctx.literal_length(loop)
+        return (
+            length is not None
+            and length < WRITTEN_OUT_ONCE
+            and self.ctx.enclosing_function() is None
+        )
 
     def _in_test_code(self) -> bool:
         if self.ctx.memo("test-module", lambda: is_test_code(self.ctx.path)):

@@ -51,7 +51,7 @@ class _Finding:
     units: dict[int, str]  # the indentation unit of the block around each ancestor, by id
     top: Optional[cst.CSTNode]  # the top-level statement that holds the call
     function: Optional[cst.FunctionDef]  # the function that holds the call
-    # the `if`s between the innermost loop and the call: (id of the `if`, 0 body / 1 else)
+    # the `if`s between the outermost loop and the call: (id of the `if`, 0 body / 1 else)
     branches: Branches = ()
 
 
@@ -192,7 +192,7 @@ class MetricInLoop(LoopCallRule):
                 fixes.enclosing_units(self.ctx) if in_walk else {},
                 self.ctx.top_statement() if in_walk else None,
                 _function(self.ctx) if in_walk else None,
-                branches_taken(self.ctx.ancestors, frames[0].loop) if in_walk else (),
+                branches_taken(self.ctx.ancestors, frames[-1].loop) if in_walk else (),
             )
         )
 
@@ -532,19 +532,24 @@ class MetricInLoop(LoopCallRule):
 
 
 def _branch_echoes(findings: list[_Finding]) -> set[int]:
-    """Ids of the findings that repeat an earlier one of the same loop and call in another
-    branch of an `if`: both branches never run in one iteration."""
-    echoes: set[int] = set()
-    kept: dict[tuple[int, str, bool], list[_Finding]] = {}
+    """Ids of the findings that repeat another of the same call in another branch of an `if`
+    inside the same outermost loop: both branches never run in one pass. Of such findings
+    the one in the most loops is kept (`if series == loss: log_metric("Loss", ...)` under
+    an "at most once" guard, else `log_metric(series, ...)` on every inner iteration)."""
+    groups: dict[tuple[int, str, bool], list[_Finding]] = {}
     for finding in findings:
         if finding.via or not finding.frames or not finding.branches:
             continue
-        group = (id(finding.frames[0].loop), finding.found.name, finding.found.is_client)
-        earlier = kept.setdefault(group, [])
-        if any(exclusive(finding.branches, other.branches) for other in earlier):
-            echoes.add(id(finding))
-        else:
-            earlier.append(finding)
+        group = (id(finding.frames[-1].loop), finding.found.name, finding.found.is_client)
+        groups.setdefault(group, []).append(finding)
+    echoes: set[int] = set()
+    for members in groups.values():
+        kept: list[_Finding] = []
+        for finding in sorted(members, key=lambda f: -len(f.frames)):  # stable: source order
+            if any(exclusive(finding.branches, other.branches) for other in kept):
+                echoes.add(id(finding))
+            else:
+                kept.append(finding)
     return echoes
 
 

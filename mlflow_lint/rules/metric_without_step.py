@@ -87,7 +87,8 @@ class MetricWithoutStep(LoopCallRule):
         what = f"`{via}`" if via else f"`{found.qualname}`"
         message = f"{what} logs the same key in a loop without `step`: every point lands on step 0"
         entry = _entry_name(frames[0].loop) if len(frames) == 1 and not via else None
-        if entry is not None:
+        if entry is not None and not frequency.step_named(self.ctx.enclosing_function()):
+            # (a function named for a step, `after_iteration`, repeats over time itself)
             # `for name, model in models.items()`: the iterations are named things, not time
             bound = fixes.bind_arguments(call, found.signature) or {}
             key = bound.get("key")
@@ -125,7 +126,9 @@ def _entry_name(loop: cst.CSTNode) -> Optional[str]:
     target: cst.BaseExpression = loop.target
     if type(target) is cst.Tuple and target.elements:
         target = target.elements[0].value
-    return target.value if type(target) is cst.Name else None
+    if type(target) is not cst.Name or not target.value.strip("_"):
+        return None  # `for _, metric in ...`: the entries are not what the metric is about
+    return target.value
 
 
 def _counter(loop: cst.CSTNode) -> Optional[str]:

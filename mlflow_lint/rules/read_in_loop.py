@@ -157,6 +157,7 @@ class TrackingReadInLoop(LoopCallRule):
       MLflow's business, as it is when user code calls it.
     """
 
+    holds_written_out_loops = False  # a written-out handful is three items for reads
     code = "MLF201"
     name = "tracking-read-in-loop"
     summary = (
