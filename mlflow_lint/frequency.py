@@ -46,23 +46,25 @@ A loop over a set of names in a function that runs once per run: a mapping's ent
 key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}", ...)`). Once per
 run means: not called in a loop of the module (a function calling itself for a nested
 mapping's entries walks one config, it does not repeat), not named for a step, batch or epoch
-(`on_epoch_end`), not handed a step (`def record(results, step)`, nor logging with a
+(`on_epoch_end`), and not handed a step (`def record(results, step)`, nor logging with a
 `step` other than a constant; none of these three matters when the function opens the
-run itself, `with mlflow.start_run():` around the loop: each call is a run of its own),
-and not a
-logging interface that logs the mapping its caller hands it (`def log_params(self,
-params):`) unless it guards each item (`try: ... except ...: continue` in the loop, or
-`with suppress(Exception):` around the write in the helper it calls for each item): a
-batch would fail as a whole where such a loop loses only the bad item, so its one request
-per item is a choice; or unless it sets tags (`def set_tags(self, tags):`: a run's handful
-of labels, set once, where a params interface takes whole configurations and a metrics
-interface runs on every step). Such a set is a schema's worth of
-names (a run's metrics, a model's params, a leaderboard, a few tags): a handful of
-requests once per run, which on real code, hand-judged, was not worth acting on. Still
-reported: the same loop in a script's own code, nested in another loop, logging one key
-over many items, over a whole configuration (`self.config`, `cfg`, a flattened dict, an
-object dumped whole: `args.dict()`, `vars(args)`, `json.loads(text)`: open-ended) or
-over a history keyed by step (`for step, value in history.items()`)."""
+run itself, `with mlflow.start_run():` around the loop: each call is a run of its own).
+Such a set is a schema's worth of names (a run's metrics, a model's params, a
+leaderboard, a few tags): a handful of requests once per run, which on real code,
+hand-judged, was not worth acting on.
+
+Still reported: the same loop in a script's own code, nested in another loop, logging
+one key over many items, over a whole configuration (`self.config`, `cfg`, a flattened
+dict, an object dumped whole: `args.dict()`, `vars(args)`, `json.loads(text)`:
+open-ended) or over a history keyed by step (`for step, value in history.items()`); and
+in a logging interface that logs the mapping its caller hands it (`def log_params(self,
+params):`, `def log_metrics(metrics, step=None)`), whose callers decide how often and how
+much (a params interface takes whole configurations, a metrics interface runs on every
+step). Such an interface is held like the rest when it guards each item (`try: ...
+except ...: continue` in the loop, or `with suppress(Exception):` around the write in the
+helper it calls for each item: a batch would fail as a whole where such a loop loses only
+the bad item, so its one request per item is a choice), or when it sets tags (`def
+set_tags(self, tags):`: a run's handful of labels, set once)."""
 
 
 documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
