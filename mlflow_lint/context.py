@@ -1551,6 +1551,17 @@ def _named_for_run(node: cst.BaseExpression) -> bool:
     return not _RUN_WORDS.isdisjoint(words(name)) or "mlflow" in name.lower()
 
 
+# The branching statements around a node, each with the branch it is in: (id of the `if`,
+# `try` or `match`, the branch's number).
+Branches = tuple[tuple[int, int], ...]
+
+
+def exclusive(first: Branches, second: Branches) -> bool:
+    """Whether two nodes sit in different branches of one statement: never both in one pass."""
+    taken = dict(first)
+    return any(node in taken and taken[node] != branch for node, branch in second)
+
+
 def bound_spellings(root: cst.CSTNode) -> Iterator[str]:
     """The spelling of each name or attribute chain `root`'s own code binds (nested
     definitions left out): assignment targets (augmented, annotated, walrus), `for` targets

@@ -6,7 +6,7 @@ import libcst as cst
 
 from mlflow_lint import fixes
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext, bound_spellings, spelling
+from mlflow_lint.context import Branches, FileContext, bound_spellings, exclusive, spelling
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import Rule
 from mlflow_lint.rules.lifecycle import SCOPES, start_run_call
@@ -51,7 +51,7 @@ class DuplicateParamKey(Rule):
 
     def setup(self) -> None:
         # (run scope, key) -> (value code, branch path of the first call)
-        self._seen: dict[tuple[tuple[int, str], str], tuple[str, tuple[tuple[int, int], ...]]] = {}
+        self._seen: dict[tuple[tuple[int, str], str], tuple[str, Branches]] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
@@ -101,7 +101,7 @@ class DuplicateParamKey(Rule):
                 self._seen[(scope, key)] = (value_code, branches)
                 continue
             first_value, first_branches = previous
-            if _exclusive(first_branches, branches):
+            if exclusive(first_branches, branches):
                 continue
             if first_value == value_code and (
                 _literal(value) or self._never_rebound(value, scope[0])
@@ -139,7 +139,7 @@ class DuplicateParamKey(Rule):
                 return id(node), run_id
         return id(self.ctx.module), run_id
 
-    def _branch_path(self) -> tuple[tuple[int, int], ...]:
+    def _branch_path(self) -> Branches:
         """For each if/try around the call: (id of the statement, index of the branch)."""
         path = []
         chain = self.ctx.ancestors
@@ -189,11 +189,6 @@ def _branch_index(node: cst.CSTNode, child: cst.CSTNode) -> int:
         if part is child:
             return index
     return -1
-
-
-def _exclusive(first: tuple[tuple[int, int], ...], second: tuple[tuple[int, int], ...]) -> bool:
-    branches = dict(first)
-    return any(node in branches and branches[node] != index for node, index in second)
 
 
 def _literal(node: cst.BaseExpression) -> bool:

@@ -9,7 +9,7 @@ from typing import ClassVar, Optional
 import libcst as cst
 
 from mlflow_lint import fixes, frequency
-from mlflow_lint.context import LoopFrame, contains, is_test_code
+from mlflow_lint.context import Branches, LoopFrame, contains, exclusive, is_test_code
 from mlflow_lint.mlflow_api import ApiCall
 from mlflow_lint.rule import shared_doc
 from mlflow_lint.rules.per_item_loop import mapping_loop
@@ -52,10 +52,6 @@ which MLF102-MLF104 do not report there either."""
 documents_paced = shared_doc("{paced}", PACED_NOT_FLAGGED)
 
 
-# The `if`s between a loop and a call in it: (id of the `if`, 0 for its body, 1 for `else`).
-Branches = tuple[tuple[int, int], ...]
-
-
 def branches_taken(ancestors: Sequence[cst.CSTNode], loop: cst.CSTNode) -> Branches:
     """The `if`s between `loop` and the node being visited, each with the branch taken."""
     if loop not in ancestors:
@@ -66,12 +62,6 @@ def branches_taken(ancestors: Sequence[cst.CSTNode], loop: cst.CSTNode) -> Branc
         for node, child in zip(inside, inside[1:])
         if type(node) is cst.If
     )
-
-
-def exclusive(first: Branches, second: Branches) -> bool:
-    """Whether two calls sit in different branches of one `if`: never both in one pass."""
-    taken = dict(first)
-    return any(node in taken and taken[node] != branch for node, branch in second)
 
 
 class LoopCallRule(frequency.HoldsOncePerRun):

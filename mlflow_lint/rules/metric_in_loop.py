@@ -8,17 +8,19 @@ import libcst as cst
 
 from mlflow_lint import fixes, frequency, imports
 from mlflow_lint import mlflow_api as api
-from mlflow_lint.context import FileContext, LoopFrame, contains, iter_children, loop_nodes
+from mlflow_lint.context import (
+    Branches,
+    FileContext,
+    LoopFrame,
+    contains,
+    exclusive,
+    iter_children,
+    loop_nodes,
+)
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
 from mlflow_lint.names import words
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
-from mlflow_lint.rules.loop_calls import (
-    Branches,
-    LoopCallRule,
-    branches_taken,
-    documents_paced,
-    exclusive,
-)
+from mlflow_lint.rules.loop_calls import LoopCallRule, branches_taken, documents_paced
 
 Loop = Union[cst.For, cst.While]
 # Names the buffering fix introduces; the fix is not offered when the file uses one for
