@@ -526,6 +526,18 @@ FLUSHED = {
             def log(self, runner):
                 mlflow.log_metrics(runner.metrics, step=runner.iter, synchronous=False)
     """,
+    "a class named a callback, with no base (LightGBM's callables)": """
+        import mlflow
+
+        class MlflowCallbackLGBM:
+            def __init__(self, every=1):
+                self.every = every
+
+            def __call__(self, env):
+                if env.iteration % self.every == 0:
+                    for _, name, value, _ in env.evaluation_result_list:
+                        mlflow.log_metric(name, value, step=env.iteration, synchronous=False)
+    """,
     "a Logger class": """
         import mlflow
 

@@ -157,8 +157,10 @@ class AsyncWithoutFlush(Rule):
       whichever run the points went to (`set_terminated` shuts the queue down like `end_run`).
     - Async logging in the methods of a framework hook class (a class deriving from a base
       whose name ends in `Callback`, `Callbacks`, `Hook`, `Hooks` or `Logger`: Keras,
-      Lightning and transformers callbacks, kedro and mmcv hooks, loggers): the framework
-      calls it inside a run its caller owns and ends.
+      Lightning and transformers callbacks, kedro and mmcv hooks, loggers), or of a class
+      named a callback or hook itself (`class MlflowCallbackLGBM:` with `__call__(self,
+      env)`: LightGBM and CatBoost take plain objects): the framework calls it inside a run
+      its caller owns and ends.
     - Autologging code that patches with `manage_run=True`: the patch ends the run it
       starts when the patched call returns.
     - `mlflow.config.enable_async_logging()` in a module that neither starts a run nor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Optional
 
@@ -49,11 +50,19 @@ def callee_name(call: cst.Call) -> Optional[str]:
 
 
 def is_hook_class(node: Optional[cst.CSTNode]) -> bool:
-    """A class deriving from a framework's callback, hook or logger base."""
-    return type(node) is cst.ClassDef and any(
+    """A class deriving from a framework's callback, hook or logger base, or named a callback
+    or hook itself: LightGBM and CatBoost take plain objects (`class MlflowCallbackLGBM:`
+    with a `__call__(self, env)`), which the framework calls inside its caller's run."""
+    if type(node) is not cst.ClassDef:
+        return False
+    return _HOOK_NAME.search(node.name.value) is not None or any(
         (dotted_name(base.value) or "").rsplit(".", 1)[-1].endswith(HOOK_BASE_SUFFIXES)
         for base in node.bases
     )
+
+
+# `Callback` or `Hook` as a word of a CamelCase or snake_case class name
+_HOOK_NAME = re.compile(r"(Callback|Hook)(?![a-rt-z])")
 
 
 def is_fluent(ctx: FileContext, call: cst.CSTNode, *names: str) -> bool:

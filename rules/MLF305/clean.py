@@ -1,5 +1,5 @@
-"""Asynchronous logging inside a run that ends (and so flushes the queue), and in a framework
-callback, which logs inside a run its caller owns."""
+"""Asynchronous logging inside a run that ends (and so flushes the queue), and in framework
+callbacks, which log inside a run their caller owns."""
 
 import mlflow
 
@@ -16,3 +16,11 @@ class Callback:  # the framework's base class
 class MlflowMetricsCallback(Callback):
     def on_epoch_end(self, epoch, logs):
         mlflow.log_metrics(logs, step=epoch, synchronous=False)
+
+
+class EvalScoreCallbackLGBM:
+    """LightGBM calls any callable after each boosting round: no base class needed."""
+
+    def __call__(self, env):
+        scores = {name: value for _, name, value, _ in env.evaluation_result_list}
+        mlflow.log_metrics(scores, step=env.iteration, synchronous=False)
