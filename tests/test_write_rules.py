@@ -713,6 +713,30 @@ def test_metric_in_loop_advice_follows_the_loop_shape(loop: str, advice: str) ->
         assert help.startswith("Send the points together") and "which keeps every point" in help
 
 
+def test_a_metric_beside_a_nested_loop_at_the_same_step_joins_its_dict() -> None:
+    # found judging real code: a sweep logs its parameter once per point and the point's
+    # results key by key, all at the point's step; that is several metrics per step, so the
+    # advice is one log_metrics dict per step, not a buffer for one metric's history
+    source = """\
+import mlflow
+
+def sweep_step_end(points, simulate):
+    for step, field in enumerate(points):
+        results = simulate(field)
+        mlflow.log_metric("field", field, step=step)
+        for name in sorted(results):
+            mlflow.log_metric(name, float(results[name]), step=step)
+"""
+    settings = build_settings(None, select=["MLF101"])
+    found = engine.analyze(source, "t.py", settings.rules_for("t.py"), settings)
+    assert [v.line for v in found] == [6, 8]
+    assert found[0].help.startswith("Log each step's metrics together in one `mlflow.log_metric")
+    # results logged at steps of their own are another metric's history: still buffered
+    apart = source.replace("[name]), step=step)", "[name]), step=step * 100 + len(name))")
+    found = engine.analyze(apart, "t.py", settings.rules_for("t.py"), settings)
+    assert found[0].line == 6 and found[0].help.startswith("Buffer the points")
+
+
 def test_a_batch_loop_with_a_loop_over_its_callbacks_is_still_per_batch() -> None:
     # the epoch-level exemption looks for a per-batch loop inside the loop; a loop named for
     # batches is that loop itself, whatever it runs on each batch

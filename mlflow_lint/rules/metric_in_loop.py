@@ -210,12 +210,21 @@ class MetricInLoop(LoopCallRule):
         self._active_model = _ACTIVE_MODEL.search(self.ctx.text) is not None
         self._per_loop: dict[int, int] = {}
         self._by_call: dict[int, _Finding] = {}
+        # fluent findings in nested loops, per (outer loop, step spelling): a call in a nested
+        # loop at the same step (`for key in results: log_metric(key, v, step=step)`) logs
+        # more metrics in the same iteration as a call in the outer loop itself
+        self._same_step: dict[tuple[int, str], int] = {}
         for f in findings:
             if not f.via and f.statement is not None:  # a plain call statement
                 self._by_call.setdefault(id(f.call), f)
             if f.frames and not f.found.is_client and id(f) not in echoes:
                 inner = id(f.frames[0].loop)
                 self._per_loop[inner] = self._per_loop.get(inner, 0) + 1
+                step = self._step_spelling(f) if len(f.frames) > 1 else None
+                if step is not None:
+                    for frame in f.frames[1:]:
+                        shared = (id(frame.loop), step)
+                        self._same_step[shared] = self._same_step.get(shared, 0) + 1
         built: dict[int, Optional[PendingFix]] = {}
         for finding in findings:
             loop = self._buffer_loop(finding, findings)
@@ -282,7 +291,15 @@ class MetricInLoop(LoopCallRule):
                 "buffer `Metric` entities and send them with "
                 "`MlflowClient().log_batch(run_id, metrics=[...])`, which keeps every point"
             )
-        if keys_loop or self._per_loop.get(id(inner), 0) > 1:
+        if (
+            keys_loop
+            or self._per_loop.get(id(inner), 0) > 1
+            or (
+                step is not None
+                and bool(self._same_step)
+                and (id(inner), self.ctx.code(step.value)) in self._same_step
+            )
+        ):
             return message, (
                 "Log each step's metrics together in one `mlflow.log_metrics({...}, step=...)` call"
             )
@@ -296,6 +313,13 @@ class MetricInLoop(LoopCallRule):
             "`MlflowClient().log_batch(run_id, metrics=[...])`: `log_metrics` cannot merge one "
             "metric's steps, and logging every N steps drops points"
         )
+
+    def _step_spelling(self, finding: _Finding) -> Optional[str]:
+        if finding.via:
+            return None  # a helper's step is its parameter: not comparable across calls
+        bound = fixes.bind_arguments(finding.call, finding.found.signature) or {}
+        step = bound.get("step")
+        return self.ctx.code(step.value) if step is not None else None
 
     def _batched_call_in(self, loop: cst.CSTNode) -> Optional[str]:
         """How the loop's own fluent `log_metrics(...)` call is spelled, if its body makes one
