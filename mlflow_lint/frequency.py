@@ -14,7 +14,7 @@ from typing import Optional
 import libcst as cst
 
 from mlflow_lint.context import FileContext, LoopFrame, parameter_names, uses_names
-from mlflow_lint.fixes import bind_arguments, loop_bound_names
+from mlflow_lint.fixes import bind_arguments, loop_bound_names, target_names
 from mlflow_lint.mlflow_api import UNBATCHED_TAG, ApiCall
 from mlflow_lint.names import words
 from mlflow_lint.rule import PendingFix, Rule, shared_doc
@@ -51,9 +51,12 @@ mapping's entries walks one config, it does not repeat), not named for a step, b
 run itself, `with mlflow.start_run():` around the loop: each call is a run of its own).
 Such a set is a schema's worth of names (a run's metrics, a model's params, a
 leaderboard, a few tags): a handful of requests once per run, which on real code,
-hand-judged, was not worth acting on.
+hand-judged, was not worth acting on. Nested loops over names are such a set too when
+the key names the item of every loop (`for split in splits: for name, value in
+scores[split].items(): mlflow.log_metric(f"{split}_{name}", value)`).
 
-Still reported: the same loop in a script's own code, nested in another loop, logging
+Still reported: the same loop in a script's own code, nested in another loop that the key
+does not name, logging
 one key over many items, over a whole configuration (`self.config`, `cfg`, a flattened
 dict, an object dumped whole: `args.dict()`, `vars(args)`, `json.loads(text)`:
 open-ended) or over a history keyed by step (`for step, value in history.items()`); and
@@ -185,6 +188,15 @@ def _whole_config(mapping: cst.BaseExpression) -> bool:
     return type(node) is cst.Name and not _WHOLE_CONFIG_WORDS.isdisjoint(words(node.value))
 
 
+def _target_names(loop: cst.CSTNode) -> set[str]:
+    """The names a loop binds to each item (its `for` target, a comprehension's too)."""
+    if type(loop) is cst.For:
+        return set(target_names(loop.target))
+    if isinstance(loop, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+        return set(target_names(loop.for_in.target))
+    return set()
+
+
 def _steps_as_keys(loop: cst.CSTNode) -> bool:
     """`for step, value in history.items()`: a metric's history keyed by step, not names."""
     if type(loop) is not cst.For:
@@ -248,8 +260,9 @@ def once_per_run_entries(
     tags: a schema's worth of names) in a function that is neither named for a step, nor
     given one, nor a logging interface: once per run, a fixed handful of requests, unless
     the file calls that function in a loop (ask repeated_functions() after the walk). None
-    when the node repeats with the data (nested loops, one key over many items, any `step`
-    but a constant) or sits in a script's own code (reported there, like adjacent calls).
+    when the node repeats with the data (nested loops whose items the key does not all name,
+    one key over many items, any `step` but a constant) or sits in a script's own code
+    (reported there, like adjacent calls).
     `guarded`: the write is guarded item by item (LoopCallRule.isolated_item), which makes
     a logging interface's one request per item a choice; it is then held like the rest.
     `call`: the logging call, when known; in a run its function opens itself
@@ -259,13 +272,18 @@ def once_per_run_entries(
     tags)`) labels a run with a handful of tags once per run, like the set-up code that calls
     it, where a metrics interface runs on every step and a params interface takes whole
     configurations."""
-    if len(frames) != 1:
-        return None
-    loop = frames[0].loop
-    mapping = entries_of(loop)
-    if mapping is None and key is not None and uses_names(key, loop_bound_names(loop)):
-        mapping = collection(loop)  # one key per item: as many requests as names
-    if mapping is None or _whole_config(mapping) or _steps_as_keys(loop):
+    mappings = []
+    for frame in frames:
+        loop = frame.loop
+        if len(frames) > 1 and (key is None or not uses_names(key, _target_names(loop))):
+            return None  # nested loops repeat a key unless each loop's item is in it
+        mapping = entries_of(loop)
+        if mapping is None and key is not None and uses_names(key, loop_bound_names(loop)):
+            mapping = collection(loop)  # one key per item: as many requests as names
+        if mapping is None or _whole_config(mapping) or _steps_as_keys(loop):
+            return None
+        mappings.append(mapping)
+    if not mappings:
         return None
     if step is not None and not (
         type(step) is cst.Integer or (type(step) is cst.Name and step.value == "None")
@@ -277,10 +295,11 @@ def once_per_run_entries(
     own_run = call is not None and ctx.in_own_run(call)
     if not own_run and (step_named(function) or _given_a_step(function)):
         return None
-    if logging_interface(function, mapping) and not guarded and not labels_run:
-        return None
-    if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
-        return None
+    for mapping in mappings:
+        if logging_interface(function, mapping) and not guarded and not labels_run:
+            return None
+        if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
+            return None
     # a run of its own: once per run, however often the module calls the function
     return OWN_RUN_KEY if own_run else ctx.function_key(function)
 

@@ -250,6 +250,31 @@ def test_a_mapping_logged_where_it_repeats_is_reported(
     assert codes(source) == expected
 
 
+def test_nested_loops_over_names_once_per_run_need_every_item_in_the_key() -> None:
+    # a report that logs each split's scores under "<split>_<name>" walks a schema of
+    # split x name keys once: held like one loop over names
+    source = """
+        import mlflow
+        def report(scores_by_split):
+            for split in ("train", "valid", "test", "holdout"):
+                for name, value in scores_by_split[split].items():
+                    mlflow.log_metric(f"{split}_{name}", value)
+    """
+    assert codes(source) == []
+    # a key that leaves out the outer item repeats with it: each split overwrites the last
+    repeated = source.replace('f"{split}_{name}"', "name")
+    assert codes(repeated) == [(5, "MLF105")]
+    # nested in a loop the key does not name at all (an epoch): per epoch, reported
+    per_epoch = """
+        import mlflow
+        def report(history):
+            for epoch in history:
+                for name, value in epoch.scores.items():
+                    mlflow.log_metric(name, value)
+    """
+    assert codes(per_epoch) == [(5, "MLF105")]
+
+
 def test_the_same_param_in_a_once_per_run_loop_is_still_reported() -> None:
     # not a request count: the second value raises 'Changing param values is not allowed'
     source = """
