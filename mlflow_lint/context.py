@@ -902,7 +902,7 @@ class FileContext:
             return False
         left, right = test.left, test.comparisons[0].comparator
         stepped = self._stepped_by(loop)
-        varying = self.loop_varying(loop)
+        varying = self.loop_varying(loop, items=True)
         for one, other in ((left, right), (right, left)):
             spelled = spelling(one)
             if spelled is not None and spelled in stepped and self.invariant(other, varying):
@@ -965,12 +965,15 @@ class FileContext:
         assignments: dict[str, list[cst.CSTNode]] = self.memo(f"assigned:{id(loop)}", compute)
         return assignments
 
-    def loop_varying(self, loop: cst.CSTNode) -> frozenset[str]:
+    def loop_varying(self, loop: cst.CSTNode, items: bool = False) -> frozenset[str]:
         """Names and dotted attributes (`page.token`, `self.n`) that can change from one
         iteration of `loop` to the next: its targets (a comprehension's too), what its body
         binds (`x = ...`, `x += 1`, `with ... as x`, `for x in ...`, `x := ...`), the base of
         a subscript or attribute it assigns (`d[k] = v` changes `d`), and what it mutates in
-        place (`queue.pop()`, `items.append(x)`, `next(it)`). Nested definitions excluded."""
+        place (`queue.pop()`, `items.append(x)`, `next(it)`). Nested definitions excluded.
+        With `items`, a store under a written-out string key changes that item alone
+        (`params["scale"] = x` gives `params["scale"]`, and `params["start"]` still reads
+        the same value: see invariant)."""
 
         def compute() -> frozenset[str]:
             names: set[str] = set()
@@ -983,7 +986,8 @@ class FileContext:
                     comp = comp.inner_for_in
             for current in loop_nodes(loop):
                 for target in _assignment_targets(current):
-                    names.update(_bound_names(target))
+                    item = _item_spelling(target) if items else None
+                    names.update([item] if item is not None else _bound_names(target))
                 if type(current) is cst.Call:
                     func = current.func
                     if type(func) is cst.Attribute and func.attr.value in _MUTATORS:
@@ -996,7 +1000,7 @@ class FileContext:
                             names.add(spelled)
             return frozenset(names)
 
-        varying: frozenset[str] = self.memo(f"varying:{id(loop)}", compute)
+        varying: frozenset[str] = self.memo(f"varying:{id(loop)}:{items}", compute)
         return varying
 
     @staticmethod
@@ -1016,6 +1020,12 @@ class FileContext:
                 if not (type(current.func) is cst.Name and current.func.value in _PURE):
                     return False
                 todo.extend(arg.value for arg in current.args)
+                continue
+            item = _item_spelling(current)
+            if item is not None:  # `params["start"]`: changed by its own store, or its base's
+                if item in varying:
+                    return False
+                todo.append(current.value)  # type: ignore[attr-defined]
                 continue
             if isinstance(current, (cst.Name, cst.Attribute)):
                 spelled = spelling(current)
@@ -1612,6 +1622,19 @@ def _bound_names(target: cst.CSTNode) -> list[str]:
         return _bound_names(target.value)
     spelled = spelling(target)
     return [spelled] if spelled is not None else []
+
+
+def _item_spelling(node: cst.CSTNode) -> Optional[str]:
+    """`params["start"]` for a subscript of a spelled name under one written-out string key;
+    None for anything else."""
+    if type(node) is not cst.Subscript or len(node.slice) != 1:
+        return None
+    index = node.slice[0].slice
+    if type(index) is not cst.Index or type(index.value) is not cst.SimpleString:
+        return None
+    key = index.value.evaluated_value  # the same key however it is quoted
+    base = spelling(node.value)
+    return f"{base}[{key!r}]" if base is not None and isinstance(key, str) else None
 
 
 def _assignment_targets(node: cst.CSTNode) -> list[cst.CSTNode]:

@@ -229,6 +229,23 @@ def test_the_guard_exempts_every_loop_rule() -> None:
     assert lines(source.replace("if step == best_step:", "if step > 1:"), "MLF101") == [5]
 
 
+def test_a_setting_read_under_its_own_key_stays_invariant_when_another_key_changes() -> None:
+    # a schedule's start, read from the settings dict the loop writes another entry of:
+    # `cfg["warmup_end"]` keeps its value, so the guard still holds on one step at most
+    source = """
+    with mlflow.start_run():
+        for step in range(1, cfg["steps"] + 1):
+            if step == cfg["warmup_end"]:
+                cfg['lr_scale'] = 0.1
+                mlflow.log_metric("lr_scale", cfg["lr_scale"])
+    """
+    assert lines(source, "MLF101") == lines(source, "MLF108") == []
+    # the same key written in the loop (however it is quoted), or the dict rebuilt: not once
+    for change in ("cfg['warmup_end'] = step", "cfg = dict(cfg)", "cfg.update(lr_scale=0.1)"):
+        changed = source.replace("cfg['lr_scale'] = 0.1", change)
+        assert lines(changed, "MLF101") == [6], change
+
+
 # --- helpers that read only when the caller passes nothing --------------------------------------
 @pytest.mark.parametrize(
     "helper",
