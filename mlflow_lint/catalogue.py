@@ -120,7 +120,7 @@ ALL_RULES: tuple[RuleInfo, ...] = (
     RuleInfo(
         "MLF103",
         "consecutive-log-param",
-        True,
+        False,
         "safe",
         frozenset({"log_param"}),
         (

@@ -127,7 +127,7 @@ def test_min_calls_once_in_pyproject_brings_the_module_level_group_back(tmp_path
     )
     assert after.returncode == 1, after.stdout + after.stderr
     assert after.stdout.splitlines()[0].startswith("train.py:4:5: MLF103 2 consecutive")
-    fixed = run_cli("fix", "train.py", cwd=tmp_path)
+    fixed = run_cli("fix", "--select", "MLF103", "train.py", cwd=tmp_path)  # opt-in
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     text = (tmp_path / "train.py").read_text()
     assert "mlflow.log_params(" in text and "mlflow.log_param(" not in text, text

@@ -187,8 +187,10 @@ def profile(
     proxy: Optional[CountingProxy] = None,
     count_store_calls: bool = False,
     env: Optional[dict[str, str]] = None,
+    lint_args: tuple[str, ...] = (),
 ) -> Profiled:
-    """Run a copy of `program` under `mlflow-lint profile` in `workdir`."""
+    """Run a copy of `program` under `mlflow-lint profile` in `workdir` (`lint_args`: the
+    rule selection, as `check` takes it)."""
     workdir.mkdir(parents=True, exist_ok=True)
     copy = workdir / program.name
     shutil.copyfile(program, copy)
@@ -211,7 +213,7 @@ def profile(
     offset = access_log.stat().st_size if access_log else 0
     mark = proxy.mark() if proxy else 0
     result = subprocess.run(
-        [str(MLFLOW_LINT), "profile", "--format", "json", "-o", str(out), program.name],
+        [str(MLFLOW_LINT), "profile", *lint_args, "--format", "json", "-o", str(out), program.name],
         cwd=workdir,
         env=full_env,
         capture_output=True,
@@ -444,11 +446,13 @@ FIXABLE = [
 def test_the_fixed_program_makes_the_requests_the_profile_promised(
     program: Path, server: Backend, proxy: CountingProxy, tmp_path: Path
 ) -> None:
-    original = on_server(program, server, proxy, tmp_path / "original")
+    # every rule, opt-in ones too (MLF103's merges): the profile promises what `fix` does
+    every = ("--select", "ALL")
+    original = on_server(program, server, proxy, tmp_path / "original", lint_args=every)
     fixed_source = tmp_path / "fixed" / program.name
     fixed_source.parent.mkdir(parents=True)
     shutil.copyfile(program, fixed_source)
-    result = run_cli("fix", "--select", "ALL", "--unsafe-fixes", "--jobs", "1", str(fixed_source))
+    result = run_cli("fix", *every, "--unsafe-fixes", "--jobs", "1", str(fixed_source))
     assert result.returncode in (0, 1), result.stdout + result.stderr
     fixed = profile(
         fixed_source, proxy.url, tmp_path / "fixed-run", access_log=server.access_log, proxy=proxy

@@ -51,7 +51,7 @@ constant, in a function the module calls in a loop (directly or through its help
 or in one named for a step, batch or epoch (`on_train_batch_end`, `log_step`); option
 `min-calls`, default 2. To have every group of two or more reported (and merged by
 `mlflow-lint fix`), set `min-calls-once = 2` in the rule's table, for example
-`[tool.mlflow-lint.MLF103]` (see docs/configuration.md). Calls in an exception handler
+`[tool.mlflow-lint.MLF102]` (see docs/configuration.md). Calls in an exception handler
 (an error path) and in test code (`test_*` functions, test modules, `tests/` folders)
 are not reported."""
 
@@ -686,6 +686,7 @@ class ConsecutiveLogMetric(ConsecutiveCalls):
 class ConsecutiveLogParam(ConsecutiveCalls):
     """
     ## What it does
+    Off by default; enable it with `--select MLF103` (or `extend-select = ["MLF103"]`).
     Flags two or more adjacent `mlflow.log_param` statements (same `synchronous` flag, nothing
     but blank lines and comments between them, result not used), and adjacent `MlflowClient`
     calls on the same client and run (`client.log_param(run_id, ...)`, mixed with `log_metric`
@@ -697,6 +698,13 @@ class ConsecutiveLogParam(ConsecutiveCalls):
     request (the client splits larger dicts itself), and `client.log_batch(run_id,
     params=[...])` does the same for a client. A block of 20 hyperparameters costs 20
     requests instead of one.
+
+    Why it is off by default: a run stores each param once (MLflow refuses a changed
+    value), so adjacent `log_param` calls run once per run in working code, never per step:
+    a block of 20 costs 19 requests once per run, next to a training loop's thousands. On
+    real code, hand-judged, 1 of 8 such findings was worth acting on. The loops that log
+    params item by item are still reported by default (MLF105, MLF106), and `mlflow-lint
+    fix --select MLF103` merges blocks safely where a project wants them merged.
 
     ## Fix safety
     Safe when the keys are distinct string literals that MLflow accepts, keys and values are
@@ -729,8 +737,11 @@ class ConsecutiveLogParam(ConsecutiveCalls):
 
     code = "MLF103"
     name = "consecutive-log-param"
-    summary = "Adjacent `log_param` calls: one request each where one `log_params` would do."
+    summary = (
+        "Adjacent `log_param` calls: one request each where one `log_params` would do (opt-in)."
+    )
     triggers = frozenset({"log_param"})
+    default_enabled = False
     single = "log_param"
     limit = api.MAX_PARAMS_TAGS_PER_BATCH
 
