@@ -213,7 +213,7 @@ class MetricInLoop(LoopCallRule):
         # fluent findings in nested loops, per (outer loop, step spelling): a call in a nested
         # loop at the same step (`for key in results: log_metric(key, v, step=step)`) logs
         # more metrics in the same iteration as a call in the outer loop itself
-        self._same_step: dict[tuple[int, str], int] = {}
+        self._same_step: set[tuple[int, str]] = set()
         for f in findings:
             if not f.via and f.statement is not None:  # a plain call statement
                 self._by_call.setdefault(id(f.call), f)
@@ -222,9 +222,7 @@ class MetricInLoop(LoopCallRule):
                 self._per_loop[inner] = self._per_loop.get(inner, 0) + 1
                 step = self._step_spelling(f) if len(f.frames) > 1 else None
                 if step is not None:
-                    for frame in f.frames[1:]:
-                        shared = (id(frame.loop), step)
-                        self._same_step[shared] = self._same_step.get(shared, 0) + 1
+                    self._same_step.update((id(frame.loop), step) for frame in f.frames[1:])
         built: dict[int, Optional[PendingFix]] = {}
         for finding in findings:
             loop = self._buffer_loop(finding, findings)
@@ -296,7 +294,7 @@ class MetricInLoop(LoopCallRule):
             or self._per_loop.get(id(inner), 0) > 1
             or (
                 step is not None
-                and bool(self._same_step)
+                and bool(self._same_step)  # most files: no code() of each step
                 and (id(inner), self.ctx.code(step.value)) in self._same_step
             )
         ):
