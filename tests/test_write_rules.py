@@ -731,6 +731,16 @@ def sweep_step_end(points, simulate):
     found = engine.analyze(source, "t.py", settings.rules_for("t.py"), settings)
     assert [v.line for v in found] == [6, 8]
     assert found[0].help.startswith("Log each step's metrics together in one `mlflow.log_metric")
+    # the results logged by a loop over their mapping (MLF105's finding) count as well
+    mapping = source.replace(
+        "for name in sorted(results):\n            mlflow.log_metric(name, float(results[name]), step=step)",
+        "for name, value in results.items():\n            mlflow.log_metric(name, value, step=step)",
+    )
+    assert "results.items()" in mapping
+    settings_all = build_settings(None, select=["MLF101", "MLF105"])
+    found = engine.analyze(mapping, "t.py", settings_all.rules_for("t.py"), settings_all)
+    assert [(v.line, v.code) for v in found] == [(6, "MLF101"), (7, "MLF105")]
+    assert found[0].help.startswith("Log each step's metrics together in one `mlflow.log_metric")
     # results logged at steps of their own are another metric's history: still buffered
     apart = source.replace("[name]), step=step)", "[name]), step=step * 100 + len(name))")
     found = engine.analyze(apart, "t.py", settings.rules_for("t.py"), settings)

@@ -70,7 +70,8 @@ class MetricInLoop(LoopCallRule):
     is one, without otherwise) is one request per iteration: one finding, at the first.
 
     The advice follows the loop's shape: several metrics per step (a loop over metric
-    names, or a helper handed the same `step=` on every iteration) are logged together with
+    names, a helper handed the same `step=` on every iteration, or other `log_metric` calls
+    at the same step in the same iteration, nested loops included) are logged together with
     one `mlflow.log_metrics({...}, step=...)` per step (a
     loop over records whose keys may repeat, `for p in points: log_metric(p["name"], ...)`,
     is told that a dict keeps one point per key and `log_batch` keeps them all); one
@@ -210,19 +211,12 @@ class MetricInLoop(LoopCallRule):
         self._active_model = _ACTIVE_MODEL.search(self.ctx.text) is not None
         self._per_loop: dict[int, int] = {}
         self._by_call: dict[int, _Finding] = {}
-        # fluent findings in nested loops, per (outer loop, step spelling): a call in a nested
-        # loop at the same step (`for key in results: log_metric(key, v, step=step)`) logs
-        # more metrics in the same iteration as a call in the outer loop itself
-        self._same_step: set[tuple[int, str]] = set()
         for f in findings:
             if not f.via and f.statement is not None:  # a plain call statement
                 self._by_call.setdefault(id(f.call), f)
             if f.frames and not f.found.is_client and id(f) not in echoes:
                 inner = id(f.frames[0].loop)
                 self._per_loop[inner] = self._per_loop.get(inner, 0) + 1
-                step = self._step_spelling(f) if len(f.frames) > 1 else None
-                if step is not None:
-                    self._same_step.update((id(frame.loop), step) for frame in f.frames[1:])
         built: dict[int, Optional[PendingFix]] = {}
         for finding in findings:
             loop = self._buffer_loop(finding, findings)
@@ -292,11 +286,7 @@ class MetricInLoop(LoopCallRule):
         if (
             keys_loop
             or self._per_loop.get(id(inner), 0) > 1
-            or (
-                step is not None
-                and bool(self._same_step)  # most files: no code() of each step
-                and (id(inner), self.ctx.code(step.value)) in self._same_step
-            )
+            or (step is not None and self._metrics_at_step(inner, step.value) > 1)
         ):
             return message, (
                 "Log each step's metrics together in one `mlflow.log_metrics({...}, step=...)` call"
@@ -312,12 +302,28 @@ class MetricInLoop(LoopCallRule):
             "metric's steps, and logging every N steps drops points"
         )
 
-    def _step_spelling(self, finding: _Finding) -> Optional[str]:
-        if finding.via:
-            return None  # a helper's step is its parameter: not comparable across calls
-        bound = fixes.bind_arguments(finding.call, finding.found.signature) or {}
-        step = bound.get("step")
-        return self.ctx.code(step.value) if step is not None else None
+    def _metrics_at_step(self, loop: cst.CSTNode, step: cst.BaseExpression) -> int:
+        """How many fluent `log_metric` calls an iteration of `loop` makes at the step spelled
+        like `step`, nested loops included (`mlflow.log_metric("field", f, step=step)` and,
+        below it, `for k, v in results.items(): mlflow.log_metric(k, v, step=step)`): more
+        than one is several metrics at one step, which one `log_metrics` per step sends."""
+
+        def count() -> dict[str, int]:
+            steps: dict[str, int] = {}
+            for node in loop_nodes(loop):
+                if type(node) is not cst.Call:
+                    continue
+                found = self.ctx.api_call(node)
+                if found is None or found.is_client or found.name != "log_metric":
+                    continue
+                bound = fixes.bind_arguments(node, found.signature) or {}
+                if "step" in bound:
+                    spelled = self.ctx.code(bound["step"].value)
+                    steps[spelled] = steps.get(spelled, 0) + 1
+            return steps
+
+        steps: dict[str, int] = self.ctx.memo(f"metric_in_loop.steps:{id(loop)}", count)
+        return steps.get(self.ctx.code(step), 0)
 
     def _batched_call_in(self, loop: cst.CSTNode) -> Optional[str]:
         """How the loop's own fluent `log_metrics(...)` call is spelled, if its body makes one
