@@ -286,12 +286,20 @@ class MetricInLoop(LoopCallRule):
         if (
             keys_loop
             or self._per_loop.get(id(inner), 0) > 1
-            or (step is not None and self._metrics_at_step(inner, step.value) > 1)
+            or (
+                step is not None
+                and self._loop_metrics(inner)[1].get(self.ctx.code(step.value), 0) > 1
+            )
         ):
             return message, (
                 "Log each step's metrics together in one `mlflow.log_metrics({...}, step=...)` call"
             )
-        batched = self._batched_call_in(inner)
+        # the usual case, decided once per file: no `log_metrics` call, no loop body to walk
+        batched = (
+            self._loop_metrics(inner)[0]
+            if self.ctx.memo("metric_in_loop.any-batched", lambda: "log_metrics" in self.ctx.text)
+            else None
+        )
         if batched is not None:
             return message, (
                 f"This loop already calls `{batched}`: log this metric in that call, at its step"
@@ -302,46 +310,37 @@ class MetricInLoop(LoopCallRule):
             "metric's steps, and logging every N steps drops points"
         )
 
-    def _metrics_at_step(self, loop: cst.CSTNode, step: cst.BaseExpression) -> int:
-        """How many fluent `log_metric` calls an iteration of `loop` makes at the step spelled
-        like `step`, nested loops included (`mlflow.log_metric("field", f, step=step)` and,
-        below it, `for k, v in results.items(): mlflow.log_metric(k, v, step=step)`): more
-        than one is several metrics at one step, which one `log_metrics` per step sends."""
+    def _loop_metrics(self, loop: cst.CSTNode) -> tuple[Optional[str], dict[str, int]]:
+        """One walk of an iteration of `loop` (outside nested functions) for its fluent
+        metric calls: how its own `log_metrics(...)` call is spelled, if it makes one (the one
+        request per iteration a metric can join), and how many `log_metric` calls it makes at
+        each step, by the step's spelling, nested loops included (`log_metric("field", f,
+        step=step)` and, below it, `for k, v in results.items(): log_metric(k, v,
+        step=step)`): more than one at a step is several metrics there, which one
+        `log_metrics` per step sends."""
 
-        def count() -> dict[str, int]:
+        def scan() -> tuple[Optional[str], dict[str, int]]:
+            batched: Optional[str] = None
             steps: dict[str, int] = {}
             for node in loop_nodes(loop):
                 if type(node) is not cst.Call:
                     continue
                 found = self.ctx.api_call(node)
-                if found is None or found.is_client or found.name != "log_metric":
+                if found is None or found.is_client:
                     continue
-                bound = fixes.bind_arguments(node, found.signature) or {}
-                if "step" in bound:
-                    spelled = self.ctx.code(bound["step"].value)
-                    steps[spelled] = steps.get(spelled, 0) + 1
-            return steps
+                if found.name == "log_metrics" and batched is None:
+                    batched = f"{self.ctx.code(node.func)}(...)"
+                elif found.name == "log_metric":
+                    bound = fixes.bind_arguments(node, found.signature) or {}
+                    if "step" in bound:
+                        spelled = self.ctx.code(bound["step"].value)
+                        steps[spelled] = steps.get(spelled, 0) + 1
+            return batched, steps
 
-        steps: dict[str, int] = self.ctx.memo(f"metric_in_loop.steps:{id(loop)}", count)
-        return steps.get(self.ctx.code(step), 0)
-
-    def _batched_call_in(self, loop: cst.CSTNode) -> Optional[str]:
-        """How the loop's own fluent `log_metrics(...)` call is spelled, if its body makes one
-        (outside nested functions): the one request per iteration this metric can join."""
-
-        def find() -> Optional[str]:
-            for node in loop_nodes(loop):
-                if type(node) is cst.Call:
-                    found = self.ctx.api_call(node)
-                    if found is not None and not found.is_client and found.name == "log_metrics":
-                        return f"{self.ctx.code(node.func)}(...)"
-            return None
-
-        # the usual case, decided once per file: no such call, no loop body to walk
-        if not self.ctx.memo("metric_in_loop.any-batched", lambda: "log_metrics" in self.ctx.text):
-            return None
-        spelled: Optional[str] = self.ctx.memo(f"metric_in_loop.batched:{id(loop)}", find)
-        return spelled
+        calls: tuple[Optional[str], dict[str, int]] = self.ctx.memo(
+            f"metric_in_loop.calls:{id(loop)}", scan
+        )
+        return calls
 
     def _new_key_each_time(
         self, loop: cst.CSTNode, key: Optional[cst.Arg], step: Optional[cst.Arg]
@@ -621,11 +620,9 @@ def _counts_epochs(iterable: cst.BaseExpression) -> bool:
     while (
         type(iterable) is cst.Call
         and type(iterable.func) is cst.Name
-        and iterable.func.value in ("tqdm", "trange", "enumerate")
+        and iterable.func.value in ("tqdm", "enumerate")
         and iterable.args
     ):
-        if iterable.func.value == "trange":
-            break
         iterable = iterable.args[0].value
     if (
         type(iterable) is not cst.Call
