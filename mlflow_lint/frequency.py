@@ -29,12 +29,11 @@ _LOGGING_NOUNS = frozenset(
         *("hyperparams", "hparams", "hyperparameters", "scalars", "stats"),
     }
 )
-# Words in the name of a mapping that holds a whole configuration (`self.config`,
-# `params_flat`, `cfg`): open-ended, from a few entries to hundreds, unlike a run's metrics
-# or tags.
-_WHOLE_CONFIG_WORDS = frozenset(
-    {"config", "cfg", "conf", "configuration", "hparams", "hyperparams", "flat", "flattened"}
-)
+# Words in the name of a mapping made flat from a nested configuration (`params_flat`,
+# `flat_config`): one entry per leaf of every section, open-ended, from a few entries to
+# hundreds. A mapping named for a configuration alone (`self.config`, `cfg`) or an object
+# dumped whole (`vars(args)`) holds one schema's fields, like a run's metrics or tags.
+_FLAT_WORDS = frozenset({"flat", "flattened"})
 _VIEWS = frozenset({"items", "keys", "values"})
 _WRAPPERS = frozenset({"enumerate", "sorted", "list", "tuple", "reversed"})
 
@@ -50,24 +49,26 @@ mapping's entries walks one config, it does not repeat), not named for a step, b
 `step` other than a constant; none of these three matters when the function opens the
 run itself, `with mlflow.start_run():` around the loop: each call is a run of its own).
 Such a set is a schema's worth of names (a run's metrics, a model's params, a
-leaderboard, a few tags): a handful of requests once per run, which on real code,
-hand-judged, was not worth acting on. Nested loops over names are such a set too when
-the key names the item of every loop (`for split in splits: for name, value in
-scores[split].items(): mlflow.log_metric(f"{split}_{name}", value)`).
+leaderboard, a few tags, the fields of one configuration object: `self.config.items()`,
+`vars(args)`, `asdict(cfg)`, `args.dict()`): a handful to a few dozen requests once per
+run, which on real code, hand-judged, was not worth acting on. Nested loops over names are
+such a set too when the key names the item of every loop (`for split in splits: for name,
+value in scores[split].items(): mlflow.log_metric(f"{split}_{name}", value)`). So is a
+loop that guards each item's write (`try: ... except ...: continue` in the loop, or `with
+suppress(Exception):` around the write in the helper it calls for each item), whatever it
+walks: a batch would fail as a whole where such a loop loses only the bad item, so its one
+request per item is a choice.
 
 Still reported: the same loop in a script's own code, nested in another loop that the key
-does not name, logging
-one key over many items, over a whole configuration (`self.config`, `cfg`, a flattened
-dict, an object dumped whole: `args.dict()`, `vars(args)`, `json.loads(text)`:
-open-ended) or over a history keyed by step (`for step, value in history.items()`); and
-in a logging interface that logs the mapping its caller hands it (`def log_params(self,
-params):`, `def log_metrics(metrics, step=None)`), whose callers decide how often and how
-much (a params interface takes whole configurations, a metrics interface runs on every
-step). Such an interface is held like the rest when it guards each item (`try: ...
-except ...: continue` in the loop, or `with suppress(Exception):` around the write in the
-helper it calls for each item: a batch would fail as a whole where such a loop loses only
-the bad item, so its one request per item is a choice), or when it sets tags (`def
-set_tags(self, tags):`: a run's handful of labels, set once)."""
+does not name, logging one key over many items, over every leaf of a nested configuration
+(a flattened dict: `flatten_dict(cfg)`, `params_flat`; or a function that calls itself
+for each nested mapping) or a document loaded whole (`json.loads(text)`,
+`yaml.safe_load(f)`): open-ended, up to hundreds of entries; over a history keyed by step
+(`for step, value in history.items()`); and in a logging interface that logs the mapping
+its caller hands it (`def log_params(self, params):`, `def log_metrics(metrics,
+step=None)`), whose callers decide how often and how much (a params interface takes whole
+configurations, a metrics interface runs on every step), unless it guards each item (see
+above) or sets tags (`def set_tags(self, tags):`: a run's handful of labels, set once)."""
 
 
 documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
@@ -177,15 +178,43 @@ def logging_interface(function: cst.FunctionDef, mapping: cst.BaseExpression) ->
     return not _LOGGING_NOUNS.isdisjoint(words(function.name.value))
 
 
-def _whole_config(mapping: cst.BaseExpression) -> bool:
+def _made_flat(mapping: cst.BaseExpression) -> bool:
+    """Every leaf of a nested configuration: `flatten_dict(cfg)`, `self.flat_params`, or a
+    document loaded whole (`json.loads(text)`): open-ended."""
     if _open_ended(mapping):
         return True
     node = mapping
     while type(node) is cst.Attribute:
-        if not _WHOLE_CONFIG_WORDS.isdisjoint(words(node.attr.value)):
+        if not _FLAT_WORDS.isdisjoint(words(node.attr.value)):
             return True
         node = node.value
-    return type(node) is cst.Name and not _WHOLE_CONFIG_WORDS.isdisjoint(words(node.value))
+    return type(node) is cst.Name and not _FLAT_WORDS.isdisjoint(words(node.value))
+
+
+def _walks_itself(ctx: FileContext, function: cst.FunctionDef) -> bool:
+    """The function calls itself (`walk(value)`, `self.log_nested(value, prefix=key)`): it
+    visits every leaf of a nested mapping, as many entries as a flattened one."""
+    name = function.name.value
+
+    def compute() -> bool:
+        todo: list[cst.CSTNode] = [function.body]
+        while todo:
+            node = todo.pop()
+            if type(node) is cst.Call:
+                func = node.func
+                if (type(func) is cst.Name and func.value == name) or (
+                    type(func) is cst.Attribute
+                    and func.attr.value == name
+                    and type(func.value) is cst.Name
+                    and func.value.value in ("self", "cls")
+                ):
+                    return True
+            if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                todo.extend(node.children)
+        return False
+
+    walks: bool = ctx.memo(f"frequency.walks-itself:{id(function)}", compute)
+    return walks
 
 
 def _target_names(loop: cst.CSTNode) -> set[str]:
@@ -280,7 +309,7 @@ def once_per_run_entries(
         mapping = entries_of(loop)
         if mapping is None and key is not None and uses_names(key, loop_bound_names(loop)):
             mapping = collection(loop)  # one key per item: as many requests as names
-        if mapping is None or _whole_config(mapping) or _steps_as_keys(loop):
+        if mapping is None or _steps_as_keys(loop) or (_made_flat(mapping) and not guarded):
             return None
         mappings.append(mapping)
     if not mappings:
@@ -295,11 +324,15 @@ def once_per_run_entries(
     own_run = call is not None and ctx.in_own_run(call)
     if not own_run and (step_named(function) or _given_a_step(function)):
         return None
+    if guarded:  # each item's write is guarded: one request per item is a choice
+        return OWN_RUN_KEY if own_run else ctx.function_key(function)
     for mapping in mappings:
-        if logging_interface(function, mapping) and not guarded and not labels_run:
+        if logging_interface(function, mapping) and not labels_run:
             return None
         if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
             return None
+    if entries_of(frames[0].loop) is not None and _walks_itself(ctx, function):
+        return None  # a nested mapping walked leaf by leaf: every section's entries
     # a run of its own: once per run, however often the module calls the function
     return OWN_RUN_KEY if own_run else ctx.function_key(function)
 
@@ -332,8 +365,8 @@ def labels_run(name: str) -> bool:
 
 
 def _open_ended_in(function: cst.FunctionDef, name: str) -> bool:
-    """`name = flatten_dict(config)`, `name = json.loads(text)`, `name = asdict(args)` in the
-    function (see _open_ended): a nested config made flat, or a whole object dumped."""
+    """`name = flatten_dict(config)` or `name = json.loads(text)` in the function (see
+    _open_ended): a nested config made flat, or a document loaded whole."""
     for node in _statements(function.body):
         for small in node.body if type(node) is cst.SimpleStatementLine else ():
             if (
@@ -370,10 +403,10 @@ def _statements(block: cst.BaseSuite) -> list[cst.BaseStatement]:
 
 
 def _open_ended(value: cst.BaseExpression) -> bool:
-    """A nested config made flat (`flatten_dict(config)`) or a whole object dumped
-    (`args.dict()`, `vars(args)`). A function of this file that returns one is not followed:
-    its body may be elided (elision.py), and must not decide a finding."""
-    return _calls_flatten(value) or _dumps_an_object(value)
+    """A nested config made flat (`flatten_dict(config)`) or a document loaded whole
+    (`json.loads(text)`, `yaml.safe_load(f)`). A function of this file that returns one is
+    not followed: its body may be elided (elision.py), and must not decide a finding."""
+    return _calls_flatten(value) or _loads_a_document(value)
 
 
 def _calls_flatten(value: cst.BaseExpression) -> bool:
@@ -384,20 +417,14 @@ def _calls_flatten(value: cst.BaseExpression) -> bool:
     return isinstance(name, str) and any(word.startswith("flat") for word in words(name))
 
 
-# Calls that turn a whole object or document into a mapping (`args.dict()`, `vars(args)`,
-# `dataclasses.asdict(cfg)`, `json.loads(text)`, `OmegaConf.to_container(cfg)`): as many
-# entries as the object has fields, open-ended.
-_DUMPS = frozenset(
-    {"dict", "model_dump", "asdict", "vars", "to_dict", "to_container", "loads", "safe_load"}
-)
+# Calls that read a whole document into a mapping: as many entries as the file has, where an
+# object dumped whole (`vars(args)`, `asdict(cfg)`, `args.dict()`) has its class's fields.
+_DOCUMENT_LOADS = frozenset({"loads", "safe_load"})
 
 
-def _dumps_an_object(value: cst.BaseExpression) -> bool:
-    if type(value) is cst.Attribute:
-        return value.attr.value == "__dict__"
-    if type(value) is not cst.Call:
-        return False
-    func = value.func
-    if type(func) is cst.Attribute:  # `args.dict()`, `json.loads(...)`
-        return func.attr.value in _DUMPS
-    return type(func) is cst.Name and func.value in ("asdict", "vars")  # not `dict(a=1)`
+def _loads_a_document(value: cst.BaseExpression) -> bool:
+    return (
+        type(value) is cst.Call
+        and type(value.func) is cst.Attribute
+        and value.func.attr.value in _DOCUMENT_LOADS
+    )

@@ -79,6 +79,34 @@ ONCE = {
                     for name, value in settings.items():
                         mlflow.log_param(name, str(value))
     """,
+    # one object's fields (a class's schema): a configuration not made flat
+    "config-fields": """
+        import mlflow
+        class Experiment:
+            def log_parameters(self):
+                for name, value in self.config.items():
+                    mlflow.log_param(name, str(value))
+                    print(name)
+    """,
+    "argparse-namespace": """
+        import argparse
+        import mlflow
+        def main():
+            args = argparse.ArgumentParser().parse_args()
+            with mlflow.start_run():
+                for name, value in vars(args).items():
+                    mlflow.log_param(name, value)
+    """,
+    # a guarded write per leaf: one bad value loses itself alone, a batch would lose all
+    "guarded-flat-config": """
+        import mlflow
+        def log_config(config):
+            for key, value in flatten_dict(config).items():
+                try:
+                    mlflow.log_param(key, value)
+                except Exception as error:
+                    print(f"skipped {key}: {error}")
+    """,
 }
 
 
@@ -124,17 +152,18 @@ REPEATS = {
         """,
         [(5, "MLF105")],
     ),
-    # a whole configuration: open-ended
-    "whole-config": (
+    # every leaf of a nested configuration, walked by a function that calls itself
+    "recursive-config-walk": (
         """
         import mlflow
-        class Experiment:
-            def log_parameters(self):
-                for name, value in self.config.items():
-                    mlflow.log_param(name, str(value))
-                    print(name)
+        def log_tree(tree, prefix=""):
+            for name, value in tree.items():
+                if isinstance(value, dict):
+                    log_tree(value, prefix=f"{prefix}{name}.")
+                else:
+                    mlflow.log_param(f"{prefix}{name}", value)
         """,
-        [(6, "MLF106")],
+        [(8, "MLF106")],
     ),
     # a history keyed by step is a step loop
     "history-by-step": (
@@ -202,8 +231,9 @@ REPEATS = {
         """,
         [(7, "MLF101")],
     ),
-    # a whole object dumped into a mapping: as many entries as it has fields
-    "dumped-object": (
+    # a document loaded whole: as many entries as the file holds (where the object dumped
+    # beside it has its class's fields, a schema: held)
+    "loaded-document": (
         """
         import json
         import mlflow
@@ -214,7 +244,7 @@ REPEATS = {
             for key in fields:
                 mlflow.log_param(key, fields[key])
         """,
-        [(6, "MLF106"), (9, "MLF106")],
+        [(9, "MLF106")],
     ),
     # a run of its own per call, but a flattened config: open-ended all the same
     "own-run-flattened-config": (

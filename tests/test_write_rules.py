@@ -888,6 +888,9 @@ def test_a_param_logged_in_both_branches_of_an_if_in_a_loop_is_one_finding() -> 
         for key in config:
             mlflow.set_tag(key, "a")
             mlflow.set_tag(key + "_b", "b")
+
+    for trial in range(20):  # once per trial: the loops repeat
+        log_config({"trial": trial})
     """
     assert codes(source, "MLF106") == [6, 10, 11]
 

@@ -138,17 +138,19 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     logging with a `step` other than a constant; none of these three matters when the
     function opens the run itself, `with mlflow.start_run():` around the loop: each call is
     a run of its own). Such a mapping is a schema's worth of names (a run's metrics, a
-    model's params, a few tags): a handful of requests once per run, which on real code,
-    hand-judged, was not worth acting on.
+    model's params, a few tags, the fields of one configuration object:
+    `self.config.items()`, `vars(args)`, `asdict(cfg)`, `args.dict()`): a handful to a few
+    dozen requests once per run, which on real code, hand-judged, was not worth acting on.
 
-    Still reported: the same loop in a script's own code, nested in another loop, over a
-    whole configuration (`self.config`, `cfg`, a flattened dict, an object dumped whole:
-    `args.dict()`, `vars(args)`, `json.loads(text)`: open-ended) or over a history keyed by
-    step (`for step, value in history.items()`); and in a logging interface that logs the
-    mapping its caller hands it (`def log_params(self, params):`), whose callers decide how
-    often and how much, unless it sets tags (`def set_tags(self, tags):`: a run's handful of
-    labels, set once, where a params interface takes whole configurations and a metrics
-    interface runs on every step).
+    Still reported: the same loop in a script's own code, nested in another loop, over
+    every leaf of a nested configuration (a flattened dict: `flatten_dict(cfg)`,
+    `params_flat`; or a function that calls itself for each nested mapping) or a document
+    loaded whole (`json.loads(text)`, `yaml.safe_load(f)`): open-ended, up to hundreds of
+    entries; over a history keyed by step (`for step, value in history.items()`); and in a
+    logging interface that logs the mapping its caller hands it (`def log_params(self,
+    params):`), whose callers decide how often and how much, unless it sets tags (`def
+    set_tags(self, tags):`: a run's handful of labels, set once, where a params interface
+    takes whole configurations and a metrics interface runs on every step).
 
     Loops that do anything else besides the one call, loops over anything but `.items()`,
     calls that use the loop variables in their other arguments (`step=k`), and loops whose
