@@ -191,7 +191,7 @@ def _made_flat(mapping: cst.BaseExpression) -> bool:
     return type(node) is cst.Name and not _FLAT_WORDS.isdisjoint(words(node.value))
 
 
-def _walks_itself(ctx: FileContext, function: cst.FunctionDef) -> bool:
+def walks_itself(ctx: FileContext, function: cst.FunctionDef) -> bool:
     """The function calls itself (`walk(value)`, `self.log_nested(value, prefix=key)`): it
     visits every leaf of a nested mapping, as many entries as a flattened one."""
     name = function.name.value
@@ -265,6 +265,10 @@ class HoldsOncePerRun(Rule):
                 return
         super().report(node, message, fix, end_node, help)
 
+    def unhold(self, node: cst.CSTNode) -> None:
+        """Report `node` after all, wherever its function runs (call before release_held)."""
+        self.__dict__.get("_held_keys", {}).pop(id(node), None)
+
     def release_held(self) -> None:
         held = self.__dict__.get("_held_keys")
         self._repeated = repeated_functions(self.ctx) if held else set()
@@ -331,7 +335,7 @@ def once_per_run_entries(
             return None
         if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
             return None
-    if entries_of(frames[0].loop) is not None and _walks_itself(ctx, function):
+    if entries_of(frames[0].loop) is not None and walks_itself(ctx, function):
         return None  # a nested mapping walked leaf by leaf: every section's entries
     # a run of its own: once per run, however often the module calls the function
     return OWN_RUN_KEY if own_run else ctx.function_key(function)

@@ -113,6 +113,8 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         # file is summarised only once the walk reaches it
         self._helper_calls: list[tuple[cst.Call, list[LoopFrame]]] = []
         self._guarded_helper_sites: list[tuple[cst.Call, str]] = []
+        # helper calls in a loop over a mapping's entries, held once per run (see finish())
+        self._held_entry_helpers: list[cst.Call] = []
         self._site_function: dict[int, str] = {}  # helper call in a loop -> its function's name
         self._flagged: set[int] = set()
         # (loop, MLflow function, client?) -> the branches of the direct calls flagged there
@@ -183,6 +185,8 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             once = frequency.once_per_run_call(self.ctx, frames, node, found, guarded)
             if once is not None:
                 self.hold(node, once)
+                if found is None and frequency.entries_of(frames[0].loop) is not None:
+                    self._held_entry_helpers.append(node)
             elif found is None and self.guards_items and self._passes_item(node, frames):
                 # a logging interface calling a helper that guards its own write: whether it
                 # does is known once the walk has summarised the helper (finish())
@@ -259,6 +263,10 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         for node, once in self._guarded_helper_sites:
             if self._guards_own_writes(node):
                 self.hold(node, once)
+        for node in self._held_entry_helpers:
+            helper = self.ctx.local_function(node)
+            if helper is not None and frequency.walks_itself(self.ctx, helper.node):
+                self.unhold(node)  # each entry walked leaf by leaf: a nested config
         self.release_held()
         seen: set[tuple[int, int]] = set()
         sites = []
