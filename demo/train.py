@@ -21,20 +21,21 @@ def train_batch(epoch: int, batch: int) -> float:
 
 def main(output_dir: str) -> None:
     with mlflow.start_run(run_name="demo"):
-        for key, value in CONFIG.items():  # the whole training config
-            mlflow.log_param(key, value)
-        mlflow.set_tag("host", os.uname().nodename)
-        mlflow.set_tag("dataset", "demo")
+        mlflow.log_params(CONFIG)
+        mlflow.set_tags({"host": os.uname().nodename, "dataset": "demo"})
 
         for epoch in range(EPOCHS):
             for batch in range(BATCHES):
                 loss = train_batch(epoch, batch)
                 mlflow.log_metric("train_loss", loss, step=epoch * BATCHES + batch)
+            scores = {"val_loss": loss * 1.1, "val_accuracy": 1.0 - loss}
+            for name, value in scores.items():  # the epoch's validation scores
+                mlflow.log_metric(name, value, step=epoch)
             mlflow.log_metric("epoch", epoch, step=epoch)
-            mlflow.log_metric("val_loss", loss * 1.1, step=epoch)
+            mlflow.log_metric("learning_rate", CONFIG["learning_rate"], step=epoch)
 
-        for name in os.listdir(output_dir):
-            mlflow.log_artifact(os.path.join(output_dir, name))
+        for filename in os.listdir(output_dir):
+            mlflow.log_artifact(os.path.join(output_dir, filename))
 
 
 if __name__ == "__main__":
