@@ -159,12 +159,22 @@ def collection(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
     return iterable
 
 
+# Words that make a parameter named for steps a quantity or a setting (`batch_size`,
+# `epochs`, `num_steps`, `max_epochs`, `steps_per_epoch`), not the step a call is made at.
+_QUANTITY_WORDS = frozenset(
+    {"size", "sizes", "num", "n", "nb", "max", "min", "count", "total", "per", "len", "limit"}
+)
+_STEP_POINT_WORDS = frozenset({"step", "batch", "epoch", "iteration"})
+
+
 def _given_a_step(function: cst.FunctionDef) -> bool:
-    """`def log_results(self, results, step)`: its callers call it on each step."""
-    return any(
-        not _STEP_WORDS.isdisjoint(words(param.name.value))
-        for param in (*function.params.params, *function.params.kwonly_params)
-    )
+    """`def log_results(self, results, step)`, `epoch_idx`: its callers call it on each step
+    (not `batch_size`, `epochs` or `max_steps`: how many, said once)."""
+    for param in (*function.params.params, *function.params.kwonly_params):
+        named = words(param.name.value)
+        if not _STEP_POINT_WORDS.isdisjoint(named) and _QUANTITY_WORDS.isdisjoint(named):
+            return True
+    return False
 
 
 def logging_interface(function: cst.FunctionDef, mapping: cst.BaseExpression) -> bool:

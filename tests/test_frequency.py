@@ -79,6 +79,15 @@ ONCE = {
                     for name, value in settings.items():
                         mlflow.log_param(name, str(value))
     """,
+    # how many steps, said once, is no step: the function still runs once per run
+    "step-quantities": """
+        import mlflow
+        def train(model, data, batch_size=32, epochs=10, max_steps=None):
+            scores = model.fit(data, batch_size=batch_size, epochs=epochs)
+            for name, value in scores.items():
+                mlflow.log_metric(f"final_{name}", value)
+                print(name)
+    """,
     # one object's fields (a class's schema): a configuration not made flat
     "config-fields": """
         import mlflow
