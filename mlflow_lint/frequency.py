@@ -45,9 +45,10 @@ A loop over a set of names in a function that runs once per run: a mapping's ent
 key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}", ...)`). Once per
 run means: not called in a loop of the module (a function calling itself for a nested
 mapping's entries walks one config, it does not repeat), not named for a step, batch or epoch
-(`on_epoch_end`), and not handed a step (`def record(results, step)`, nor logging with a
-`step` other than a constant; none of these three matters when the function opens the
-run itself, `with mlflow.start_run():` around the loop: each call is a run of its own).
+(`on_epoch_end`), and not handed a step (`def record(results, step)`; a count such as
+`batch_size` or `epochs` is none), nor logging with a `step` other than a constant; none
+of these three matters when the function opens the run itself, `with mlflow.start_run():`
+around the loop: each call is a run of its own).
 Such a set is a schema's worth of names (a run's metrics, a model's params, a
 leaderboard, a few tags, the fields of one configuration object: `self.config.items()`,
 `vars(args)`, `asdict(cfg)`, `args.dict()`): a handful to a few dozen requests once per
