@@ -23,7 +23,8 @@ What is checked, and how it is reported:
   cell (`import mlflow as mf`) resolves in the cells after it.
 - A notebook whose language (`metadata.language_info.name`, else
   `metadata.kernelspec.language`, else the Databricks notebook's `language`) is not Python is
-  skipped, and reported as skipped. A notebook without any of them is taken to be Python.
+  skipped, and reported as skipped, unless a code cell's VS Code language says Python (see
+  below). A notebook without any of them is taken to be Python.
 - IPython syntax is skipped line by line, at the start of a logical line, as IPython's input
   transformers find it: line magics (`%matplotlib inline`, `x = %time f()`), shell escapes
   (`!pip install mlflow`, `files = !ls`), help (`?name`, `name?`, `name??`) and the autocall
@@ -39,7 +40,10 @@ What is checked, and how it is reported:
   or `%fs` is in that language: skipped. (`%sql query` on one line in a notebook that is not
   a Databricks notebook is ipython-sql's line magic.) `%python` cells are Python; `%run` and
   `%pip` are line magics in both worlds. A cell whose VS Code language
-  (`metadata.vscode.languageId`) is not Python is skipped.
+  (`metadata.vscode.languageId`) is not Python is skipped; one whose VS Code language is
+  Python is checked, also in a notebook whose metadata names another language (a polyglot
+  notebook, or an editor that saved the wrong one), where the cells that name no language of
+  their own are taken to be in the notebook's and skipped.
 - A cell whose first non-blank line is indented is dedented first, as IPython's
   `leading_indent` input transformer does before it runs the cell: that line's indentation is
   removed from every line that starts with it. Findings in such a cell are reported at their
@@ -432,9 +436,17 @@ class Notebook:
     def skipped(self) -> str:
         """Why the notebook is not checked at all ("" when it is)."""
         language = self.language
-        if language is None or _is_python(language):
+        if language is None or _is_python(language) or self._marks_python_cells():
             return ""
         return f"not a Python notebook (its language is {language})"
+
+    def _marks_python_cells(self) -> bool:
+        """A code cell says it is Python (VS Code's `languageId`), whatever the notebook's
+        metadata says: a polyglot notebook, or one whose editor saved the wrong language."""
+        return any(
+            language is not None and _is_python(language)
+            for language in map(self._language_id, self.sources)
+        )
 
     @property
     def is_databricks(self) -> bool:
@@ -455,8 +467,14 @@ class Notebook:
         databricks = self.is_databricks
         shared: list[tuple[int, str]] = []
         own: list[tuple[int, str]] = []
+        language_of_notebook = self.language
+        foreign = (
+            None
+            if language_of_notebook is None or _is_python(language_of_notebook)
+            else (language_of_notebook)
+        )
         for index, source in self.sources.items():
-            language = self._cell_language(index)
+            language = self._cell_language(index, foreign)
             if language is not None:
                 kind, why = "skip", f"its language is {language}"
             else:
@@ -492,12 +510,20 @@ class Notebook:
                 checked.modules.append(VirtualModule(cells, magics, nonce))
         return checked
 
-    def _cell_language(self, index: int) -> Optional[str]:
-        """The cell's own language, when it is not Python (VS Code's `languageId`)."""
+    def _cell_language(self, index: int, notebook: Optional[str]) -> Optional[str]:
+        """The cell's language when it is not Python: its own (VS Code's `languageId`), else
+        the notebook's (`notebook`, given when that is not Python)."""
+        language = self._language_id(index)
+        if language is None:
+            return notebook
+        return None if _is_python(language) else language
+
+    def _language_id(self, index: int) -> Optional[str]:
+        """The language VS Code stored for the cell (`metadata.vscode.languageId`), if any."""
         metadata = self.cells[index].get("metadata")
         vscode = metadata.get("vscode") if isinstance(metadata, dict) else None
         language = vscode.get("languageId") if isinstance(vscode, dict) else None
-        return language if isinstance(language, str) and not _is_python(language) else None
+        return language if isinstance(language, str) else None
 
     # --- writing --------------------------------------------------------------------------------
     def with_sources(self, changed: dict[int, str]) -> bytes:

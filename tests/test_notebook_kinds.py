@@ -369,6 +369,38 @@ def test_notebook_in_another_language_is_reported_as_skipped(tmp_path: Path) -> 
     assert again.stdout == result.stdout and again.stderr == result.stderr
 
 
+def test_cells_vscode_marks_as_python_are_checked_in_a_notebook_of_another_language(
+    tmp_path: Path,
+) -> None:
+    """VS Code saved `language_info` C# (a polyglot notebook, or the wrong kernel once picked)
+    while each cell says Python: those cells are checked; a cell marked C#, and one that
+    names no language of its own (the notebook's, then), are not."""
+    logging = "for name in names:\n    mlflow.log_metric(name, 1.0)\n"
+    nb = new_notebook(metadata={"language_info": {"name": "csharp"}})
+    nb.cells = [
+        new_code_cell(
+            "import mlflow\nnames = ['a', 'b']", metadata={"vscode": {"languageId": "python"}}
+        ),
+        new_code_cell(logging, metadata={"vscode": {"languageId": "python"}}),
+        new_code_cell(logging, metadata={"vscode": {"languageId": "csharp"}}),
+        new_code_cell(logging),
+    ]
+    write(tmp_path / "polyglot.ipynb", nb)
+    result = run_cli("check", "--select", "MLF101", "--output-format", "concise", ".", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = [line for line in result.stdout.splitlines() if ": MLF" in line]
+    assert lines == [
+        "polyglot.ipynb:cell 2:2:5: MLF101 `mlflow.log_metric` in a loop: one request per iteration"
+    ]
+    # every cell in another language: the notebook is skipped as before
+    for cell in nb.cells:
+        cell.metadata = {"vscode": {"languageId": "csharp"}}
+    write(tmp_path / "polyglot.ipynb", nb)
+    skipped = run_cli("check", "--select", "MLF101", ".", cwd=tmp_path)
+    assert skipped.returncode == 0
+    assert "skipped: not a Python notebook (its language is csharp)" in skipped.stderr
+
+
 def test_statistics_do_not_count_failed_files_as_parsed(tmp_path: Path) -> None:
     (tmp_path / "bad.ipynb").write_bytes(b"[]")
     write(tmp_path / "wip.ipynb", broken_notebook())

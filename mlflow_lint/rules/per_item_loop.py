@@ -137,10 +137,11 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     or epoch (`on_epoch_end`), and not handed a step (`def record(results, step)`; a count
     such as `batch_size` or `epochs` is none), nor logging with a `step` other than a
     constant; none of these three matters when the function opens the run itself, `with
-    mlflow.start_run():` around the loop: each call is a run of its own). Such a mapping is a schema's worth of names (a run's metrics, a
-    model's params, a few tags, the fields of one configuration object:
-    `self.config.items()`, `vars(args)`, `asdict(cfg)`, `args.dict()`): a handful to a few
-    dozen requests once per run, which on real code, hand-judged, was not worth acting on.
+    mlflow.start_run():` around the loop: each call is a run of its own). Such a mapping
+    is a schema's worth of names (a run's metrics, a model's params, a few tags, the fields
+    of one configuration object: `self.config.items()`, `vars(args)`, `asdict(cfg)`,
+    `args.dict()`): a handful to a few dozen requests once per run, which on real code,
+    hand-judged, was not worth acting on.
 
     Still reported: the same loop in a script's own code, nested in another loop, over
     every leaf of a nested configuration (a flattened dict: `flatten_dict(cfg)`,
