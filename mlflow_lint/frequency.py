@@ -43,8 +43,7 @@ ONCE_PER_RUN_NOT_FLAGGED = """\
 A loop over a set of names in a function that runs once per run: a mapping's entries
 (`for name, value in scores.items():`), or any collection when each item logs its own
 key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}", ...)`). Once per
-run means: not called in a loop of the module (a function calling itself for a nested
-mapping's entries walks one config, it does not repeat), not named for a step, batch or epoch
+run means: not called in a loop of the module, not named for a step, batch or epoch
 (`on_epoch_end`), and not handed a step (`def record(results, step)`; a count such as
 `batch_size` or `epochs` is none), nor logging with a `step` other than a constant; none
 of these three matters when the function opens the run itself, `with mlflow.start_run():`
