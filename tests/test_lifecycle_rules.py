@@ -553,6 +553,39 @@ def test_mlf305_flushed_or_owned_by_a_framework_is_not_flagged(source: str) -> N
     assert found(source, "MLF305") == []
 
 
+def test_mlf305_a_module_of_logging_helpers_logs_into_its_callers_run() -> None:
+    """It starts no run and runs none of its code: the modules that import it start the run
+    and end it (`with mlflow.start_run():` around the calls), which drains the queue."""
+    helpers = """
+        import time
+        import mlflow
+
+        def log_with_retry(key, value, step=None):
+            for attempt in range(5):
+                try:
+                    mlflow.log_metric(key, value, step=step, synchronous=False)
+                    return
+                except Exception:
+                    time.sleep(0.2 * attempt)
+
+        class Reporter:
+            def report(self, metrics, step):
+                mlflow.log_metrics(metrics, step=step, synchronous=False)
+    """
+    assert found(helpers, "MLF305") == []
+    # the same module run as a script: the first call starts a run that nothing ends
+    module = textwrap.dedent(helpers)
+    for script in (
+        module + "log_with_retry('loss', 0.5)\n",
+        module + "if __name__ == '__main__':\n    Reporter().report({'loss': 1}, 0)\n",
+        "import mlflow\nmlflow.log_metric('loss', 0.5, synchronous=False)\n",
+    ):
+        assert [f.code for f in found(script, "MLF305")], script
+    # a module that starts a run and never ends it: reported wherever its logging sits
+    starts = module + "def main():\n    mlflow.start_run()\n    log_with_retry('a', 1)\n"
+    assert len(found(starts, "MLF305")) == 2
+
+
 def test_mlf305_a_plain_function_that_never_flushes_is_flagged() -> None:
     source = """
         import mlflow
@@ -560,6 +593,10 @@ def test_mlf305_a_plain_function_that_never_flushes_is_flagged() -> None:
         class Reporter:
             def report(self, metrics, step):
                 mlflow.log_metrics(metrics, step=step, synchronous=False)
+
+        def main():
+            mlflow.start_run()
+            Reporter().report({"loss": 1.0}, 0)
     """
     [finding] = found(source, "MLF305")
     assert finding.message == (

@@ -381,8 +381,8 @@ def test_cli_reports_the_fixed_behaviour(tmp_path: Path) -> None:
 
 def test_mlf305_async_logging_in_a_framework_callback_is_not_flagged() -> None:
     """A Keras/Lightning/transformers callback logs inside a run its caller owns (found on
-    mlflow/keras/callback.py); the same call in a plain function of a module that never
-    ends a run is still flagged."""
+    mlflow/keras/callback.py); the same call in a plain function of a script that starts a
+    run and never ends it is still flagged."""
     callback = """
     import keras
     from mlflow import log_metrics
@@ -392,9 +392,12 @@ def test_mlf305_async_logging_in_a_framework_callback_is_not_flagged() -> None:
     """
     assert lint(callback, select=["MLF305"]) == []
     plain = """
-    from mlflow import log_metrics
+    from mlflow import log_metrics, start_run
     def on_epoch_end(epoch, logs):
         log_metrics(logs, step=epoch, synchronous=False)
+    start_run()
+    for epoch in range(3):
+        on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1)})
     """
     assert [code for _, _, code in lint(plain, select=["MLF305"])] == ["MLF305"]
 

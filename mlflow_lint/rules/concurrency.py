@@ -166,6 +166,11 @@ class AsyncWithoutFlush(Rule):
     - `mlflow.config.enable_async_logging()` in a module that neither starts a run nor
       writes to one (a configuration module): the runs, and their ends, are in the modules
       that import it.
+    - A module of logging helpers: it starts no run, and its async logging sits in
+      functions that nothing in the module calls outside a function (no `if __name__ ==
+      "__main__":` block either). Its functions log into the run their callers start and
+      end, in the modules that import them. A script that logs without starting a run (the
+      first call starts one, and nothing ends it) is still reported.
 
     ## Fix safety
     No automatic fix.
@@ -184,16 +189,29 @@ class AsyncWithoutFlush(Rule):
         self._async: list[cst.Call] = []
         self._ended = False
         self._writes = False  # the module starts a run or writes to one
+        self._starts = False  # the module starts a run (`mlflow.start_run()`)
+        # the module runs its own code: async logging outside any function, a call of one of
+        # its functions outside any function, or an `if __name__ == "__main__":` block
+        self._runs_itself = False
+
+    def visit_If(self, node: cst.If) -> None:
+        if self.ctx.enclosing_function() is None and _is_main_guard(node.test):
+            self._runs_itself = True
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
         if found is not None and (found.name in api.RUN_WRITES or found.name == api.START_RUN):
             self._writes = True
+            self._starts = self._starts or found.name == api.START_RUN
+        top_level = self.ctx.enclosing_function() is None
+        if top_level and found is None and self.ctx.callee_is_local(node):
+            self._runs_itself = True
         if (found is not None and has_keyword(node, "synchronous", "False")) or (
             found is None and _is_enable_async(self, node)
         ):
             if not is_hook_class(self.ctx.enclosing(cst.ClassDef)):
                 self._async.append(node)
+                self._runs_itself = self._runs_itself or top_level
         elif (
             is_fluent(self.ctx, node, *api.ASYNC_FLUSHES)
             or is_client_call(self.ctx, node, "set_terminated")
@@ -216,6 +234,10 @@ class AsyncWithoutFlush(Rule):
         # configuration module): the runs, and their ends, are in the modules that import it
         if not self._writes:
             return
+        # a module of logging helpers that starts no run and runs none of its own code: its
+        # functions log into the run their callers start, and end, elsewhere
+        if not self._starts and not self._runs_itself:
+            return
         for call in self._async:
             self.report(
                 call,
@@ -226,6 +248,16 @@ class AsyncWithoutFlush(Rule):
                     "queued at exit are lost"
                 ),
             )
+
+
+def _is_main_guard(test: cst.BaseExpression) -> bool:
+    """`__name__ == "__main__"` (either way round)."""
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
+        return False
+    sides = (test.left, test.comparisons[0].comparator)
+    return any(type(side) is cst.Name and side.value == "__name__" for side in sides) and any(
+        isinstance(side, cst.SimpleString) and side.evaluated_value == "__main__" for side in sides
+    )
 
 
 def _is_enable_async(rule: Rule, node: cst.Call) -> bool:
