@@ -15,7 +15,7 @@ import libcst as cst
 
 from mlflow_lint.context import FileContext, LoopFrame, parameter_names, uses_names
 from mlflow_lint.fixes import bind_arguments, loop_bound_names, target_names
-from mlflow_lint.mlflow_api import UNBATCHED_TAG, ApiCall
+from mlflow_lint.mlflow_api import UNBATCHED_PARAM, UNBATCHED_TAG, ApiCall
 from mlflow_lint.names import words
 from mlflow_lint.rule import PendingFix, Rule, shared_doc
 
@@ -64,11 +64,14 @@ does not name, logging one key over many items, over every leaf of a nested conf
 (a flattened dict: `flatten_dict(cfg)`, `params_flat`; or a function that calls itself
 for each nested mapping) or a document loaded whole (`json.loads(text)`,
 `yaml.safe_load(f)`): open-ended, up to hundreds of entries; over a history keyed by step
-(`for step, value in history.items()`); and in a logging interface that logs the mapping
-its caller hands it (`def log_params(self, params):`, `def log_metrics(metrics,
-step=None)`), whose callers decide how often and how much (a params interface takes whole
-configurations, a metrics interface runs on every step), unless it guards each item (see
-above) or sets tags (`def set_tags(self, tags):`: a run's handful of labels, set once)."""
+(`for step, value in history.items()`); and in a logging interface that logs the metrics
+its caller hands it (`def log_metrics(metrics, step=None)`: its callers decide how often,
+and a metrics interface runs on every step) or logs params through a client
+(`client.log_param(run_id, ...)` names its run: trackers for a sweep's trials and export
+tools write many runs from one process, a config each), unless it guards each item (see
+above). An interface that sets tags or logs params into the active run (`def
+set_tags(self, tags):`, `def log_params(self, params):`) is held like the rest: a run's
+labels and configuration, set once (a run takes one value per param key)."""
 
 
 documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
@@ -294,7 +297,7 @@ def once_per_run_entries(
     step: Optional[cst.BaseExpression] = None,
     guarded: bool = False,
     call: Optional[cst.Call] = None,
-    labels_run: bool = False,
+    configures_run: bool = False,
 ) -> Optional[str]:
     """Call during the walk, with the loops that repeat the node being visited and, for a
     logging call, its `key` and `step` arguments. The key of its function when the only
@@ -310,11 +313,12 @@ def once_per_run_entries(
     a logging interface's one request per item a choice; it is then held like the rest.
     `call`: the logging call, when known; in a run its function opens itself
     (`log_optimization_step` under `with mlflow.start_run():`), the function's name and
-    parameters say nothing about steps: each call is a run of its own. `labels_run`: the call
-    sets a tag: an interface that sets the tags its caller hands it (`def set_tags(self,
-    tags)`) labels a run with a handful of tags once per run, like the set-up code that calls
-    it, where a metrics interface runs on every step and a params interface takes whole
-    configurations."""
+    parameters say nothing about steps: each call is a run of its own. `configures_run`: the
+    call sets a tag or logs a param into the active run (see configures_run()): an
+    interface that sets the tags or logs the params its caller hands it (`def
+    set_tags(self, tags)`, `def log_params(self, params)`) labels and configures a run once,
+    like the set-up code that calls it (a run takes one value per param key: logging params
+    on every step raises), where a metrics interface runs on every step."""
     mappings = []
     for frame in frames:
         loop = frame.loop
@@ -341,7 +345,7 @@ def once_per_run_entries(
     if guarded:  # each item's write is guarded: one request per item is a choice
         return OWN_RUN_KEY if own_run else ctx.function_key(function)
     for mapping in mappings:
-        if logging_interface(function, mapping) and not labels_run:
+        if logging_interface(function, mapping) and not configures_run:
             return None
         if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
             return None
@@ -369,13 +373,16 @@ def once_per_run_call(
         step.value if step is not None else None,
         guarded,
         call,
-        found is not None and labels_run(found.name),
+        found is not None and configures_run(found),
     )
 
 
-def labels_run(name: str) -> bool:
-    """A call that sets a tag (`set_tag`): a run's label."""
-    return name in UNBATCHED_TAG
+def configures_run(found: ApiCall) -> bool:
+    """A call that sets a tag (`set_tag`), or logs a param into the active run (fluent
+    `log_param`): a run's labels and configuration, set once per run. A client's
+    `log_param(run_id, ...)` names its run: code that writes many runs from one process
+    (trackers for a sweep's trials, export and migration tools) logs a config per run."""
+    return found.name in UNBATCHED_TAG or (found.name in UNBATCHED_PARAM and not found.is_client)
 
 
 def _open_ended_in(function: cst.FunctionDef, name: str) -> bool:

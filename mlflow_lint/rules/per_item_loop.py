@@ -148,10 +148,12 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     `params_flat`; or a function that calls itself for each nested mapping) or a document
     loaded whole (`json.loads(text)`, `yaml.safe_load(f)`): open-ended, up to hundreds of
     entries; over a history keyed by step (`for step, value in history.items()`); and in a
-    logging interface that logs the mapping its caller hands it (`def log_params(self,
-    params):`), whose callers decide how often and how much, unless it sets tags (`def
-    set_tags(self, tags):`: a run's handful of labels, set once, where a params interface
-    takes whole configurations and a metrics interface runs on every step).
+    logging interface that logs the metrics its caller hands it (`def log_metrics(self,
+    metrics):`: a metrics interface runs on every step) or logs params through a client
+    (`client.log_param(run_id, ...)` names its run: a tool that writes many runs logs a
+    config for each). An interface that sets tags or logs params into the active run (`def
+    set_tags(self, tags):`, `def log_params(self, params):`) is held like the rest: a run's
+    labels and configuration, set once (a run takes one value per param key).
 
     Loops that do anything else besides the one call, loops over anything but `.items()`,
     calls that use the loop variables in their other arguments (`step=k`), and loops whose
@@ -181,7 +183,7 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
                 [LoopFrame(node, False, False)],
                 step=step.value if step is not None else None,
                 call=found.call,
-                labels_run=frequency.labels_run(found.found.name),
+                configures_run=frequency.configures_run(found.found),
             )
             if once is not None:
                 self.hold(node, once)
