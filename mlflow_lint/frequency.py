@@ -40,14 +40,16 @@ _WRAPPERS = frozenset({"enumerate", "sorted", "list", "tuple", "reversed"})
 # The "Not flagged" paragraph of the rules that hold such loops once per run (MLF101, MLF106):
 # one text, put in their docstrings by `documents_once_per_run`.
 ONCE_PER_RUN_NOT_FLAGGED = """\
-A loop over a set of names in a function that runs once per run: a mapping's entries
-(`for name, value in scores.items():`), or any collection when each item logs its own
-key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}", ...)`). Once per
-run means: not called in a loop of the module, not named for a step, batch or epoch
-(`on_epoch_end`), and not handed a step (`def record(results, step)`; a count such as
-`batch_size` or `epochs` is none), nor logging with a `step` other than a constant; none
-of these three matters when the function opens the run itself, `with mlflow.start_run():`
-around the loop: each call is a run of its own).
+A loop over a set of names in a script's own code (in no function: a script, or a
+notebook's cells, runs once per process) or in a function that runs once per run: a
+mapping's entries (`for name, value in scores.items():`), or any collection when each item
+logs its own key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}",
+...)`). For a function, once per run means: not called in a loop of the module, not
+named for a step, batch or epoch (`on_epoch_end`), and not handed a step (`def
+record(results, step)`; a count such as `batch_size` or `epochs` is none), nor logging
+with a `step` other than a constant; none of these three matters when the function opens
+the run itself, `with mlflow.start_run():` around the loop: each call is a run of its
+own).
 Such a set is a schema's worth of names (a run's metrics, a model's params, a
 leaderboard, a few tags, the fields of one configuration object: `self.config.items()`,
 `vars(args)`, `asdict(cfg)`, `args.dict()`): a handful to a few dozen requests once per
@@ -59,8 +61,9 @@ suppress(Exception):` around the write in the helper it calls for each item), wh
 walks: a batch would fail as a whole where such a loop loses only the bad item, so its one
 request per item is a choice.
 
-Still reported: the same loop in a script's own code, nested in another loop that the key
-does not name, logging one key over many items, over every leaf of a nested configuration
+Still reported: the same loop nested in another loop that the key does not name (`for
+epoch in range(epochs): for name, value in scores.items(): ...`), logging one key over
+many items, over every leaf of a nested configuration
 (a flattened dict: `flatten_dict(cfg)`, `params_flat`; or a function that calls itself
 for each nested mapping) or a document loaded whole (`json.loads(text)`,
 `yaml.safe_load(f)`): open-ended, up to hundreds of entries; over a history keyed by step
@@ -79,6 +82,8 @@ documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
 
 # The key of code that logs into a run its function opens itself: never repeated.
 OWN_RUN_KEY = "own-run"
+# The key of a script's own code (in no function): never repeated.
+SCRIPT_KEY = "script"
 
 
 def step_named(function: Optional[cst.FunctionDef]) -> bool:
@@ -307,8 +312,8 @@ def once_per_run_entries(
     given one, nor a logging interface: once per run, a fixed handful of requests, unless
     the file calls that function in a loop (ask repeated_functions() after the walk). None
     when the node repeats with the data (nested loops whose items the key does not all name,
-    one key over many items, any `step` but a constant) or sits in a script's own code
-    (reported there, like adjacent calls).
+    one key over many items, any `step` but a constant). SCRIPT_KEY for a script's own
+    code, which runs once per process.
     `guarded`: the write is guarded item by item (LoopCallRule.isolated_item), which makes
     a logging interface's one request per item a choice; it is then held like the rest.
     `call`: the logging call, when known; in a run its function opens itself
@@ -338,7 +343,8 @@ def once_per_run_entries(
         return None  # `step=self.global_step`: on every step; `step=i`: a history
     function = ctx.enclosing_function()
     if function is None:
-        return None
+        # a script's own code (a notebook's cells too) runs once per process: once per run
+        return SCRIPT_KEY
     own_run = call is not None and ctx.in_own_run(call)
     if not own_run and (step_named(function) or _given_a_step(function)):
         return None

@@ -88,6 +88,17 @@ ONCE = {
                 mlflow.log_metric(f"final_{name}", value)
                 print(name)
     """,
+    # a script's own code (a notebook's cells too) runs once per process: once per run
+    "script": """
+        import mlflow
+        scores = evaluate(model)
+        with mlflow.start_run():
+            for name, value in scores.items():
+                mlflow.log_metric(name, value)
+                print(name)
+            for param, value in search.best_params_.items():
+                mlflow.log_param(f"best_{param}", value)
+    """,
     # one object's fields (a class's schema): a configuration not made flat
     "config-fields": """
         import mlflow
@@ -280,15 +291,15 @@ REPEATS = {
         """,
         [(5, "MLF105")],
     ),
-    # a script's own code, like adjacent calls there
-    "script": (
+    # a script's loop over names, nested in a loop over the data
+    "script-per-epoch": (
         """
         import mlflow
-        scores = {"a": 1.0, "b": 2.0}
         with mlflow.start_run():
-            for name, value in scores.items():
-                mlflow.log_metric(name, value)
-                print(name)
+            for epoch in range(epochs):
+                for name, value in evaluate(epoch).items():
+                    mlflow.log_metric(name, value, step=epoch)
+                    print(name)
         """,
         [(6, "MLF101")],
     ),

@@ -132,19 +132,21 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     would raise `NameError` or read a stale value).
 
     ## Not flagged
-    A loop over a mapping's entries (`for name, value in scores.items():`) in a function
-    that runs once per run: not called in a loop of the module, not named for a step, batch
-    or epoch (`on_epoch_end`), and not handed a step (`def record(results, step)`; a count
-    such as `batch_size` or `epochs` is none), nor logging with a `step` other than a
-    constant; none of these three matters when the function opens the run itself, `with
-    mlflow.start_run():` around the loop: each call is a run of its own). Such a mapping
+    A loop over a mapping's entries (`for name, value in scores.items():`) in a script's
+    own code (in no function: a script, or a notebook's cells, runs once per process), or
+    in a function that runs once per run: not called in a loop of the module, not named for
+    a step, batch or epoch (`on_epoch_end`), and not handed a step (`def record(results,
+    step)`; a count such as `batch_size` or `epochs` is none), nor logging with a `step`
+    other than a constant; none of these three matters when the function opens the run
+    itself, `with mlflow.start_run():` around the loop: each call is a run of its own). Such
+    a mapping
     is a schema's worth of names (a run's metrics, a model's params, a few tags, the fields
     of one configuration object: `self.config.items()`, `vars(args)`, `asdict(cfg)`,
     `args.dict()`): a handful to a few dozen requests once per run, which on real code,
     hand-judged, was not worth acting on.
 
-    Still reported: the same loop in a script's own code, nested in another loop, over
-    every leaf of a nested configuration (a flattened dict: `flatten_dict(cfg)`,
+    Still reported: the same loop nested in another loop (`for epoch in range(epochs):`),
+    over every leaf of a nested configuration (a flattened dict: `flatten_dict(cfg)`,
     `params_flat`; or a function that calls itself for each nested mapping) or a document
     loaded whole (`json.loads(text)`, `yaml.safe_load(f)`): open-ended, up to hundreds of
     entries; over a history keyed by step (`for step, value in history.items()`); and in a

@@ -1,21 +1,24 @@
-"""Log a config dict and per-class scores item by item, and copy a run's params."""
+"""Log a flattened config and each epoch's class scores item by item, and copy a run's
+params."""
 
 import mlflow
 from mlflow import MlflowClient
 
-hyperparameters = {"learning_rate": 0.01, "max_depth": 6, "subsample": 0.8}
-class_scores = {"cat": 0.91, "dog": 0.88, "bird": 0.75}
+# a nested config made flat: one entry per leaf, as many as the config has
+flat_config = {"model.learning_rate": 0.01, "model.max_depth": 6, "data.subsample": 0.8}
 
 with mlflow.start_run(run_name="mlf105-flagged") as source:
-    for name, setting in hyperparameters.items():
+    for name, setting in flat_config.items():
         mlflow.log_param(name, setting)
 
-    for label, score in class_scores.items():
-        mlflow.log_metric(label, score, step=10)
+    for epoch in range(3):
+        class_scores = {"cat": 0.91 - epoch / 100, "dog": 0.88, "bird": 0.75 + epoch / 100}
+        for label, score in class_scores.items():
+            mlflow.log_metric(label, score, step=epoch)
 
-    for tag, text in {"framework": "xgboost", "task": "classification"}.items():
-        # the tags the model registry reads
-        mlflow.set_tag(tag, text)
+        for tag, text in {"stage": f"epoch-{epoch}", "task": "classification"}.items():
+            # the tags the model registry reads
+            mlflow.set_tag(tag, text)
 
 
 def copy_params(client: MlflowClient, params, destination_run_id):

@@ -1,4 +1,5 @@
-"""Log a config dict and per-class scores item by item, and copy a run's params."""
+"""Log a flattened config and each epoch's class scores item by item, and copy a run's
+params."""
 
 import time
 
@@ -6,16 +7,18 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
-hyperparameters = {"learning_rate": 0.01, "max_depth": 6, "subsample": 0.8}
-class_scores = {"cat": 0.91, "dog": 0.88, "bird": 0.75}
+# a nested config made flat: one entry per leaf, as many as the config has
+flat_config = {"model.learning_rate": 0.01, "model.max_depth": 6, "data.subsample": 0.8}
 
 with mlflow.start_run(run_name="mlf105-flagged") as source:
-    mlflow.log_params(hyperparameters)
+    mlflow.log_params(flat_config)
 
-    mlflow.log_metrics(class_scores, step=10)
+    for epoch in range(3):
+        class_scores = {"cat": 0.91 - epoch / 100, "dog": 0.88, "bird": 0.75 + epoch / 100}
+        mlflow.log_metrics(class_scores, step=epoch)
 
-    # the tags the model registry reads
-    mlflow.set_tags({"framework": "xgboost", "task": "classification"})
+        # the tags the model registry reads
+        mlflow.set_tags({"stage": f"epoch-{epoch}", "task": "classification"})
 
 
 def copy_params(client: MlflowClient, params, destination_run_id):
