@@ -72,9 +72,10 @@ its caller hands it (`def log_metrics(metrics, step=None)`: its callers decide h
 and a metrics interface runs on every step) or logs params through a client
 (`client.log_param(run_id, ...)` names its run: trackers for a sweep's trials and export
 tools write many runs from one process, a config each), unless it guards each item (see
-above). An interface that sets tags or logs params into the active run (`def
-set_tags(self, tags):`, `def log_params(self, params):`) is held like the rest: a run's
-labels and configuration, set once (a run takes one value per param key)."""
+above) or opens the run itself (each call is a run of its own). An interface that sets
+tags or logs params into the active run (`def set_tags(self, tags):`, `def
+log_params(self, params):`) is held like the rest: a run's labels and configuration, set
+once (a run takes one value per param key)."""
 
 
 documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
@@ -351,8 +352,8 @@ def once_per_run_entries(
     if guarded:  # each item's write is guarded: one request per item is a choice
         return OWN_RUN_KEY if own_run else ctx.function_key(function)
     for mapping in mappings:
-        if logging_interface(function, mapping) and not configures_run:
-            return None
+        if logging_interface(function, mapping) and not configures_run and not own_run:
+            return None  # (an interface that opens its run logs into a run of its own)
         if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
             return None
     if entries_of(frames[0].loop) is not None and walks_itself(ctx, function):

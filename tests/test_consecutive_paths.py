@@ -53,6 +53,15 @@ ONCE_PAIRS = {
                 self.client.log_metric(run_id, "samples_total", total)
                 self.client.log_metric(run_id, "samples_done", done)
     """,
+    # a function that opens the run itself: each call is a run of its own, whatever it is
+    # named for (here a batch of classified items, one run per job)
+    "own run named for a batch": """
+        import mlflow
+        def log_classification_batch(items, confidence):
+            with mlflow.start_run():
+                mlflow.log_metric("total_items", len(items))
+                mlflow.log_metric("avg_confidence", confidence)
+    """,
 }
 
 

@@ -88,6 +88,15 @@ ONCE = {
                 mlflow.log_metric(f"final_{name}", value)
                 print(name)
     """,
+    # an interface that opens its own run: each call is a run of its own, logged once
+    "interface-with-its-own-run": """
+        import mlflow
+        class Tracker:
+            def log_metrics(self, params, metrics):
+                with mlflow.start_run():
+                    for name, value in metrics.items():
+                        mlflow.log_metric(name, value)
+    """,
     # a script's own code (a notebook's cells too) runs once per process: once per run
     "script": """
         import mlflow

@@ -48,7 +48,8 @@ that opens the run itself around the calls (`with mlflow.start_run():`), however
 it is called: each call is a run of its own. Two calls are
 reported where they repeat within a run: in a loop, with a `step` that is not a
 constant, in a function the module calls in a loop (directly or through its helpers),
-or in one named for a step, batch or epoch (`on_train_batch_end`, `log_step`); option
+or in one named for a step, batch or epoch (`on_train_batch_end`, `log_step`) that does
+not open the run itself; option
 `min-calls`, default 2. To have every group of two or more reported (and merged by
 `mlflow-lint fix`), set `min-calls-once = 2` in the rule's table, for example
 `[tool.mlflow-lint.MLF102]` (see docs/configuration.md). Calls in an exception handler
@@ -182,7 +183,11 @@ class ConsecutiveCalls(Rule):
         if (
             place.repeated
             or _per_step(first)
-            or (place.function is not None and frequency.step_named(place.function))
+            or (
+                place.function is not None
+                and not place.own_run  # each call a run of its own, whatever its name
+                and frequency.step_named(place.function)
+            )
             or len(group) >= self.option_values["min-calls-once"]
         ):
             self.report(*report)

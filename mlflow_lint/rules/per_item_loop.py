@@ -153,7 +153,8 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     logging interface that logs the metrics its caller hands it (`def log_metrics(self,
     metrics):`: a metrics interface runs on every step) or logs params through a client
     (`client.log_param(run_id, ...)` names its run: a tool that writes many runs logs a
-    config for each). An interface that sets tags or logs params into the active run (`def
+    config for each), unless it opens the run itself (each call is a run of its own). An
+    interface that sets tags or logs params into the active run (`def
     set_tags(self, tags):`, `def log_params(self, params):`) is held like the rest: a run's
     labels and configuration, set once (a run takes one value per param key).
 
