@@ -245,7 +245,7 @@ def test_stub_keeps_lines_columns_and_line_endings() -> None:
         """
         import mlflow
         with mlflow.start_run():
-            for k, v in {"a": 1}.items():
+            for k, v in flatten({"a": {"b": 1}}).items():
                 mlflow.log_param(k, v)
         def report():
             text = f"{k}={v}"

@@ -141,7 +141,7 @@ def test_no_mapping_fix_when_the_loop_variables_are_read_after_it() -> None:
     source = """\
     import mlflow
     with mlflow.start_run():
-        for key, value in params.items():
+        for key, value in flat_params.items():
             mlflow.log_param(key, value)
         print("last param:", key)
     """

@@ -26,14 +26,16 @@ from mlflow_lint.rules import ALL_RULES, RULES_BY_CODE
 ROOT = RULES_DIR.parent
 BROKEN = "import mlflow\nfor i in range(3)\n    mlflow.log_metric('a', i)\n"
 # MLF105's message quotes the mapping expression, line breaks included
+# each epoch's scores logged item by item (a loop over a dict written over several lines)
 MULTI_LINE = (
     "import mlflow\n"
     "with mlflow.start_run():\n"
-    "    for k, v in {\n"
-    '        "a": 1,\n'
-    '        "b": 2,\n'
-    "    }.items():\n"
-    "        mlflow.log_param(k, v)\n"
+    "    for epoch in range(3):\n"
+    "        for k, v in {\n"
+    '            "a": 1,\n'
+    '            "b": 2,\n'
+    "        }.items():\n"
+    "            mlflow.log_metric(k, v, step=epoch)\n"
 )
 # two metrics per epoch, merged by MLF102's fix (a script's own code runs once per run, where
 # fewer than ten calls are not reported)
@@ -610,7 +612,7 @@ def test_fix_stdin_reports_on_stderr(tmp_path: Path) -> None:
         "fix", "-", "--stdin-filename", "x.py", "--format", "json", input=MULTI_LINE.encode()
     )
     assert result.returncode == 0
-    assert "mlflow.log_params(" in result.stdout
+    assert "mlflow.log_metrics(" in result.stdout
     document = json.loads(result.stderr)
     assert document["findings"] == [] and document["summary"]["fixed"] == 1
     result = run_cli(

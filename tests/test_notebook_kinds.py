@@ -375,7 +375,9 @@ def test_cells_vscode_marks_as_python_are_checked_in_a_notebook_of_another_langu
     """VS Code saved `language_info` C# (a polyglot notebook, or the wrong kernel once picked)
     while each cell says Python: those cells are checked; a cell marked C#, and one that
     names no language of its own (the notebook's, then), are not."""
-    logging = "for name in names:\n    mlflow.log_metric(name, 1.0)\n"
+    logging = (
+        "for step in range(100):\n    mlflow.log_metric('loss', 1.0 / (step + 1), step=step)\n"
+    )
     nb = new_notebook(metadata={"language_info": {"name": "csharp"}})
     nb.cells = [
         new_code_cell(

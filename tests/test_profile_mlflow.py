@@ -376,12 +376,20 @@ KNOWN_SIZES: dict[str, dict[str, int]] = {
     # the tracker's 3 grad norms; 3 epochs of 4 batches; 3 evaluation steps
     "MLF101/flagged": {"step": 3, "epoch": 3, "epoch x batch": 12, "while": 3},
     "MLF102/flagged": {"epoch": 3},
-    # 3 hyperparameters, 3 class scores, 2 tags; the copy's loop over the 3 params logged;
-    # the writer's 2 params, and its 2 metrics in each of 3 steps
-    "MLF105/flagged": {"name": 3, "label": 3, "tag": 2, "key": 3, "42:key": 2, "46:key": 6},
+    # 3 flattened config entries; 3 epochs of 3 class scores and 2 tags; the copy's loop over
+    # the 3 params logged; the writer's 2 params, and its 2 metrics in each of 3 steps
+    "MLF105/flagged": {
+        "name": 3,
+        "epoch": 3,
+        "epoch x label": 9,
+        "epoch x tag": 6,
+        "key": 3,
+        "45:key": 2,
+        "49:key": 6,
+    },
     "scripts/epochs_batches": {"epoch": 4, "epoch x batch": 24},
     "scripts/consecutive_metrics": {"epoch": 8},
-    "scripts/dict_loops": {"name": 5, "key": 3, "epoch": 6, "epoch x key": 18, "k": 2},
+    "scripts/dict_loops": {"name": 5, "key": 3, "epoch": 6, "epoch x metric": 18, "k": 2},
     "scripts/metric_no_step": {"iteration": 6},
     "scripts/aliases": {"seed": 2, "seed x step": 10},
     "scripts/hyperparams": {"epoch": 5},

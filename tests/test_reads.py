@@ -355,7 +355,7 @@ def test_a_written_out_iterable_of_three_items_or_fewer_is_not_flagged(code: str
 @pytest.mark.parametrize("code", ["MLF201", "MLF101"])
 def test_a_name_bound_to_one_written_out_item_walks_it_once(code: str) -> None:
     # a notebook cell that picks one run, then loops over the pick: one request
-    call = "mlflow.get_run(x)" if code == "MLF201" else "mlflow.log_metric(x, 1.0)"
+    call = "mlflow.get_run(x)" if code == "MLF201" else "mlflow.log_metric('score', len(x))"
     source = f"""\
     picked = ["ecc6f58b340a4f8b9dc59a9265cec3ab"]
     for x in picked:

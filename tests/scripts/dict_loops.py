@@ -26,8 +26,8 @@ with mlflow.start_run(run_name="dict-loops"):
 
     for epoch in range(6):
         metrics = evaluate(epoch)
-        for key, value in metrics.items():
-            mlflow.log_metric(key, value, step=epoch)
+        for metric, score in metrics.items():
+            mlflow.log_metric(metric, score, step=epoch)
 
     summary = {"epochs": 6, "final_loss": evaluate(5)["loss"]}
     for k, v in summary.items():
