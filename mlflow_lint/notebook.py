@@ -467,12 +467,10 @@ class Notebook:
         databricks = self.is_databricks
         shared: list[tuple[int, str]] = []
         own: list[tuple[int, str]] = []
-        language_of_notebook = self.language
-        foreign = (
-            None
-            if language_of_notebook is None or _is_python(language_of_notebook)
-            else (language_of_notebook)
-        )
+        # the notebook's language, where it is not Python: that of cells naming none
+        foreign = self.language
+        if foreign is not None and _is_python(foreign):
+            foreign = None
         for index, source in self.sources.items():
             language = self._cell_language(index, foreign)
             if language is not None:
