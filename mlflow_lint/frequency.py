@@ -58,8 +58,10 @@ such a set too when the key names the item of every loop (`for split in splits: 
 value in scores[split].items(): mlflow.log_metric(f"{split}_{name}", value)`). So is a
 loop that guards each item's write (`try: ... except ...: continue` in the loop, or `with
 suppress(Exception):` around the write in the helper it calls for each item), whatever it
-walks: a batch would fail as a whole where such a loop loses only the bad item, so its one
-request per item is a choice.
+walks, in such a function or script: a batch would fail as a whole where such a loop loses
+only the bad item, so its one request per item is a choice once per run. On a path that
+repeats (called in a loop, named for a step, or logging at a `step` that changes) a guarded
+loop is still reported: its requests grow with the steps.
 
 Still reported: the same loop nested in another loop that the key does not name (`for
 epoch in range(epochs): for name, value in scores.items(): ...`), logging one key over
