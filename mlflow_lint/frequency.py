@@ -13,7 +13,13 @@ from typing import Optional
 
 import libcst as cst
 
-from mlflow_lint.context import FileContext, LoopFrame, parameter_names, uses_names
+from mlflow_lint.context import (
+    FileContext,
+    LoopFrame,
+    loop_nodes,
+    parameter_names,
+    uses_names,
+)
 from mlflow_lint.fixes import bind_arguments, loop_bound_names, target_names
 from mlflow_lint.mlflow_api import UNBATCHED_PARAM, UNBATCHED_TAG, ApiCall
 from mlflow_lint.names import words
@@ -218,9 +224,7 @@ def walks_itself(ctx: FileContext, function: cst.FunctionDef) -> bool:
     name = function.name.value
 
     def compute() -> bool:
-        todo: list[cst.CSTNode] = [function.body]
-        while todo:
-            node = todo.pop()
+        for node in loop_nodes(function.body):  # its own body, not nested definitions
             if type(node) is cst.Call:
                 func = node.func
                 if (type(func) is cst.Name and func.value == name) or (
@@ -230,8 +234,6 @@ def walks_itself(ctx: FileContext, function: cst.FunctionDef) -> bool:
                     and func.value.value in ("self", "cls")
                 ):
                     return True
-            if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                todo.extend(node.children)
         return False
 
     walks: bool = ctx.memo(f"frequency.walks-itself:{id(function)}", compute)
@@ -351,8 +353,10 @@ def once_per_run_entries(
     own_run = call is not None and ctx.in_own_run(call)
     if not own_run and (step_named(function) or _given_a_step(function)):
         return None
+    # a run of its own: once per run, however often the module calls the function
+    held_key = OWN_RUN_KEY if own_run else ctx.function_key(function)
     if guarded:  # each item's write is guarded: one request per item is a choice
-        return OWN_RUN_KEY if own_run else ctx.function_key(function)
+        return held_key
     for mapping in mappings:
         if logging_interface(function, mapping) and not configures_run and not own_run:
             return None  # (an interface that opens its run logs into a run of its own)
@@ -360,8 +364,7 @@ def once_per_run_entries(
             return None
     if entries_of(frames[0].loop) is not None and walks_itself(ctx, function):
         return None  # a nested mapping walked leaf by leaf: every section's entries
-    # a run of its own: once per run, however often the module calls the function
-    return OWN_RUN_KEY if own_run else ctx.function_key(function)
+    return held_key
 
 
 def once_per_run_call(
