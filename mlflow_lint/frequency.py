@@ -80,7 +80,10 @@ its caller hands it (`def log_metrics(metrics, step=None)`: its callers decide h
 and a metrics interface runs on every step) or logs params through a client
 (`client.log_param(run_id, ...)` names its run: trackers for a sweep's trials and export
 tools write many runs from one process, a config each), unless it guards each item (see
-above) or opens the run itself (each call is a run of its own). An interface that sets
+above), opens the run itself (each call is a run of its own), or logs into the active
+run and is called in this file only once per run: from runs its callers open (`with
+mlflow.start_run(): log_metrics(test_scores)`) or from a script's own code, in no loop
+(not even one that opens a run per item: a sweep's runs add up). An interface that sets
 tags or logs params into the active run (`def set_tags(self, tags):`, `def
 log_params(self, params):`) is held like the rest: a run's labels and configuration, set
 once (a run takes one value per param key)."""
@@ -93,6 +96,9 @@ documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
 OWN_RUN_KEY = "own-run"
 # The key of a script's own code (in no function): never repeated.
 SCRIPT_KEY = "script"
+# Prefixes the key of a logging interface (see once_per_run_entries): held only when every
+# call of it in the file runs once per run.
+INTERFACE_PREFIX = "interface:"
 
 
 def step_named(function: Optional[cst.FunctionDef]) -> bool:
@@ -106,11 +112,16 @@ def note_helper_site(ctx: FileContext, call: cst.Call) -> None:
     on each iteration of a loop (not a written-out handful), for repeated_functions()."""
 
     def note() -> None:
+        key = ctx.local_callee(call)
+        if key is None:
+            return
         frames = ctx.repeating_loops()
-        if frames:
-            key = ctx.local_callee(call)
-            if key is not None and not _descends(ctx, frames, key):
-                _looped_helpers(ctx).add(key)
+        if frames and not _descends(ctx, frames, key):
+            _looped_helpers(ctx).add(key)
+        elif any(not f.at_most_once for f in ctx.loops(through_runs=True)):
+            _sites(ctx, "in-runs")[key] = True  # once per run, in a loop over runs
+        elif ctx.enclosing_function() is None:
+            _sites(ctx, "script").setdefault(key, False)  # a script's own: once per process
 
     ctx.memo(f"frequency.site:{id(call)}", note)
 
@@ -128,6 +139,29 @@ def _descends(ctx: FileContext, frames: list[LoopFrame], key: str) -> bool:
 def _looped_helpers(ctx: FileContext) -> set[str]:
     looped: set[str] = ctx.memo("frequency.looped-helpers", set)
     return looped
+
+
+def _sites(ctx: FileContext, kind: str) -> dict[str, bool]:
+    called: dict[str, bool] = ctx.memo(f"frequency.sites-{kind}", dict)
+    return called
+
+
+def called_once_per_run(ctx: FileContext, key: str) -> bool:
+    """Every call of the function `key` in this file runs once per run and the process
+    makes one run: in a run the calling function opens itself (`with mlflow.start_run():`
+    around it) or in a script's own code, and in no loop, not even one that opens a run per
+    iteration (a sweep's or a benchmark's: its requests add up over the runs). False when
+    the file never calls it: its callers are elsewhere. Complete after the walk."""
+    if key in _sites(ctx, "in-runs") or key in repeated_functions(ctx):
+        return False
+    sites = 0
+    for summary in ctx.functions.values():
+        for callee, call in summary.helper_calls:
+            if callee == key:
+                if id(call) not in summary.in_own_run:
+                    return False
+                sites += 1
+    return sites > 0 or key in _sites(ctx, "script")
 
 
 def repeated_functions(ctx: FileContext) -> set[str]:
@@ -288,13 +322,24 @@ class HoldsOncePerRun(Rule):
                 return
         super().report(node, message, fix, end_node, help)
 
+    def _reported(self, keys: set[str]) -> set[str]:
+        """Which of the held `keys` are reported after all: those of functions the file
+        calls in a loop, and those of logging interfaces it does not call only once per run."""
+        repeated = repeated_functions(self.ctx)
+        for key in keys:
+            if key.startswith(INTERFACE_PREFIX):
+                function = key[len(INTERFACE_PREFIX) :]
+                if function in repeated or not called_once_per_run(self.ctx, function):
+                    repeated.add(key)
+        return repeated
+
     def unhold(self, node: cst.CSTNode) -> None:
         """Report `node` after all, wherever its function runs (call before release_held)."""
         self.__dict__.get("_held_keys", {}).pop(id(node), None)
 
     def release_held(self) -> None:
         held = self.__dict__.get("_held_keys")
-        self._repeated = repeated_functions(self.ctx) if held else set()
+        self._repeated = self._reported(set(held.values())) if held else set()
         for key, report in self.__dict__.pop("_held", []):
             if key in self._repeated:
                 super().report(*report)
@@ -308,6 +353,7 @@ def once_per_run_entries(
     guarded: bool = False,
     call: Optional[cst.Call] = None,
     configures_run: bool = False,
+    client: bool = False,
 ) -> Optional[str]:
     """Call during the walk, with the loops that repeat the node being visited and, for a
     logging call, its `key` and `step` arguments. The key of its function when the only
@@ -328,7 +374,10 @@ def once_per_run_entries(
     interface that sets the tags or logs the params its caller hands it (`def
     set_tags(self, tags)`, `def log_params(self, params)`) labels and configures a run once,
     like the set-up code that calls it (a run takes one value per param key: logging params
-    on every step raises), where a metrics interface runs on every step."""
+    on every step raises), where a metrics interface runs on every step. Such a metrics
+    interface (into the active run, not through a `client`, which names the run it writes
+    and serves tools that write many) gets INTERFACE_PREFIX before its key: held only if
+    the file calls it only once per run (see called_once_per_run)."""
     mappings = []
     for frame in frames:
         loop = frame.loop
@@ -357,14 +406,18 @@ def once_per_run_entries(
     held_key = OWN_RUN_KEY if own_run else ctx.function_key(function)
     if guarded:  # each item's write is guarded: one request per item is a choice
         return held_key
+    interface = False
     for mapping in mappings:
         if logging_interface(function, mapping) and not configures_run and not own_run:
-            return None  # (an interface that opens its run logs into a run of its own)
+            # (an interface that opens its run logs into a run of its own)
+            if client:
+                return None
+            interface = True
         if type(mapping) is cst.Name and _open_ended_in(function, mapping.value):
             return None
     if entries_of(frames[0].loop) is not None and walks_itself(ctx, function):
         return None  # a nested mapping walked leaf by leaf: every section's entries
-    return held_key
+    return INTERFACE_PREFIX + held_key if interface else held_key
 
 
 def once_per_run_call(
@@ -386,6 +439,7 @@ def once_per_run_call(
         guarded,
         call,
         found is not None and configures_run(found),
+        found is not None and found.is_client,
     )
 
 

@@ -108,6 +108,26 @@ ONCE = {
             for param, value in search.best_params_.items():
                 mlflow.log_param(f"best_{param}", value)
     """,
+    # an interface the file calls only from runs its callers open, in no loop: a few
+    # schemas' worth of requests once per run
+    "interface-called-once-per-run": """
+        import mlflow
+        class Evaluator:
+            def evaluate(self, model, test, holdout):
+                with mlflow.start_run():
+                    self._log_metrics(model.score(test), "test")
+                    self._log_metrics(model.score(holdout), "holdout")
+            def _log_metrics(self, scores, split):
+                for name, value in scores.items():
+                    mlflow.log_metric(f"{split}_{name}", value)
+    """,
+    "interface-called-by-the-script": """
+        import mlflow
+        def log_metrics(results, prefix):
+            for name, value in results.items():
+                mlflow.log_metric(f"{prefix}/{name}", value)
+        log_metrics(final_scores, "final")
+    """,
     # one object's fields (a class's schema): a configuration not made flat
     "config-fields": """
         import mlflow
@@ -180,6 +200,34 @@ REPEATS = {
                     mlflow.log_metric(key, value)
         """,
         [(5, "MLF105")],
+    ),
+    # the same interface called from a run the caller opens for each model of a sweep:
+    # once per run, but the requests add up over the process's runs
+    "interface-per-run-of-a-sweep": (
+        """
+        import mlflow
+        def compare(models, data):
+            for name, model in models.items():
+                with mlflow.start_run(run_name=name):
+                    log_metrics(model.score(data))
+        def log_metrics(scores):
+            for key, value in scores.items():
+                mlflow.log_metric(key, value)
+        """,
+        [(8, "MLF105")],
+    ),
+    # called once per run from this file, and from a caller the file does not show (no
+    # run opened around it): how often is the caller's business
+    "interface-with-an-outside-caller": (
+        """
+        import mlflow
+        def log_metrics(scores):
+            for key, value in scores.items():
+                mlflow.log_metric(key, value)
+        def final_report(scores):
+            log_metrics(scores)
+        """,
+        [(4, "MLF105")],
     ),
     # a client names the run it writes: a tool that writes many runs logs a config per run
     "client-params-interface": (

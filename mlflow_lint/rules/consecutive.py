@@ -165,7 +165,9 @@ class ConsecutiveCalls(Rule):
                 break
         frames = self.ctx.repeating_loops()
         # a loop over a set of names, each logging its own keys, once per run?
-        if frames and frequency.once_per_run_call(self.ctx, frames, call, found):
+        # (an interface's loop is held by the loop rules, once they know its callers)
+        once = frames and frequency.once_per_run_call(self.ctx, frames, call, found)
+        if once and not once.startswith(frequency.INTERFACE_PREFIX):
             frames = []
         own_run = function is not None and self.ctx.in_own_run(call)
         return _Place(bool(frames), function, handler, own_run)

@@ -187,7 +187,10 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                 self.hold(node, once)
                 if found is None and frequency.entries_of(frames[0].loop) is not None:
                     self._held_entry_helpers.append(node)
-            elif found is None and self.guards_items and self._passes_item(node, frames):
+            interface = once is not None and once.startswith(frequency.INTERFACE_PREFIX)
+            if (once is None or interface) and (
+                found is None and self.guards_items and self._passes_item(node, frames)
+            ):
                 # a logging interface calling a helper that guards its own write: whether it
                 # does is known once the walk has summarised the helper (finish())
                 once = frequency.once_per_run_call(self.ctx, frames, node, found, guarded=True)

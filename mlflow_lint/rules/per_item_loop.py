@@ -187,6 +187,7 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
                 step=step.value if step is not None else None,
                 call=found.call,
                 configures_run=frequency.configures_run(found.found),
+                client=found.found.is_client,
             )
             if once is not None:
                 self.hold(node, once)
