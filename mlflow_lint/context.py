@@ -171,6 +171,9 @@ class LoopFrame:
     loop: cst.CSTNode  # For, While, or a comprehension
     at_most_once: bool  # an unconditional break/return/raise follows: the body runs once
     throttled: bool  # guarded by `if step % N == 0`: runs every N iterations, not each one
+    # guarded by `if score > best_score:`: runs when the loop's result improves, a running
+    # best's few updates (see is_improvement)
+    improving: bool = False
 
     @property
     def is_async(self) -> bool:
@@ -605,6 +608,18 @@ class FileContext:
         """The innermost function definition around the node being visited, if any."""
         return next((a for a in reversed(self.ancestors) if type(a) is cst.FunctionDef), None)
 
+    def improving(self) -> bool:
+        """Whether the walk is in the body of an `if` (in the same scope) that tests for a
+        new best (`if val_acc > self.best_acc:`; see is_improvement)."""
+        ancestors = self.ancestors
+        for index in range(len(ancestors) - 1, 0, -1):
+            node, child = ancestors[index - 1], ancestors[index]
+            if type(node) in _SCOPE_KINDS:
+                return False
+            if type(node) is cst.If and child is node.body and is_improvement(node.test):
+                return True
+        return False
+
     def in_own_run(self, call: cst.Call) -> bool:
         """Whether `call`, already walked, logs to a run its function opens itself (`with
         mlflow.start_run():` around it, or `start_run()` / `create_run()` before it): once
@@ -796,7 +811,7 @@ class FileContext:
         frames: list[LoopFrame] = []
         terminated_by_return = False
         breaks_inner = False  # a break seen below the next loop up exits that loop only
-        throttled = False
+        throttled = improving = False
         failing = False  # in an `except` handler: runs when something failed, not each time
         unreachable = False  # after an unconditional `continue`, `break`, `return` or `raise`
         guards: list[cst.If] = []  # the `if`s whose body holds the node
@@ -815,6 +830,8 @@ class FileContext:
                 guards.append(parent)
                 if _is_throttle(parent.test):
                     throttled = True
+                elif is_improvement(parent.test):
+                    improving = True
             elif (
                 type(parent) is cst.With
                 and child is parent.body
@@ -839,7 +856,7 @@ class FileContext:
                     once = self._walks_one_item(parent)
                 if not once and guards:
                     once = any(self.holds_once(guard, parent) for guard in guards)
-                frames.append(LoopFrame(parent, once, throttled))
+                frames.append(LoopFrame(parent, once, throttled, improving))
                 breaks_inner = False
         if failing or unreachable:  # also a loop inside a handler: a fallback, an error path
             frames = [dataclasses.replace(frame, at_most_once=True) for frame in frames]
@@ -1462,6 +1479,34 @@ def uses_names(node: cst.CSTNode, names: Iterable[str], skip: Optional[cst.CSTNo
             todo.append(current.value)
         else:
             todo.extend(iter_children(current))
+    return False
+
+
+_IMPROVEMENT_WORDS = frozenset({"best", "improved", "improvement", "improves"})
+
+
+def is_improvement(test: cst.BaseExpression) -> bool:
+    """`if val_acc > self.best_acc:`, `if loss < best_loss`, `if is_best:`: the body runs
+    when a result beats the best so far (an early-stopping check, a checkpoint of the best
+    model), a few times over a training, not on each step."""
+    if type(test) is cst.Comparison and len(test.comparisons) == 1:
+        if not isinstance(
+            test.comparisons[0].operator,
+            (cst.LessThan, cst.GreaterThan, cst.LessThanEqual, cst.GreaterThanEqual),
+        ):
+            return False
+        sides: tuple[cst.BaseExpression, ...] = (test.left, test.comparisons[0].comparator)
+    elif type(test) is cst.Name or type(test) is cst.Attribute:
+        sides = (test,)
+    else:
+        return False
+    for side in sides:
+        while type(side) is cst.Attribute:
+            if not _IMPROVEMENT_WORDS.isdisjoint(words(side.attr.value)):
+                return True
+            side = side.value
+        if type(side) is cst.Name and not _IMPROVEMENT_WORDS.isdisjoint(words(side.value)):
+            return True
     return False
 
 

@@ -624,3 +624,37 @@ def test_a_loop_over_names_in_a_run_its_function_opens_is_once_per_run_however_c
     # logging into the caller's run, the loop repeats with the sweep
     shared = source.replace("with mlflow.start_run():", "if True:")
     assert [c for _, c in codes(shared)] == ["MLF101"]
+
+
+BEST_SO_FAR = """
+    import mlflow
+    class Checkpointer:
+        def on_validation_end(self, epoch, scores):
+            mlflow.log_metric("val_f1", scores["f1"], step=epoch)
+            if scores["f1"] >= self.best_f1:
+                self.best_f1 = scores["f1"]
+                mlflow.log_metric("best_f1", self.best_f1, step=epoch)
+                mlflow.log_metric("best_epoch", epoch, step=epoch)
+    def fit(model, loader, epochs):
+        lowest = None
+        for epoch in range(epochs):
+            for batch in loader:
+                model.step(batch)
+            loss = model.validate()
+            is_best = lowest is None or loss < lowest
+            if is_best:
+                lowest = loss
+                mlflow.log_metric("best_val_loss", loss)
+                mlflow.log_param("best_epoch_seen", "yes")
+"""
+
+
+def test_calls_that_record_a_new_best_are_not_per_step() -> None:
+    # a new best comes a few times over a training: merging the pair or buffering the
+    # running best saves a request per improvement, and its latest value is the one read
+    assert codes(BEST_SO_FAR) == []
+    # the same calls on every validation are per step: reported
+    every_time = BEST_SO_FAR.replace('if scores["f1"] >= self.best_f1:', "if True:")
+    assert (8, "MLF102") in codes(every_time)
+    every_epoch = BEST_SO_FAR.replace("if is_best:", "if lowest is not None:")
+    assert {c for _, c in codes(every_epoch)} == {"MLF106", "MLF108"}

@@ -54,7 +54,10 @@ not open the run itself; option
 `mlflow-lint fix`), set `min-calls-once = 2` in the rule's table, for example
 `[tool.mlflow-lint.MLF102]` (see docs/configuration.md). Calls in an exception handler
 (an error path) and in test code (`test_*` functions, test modules, `tests/` folders)
-are not reported."""
+are not reported. Nor are calls under a test for a new best (`if val_acc >
+self.best_acc:`, `if is_best:`), whatever the loop, step or function name say: they run
+when a result improves, a few times over a training, and merging them saves a request
+each time; they are held to the ten like a set-up function."""
 
 
 @dataclass
@@ -163,14 +166,15 @@ class ConsecutiveCalls(Rule):
             if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 function = node if type(node) is cst.FunctionDef else None
                 break
-        frames = self.ctx.repeating_loops()
+        improving = self.ctx.improving()
+        frames = [] if improving else self.ctx.repeating_loops()
         # a loop over a set of names, each logging its own keys, once per run?
         # (an interface's loop is held by the loop rules, once they know its callers)
         once = frames and frequency.once_per_run_call(self.ctx, frames, call, found)
         if once and not once.startswith(frequency.INTERFACE_PREFIX):
             frames = []
         own_run = function is not None and self.ctx.in_own_run(call)
-        return _Place(bool(frames), function, handler, own_run)
+        return _Place(bool(frames), function, handler, own_run, improving)
 
     def _report_group(self, group: list[_Item], *report: Any) -> None:
         """Report a group where it repeats, or where it is big enough to matter once; a small
@@ -184,10 +188,11 @@ class ConsecutiveCalls(Rule):
             return  # a test's few calls against a throwaway store
         if (
             place.repeated
-            or _per_step(first)
+            or (not place.improving and _per_step(first))
             or (
                 place.function is not None
                 and not place.own_run  # each call a run of its own, whatever its name
+                and not place.improving
                 and frequency.step_named(place.function)
             )
             or len(group) >= self.option_values["min-calls-once"]
@@ -440,6 +445,9 @@ class _Place:
     # in a run the function opens itself (`with mlflow.start_run():` around the call): once
     # per run however often the function is called
     own_run: bool = False
+    # under `if score > best_score:` (context.is_improvement): a new best's few updates,
+    # whatever the loop, the step or the function's name say
+    improving: bool = False
 
 
 def _per_step(item: _Item) -> bool:

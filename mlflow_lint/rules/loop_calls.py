@@ -48,7 +48,9 @@ launches each trial): its requests come a few at a time, at the pace of the poll
 person or the job. Nor, in a script's own code (in no function and no other loop), a loop
 over a written-out collection of fewer than ten items (`for k in ["precision", "recall",
 "mAP50", "mAP50-95"]:`): as many requests as that many written-out calls, once per run,
-which MLF102-MLF104 do not report there either."""
+which MLF102-MLF104 do not report there either. Nor a call under a test for a new best
+(`if val_acc > self.best_acc:`, `if loss < best_loss:`, `if is_best:`): it runs when a
+result improves, a few times over a training, not on each step."""
 documents_paced = shared_doc("{paced}", PACED_NOT_FLAGGED)
 
 
@@ -132,7 +134,13 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                 if mapping.call is node:
                     return []
                 continue
-            if frame.at_most_once or (frame.throttled and not self.include_throttled):
+            # (a running best's updates: a few over a training, and its latest value is
+            # the one read, whatever the step)
+            if (
+                frame.at_most_once
+                or frame.improving
+                or (frame.throttled and not self.include_throttled)
+            ):
                 continue
             # a written-out handful, or a loop that waits on each iteration (a poll, a
             # prompt): its requests come a few at a time, at the pace of the wait

@@ -35,7 +35,9 @@ class MetricWithoutStep(LoopCallRule):
 
     ## Not flagged
     A key that changes with each iteration (each key is logged once), a loop that opens a
-    run per iteration, and a client call whose run changes with each iteration.
+    run per iteration, and a client call whose run changes with each iteration. A call under
+    a test for a new best (`if val_acc > best_acc: mlflow.log_metric("best_acc", val_acc)`):
+    a running best, whose latest value is the one read; a few points over a training.
     """
 
     code = "MLF108"

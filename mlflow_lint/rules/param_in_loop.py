@@ -41,6 +41,9 @@ class ParamInLoop(LoopCallRule):
     ## Not flagged
     {once_per_run}
 
+    A call under a test for a new best (`if score > best_score: mlflow.log_param("best_trial",
+    trial)`): it runs when a result improves, a few times over a search.
+
     A loop that calls a helper whose own loop is reported for the same call (`for trial in
     trials: log_config(trial)` where `log_config` logs each item in a loop): one problem,
     reported at the helper's loop, where the batch goes.
