@@ -428,19 +428,26 @@ def once_per_run_call(
     guarded: bool = False,
 ) -> Optional[str]:
     """once_per_run_entries() for a call in those loops, with the `key` and `step` it logs
-    (none for a call of a helper of this file: `found` None)."""
-    bound = (bind_arguments(call, found.signature) or {}) if found is not None else {}
-    key, step = bound.get("key"), bound.get("step")
-    return once_per_run_entries(
-        ctx,
-        frames,
-        key.value if key is not None else None,
-        step.value if step is not None else None,
-        guarded,
-        call,
-        found is not None and configures_run(found),
-        found is not None and found.is_client,
-    )
+    (none for a call of a helper of this file: `found` None). Several rules ask it of the
+    same call at the same point of the walk: answered once for each set of loops."""
+
+    def compute() -> Optional[str]:
+        bound = (bind_arguments(call, found.signature) or {}) if found is not None else {}
+        key, step = bound.get("key"), bound.get("step")
+        return once_per_run_entries(
+            ctx,
+            frames,
+            key.value if key is not None else None,
+            step.value if step is not None else None,
+            guarded,
+            call,
+            found is not None and configures_run(found),
+            found is not None and found.is_client,
+        )
+
+    loops = ",".join(str(id(frame.loop)) for frame in frames)
+    held: Optional[str] = ctx.memo(f"once-per-run:{id(call)}:{loops}:{guarded}", compute)
+    return held
 
 
 def configures_run(found: ApiCall) -> bool:

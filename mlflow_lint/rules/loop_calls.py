@@ -123,6 +123,19 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         self._branch_sites: dict[tuple[int, str, bool], list[Branches]] = {}
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
+        """The loops that repeat `node` (visited now) and count for this rule. The rules
+        that share these settings share the answer."""
+        settings = (
+            self.skips_test_code,
+            self.include_throttled,
+            self.counts_requests,
+            self.holds_written_out_loops,
+        )
+        key = f"loop-call-frames:{id(node)}:{len(self.ctx.ancestors)}:{settings}"
+        frames: list[LoopFrame] = self.ctx.memo(key, lambda: self._frames(node))
+        return list(frames)
+
+    def _frames(self, node: cst.CSTNode) -> list[LoopFrame]:
         if self.skips_test_code and self._in_test_code():
             return []
         kept = []
