@@ -287,6 +287,26 @@ OUTLIVING = {
             for command in proposals(sweep):
                 run(command)
     """,
+    # the trainer drives the package's MLflow callback, whose end hook is in its own module
+    "a run handed to an imported MLflow callback": """
+        import mlflow
+        from forecast.training.hooks import MlflowTrainingHook
+
+        def train(model, data, epochs):
+            mlflow.start_run(run_name="forecast")
+            hooks = [EarlyStop(patience=3)]
+            hooks.append(MlflowTrainingHook(log_every=10))
+            model.fit(data, epochs=epochs, hooks=hooks)
+            return model.evaluate(data)
+    """,
+    "a run handed to an imported MLflow logger, inline": """
+        import mlflow
+        import lightning_helpers as lh
+
+        def fit(trainer, module):
+            mlflow.start_run()
+            trainer.fit(module, loggers=[lh.MLflowRunLogger(module.name)])
+    """,
 }
 
 
@@ -415,6 +435,32 @@ FLAGGED = {
             mlflow.end_run()
         """,
         "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
+    ),
+    # MLflow's own callback logs into the run and ends nothing; a callback defined in the
+    # module is read here, and this one ends nothing either
+    "a run handed to MLflow's own callback": (
+        """
+        import mlflow
+
+        def train(model, data):
+            mlflow.start_run()
+            model.fit(data, callbacks=[mlflow.keras.MlflowCallback()])
+        """,
+        "nothing here ends the run `mlflow.start_run()` starts",
+    ),
+    "a run handed to a callback of the module that ends nothing": (
+        """
+        import mlflow
+
+        class MlflowEpochLogger:
+            def on_epoch_end(self, epoch, logs):
+                mlflow.log_metrics(logs, step=epoch)
+
+        def train(model, data):
+            mlflow.start_run()
+            model.fit(data, callbacks=[MlflowEpochLogger()])
+        """,
+        "nothing here ends the run `mlflow.start_run()` starts",
     ),
     "a method that starts and ends the run itself, unprotected": (
         """

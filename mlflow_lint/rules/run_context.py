@@ -181,6 +181,12 @@ class RunNotContextManaged(Rule):
       neither called nor handed out leaves the run open, and is reported;
     - the mlflow module stored on an object after the start (`self.mlflow = mlflow`): the
       object's users log into the run and end it through it, in other modules;
+    - an MLflow logger or callback imported from another package than MLflow (a name with
+      "mlflow" and "logger", "callback", "hook" or "tracker" in it) handed to a call after
+      the start (`trainer.fit(..., callbacks=[MLFlowLogger(model)])`): the framework runs
+      its end-of-training hook, whose code is elsewhere and may end the run. MLflow's own
+      callbacks (`mlflow.keras.MlflowCallback`) end none, and a class defined in the module
+      is read there;
     - `start_run(run_id=...)` under an `if mlflow.active_run() is None:` guard, which
       re-activates a run its caller owns, or with the id of the run that is active
       (`parent = mlflow.active_run()`, then `start_run(run_id=parent.info.run_id,
@@ -416,6 +422,8 @@ class RunNotContextManaged(Rule):
         if self._resumes(start):
             return True
         scope = start.scope
+        if self._drives_mlflow_callback(scope):
+            return True
         if type(scope) is cst.Module:
             return False
         if start.name is not None and self._handed_on(scope, start.name):
@@ -429,6 +437,76 @@ class RunNotContextManaged(Rule):
         if _is_fixture(scope) and self._first_ending(start) is not None:
             return True
         return self._start_wrapper(start)
+
+    def _drives_mlflow_callback(self, scope: cst.CSTNode) -> bool:
+        """An MLflow logger or callback of another package's (imported, not MLflow's own:
+        `MLFlowLogger(model)`) is handed to a call (`trainer.fit(..., callbacks=[cb])`): the
+        framework calls its hooks, and its end-of-training hook may end the run; its code is
+        not in this file."""
+        made: set[str] = set()  # names bound to such an object or a list holding one
+        for node in _walk(scope):
+            if isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None:
+                if self._holds_mlflow_callback(node.value, made):
+                    made.update(t.value for t in _targets(node) if type(t) is cst.Name)
+            elif (
+                type(node) is cst.Call
+                and type(node.func) is cst.Attribute
+                and node.func.attr.value in ("append", "extend")
+                and type(node.func.value) is cst.Name
+                and any(self._holds_mlflow_callback(arg.value, made) for arg in node.args)
+            ):
+                made.add(node.func.value.value)  # `callbacks.append(MLFlowLogger(model))`
+        return any(
+            type(node) is cst.Call
+            and not (
+                type(node.func) is cst.Attribute and node.func.attr.value in ("append", "extend")
+            )
+            and any(self._holds_mlflow_callback(arg.value, made) for arg in node.args)
+            for node in _walk(scope)
+        )
+
+    def _holds_mlflow_callback(self, value: cst.BaseExpression, made: set[str]) -> bool:
+        if type(value) is cst.Name:
+            return value.value in made
+        if isinstance(value, (cst.List, cst.Tuple)):
+            return any(self._holds_mlflow_callback(e.value, made) for e in value.elements)
+        if type(value) is not cst.Call:
+            return False
+        func = value.func
+        if type(func) is cst.Name:  # `from pkg.callbacks import MLFlowLogger`
+            if func.value not in self._foreign_names():
+                return False
+            name = self._foreign_names()[func.value]
+        elif type(func) is cst.Attribute:  # `callbacks.MLFlowLogger(...)`
+            root = func.value
+            while type(root) is cst.Attribute:
+                root = root.value
+            if type(root) is not cst.Name or root.value in ("mlflow", "self", "cls"):
+                return False  # MLflow's own callbacks end no run; a method is no class
+            name = func.attr.value
+        else:
+            return False
+        lowered = name.lower()
+        return "mlflow" in lowered and any(w in lowered for w in _CALLBACK_WORDS)
+
+    def _foreign_names(self) -> dict[str, str]:
+        """Names the module imports from another package than MLflow (`from x import A as
+        B`: B -> A): their code is not in this file (a class defined here is read here)."""
+        found: Optional[dict[str, str]] = self.__dict__.get("_foreign")
+        if found is None:
+            found = {}
+            for node in _walk(self.ctx.module):
+                if type(node) is cst.ImportFrom and not isinstance(node.names, cst.ImportStar):
+                    module = dotted_name(node.module) if node.module is not None else ""
+                    if (module or "").split(".")[0] == "mlflow":
+                        continue
+                    for alias in node.names:
+                        imported = dotted_name(alias.name) or ""
+                        bound = alias.asname.name if alias.asname is not None else None
+                        key = bound.value if type(bound) is cst.Name else imported
+                        found[key] = imported
+            self._foreign = found
+        return found
 
     def _hands_out_ending(self, scope: cst.CSTNode) -> bool:
         """A function defined in `scope` ends the run and is handed to the caller (returned,
@@ -717,6 +795,9 @@ def _nested_functions(scope: cst.CSTNode) -> Iterator[cst.FunctionDef]:
             yield current
         elif not isinstance(current, SCOPES):
             todo.extend(iter_children(current))
+
+
+_CALLBACK_WORDS = ("logger", "callback", "hook", "tracker")
 
 
 def _passed_in_call(scope: cst.CSTNode, name: str) -> bool:
