@@ -9,6 +9,7 @@ import stat
 import sys
 from collections.abc import Iterator, Sequence
 from functools import partial
+from itertools import repeat
 from typing import Callable, Optional, Protocol
 
 from mlflow_lint.config import Settings, relative_path
@@ -127,35 +128,13 @@ def _run(
         yield from (worker(path, settings) for path in files)
         return
     jobs = min(jobs, len(files) // MIN_FILES_PER_WORKER)
-    size = max(1, min(32, len(files) // (jobs * 8)))
-    chunks = [files[start : start + size] for start in range(0, len(files), size)]
+    chunksize = max(1, min(32, len(files) // (jobs * 8)))
     import multiprocessing  # here: a run served from the cache never starts a pool
     from concurrent.futures import ProcessPoolExecutor
 
-    # `jobs - 1` workers, and this process is the last one: it takes the chunks the workers
-    # have not started, from the back, while they go from the front. Nothing idles until
-    # the last chunk, and only the workers' results cross a pipe.
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
-    with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
-        futures = [pool.submit(_check_chunk, worker, chunk, settings) for chunk in chunks]
-        mine: dict[int, list[FileResult]] = {}
-        last = len(chunks) - 1  # the last chunk this process may still take
-        try:
-            for number, future in enumerate(futures):
-                while number not in mine and last >= number and not future.done():
-                    if futures[last].cancel():
-                        mine[last] = _check_chunk(worker, chunks[last], settings)
-                        last -= 1
-                    else:  # the workers take chunks in order: they started all up to it
-                        last = -1
-                yield from mine.pop(number) if number in mine else future.result()
-        finally:  # stopped early (an error, Ctrl-C, the consumer gave up): drop the rest
-            for future in futures:
-                future.cancel()
-
-
-def _check_chunk(worker: Worker, paths: Sequence[str], settings: Settings) -> list[FileResult]:
-    return [worker(path, settings) for path in paths]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        yield from pool.map(worker, files, repeat(settings), chunksize=chunksize)
 
 
 def run_paths(
