@@ -1490,26 +1490,35 @@ _IMPROVEMENT_WORDS = frozenset({"best", "improved", "improvement", "improves"})
 def is_improvement(test: cst.BaseExpression) -> bool:
     """`if val_acc > self.best_acc:`, `if loss < best_loss`, `if is_best:`: the body runs
     when a result beats the best so far (an early-stopping check, a checkpoint of the best
-    model), a few times over a training, not on each step."""
+    model), a few times over a training, not on each step. A flag alone counts when its
+    name says a new best (`is_best`, `new_best`, `improved`), not a setting (`save_best`)."""
     if type(test) is cst.Comparison and len(test.comparisons) == 1:
         if not isinstance(
             test.comparisons[0].operator,
             (cst.LessThan, cst.GreaterThan, cst.LessThanEqual, cst.GreaterThanEqual),
         ):
             return False
-        sides: tuple[cst.BaseExpression, ...] = (test.left, test.comparisons[0].comparator)
-    elif type(test) is cst.Name or type(test) is cst.Attribute:
-        sides = (test,)
-    else:
-        return False
-    for side in sides:
-        while type(side) is cst.Attribute:
-            if not _IMPROVEMENT_WORDS.isdisjoint(words(side.attr.value)):
-                return True
-            side = side.value
-        if type(side) is cst.Name and not _IMPROVEMENT_WORDS.isdisjoint(words(side.value)):
-            return True
+        return any(
+            not _IMPROVEMENT_WORDS.isdisjoint(_spelled_words(side))
+            for side in (test.left, test.comparisons[0].comparator)
+        )
+    if type(test) is cst.Name or type(test) is cst.Attribute:
+        named = _spelled_words(test)
+        return bool({"improved", "improves", "improvement"} & named) or (
+            "best" in named and bool({"is", "new"} & named)
+        )
     return False
+
+
+def _spelled_words(node: cst.BaseExpression) -> set[str]:
+    """The words of a name or an attribute chain (`self.best_acc`: self, best, acc)."""
+    found: set[str] = set()
+    while type(node) is cst.Attribute:
+        found.update(words(node.attr.value))
+        node = node.value
+    if type(node) is cst.Name:
+        found.update(words(node.value))
+    return found
 
 
 def _is_throttle(test: cst.BaseExpression) -> bool:

@@ -119,9 +119,10 @@ def note_helper_site(ctx: FileContext, call: cst.Call) -> None:
         if frames and not _descends(ctx, frames, key):
             _looped_helpers(ctx).add(key)
         elif any(not f.at_most_once for f in ctx.loops(through_runs=True)):
-            _sites(ctx, "in-runs")[key] = True  # once per run, in a loop over runs
+            # in a loop after all: one that opens a run per item (a sweep), or a handful
+            _sites(ctx, "looped").add(key)
         elif ctx.enclosing_function() is None:
-            _sites(ctx, "script").setdefault(key, False)  # a script's own: once per process
+            _sites(ctx, "script").add(key)  # a script's own call: once per process
 
     ctx.memo(f"frequency.site:{id(call)}", note)
 
@@ -141,8 +142,9 @@ def _looped_helpers(ctx: FileContext) -> set[str]:
     return looped
 
 
-def _sites(ctx: FileContext, kind: str) -> dict[str, bool]:
-    called: dict[str, bool] = ctx.memo(f"frequency.sites-{kind}", dict)
+def _sites(ctx: FileContext, kind: str) -> set[str]:
+    """Keys of the functions this file calls at a site of that kind (note_helper_site)."""
+    called: set[str] = ctx.memo(f"frequency.sites-{kind}", set)
     return called
 
 
@@ -152,7 +154,7 @@ def called_once_per_run(ctx: FileContext, key: str) -> bool:
     around it) or in a script's own code, and in no loop, not even one that opens a run per
     iteration (a sweep's or a benchmark's: its requests add up over the runs). False when
     the file never calls it: its callers are elsewhere. Complete after the walk."""
-    if key in _sites(ctx, "in-runs") or key in repeated_functions(ctx):
+    if key in _sites(ctx, "looped") or key in repeated_functions(ctx):
         return False
     sites = 0
     for summary in ctx.functions.values():

@@ -658,3 +658,6 @@ def test_calls_that_record_a_new_best_are_not_per_step() -> None:
     assert (8, "MLF102") in codes(every_time)
     every_epoch = BEST_SO_FAR.replace("if is_best:", "if lowest is not None:")
     assert {c for _, c in codes(every_epoch)} == {"MLF106", "MLF108"}
+    # a setting that names the best (save the best model?) holds on every epoch alike
+    every_epoch = BEST_SO_FAR.replace("if is_best:", "if model.save_best:")
+    assert {c for _, c in codes(every_epoch)} == {"MLF106", "MLF108"}
