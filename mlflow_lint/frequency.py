@@ -120,7 +120,7 @@ def note_helper_site(ctx: FileContext, call: cst.Call) -> None:
             _looped_helpers(ctx).add(key)
         elif any(not f.at_most_once for f in ctx.loops(through_runs=True)):
             # in a loop after all: one that opens a run per item (a sweep), or a handful
-            _sites(ctx, "looped").add(key)
+            _sites(ctx, "in-any-loop").add(key)
         elif ctx.enclosing_function() is None:
             _sites(ctx, "script").add(key)  # a script's own call: once per process
 
@@ -148,13 +148,14 @@ def _sites(ctx: FileContext, kind: str) -> set[str]:
     return called
 
 
-def called_once_per_run(ctx: FileContext, key: str) -> bool:
+def called_once_per_run(ctx: FileContext, key: str, repeated: set[str]) -> bool:
     """Every call of the function `key` in this file runs once per run and the process
     makes one run: in a run the calling function opens itself (`with mlflow.start_run():`
     around it) or in a script's own code, and in no loop, not even one that opens a run per
     iteration (a sweep's or a benchmark's: its requests add up over the runs). False when
-    the file never calls it: its callers are elsewhere. Complete after the walk."""
-    if key in _sites(ctx, "looped") or key in repeated_functions(ctx):
+    the file never calls it: its callers are elsewhere. `repeated`: repeated_functions().
+    Complete after the walk."""
+    if key in _sites(ctx, "in-any-loop") or key in repeated:
         return False
     sites = 0
     for summary in ctx.functions.values():
@@ -331,7 +332,7 @@ class HoldsOncePerRun(Rule):
         for key in keys:
             if key.startswith(INTERFACE_PREFIX):
                 function = key[len(INTERFACE_PREFIX) :]
-                if function in repeated or not called_once_per_run(self.ctx, function):
+                if not called_once_per_run(self.ctx, function, repeated):
                     repeated.add(key)
         return repeated
 

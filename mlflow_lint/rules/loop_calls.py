@@ -4,6 +4,7 @@ functions defined in the same module that the loop calls (to a bounded depth).""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import ClassVar, Optional
 
 import libcst as cst
@@ -125,15 +126,21 @@ class LoopCallRule(frequency.HoldsOncePerRun):
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
         """The loops that repeat `node` (visited now) and count for this rule. The rules
         that share these settings share the answer."""
-        settings = (
-            self.skips_test_code,
-            self.include_throttled,
-            self.counts_requests,
-            self.holds_written_out_loops,
-        )
-        key = f"loop-call-frames:{id(node)}:{len(self.ctx.ancestors)}:{settings}"
+        key = f"loop-call-frames:{id(node)}:{len(self.ctx.ancestors)}:{self._frame_settings()}"
         frames: list[LoopFrame] = self.ctx.memo(key, lambda: self._frames(node))
         return list(frames)
+
+    @classmethod
+    @cache
+    def _frame_settings(cls) -> str:
+        """The settings _frames() reads, spelled once per rule class (asked on every call)."""
+        settings = (
+            cls.skips_test_code,
+            cls.include_throttled,
+            cls.counts_requests,
+            cls.holds_written_out_loops,
+        )
+        return "".join("1" if setting else "0" for setting in settings)
 
     def _frames(self, node: cst.CSTNode) -> list[LoopFrame]:
         if self.skips_test_code and self._in_test_code():

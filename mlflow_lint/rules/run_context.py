@@ -474,9 +474,10 @@ class RunNotContextManaged(Rule):
             return False
         func = value.func
         if type(func) is cst.Name:  # `from pkg.callbacks import MLFlowLogger`
-            if func.value not in self._foreign_names():
+            imported = self._foreign_names().get(func.value)
+            if imported is None:
                 return False
-            name = self._foreign_names()[func.value]
+            name = imported
         elif type(func) is cst.Attribute:  # `callbacks.MLFlowLogger(...)`
             root = func.value
             while type(root) is cst.Attribute:
