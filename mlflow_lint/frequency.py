@@ -75,18 +75,20 @@ many items, over every leaf of a nested configuration
 (a flattened dict: `flatten_dict(cfg)`, `params_flat`; or a function that calls itself
 for each nested mapping) or a document loaded whole (`json.loads(text)`,
 `yaml.safe_load(f)`): open-ended, up to hundreds of entries; over a history keyed by step
-(`for step, value in history.items()`); and in a logging interface that logs the metrics
-its caller hands it (`def log_metrics(metrics, step=None)`: its callers decide how often,
-and a metrics interface runs on every step) or logs params through a client
+(`for step, value in history.items()`); in a logging interface that logs the metrics its
+caller hands it at a step it is given (`def log_metrics(self, metrics, step=None)`: its
+callers log on every step); in one that logs params through a client
 (`client.log_param(run_id, ...)` names its run: trackers for a sweep's trials and export
 tools write many runs from one process, a config each), unless it guards each item (see
-above), opens the run itself (each call is a run of its own), or logs into the active
-run and is called in this file only once per run: from runs its callers open (`with
-mlflow.start_run(): log_metrics(test_scores)`) or from a script's own code, in no loop
-(not even one that opens a run per item: a sweep's runs add up). An interface that sets
-tags or logs params into the active run (`def set_tags(self, tags):`, `def
-log_params(self, params):`) is held like the rest: a run's labels and configuration, set
-once (a run takes one value per param key)."""
+above) or opens the run itself (each call is a run of its own); and in a metrics
+interface that takes no step and logs into the active run (`def log_metrics(self,
+metrics):`) when this file calls it in a loop, even one that opens a run per item (a
+sweep's runs add up). Called nowhere else in the file, such an interface is held: metrics
+logged with no step are summary values (a caller on every step would pile all its points
+on step 0), logged once per run, which on real code, hand-judged, was mostly not worth
+acting on. An interface that sets tags or logs params into the active run (`def
+set_tags(self, tags):`, `def log_params(self, params):`) is held like the rest: a run's
+labels and configuration, set once (a run takes one value per param key)."""
 
 
 documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
@@ -96,8 +98,8 @@ documents_once_per_run = shared_doc("{once_per_run}", ONCE_PER_RUN_NOT_FLAGGED)
 OWN_RUN_KEY = "own-run"
 # The key of a script's own code (in no function): never repeated.
 SCRIPT_KEY = "script"
-# Prefixes the key of a logging interface (see once_per_run_entries): held only when every
-# call of it in the file runs once per run.
+# Prefixes the key of a metrics interface (see once_per_run_entries): held only when no
+# call of it in the file repeats, not even in a loop that opens a run per item.
 INTERFACE_PREFIX = "interface:"
 
 
@@ -149,22 +151,11 @@ def _sites(ctx: FileContext, kind: str) -> set[str]:
 
 
 def called_once_per_run(ctx: FileContext, key: str, repeated: set[str]) -> bool:
-    """Every call of the function `key` in this file runs once per run and the process
-    makes one run: in a run the calling function opens itself (`with mlflow.start_run():`
-    around it) or in a script's own code, and in no loop, not even one that opens a run per
-    iteration (a sweep's or a benchmark's: its requests add up over the runs). False when
-    the file never calls it: its callers are elsewhere. `repeated`: repeated_functions().
-    Complete after the walk."""
-    if key in _sites(ctx, "in-any-loop") or key in repeated:
-        return False
-    sites = 0
-    for summary in ctx.functions.values():
-        for callee, call in summary.helper_calls:
-            if callee == key:
-                if id(call) not in summary.in_own_run:
-                    return False
-                sites += 1
-    return sites > 0 or key in _sites(ctx, "script")
+    """No call of the function `key` in this file repeats: none in a loop, not even one
+    that opens a run per iteration (a sweep's or a benchmark's: its requests add up over
+    the runs), and none in a function the file calls in a loop. `repeated`:
+    repeated_functions(). Complete after the walk."""
+    return key not in _sites(ctx, "in-any-loop") and key not in repeated
 
 
 def repeated_functions(ctx: FileContext) -> set[str]:
@@ -327,7 +318,7 @@ class HoldsOncePerRun(Rule):
 
     def _reported(self, keys: set[str]) -> set[str]:
         """Which of the held `keys` are reported after all: those of functions the file
-        calls in a loop, and those of logging interfaces it does not call only once per run."""
+        calls in a loop, and those of metrics interfaces it calls in any loop."""
         repeated = repeated_functions(self.ctx)
         for key in keys:
             if key.startswith(INTERFACE_PREFIX):
@@ -377,10 +368,10 @@ def once_per_run_entries(
     interface that sets the tags or logs the params its caller hands it (`def
     set_tags(self, tags)`, `def log_params(self, params)`) labels and configures a run once,
     like the set-up code that calls it (a run takes one value per param key: logging params
-    on every step raises), where a metrics interface runs on every step. Such a metrics
-    interface (into the active run, not through a `client`, which names the run it writes
-    and serves tools that write many) gets INTERFACE_PREFIX before its key: held only if
-    the file calls it only once per run (see called_once_per_run)."""
+    on every step raises). A metrics interface that takes no step (into the active run, not
+    through a `client`, which names the run it writes and serves tools that write many)
+    logs summary values; it gets INTERFACE_PREFIX before its key: held only if no call of
+    it in the file repeats (see called_once_per_run)."""
     mappings = []
     for frame in frames:
         loop = frame.loop

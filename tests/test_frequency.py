@@ -121,6 +121,23 @@ ONCE = {
                 for name, value in scores.items():
                     mlflow.log_metric(f"{split}_{name}", value)
     """,
+    # a metrics interface that takes no step logs summary values (a caller on every step
+    # would pile its points on step 0): once per run where the file shows no loop around it
+    "stepless-interface-with-callers-elsewhere": """
+        import mlflow
+        class Tracker:
+            def log_metrics(self, metrics):
+                for key, value in metrics.items():
+                    mlflow.log_metric(key, value)
+    """,
+    "stepless-interface-with-an-outside-caller": """
+        import mlflow
+        def log_metrics(scores):
+            for key, value in scores.items():
+                mlflow.log_metric(key, value)
+        def final_report(scores):
+            log_metrics(scores)
+    """,
     "interface-called-by-the-script": """
         import mlflow
         def log_metrics(results, prefix):
@@ -190,16 +207,29 @@ REPEATS = {
         """,
         [(6, "MLF101")],
     ),
-    # an interface whose callers decide how often and how much
+    # an interface given a step: its callers log through it on every step
     "logging-interface": (
         """
         import mlflow
         class Tracker:
-            def log_metrics(self, metrics):
+            def log_metrics(self, metrics, step=None):
                 for key, value in metrics.items():
-                    mlflow.log_metric(key, value)
+                    mlflow.log_metric(key, value, step=step)
         """,
         [(5, "MLF105")],
+    ),
+    # one that takes no step, called in a loop of this file: every epoch, at step 0
+    "stepless-interface-called-in-a-loop": (
+        """
+        import mlflow
+        def log_metrics(metrics):
+            for key, value in metrics.items():
+                mlflow.log_metric(key, value)
+        def train(model, epochs):
+            for epoch in range(epochs):
+                log_metrics(model.fit_epoch())
+        """,
+        [(4, "MLF105")],
     ),
     # the same interface called from a run the caller opens for each model of a sweep:
     # once per run, but the requests add up over the process's runs
@@ -215,19 +245,6 @@ REPEATS = {
                 mlflow.log_metric(key, value)
         """,
         [(8, "MLF105")],
-    ),
-    # called once per run from this file, and from a caller the file does not show (no
-    # run opened around it): how often is the caller's business
-    "interface-with-an-outside-caller": (
-        """
-        import mlflow
-        def log_metrics(scores):
-            for key, value in scores.items():
-                mlflow.log_metric(key, value)
-        def final_report(scores):
-            log_metrics(scores)
-        """,
-        [(4, "MLF105")],
     ),
     # a client names the run it writes: a tool that writes many runs logs a config per run
     "client-params-interface": (
@@ -473,10 +490,13 @@ def test_adjacent_calls_per_name_in_a_once_per_run_loop_count_as_once_per_run() 
 GUARDED = """
     import mlflow
     class Tracker:
+        def __init__(self, run_id):
+            self.client = mlflow.MlflowClient()
+            self.run_id = run_id
         def log_metrics(self, metrics):
             for name, value in metrics.items():
                 try:
-                    mlflow.log_metric(name, float(value))
+                    self.client.log_metric(self.run_id, name, float(value))
                 except (TypeError, ValueError):
                     print("not a number:", name)
         def log_params(self, params):
@@ -514,8 +534,8 @@ def test_tags_and_params_interfaces_are_once_per_run_where_a_metrics_one_is_not(
 
 
 def test_a_logging_interface_that_guards_each_item_is_judged_once_per_run() -> None:
-    # an interface that logs what its caller hands it is reported as it is (its callers
-    # decide how often); guarding item by item makes its one request per item a choice (a
+    # a client interface that logs what its caller hands it is reported as it is (its
+    # callers decide how often and which run); guarding item by item makes its one request per item a choice (a
     # batch would fail as a whole where the loop loses just the bad item): held like the rest
     assert codes(GUARDED) == []
     unguarded = GUARDED.replace("except (TypeError, ValueError):", "finally:").replace(
@@ -535,7 +555,7 @@ def test_a_logging_interface_that_guards_each_item_is_judged_once_per_run() -> N
         # the handler re-raises: nothing is kept that a batch would lose
         ('print("not a number:", name)', "raise"),
         # one key over the items: a history, not a set of names
-        ("mlflow.log_metric(name, float(value))", "mlflow.log_metric('score', float(value))"),
+        ("log_metric(self.run_id, name,", "log_metric(self.run_id, 'score',"),
     ],
 )
 def test_guarded_items_still_reported_when_the_guard_keeps_nothing_or_the_key_is_one(

@@ -118,6 +118,7 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         self._guarded_helper_sites: list[tuple[cst.Call, str]] = []
         # helper calls in a loop over a mapping's entries, held once per run (see finish())
         self._held_entry_helpers: list[cst.Call] = []
+        self._interface_helpers: list[cst.Call] = []
         self._site_function: dict[int, str] = {}  # helper call in a loop -> its function's name
         self._flagged: set[int] = set()
         # (loop, MLflow function, client?) -> the branches of the direct calls flagged there
@@ -215,6 +216,8 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                 self.hold(node, once)
                 if found is None and frequency.entries_of(frames[0].loop) is not None:
                     self._held_entry_helpers.append(node)
+                if found is None and once.startswith(frequency.INTERFACE_PREFIX):
+                    self._interface_helpers.append(node)
             interface = once is not None and once.startswith(frequency.INTERFACE_PREFIX)
             if (once is None or interface) and (
                 found is None and self.guards_items and self._passes_item(node, frames)
@@ -269,6 +272,15 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         bound = fixes.loop_bound_names(frames[0].loop)
         return any(fixes.uses_names(arg.value, bound) for arg in call.args)
 
+    def _writes_through_a_client(self, call: cst.Call) -> bool:
+        """The helper `call` invokes reaches a write this rule wants made through a client
+        (`client.log_param(run_id, ...)`): it names its run, like an export tool's."""
+        helper = self.ctx.local_function(call)
+        return helper is not None and any(
+            found.is_client and self.wanted(found, node)
+            for found, node, _ in self.ctx.reachable_api_calls(helper, site=call)
+        )
+
     def _guards_own_writes(self, call: cst.Call) -> bool:
         """Every write this rule wants that the helper `call` invokes reaches is made in a
         block of its function that goes on after an error (`with suppress(Exception):
@@ -291,6 +303,9 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         return bool(writes)
 
     def finish(self) -> None:
+        for node in self._interface_helpers:
+            if self._writes_through_a_client(node):
+                self.unhold(node)  # a client interface, as if the loop made the call itself
         for node, once in self._guarded_helper_sites:
             if self._guards_own_writes(node):
                 self.hold(node, once)

@@ -149,14 +149,18 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
     over every leaf of a nested configuration (a flattened dict: `flatten_dict(cfg)`,
     `params_flat`; or a function that calls itself for each nested mapping) or a document
     loaded whole (`json.loads(text)`, `yaml.safe_load(f)`): open-ended, up to hundreds of
-    entries; over a history keyed by step (`for step, value in history.items()`); and in a
-    logging interface that logs the metrics its caller hands it (`def log_metrics(self,
-    metrics):`: a metrics interface runs on every step) or logs params through a client
-    (`client.log_param(run_id, ...)` names its run: a tool that writes many runs logs a
-    config for each), unless it opens the run itself (each call is a run of its own). An
-    interface that sets tags or logs params into the active run (`def
-    set_tags(self, tags):`, `def log_params(self, params):`) is held like the rest: a run's
-    labels and configuration, set once (a run takes one value per param key).
+    entries; over a history keyed by step (`for step, value in history.items()`); in a
+    logging interface that logs the metrics its caller hands it at a step it is given (`def
+    log_metrics(self, metrics, step):`: its callers log on every step) or logs params
+    through a client (`client.log_param(run_id, ...)` names its run: a tool that writes
+    many runs logs a config for each), unless it opens the run itself (each call is a run
+    of its own); and in a metrics interface that takes no step (`def log_metrics(self,
+    metrics):`) when this file calls it in a loop. Called in no loop of the file, such an
+    interface is held: metrics logged with no step are summary values, logged once per run
+    (a caller on every step would pile all its points on step 0). An interface that sets
+    tags or logs params into the active run (`def set_tags(self, tags):`, `def
+    log_params(self, params):`) is held like the rest: a run's labels and configuration,
+    set once (a run takes one value per param key).
 
     Loops that do anything else besides the one call, loops over anything but `.items()`,
     calls that use the loop variables in their other arguments (`step=k`), and loops whose
