@@ -23,7 +23,7 @@ from mlflow_lint.context import (
 from mlflow_lint.fixes import bind_arguments, loop_bound_names, target_names
 from mlflow_lint.mlflow_api import UNBATCHED_PARAM, UNBATCHED_TAG, ApiCall
 from mlflow_lint.names import words
-from mlflow_lint.rule import PendingFix, Rule, shared_doc
+from mlflow_lint.rule import PendingFix, Report, Rule, shared_doc
 
 _STEP_WORDS = frozenset({"step", "steps", "batch", "batches", "epoch", "epochs", "iteration"})
 # Words in the name of a function that logs what its caller hands it (`log_params(self,
@@ -303,18 +303,17 @@ class HoldsOncePerRun(Rule):
         fix: Optional[PendingFix] = None,
         end_node: Optional[cst.CSTNode] = None,
         help: str = "",
-    ) -> None:
+    ) -> Optional[Report]:
         key = self.__dict__.get("_held_keys", {}).get(id(node))
         if key is not None:
             repeated: Optional[set[str]] = self.__dict__.get("_repeated")
-            if repeated is None:  # still walking
-                self.__dict__.setdefault("_held", []).append(
-                    (key, (node, message, fix, end_node, help))
-                )
-                return
+            if repeated is None:  # still walking: emitted by release_held(), if at all
+                report = Report(self, node, message, fix, end_node, help)
+                self.__dict__.setdefault("_held", []).append((key, report))
+                return report
             if key not in repeated:
-                return
-        super().report(node, message, fix, end_node, help)
+                return None
+        return super().report(node, message, fix, end_node, help)
 
     def _reported(self, keys: set[str]) -> set[str]:
         """Which of the held `keys` are reported after all: those of functions the file
@@ -336,7 +335,7 @@ class HoldsOncePerRun(Rule):
         self._repeated = self._reported(set(held.values())) if held else set()
         for key, report in self.__dict__.pop("_held", []):
             if key in self._repeated:
-                super().report(*report)
+                self._emit(report)
 
 
 def once_per_run_entries(

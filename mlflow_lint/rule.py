@@ -138,9 +138,12 @@ class Rule:
         fix: Optional[PendingFix] = None,
         end_node: Optional[cst.CSTNode] = None,
         help: str = "",
-    ) -> None:
-        """`message`: what is wrong, one short sentence; `help`: the remedy."""
-        self._emit(Report(self, node, message, fix, end_node, help))
+    ) -> Optional[Report]:
+        """`message`: what is wrong, one short sentence; `help`: the remedy. Returns the
+        report, which the rule may still extend during the walk (None: left out)."""
+        report = Report(self, node, message, fix, end_node, help)
+        self._emit(report)
+        return report
 
     def fix(self, description: str, *edits: NodeEdit) -> PendingFix:
         """A fix with this rule's declared safety."""

@@ -795,7 +795,8 @@ def test_a_function_held_on_an_object_is_merged_through_the_module() -> None:
 def test_a_param_whose_value_changes_with_the_loop_is_one_finding() -> None:
     """`log_param("model_name", name)` in a loop over models, in one run: the second
     iteration raises. MLF301 says so; MLF106's "same param on every iteration" would be
-    the same problem told less precisely. With MLF301 off, MLF106 still reports it."""
+    the same problem told less precisely. With MLF301 off, MLF106 still reports it, with the
+    next line's param as one finding: the same params logged again on every iteration."""
     source = """\
     import mlflow
 
@@ -808,7 +809,7 @@ def test_a_param_whose_value_changes_with_the_loop_is_one_finding() -> None:
     """
     found = lint(source, select=["MLF106", "MLF301"])
     assert [(line, code) for line, _, code in found] == [(7, "MLF301"), (8, "MLF106")]
-    assert codes(source, "MLF106") == [7, 8]
+    assert codes(source, "MLF106") == [7]
 
 
 @pytest.mark.parametrize("value", ["EPOCHS", "args.epochs"])
@@ -875,7 +876,8 @@ def test_the_same_call_in_both_branches_of_an_if_in_a_loop_is_one_finding() -> N
 
 def test_a_param_logged_in_both_branches_of_an_if_in_a_loop_is_one_finding() -> None:
     """`log_param(k, v)` for a scalar, else `log_param(k, str(v))`: one request per item
-    either way, one finding (at the first)."""
+    either way, one finding (at the first). Two calls at adjacent lines are one finding
+    too, spanning both."""
     source = """\
     import mlflow
 
@@ -892,7 +894,10 @@ def test_a_param_logged_in_both_branches_of_an_if_in_a_loop_is_one_finding() -> 
     for trial in range(20):  # once per trial: the loops repeat
         log_config({"trial": trial})
     """
-    assert codes(source, "MLF106") == [6, 10, 11]
+    assert codes(source, "MLF106") == [6, 10]
+    [tags] = [v for v in lint_violations(source, "MLF106") if v.line == 10]
+    assert tags.message == "2 `mlflow.set_tag` calls in a loop send 2 requests per item"
+    assert tags.end_line == 11
 
 
 @pytest.mark.parametrize(
@@ -968,3 +973,56 @@ def test_a_scripts_loop_over_a_few_written_out_names_is_like_written_out_calls()
                 mlflow.log_metric(key, evaluate(key), step=epoch)
     """
     assert codes(per_epoch, "MLF101") == [6]
+
+
+ADJACENT_CONSTANTS = """\
+import mlflow
+
+def train(model, epochs, lr, seed):
+    with mlflow.start_run():
+        for epoch in range(epochs):
+            mlflow.log_param("lr", lr)
+            # a comment between them keeps them adjacent
+            mlflow.log_param("seed", seed)
+            model.fit()
+            mlflow.log_param("optimizer", "adam")
+            mlflow.log_metric("acc", model.acc)
+            mlflow.log_metric("loss", model.loss)
+"""
+
+
+def test_adjacent_calls_with_one_problem_in_one_loop_are_one_finding() -> None:
+    """A block of constant params re-logged in a loop is one problem (hoist the block), and
+    so is a block of metrics without a step (pass the step to each): one finding each,
+    spanning the block, where a statement in between starts a new one."""
+    params = lint_violations(ADJACENT_CONSTANTS, "MLF106")
+    assert [(v.line, v.end_line) for v in params] == [(6, 8), (10, 10)]
+    assert params[0].message == (
+        "2 `mlflow.log_param` calls in a loop log the same params on every iteration"
+    )
+    assert "Log them once before the loop" in params[0].help
+    assert (
+        params[1].message == "`mlflow.log_param` in a loop logs the same param on every iteration"
+    )
+    [metrics] = lint_violations(ADJACENT_CONSTANTS, "MLF108")
+    assert (metrics.line, metrics.end_line) == (11, 12)
+    assert metrics.message.startswith("2 `mlflow.log_metric` calls log the same keys in a loop")
+    # its fix passes the step to every call of the block
+    fixed_text = fixed(ADJACENT_CONSTANTS, "MLF108", unsafe=True) or ""
+    assert 'mlflow.log_metric("acc", model.acc, step=epoch)' in fixed_text
+    assert 'mlflow.log_metric("loss", model.loss, step=epoch)' in fixed_text
+
+
+def test_calls_in_different_loops_or_blocks_are_not_one_finding() -> None:
+    source = """\
+    import mlflow
+
+    def train(model, epochs, folds, lr):
+        for epoch in range(epochs):
+            mlflow.log_param("lr", lr)
+            for fold in folds:
+                mlflow.log_param("folds", len(folds))
+            if model.done:
+                mlflow.log_param("done", True)
+    """
+    assert [v.line for v in lint_violations(source, "MLF106")] == [5, 7, 9]

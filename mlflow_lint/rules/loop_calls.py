@@ -4,15 +4,16 @@ functions defined in the same module that the loop calls (to a bounded depth).""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import cache
-from typing import ClassVar, Optional
+from typing import Callable, ClassVar, Optional
 
 import libcst as cst
 
 from mlflow_lint import fixes, frequency
 from mlflow_lint.context import Branches, LoopFrame, contains, exclusive, is_test_code
 from mlflow_lint.mlflow_api import ApiCall
-from mlflow_lint.rule import shared_doc
+from mlflow_lint.rule import PendingFix, Report, shared_doc
 from mlflow_lint.rules.per_item_loop import mapping_loop
 
 
@@ -65,6 +66,17 @@ def branches_taken(ancestors: Sequence[cst.CSTNode], loop: cst.CSTNode) -> Branc
         for node, child in zip(inside, inside[1:])
         if type(node) is cst.If
     )
+
+
+@dataclass
+class _Run:
+    """Findings of one kind at adjacent statements of one block: one finding."""
+
+    kind: tuple[object, ...]
+    block: cst.IndentedBlock
+    index: int  # the block's statement that holds the last call
+    calls: int
+    report: Report
 
 
 class LoopCallRule(frequency.HoldsOncePerRun):
@@ -123,6 +135,7 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         self._flagged: set[int] = set()
         # (loop, MLflow function, client?) -> the branches of the direct calls flagged there
         self._branch_sites: dict[tuple[int, str, bool], list[Branches]] = {}
+        self._run: Optional[_Run] = None  # see report_adjacent()
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
         """The loops that repeat `node` (visited now) and count for this rule. The rules
@@ -381,6 +394,66 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             if passes & inner.get(id(call), set()):
                 echoes.add(id(node))
         return echoes
+
+    def report_adjacent(
+        self,
+        node: cst.Call,
+        kind: tuple[object, ...],
+        message: Callable[[int], str],
+        help: Callable[[int], str],
+        fix: Optional[PendingFix] = None,
+    ) -> None:
+        """Report the call `node` (visited now) as one finding with the calls of the same
+        `kind` flagged at the statements right before it in its block, each a statement of
+        its own (`log_param("lr", lr)` then `log_param("seed", seed)` in one loop): one
+        problem, one finding, whose fix makes every call's edits. `message` and `help` say
+        it for a number of calls."""
+        place = self._statement_place(node)
+        kind = (*kind, fix is not None, self.__dict__.get("_held_keys", {}).get(id(node)))
+        run = self._run
+        if (
+            place is not None
+            and run is not None
+            and run.kind == kind
+            and run.block is place[0]
+            and run.index + 1 == place[1]
+        ):
+            run.index += 1
+            run.calls += 1
+            extended = run.report
+            extended.message, extended.help, extended.end_node = (
+                message(run.calls),
+                help(run.calls),
+                node,
+            )
+            if extended.fix is not None and fix is not None:  # (both or neither: see kind)
+                extended.fix = replace(extended.fix, edits=[*extended.fix.edits, *fix.edits])
+            return
+        report = self.report(node, message(1), fix, help=help(1))
+        self._run = (
+            _Run(kind, place[0], place[1], 1, report)
+            if place is not None and report is not None
+            else None
+        )
+
+    def _statement_place(self, node: cst.Call) -> Optional[tuple[cst.IndentedBlock, int]]:
+        """The block and index of the statement that is just the call `node` (visited now)."""
+        ancestors = self.ctx.ancestors
+        if len(ancestors) < 3:
+            return None
+        expression, line, block = ancestors[-1], ancestors[-2], ancestors[-3]
+        if (
+            type(expression) is not cst.Expr
+            or expression.value is not node
+            or type(line) is not cst.SimpleStatementLine
+            or len(line.body) != 1
+            or type(block) is not cst.IndentedBlock
+        ):
+            return None
+        for index, statement in enumerate(block.body):
+            if statement is line:
+                return block, index
+        return None
 
     def loops_phrase(self, frames: list[LoopFrame]) -> str:
         if len(frames) == 1:

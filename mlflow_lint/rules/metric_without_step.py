@@ -18,7 +18,9 @@ class MetricWithoutStep(LoopCallRule):
     Flags `log_metric` / `log_metrics` (fluent or `MlflowClient`) in a loop without a `step`
     (neither keyword nor positional, and no `**kwargs` that could hold one), when the same
     key is logged on every iteration: a literal key, or a `log_metrics` dict literal with
-    literal keys.
+    literal keys. Such calls at adjacent lines of one loop (`log_metric("acc", acc)`, then
+    `log_metric("loss", loss)`) are one finding that spans them, and its fix passes the step
+    to each.
 
     ## Why is this bad
     Without a step MLflow records every point at step 0: the metric's history holds all the
@@ -87,7 +89,19 @@ class MetricWithoutStep(LoopCallRule):
                 f"Add `step={counter}`", Safety.UNSAFE, [NodeEdit(call, call, self.ctx.code(fixed))]
             )
         what = f"`{via}`" if via else f"`{found.qualname}`"
-        message = f"{what} logs the same key in a loop without `step`: every point lands on step 0"
+
+        def message(calls: int) -> str:
+            if calls == 1:
+                return (
+                    f"{what} logs the same key in a loop without `step`: every point lands on "
+                    "step 0"
+                )
+            return (
+                f"{calls} `{found.qualname}` calls log the same keys in a loop without `step`: "
+                "every point lands on step 0"
+            )
+
+        kind = (found.qualname, id(frames[0].loop))
         entry = _entry_name(frames[0].loop) if len(frames) == 1 and not via else None
         if entry is not None and not frequency.step_named(self.ctx.enclosing_function()):
             # (a function named for a step, `after_iteration`, repeats over time itself)
@@ -95,24 +109,24 @@ class MetricWithoutStep(LoopCallRule):
             bound = fixes.bind_arguments(call, found.signature) or {}
             key = bound.get("key")
             literal = fixes.literal_string(key.value) if key is not None else None
-            self.report(
-                node,
-                message,
-                help=(
+
+            def per_entry(calls: int) -> str:
+                metric = literal if calls == 1 and literal else "<metric>"
+                return (
                     f"Each iteration is a named entry (`{entry}`), not a step: log it under a key "
-                    f'per entry (`f"{{{entry}}}_{literal or "<metric>"}"`) or in a child run per '
-                    f"entry (`with mlflow.start_run(run_name={entry}, nested=True):`), so each "
-                    "value stays visible"
-                ),
-            )
+                    f'per entry (`f"{{{entry}}}_{metric}"`) or in a child run per entry (`with '
+                    f"mlflow.start_run(run_name={entry}, nested=True):`), so each value stays "
+                    "visible"
+                )
+
+            self.report_adjacent(node, ("entry", *kind), message, per_entry)
             return
         hint = f"step={counter}" if counter else "step=<iteration counter>"
-        self.report(
-            node,
-            message,
-            fix=fix,
-            help=f"Pass `{hint}`, so the history chart plots the points by step",
-        )
+        help = f"Pass `{hint}`, so the history chart plots the points by step"
+        if via:
+            self.report(node, message(1), fix=fix, help=help)
+            return
+        self.report_adjacent(node, ("step", *kind), message, lambda _: help, fix)
 
 
 def _entry_name(loop: cst.CSTNode) -> Optional[str]:

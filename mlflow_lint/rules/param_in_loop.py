@@ -23,7 +23,9 @@ class ParamInLoop(LoopCallRule):
     whose value changes with the loop (`log_param("model_name", name)`), which MLF301
     (duplicate-param-key) reports as the error it is when it is selected. The same call in
     both branches of an `if` in one loop (`log_param(k, v)` for a scalar, else
-    `log_param(k, str(v))`) is one finding, at the first.
+    `log_param(k, str(v))`) is one finding, at the first, and so are calls with the same
+    problem at adjacent lines of one loop (`log_param("lr", lr)`, then `log_param("seed",
+    seed)`): one block to move or to batch, one finding that spans it.
 
     ## Why is this bad
     Params are immutable within a run: when the value changes between iterations, the second
@@ -123,32 +125,60 @@ class ParamInLoop(LoopCallRule):
                 ),
             )
             return
+        calls = f"`{found.qualname}` calls {where}"
+        group = (found.qualname, id(frames[0].loop))
         if varying_key or key is None:
-            self.report(
+            self.report_adjacent(
                 node,
-                f"{what} {where} sends one request per item",
-                help=f"Collect the items into a dict and log them once after the loop with {batch}",
+                ("per item", *group),
+                lambda n: (
+                    f"{what} {where} sends one request per item"
+                    if n == 1
+                    else f"{n} {calls} send {n} requests per item"
+                ),
+                lambda n: (
+                    f"Collect the items into a dict and log them once after the loop with {batch}"
+                ),
             )
         elif param:
             if DuplicateParamKey.code in self.ctx.enabled and changes_in_loop(
                 self.ctx, call, found
             ):
                 return  # a certain error: MLF301 says so, one finding for one problem
-            self.report(
+            self.report_adjacent(
                 node,
-                f"{what} {where} logs the same param on every iteration",
-                help=(
+                ("same param", *group),
+                lambda n: (
+                    f"{what} {where} logs the same param on every iteration"
+                    if n == 1
+                    else f"{n} {calls} log the same params on every iteration"
+                ),
+                lambda n: (
                     "Params are immutable: a changed value raises 'Changing param values is not "
-                    "allowed' on the second iteration, an unchanged one wastes a request. Log it "
-                    "once before the loop, or log a changing value as a metric with `step=`"
+                    "allowed' on the second iteration, an unchanged one wastes a request. "
+                    + (
+                        "Log it once before the loop, or log a changing value as a metric with "
+                        "`step=`"
+                        if n == 1
+                        else f"Log them once before the loop (one {batch}), or log changing "
+                        "values as metrics with `step=`"
+                    )
                 ),
             )
         else:
-            self.report(
+            self.report_adjacent(
                 node,
-                f"{what} {where} sets the same tag on every iteration",
-                help=(
+                ("same tag", *group),
+                lambda n: (
+                    f"{what} {where} sets the same tag on every iteration"
+                    if n == 1
+                    else f"{n} {calls} set the same tags on every iteration"
+                ),
+                lambda n: (
                     "Each iteration overwrites the tag with one request and only the last value "
                     "is kept: set it once after the loop"
+                    if n == 1
+                    else "Each iteration overwrites the tags with one request each and only the "
+                    f"last values are kept: set them once after the loop (one {batch})"
                 ),
             )
