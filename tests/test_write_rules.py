@@ -1026,3 +1026,50 @@ def test_calls_in_different_loops_or_blocks_are_not_one_finding() -> None:
                 mlflow.log_param("done", True)
     """
     assert [v.line for v in lint_violations(source, "MLF106")] == [5, 7, 9]
+
+
+def test_a_param_logged_on_the_iteration_that_ends_the_loop_is_logged_once() -> None:
+    """An early stop logs the epoch it stopped at, then leaves the loop: the value is one of
+    many, but it is logged once. The same call on every iteration raises on the second."""
+    source = """\
+    import mlflow
+
+    def train(model, epochs, stopper):
+        with mlflow.start_run():
+            for epoch in range(epochs):
+                if stopper.step(model.fit()):
+                    mlflow.log_param("stopped_epoch", epoch)
+                    break
+                mlflow.log_param("last_epoch", epoch)
+    """
+    assert lint(source, select=["MLF301", "MLF106"]) == [(9, 13, "MLF301")]
+
+
+def test_metrics_logged_at_one_step_of_a_loop_are_one_finding() -> None:
+    """Each field of a history row logged under its own `if` at the row's step: one
+    `log_metrics` per step fixes every call, so they are one finding, first call to last."""
+    source = """\
+    import mlflow
+
+    def replay(rows):
+        with mlflow.start_run():
+            for row in rows:
+                step = row["step"]
+                if "loss" in row:
+                    mlflow.log_metric("loss", row["loss"], step=step)
+                if "lr" in row:
+                    mlflow.log_metric("lr", row["lr"], step=step)
+                print(step)
+                if "grad_norm" in row:
+                    mlflow.log_metric("grad_norm", row["grad_norm"], step=step)
+    """
+    [finding] = lint_violations(source, "MLF101")
+    assert (finding.line, finding.end_line) == (8, 13)
+    assert (
+        finding.message
+        == "3 `mlflow.log_metric` calls at one step in a loop: 3 requests per iteration"
+    )
+    assert "one `mlflow.log_metrics({...}, step=...)`" in finding.help
+    # at different steps they are different problems
+    apart = source.replace('row["lr"], step=step', 'row["lr"], step=step + 1')
+    assert [v.line for v in lint_violations(apart, "MLF101")] == [8, 10]

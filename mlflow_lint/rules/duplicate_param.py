@@ -32,7 +32,10 @@ class DuplicateParamKey(Rule):
 
     ## Not flagged
     A client call whose run changes with each iteration of the loop around it (`for run in
-    runs: client.log_param(run.info.run_id, "p", v)`): each run gets the param once. The same
+    runs: client.log_param(run.info.run_id, "p", v)`): each run gets the param once. A call
+    that runs on one iteration of the loop at most (`if early_stopping.step(loss):
+    mlflow.log_param("stopped_epoch", epoch)` followed by `break`, or under an `if` that
+    holds once): its value changes with the loop, but it is logged once. The same
     value logged again (an idempotent no-op): the same literal, or the same name or attribute
     chain (`EPOCHS`, `args.epochs`) that the run's block never assigns. Calls in exclusive
     branches.
@@ -154,8 +157,10 @@ def _one_run_loop_names(
     ctx: FileContext, node: cst.Call, found: ApiCall, bound: dict[str, cst.Arg]
 ) -> list[str]:
     """The names bound by the loops around `node` that log to one run: for a client call,
-    the loops inside the one that changes its run id."""
-    frames = ctx.loops(node)
+    the loops inside the one that changes its run id. Not those of a loop that runs `node`
+    on one iteration at most (`if early_stop: log_param("stopped_epoch", epoch); break`):
+    the value it logs is one of many, but it is logged once."""
+    frames = [frame for frame in ctx.loops(node) if not frame.at_most_once]
     run_id = bound.get("run_id") if found.is_client else None
     if run_id is not None:
         varying = [fixes.uses_names(run_id.value, fixes.loop_bound_names(f.loop)) for f in frames]

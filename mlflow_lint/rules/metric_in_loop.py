@@ -57,6 +57,11 @@ class _Finding:
     branches: Branches = ()
 
 
+_ONE_CALL_PER_STEP = (
+    "Log each step's metrics together in one `mlflow.log_metrics({...}, step=...)` call"
+)
+
+
 @frequency.documents_once_per_run
 @documents_paced
 class MetricInLoop(LoopCallRule):
@@ -68,6 +73,9 @@ class MetricInLoop(LoopCallRule):
     defined in the same module are flagged where the helper is called in the loop, naming
     the chain. The same call in both branches of an `if` in one loop (with a step when there
     is one, without otherwise) is one request per iteration: one finding, at the first.
+    Calls that log several metrics at one step of one loop (`if "loss" in row:
+    log_metric("loss", row["loss"], step=s)`, then the same for `"lr"`) are one finding too,
+    from the first call to the last: one `log_metrics` per step fixes them all.
 
     The advice follows the loop's shape: several metrics per step (a loop over metric
     names, a helper handed the same `step=` on every iteration, or other `log_metric` calls
@@ -218,6 +226,13 @@ class MetricInLoop(LoopCallRule):
                 inner = id(f.frames[0].loop)
                 self._per_loop[inner] = self._per_loop.get(inner, 0) + 1
         built: dict[int, Optional[PendingFix]] = {}
+        # the calls an iteration makes at one step (`if "loss" in row: log_metric("loss", ...,
+        # step=s)`, then the same for "lr"): one problem, one `log_metrics` per step: one
+        # finding from the first call to the last
+        steps: dict[tuple[object, ...], list[tuple[_Finding, Optional[PendingFix], str]]] = {}
+        reports: list[
+            tuple[_Finding, Optional[PendingFix], str, str, Optional[tuple[object, ...]]]
+        ] = []
         for finding in findings:
             loop = self._buffer_loop(finding, findings)
             fix = None
@@ -229,7 +244,37 @@ class MetricInLoop(LoopCallRule):
             if id(finding) in echoes:
                 continue  # its loop's fix, built from every finding, still covers it
             message, advice = self._message(finding, findings)
-            self.report(finding.node, message, fix=fix, help=advice)
+            key: Optional[tuple[object, ...]] = None
+            if advice == _ONE_CALL_PER_STEP and not finding.via and finding.statement is not None:
+                step = (fixes.bind_arguments(finding.call, finding.found.signature) or {}).get(
+                    "step"
+                )
+                key = (
+                    id(finding.frames[0].loop),
+                    len(finding.frames),
+                    finding.found.qualname,
+                    self.ctx.code(step.value) if step is not None else None,
+                    id(fix),
+                )
+                group = steps.setdefault(key, [])
+                group.append((finding, fix, message))
+                if len(group) > 1:
+                    continue
+            reports.append((finding, fix, message, advice, key))
+        for finding, fix, message, advice, key in reports:
+            group = steps.get(key, []) if key is not None else []
+            if len(group) > 1:
+                calls = f"{len(group)} `{finding.found.qualname}` calls"
+                if len(finding.frames) == 1:
+                    message = f"{calls} at one step in a loop: {len(group)} requests per iteration"
+                else:
+                    message = (
+                        f"{calls} at one step {self.loops_phrase(finding.frames)}: "
+                        f"{len(group)} requests per inner iteration"
+                    )
+                self.report(finding.node, message, fix=fix, end_node=group[-1][0].node, help=advice)
+            else:
+                self.report(finding.node, message, fix=fix, help=advice)
 
     # --- the message: what is wrong, and the advice for this loop's shape ----------------------
     def _message(self, finding: _Finding, findings: list[_Finding]) -> tuple[str, str]:
@@ -291,9 +336,7 @@ class MetricInLoop(LoopCallRule):
                 and self._loop_metrics(inner)[1].get(self.ctx.code(step.value), 0) > 1
             )
         ):
-            return message, (
-                "Log each step's metrics together in one `mlflow.log_metrics({...}, step=...)` call"
-            )
+            return message, _ONE_CALL_PER_STEP
         # the usual case, decided once per file: no `log_metrics` call, no loop body to walk
         batched = (
             self._loop_metrics(inner)[0]
