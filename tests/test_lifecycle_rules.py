@@ -974,3 +974,28 @@ def train_all(models):
         "        run = start_child(name)\n        if run:\n            mlflow.set_tag",
     )
     assert [v.line for v in violations(entered_by_hand, "MLF303")] == [12]
+
+
+def test_messages_about_the_run_between_its_start_and_end_cannot_skip_the_end() -> None:
+    """A helper that starts a run, prints its id, logs a few values and ends it: only
+    MLflow itself could fail in between, as with logging alone."""
+    source = """\
+import mlflow
+
+
+def log_result(name, score, params):
+    mlflow.start_run()
+    run = mlflow.active_run()
+    print("Active run_id: {}".format(run.info.run_id))
+    if name:
+        mlflow.set_tag("model", name)
+    mlflow.log_metric("score", score)
+    mlflow.log_params(params)
+    mlflow.end_run()
+"""
+    assert violations(source, "MLF302") == []
+    # work of its own between them (a call that may raise) can skip the end
+    working = source.replace("score, params", "model, params").replace(
+        'mlflow.log_metric("score", score)', 'mlflow.log_metric("score", model.score())'
+    )
+    assert len(violations(working, "MLF302")) == 1

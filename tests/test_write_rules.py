@@ -1073,3 +1073,26 @@ def test_metrics_logged_at_one_step_of_a_loop_are_one_finding() -> None:
     # at different steps they are different problems
     apart = source.replace('row["lr"], step=step', 'row["lr"], step=step + 1')
     assert [v.line for v in lint_violations(apart, "MLF101")] == [8, 10]
+
+
+def test_adjacent_metrics_in_a_loop_that_waits_on_each_iteration_are_held_like_set_up_code() -> (
+    None
+):
+    """A monitoring or demo loop that sleeps between steps sends its requests a few at a time,
+    at the pace of the wait: MLF102 holds its pair to `min-calls-once`, as MLF101 does not
+    report such a loop. Without the wait, the pair at each step is reported."""
+    source = """\
+    import time
+    import mlflow
+
+    def monitor(model, steps):
+        with mlflow.start_run():
+            for step in range(steps):
+                loss, acc = model.step()
+                mlflow.log_metric("loss", loss, step=step)
+                mlflow.log_metric("acc", acc, step=step)
+                time.sleep(0.5)
+    """
+    assert lint(source, select=["MLF101", "MLF102"]) == []
+    unpaced = source.replace("time.sleep(0.5)", "print(step)")
+    assert lint(unpaced, select=["MLF101", "MLF102"]) == [(8, 13, "MLF102")]

@@ -57,7 +57,10 @@ not open the run itself; option
 are not reported. Nor are calls under a test for a new best (`if val_acc >
 self.best_acc:`, `if is_best:`), whatever the loop, step or function name say: they run
 when a result improves, a few times over a training, and merging them saves a request
-each time; they are held to the ten like a set-up function."""
+each time; they are held to the ten like a set-up function. So are calls in a loop that
+waits on each iteration (`time.sleep`, `event.wait(...)`, `queue.get(timeout=...)`,
+`input()`, a child process run to its end): its requests come a few at a time, at the
+pace of the wait, as MLF101 does not report them either."""
 
 
 @dataclass
@@ -168,13 +171,18 @@ class ConsecutiveCalls(Rule):
                 break
         improving = self.ctx.improving()
         frames = [] if improving else self.ctx.repeating_loops()
+        # a loop that waits on each iteration (a poll, a demo's `time.sleep`): its requests
+        # come a few at a time, at the pace of the wait (see PACED_NOT_FLAGGED)
+        paced = any(self.ctx.paced(frame.loop) for frame in frames)
+        if paced:
+            frames = []
         # a loop over a set of names, each logging its own keys, once per run?
         # (an interface's loop is held by the loop rules, once they know its callers)
         once = frames and frequency.once_per_run_call(self.ctx, frames, call, found)
         if once and not once.startswith(frequency.INTERFACE_PREFIX):
             frames = []
         own_run = function is not None and self.ctx.in_own_run(call)
-        return _Place(bool(frames), function, handler, own_run, improving)
+        return _Place(bool(frames), function, handler, own_run, improving, paced)
 
     def _report_group(self, group: list[_Item], *report: Any) -> None:
         """Report a group where it repeats, or where it is big enough to matter once; a small
@@ -188,7 +196,7 @@ class ConsecutiveCalls(Rule):
             return  # a test's few calls against a throwaway store
         if (
             place.repeated
-            or (not place.improving and _per_step(first))
+            or (not place.improving and not place.paced and _per_step(first))
             or (
                 place.function is not None
                 and not place.own_run  # each call a run of its own, whatever its name
@@ -448,6 +456,9 @@ class _Place:
     # under `if score > best_score:` (context.is_improvement): a new best's few updates,
     # whatever the loop, the step or the function's name say
     improving: bool = False
+    # in a loop that waits on each iteration (context.paced): a few requests at a time,
+    # whatever the step says
+    paced: bool = False
 
 
 def _per_step(item: _Item) -> bool:

@@ -204,10 +204,10 @@ class RunNotContextManaged(Rule):
     - `start_run()` followed by `end_run()` with nothing in between that can fail (no call,
       or only calls, with plain arguments, of functions of this module whose whole body is a
       `try` that swallows any error): creating a run and ending it at once; nor with
-      nothing in between but logging to the
-      run (`start_run()`, a loop of `log_metric`, `end_run()`): only MLflow itself could
-      fail there, a window a few requests wide (on real code, hand-judged, not worth a
-      finding);
+      nothing in between but logging to the run and messages about it (`start_run()`,
+      `print(mlflow.active_run().info.run_id)`, a loop of `log_metric`, `end_run()`): only
+      MLflow itself could fail there, a window a few requests wide (on real code,
+      hand-judged, not worth a finding);
     - in a notebook, a run started in one cell and ended in a later one (a `with` block
       cannot span cells). A run ended in the same cell is reported like in a script.
 
@@ -663,19 +663,31 @@ class RunNotContextManaged(Rule):
         )
 
     def _only_logs(self, node: cst.CSTNode) -> bool:
-        """A call that logs to the run (`mlflow.log_metric(...)`, `client.log_batch(...)`) or
-        reads a value for it (`str(x)`, `results.items()`): between a start and its end, only
-        MLflow itself could fail, and the window is a few requests wide (judged not worth a
-        finding on real code)."""
+        """A call that logs to the run (`mlflow.log_metric(...)`, `client.log_batch(...)`),
+        reads a value for it (`str(x)`, `results.items()`, `mlflow.active_run()`) or prints a
+        message about it (`print(...)`, `logger.info(...)`, `"run {}".format(run_id)`):
+        between a start and its end, only MLflow itself could fail, and the window is a few
+        requests wide (judged not worth a finding on real code)."""
         if type(node) is not cst.Call:
             return False
         found = self.ctx.api_call(node)
         if found is not None:
-            return found.name in api.FLUENT_LOGGING or found.name in api.RUN_WRITES
+            return (
+                found.name in api.FLUENT_LOGGING
+                or found.name in api.RUN_WRITES
+                or found.name == "active_run"  # the run just started: `run.info.run_id`
+            )
         func = node.func
         if type(func) is cst.Name:
-            return func.value in _CONVERSIONS
-        return type(func) is cst.Attribute and func.attr.value in _MAPPING_VIEWS
+            return func.value in _CONVERSIONS or func.value == "print"
+        if type(func) is not cst.Attribute:
+            return False
+        receiver = func.value
+        if type(receiver) is cst.Name and receiver.value in _LOGGERS:
+            return True  # `logger.info(...)`: a message about the run
+        if isinstance(receiver, (cst.SimpleString, cst.ConcatenatedString)):
+            return func.attr.value == "format"  # `"run {}".format(run_id)`
+        return func.attr.value in _MAPPING_VIEWS
 
     def _spans_cells(self, start: _Start, top: int) -> bool:
         """In a notebook: the run is ended in a later cell than the one that starts it."""
