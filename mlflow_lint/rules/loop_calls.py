@@ -136,6 +136,7 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         # (loop, MLflow function, client?) -> the branches of the direct calls flagged there
         self._branch_sites: dict[tuple[int, str, bool], list[Branches]] = {}
         self._run: Optional[_Run] = None  # see report_adjacent()
+        self._statement_positions: dict[int, dict[int, int]] = {}  # block -> statement -> index
 
     def frames(self, node: cst.CSTNode) -> list[LoopFrame]:
         """The loops that repeat `node` (visited now) and count for this rule. The rules
@@ -450,10 +451,12 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             or type(block) is not cst.IndentedBlock
         ):
             return None
-        for index, statement in enumerate(block.body):
-            if statement is line:
-                return block, index
-        return None
+        positions = self._statement_positions.get(id(block))
+        if positions is None:  # once per block: a long loop body may hold many such calls
+            positions = {id(statement): index for index, statement in enumerate(block.body)}
+            self._statement_positions[id(block)] = positions
+        index = positions.get(id(line))
+        return (block, index) if index is not None else None
 
     def loops_phrase(self, frames: list[LoopFrame]) -> str:
         if len(frames) == 1:
