@@ -223,6 +223,7 @@ class FileContext:
         self.caught_calls: set[int] = set()
         self._memo: dict[str, Any] = {}
         self._loops: dict[tuple[int, int, int, bool], list[LoopFrame]] = {}  # see loops()
+        self._block_exits: dict[int, _BlockExits] = {}  # by block: see _exits_of()
         # the attributes of each module-level class (the class scope's attrs), for subclasses
         self._class_attrs: dict[str, dict[str, Optional[str]]] = {}
 
@@ -824,9 +825,9 @@ class FileContext:
                 break
             if kind in _BLOCK_KINDS:
                 terminated_by_return, breaks_inner = _scan_following(
-                    parent, child, terminated_by_return, breaks_inner
+                    parent, child, terminated_by_return, breaks_inner, self._block_exits
                 )
-                if _after_exit(parent, child):
+                if _after_exit(parent, child, self._block_exits):
                     unreachable = True
             elif type(parent) is cst.If and child is parent.body:
                 guards.append(parent)
@@ -881,7 +882,7 @@ class FileContext:
             if kind is cst.For or kind is cst.While:
                 breaks = False  # a break below an inner loop exits that loop only
             if kind in _BLOCK_KINDS:
-                returns, breaks = _scan_following(parent, child, returns, breaks)
+                returns, breaks = _scan_following(parent, child, returns, breaks, self._block_exits)
         return False
 
     @property
@@ -1426,15 +1427,52 @@ def _runs_per_iteration(
     return False
 
 
-def _after_exit(container: cst.CSTNode, child: cst.CSTNode) -> bool:
+@dataclass
+class _BlockExits:
+    """Where a block's statements leave it unconditionally, read once per block (a long loop
+    body holds thousands of calls, and each asks about its own statement)."""
+
+    index: dict[int, int]  # id(statement) -> its position in the block
+    first_exit: int  # the first statement with `continue`/`break`/`return`/`raise`
+    returns_from: list[bool]  # a `return`/`raise` at this position or after it
+    breaks_from: list[bool]  # a `break` at this position or after it
+
+
+def _exits_of(container: cst.CSTNode, known: dict[int, _BlockExits]) -> _BlockExits:
+    """The block's exits, from `known` (the file's, by block) or read now."""
+    found = known.get(id(container))
+    if found is not None:
+        return found
+    body: Sequence[cst.CSTNode] = getattr(container, "body", ())
+    first_exit = len(body)
+    returns_from = [False] * (len(body) + 1)
+    breaks_from = [False] * (len(body) + 1)
+    for position in range(len(body) - 1, -1, -1):
+        smalls = _small_statements(body[position])
+        returns_from[position] = returns_from[position + 1] or any(
+            type(small) in _TERMINATOR_KINDS for small in smalls
+        )
+        breaks_from[position] = breaks_from[position + 1] or any(
+            type(small) is cst.Break for small in smalls
+        )
+        if any(type(small) in _EXIT_KINDS for small in smalls):
+            first_exit = position
+    exits = _BlockExits(
+        {id(statement): position for position, statement in enumerate(body)},
+        first_exit,
+        returns_from,
+        breaks_from,
+    )
+    known[id(container)] = exits
+    return exits
+
+
+def _after_exit(container: cst.CSTNode, child: cst.CSTNode, known: dict[int, _BlockExits]) -> bool:
     """Whether a statement before `child` in its block always leaves it (`continue`, `break`,
     `return`, `raise`): `child` never runs."""
-    for statement in getattr(container, "body", ()):
-        if statement is child:
-            return False
-        if any(type(small) in _EXIT_KINDS for small in _small_statements(statement)):
-            return True
-    return False
+    exits = _exits_of(container, known)
+    position = exits.index.get(id(child))
+    return position is not None and position > exits.first_exit
 
 
 def _scan_following(
@@ -1442,21 +1480,15 @@ def _scan_following(
     child: cst.CSTNode,
     returns: bool,
     breaks: bool,
+    known: dict[int, _BlockExits],
 ) -> tuple[bool, bool]:
     """Look at `child` and the statements after it in its block for an unconditional exit:
     `return client.get_run(rid)` ends the loop as surely as a `return` on the next line."""
-    body: Sequence[cst.CSTNode] = getattr(container, "body", ())
-    after = False
-    for statement in body:
-        if statement is child:
-            after = True
-        if after:
-            for small in _small_statements(statement):
-                if type(small) in _TERMINATOR_KINDS:
-                    returns = True
-                elif type(small) is cst.Break:
-                    breaks = True
-    return returns, breaks
+    exits = _exits_of(container, known)
+    position = exits.index.get(id(child))
+    if position is None:
+        return returns, breaks
+    return returns or exits.returns_from[position], breaks or exits.breaks_from[position]
 
 
 def _small_statements(statement: cst.CSTNode) -> Sequence[cst.CSTNode]:
