@@ -342,13 +342,14 @@ def test_stdin_fix_and_diff(tmp_path: Path) -> None:
 
 def test_add_noqa(tmp_path: Path) -> None:
     """A directive on each line with findings, merged into an existing one, after any other
-    comment, at the end of a multi-line string; a second run adds nothing."""
+    comment, at the end of a multi-line string; a second run adds nothing. (Each call logs at
+    a step of its own: calls at one step would be one finding, at the first.)"""
     source = (
         "import mlflow\n"
         "for step in range(3):\n"
         "    mlflow.log_metric('loss', 0.1, step=step)  # the loss\n"
-        "    mlflow.log_metric('acc', 0.1, step=step)  # noqa: E501 long line\n"
-        "    mlflow.log_metric('''a\n''', 0.1, step=step)\n"
+        "    mlflow.log_metric('acc', 0.1, step=step + 1)  # noqa: E501 long line\n"
+        "    mlflow.log_metric('''a\n''', 0.1, step=step + 2)\n"
     )
     path = write(tmp_path, "train.py", source)
     result = run_cli("check", "--add-noqa", "--select", "MLF101", "train.py", cwd=tmp_path)
@@ -358,8 +359,8 @@ def test_add_noqa(tmp_path: Path) -> None:
         "import mlflow\n"
         "for step in range(3):\n"
         "    mlflow.log_metric('loss', 0.1, step=step)  # the loss  # noqa: MLF101\n"
-        "    mlflow.log_metric('acc', 0.1, step=step)  # noqa: E501, MLF101 long line\n"
-        "    mlflow.log_metric('''a\n''', 0.1, step=step)  # noqa: MLF101\n"
+        "    mlflow.log_metric('acc', 0.1, step=step + 1)  # noqa: E501, MLF101 long line\n"
+        "    mlflow.log_metric('''a\n''', 0.1, step=step + 2)  # noqa: MLF101\n"
     )
     assert run_cli("check", "--select", "MLF101", "train.py", cwd=tmp_path).returncode == 0
     again = run_cli("check", "--add-noqa", "--select", "MLF101", "train.py", cwd=tmp_path)
