@@ -28,7 +28,9 @@ What is checked, and how it is reported:
 - IPython syntax is skipped line by line, at the start of a logical line, as IPython's input
   transformers find it: line magics (`%matplotlib inline`, `x = %time f()`), shell escapes
   (`!pip install mlflow`, `files = !ls`), help (`?name`, `name?`, `name??`) and the autocall
-  escapes (`/f`, `,f`, `;f`); with a backslash continuation, the following lines too.
+  escapes (`/f`, `,f`, `;f`); with a backslash continuation, the following lines too. So is
+  a package manager's line magic called without its `%` (`pip install mlflow`), which
+  IPython's automagic runs as `%pip` when the cell executes.
 - A cell starting with a cell magic: `%%time`, `%%timeit`, `%%capture`, `%%prun`, `%%debug`
   and `%%memit` run their body in the notebook's namespace: it is checked with the other
   cells. `%%writefile x.py` (`%%file`) writes its body to a Python file, and `%%python`,
@@ -72,6 +74,7 @@ import ast
 import bisect
 import difflib
 import json
+import keyword
 import os
 import re
 import warnings
@@ -115,6 +118,10 @@ _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _CELL_MAGIC = re.compile(r"[ \t]*%%([\w.-]*)")
 _INDENT = re.compile(r"[ \t]+")
 _MAGIC_START = frozenset("%!?/,;")
+# IPython's automagic: a line magic called without its `%` (`pip install mlflow`), which the
+# shell runs as `%pip install mlflow`. Only package managers' magics, followed by a word
+# that is not a Python keyword (`pip in names` is Python).
+_AUTOMAGIC = re.compile(r"(pip|conda|mamba|micromamba)[ \t]+([A-Za-z][\w-]*)")
 _PARSE_ERRORS = ("SyntaxError", "libcst cannot parse")  # errors that have a cell and a line
 
 
@@ -857,12 +864,18 @@ class _Scan:
     magic: bool  # IPython syntax: a magic, shell escape, help, or an assignment from one
 
 
+def _automagic(line: str) -> bool:
+    """`pip install mlflow` at the start of a logical line: IPython runs it as `%pip`."""
+    match = _AUTOMAGIC.match(line)
+    return match is not None and not keyword.iskeyword(match.group(2))
+
+
 def _scan(line: str, quote: Optional[str], depth: int) -> _Scan:
     """Python's tokens roughly, enough to know where logical lines start and which are IPython
     syntax (Python has no `?` token, never starts a statement with `%`, `!`, `/`, `,` or `;`,
     and never has `%` or `!` right after `=`)."""
     stripped = line.lstrip(" \t")
-    magic = quote is None and depth == 0 and stripped[:1] in _MAGIC_START
+    magic = quote is None and depth == 0 and (stripped[:1] in _MAGIC_START or _automagic(stripped))
     comment = False
     previous = ""  # the last character of code (not string, not space) before this one
     position, length = 0, len(line)

@@ -562,3 +562,18 @@ def test_cells_map_back_to_their_source(source: str) -> None:
     module = nb_module.VirtualModule([cell], magics, "NONCE")
     assert module.sources == [source]
     compile(cell.text, "cell", "exec")  # every magic replaced
+
+
+def test_automagic_package_installs_are_magics_not_syntax_errors(tmp_path: Path) -> None:
+    """`pip install mlflow` without its `%`: IPython's automagic runs it as `%pip`, and
+    notebooks are written that way. The line is left out like `%pip`; `pip in names` is
+    Python and stays."""
+    cells = [
+        code("pip install mlflow==2.16.2 torch\nconda install -y -c conda-forge lightgbm"),
+        code("import mlflow\nnames = ['pip']\nprint(pip in names if (pip := 'pip') else 0)"),
+        code("for i in range(3):\n    mlflow.log_metric('x', i)"),
+    ]
+    write(tmp_path / "installs.ipynb", notebook(*cells))
+    result = run_cli("check", "--select", "MLF101", "installs.ipynb", cwd=tmp_path)
+    assert findings(result.stdout) == ["installs.ipynb:cell 3:2:5: MLF101"], result.stdout
+    assert "error" not in result.stdout and result.returncode == 1
