@@ -61,7 +61,8 @@ leaderboard, a few tags, the fields of one configuration object: `self.config.it
 `vars(args)`, `asdict(cfg)`, `args.dict()`): a handful to a few dozen requests once per
 run, which on real code, hand-judged, was not worth acting on. Nested loops over names are
 such a set too when the key names the item of every loop (`for split in splits: for name,
-value in scores[split].items(): mlflow.log_metric(f"{split}_{name}", value)`). So is a
+value in scores[split].items(): mlflow.log_metric(f"{split}_{name}", value)`), also
+through a name the loops assign from their items (`key = f"{model}_{metric}"`). So is a
 loop that guards each item's write (`try: ... except ...: continue` in the loop, or `with
 suppress(Exception):` around the write in the helper it calls for each item), whatever it
 walks, in such a function or script: a batch would fail as a whole where such a loop loses
@@ -277,6 +278,33 @@ def _target_names(loop: cst.CSTNode) -> set[str]:
     return set()
 
 
+def _item_names(ctx: FileContext, loop: cst.CSTNode) -> set[str]:
+    """The names that hold a loop's item: its target, and the names its body assigns from
+    them (`key = f"{model}_{metric}"`, `safe = name.replace(" ", "_")`), which a key may use
+    instead of the item itself."""
+
+    def compute() -> set[str]:
+        names = _target_names(loop)
+        assignments = [
+            (target.target.value, node.value)
+            for node in loop_nodes(loop)
+            if type(node) is cst.Assign
+            for target in node.targets
+            if type(target.target) is cst.Name
+        ]
+        grown = True
+        while grown:  # (a name assigned from one that holds the item holds it too)
+            grown = False
+            for name, value in assignments:
+                if name not in names and uses_names(value, names):
+                    names.add(name)
+                    grown = True
+        return names
+
+    found: set[str] = ctx.memo(f"frequency.item-names:{id(loop)}", compute)
+    return found
+
+
 def _steps_as_keys(loop: cst.CSTNode) -> bool:
     """`for step, value in history.items()`: a metric's history keyed by step, not names."""
     if type(loop) is not cst.For:
@@ -374,7 +402,7 @@ def once_per_run_entries(
     mappings = []
     for frame in frames:
         loop = frame.loop
-        if len(frames) > 1 and (key is None or not uses_names(key, _target_names(loop))):
+        if len(frames) > 1 and (key is None or not uses_names(key, _item_names(ctx, loop))):
             return None  # nested loops repeat a key unless each loop's item is in it
         mapping = entries_of(loop)
         if mapping is None and key is not None and uses_names(key, loop_bound_names(loop)):

@@ -413,6 +413,36 @@ def test_nested_loops_over_names_once_per_run_need_every_item_in_the_key() -> No
     assert codes(per_epoch) == [(5, "MLF105")]
 
 
+def test_a_key_spelled_through_names_the_loops_assign_is_held_like_one_written_inline() -> None:
+    # `key = f"{model}_{metric}"` (or a cleaned-up item: `safe = model.replace(" ", "_")`)
+    # names both items as `f"{model}_{metric}"` does: the same schema of keys, once per run
+    source = """
+        import mlflow
+        def compare(results):
+            with mlflow.start_run(run_name="comparison"):
+                for model, metrics in results.items():
+                    safe = model.replace(" ", "_")
+                    for metric, value in metrics.items():
+                        key = f"{safe}_{metric}"
+                        mlflow.log_metric(key, value)
+    """
+    assert codes(source) == []
+    # a name the outer item does not flow into repeats the inner keys for each model
+    repeated = source.replace('key = f"{safe}_{metric}"', 'key = f"best_{metric}"')
+    assert codes(repeated) == [(9, "MLF101")]
+    # nor does an item that only feeds what the inner loop walks (an epoch's scores)
+    per_epoch = """
+        import mlflow
+        def report(model, epochs):
+            for epoch in range(epochs):
+                scores = model.evaluate(epoch)
+                for name, value in scores.items():
+                    key = f"val_{name}"
+                    mlflow.log_metric(key, value)
+    """
+    assert [c for _, c in codes(per_epoch)] == ["MLF101"]
+
+
 def test_the_same_param_in_a_once_per_run_loop_is_still_reported() -> None:
     # not a request count: the second value raises 'Changing param values is not allowed'
     source = """
