@@ -1096,3 +1096,39 @@ def test_adjacent_metrics_in_a_loop_that_waits_on_each_iteration_are_held_like_s
     assert lint(source, select=["MLF101", "MLF102"]) == []
     unpaced = source.replace("time.sleep(0.5)", "print(step)")
     assert lint(unpaced, select=["MLF101", "MLF102"]) == [(8, 13, "MLF102")]
+
+
+# --- MLF301: a branch that returns after logging ends the function's pass ---------------------
+RETURNS_EARLY = """\
+def load(cached, path):
+    if cached is not None:
+        mlflow.log_param("source", "cache")
+        mlflow.log_param("rows", len(cached))
+        {leave}
+    mlflow.log_param("source", "file")
+    mlflow.log_param("rows", count(path))
+"""
+
+
+@pytest.mark.parametrize("leave", ["return cached", "raise ValueError('cached')"])
+def test_a_param_logged_in_a_branch_that_returns_is_not_logged_again_after_it(leave: str) -> None:
+    assert codes(HEAD + RETURNS_EARLY.format(leave=leave), "MLF301") == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # no return: both run
+        RETURNS_EARLY.format(leave="print('cached')"),
+        # the return is in a loop that runs the later call on an earlier iteration
+        "def load(sources):\n    for s in sources:\n        if s.cached:\n"
+        "            mlflow.log_param('source', 'cache')\n            return\n"
+        "        mlflow.log_param('source', 'file')\n",
+        # a raise that the function's own `try` catches goes on to the later call
+        "def load(cached):\n    try:\n        if cached:\n"
+        "            mlflow.log_param('source', 'cache')\n            raise ValueError\n"
+        "    except ValueError:\n        pass\n    mlflow.log_param('source', 'file')\n",
+    ],
+)
+def test_a_branch_that_does_not_leave_the_function_still_conflicts(source: str) -> None:
+    assert codes(HEAD + source, "MLF301") != []

@@ -38,7 +38,9 @@ class DuplicateParamKey(Rule):
     holds once): its value changes with the loop, but it is logged once. The same
     value logged again (an idempotent no-op): the same literal, or the same name or attribute
     chain (`EPOCHS`, `args.epochs`) that the run's block never assigns. Calls in exclusive
-    branches.
+    branches, and a call after a branch that returns (or raises) once it has logged the key
+    (`if dataset is not None: mlflow.log_param("source", "dataset"); return ...`): the two
+    never run in one pass, unless a loop around both could run the later one first.
 
     ## Fix safety
     No automatic fix: which value is meant is for you to decide.
@@ -53,8 +55,8 @@ class DuplicateParamKey(Rule):
     triggers = frozenset({"log_param", "log_params"})
 
     def setup(self) -> None:
-        # (run scope, key) -> (value code, branch path of the first call)
-        self._seen: dict[tuple[tuple[int, str], str], tuple[str, Branches]] = {}
+        # (run scope, key) -> (value code, branch path, left blocks of the first call)
+        self._seen: dict[tuple[tuple[int, str], str], tuple[str, Branches, _Leaves]] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         found = self.ctx.api_call(node)
@@ -101,10 +103,10 @@ class DuplicateParamKey(Rule):
                 continue
             previous = self._seen.get((scope, key))
             if previous is None:
-                self._seen[(scope, key)] = (value_code, branches)
+                self._seen[(scope, key)] = (value_code, branches, self._leaves(scope[0]))
                 continue
-            first_value, first_branches = previous
-            if exclusive(first_branches, branches):
+            first_value, first_branches, first_leaves = previous
+            if exclusive(first_branches, branches) or self._left_before(first_leaves):
                 continue
             if first_value == value_code and (
                 _literal(value) or self._never_rebound(value, scope[0])
@@ -142,6 +144,38 @@ class DuplicateParamKey(Rule):
                 return id(node), run_id
         return id(self.ctx.module), run_id
 
+    def _leaves(self, scope: int) -> _Leaves:
+        """Where the run's code goes after this call: the blocks around it (inside the run's
+        scope) whose statements after it include a `return` (or a `raise` no `try` of the
+        scope catches), and the loops around it in the scope."""
+        chain = self.ctx.ancestors
+        start = next((i for i, n in enumerate(chain) if id(n) == scope), 0)
+        returning: list[int] = []
+        loops: list[int] = []
+        caught = False
+        for index in range(start + 1, len(chain) - 1):
+            node, child = chain[index], chain[index + 1]
+            if isinstance(node, (cst.For, cst.While)):
+                loops.append(id(node))
+            elif isinstance(node, (cst.Try, cst.TryStar)):
+                caught = True
+            elif isinstance(node, cst.IndentedBlock) and child in node.body:
+                after = node.body[node.body.index(child) + 1 :]
+                if any(_leaves_scope(s, caught) for s in after):
+                    returning.append(id(node))
+        return frozenset(returning), frozenset(loops)
+
+    def _left_before(self, first: _Leaves) -> bool:
+        """Whether the run's code returned after the first call before it could reach this
+        one: a block around the first call returns and this call is outside it, and no loop
+        around the first call runs this one too (a later iteration could log the key before
+        the return)."""
+        returning, loops = first
+        if not returning:
+            return False
+        around = {id(n) for n in self.ctx.ancestors}
+        return not (loops & around) and not returning <= around
+
     def _branch_path(self) -> Branches:
         """For each if/try around the call: (id of the statement, index of the branch)."""
         path = []
@@ -151,6 +185,18 @@ class DuplicateParamKey(Rule):
                 child = chain[index + 1]
                 path.append((id(node), _branch_index(node, child)))
         return tuple(path)
+
+
+_Leaves = tuple[frozenset[int], frozenset[int]]  # (blocks that return, loops) around a call
+
+
+def _leaves_scope(statement: cst.BaseStatement, caught: bool) -> bool:
+    """A statement that always leaves the function: `return`, or `raise` when no `try`
+    around it could catch it."""
+    if type(statement) is not cst.SimpleStatementLine:
+        return False
+    kinds = (cst.Return,) if caught else (cst.Return, cst.Raise)
+    return any(isinstance(small, kinds) for small in statement.body)
 
 
 def _one_run_loop_names(

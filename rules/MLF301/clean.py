@@ -22,3 +22,15 @@ with mlflow.start_run(run_name="mlf301-clean-constant"):
     for epoch in range(EPOCHS):
         mlflow.log_metric("loss", 1.0 / (epoch + 1), step=epoch)
     mlflow.log_param("epochs", EPOCHS)  # the same value again: MLflow accepts it
+
+
+def load_data(cached=None, path="train.csv"):
+    if cached is not None:  # this branch returns: the calls below never follow it
+        mlflow.log_param("data_source", "cache")
+        return cached
+    mlflow.log_param("data_source", "file")
+    return path
+
+
+with mlflow.start_run(run_name="mlf301-clean-early-return"):
+    load_data()
