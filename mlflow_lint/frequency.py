@@ -9,6 +9,7 @@ named for a step, and the loops over a mapping's entries in code that runs once 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Optional
 
 import libcst as cst
@@ -50,12 +51,13 @@ A loop over a set of names in a script's own code (in no function: a script, or 
 notebook's cells, runs once per process) or in a function that runs once per run: a
 mapping's entries (`for name, value in scores.items():`), or any collection when each item
 logs its own key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.name}",
-...)`). For a function, once per run means: not called in a loop of the module, not
-named for a step, batch or epoch (`on_epoch_end`), and not handed a step (`def
-record(results, step)`; a count such as `batch_size` or `epochs` is none), nor logging
-with a `step` other than a constant; none of these three matters when the function opens
-the run itself, `with mlflow.start_run():` around the loop: each call is a run of its
-own).
+...)`), also through a helper of the file handed the item whose own calls log a key built
+from it (`for suite in suites: self._log_suite(model, suite)`). For a function, once per
+run means: not called in a loop of the module, not named for a step, batch or epoch
+(`on_epoch_end`), and not handed a step (`def record(results, step)`; a count such as
+`batch_size` or `epochs` is none), nor logging with a `step` other than a constant; none
+of these three matters when the function opens the run itself, `with mlflow.start_run():`
+around the loop: each call is a run of its own).
 Such a set is a schema's worth of names (a run's metrics, a model's params, a
 leaderboard, a few tags, the fields of one configuration object: `self.config.items()`,
 `vars(args)`, `asdict(cfg)`, `args.dict()`): a handful to a few dozen requests once per
@@ -285,24 +287,36 @@ def _item_names(ctx: FileContext, loop: cst.CSTNode) -> set[str]:
 
     def compute() -> set[str]:
         names = _target_names(loop)
-        assignments = [
-            (target.target.value, node.value)
-            for node in loop_nodes(loop)
-            if type(node) is cst.Assign
-            for target in node.targets
-            if type(target.target) is cst.Name
-        ]
-        grown = True
-        while grown:  # (a name assigned from one that holds the item holds it too)
-            grown = False
-            for name, value in assignments:
-                if name not in names and uses_names(value, names):
-                    names.add(name)
-                    grown = True
-        return names
+        return names | _assigned_from(loop_nodes(loop), names)
 
     found: set[str] = ctx.memo(f"frequency.item-names:{id(loop)}", compute)
     return found
+
+
+def _assigned_from(nodes: Iterable[cst.CSTNode], names: set[str]) -> set[str]:
+    """The names that `nodes` assign (plain `name = ...`) from `names`, or from names so
+    assigned: a name assigned from one that holds an item holds it too."""
+    assignments = [
+        (target.target.value, node.value)
+        for node in nodes
+        if type(node) is cst.Assign
+        for target in node.targets
+        if type(target.target) is cst.Name
+    ]
+    found = set(names)
+    grown = True
+    while grown:
+        grown = False
+        for name, value in assignments:
+            if name not in found and uses_names(value, found):
+                found.add(name)
+                grown = True
+    return found - names
+
+
+def names_assigned_from(function: cst.FunctionDef, names: set[str]) -> set[str]:
+    """The names `function`'s body assigns from `names` (`suite_name = suite.get_name()`)."""
+    return _assigned_from(loop_nodes(function.body), names)  # its own body
 
 
 def _steps_as_keys(loop: cst.CSTNode) -> bool:
@@ -447,18 +461,20 @@ def once_per_run_call(
     call: cst.Call,
     found: Optional[ApiCall],
     guarded: bool = False,
+    key: Optional[cst.BaseExpression] = None,
 ) -> Optional[str]:
     """once_per_run_entries() for a call in those loops, with the `key` and `step` it logs
-    (none for a call of a helper of this file: `found` None). Several rules ask it of the
+    (none for a call of a helper of this file: `found` None, unless `key` stands for the
+    keys it logs). Several rules ask it of the
     same call at the same point of the walk: answered once for each set of loops."""
 
     def compute() -> Optional[str]:
         bound = (bind_arguments(call, found.signature) or {}) if found is not None else {}
-        key, step = bound.get("key"), bound.get("step")
+        logged, step = bound.get("key"), bound.get("step")
         return once_per_run_entries(
             ctx,
             frames,
-            key.value if key is not None else None,
+            key if key is not None else logged.value if logged is not None else None,
             step.value if step is not None else None,
             guarded,
             call,
@@ -467,7 +483,8 @@ def once_per_run_call(
         )
 
     loops = ",".join(str(id(frame.loop)) for frame in frames)
-    held: Optional[str] = ctx.memo(f"once-per-run:{id(call)}:{loops}:{guarded}", compute)
+    as_key = "" if key is None else ctx.code(key)
+    held: Optional[str] = ctx.memo(f"once-per-run:{id(call)}:{loops}:{guarded}:{as_key}", compute)
     return held
 
 

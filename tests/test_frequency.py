@@ -173,6 +173,18 @@ ONCE = {
                 except Exception as error:
                     print(f"skipped {key}: {error}")
     """,
+    # a helper handed each item logs a key built from it: one key per item, as inline
+    "helper-keyed-by-its-item": """
+        import mlflow
+        class Tracker:
+            def _log_suite(self, model, suite):
+                name = suite.get_name()
+                mlflow.log_metric(f"success_{name}", suite.score(model))
+            def track(self, model, suites):
+                with mlflow.start_run():
+                    for suite in suites:
+                        self._log_suite(model, suite=suite)
+    """,
 }
 
 
@@ -376,6 +388,32 @@ REPEATS = {
                     print(name)
         """,
         [(6, "MLF101")],
+    ),
+    # the helper handed the item logs one key for all of them: a history, per item
+    "helper-with-one-key": (
+        """
+        import mlflow
+        def log_suite(model, suite):
+            mlflow.log_metric("success", suite.score(model))
+        def track(model, suites):
+            for suite in suites:
+                log_suite(model, suite)
+        """,
+        [(7, "MLF101"), (7, "MLF108")],
+    ),
+    # ... or logs a key from the item only through a deeper helper: not followed
+    "helper-keyed-two-levels-down": (
+        """
+        import mlflow
+        def log_score(name, value):
+            mlflow.log_metric(f"success_{name}", value)
+        def log_suite(model, suite):
+            log_score(suite.name, suite.score(model))
+        def track(model, suites):
+            for suite in suites:
+                log_suite(model, suite)
+        """,
+        [(9, "MLF101")],
     ),
 }
 

@@ -131,6 +131,8 @@ class LoopCallRule(frequency.HoldsOncePerRun):
         # helper calls in a loop over a mapping's entries, held once per run (see finish())
         self._held_entry_helpers: list[cst.Call] = []
         self._interface_helpers: list[cst.Call] = []
+        # helper calls handed the item of a loop that may run once per run (see finish())
+        self._item_keyed_helper_sites: list[tuple[cst.Call, str, frozenset[str]]] = []
         self._site_function: dict[int, str] = {}  # helper call in a loop -> its function's name
         self._flagged: set[int] = set()
         # (loop, MLflow function, client?) -> the branches of the direct calls flagged there
@@ -232,6 +234,16 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                     self._held_entry_helpers.append(node)
                 if found is None and once.startswith(frequency.INTERFACE_PREFIX):
                     self._interface_helpers.append(node)
+            if once is None and found is None and len(frames) == 1:
+                # a helper handed the item: held if it logs each item under its own key
+                # (known once the walk has summarised the helper, finish())
+                item = self._passed_item(node, frames)
+                if item is not None:
+                    once = frequency.once_per_run_call(self.ctx, frames, node, found, key=item)
+                    if once is not None and not once.startswith(frequency.INTERFACE_PREFIX):
+                        bound = fixes.loop_bound_names(frames[0].loop)
+                        self._item_keyed_helper_sites.append((node, once, bound))
+                    once = None
             interface = once is not None and once.startswith(frequency.INTERFACE_PREFIX)
             if (once is None or interface) and (
                 found is None and self.guards_items and self._passes_item(node, frames)
@@ -281,6 +293,56 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             return False
         return step is None or type(step.value) is cst.Integer
 
+    def _passed_item(self, call: cst.Call, frames: list[LoopFrame]) -> Optional[cst.Name]:
+        """A name the loop binds that the helper call hands on (`self._log_suite(model,
+        suite)`), as the key a held call would log; None if it hands none on."""
+        bound = fixes.loop_bound_names(frames[0].loop)
+        for arg in call.args:
+            for name in bound:
+                if fixes.uses_names(arg.value, [name]):
+                    return cst.Name(name)
+        return None
+
+    def _helper_keys_name_item(self, call: cst.Call, bound: frozenset[str]) -> bool:
+        """Every write this rule wants that the helper `call` invokes makes in its own body
+        logs a key built from a parameter the call hands the loop's item
+        (`mlflow.log_metric(f"success_{suite.name}", ...)`, also through a name the helper
+        assigns from it), at no step or a constant one: each item logs its own key, as if
+        the loop made the call itself."""
+        helper = self.ctx.local_function(call)
+        if helper is None:
+            return False
+        function = helper.node
+        params = [p.name.value for p in (*function.params.posonly_params, *function.params.params)]
+        if type(call.func) is cst.Attribute and params[:1] in (["self"], ["cls"]):
+            params = params[1:]
+        names: set[str] = set()
+        for index, arg in enumerate(call.args):
+            if arg.star or not fixes.uses_names(arg.value, bound):
+                continue
+            if arg.keyword is not None:
+                names.add(arg.keyword.value)
+            elif index < len(params):
+                names.add(params[index])
+        if not names:
+            return False
+        names |= frequency.names_assigned_from(function, names)
+        writes = [
+            (found, node)
+            for found, node, chain in self.ctx.reachable_api_calls(helper, site=call)
+            if self.wanted(found, node)
+        ]
+        for found, node in writes:
+            if not any(node is n for _, n in helper.api_calls):
+                return False  # in a deeper helper: not followed
+            bound_args = fixes.bind_arguments(node, found.signature) or {}
+            key, step = bound_args.get("key"), bound_args.get("step")
+            if key is None or not fixes.uses_names(key.value, names):
+                return False
+            if step is not None and type(step.value) is not cst.Integer:
+                return False
+        return bool(writes)
+
     def _passes_item(self, call: cst.Call, frames: list[LoopFrame]) -> bool:
         """The helper call hands on what the loop binds: the item it logs."""
         bound = fixes.loop_bound_names(frames[0].loop)
@@ -322,6 +384,9 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                 self.unhold(node)  # a client interface, as if the loop made the call itself
         for node, once in self._guarded_helper_sites:
             if self._guards_own_writes(node):
+                self.hold(node, once)
+        for node, once, bound in self._item_keyed_helper_sites:
+            if self._helper_keys_name_item(node, bound):
                 self.hold(node, once)
         for node in self._held_entry_helpers:
             helper = self.ctx.local_function(node)
