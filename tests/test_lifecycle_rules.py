@@ -203,6 +203,18 @@ OUTLIVING = {
             except Exception as error:
                 return False, str(error)
     """,
+    "a start wrapper named for starting, in a module of helpers": """
+        import mlflow
+
+        def start_logging(config):
+            mlflow.set_experiment(config["experiment"])
+            mlflow.start_run(run_name=config["run_name"])
+            mlflow.log_params(config["model"])
+            mlflow.log_artifact(config["path"])
+
+        def log_results(results, step):
+            mlflow.log_metrics(results, step=step)
+    """,
     "a pytest fixture that ends the run after its yield": """
         import mlflow
         import pytest
@@ -476,6 +488,42 @@ FLAGGED = {
                 mlflow.end_run()
         """,
         "`mlflow.start_run()` outside a `with` block: an exception skips its `end_run()`",
+    ),
+    # the same start wrapper in a module that runs its own code: the run is this file's
+    "a start wrapper the module's main block calls": (
+        """
+        import mlflow
+
+        def start_logging(config):
+            mlflow.start_run(run_name=config["run_name"])
+            mlflow.log_params(config["model"])
+        if __name__ == "__main__":
+            start_logging(load_config())
+            train()
+        """,
+        "nothing here ends the run `mlflow.start_run()` starts",
+    ),
+    "a start wrapper a script calls": (
+        """
+        import mlflow
+
+        def start_logging(config):
+            mlflow.start_run(run_name=config["run_name"])
+            mlflow.log_params(config["model"])
+        start_logging(load_config())
+        train()
+        """,
+        "nothing here ends the run `mlflow.start_run()` starts",
+    ),
+    "a function that starts a run but is not named for it": (
+        """
+        import mlflow
+
+        def log_config(config):
+            mlflow.start_run(run_name=config["run_name"])
+            mlflow.log_params(config["model"])
+        """,
+        "nothing here ends the run `mlflow.start_run()` starts",
     ),
 }
 
@@ -793,7 +841,7 @@ def test_a_run_whose_id_is_written_out_for_later_steps_is_handed_on() -> None:
 import mlflow
 
 
-def start_pipeline_run(output):
+def nightly_step(output):
     run = mlflow.start_run(run_name="pipeline")
     mlflow.set_tag("pipeline", "nightly")
     with open(output, "w") as f:

@@ -17,6 +17,7 @@ from mlflow_lint.rules.lifecycle import (
     is_client_call,
     is_fluent,
     is_hook_class,
+    is_main_guard,
 )
 
 
@@ -195,7 +196,7 @@ class AsyncWithoutFlush(Rule):
         self._runs_itself = False
 
     def visit_If(self, node: cst.If) -> None:
-        if self.ctx.enclosing_function() is None and _is_main_guard(node.test):
+        if self.ctx.enclosing_function() is None and is_main_guard(node.test):
             self._runs_itself = True
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -248,16 +249,6 @@ class AsyncWithoutFlush(Rule):
                     "queued at exit are lost"
                 ),
             )
-
-
-def _is_main_guard(test: cst.BaseExpression) -> bool:
-    """`__name__ == "__main__"` (either way round)."""
-    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
-        return False
-    sides = (test.left, test.comparisons[0].comparator)
-    return any(type(side) is cst.Name and side.value == "__name__" for side in sides) and any(
-        isinstance(side, cst.SimpleString) and side.evaluated_value == "__main__" for side in sides
-    )
 
 
 def _is_enable_async(rule: Rule, node: cst.Call) -> bool:

@@ -12,7 +12,7 @@ from mlflow_lint import mlflow_api as api
 from mlflow_lint.context import iter_children
 from mlflow_lint.elision import code_text
 from mlflow_lint.mlflow_api import ApiCall
-from mlflow_lint.names import dotted_name
+from mlflow_lint.names import dotted_name, words
 from mlflow_lint.rule import NodeEdit, PendingFix, Rule, Safety
 from mlflow_lint.rules.lifecycle import (
     SCOPES,
@@ -21,6 +21,7 @@ from mlflow_lint.rules.lifecycle import (
     calls_in,
     is_client_call,
     is_fluent,
+    is_main_guard,
     says_end,
     tests_active_run,
 )
@@ -32,6 +33,8 @@ _MAY_FAIL = (cst.Call, cst.Raise, cst.Yield, cst.Await)
 _FUNCTIONS = (cst.FunctionDef, cst.Lambda)
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 # Calls that cannot leave a run open however they end: logging and printing.
+# A function named for one of these starts a run for its callers (`start_logging`).
+_STARTING = frozenset({"start", "begin", "init", "initialize", "initialise", "setup", "launch"})
 _LOGGERS = frozenset({"logger", "_logger", "log", "_log", "logging", "LOGGER", "LOG", "warnings"})
 # Calls that only turn a value into what a logging call takes, and mapping views to loop over.
 _CONVERSIONS = frozenset({"str", "int", "float", "round", "len", "bool", "sorted", "enumerate"})
@@ -195,7 +198,11 @@ class RunNotContextManaged(Rule):
       own auto-start copied (every fluent
       `log_*` and `set_tag` starts a run the same way and leaves it to the caller);
     - a module-level function that starts the run and returns at once (nothing after
-      `start_run()` can fail): a start wrapper whose caller ends the run;
+      `start_run()` can fail): a start wrapper whose caller ends the run; so is one named
+      for starting (`start_logging`, `init_tracking`, `setup_mlflow`) in a module of
+      helpers that runs none of its code itself (no `if __name__ == "__main__":` block, no
+      call of its functions outside a function): its callers, in other modules, own the
+      run. Called by the module's own script code, it is reported;
     - a run left with `run.__exit__(None, None, None)` on what `start_run()` returned (the
       `with` protocol spelled out, in a context manager of the package's own): it ends the
       run as `with` does;
@@ -609,11 +616,35 @@ class RunNotContextManaged(Rule):
 
     def _start_wrapper(self, start: _Start) -> bool:
         """A module-level function that starts the run and returns: nothing after the start
-        can fail, so the run is its caller's (a `with` here would end it on return)."""
+        can fail, so the run is its caller's (a `with` here would end it on return). Or one
+        named for starting (`start_logging`, `init_tracking`, `setup_mlflow`) in a module
+        of helpers that runs none of its own code: it starts the run for its callers, in
+        other modules, which end it."""
         scope = start.scope
         if type(scope) is not cst.FunctionDef or start.chain.index(scope) != 1:
             return False
+        if not _STARTING.isdisjoint(words(scope.name.value)) and not self._runs_itself():
+            return True
         return not any(self._may_fail(statement) for statement, _ in start.following())
+
+    def _runs_itself(self) -> bool:
+        """The module runs code of its own: an `if __name__ == "__main__":` block, or a call
+        of one of its functions outside any function (a script, a notebook's cells)."""
+        module = self.ctx.module
+        defined = {s.name.value for s in module.body if type(s) is cst.FunctionDef}
+        for statement in module.body:
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            if type(statement) is cst.If and is_main_guard(statement.test):
+                return True
+            if any(
+                type(node) is cst.Call
+                and type(node.func) is cst.Name
+                and node.func.value in defined
+                for node in _walk(statement)
+            ):
+                return True
+        return False
 
     def _may_fail(self, node: cst.CSTNode) -> bool:
         for current in _walk(node):
