@@ -164,6 +164,10 @@ def _reraises(body: cst.BaseSuite) -> bool:
 # A loop over a written-out iterable this short costs a fixed handful of requests, not a
 # number that grows with the data: the rules about request counts leave it alone.
 MAX_FIXED_ITERATIONS = 3
+# Names of cross-validation folds and splitters (see FileContext.per_fold).
+_FOLD = re.compile("fold", re.IGNORECASE)
+_SPLITTERS = frozenset({"kf", "skf", "gkf", "sgkf", "rkf", "cv", "kfold", "splitter"})
+_PASS_THROUGH = frozenset({"enumerate", "tqdm", "list", "sorted", "zip"})
 
 
 @dataclass(frozen=True)
@@ -776,11 +780,14 @@ class FileContext:
 
     def repeating_loops(self, node: Optional[cst.CSTNode] = None) -> list[LoopFrame]:
         """loops(node) without the frames that repeat nothing worth counting: those it runs in
-        at most once, and loops over a written-out handful (fixed_handful)."""
+        at most once, loops over a written-out handful (fixed_handful) and over the folds of
+        a cross-validation (per_fold)."""
         return [
             frame
             for frame in self.loops(node)
-            if not frame.at_most_once and not self.fixed_handful(frame.loop)
+            if not frame.at_most_once
+            and not self.fixed_handful(frame.loop)
+            and not self.per_fold(frame.loop)
         ]
 
     def loops(
@@ -1097,6 +1104,38 @@ class FileContext:
         "test")`): a fixed handful of iterations, like as many statements written out."""
         length = FileContext.literal_length(loop)
         return length is not None and length <= MAX_FIXED_ITERATIONS
+
+    @staticmethod
+    def per_fold(loop: cst.CSTNode) -> bool:
+        """A loop over the folds of a cross-validation: its variable is named for folds
+        (`for fold, (train, test) in ...`, `fold_idx`), or it walks a splitter's folds
+        (`kfold.split(X, y)`, `skf.split(...)`, `KFold(5).split(X)`) or counts them
+        (`range(n_folds)`). k is a handful (5 or 10) fixed for the run, and each fold trains
+        a model: what it logs per fold is a few requests per run."""
+        if type(loop) is not cst.For:
+            return False
+        if any(_FOLD.search(name) for name in _target_names(loop.target)):
+            return True
+        iterable = loop.iter
+        while (
+            type(iterable) is cst.Call
+            and type(iterable.func) is cst.Name
+            and iterable.func.value in _PASS_THROUGH
+            and iterable.args
+        ):
+            iterable = iterable.args[0].value
+        if type(iterable) is not cst.Call:
+            return False
+        func = iterable.func
+        if type(func) is cst.Name and func.value == "range":
+            return any(_FOLD.search(code_of_names(arg.value)) for arg in iterable.args)
+        if type(func) is not cst.Attribute or func.attr.value != "split":
+            return False
+        receiver = func.value
+        if type(receiver) is cst.Call:
+            receiver = receiver.func
+        name = code_of_names(receiver)
+        return bool(_FOLD.search(name)) or name.rsplit(".", 1)[-1].lower() in _SPLITTERS
 
     def iterates_chunks(self, loop: cst.CSTNode) -> bool:
         """Whether each iteration of `loop` handles one size-capped chunk of a single
@@ -1915,6 +1954,23 @@ def _all_params(params: cst.Parameters) -> list[cst.Param]:
     if params.star_kwarg is not None:
         result.append(params.star_kwarg)
     return result
+
+
+def code_of_names(node: cst.CSTNode) -> str:
+    """The names and attributes `node` spells, dotted (`self.cv` -> "self.cv", `len(folds)`
+    -> "len.folds"): enough to read what an expression is named for."""
+    parts: list[str] = []
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if type(current) is cst.Name:
+            parts.append(current.value)
+        elif type(current) is cst.Attribute:
+            todo.append(current.attr)
+            todo.append(current.value)
+            continue
+        todo.extend(reversed(list(iter_children(current))))
+    return ".".join(parts)
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:

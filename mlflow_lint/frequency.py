@@ -9,6 +9,7 @@ named for a step, and the loops over a mapping's entries in code that runs once 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Optional
 
@@ -26,6 +27,7 @@ from mlflow_lint.mlflow_api import UNBATCHED_PARAM, UNBATCHED_TAG, ApiCall
 from mlflow_lint.names import words
 from mlflow_lint.rule import PendingFix, Report, Rule, shared_doc
 
+_FOLD = re.compile("fold", re.IGNORECASE)
 _STEP_WORDS = frozenset({"step", "steps", "batch", "batches", "epoch", "epochs", "iteration"})
 # Words in the name of a function that logs what its caller hands it (`log_params(self,
 # params)`, `_log_metrics`, `set_tags`, `log_hyperparams`): an interface, called as often
@@ -55,7 +57,8 @@ logs its own key (`for entry in leaderboard: mlflow.log_metric(f"score_{entry.na
 from it (`for suite in suites: self._log_suite(model, suite)`). For a function, once per
 run means: not called in a loop of the module, not named for a step, batch or epoch
 (`on_epoch_end`), and not handed a step (`def record(results, step)`; a count such as
-`batch_size` or `epochs` is none), nor logging with a `step` other than a constant; none
+`batch_size` or `epochs` is none), nor logging with a `step` other than a constant (a
+fold's number, `step=fold_idx`, counts a cross-validation's handful of folds); none
 of these three matters when the function opens the run itself, `with mlflow.start_run():`
 around the loop: each call is a run of its own).
 Such a set is a schema's worth of names (a run's metrics, a model's params, a
@@ -427,9 +430,12 @@ def once_per_run_entries(
     if not mappings:
         return None
     if step is not None and not (
-        type(step) is cst.Integer or (type(step) is cst.Name and step.value == "None")
+        type(step) is cst.Integer
+        or (type(step) is cst.Name and (step.value == "None" or _FOLD.search(step.value)))
     ):
-        return None  # `step=self.global_step`: on every step; `step=i`: a history
+        # `step=self.global_step`: on every step; `step=i`: a history (a fold's number,
+        # `step=fold_idx`, counts a handful of folds, each logged once)
+        return None
     function = ctx.enclosing_function()
     if function is None:
         # a script's own code (a notebook's cells too) runs once per process: once per run

@@ -185,6 +185,32 @@ ONCE = {
                     for suite in suites:
                         self._log_suite(model, suite=suite)
     """,
+    # the folds of a cross-validation: k (5 or 10) fixed for the run, a model trained per fold
+    "cv-fold-loop": """
+        import mlflow
+        from sklearn.model_selection import StratifiedKFold
+        def cross_validate(model, X, y):
+            splitter = StratifiedKFold(n_splits=5)
+            for fold, (train, test) in enumerate(splitter.split(X, y)):
+                model.fit(X[train], y[train])
+                mlflow.log_metric("accuracy", model.score(X[test], y[test]), step=fold)
+    """,
+    "function-called-per-fold": """
+        import mlflow
+        def train_fold(model, X, y, train, test):
+            model.fit(X[train], y[train])
+            mlflow.log_metric("train_accuracy", model.score(X[train], y[train]))
+            mlflow.log_metric("test_accuracy", model.score(X[test], y[test]))
+        def cross_validate(model, X, y, kfold):
+            for train, test in kfold.split(X, y):
+                train_fold(model, X, y, train, test)
+    """,
+    "metrics-at-a-fold-step": """
+        import mlflow
+        def log_fold_metrics(fold_idx, metrics):
+            for name, value in metrics.items():
+                mlflow.log_metric(f"fold_{fold_idx}_{name}", value, step=fold_idx)
+    """,
 }
 
 
@@ -414,6 +440,27 @@ REPEATS = {
                 log_suite(model, suite)
         """,
         [(9, "MLF101")],
+    ),
+    # a per-batch loop inside the fold loop still repeats with the data
+    "batches-inside-folds": (
+        """
+        import mlflow
+        def cross_validate(model, folds, epochs):
+            for fold_idx, (train_loader, val_loader) in enumerate(folds):
+                for step, batch in enumerate(train_loader):
+                    mlflow.log_metric(f"fold{fold_idx}_loss", model.step(batch), step=step)
+        """,
+        [(6, "MLF101")],
+    ),
+    # splits that are not named for folds: as many as the data has
+    "time-windows": (
+        """
+        import mlflow
+        def backtest(model, windows):
+            for start, end in windows.split(series):
+                mlflow.log_metric("mape", model.evaluate(series[start:end]), step=start)
+        """,
+        [(5, "MLF101")],
     ),
 }
 

@@ -45,7 +45,9 @@ hand-judged, none of those findings was worth acting on. A script's own code (mo
 level, a notebook's cells) runs once per run too and is held to the same ten, as is a
 loop that opens a run per iteration (a sweep: each trial is one run), and a function
 that opens the run itself around the calls (`with mlflow.start_run():`), however often
-it is called: each call is a run of its own. Two calls are
+it is called: each call is a run of its own, and so is a function called only in a loop
+over the folds of a cross-validation (`for train, test in kfold.split(X, y):`, a handful
+fixed for the run: see MLF101). Two calls are
 reported where they repeat within a run: in a loop, with a `step` that is not a
 constant, in a function the module calls in a loop (directly or through its helpers),
 or in one named for a step, batch or epoch (`on_train_batch_end`, `log_step`) that does

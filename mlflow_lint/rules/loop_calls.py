@@ -179,10 +179,12 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                 or (frame.throttled and not self.include_throttled)
             ):
                 continue
-            # a written-out handful, or a loop that waits on each iteration (a poll, a
-            # prompt): its requests come a few at a time, at the pace of the wait
+            # a written-out handful, the folds of a cross-validation, or a loop that waits
+            # on each iteration (a poll, a prompt): its requests come a few at a time, at
+            # the pace of the wait
             if self.counts_requests and (
                 self.ctx.fixed_handful(frame.loop)
+                or self.ctx.per_fold(frame.loop)
                 or self.ctx.paced(frame.loop)
                 or (frame.loop is outermost and self.written_out_once(frame.loop))
             ):

@@ -149,14 +149,17 @@ class MetricInLoop(LoopCallRule):
     (`for epoch in range(...)`), or it counts epochs (`for t in range(epochs)`, `range(1,
     args.num_epochs + 1)`); a loop whose variable is named for batches or steps (`for
     batch_idx, batch in enumerate(loader)`) is per batch, whatever it loops over inside (each
-    batch's callbacks). A call that a batching finding already covers (adjacent calls, MLF102; a
+    batch's callbacks). Calls in a loop over the folds of a cross-validation (its variable named
+    for folds, `for fold, (train, test) in ...`, or over `kfold.split(X, y)`, `skf.split(...)`,
+    `range(n_folds)`): k is a handful fixed for the run (5 or 10), each fold trains a model, and
+    what it logs per fold is a few requests per run; a per-batch loop inside the fold loop is
+    still reported. A call that a batching finding already covers (adjacent calls, MLF102; a
     loop over a mapping, MLF105) is reported there, once; so is a helper's own loop, not the
-    loop that calls the helper (`for scores in history: on_step_end(scores)` where
-    `on_step_end` logs each score in a loop). Test code (test modules, `tests/`
-    folders, `test_*` functions): its few points go to a throwaway store, and a test may log
-    point by point on purpose. A loop inside an `except` handler (logging item by item after a
-    batched call failed, to keep the valid items), and code after an unconditional `continue` or
-    `return`."""
+    loop that calls the helper (`for scores in history: on_step_end(scores)` where `on_step_end`
+    logs each score in a loop). Test code (test modules, `tests/` folders, `test_*` functions):
+    its few points go to a throwaway store, and a test may log point by point on purpose. A loop
+    inside an `except` handler (logging item by item after a batched call failed, to keep the
+    valid items), and code after an unconditional `continue` or `return`."""
 
     code = "MLF101"
     name = "metric-in-loop"
