@@ -1562,7 +1562,17 @@ def is_improvement(test: cst.BaseExpression) -> bool:
     """`if val_acc > self.best_acc:`, `if loss < best_loss`, `if is_best:`: the body runs
     when a result beats the best so far (an early-stopping check, a checkpoint of the best
     model), a few times over a training, not on each step. A flag alone counts when its
-    name says a new best (`is_best`, `new_best`, `improved`), not a setting (`save_best`)."""
+    name says a new best (`is_best`, `new_best`, `improved`), not a setting (`save_best`).
+    Also such a test joined by `and` to any other, or by `or` to a test that holds once
+    (`if epoch == 1 or val_f1 >= best_f1:`, `if best is None or loss < best:`: the first
+    result is the best so far)."""
+    if type(test) is cst.BooleanOperation:
+        sides = (test.left, test.right)
+        if type(test.operator) is cst.And:
+            return any(is_improvement(side) for side in sides)
+        return any(is_improvement(side) for side in sides) and all(
+            is_improvement(side) or _holds_once(side) for side in sides
+        )
     if type(test) is cst.Comparison and len(test.comparisons) == 1:
         if not isinstance(
             test.comparisons[0].operator,
@@ -1579,6 +1589,16 @@ def is_improvement(test: cst.BaseExpression) -> bool:
             "best" in named and bool({"is", "new"} & named)
         )
     return False
+
+
+def _holds_once(test: cst.BaseExpression) -> bool:
+    """`epoch == 1`, `step == 0`, `best is None`: true for one value, the first one."""
+    if type(test) is not cst.Comparison or len(test.comparisons) != 1:
+        return False
+    operator, other = test.comparisons[0].operator, test.comparisons[0].comparator
+    if type(operator) is cst.Equal:
+        return type(other) is cst.Integer or type(test.left) is cst.Integer
+    return type(operator) is cst.Is and type(other) is cst.Name and other.value == "None"
 
 
 def _spelled_words(node: cst.BaseExpression) -> set[str]:

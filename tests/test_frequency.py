@@ -796,3 +796,40 @@ def test_calls_that_record_a_new_best_are_not_per_step() -> None:
     # a setting that names the best (save the best model?) holds on every epoch alike
     every_epoch = BEST_SO_FAR.replace("if is_best:", "if model.save_best:")
     assert {c for _, c in codes(every_epoch)} == {"MLF106", "MLF108"}
+
+
+@pytest.mark.parametrize(
+    "test",
+    [
+        "epoch == 1 or val_f1 >= best_f1",  # the first epoch is the best so far
+        "best_loss is None or loss < best_loss",
+        "val_f1 >= best_f1 and save_figures",  # a new best, and a setting
+    ],
+)
+def test_a_new_best_joined_with_a_first_time_test_is_still_a_new_best(test: str) -> None:
+    source = f"""
+        import mlflow
+        def fit(model, loader, epochs, save_figures):
+            best_f1, best_loss = 0.0, None
+            for epoch in range(1, epochs + 1):
+                loss, val_f1 = model.train_epoch(loader)
+                if {test}:
+                    best_f1, best_loss = val_f1, loss
+                    mlflow.log_metric("best_auc", model.auc())
+    """
+    assert codes(source) == []
+
+
+@pytest.mark.parametrize("test", ["epoch > 1 or val_f1 >= best_f1", "epoch == n or is_best"])
+def test_a_new_best_or_a_test_that_holds_often_is_every_epoch(test: str) -> None:
+    source = f"""
+        import mlflow
+        def fit(model, loader, epochs, n):
+            best_f1 = 0.0
+            for epoch in range(1, epochs + 1):
+                val_f1 = model.train_epoch(loader)
+                is_best = val_f1 >= best_f1
+                if {test}:
+                    mlflow.log_metric("best_auc", model.auc())
+    """
+    assert (9, "MLF108") in codes(source)

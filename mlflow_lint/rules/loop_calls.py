@@ -51,8 +51,9 @@ person or the job. Nor, in a script's own code (in no function and no other loop
 over a written-out collection of fewer than ten items (`for k in ["precision", "recall",
 "mAP50", "mAP50-95"]:`): as many requests as that many written-out calls, once per run,
 which MLF102-MLF104 do not report there either. Nor a call under a test for a new best
-(`if val_acc > self.best_acc:`, `if loss < best_loss:`, `if is_best:`): it runs when a
-result improves, a few times over a training, not on each step."""
+(`if val_acc > self.best_acc:`, `if loss < best_loss:`, `if is_best:`, also joined to a
+first-time test, `if epoch == 1 or val_f1 >= best_f1:`): it runs when a result improves, a
+few times over a training, not on each step."""
 documents_paced = shared_doc("{paced}", PACED_NOT_FLAGGED)
 
 

@@ -39,7 +39,9 @@ class MetricWithoutStep(LoopCallRule):
     A key that changes with each iteration (each key is logged once), a loop that opens a
     run per iteration, and a client call whose run changes with each iteration. A call under
     a test for a new best (`if val_acc > best_acc: mlflow.log_metric("best_acc", val_acc)`):
-    a running best, whose latest value is the one read; a few points over a training.
+    a running best, whose latest value is the one read; a few points over a training. Also
+    when the test for a new best is joined to a first-time test (`if epoch == 1 or val_f1 >=
+    best_f1:`).
     """
 
     code = "MLF108"
