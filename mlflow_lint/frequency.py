@@ -18,6 +18,7 @@ import libcst as cst
 from mlflow_lint.context import (
     FileContext,
     LoopFrame,
+    iter_children,
     loop_nodes,
     parameter_names,
     uses_names,
@@ -86,7 +87,9 @@ caller hands it at a step it is given (`def log_metrics(self, metrics, step=None
 callers log on every step); in one that logs params through a client
 (`client.log_param(run_id, ...)` names its run: trackers for a sweep's trials and export
 tools write many runs from one process, a config each), unless it guards each item (see
-above) or opens the run itself (each call is a run of its own); and in a metrics
+above), opens the run itself (each call is a run of its own) or logs into the run its
+object created in `__init__` (`self.run = self.client.create_run(...)`: one object, one
+run, configured once); and in a metrics
 interface that takes no step and logs into the active run (`def log_metrics(self,
 metrics):`) when this file calls it in a loop, even one that opens a run per item (a
 sweep's runs add up). Called nowhere else in the file, such an interface is held: metrics
@@ -477,6 +480,7 @@ def once_per_run_call(
     def compute() -> Optional[str]:
         bound = (bind_arguments(call, found.signature) or {}) if found is not None else {}
         logged, step = bound.get("key"), bound.get("step")
+        own = found is not None and object_run(ctx, call, found)
         return once_per_run_entries(
             ctx,
             frames,
@@ -484,8 +488,8 @@ def once_per_run_call(
             step.value if step is not None else None,
             guarded,
             call,
-            found is not None and configures_run(found),
-            found is not None and found.is_client,
+            found is not None and (configures_run(found) or own),
+            found is not None and found.is_client and not own,
         )
 
     loops = ",".join(str(id(frame.loop)) for frame in frames)
@@ -500,6 +504,80 @@ def configures_run(found: ApiCall) -> bool:
     `log_param(run_id, ...)` names its run: code that writes many runs from one process
     (trackers for a sweep's trials, export and migration tools) logs a config per run."""
     return found.name in UNBATCHED_TAG or (found.name in UNBATCHED_PARAM and not found.is_client)
+
+
+def object_run(ctx: FileContext, call: cst.Call, found: ApiCall) -> bool:
+    """A client's `log_param` / `set_tag` into the run its object created for itself
+    (`self.client.log_param(self.run_id, ...)` where `__init__` did `self.run =
+    client.create_run(...)` and `self.run_id = self.run.info.run_id`): one object, one run,
+    so the object's params interface configures one run once, like a fluent call into the
+    active run."""
+    if not found.is_client or found.name not in UNBATCHED_PARAM | UNBATCHED_TAG:
+        return False
+    run_id = (bind_arguments(call, found.signature) or {}).get("run_id")
+    if run_id is None or type(run_id.value) is not cst.Attribute:
+        return False
+    owner = run_id.value.value
+    if type(owner) is not cst.Name or owner.value != "self":
+        return False
+    cls = ctx.enclosing(cst.ClassDef)
+    if type(cls) is not cst.ClassDef:
+        return False
+    return run_id.value.attr.value in _runs_created_in_init(ctx, cls)
+
+
+def _runs_created_in_init(ctx: FileContext, cls: cst.ClassDef) -> set[str]:
+    """The attributes of `self` that `__init__` sets to a run it creates (`create_run`,
+    `start_run`), or to what is read from one (`self.run.info.run_id`)."""
+
+    def compute() -> set[str]:
+        init = next(
+            (s for s in cls.body.body if type(s) is cst.FunctionDef and s.name.value == "__init__"),
+            None,
+        )
+        if init is None:
+            return set()
+        assignments = [
+            (target.target.attr.value, node.value)
+            for node in loop_nodes(init.body)
+            if type(node) is cst.Assign
+            for target in node.targets
+            if type(target.target) is cst.Attribute
+            and type(target.target.value) is cst.Name
+            and target.target.value.value == "self"
+        ]
+        found: set[str] = set()
+        grown = True
+        while grown:
+            grown = False
+            for attr, value in assignments:
+                if attr not in found and _creates_or_reads_run(value, found):
+                    found.add(attr)
+                    grown = True
+        return found
+
+    runs: set[str] = ctx.memo(f"frequency.init-runs:{id(cls)}", compute)
+    return runs
+
+
+def _creates_or_reads_run(value: cst.BaseExpression, runs: set[str]) -> bool:
+    todo: list[cst.CSTNode] = [value]
+    while todo:
+        node = todo.pop()
+        if type(node) is cst.Call:
+            func = node.func
+            name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", "")
+            if name in ("create_run", "start_run"):
+                return True
+        if (
+            type(node) is cst.Attribute
+            and type(node.value) is cst.Name
+            and node.value.value == "self"
+            and node.attr.value in runs
+        ):
+            return True
+        todo.extend(iter_children(node))
+    return False
 
 
 def _open_ended_in(function: cst.FunctionDef, name: str) -> bool:

@@ -211,6 +211,18 @@ ONCE = {
             for name, value in metrics.items():
                 mlflow.log_metric(f"fold_{fold_idx}_{name}", value, step=fold_idx)
     """,
+    # a client logger that creates its own run: one object, one run, one config
+    "client-logger-with-its-own-run": """
+        from mlflow import MlflowClient
+        class Logger:
+            def __init__(self, experiment_id):
+                self.client = MlflowClient()
+                self.run = self.client.create_run(experiment_id)
+                self.run_id = self.run.info.run_id
+            def log_params(self, params):
+                for key, value in params.items():
+                    self.client.log_param(self.run_id, key, value)
+    """,
 }
 
 

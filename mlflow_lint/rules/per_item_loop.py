@@ -185,13 +185,14 @@ class PerItemLoggingLoop(frequency.HoldsOncePerRun):
         # not nested in a loop that repeats it: held when its function may run once per run
         if not self.ctx.repeating_loops(node):
             step = found.extra.get("step")
+            own = frequency.object_run(self.ctx, found.call, found.found)
             once = frequency.once_per_run_entries(
                 self.ctx,
                 [LoopFrame(node, False, False)],
                 step=step.value if step is not None else None,
                 call=found.call,
-                configures_run=frequency.configures_run(found.found),
-                client=found.found.is_client,
+                configures_run=frequency.configures_run(found.found) or own,
+                client=found.found.is_client and not own,
             )
             if once is not None:
                 self.hold(node, once)
