@@ -35,7 +35,7 @@ from mlflow_lint.results import FileError as FileError
 from mlflow_lint.results import FileResult as FileResult
 from mlflow_lint.results import WriteError as WriteError
 from mlflow_lint.results import applicable as applicable
-from mlflow_lint.rule import Edit, Fix, Report, Rule, Safety, Violation
+from mlflow_lint.rule import Edit, Fix, Report, Rule, Safety, Violation, apply_edits
 
 if TYPE_CHECKING:
     import libcst as cst
@@ -557,15 +557,7 @@ def apply_fixes(
         applied += 1
         if applied_fixes is not None:
             applied_fixes.append(fix)
-    pieces: list[str] = []
-    at = 0
-    # at one offset what is inserted goes before the replacement; insertions at one place go
-    # in the reverse of their order (each went in before the last)
-    for _, _, _, edit in sorted((e.start, e.end, -i, e) for i, e in enumerate(chosen)):
-        pieces += (text[at : edit.start], edit.content)
-        at = edit.end
-    pieces.append(text[at:])
-    return "".join(pieces), applied
+    return apply_edits(text, chosen), applied
 
 
 class _Spans:

@@ -20,7 +20,7 @@ import click
 
 from mlflow_lint.catalogue import RULES_BY_CODE
 from mlflow_lint.results import FileError, FileResult, WriteError, applicable
-from mlflow_lint.rule import Edit, Violation
+from mlflow_lint.rule import Edit, Violation, apply_edits
 from mlflow_lint.sourcefile import SourceError, decode, read_bytes
 
 # What the summary suggests for the fixes it counts (`fix` is the short form of `check --fix`).
@@ -485,9 +485,7 @@ def snippet(text: str, v: Violation, context: int, s: Style) -> list[Row]:
 def fix_diff(text: str, edits: tuple[Edit, ...], s: Style) -> list[Row]:
     """The fix as Ruff shows it: changed lines with one line of context, removed lines
     marked `-`, added ones `+` with their new line numbers."""
-    new = text
-    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
-        new = new[: edit.start] + edit.content + new[edit.end :]
+    new = apply_edits(text, edits)
     old_lines, new_lines = _split_lines(text), _split_lines(new)
     rows: list[Row] = []
     matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)

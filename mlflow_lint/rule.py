@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Optional, TypeVar
 
@@ -47,6 +47,19 @@ class Edit:
     # Notebooks: the 1-based index of the cell (among all cells) the edit is in; then start and
     # end are offsets in that cell's source, lines and columns relative to it.
     cell: Optional[int] = None
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """`text` with non-overlapping `edits` applied, their offsets all in `text`. At one offset
+    what is inserted goes before the replacement, and insertions at one place go in the
+    reverse of their order (each went in before the last)."""
+    pieces: list[str] = []
+    at = 0
+    for _, _, _, edit in sorted((e.start, e.end, -i, e) for i, e in enumerate(edits)):
+        pieces += (text[at : edit.start], edit.content)
+        at = edit.end
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
 @dataclass(frozen=True)

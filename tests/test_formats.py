@@ -628,3 +628,40 @@ def test_unwritable_output_file_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli("check", "-o", "missing/dir/report.json", "flagged.py", cwd=tmp_path)
     assert result.returncode == 2
     assert "cannot write" in result.stderr
+
+
+CLIENT_LOOP = """\
+import time
+
+from mlflow import MlflowClient
+
+
+class Logger:
+    def __init__(self, run_id):
+        self.client = MlflowClient()
+        self.run_id = run_id
+
+    def log(self, logs, step):
+        for key in sorted(logs):  # every key, one request each
+            self.client.log_metric(
+                self.run_id,
+                key,
+                logs[key],
+                step=step,
+            )
+"""
+
+
+def test_full_preview_shows_the_lines_the_fix_writes(tmp_path: Path) -> None:
+    """A fix that inserts an import where it replaces the loop (two edits at one offset):
+    every numbered line of the preview, added or kept, is that line of the fixed file."""
+    source = tmp_path / "logger.py"
+    source.write_text(CLIENT_LOOP)
+    shown = run_cli("check", "--no-cache", "--output-format", "full", str(source)).stdout
+    preview = shown[shown.index("fix:") :]
+    rows = re.findall(r"^ *(\d+) ([+|]) (.*)$", preview, re.MULTILINE)
+    assert sum(sign == "+" for _, sign, _ in rows) >= 10
+    run_cli("fix", "--no-cache", "--unsafe-fixes", str(source))
+    fixed = source.read_text().splitlines()
+    assert [(n, text) for n, _, text in rows] == [(n, fixed[int(n) - 1]) for n, _, _ in rows]
+    assert not any("log_metric" in line for line in fixed)
