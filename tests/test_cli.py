@@ -249,13 +249,18 @@ def test_statistics_estimate_requests_per_iteration(tmp_path: Path) -> None:
     out = run_cli("check", "--statistics", "train.py", cwd=tmp_path).stdout
     assert "Tracking requests per loop iteration (an estimate from the code):" in out
     # now: 1 per batch of every epoch, 2 per epoch; after the fixes: the batch loop is buffered
-    # (flushed once per epoch) and the two epoch metrics merge into one log_metrics
+    # (flushed once per epoch); the two epoch metrics stay (fewer than five calls at the
+    # epoch level are not reported: option min-calls-epoch)
     assert (
         "  train.py:3: now 1 request per `batch` iteration and 2 per `epoch` iteration; "
-        "after the fixes, 2 requests per `epoch` iteration.\n"
+        "after the fixes, 3 requests per `epoch` iteration.\n"
     ) in out
     assert "In all, 3 tracking calls in the bodies of 1 loop nest, each made on every" in out
-    assert "; 2 after the available fixes (`mlflow-lint check --fix --unsafe-fixes`).\n" in out
+    assert "; 3 after the available fixes (`mlflow-lint check --fix --unsafe-fixes`).\n" in out
+    # with every pair reported, the two epoch metrics merge into one log_metrics
+    (tmp_path / "pyproject.toml").write_text("[tool.mlflow-lint.MLF102]\nmin-calls-epoch = 2\n")
+    out = run_cli("check", "--statistics", "train.py", cwd=tmp_path).stdout
+    assert "after the fixes, 2 requests per `epoch` iteration.\n" in out
 
 
 # --- Ruff's options -------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def test_diff_writes_nothing(tmp_path: Path) -> None:
 
 def test_check_marks_fixable_and_counts_hidden_unsafe_fixes(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text(
-        BEFORE + 'def on_epoch_end():\n    mlflow.set_tag("a", f())\n    mlflow.set_tag("b", g())\n'
+        BEFORE + 'def on_batch_end():\n    mlflow.set_tag("a", f())\n    mlflow.set_tag("b", g())\n'
     )
     result = run_cli("check", "train.py", cwd=tmp_path)
     lines = result.stdout.splitlines()
@@ -67,7 +67,7 @@ def test_check_marks_fixable_and_counts_hidden_unsafe_fixes(tmp_path: Path) -> N
 
 def test_unsafe_fixes_only_when_asked(tmp_path: Path) -> None:
     path = tmp_path / "t.py"
-    head = "import mlflow\ndef on_epoch_end():\n"
+    head = "import mlflow\ndef on_batch_end():\n"
     source = head + '    mlflow.set_tag("a", f())\n    mlflow.set_tag("b", g())\n'
     path.write_text(source)
     run_cli("fix", "t.py", cwd=tmp_path)

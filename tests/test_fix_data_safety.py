@@ -150,13 +150,13 @@ def test_no_mapping_fix_when_the_loop_variables_are_read_after_it() -> None:
 
 
 # --- safe merges: what survives a rejected item -------------------------------------------------
-# the group in a function named for an epoch, where MLF103 reports two calls (a script's own
+# the group in a function named for a batch, where MLF103 reports two calls (a script's own
 # code runs once per run: fewer than ten calls there are not reported)
 REJECTED_PARAM = """\
 import mlflow
 
 
-def on_epoch_end(epoch):
+def on_batch_end(epoch):
     mlflow.log_param("lr", 0.1)
     mlflow.log_param("batch_size", 32)
     mlflow.log_param("seed", 7)
@@ -166,7 +166,7 @@ with mlflow.start_run(run_name="conflict"):
     mlflow.log_param("seed", 1)
     print("resumed")
     for epoch in range(3):
-        on_epoch_end(epoch)
+        on_batch_end(epoch)
 """
 
 
@@ -190,8 +190,8 @@ def test_a_merge_rejected_by_mlflow_stores_none_of_its_items(
 
 
 def test_merges_a_handler_could_observe_are_unsafe() -> None:
-    # in a function named for an epoch, where two calls are reported
-    head = "import mlflow\ndef on_epoch_end():\n"
+    # in a function named for a batch, where two calls are reported
+    head = "import mlflow\ndef on_batch_end():\n"
     body = 'mlflow.log_param("a", 1)\n        mlflow.log_param("b", 2)\n'
     caught = f"{head}    try:\n        {body}    except Exception:\n        pass\n"
     [finding] = findings(caught, "MLF103")
@@ -212,7 +212,7 @@ def test_merges_a_handler_could_observe_are_unsafe() -> None:
 )
 def test_a_literal_key_mlflow_rejects_makes_the_merge_unsafe(key: str) -> None:
     source = (
-        "import mlflow\ndef on_epoch_end():\n"
+        "import mlflow\ndef on_batch_end():\n"
         f'    mlflow.log_param({key}, 1)\n    mlflow.log_param("ok", 2)\n'
     )
     [finding] = findings(source, "MLF103")

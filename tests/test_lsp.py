@@ -383,9 +383,9 @@ def test_configuration_and_noqa_apply(server, project):
         '"legacy_*.py" = ["MLF102"]\n',
         encoding="utf-8",
     )
-    # a pair in a function named for an epoch: reported, but for the noqa
+    # a pair in a function named for a batch: reported, but for the noqa
     text = EMOJI_SOURCE + (
-        'def on_epoch_end():\n    mlflow.set_tag("a", 1)  # noqa: MLF104\n    mlflow.set_tag("b", 2)\n'
+        'def on_batch_end():\n    mlflow.set_tag("a", 1)  # noqa: MLF104\n    mlflow.set_tag("b", 2)\n'
     )
     client = server()
     uri = (project / "train.py").as_uri()

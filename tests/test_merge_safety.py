@@ -30,13 +30,14 @@ from mlflow_lint import engine
 from mlflow_lint.config import build_settings
 
 IMPORT = "import mlflow\n"
-# The calls run once per epoch: where MLF102-MLF104 report two calls (a script's own code runs
-# once per run, and fewer than ten calls there are not reported).
-HEAD = IMPORT + "for epoch in range(3):\n"
+# The calls run once per step: where MLF102-MLF104 report two calls (a script's own code runs
+# once per run, and fewer than ten calls there are not reported; an epoch loop, fewer than
+# five).
+HEAD = IMPORT + "for step in range(3):\n"
 
 
 def program(body: str) -> str:
-    """`body`, the calls, in the epoch loop."""
+    """`body`, the calls, in the step loop."""
     return HEAD + textwrap.indent(body, "    ")
 
 

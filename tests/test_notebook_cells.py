@@ -77,12 +77,12 @@ def test_json_positions_of_an_indented_cell(tmp_path: Path) -> None:
 
 
 def test_no_fix_is_offered_or_applied_inside_an_indented_cell(tmp_path: Path) -> None:
-    # in functions named for an epoch, where two calls are reported
+    # in functions named for a batch, where two calls are reported
     indented = (
-        "  import mlflow\n  def on_epoch_end():\n"
+        "  import mlflow\n  def on_batch_end():\n"
         "      mlflow.log_param('a', 1)\n      mlflow.log_param('b', 2)"
     )
-    plain = "def on_epoch_end():\n    mlflow.log_param('c', 3)\n    mlflow.log_param('d', 4)"
+    plain = "def on_batch_end():\n    mlflow.log_param('c', 3)\n    mlflow.log_param('d', 4)"
     path = tmp_path / "fix.ipynb"
     write(path, notebook(indented, plain))
     check = run_cli("check", "--no-cache", "--select", "MLF103", "fix.ipynb", cwd=tmp_path)
@@ -98,7 +98,7 @@ def test_no_fix_is_offered_or_applied_inside_an_indented_cell(tmp_path: Path) ->
     assert "Fixed 1 finding in 1 file." in fixed.stdout, fixed.stdout
     assert sources(path) == [
         indented,
-        "def on_epoch_end():\n    mlflow.log_params({'c': 3, 'd': 4})",
+        "def on_batch_end():\n    mlflow.log_params({'c': 3, 'd': 4})",
     ]
     nbformat.validate(nbformat.read(str(path), as_version=4))
 

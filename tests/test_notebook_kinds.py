@@ -58,9 +58,9 @@ def databricks_notebook() -> Any:
         databricks_cell("%fs ls /mnt/raw"),
         databricks_cell("%md\n## Params\nLogged with `mlflow.log_param(...)` below."),
         databricks_cell(
-            # in a function named for an epoch: a cell's own code runs once per run, where
+            # in a function named for a batch: a cell's own code runs once per run, where
             # fewer than ten calls are not reported
-            "import mlflow\ndef on_epoch_end():\n"
+            "import mlflow\ndef on_batch_end():\n"
             "    mlflow.log_param('lr', 0.01)\n    mlflow.log_param('epochs', 3)"
         ),
         databricks_cell("%sql\nSELECT * FROM runs WHERE run_id = 0012 -- mlflow.log_metric("),
@@ -106,7 +106,7 @@ def test_databricks_language_cells_are_skipped_and_python_cells_checked(tmp_path
     assert fixed.returncode == 0, fixed.stdout
     after = sources(path)
     assert after[6] == (
-        "import mlflow\ndef on_epoch_end():\n    mlflow.log_params({'lr': 0.01, 'epochs': 3})"
+        "import mlflow\ndef on_batch_end():\n    mlflow.log_params({'lr': 0.01, 'epochs': 3})"
     )
     original = [c["source"] for c in json.loads(before)["cells"]]
     assert [s for i, s in enumerate(after) if i != 6] == [
@@ -148,13 +148,13 @@ def jupyter_notebook() -> Any:
         new_code_cell("%%writefile -a train.py\nmlflow.set_tag('a', 1)\nmlflow.set_tag('b', 2)"),
         new_code_cell("!python train.py"),
         new_code_cell(
-            "%%capture output\ndef on_epoch_end():\n"
+            "%%capture output\ndef on_batch_end():\n"
             "    mf.set_tag('owner', 'me')\n    mf.set_tag('team', 'ml')",
             execution_count=3,
         ),
         new_code_cell("%%time\nfor step in range(3):\n    mf.log_metric('acc', step, step=step)"),
         new_code_cell(
-            "%%python\nimport mlflow\ndef on_epoch_end():\n"
+            "%%python\nimport mlflow\ndef on_batch_end():\n"
             "    mlflow.log_param('a', 1)\n    mlflow.log_param('b', 2)"
         ),
     ]
@@ -182,8 +182,8 @@ def test_jupyter_cell_magics(tmp_path: Path) -> None:
     assert "exp.ipynb:cell 4: `%%writefile` writes train.py: checked as that file" in result.stderr
 
 
-# in a function named for an epoch, where two calls are reported
-EPOCH_PAIR = "def on_epoch_end():\n    mlflow.log_param('x', 1)\n    mlflow.log_param('y', 2)"
+# in a function named for a batch, where two calls are reported
+EPOCH_PAIR = "def on_batch_end():\n    mlflow.log_param('x', 1)\n    mlflow.log_param('y', 2)"
 
 
 def test_writefile_body_has_its_own_names_and_is_fixed_in_place(tmp_path: Path) -> None:
@@ -202,7 +202,7 @@ def test_writefile_body_has_its_own_names_and_is_fixed_in_place(tmp_path: Path) 
     assert fixed.returncode == 0, fixed.stdout
     assert sources(path)[2] == (
         "%%writefile b.py\nimport mlflow\n"
-        "def on_epoch_end():\n    mlflow.log_params({'x': 1, 'y': 2})"
+        "def on_batch_end():\n    mlflow.log_params({'x': 1, 'y': 2})"
     )
 
 
@@ -216,7 +216,7 @@ def test_databricks_source_export(tmp_path: Path) -> None:
         "# MAGIC %pip install mlflow\n\n"
         "# COMMAND ----------\n\n"
         "import mlflow\n"
-        "def on_epoch_end():\n    mlflow.set_tag('a', 1)\n    mlflow.set_tag('b', 2)\n\n"
+        "def on_batch_end():\n    mlflow.set_tag('a', 1)\n    mlflow.set_tag('b', 2)\n\n"
         "# COMMAND ----------\n\n"
         "# MAGIC %sql\n# MAGIC SELECT 0012 FROM t\n\n"
         "# COMMAND ----------\n\n"
@@ -258,12 +258,12 @@ def broken_notebook() -> Any:
         ),
         new_markdown_cell("work in progress below"),
         new_code_cell("import mlflow as mf\nparams = {'lr': 0.1,\nmlflow.log_param('x', 1)"),
-        # in functions named for an epoch, where two calls are reported
+        # in functions named for a batch, where two calls are reported
         new_code_cell(
-            "def on_epoch_end():\n    mf.log_param('lr', 0.1)\n    mf.log_param('bs', 32)"
+            "def on_batch_end():\n    mf.log_param('lr', 0.1)\n    mf.log_param('bs', 32)"
         ),
         new_code_cell(
-            "def on_epoch_end():\n    mlflow.set_tag('a', 1)\n    mlflow.set_tag('b', 2)"
+            "def on_batch_end():\n    mlflow.set_tag('a', 1)\n    mlflow.set_tag('b', 2)"
         ),
     ]
     return nb

@@ -103,7 +103,7 @@ def training_notebook() -> Any:
         code(
             """
             params = {"lr": 0.01, "epochs": 3, "optimizer": "adam", "name": "Größe 名前"}
-            def on_epoch_end(epoch):
+            def on_batch_end(epoch):
                 mlflow.log_param("lr", params["lr"])
                 mlflow.log_param("epochs", params["epochs"])
                 mlflow.log_param("optimizer", "adam")  # noqa: MLF103
@@ -230,8 +230,8 @@ def test_findings_are_positioned_in_cells(tmp_path: Path) -> None:
     write(tmp_path / "train.ipynb", training_notebook())
     result = run_cli("check", "--select", "MLF101,MLF103", "train.ipynb", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
-    # cell 3 holds the MLF103 group (its third call is noqa'd) in a function named for an
-    # epoch (where two calls are reported), cell 4 the loop; the bash cell, the help and shell
+    # cell 3 holds the MLF103 group (its third call is noqa'd) in a function named for a
+    # batch (where two calls are reported), cell 4 the loop; the bash cell, the help and shell
     # lines and the raw cell are skipped without a word
     assert findings(result.stdout) == [
         "train.ipynb:cell 3:3:5: MLF103",
@@ -248,7 +248,7 @@ def test_names_resolve_across_cells(tmp_path: Path) -> None:
         with mf.start_run():
             for step in range(10):
                 mf.log_metric("acc", 0.1 * step, step=step)
-        def on_epoch_end(epoch):
+        def on_batch_end(epoch):
             lp("a", 1)
             lp("b", 2)
         """
@@ -392,9 +392,9 @@ def test_standard_input_with_a_notebook_name(tmp_path: Path) -> None:
 
 
 # --- fix --------------------------------------------------------------------------------------------
-# in a function named for an epoch: a cell's own code runs once per run, where fewer than ten
+# in a function named for a batch: a cell's own code runs once per run, where fewer than ten
 # calls are not reported
-MERGE_HEAD = "def on_epoch_end(epoch):\n"
+MERGE_HEAD = "def on_batch_end(epoch):\n"
 MERGE_BEFORE = (
     MERGE_HEAD
     + '    mlflow.log_param("lr", 0.01)\n    mlflow.log_param("größe", "groß 🚀")\n    mlflow.log_param("名前", "adam")'

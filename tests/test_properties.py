@@ -45,8 +45,8 @@ FRAMES = (
     # than ten calls are not reported)
     "import mlflow\nfor epoch in range(3):\n"
     "    mlflow.log_metric('a', 1.0, step=epoch)\n    mlflow.log_metric('b', 2.0, step=epoch)\n",
-    # MLF103 + MLF104, safe fixes (in a function named for an epoch)
-    "import mlflow as mf\ndef on_epoch_end():\n    mf.log_param('p', 1)\n    mf.log_param('q', 2)\n"
+    # MLF103 + MLF104, safe fixes (in a function named for a batch)
+    "import mlflow as mf\ndef on_batch_end():\n    mf.log_param('p', 1)\n    mf.log_param('q', 2)\n"
     "    mf.set_tag('t', 'x')\n    mf.set_tag('u', 'y')\n",
     # MLF105, safe fix
     "import mlflow\nwith mlflow.start_run():\n    for k, v in {'a': 1}.items():\n"

@@ -61,11 +61,11 @@ def test_safe_fix_never_uses_a_name_bound_after_the_calls(source: str) -> None:
     "source",
     [
         # -> mlflow.log_metrics({"a": 1.0, "b": 2.0}): "# the first metric" is gone (the calls
-        # in a loop and a function named for an epoch: where two calls are reported)
+        # in a loop and a function named for a batch: where two calls are reported)
         'import mlflow\nfor epoch in range(3):\n    mlflow.log_metric(\n        "a",  # the first metric\n'
         '        1.0,\n        step=epoch,\n    )\n    mlflow.log_metric("b", 2.0, step=epoch)\n',
         # -> mlflow.log_params({"a": 1, "b": 2}): "# why b" is gone
-        'import mlflow\ndef on_epoch_end():\n    mlflow.log_param("a", 1)\n'
+        'import mlflow\ndef on_batch_end():\n    mlflow.log_param("a", 1)\n'
         '    mlflow.log_param(  # why b\n        "b", 2)\n',
         # -> mlflow.log_params({"a": 1}): "# per item" is gone
         'import mlflow\nwith mlflow.start_run():\n    for k, v in {"a": 1}.items():  # per item\n'

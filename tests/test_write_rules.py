@@ -31,14 +31,15 @@ HEAD = "import mlflow\n"
 
 
 def epochs(body: str, head: str = HEAD) -> str:
-    """`body` in an epoch loop, where MLF102-MLF104 report two calls (a script's own code runs
-    once per run: fewer than ten calls there are not reported)."""
-    return head + "for epoch in range(3):\n" + textwrap.indent(body, "    ")
+    """`body` in a loop over steps, where MLF102-MLF104 report two calls (a script's own code
+    runs once per run: fewer than ten calls there are not reported; an epoch loop's body,
+    fewer than five)."""
+    return head + "for step in range(3):\n" + textwrap.indent(body, "    ")
 
 
-def on_epoch_end(body: str) -> str:
-    """`body` in a function named for an epoch, also reported from two calls."""
-    return HEAD + "def on_epoch_end():\n" + textwrap.indent(body, "    ")
+def on_batch_end(body: str) -> str:
+    """`body` in a function named for a batch, also reported from two calls."""
+    return HEAD + "def on_train_batch_end():\n" + textwrap.indent(body, "    ")
 
 
 # --- MLF102-MLF104: what is merged, and what is never merged ---------------------------------
@@ -98,9 +99,9 @@ def test_comments_never_split_a_group_and_survive_the_merge() -> None:
 def test_a_noqa_on_the_reported_line_silences_the_whole_group(tmp_path: Path) -> None:
     body = 'mlflow.log_param("a", 1)  # noqa: MLF103\nmlflow.log_param("b", 2)\nmlflow.log_param("c", 3)\n'
     # in a function named for a step: reported from two calls (and no MLF106, as in a loop)
-    assert codes(on_epoch_end(body), "MLF103") == []
-    assert fixed(on_epoch_end(body), "MLF103", unsafe=True) is None
-    (tmp_path / "t.py").write_text(on_epoch_end(body))
+    assert codes(on_batch_end(body), "MLF103") == []
+    assert fixed(on_batch_end(body), "MLF103", unsafe=True) is None
+    (tmp_path / "t.py").write_text(on_batch_end(body))
     assert run_cli("check", "--select", "MLF103", "t.py", cwd=tmp_path).returncode == 0
     flake8 = subprocess.run(
         [sys.executable, "-m", "flake8", "--select", "MLF", "t.py"],
@@ -111,7 +112,7 @@ def test_a_noqa_on_the_reported_line_silences_the_whole_group(tmp_path: Path) ->
     assert flake8.returncode == 0 and flake8.stdout == "", flake8.stdout
     # elsewhere in the group it silences nothing, as in Ruff and flake8: the group is one finding
     middle = 'mlflow.log_param("a", 1)\nmlflow.log_param("b", 2)  # noqa: MLF103\nmlflow.log_param("c", 3)\n'
-    assert codes(on_epoch_end(middle), "MLF103") == [3]
+    assert codes(on_batch_end(middle), "MLF103") == [3]
 
 
 def test_blank_lines_between_calls_do_not_block_the_merge() -> None:
@@ -533,8 +534,8 @@ class MlflowCallback:
         self.client = MlflowClient()
         self.run_id = run_id
 
-    def on_epoch_end(self, logs):
-        """Log the epoch's metrics."""
+    def on_batch_end(self, logs):
+        """Log the batch's metrics."""
         self.client.log_metric(self.run_id, "loss", logs["loss"])
         self.client.log_metric(self.run_id, "acc", logs["acc"])
 '''
@@ -543,10 +544,10 @@ class MlflowCallback:
 def test_an_import_from_an_optional_mlflow_goes_into_the_function() -> None:
     result = fixed(OPTIONAL_MLFLOW, "MLF102", unsafe=True)
     assert result is not None
-    head, _, body = result.partition("def on_epoch_end(self, logs):")
+    head, _, body = result.partition("def on_batch_end(self, logs):")
     assert "mlflow.entities" not in head  # importing the module never needs mlflow
     assert body.startswith(
-        '\n        """Log the epoch\'s metrics."""\n        from mlflow.entities import Metric\n'
+        '\n        """Log the batch\'s metrics."""\n        from mlflow.entities import Metric\n'
     )
     compile(result, "callback.py", "exec")
 
@@ -1132,3 +1133,59 @@ def test_a_param_logged_in_a_branch_that_returns_is_not_logged_again_after_it(le
 )
 def test_a_branch_that_does_not_leave_the_function_still_conflicts(source: str) -> None:
     assert codes(HEAD + source, "MLF301") != []
+
+
+# --- MLF102-MLF104 at the epoch level: fewer than five calls are not reported -------------------
+PAIR = 'mlflow.log_metric("a", x, step=epoch)\nmlflow.log_metric("b", y, step=epoch)\n'
+FIVE = "".join(f'mlflow.log_metric("m{i}", x, step=epoch)\n' for i in range(5))
+
+
+def in_epoch_loop(body: str) -> str:
+    """`body` in an epoch loop that trains: a per-batch loop of its own before it."""
+    return (
+        HEAD
+        + "for epoch in range(10):\n    for batch in loader:\n        train(batch)\n"
+        + textwrap.indent(body, "    ")
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        in_epoch_loop(PAIR),
+        # an epoch loop that calls the training function of each epoch
+        HEAD
+        + "for epoch in range(10):\n    x, y = train_one_epoch(model)\n"
+        + textwrap.indent(PAIR, "    "),
+        # a hook named for an epoch, or handed one (and no step)
+        HEAD + "def on_epoch_end(epoch, x, y):\n" + textwrap.indent(PAIR, "    "),
+        HEAD + "def log_training_metrics(epoch, x, y):\n" + textwrap.indent(PAIR, "    "),
+        # after the per-batch loop of a function that trains one epoch
+        HEAD + "def train_step(model, loader, epoch):\n    for batch in loader:\n"
+        "        x, y = model.step(batch)\n" + textwrap.indent(PAIR, "    "),
+    ],
+)
+def test_a_few_calls_once_per_epoch_are_not_reported(source: str) -> None:
+    assert codes(source, "MLF102") == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        in_epoch_loop(FIVE),  # five or more: reported at the epoch level too
+        # a loop that only replays what it holds, whatever its variable says: one burst
+        HEAD + "for epoch, (x, y) in enumerate(history):\n" + textwrap.indent(PAIR, "    "),
+        # a hook named for a batch, or handed a step
+        HEAD + "def on_train_batch_end(epoch, x, y):\n" + textwrap.indent(PAIR, "    "),
+        HEAD + "def log_metrics(epoch, step, x, y):\n" + textwrap.indent(PAIR, "    "),
+    ],
+)
+def test_calls_per_step_or_many_per_epoch_are_reported(source: str) -> None:
+    assert codes(source, "MLF102") != []
+
+
+def test_min_calls_epoch_option_reaches_the_rule(tmp_path: Path) -> None:
+    (tmp_path / "t.py").write_text(in_epoch_loop(PAIR))
+    assert run_cli("check", "--select", "MLF102", ".", cwd=tmp_path).returncode == 0
+    (tmp_path / "pyproject.toml").write_text("[tool.mlflow-lint.MLF102]\nmin-calls-epoch = 2\n")
+    assert run_cli("check", "--select", "MLF102", ".", cwd=tmp_path).returncode == 1

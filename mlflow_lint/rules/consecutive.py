@@ -35,34 +35,39 @@ TIMESTAMP = "timestamp_ms"  # the batch's one timestamp, when the file has no su
 # each rule's docstring in place of `{where_reported}`.
 _WHERE_REPORTED = """\
 In a function that runs once per run, fewer than ten calls are not reported (option
-`min-calls-once`, default 10): a function not called in a loop of the module and not
-named for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over
-a written-out handful of three items or fewer (`for split in ("train", "test")`) or over
-a set of names whose items each log their own keys (`for name, values in
-schedules.items():` logging `f"{name}_min"` and `f"{name}_max"`). A few
-requests saved once per run are noise next to a training loop's logging: on real code,
-hand-judged, none of those findings was worth acting on. A script's own code (module
-level, a notebook's cells) runs once per run too and is held to the same ten, as is a
-loop that opens a run per iteration (a sweep: each trial is one run), and a function
-that opens the run itself around the calls (`with mlflow.start_run():`), however often
-it is called: each call is a run of its own, and so is a function called only in a loop
-over the folds of a cross-validation (`for train, test in kfold.split(X, y):`, a handful
-fixed for the run: see MLF101). Two calls are
-reported where they repeat within a run: in a loop, with a `step` that is not a
-constant, in a function the module calls in a loop (directly or through its helpers),
-or in one named for a step, batch or epoch (`on_train_batch_end`, `log_step`) that does
-not open the run itself; option
-`min-calls`, default 2. To have every group of two or more reported (and merged by
-`mlflow-lint fix`), set `min-calls-once = 2` in the rule's table, for example
-`[tool.mlflow-lint.MLF102]` (see docs/configuration.md). Calls in an exception handler
-(an error path) and in test code (`test_*` functions, test modules, `tests/` folders)
-are not reported. Nor are calls under a test for a new best (`if val_acc >
-self.best_acc:`, `if is_best:`), whatever the loop, step or function name say: they run
-when a result improves, a few times over a training, and merging them saves a request
-each time; they are held to the ten like a set-up function. So are calls in a loop that
-waits on each iteration (`time.sleep`, `event.wait(...)`, `queue.get(timeout=...)`,
-`input()`, a child process run to its end): its requests come a few at a time, at the
-pace of the wait, as MLF101 does not report them either."""
+`min-calls-once`, default 10): a function not called in a loop of the module and not named
+for a step, batch or epoch (`log_git_info`, `on_train_begin`), also in a loop over a
+written-out handful of three items or fewer (`for split in ("train", "test")`) or over a set
+of names whose items each log their own keys (`for name, values in schedules.items():`
+logging `f"{name}_min"` and `f"{name}_max"`). A few requests saved once per run are noise
+next to a training loop's logging: on real code, hand-judged, none of those findings was
+worth acting on. A script's own code (module level, a notebook's cells) runs once per run
+too and is held to the same ten, as is a loop that opens a run per iteration (a sweep: each
+trial is one run), and a function that opens the run itself around the calls (`with
+mlflow.start_run():`), however often it is called: each call is a run of its own, and so is
+a function called only in a loop over the folds of a cross-validation (`for train, test in
+kfold.split(X, y):`, a handful fixed for the run: see MLF101). Two calls are reported where
+they repeat within a run: in a loop, with a `step` that is not a constant, in a function the
+module calls in a loop (directly or through its helpers), or in one named for a step or
+batch (`on_train_batch_end`, `log_step`) that does not open the run itself; option
+`min-calls`, default 2. Once per epoch of a training loop, fewer than five calls are not
+reported (option `min-calls-epoch`, default 5): in an epoch loop that trains in each
+iteration (a per-batch loop of its own, or a call such as `train_one_epoch(model)`; a loop
+that only replays a history it holds is a burst, and reported), after the per-batch loop of
+a function that trains one epoch, or in a function named for an epoch or handed one and no
+step (`on_epoch_end`, `def log_training_metrics(self, epoch, loss)`). A request or two per
+epoch is the granularity MLflow recommends, what MLF101 leaves alone there too; on real
+code, hand-judged, such pairs and triples were rarely worth acting on. To have every group
+of two or more reported (and merged by `mlflow-lint fix`), set `min-calls-once = 2` and
+`min-calls-epoch = 2` in the rule's table, for example `[tool.mlflow-lint.MLF102]` (see
+docs/configuration.md). Calls in an exception handler (an error path) and in test code
+(`test_*` functions, test modules, `tests/` folders) are not reported. Nor are calls under a
+test for a new best (`if val_acc > self.best_acc:`, `if is_best:`), whatever the loop, step
+or function name say: they run when a result improves, a few times over a training, and
+merging them saves a request each time; they are held to the ten like a set-up function. So
+are calls in a loop that waits on each iteration (`time.sleep`, `event.wait(...)`,
+`queue.get(timeout=...)`, `input()`, a child process run to its end): its requests come a
+few at a time, at the pace of the wait, as MLF101 does not report them either."""
 
 
 @dataclass
@@ -119,8 +124,16 @@ class ConsecutiveCalls(Rule):
             int,
             2,
             "Smallest number of adjacent calls that is reported where they repeat within a "
-            "run (in a loop, per step, in a function called in a loop or named for a step, "
-            "batch or epoch).",
+            "run (in a loop, per step, in a function called in a loop or named for a step or "
+            "batch).",
+            minimum=2,
+        ),
+        "min-calls-epoch": RuleOption(
+            int,
+            5,
+            "Smallest number of adjacent calls that is reported where they run once per epoch "
+            "of a training loop (in the epoch loop around the per-batch one, after a function's "
+            "per-batch loop, or in a hook named for an epoch such as `on_epoch_end`).",
             minimum=2,
         ),
         "min-calls-once": RuleOption(
@@ -184,7 +197,14 @@ class ConsecutiveCalls(Rule):
         if once and not once.startswith(frequency.INTERFACE_PREFIX):
             frames = []
         own_run = function is not None and self.ctx.in_own_run(call)
-        return _Place(bool(frames), function, handler, own_run, improving, paced)
+        epoch_level = (
+            self.ctx.memo(
+                f"consecutive.epoch-loop:{id(frames[0].loop)}", lambda: _epoch_loop(frames[0].loop)
+            )
+            if frames
+            else function is not None and frequency.runs_per_epoch(function)
+        )
+        return _Place(bool(frames), function, handler, own_run, improving, paced, epoch_level)
 
     def _report_group(self, group: list[_Item], *report: Any) -> None:
         """Report a group where it repeats, or where it is big enough to matter once; a small
@@ -196,6 +216,8 @@ class ConsecutiveCalls(Rule):
             return  # an error path: rare, and merging there saves little
         if is_test_code(self.ctx.path, place.function):
             return  # a test's few calls against a throwaway store
+        if place.epoch_level and len(group) < self.option_values["min-calls-epoch"]:
+            return  # a request or two per epoch: the granularity MLflow recommends
         if (
             place.repeated
             or (not place.improving and not place.paced and _per_step(first))
@@ -461,6 +483,14 @@ class _Place:
     # in a loop that waits on each iteration (context.paced): a few requests at a time,
     # whatever the step says
     paced: bool = False
+    # once per epoch of a training loop (frequency.per_epoch, runs_per_epoch): a few calls
+    # there cost a request or two per epoch, what MLF101 leaves alone there
+    epoch_level: bool = False
+
+
+def _epoch_loop(loop: cst.CSTNode) -> bool:
+    """A training loop's epoch loop that trains in each iteration (not a history replayed)."""
+    return frequency.per_epoch(loop) and frequency.trains_each_iteration(loop)
 
 
 def _per_step(item: _Item) -> bool:

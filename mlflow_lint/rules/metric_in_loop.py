@@ -18,7 +18,6 @@ from mlflow_lint.context import (
     loop_nodes,
 )
 from mlflow_lint.mlflow_api import UNBATCHED_METRIC, ApiCall
-from mlflow_lint.names import words
 from mlflow_lint.rule import NodeEdit, PendingFix, Safety
 from mlflow_lint.rules.loop_calls import LoopCallRule, branches_taken, documents_paced
 
@@ -32,8 +31,6 @@ BATCH, STARTED, CLIENT, RUN_ID = (
     "_mlflow_run_id",
 )
 MARKER = "# mlflow-lint MLF101:"
-_EPOCH = re.compile("epoch", re.IGNORECASE)
-_BATCH_WORDS = frozenset({"batch", "batches", "step", "steps", "iteration", "iter"})
 # Where a file links metrics to a model itself: `log_batch` would not link buffered ones.
 _ACTIVE_MODEL = re.compile(r"\bset_active_model\b|\bMLFLOW_ACTIVE_MODEL_ID\b")
 
@@ -182,7 +179,7 @@ class MetricInLoop(LoopCallRule):
     def flag(
         self, node: cst.Call, found: ApiCall, call: cst.Call, frames: list[LoopFrame], via: str
     ) -> None:
-        if _per_epoch(frames[0].loop):
+        if frequency.per_epoch(frames[0].loop):
             return
         parents = self.ctx.ancestors
         statement = None
@@ -631,77 +628,6 @@ def _branch_echoes(findings: list[_Finding]) -> set[int]:
 def _function(ctx: FileContext) -> Optional[cst.FunctionDef]:
     function = ctx.enclosing(cst.FunctionDef)
     return function if type(function) is cst.FunctionDef else None
-
-
-def _per_epoch(loop: cst.CSTNode) -> bool:
-    """Whether a loop runs once per epoch of a training loop: its body has a per-batch loop
-    of its own, or its variable is named after epochs, or it counts them (`for t in
-    range(epochs)`, `range(1, args.num_epochs + 1)`). A loop whose variable is named after
-    batches or steps (`for batch_idx, (x, y) in enumerate(loader)`) is per batch, whatever
-    its body loops over (the callbacks of each batch)."""
-    if type(loop) is cst.For:
-        names = fixes.target_names(loop.target)
-        if any(_EPOCH.search(name) for name in names):
-            return True
-        if any(not _BATCH_WORDS.isdisjoint(words(name)) for name in names):
-            return False
-        if _counts_epochs(loop.iter):
-            return True
-    if not isinstance(loop, (cst.For, cst.While)):
-        return False
-    todo: list[cst.CSTNode] = list(iter_children(loop.body))
-    while todo:
-        node = todo.pop()
-        # loops are statements: no need to look into simple statements (expressions)
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.SimpleStatementLine)):
-            continue
-        if type(node) is cst.While or (type(node) is cst.For and _per_item(node)):
-            return True
-        todo.extend(iter_children(node))
-    return False
-
-
-def _counts_epochs(iterable: cst.BaseExpression) -> bool:
-    """`range(epochs)`, `tqdm(range(1, cfg.n_epochs + 1))`: a count of epochs."""
-    while (
-        type(iterable) is cst.Call
-        and type(iterable.func) is cst.Name
-        and iterable.func.value in ("tqdm", "enumerate")
-        and iterable.args
-    ):
-        iterable = iterable.args[0].value
-    if (
-        type(iterable) is not cst.Call
-        or type(iterable.func) is not cst.Name
-        or iterable.func.value not in ("range", "trange")
-    ):
-        return False
-    bound = iterable.args[-1].value if len(iterable.args) <= 2 and iterable.args else None
-    todo: list[cst.CSTNode] = [bound] if bound is not None else []
-    while todo:
-        node = todo.pop()
-        if type(node) is cst.Name and _EPOCH.search(node.value):
-            return True
-        if type(node) is cst.Attribute:
-            if _EPOCH.search(node.attr.value):
-                return True
-            todo.append(node.value)
-        elif type(node) is cst.BinaryOperation:
-            todo.extend((node.left, node.right))
-    return False
-
-
-def _per_item(loop: cst.For) -> bool:
-    """A `for` over something that is not a literal collection or a dict's items: a loop
-    over data (batches, samples), not over a handful of named values."""
-    iterator = loop.iter
-    if isinstance(iterator, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
-        return False
-    return not (
-        type(iterator) is cst.Call
-        and type(iterator.func) is cst.Attribute
-        and iterator.func.attr.value in ("items", "keys", "values")
-    )
 
 
 def _kind(ctx: FileContext, call: cst.Call) -> tuple[str, ...]:

@@ -1,27 +1,26 @@
-"""Tag a run with its progress after each epoch, and tag each run a search finds, one
+"""Tag a run with its progress after each batch, and tag each run a search finds, one
 request per tag."""
 
 import mlflow
 from mlflow.entities import RunTag
 
-EPOCHS = 3
+STEPS = 3
 
 
-def on_epoch_end(epoch, accuracy):
+def on_batch_end(step, accuracy):
     """Where training is, for the runs table while it trains."""
-    mlflow.log_metric("accuracy", accuracy, step=epoch)
     mlflow.set_tags(
         {
             "status": "training",
-            "last_epoch": epoch,
+            "last_step": step,
             "last_accuracy": accuracy,
         },
     )
 
 
 with mlflow.start_run(run_name="mlf104-flagged") as run:
-    for epoch in range(EPOCHS):
-        on_epoch_end(epoch, round(0.5 + epoch / 10, 4))
+    for step in range(STEPS):
+        on_batch_end(step, round(0.5 + step / 10, 4))
     mlflow.set_tag("status", "trained")
 
 # mark every run of the experiment that finished training as due for review

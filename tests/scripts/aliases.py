@@ -8,6 +8,16 @@ from mlflow import log_param, set_tag
 
 STEPS = 5
 
+
+def train_seed(seed, rng):
+    value = 1.0
+    for step in range(STEPS):
+        value = round(value * (0.8 + rng.random() / 10), 6)
+        lm("loss", value, step=seed * STEPS + step)
+        lm("accuracy", round(1 - value / 2, 6), step=seed * STEPS + step)
+    return value
+
+
 with mf.start_run():
     for seed in range(2):
         rng = random.Random(seed)
@@ -17,10 +27,6 @@ with mf.start_run():
         log_param("sweep", "seeds")
         set_tag("sweep", "seeds")
         set_tag(f"variant_{seed}", f"seed-{seed}")
-        value = 1.0
-        for step in range(STEPS):
-            value = round(value * (0.8 + rng.random() / 10), 6)
-            lm("loss", value, step=seed * STEPS + step)
-            lm("accuracy", round(1 - value / 2, 6), step=seed * STEPS + step)
+        value = train_seed(seed, rng)
         mf.log_metric(f"final_loss_{seed}", value)
         mf.log_metric(f"final_accuracy_{seed}", round(1 - value / 2, 6))
