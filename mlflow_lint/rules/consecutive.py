@@ -202,7 +202,11 @@ class ConsecutiveCalls(Rule):
                 f"consecutive.epoch-loop:{id(frames[0].loop)}", lambda: _epoch_loop(frames[0].loop)
             )
             if frames
-            else function is not None and frequency.runs_per_epoch(function)
+            else function is not None
+            and self.ctx.memo(
+                f"consecutive.epoch-function:{id(function)}",
+                lambda: frequency.runs_per_epoch(function),
+            )
         )
         return _Place(bool(frames), function, handler, own_run, improving, paced, epoch_level)
 

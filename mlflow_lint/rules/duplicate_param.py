@@ -159,11 +159,25 @@ class DuplicateParamKey(Rule):
                 loops.append(id(node))
             elif isinstance(node, (cst.Try, cst.TryStar)):
                 caught = True
-            elif isinstance(node, cst.IndentedBlock) and child in node.body:
-                after = node.body[node.body.index(child) + 1 :]
-                if any(_leaves_scope(s, caught) for s in after):
+            elif isinstance(node, cst.IndentedBlock):
+                position, last_leave = self._leaving(node, caught)
+                if last_leave > position.get(id(child), len(node.body)):
                     returning.append(id(node))
         return frozenset(returning), frozenset(loops)
+
+    def _leaving(self, block: cst.IndentedBlock, caught: bool) -> tuple[dict[int, int], int]:
+        """The place of each statement of `block`, and the place of its last statement that
+        leaves the function (-1: none), read once per block."""
+
+        def compute() -> tuple[dict[int, int], int]:
+            position = {id(s): i for i, s in enumerate(block.body)}
+            leaving = [i for i, s in enumerate(block.body) if _leaves_scope(s, caught)]
+            return position, leaving[-1] if leaving else -1
+
+        found: tuple[dict[int, int], int] = self.ctx.memo(
+            f"duplicate-param.leaving:{id(block)}:{caught}", compute
+        )
+        return found
 
     def _left_before(self, first: _Leaves) -> bool:
         """Whether the run's code returned after the first call before it could reach this
