@@ -223,6 +223,16 @@ ONCE = {
                 for key, value in params.items():
                     self.client.log_param(self.run_id, key, value)
     """,
+    # adjacent calls in a stepless metrics interface's loop: summary values, held like
+    # the loop rules hold the interface
+    "interface-with-adjacent-calls": """
+        import mlflow
+        class Comparison:
+            def _log_aggregates(self, results):
+                for model, scores in results.items():
+                    mlflow.log_metric(f"{model}_avg_mse", scores["mse"])
+                    mlflow.log_metric(f"{model}_avg_mae", scores["mae"])
+    """,
 }
 
 
@@ -473,6 +483,21 @@ REPEATS = {
                 mlflow.log_metric("mape", model.evaluate(series[start:end]), step=start)
         """,
         [(5, "MLF101")],
+    ),
+    # ... called in a loop of the file: repeated
+    "interface-with-adjacent-calls-in-a-loop": (
+        """
+        import mlflow
+        class Comparison:
+            def _log_aggregates(self, results):
+                for model, scores in results.items():
+                    mlflow.log_metric(f"{model}_avg_mse", scores["mse"])
+                    mlflow.log_metric(f"{model}_avg_mae", scores["mae"])
+            def run(self, rounds):
+                for results in rounds:
+                    self._log_aggregates(results)
+        """,
+        [(6, "MLF102")],
     ),
 }
 

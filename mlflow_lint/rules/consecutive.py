@@ -193,8 +193,11 @@ class ConsecutiveCalls(Rule):
             frames = []
         # a loop over a set of names, each logging its own keys, once per run?
         # (an interface's loop is held by the loop rules, once they know its callers)
-        once = frames and frequency.once_per_run_call(self.ctx, frames, call, found)
-        if once and not once.startswith(frequency.INTERFACE_PREFIX):
+        once = frequency.once_per_run_call(self.ctx, frames, call, found) if frames else None
+        # a metrics interface that takes no step (`def log_scores(self, scores)` looping over
+        # what it is handed): summary values, once per run unless the file calls it in a loop
+        interface = once is not None and once.startswith(frequency.INTERFACE_PREFIX)
+        if once is not None:
             frames = []
         own_run = function is not None and self.ctx.in_own_run(call)
         epoch_level = (
@@ -208,7 +211,9 @@ class ConsecutiveCalls(Rule):
                 lambda: frequency.runs_per_epoch(function),
             )
         )
-        return _Place(bool(frames), function, handler, own_run, improving, paced, epoch_level)
+        return _Place(
+            bool(frames), function, handler, own_run, improving, paced, epoch_level, interface
+        )
 
     def _report_group(self, group: list[_Item], *report: Any) -> None:
         """Report a group where it repeats, or where it is big enough to matter once; a small
@@ -236,7 +241,10 @@ class ConsecutiveCalls(Rule):
             self.report(*report)
         elif place.function is not None and not place.own_run:
             # reported if the module calls it in a loop
-            self._pending.append((self.ctx.function_key(place.function), report))
+            key = self.ctx.function_key(place.function)
+            if place.interface:
+                key = frequency.INTERFACE_PREFIX + key
+            self._pending.append((key, report))
         # else a script's own code, or a run of its own: once per run, as in a set-up function
 
     def finish(self) -> None:
@@ -244,7 +252,11 @@ class ConsecutiveCalls(Rule):
             return
         repeated = frequency.repeated_functions(self.ctx)
         for key, report in self._pending:
-            if key in repeated:
+            if key.startswith(frequency.INTERFACE_PREFIX):
+                function = key[len(frequency.INTERFACE_PREFIX) :]
+                if not frequency.called_once_per_run(self.ctx, function, repeated):
+                    self.report(*report)
+            elif key in repeated:
                 self.report(*report)
 
     def _bound_here(self, callee: Optional[str]) -> bool:
@@ -490,6 +502,9 @@ class _Place:
     # once per epoch of a training loop (frequency.per_epoch, runs_per_epoch): a few calls
     # there cost a request or two per epoch, what MLF101 leaves alone there
     epoch_level: bool = False
+    # in a metrics interface that takes no step, looping over what it is handed: held like
+    # the loop rules hold it (frequency.called_once_per_run)
+    interface: bool = False
 
 
 def _epoch_loop(loop: cst.CSTNode) -> bool:
