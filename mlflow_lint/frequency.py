@@ -10,7 +10,7 @@ named for a step, and the loops over a mapping's entries in code that runs once 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Optional
 
 import libcst as cst
@@ -317,15 +317,24 @@ def _assigned_from(nodes: Iterable[cst.CSTNode], names: set[str]) -> set[str]:
         for target in node.targets
         if type(target.target) is cst.Name
     ]
-    found = set(names)
+    return _grown(assignments, set(names), uses_names) - names
+
+
+def _grown(
+    assignments: list[tuple[str, cst.BaseExpression]],
+    found: set[str],
+    holds: Callable[[cst.BaseExpression, set[str]], bool],
+) -> set[str]:
+    """`found` and every name assigned a value that `holds` of the names found so far, until
+    no assignment adds one (`b = f(a)` then `c = b.x`: both, from `a`)."""
     grown = True
     while grown:
         grown = False
         for name, value in assignments:
-            if name not in found and uses_names(value, found):
+            if name not in found and holds(value, found):
                 found.add(name)
                 grown = True
-    return found - names
+    return found
 
 
 def names_assigned_from(function: cst.FunctionDef, names: set[str]) -> set[str]:
@@ -554,15 +563,7 @@ def _runs_created_in_init(ctx: FileContext, cls: cst.ClassDef) -> set[str]:
             and type(target.target.value) is cst.Name
             and target.target.value.value == "self"
         ]
-        found: set[str] = set()
-        grown = True
-        while grown:
-            grown = False
-            for attr, value in assignments:
-                if attr not in found and _creates_or_reads_run(value, found):
-                    found.add(attr)
-                    grown = True
-        return found
+        return _grown(assignments, set(), _creates_or_reads_run)
 
     runs: set[str] = ctx.memo(f"frequency.init-runs:{id(cls)}", compute)
     return runs
