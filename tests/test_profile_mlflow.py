@@ -392,7 +392,7 @@ KNOWN_SIZES: dict[str, dict[str, int]] = {
     "scripts/dict_loops": {"name": 5, "key": 3, "epoch": 6, "epoch x metric": 18, "k": 2},
     "scripts/metric_no_step": {"iteration": 6},
     "scripts/aliases": {"seed": 2, "seed x step": 10},
-    "scripts/hyperparams": {"epoch": 5},
+    "scripts/hyperparams": {"epoch": 5, "epoch x batch": 10},
     # a run per seed, opened in the loop: its requests still repeat with the seeds
     "scripts/seed_runs": {"seed": 2, "seed x step": 10},
 }
