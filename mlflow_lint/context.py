@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -1116,14 +1116,7 @@ class FileContext:
             return False
         if any(_FOLD.search(name) for name in _target_names(loop.target)):
             return True
-        iterable = loop.iter
-        while (
-            type(iterable) is cst.Call
-            and type(iterable.func) is cst.Name
-            and iterable.func.value in _PASS_THROUGH
-            and iterable.args
-        ):
-            iterable = iterable.args[0].value
+        iterable = unwrapped(loop.iter, _PASS_THROUGH)
         if type(iterable) is not cst.Call:
             return False
         func = iterable.func
@@ -1974,6 +1967,19 @@ def _all_params(params: cst.Parameters) -> list[cst.Param]:
     if params.star_kwarg is not None:
         result.append(params.star_kwarg)
     return result
+
+
+def unwrapped(iterable: cst.BaseExpression, wrappers: Collection[str]) -> cst.BaseExpression:
+    """`iterable` without the calls of `wrappers` around it that hand on their first argument
+    (`enumerate(tqdm(loader))` -> `loader` for enumerate and tqdm)."""
+    while (
+        type(iterable) is cst.Call
+        and type(iterable.func) is cst.Name
+        and iterable.func.value in wrappers
+        and iterable.args
+    ):
+        iterable = iterable.args[0].value
+    return iterable
 
 
 def code_of_names(node: cst.CSTNode) -> str:

@@ -21,6 +21,7 @@ from mlflow_lint.context import (
     iter_children,
     loop_nodes,
     parameter_names,
+    unwrapped,
     uses_names,
 )
 from mlflow_lint.fixes import bind_arguments, loop_bound_names, target_names
@@ -175,6 +176,19 @@ def called_once_per_run(ctx: FileContext, key: str, repeated: set[str]) -> bool:
     return key not in _sites(ctx, "in-any-loop") and key not in repeated
 
 
+def reported_keys(ctx: FileContext, keys: set[str]) -> set[str]:
+    """Which of the held `keys` (once_per_run_entries) are reported after all: those of
+    functions the file calls in a loop, and those of metrics interfaces it calls in any
+    loop. Complete after the walk."""
+    repeated = repeated_functions(ctx)
+    for key in keys:
+        if key.startswith(INTERFACE_PREFIX):
+            function = key[len(INTERFACE_PREFIX) :]
+            if not called_once_per_run(ctx, function, repeated):
+                repeated.add(key)
+    return repeated
+
+
 def repeated_functions(ctx: FileContext) -> set[str]:
     """Keys of the functions this file calls in a loop, and of those they call, transitively.
     Complete after the walk (each rule that asks notes the sites it sees)."""
@@ -211,14 +225,7 @@ def collection(loop: cst.CSTNode) -> Optional[cst.BaseExpression]:
         iterable = loop.for_in.iter
     else:
         return None
-    while (
-        type(iterable) is cst.Call
-        and type(iterable.func) is cst.Name
-        and iterable.func.value in _WRAPPERS
-        and iterable.args
-    ):
-        iterable = iterable.args[0].value
-    return iterable
+    return unwrapped(iterable, _WRAPPERS)
 
 
 # Words that make a parameter named for steps a quantity or a setting (`batch_size`,
@@ -380,24 +387,13 @@ class HoldsOncePerRun(Rule):
                 return None
         return super().report(node, message, fix, end_node, help)
 
-    def _reported(self, keys: set[str]) -> set[str]:
-        """Which of the held `keys` are reported after all: those of functions the file
-        calls in a loop, and those of metrics interfaces it calls in any loop."""
-        repeated = repeated_functions(self.ctx)
-        for key in keys:
-            if key.startswith(INTERFACE_PREFIX):
-                function = key[len(INTERFACE_PREFIX) :]
-                if not called_once_per_run(self.ctx, function, repeated):
-                    repeated.add(key)
-        return repeated
-
     def unhold(self, node: cst.CSTNode) -> None:
         """Report `node` after all, wherever its function runs (call before release_held)."""
         self.__dict__.get("_held_keys", {}).pop(id(node), None)
 
     def release_held(self) -> None:
         held = self.__dict__.get("_held_keys")
-        self._repeated = self._reported(set(held.values())) if held else set()
+        self._repeated = reported_keys(self.ctx, set(held.values())) if held else set()
         for key, report in self.__dict__.pop("_held", []):
             if key in self._repeated:
                 self._emit(report)
@@ -685,13 +681,7 @@ def per_epoch(loop: cst.CSTNode) -> bool:
 
 def _counts_epochs(iterable: cst.BaseExpression) -> bool:
     """`range(epochs)`, `tqdm(range(1, cfg.n_epochs + 1))`: a count of epochs."""
-    while (
-        type(iterable) is cst.Call
-        and type(iterable.func) is cst.Name
-        and iterable.func.value in ("tqdm", "enumerate")
-        and iterable.args
-    ):
-        iterable = iterable.args[0].value
+    iterable = unwrapped(iterable, ("tqdm", "enumerate"))
     if (
         type(iterable) is not cst.Call
         or type(iterable.func) is not cst.Name

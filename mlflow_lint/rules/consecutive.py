@@ -157,7 +157,7 @@ class ConsecutiveCalls(Rule):
         self._top: dict[int, Optional[cst.CSTNode]] = {}  # call -> its top-level statement
         self._places: dict[int, _Place] = {}  # call -> where it runs (see _Place)
         # groups on a once-per-run path, unless their function turns out to be called in a
-        # loop: (the function's key, the report's arguments), decided in finish()
+        # loop: (the function's held key, the report's arguments), decided in finish()
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -250,13 +250,9 @@ class ConsecutiveCalls(Rule):
     def finish(self) -> None:
         if not self._pending:
             return
-        repeated = frequency.repeated_functions(self.ctx)
+        reported = frequency.reported_keys(self.ctx, {key for key, _ in self._pending})
         for key, report in self._pending:
-            if key.startswith(frequency.INTERFACE_PREFIX):
-                function = key[len(frequency.INTERFACE_PREFIX) :]
-                if not frequency.called_once_per_run(self.ctx, function, repeated):
-                    self.report(*report)
-            elif key in repeated:
+            if key in reported:
                 self.report(*report)
 
     def _bound_here(self, callee: Optional[str]) -> bool:

@@ -249,7 +249,7 @@ class LoopCallRule(frequency.HoldsOncePerRun):
                     once = None
             interface = once is not None and once.startswith(frequency.INTERFACE_PREFIX)
             if (once is None or interface) and (
-                found is None and self.guards_items and self._passes_item(node, frames)
+                found is None and self.guards_items and self._passed_item(node, frames) is not None
             ):
                 # a logging interface calling a helper that guards its own write: whether it
                 # does is known once the walk has summarised the helper (finish())
@@ -298,7 +298,8 @@ class LoopCallRule(frequency.HoldsOncePerRun):
 
     def _passed_item(self, call: cst.Call, frames: list[LoopFrame]) -> Optional[cst.Name]:
         """A name the loop binds that the helper call hands on (`self._log_suite(model,
-        suite)`), as the key a held call would log; None if it hands none on."""
+        suite)`): the item it logs, as the key a held call would log; None if it hands none
+        on."""
         bound = fixes.loop_bound_names(frames[0].loop)
         for arg in call.args:
             for name in bound:
@@ -345,11 +346,6 @@ class LoopCallRule(frequency.HoldsOncePerRun):
             if step is not None and type(step.value) is not cst.Integer:
                 return False
         return bool(writes)
-
-    def _passes_item(self, call: cst.Call, frames: list[LoopFrame]) -> bool:
-        """The helper call hands on what the loop binds: the item it logs."""
-        bound = fixes.loop_bound_names(frames[0].loop)
-        return any(fixes.uses_names(arg.value, bound) for arg in call.args)
 
     def _writes_through_a_client(self, call: cst.Call) -> bool:
         """The helper `call` invokes reaches a write this rule wants made through a client
